@@ -1,0 +1,35 @@
+# Two commands do everything on a fresh machine (see README): `make repro` and `make test`.
+# Both create .venv and install the pinned set first, once (re-done when pyproject.toml changes).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: setup repro test test-fast bench clean-venv
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, from its pin: an unpinned torch would pull a multi-GB CUDA build
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+repro: setup            ## the main job: every stage of dvc.yaml on the shipped defaults
+	dvc repro
+
+test: setup             ## the full test suite, slow end-to-end checks included (what CI runs)
+	python -m pytest -m "slow or not slow"
+
+test-fast: setup        ## the default quick suite
+	python -m pytest
+
+bench: setup
+	python bench/fk_throughput.py
+
+clean-venv:
+	rm -rf $(VENV)

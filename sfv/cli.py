@@ -1,0 +1,38 @@
+"""`sfv` command line: the thin twin of the notebooks (what DVC stages call)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sfv", description="SFV kit: run pipeline stages and checks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="execute a stage's notebook with params.yaml (what `dvc repro` calls)")
+    run.add_argument("stage")
+    run.add_argument("--params", default="params.yaml")
+    run.add_argument("--output", default=None, help="executed notebook path (default reports/notebooks/)")
+    check = sub.add_parser("check-params", help="validate params.yaml against the schema")
+    check.add_argument("path", nargs="?", default="params.yaml")
+    args = parser.parse_args(argv)
+
+    from sfv.config import ParamsError, load_params
+
+    try:
+        if args.command == "check-params":
+            p = load_params(args.path)
+            print(f"{args.path}: OK ({len(p.clips)} clips)")
+        elif args.command == "run":
+            from sfv.notebook import run_stage
+
+            out = run_stage(args.stage, params_path=args.params, output=args.output)
+            print(f"stage {args.stage}: executed notebook {out}")
+    except (ParamsError, KeyError) as e:
+        print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

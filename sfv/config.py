@@ -1,0 +1,167 @@
+"""params.yaml: its schema and a loader whose errors name the file, the key, the line and the fix.
+
+One section per DVC stage, a `base` section shared by all, and the `clips` map. A notebook receives
+its section (and `base`) as papermill parameters and rebuilds the typed section with `section()`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_PARAMS = Path("params.yaml")
+
+
+class ParamsError(ValueError):
+    """params.yaml does not fit the schema; the message says where and what is expected."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BaseParams(_Section):
+    seed: int = Field(0, ge=0, description="seed for every random generator of every stage")
+
+
+class ClipParams(_Section):
+    """One input clip: a video under data/clips/, or `mocap:<name>` to render from pybullet_data mocap."""
+
+    source: str = Field(description="`data/clips/<file>.mp4` or `mocap:<name>`")
+    frames: tuple[int, Optional[int]] = Field((0, None), description="[first, end) frame range; end null = to the end")
+    fps: float = Field(30.0, gt=0, description="frame rate the stage works at")
+    character: str = Field("humanoid", description="character file under sfv/characters/")
+    notes: str = ""
+
+    @field_validator("source")
+    @classmethod
+    def _source_form(cls, v: str) -> str:
+        if not (v.startswith("mocap:") or v.startswith("data/clips/")):
+            raise ValueError("must be `mocap:<name>` or a path under `data/clips/` (e.g. data/clips/my_jump.mp4)")
+        if v.startswith("mocap:"):
+            from sfv.mocap import available_clips
+
+            if v.removeprefix("mocap:") not in available_clips():
+                raise ValueError(f"no mocap clip {v.removeprefix('mocap:')!r}; available: {', '.join(available_clips())}")
+        return v
+
+    @model_validator(mode="after")
+    def _range(self):
+        first, end = self.frames
+        if first < 0 or (end is not None and end <= first):
+            raise ValueError(f"frames {list(self.frames)}: need 0 <= first < end (or end null)")
+        return self
+
+
+class MotionLibraryParams(_Section):
+    clips: Union[Literal["all"], list[str]] = Field("all", description='"all" or a list of mocap clip names')
+    contact_sheet_frames: int = Field(8, ge=2, le=32, description="stick figures per contact sheet")
+
+
+class Params(_Section):
+    base: BaseParams = BaseParams()
+    clips: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")], ClipParams] = Field(default_factory=dict)
+    motion_library: MotionLibraryParams = MotionLibraryParams()
+
+
+#: stage name -> the model of its section (the notebook's parameters are the section's fields + base)
+STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams}
+
+
+def _line_of(text: str, loc: tuple) -> int | None:
+    """Line (1-based) of the YAML node at `loc`, or of its nearest existing parent."""
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    model: Any = Params
+    for key in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        if model is Params and key == "clips":
+            return None
+        field = model.model_fields.get(str(key))
+        if field is None:
+            return None
+        model = field.annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _describe(err: dict, path: Path, text: str) -> str:
+    loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("function-", "literal[", "list["))))
+    key = ".".join(str(x) for x in loc) or "(top level)"
+    line = _line_of(text, loc)
+    where = f"{path}:{line}" if line else str(path)
+    if err["type"] == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        known = list(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" — did you mean {close[0]!r}?" if close else ""
+        return f"{where}: unknown key {key!r}{hint} (allowed here: {', '.join(known)})"
+    model = _model_at(loc[:-1]) if loc else None
+    field = model.model_fields.get(str(loc[-1])) if model and loc else None
+    expected = f" [{loc[-1]}: {field.description}]" if field is not None and field.description else ""
+    got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
+    msg = re.sub(r"^Value error, ", "", err["msg"])
+    return f"{where}: {key}: {msg}{got}{expected}"
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
+    """Read and validate params.yaml; raise ParamsError listing every problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParamsError(f"{path}: not found (run from the repository root, or pass the path to params.yaml)")
+    text = path.read_text()
+    try:
+        raw = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML: {e}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: the top level must be a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as e:
+        problems = [_describe(err, path, text) for err in e.errors()]
+        raise ParamsError("\n".join(problems)) from None
+
+
+def notebook_parameters(params: Params, stage: str) -> dict:
+    """What papermill injects into a stage's notebook: its section's values and `seed`."""
+    if stage not in STAGE_SECTIONS:
+        raise ParamsError(f"unknown stage {stage!r}; stages: {', '.join(STAGE_SECTIONS)}")
+    values = getattr(params, stage).model_dump(mode="json")
+    values["seed"] = params.base.seed
+    return values
+
+
+def section(stage: str, values: dict) -> _Section:
+    """Rebuild and validate a stage's section from the notebook's parameters (seed is `base`)."""
+    model = STAGE_SECTIONS[stage]
+    fields = {k: v for k, v in values.items() if k in model.model_fields}
+    try:
+        return model.model_validate(fields)
+    except ValidationError as e:
+        raise ParamsError(
+            "\n".join(f"notebook parameter {'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
+        ) from None

@@ -1,0 +1,22 @@
+"""Every output path of the pipeline, built from the stage and clip name (no timestamps)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA = Path("data")
+PLOTS = Path("plots")
+METRICS = Path("metrics")
+
+
+def mocap_motion(clip: str, root: Path = Path(".")) -> Path:
+    """The motion_library stage's copy of a pybullet_data mocap clip in the kit's npz format."""
+    return root / DATA / "mocap" / f"{clip}.npz"
+
+
+def plot_dir(stage: str, root: Path = Path(".")) -> Path:
+    return root / PLOTS / stage
+
+
+def metrics_file(stage: str, root: Path = Path(".")) -> Path:
+    return root / METRICS / f"{stage}.json"

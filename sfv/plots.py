@@ -1,0 +1,90 @@
+"""One `save_figure` for every stage, and the stick-figure drawings shared by the notebooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: stages run under papermill and CI
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from sfv.io import atomic_path  # noqa: E402
+from sfv.skeleton import Skeleton  # noqa: E402
+
+LEFT, RIGHT, CENTRE = "#1f77b4", "#d62728", "#333333"
+
+
+def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
+    """Save atomically as PNG (deterministic metadata) and close the figure."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _colour(name: str) -> str:
+    return LEFT if name.startswith("left") else RIGHT if name.startswith("right") else CENTRE
+
+
+def extremities(skeleton: Skeleton, positions: np.ndarray, orientations: np.ndarray) -> dict[int, np.ndarray]:
+    """Tip of each leaf body with an off-origin centre of mass (head top, toes): origin + 2 x its COM offset."""
+    from sfv import rotations
+
+    has_child = {b.parent for b in skeleton.bodies}
+    tips = {}
+    for i, body in enumerate(skeleton.bodies):
+        if i not in has_child and np.linalg.norm(body.com) > 1e-6:
+            tips[i] = positions[..., i, :] + rotations.rotate(orientations[..., i, :], 2.0 * body.com)
+    return tips
+
+
+def draw_skeleton(ax, skeleton: Skeleton, positions: np.ndarray, axes=(0, 1), lw: float = 2.0, alpha: float = 1.0,
+                  orientations: np.ndarray | None = None):
+    """Draw one frame's bodies (B, 3) as line segments parent -> child, projected on `axes`.
+
+    With `orientations` (B, 4), leaf bodies (head, feet) are drawn out to their tips too.
+    """
+    a, b = axes
+    if orientations is not None:
+        for i, tip in extremities(skeleton, positions, orientations).items():
+            o = positions[i]
+            ax.plot([o[a], tip[a]], [o[b], tip[b]], color=_colour(skeleton.bodies[i].name), lw=lw, alpha=alpha)
+    for i, body in enumerate(skeleton.bodies):
+        if body.parent < 0 or np.allclose(positions[i], positions[body.parent]):
+            continue
+        p, c = positions[body.parent], positions[i]
+        ax.plot([p[a], c[a]], [p[b], c[b]], color=_colour(body.name), lw=lw, alpha=alpha, solid_capstyle="round")
+    ax.scatter(positions[:, a], positions[:, b], s=6, color=CENTRE, alpha=alpha, zorder=3)
+
+
+def contact_sheet(skeleton: Skeleton, positions: np.ndarray, frames: list[int], fps: float, title: str,
+                  orientations: np.ndarray | None = None):
+    """Stick figures of `frames` (positions (T, B, 3)): two side views, ground at height 0."""
+    up = "xyz".index(skeleton.up_axis)
+    horizontal = [i for i in range(3) if i != up]
+    n = len(frames)
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n, 4.2), squeeze=False)
+    height = max(positions[..., up].max() + 0.1, 1.0)
+    half = 0.9
+    for col, f in enumerate(frames):
+        root = positions[f, 0]
+        for row, h in enumerate(horizontal):
+            ax = axes[row, col]
+            ax.axhline(0.0, color="#8c6d31", lw=1.5)
+            draw_skeleton(ax, skeleton, positions[f], axes=(h, up),
+                          orientations=None if orientations is None else orientations[f])
+            ax.set_xlim(root[h] - half, root[h] + half)
+            ax.set_ylim(min(-0.05, positions[f, :, up].min() - 0.05), height)
+            ax.set_aspect("equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(f"{f / fps:.2f} s", fontsize=8)
+    for row, h in enumerate(horizontal):
+        axes[row, 0].set_ylabel(f"{'xyz'[h]} (horizontal) vs {'xyz'[up]} (up)", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

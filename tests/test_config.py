@@ -1,0 +1,68 @@
+"""params.yaml schema: the shipped file loads; mistakes are reported with file, line, key and fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sfv.config import ParamsError, load_params, notebook_parameters, section
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _params(tmp_path, text):
+    p = tmp_path / "params.yaml"
+    p.write_text(text)
+    return p
+
+
+def test_shipped_params_load():
+    p = load_params(ROOT / "params.yaml")
+    assert p.base.seed == 0
+    assert {"walk", "backflip", "cartwheel"} <= set(p.clips)
+    assert all(c.source.startswith(("mocap:", "data/clips/")) for c in p.clips.values())
+
+
+def test_typo_in_section_name(tmp_path):
+    with pytest.raises(ParamsError, match=r"params.yaml:3: unknown key 'motion_libary' — did you mean 'motion_library'"):
+        load_params(_params(tmp_path, "base:\n  seed: 1\nmotion_libary:\n  clips: all\n"))
+
+
+def test_typo_inside_section(tmp_path):
+    with pytest.raises(ParamsError, match=r":3: unknown key 'motion_library.contact_sheet_frame' — did you mean 'contact_sheet_frames'"):
+        load_params(_params(tmp_path, "motion_library:\n  clips: all\n  contact_sheet_frame: 4\n"))
+
+
+def test_wrong_type_names_key_and_line(tmp_path):
+    with pytest.raises(ParamsError, match=r":2: base.seed: .*integer.*\(got 'zero'\)"):
+        load_params(_params(tmp_path, "base:\n  seed: zero\n"))
+    with pytest.raises(ParamsError, match=r"motion_library.contact_sheet_frames: .*greater than or equal to 2"):
+        load_params(_params(tmp_path, "motion_library:\n  contact_sheet_frames: 1\n"))
+
+
+def test_clip_entries_are_checked(tmp_path):
+    with pytest.raises(ParamsError, match=r":3: clips.mine.source: must be `mocap:<name>` or a path under `data/clips/`"):
+        load_params(_params(tmp_path, "clips:\n  mine:\n    source: /home/me/v.mp4\n"))
+    with pytest.raises(ParamsError, match=r"no mocap clip 'jmup'"):
+        load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jmup'\n"))
+    with pytest.raises(ParamsError, match=r"frames \[10, 5\]"):
+        load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jump'\n    frames: [10, 5]\n"))
+    with pytest.raises(ParamsError, match=r"clips.j.fpz"):
+        load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jump'\n    fpz: 30\n"))
+
+
+def test_missing_and_non_mapping(tmp_path):
+    with pytest.raises(ParamsError, match="not found"):
+        load_params(tmp_path / "nope.yaml")
+    with pytest.raises(ParamsError, match="top level must be a mapping"):
+        load_params(_params(tmp_path, "- a\n- b\n"))
+
+
+def test_notebook_parameters_round_trip():
+    p = load_params(ROOT / "params.yaml")
+    values = notebook_parameters(p, "motion_library")
+    assert values["seed"] == p.base.seed
+    assert section("motion_library", values) == p.motion_library
+    with pytest.raises(ParamsError, match="unknown stage 'train'"):
+        notebook_parameters(p, "train")

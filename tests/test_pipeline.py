@@ -1,0 +1,101 @@
+"""The pipeline's wiring: notebooks take exactly their params.yaml section, DVC stages declare what they
+read, and (slow) `dvc repro` works on a fresh copy of the repository."""
+
+from __future__ import annotations
+
+import ast
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+import yaml
+
+from sfv.config import STAGE_SECTIONS
+from sfv.notebook import NOTEBOOKS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parameters_cell(source: Path) -> dict:
+    nb = jupytext.read(source)
+    cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{source}: needs exactly one cell tagged 'parameters'"
+    tree = ast.parse(cells[0].source)
+    return {t.id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign) for t in n.targets}
+
+
+@pytest.mark.parametrize("stage", sorted(NOTEBOOKS))
+def test_notebook_parameters_are_its_section(stage):
+    names = set(parameters_cell(ROOT / NOTEBOOKS[stage]))
+    assert names == set(STAGE_SECTIONS[stage].model_fields) | {"seed"}
+
+
+@pytest.mark.parametrize("stage", sorted(NOTEBOOKS))
+def test_dvc_stage_declares_notebook_params_and_code(stage):
+    spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]
+    assert spec["cmd"] == f"python -m sfv.cli run {stage}"
+    assert NOTEBOOKS[stage] in spec["deps"]
+    assert stage in spec["params"] and "base.seed" in spec["params"]
+    tree = ast.parse((ROOT / NOTEBOOKS[stage]).read_text())
+    used = {"sfv/config.py", "sfv/notebook.py"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module == "sfv":
+            used |= {f"sfv/{a.name}.py" for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sfv."):
+            used.add(f"sfv/{node.module.split('.')[1]}.py")
+    missing = sorted(m for m in used if m not in spec["deps"])
+    assert not missing, f"dvc.yaml stage {stage} does not list {missing} as deps"
+
+
+def test_executed_notebooks_are_not_committed():
+    tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True).stdout
+    assert tracked.strip() == ""
+
+
+@pytest.mark.slow
+def test_dvc_repro_on_a_fresh_copy(tmp_path):
+    """What a user does after cloning: `dvc repro` runs every stage and writes its outputs and metrics."""
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    work = tmp_path / "clone"
+    for rel in filter(None, tracked.split("\0")):
+        if (ROOT / rel).is_file():
+            (work / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, work / rel)
+    for rel in ("data/mocap", "plots/motion_library", "metrics/motion_library.json", "dvc.lock"):
+        assert not (work / rel).exists() or rel.endswith((".json", ".lock")), f"{rel} should not be in git"
+    (work / "metrics" / "motion_library.json").unlink(missing_ok=True)
+    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
+    env_bin = Path(sys.executable).parent
+    proc = subprocess.run(
+        [str(env_bin / "dvc"), "repro"], cwd=work, capture_output=True, text=True, timeout=900,
+        env={"PATH": f"{env_bin}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg"},
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    metrics = json.loads((work / "metrics" / "motion_library.json").read_text())
+    assert metrics["clips"] == 15 and metrics["total_frames"] > 1500
+    assert len(list((work / "data" / "mocap").glob("*.npz"))) == 15
+    assert len(list((work / "plots" / "motion_library").glob("*.png"))) == 15
+    assert (work / "reports" / "notebooks" / "00_motion_library.ipynb").is_file()
+    status = subprocess.run([str(env_bin / "dvc"), "status"], cwd=work, capture_output=True, text=True)
+    assert "up to date" in status.stdout.lower() or status.stdout.strip() == "", status.stdout
+
+
+@pytest.mark.slow
+def test_failed_stage_keeps_notebook_with_error(tmp_path):
+    """A stage that fails leaves `.failed.ipynb` beside where the output would be, and no output."""
+    for rel in ("params.yaml", "notebooks/00_motion_library.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, tmp_path / rel)
+    params = (tmp_path / "params.yaml").read_text().replace("clips: all ", "clips: [walk, nosuchclip] ")
+    (tmp_path / "params.yaml").write_text(params)
+    proc = subprocess.run([sys.executable, "-m", "sfv.cli", "run", "motion_library"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0
+    assert "nosuchclip" in proc.stderr + proc.stdout
+    out = tmp_path / "reports" / "notebooks"
+    assert (out / "00_motion_library.failed.ipynb").is_file()
+    assert not (out / "00_motion_library.ipynb").exists()
