@@ -37,7 +37,7 @@ import json
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Image, display
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from sfv import paths
 from sfv.config import section
@@ -103,10 +103,11 @@ metrics = {
     "clips": len(summary),
     "total_frames": sum(s["frames"] for s in summary.values()),
     "total_seconds": round(sum(s["duration_s"] for s in summary.values()), 3),
-    "per_clip": summary,
+    "max_root_speed_mps": max(s["max_root_speed_mps"] for s in summary.values()),
 }
+write_json(paths.mocap_index(), summary)  # the library's catalogue, read by later stages
 write_json(paths.metrics_file("motion_library"), metrics)
-print(json.dumps({k: v for k, v in metrics.items() if k != "per_clip"}))
+print(json.dumps(metrics))
 
 # %%
 display(Image(filename=str(plot_dir / f"{names[0]}.png")))

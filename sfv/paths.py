@@ -14,6 +14,11 @@ def mocap_motion(clip: str, root: Path = Path(".")) -> Path:
     return root / DATA / "mocap" / f"{clip}.npz"
 
 
+def mocap_index(root: Path = Path(".")) -> Path:
+    """Catalogue of the motion library: frames, fps, duration, loop mode and root travel per clip."""
+    return root / DATA / "mocap" / "index.json"
+
+
 def plot_dir(stage: str, root: Path = Path(".")) -> Path:
     return root / PLOTS / stage
 

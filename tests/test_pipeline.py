@@ -78,6 +78,8 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     metrics = json.loads((work / "metrics" / "motion_library.json").read_text())
     assert metrics["clips"] == 15 and metrics["total_frames"] > 1500
     assert len(list((work / "data" / "mocap").glob("*.npz"))) == 15
+    index = json.loads((work / "data" / "mocap" / "index.json").read_text())
+    assert index["walk"]["frames"] == 39 and index["backflip"]["fps"] == 16.0
     assert len(list((work / "plots" / "motion_library").glob("*.png"))) == 15
     assert (work / "reports" / "notebooks" / "00_motion_library.ipynb").is_file()
     status = subprocess.run([str(env_bin / "dvc"), "status"], cwd=work, capture_output=True, text=True)
