@@ -50,6 +50,16 @@ class ClipParams(_Section):
                 raise ValueError(f"no mocap clip {v.removeprefix('mocap:')!r}; available: {', '.join(available_clips())}")
         return v
 
+    @field_validator("character")
+    @classmethod
+    def _character_exists(cls, v: str) -> str:
+        from sfv.skeleton import CHARACTER_DIR
+
+        known = sorted(p.stem for p in CHARACTER_DIR.glob("*.yaml"))
+        if v not in known:
+            raise ValueError(f"no character {v!r} in sfv/characters/; known: {', '.join(known)}")
+        return v
+
     @model_validator(mode="after")
     def _range(self):
         first, end = self.frames

@@ -48,6 +48,8 @@ def test_clip_entries_are_checked(tmp_path):
         load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jmup'\n"))
     with pytest.raises(ParamsError, match=r"frames \[10, 5\]"):
         load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jump'\n    frames: [10, 5]\n"))
+    with pytest.raises(ParamsError, match=r"clips.j.character: no character 'atlas2'.*known: humanoid"):
+        load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jump'\n    character: atlas2\n"))
     with pytest.raises(ParamsError, match=r"clips.j.fpz"):
         load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jump'\n    fpz: 30\n"))
 
@@ -66,3 +68,15 @@ def test_notebook_parameters_round_trip():
     assert section("motion_library", values) == p.motion_library
     with pytest.raises(ParamsError, match="unknown stage 'train'"):
         notebook_parameters(p, "train")
+
+
+def test_cli_check_params_exit_codes(tmp_path, capsys):
+    from sfv.cli import main
+
+    assert main(["check-params", str(ROOT / "params.yaml")]) == 0
+    assert "OK (9 clips)" in capsys.readouterr().out
+    bad = _params(tmp_path, "base:\n  sed: 1\n")
+    assert main(["check-params", str(bad)]) == 2
+    assert "unknown key 'base.sed' — did you mean 'seed'" in capsys.readouterr().err
+    assert main(["run", "no_such_stage", "--params", str(ROOT / "params.yaml")]) == 2
+    assert "unknown stage 'no_such_stage'" in capsys.readouterr().err

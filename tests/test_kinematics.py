@@ -104,3 +104,14 @@ def test_rest_pose_geometry(humanoid):
     shift = np.array([1.0, 2.0, 3.0])
     pos2, _ = forward_kinematics_np(humanoid, shift, rotations.IDENTITY, humanoid.identity_pose())
     np.testing.assert_allclose(pos2 - pos, np.broadcast_to(shift, pos.shape), atol=1e-12)
+
+
+def test_kinematics_never_imports_the_simulator():
+    import subprocess
+    import sys
+
+    code = ("import sys, sfv.kinematics, sfv.motion, sfv.mocap, sfv.skeleton, sfv.config, sfv.plots; "
+            "sfv.mocap.load_mocap('walk').body_positions(); "
+            "assert 'pybullet' not in sys.modules, 'pybullet was imported'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
