@@ -146,13 +146,6 @@ def _interpolate(skeleton, src_times, root_pos, root_rot, pose, times):
     return lerp(root_pos), rotations.slerp(root_rot[i0], root_rot[i1], a), out_pose
 
 
-def _spherical_mask(skeleton: Skeleton) -> np.ndarray:
-    mask = np.zeros(skeleton.pose_size, dtype=bool)
-    for b, sl in zip(skeleton.joints, skeleton.dof_slices.values()):
-        mask[sl] = b.joint_type == "spherical"
-    return mask
-
-
 def _convert_pose(skeleton: Skeleton, pose: np.ndarray, convert) -> np.ndarray:
     out = np.array(pose, dtype=float, copy=True)
     for b, sl in zip(skeleton.joints, skeleton.dof_slices.values()):

@@ -122,14 +122,6 @@ class Skeleton:
                 pose[sl] = rotations.IDENTITY
         return pose
 
-    def rest_height(self) -> float:
-        """Height of the base above the lowest body origin in the rest pose (a scale hint for plots)."""
-        from sfv.kinematics import forward_kinematics_np
-
-        pos, _ = forward_kinematics_np(self, np.zeros(3), rotations.IDENTITY, self.identity_pose())
-        up = "xyz".index(self.up_axis)
-        return float(-pos[:, up].min())
-
 
 def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skeleton:
     """Parse a URDF into a Skeleton. Pybullet-style `spherical` joints are supported."""
