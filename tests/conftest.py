@@ -5,6 +5,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: the first example pays for torch/roma warm-up, and CI machines are shared.
+settings.register_profile("sfv", deadline=None, derandomize=True)
+settings.load_profile("sfv")
 
 REPORT: dict[str, str] = {}  # figures the tests measured, printed at the end of the run
 
