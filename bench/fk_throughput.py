@@ -1,7 +1,8 @@
 """Forward-kinematics throughput: the kit's batched torch FK vs pybullet's (reset pose + read link frames).
 
 Prints frames per second for each and their ratio, measured in the same run on the same frames
-(all 15 humanoid mocap clips). Also prints the largest position difference between the two.
+(all 15 humanoid mocap clips), and the latency of a one-frame call (what an optimisation step or
+an environment step pays). Also prints the largest position difference between the two.
 Run: `python bench/fk_throughput.py` (or `make bench`).
 """
 
@@ -38,6 +39,12 @@ def main(repeats: int = 5) -> None:
                 pos, _ = forward_kinematics(skeleton, *args)
             results[str(dtype).split(".")[1]] = n * repeats / (time.perf_counter() - t0)
     ours = pos.numpy()
+    one = [torch.as_tensor(a[:1]) for a in (root_pos, root_rot, pose)]
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        for _ in range(500):
+            forward_kinematics(skeleton, *one)
+        latency_us = (time.perf_counter() - t0) / 500 * 1e6
 
     client = pb.connect(pb.DIRECT)
     pb.setAdditionalSearchPath(pybullet_data.getDataPath())
@@ -65,6 +72,7 @@ def main(repeats: int = 5) -> None:
     print(f"pybullet reset + getLinkStates: {peer:10.0f} frames/s (peer)")
     for k, v in results.items():
         print(f"sfv FK batched torch {k}: {v:10.0f} frames/s  ratio vs peer {v / peer:6.1f}x")
+    print(f"sfv FK one-frame call latency (float64): {latency_us:.0f} us (pybullet: {1e6 / peer:.0f} us)")
     print(f"max |FK - pybullet| on sampled frames (float64): {worst:.2e} m")
 
 

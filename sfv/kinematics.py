@@ -13,13 +13,19 @@ import torch
 from sfv.skeleton import Skeleton
 
 
-def _constants(skeleton: Skeleton, dtype: torch.dtype, device) -> dict:
-    as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=dtype, device=device)  # noqa: E731
-    return {
-        "offset": as_t(np.stack([b.offset for b in skeleton.bodies])),
-        "origin_rot": as_t(np.stack([b.origin_rot for b in skeleton.bodies])),
-        "axis": as_t(np.stack([b.axis for b in skeleton.bodies])),
-    }
+def _movable_rotations(skeleton: Skeleton, pose: torch.Tensor) -> list[torch.Tensor]:
+    """Local rotation (..., 4) of each movable joint, in skeleton.joints order."""
+    if pose.shape[-1] != skeleton.pose_size:
+        raise ValueError(f"pose has {pose.shape[-1]} numbers per frame; skeleton {skeleton.name!r} needs {skeleton.pose_size}")
+    slices = skeleton.dof_slices
+    out = []
+    for b in skeleton.joints:
+        if b.joint_type == "spherical":
+            out.append(roma.quat_normalize(pose[..., slices[b.name]]))
+        else:
+            axis = torch.as_tensor(b.axis, dtype=pose.dtype, device=pose.device)
+            out.append(roma.rotvec_to_unitquat(pose[..., slices[b.name]] * axis))
+    return out
 
 
 def joint_rotations(skeleton: Skeleton, pose: torch.Tensor) -> torch.Tensor:
@@ -28,21 +34,10 @@ def joint_rotations(skeleton: Skeleton, pose: torch.Tensor) -> torch.Tensor:
     `pose` is the flat joint vector (..., skeleton.pose_size): 4 numbers (quaternion, xyzw) for a
     spherical joint, 1 angle (radians) for a revolute joint. Fixed joints and the base get identity.
     """
-    batch = pose.shape[:-1]
-    if pose.shape[-1] != skeleton.pose_size:
-        raise ValueError(f"pose has {pose.shape[-1]} numbers per frame; skeleton {skeleton.name!r} needs {skeleton.pose_size}")
-    identity = roma.identity_quat(batch, dtype=pose.dtype, device=pose.device) if batch else roma.identity_quat(dtype=pose.dtype, device=pose.device)
-    slices = skeleton.dof_slices
-    out = []
-    for b in skeleton.bodies:
-        if b.joint_type == "spherical":
-            out.append(roma.quat_normalize(pose[..., slices[b.name]]))
-        elif b.joint_type == "revolute":
-            axis = torch.as_tensor(b.axis, dtype=pose.dtype, device=pose.device)
-            out.append(roma.rotvec_to_unitquat(pose[..., slices[b.name]] * axis))
-        else:
-            out.append(identity)
-    return torch.stack(out, dim=-2)
+    movable = dict(zip(skeleton.joint_names, _movable_rotations(skeleton, pose)))
+    identity = roma.identity_quat(pose.shape[:-1], dtype=pose.dtype, device=pose.device) if pose.dim() > 1 \
+        else roma.identity_quat(dtype=pose.dtype, device=pose.device)
+    return torch.stack([movable.get(b.name, identity) for b in skeleton.bodies], dim=-2)
 
 
 def forward_kinematics(
@@ -51,21 +46,29 @@ def forward_kinematics(
     """World position (..., B, 3) and orientation (..., B, 4) of every body's frame (the URDF link frame).
 
     root_pos (..., 3) and root_rot (..., 4) place the base; pose is the flat joint vector.
+    Rotations are chained as matrices, and products with identity rotations (fixed joints, origins
+    without rpy) are skipped: the loop runs once per optimisation or simulation step, so its
+    per-call overhead counts as much as its arithmetic.
     """
-    c = _constants(skeleton, pose.dtype, pose.device)
-    local = joint_rotations(skeleton, pose)
-    root_rot = roma.quat_normalize(root_rot)
-    positions, orientations = [], []
+    offsets = torch.as_tensor(skeleton.offsets, dtype=pose.dtype, device=pose.device)[..., None]
+    origin_mats = roma.unitquat_to_rotmat(torch.as_tensor(skeleton.origin_rotations, dtype=pose.dtype, device=pose.device))
+    # One batched conversion to matrices, then one matmul per body: fewer, larger torch calls.
+    local = roma.unitquat_to_rotmat(torch.stack(_movable_rotations(skeleton, pose), dim=-2))
+    joint_of = {name: j for j, name in enumerate(skeleton.joint_names)}
+    positions, frames = [], []
     for i, b in enumerate(skeleton.bodies):
         if b.parent < 0:
             positions.append(root_pos)
-            orientations.append(roma.quat_product(root_rot, local[..., i, :]))
+            frames.append(roma.unitquat_to_rotmat(roma.quat_normalize(root_rot)))
             continue
-        parent_pos, parent_rot = positions[b.parent], orientations[b.parent]
-        positions.append(parent_pos + roma.quat_action(parent_rot, c["offset"][i].expand_as(parent_pos)))
-        joint_frame = roma.quat_product(parent_rot, c["origin_rot"][i].expand_as(parent_rot))
-        orientations.append(roma.quat_product(joint_frame, local[..., i, :]))
-    return torch.stack(positions, dim=-2), torch.stack(orientations, dim=-2)
+        parent_pos, mat = positions[b.parent], frames[b.parent]
+        positions.append(parent_pos + (mat @ offsets[i])[..., 0])
+        if not skeleton.identity_origin[i]:
+            mat = mat @ origin_mats[i]
+        if b.name in joint_of:
+            mat = mat @ local[..., joint_of[b.name], :, :]
+        frames.append(mat)
+    return torch.stack(positions, dim=-2), roma.rotmat_to_unitquat(torch.stack(frames, dim=-3))
 
 
 def forward_kinematics_np(skeleton: Skeleton, root_pos, root_rot, pose) -> tuple[np.ndarray, np.ndarray]:
@@ -78,7 +81,7 @@ def forward_kinematics_np(skeleton: Skeleton, root_pos, root_rot, pose) -> tuple
 
 def centre_of_mass(skeleton: Skeleton, positions: torch.Tensor, orientations: torch.Tensor) -> torch.Tensor:
     """Whole-body centre of mass (..., 3) from body frames and each body's inertial offset."""
-    com_local = torch.as_tensor(np.stack([b.com for b in skeleton.bodies]), dtype=positions.dtype, device=positions.device)
+    com_local = torch.as_tensor(skeleton.coms, dtype=positions.dtype, device=positions.device)
     masses = torch.as_tensor(skeleton.masses, dtype=positions.dtype, device=positions.device)
     body_com = positions + roma.quat_action(orientations, com_local.expand_as(positions))
     return (body_com * masses[:, None]).sum(-2) / masses.sum()

@@ -68,15 +68,12 @@ class Motion:
 
     def joint_quaternions(self) -> np.ndarray:
         """Local rotation of each movable joint as a quaternion (T, n_joints, 4); revolute ones too."""
-        slices = self.skeleton.dof_slices
-        out = []
-        for b in self.skeleton.joints:
-            sl = slices[b.name]
-            if b.joint_type == "spherical":
-                out.append(rotations.normalize(self.pose[:, sl]))
-            else:
-                out.append(rotations.from_axis_angle(b.axis, self.pose[:, sl][:, 0]))
-        return np.stack(out, axis=1)
+        import torch
+
+        from sfv.kinematics import joint_rotations
+
+        movable = [self.skeleton.index(n) for n in self.skeleton.joint_names]
+        return joint_rotations(self.skeleton, torch.as_tensor(self.pose, dtype=torch.float64)).numpy()[:, movable]
 
     def body_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """World positions (T, B, 3) and orientations (T, B, 4) of all bodies (forward kinematics)."""
@@ -140,17 +137,15 @@ def _interpolate(skeleton, src_times, root_pos, root_rot, pose, times):
         i0 = i1 = np.zeros_like(i1)
     lerp = lambda x: x[i0] + (x[i1] - x[i0]) * a[:, None]  # noqa: E731
     out_pose = lerp(pose)
-    for b, sl in zip(skeleton.joints, skeleton.dof_slices.values()):
-        if b.joint_type == "spherical":
-            out_pose[:, sl] = rotations.slerp(pose[i0, sl], pose[i1, sl], a)
+    for sl in skeleton.quaternion_slices:
+        out_pose[:, sl] = rotations.slerp(pose[i0, sl], pose[i1, sl], a)
     return lerp(root_pos), rotations.slerp(root_rot[i0], root_rot[i1], a), out_pose
 
 
 def _convert_pose(skeleton: Skeleton, pose: np.ndarray, convert) -> np.ndarray:
     out = np.array(pose, dtype=float, copy=True)
-    for b, sl in zip(skeleton.joints, skeleton.dof_slices.values()):
-        if b.joint_type == "spherical":
-            out[:, sl] = convert(out[:, sl])
+    for sl in skeleton.quaternion_slices:
+        out[:, sl] = convert(out[:, sl])
     return out
 
 

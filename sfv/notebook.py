@@ -35,7 +35,7 @@ def run_stage(stage: str, params_path: str | Path = DEFAULT_PARAMS, root: str | 
     import papermill
 
     root = Path(root).resolve()
-    params = load_params(root / params_path if not Path(params_path).is_absolute() else params_path)
+    params = load_params(root / params_path)  # an absolute params_path stays as it is
     parameters = notebook_parameters(params, stage)
     source = notebook_source(stage, root)
     output = Path(output) if output else executed_path(stage, root)

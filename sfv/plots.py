@@ -10,6 +10,7 @@ matplotlib.use("Agg")  # headless: stages run under papermill and CI
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from sfv import rotations  # noqa: E402
 from sfv.io import atomic_path  # noqa: E402
 from sfv.skeleton import Skeleton  # noqa: E402
 
@@ -31,8 +32,6 @@ def _colour(name: str) -> str:
 
 def extremities(skeleton: Skeleton, positions: np.ndarray, orientations: np.ndarray) -> dict[int, np.ndarray]:
     """Tip of each leaf body with an off-origin centre of mass (head top, toes): origin + 2 x its COM offset."""
-    from sfv import rotations
-
     has_child = {b.parent for b in skeleton.bodies}
     tips = {}
     for i, body in enumerate(skeleton.bodies):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -67,25 +67,25 @@ class Skeleton:
     source: str = ""
     settings: dict = field(default_factory=dict, compare=False, hash=False)
 
-    # --- structure -------------------------------------------------------------------------
-    @property
+    # --- structure (derived once per skeleton: the kinematics and motion code ask for it per call) --
+    @cached_property
     def body_names(self) -> list[str]:
         return [b.name for b in self.bodies]
 
-    @property
+    @cached_property
     def parents(self) -> np.ndarray:
         return np.array([b.parent for b in self.bodies])
 
-    @property
-    def joints(self) -> list[Body]:
+    @cached_property
+    def joints(self) -> tuple[Body, ...]:
         """Bodies with a movable joint, in pose-vector order (DeepMimic's order for the humanoid)."""
-        return [b for b in self.bodies if b.joint_type in ("spherical", "revolute")]
+        return tuple(b for b in self.bodies if b.joint_type in ("spherical", "revolute"))
 
-    @property
+    @cached_property
     def joint_names(self) -> list[str]:
         return [b.name for b in self.joints]
 
-    @property
+    @cached_property
     def dof_slices(self) -> dict[str, slice]:
         """Where each movable joint lives in a flat pose vector (4 numbers spherical, 1 revolute)."""
         out, start = {}, 0
@@ -94,13 +94,38 @@ class Skeleton:
             start += DOF[b.joint_type]
         return out
 
-    @property
+    @cached_property
+    def quaternion_slices(self) -> tuple[slice, ...]:
+        """Slices of the pose vector that hold quaternions (the spherical joints)."""
+        return tuple(self.dof_slices[b.name] for b in self.joints if b.joint_type == "spherical")
+
+    @cached_property
     def pose_size(self) -> int:
         return sum(DOF[b.joint_type] for b in self.joints)
 
-    @property
+    @cached_property
     def masses(self) -> np.ndarray:
         return np.array([b.mass for b in self.bodies])
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        """(B, 3) joint origins in the parent frames."""
+        return np.stack([b.offset for b in self.bodies])
+
+    @cached_property
+    def origin_rotations(self) -> np.ndarray:
+        """(B, 4) joint origin rotations in the parent frames."""
+        return np.stack([b.origin_rot for b in self.bodies])
+
+    @cached_property
+    def identity_origin(self) -> np.ndarray:
+        """(B,) True where a joint origin has no rotation (the product with it can be skipped)."""
+        return np.abs(self.origin_rotations - rotations.IDENTITY).max(axis=1) < 1e-12
+
+    @cached_property
+    def coms(self) -> np.ndarray:
+        """(B, 3) centres of mass in the body frames."""
+        return np.stack([b.com for b in self.bodies])
 
     @property
     def total_mass(self) -> float:
@@ -117,9 +142,8 @@ class Skeleton:
     def identity_pose(self) -> np.ndarray:
         """Flat pose vector of the rest pose: identity quaternions and zero angles."""
         pose = np.zeros(self.pose_size)
-        for b, sl in zip(self.joints, self.dof_slices.values()):
-            if b.joint_type == "spherical":
-                pose[sl] = rotations.IDENTITY
+        for sl in self.quaternion_slices:
+            pose[sl] = rotations.IDENTITY
         return pose
 
 
