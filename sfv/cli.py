@@ -13,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("stage")
     run.add_argument("--params", default="params.yaml")
     run.add_argument("--output", default=None, help="executed notebook path (default reports/notebooks/)")
+    run.add_argument("--clip", default=None, help="the clip, for stages that run once per clip (imitate)")
     check = sub.add_parser("check-params", help="validate params.yaml against the schema")
     check.add_argument("path", nargs="?", default="params.yaml")
     args = parser.parse_args(argv)
@@ -26,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "run":
             from sfv.notebook import run_stage
 
-            out = run_stage(args.stage, params_path=args.params, output=args.output)
-            print(f"stage {args.stage}: executed notebook {out}")
+            out = run_stage(args.stage, params_path=args.params, output=args.output, clip=args.clip)
+            print(f"stage {args.stage}{'@' + args.clip if args.clip else ''}: executed notebook {out}")
     except (ParamsError, KeyError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2

@@ -73,14 +73,107 @@ class MotionLibraryParams(_Section):
     contact_sheet_frames: int = Field(8, ge=2, le=32, description="stick figures per contact sheet")
 
 
+class ImitateEnvParams(_Section):
+    """The simulated task (sfv.imitate.env.EnvSettings); the character comes from the clip's entry."""
+
+    terrain: str = Field("flat", description="terrain file under sfv/terrains/")
+    physics_hz: float = Field(240.0, gt=0, description="Bullet steps per second")
+    control_hz: float = Field(30.0, gt=0, description="policy actions per second (physics_hz must be a multiple)")
+    episode_seconds: float = Field(20.0, gt=0, description="longest training episode")
+    state_init: Literal["reference", "start"] = Field("reference", description="reference (RSI, random phase) or start")
+    early_termination: bool = Field(True, description="end an episode when a non-foot body touches the ground")
+    action_mode: Literal["residual", "absolute"] = Field("residual", description="PD targets offset from the reference pose or from rest")
+    action_scale: float = Field(0.5, gt=0, le=3.2, description="radians per unit of action")
+
+    @field_validator("terrain")
+    @classmethod
+    def _terrain_exists(cls, v: str) -> str:
+        folder = Path(__file__).parent / "terrains"
+        known = sorted(p.stem for p in folder.glob("*.yaml"))
+        if v not in known:
+            raise ValueError(f"no terrain {v!r} in sfv/terrains/; known: {', '.join(known)}")
+        return v
+
+    @model_validator(mode="after")
+    def _rates(self):
+        ratio = self.physics_hz / self.control_hz
+        if abs(ratio - round(ratio)) > 1e-9:
+            raise ValueError(f"physics_hz ({self.physics_hz}) must be a whole multiple of control_hz ({self.control_hz})")
+        return self
+
+
+class RewardTermParams(_Section):
+    pose: float = Field(ge=0)
+    velocity: float = Field(ge=0)
+    end_effector: float = Field(ge=0)
+    root: float = Field(ge=0)
+    com: float = Field(ge=0)
+
+
+class RewardParams(_Section):
+    """DeepMimic's imitation reward: total = sum_k weight_k exp(-scale_k error_k), weights normalised."""
+
+    weights: RewardTermParams = RewardTermParams(pose=0.5, velocity=0.05, end_effector=0.15, root=0.2, com=0.1)
+    scales: RewardTermParams = RewardTermParams(pose=2.0, velocity=0.1, end_effector=40.0, root=5.0, com=10.0)
+
+
+class PPOParams(_Section):
+    """stable-baselines3 PPO (sfv.imitate.train.PPOSettings)."""
+
+    total_timesteps: int = Field(4_000_000, ge=1, description="samples to train on (the budget)")
+    n_envs: int = Field(2, ge=1, description="parallel simulators (one per core)")
+    n_steps: int = Field(2048, ge=8, description="samples per env and rollout")
+    batch_size: int = Field(512, ge=8, description="minibatch size")
+    n_epochs: int = Field(5, ge=1)
+    learning_rate: float = Field(3e-4, gt=0)
+    gamma: float = Field(0.95, gt=0, le=1)
+    gae_lambda: float = Field(0.95, gt=0, le=1)
+    clip_range: float = Field(0.2, gt=0)
+    net_arch: tuple[int, ...] = Field((256, 256), min_length=1, description="hidden layer sizes of actor and critic")
+    log_std_init: float = Field(-1.5, description="initial log standard deviation of the action noise")
+    torch_threads: int = Field(1, ge=1, description="learner threads (1 on small machines: the envs use the cores)")
+    checkpoint_every: int = Field(100_000, ge=1, description="samples between checkpoints (a kill loses at most this)")
+
+
+class EvaluationParams(_Section):
+    seconds: float = Field(20.0, gt=0, description="length of the deterministic evaluation rollout from phase 0")
+    video: bool = Field(True, description="render the rollout beside the reference (mp4)")
+    width: int = Field(640, ge=64, multiple_of=16, description="video width (pixels, multiple of 16)")
+    height: int = Field(384, ge=64, multiple_of=16, description="video height (pixels, multiple of 16)")
+
+
+class ImitateParams(_Section):
+    clips: list[str] = Field(["walk"], description="clips (keys of `clips`) to train a policy for")
+    env: ImitateEnvParams = ImitateEnvParams()
+    reward: RewardParams = RewardParams()
+    ppo: PPOParams = PPOParams()
+    evaluation: EvaluationParams = EvaluationParams()
+
+
 class Params(_Section):
     base: BaseParams = BaseParams()
     clips: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")], ClipParams] = Field(default_factory=dict)
     motion_library: MotionLibraryParams = MotionLibraryParams()
+    imitate: ImitateParams = ImitateParams()
+
+    @model_validator(mode="after")
+    def _imitate_clips_registered(self):
+        unknown = [c for c in self.imitate.clips if c not in self.clips]
+        if unknown:
+            raise ValueError(f"imitate.clips names {unknown}, which are not in `clips` "
+                             f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first")
+        videos = [c for c in self.imitate.clips if not self.clips[c].source.startswith("mocap:")]
+        if videos:
+            raise ValueError(f"imitate.clips {videos} come from video; imitation needs their reconstructed motion, "
+                             "which the motion-reconstruction stage provides (not in this pipeline yet): "
+                             "train on mocap clips meanwhile")
+        return self
 
 
 #: stage name -> the model of its section (the notebook's parameters are the section's fields + base)
-STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams}
+STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams, "imitate": ImitateParams}
+#: stages that run once per clip (DVC `foreach`): their notebook also gets `clip` and that clip's entry
+PER_CLIP_STAGES = {"imitate"}
 
 
 def _line_of(text: str, loc: tuple) -> int | None:
@@ -156,12 +249,21 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
         raise ParamsError("\n".join(problems)) from None
 
 
-def notebook_parameters(params: Params, stage: str) -> dict:
-    """What papermill injects into a stage's notebook: its section's values and `seed`."""
+def notebook_parameters(params: Params, stage: str, clip: str | None = None) -> dict:
+    """What papermill injects into a stage's notebook: its section's values and `seed` (and, for a
+    per-clip stage, `clip` and that clip's `clips` entry as `clip_params`)."""
     if stage not in STAGE_SECTIONS:
         raise ParamsError(f"unknown stage {stage!r}; stages: {', '.join(STAGE_SECTIONS)}")
     values = getattr(params, stage).model_dump(mode="json")
     values["seed"] = params.base.seed
+    if stage in PER_CLIP_STAGES:
+        if clip is None or clip not in params.clips:
+            raise ParamsError(f"stage {stage!r} runs per clip: pass --clip NAME with NAME one of "
+                              f"{', '.join(params.clips) or '(no clips registered)'}")
+        values["clip"] = clip
+        values["clip_params"] = params.clips[clip].model_dump(mode="json")
+    elif clip is not None:
+        raise ParamsError(f"stage {stage!r} does not run per clip; drop --clip")
     return values
 
 

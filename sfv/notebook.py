@@ -14,12 +14,13 @@ from pathlib import Path
 from sfv.config import DEFAULT_PARAMS, load_params, notebook_parameters
 
 #: stage -> notebook source (relative to the repository root)
-NOTEBOOKS = {"motion_library": "notebooks/00_motion_library.py"}
+NOTEBOOKS = {"motion_library": "notebooks/00_motion_library.py", "imitate": "notebooks/03_motion_imitation.py"}
 KERNELS = Path(__file__).parent / "jupyter"
 
 
-def executed_path(stage: str, root: Path = Path(".")) -> Path:
-    return root / "reports" / "notebooks" / (Path(NOTEBOOKS[stage]).stem + ".ipynb")
+def executed_path(stage: str, root: Path = Path("."), clip: str | None = None) -> Path:
+    stem = Path(NOTEBOOKS[stage]).stem + (f"_{clip}" if clip else "")
+    return root / "reports" / "notebooks" / (stem + ".ipynb")
 
 
 def notebook_source(stage: str, root: Path = Path(".")) -> Path:
@@ -29,16 +30,16 @@ def notebook_source(stage: str, root: Path = Path(".")) -> Path:
 
 
 def run_stage(stage: str, params_path: str | Path = DEFAULT_PARAMS, root: str | Path = ".",
-              output: str | Path | None = None, progress: bool = True) -> Path:
-    """Execute the stage's notebook with its params.yaml section; return the executed notebook."""
+              output: str | Path | None = None, progress: bool = True, clip: str | None = None) -> Path:
+    """Execute the stage's notebook with its params.yaml section (for a per-clip stage, on `clip`)."""
     import jupytext
     import papermill
 
     root = Path(root).resolve()
     params = load_params(root / params_path)  # an absolute params_path stays as it is
-    parameters = notebook_parameters(params, stage)
+    parameters = notebook_parameters(params, stage, clip)
     source = notebook_source(stage, root)
-    output = Path(output) if output else executed_path(stage, root)
+    output = Path(output) if output else executed_path(stage, root, clip)
     output.parent.mkdir(parents=True, exist_ok=True)
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (sfv)", "language": "python"}

@@ -25,3 +25,23 @@ def plot_dir(stage: str, root: Path = Path(".")) -> Path:
 
 def metrics_file(stage: str, root: Path = Path(".")) -> Path:
     return root / METRICS / f"{stage}.json"
+
+
+def reference_motion(clip_source: str, root: Path = Path(".")) -> Path:
+    """The reference motion a clip's imitation tracks: for `mocap:<name>`, the motion library's copy."""
+    if clip_source.startswith("mocap:"):
+        return mocap_motion(clip_source.removeprefix("mocap:"), root)
+    raise ValueError(f"clip source {clip_source!r}: only mocap clips have a reference motion in this pipeline yet")
+
+
+def policy_dir(clip: str, root: Path = Path(".")) -> Path:
+    """Checkpoints, final policy, learning curve and evaluation video of a clip's imitation policy."""
+    return root / DATA / "policies" / clip
+
+
+def clip_plot_dir(stage: str, clip: str, root: Path = Path(".")) -> Path:
+    return root / PLOTS / stage / clip
+
+
+def clip_metrics_file(stage: str, clip: str, root: Path = Path(".")) -> Path:
+    return root / METRICS / stage / f"{clip}.json"

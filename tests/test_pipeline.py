@@ -14,7 +14,7 @@ import jupytext
 import pytest
 import yaml
 
-from sfv.config import STAGE_SECTIONS
+from sfv.config import PER_CLIP_STAGES, STAGE_SECTIONS
 from sfv.notebook import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,22 +31,41 @@ def parameters_cell(source: Path) -> dict:
 @pytest.mark.parametrize("stage", sorted(NOTEBOOKS))
 def test_notebook_parameters_are_its_section(stage):
     names = set(parameters_cell(ROOT / NOTEBOOKS[stage]))
-    assert names == set(STAGE_SECTIONS[stage].model_fields) | {"seed"}
+    extra = {"clip", "clip_params"} if stage in PER_CLIP_STAGES else set()
+    assert names == set(STAGE_SECTIONS[stage].model_fields) | {"seed"} | extra
+
+
+def _sfv_modules_imported(source: Path) -> set[str]:
+    """sfv modules a notebook imports, and (one level down) the sfv modules those import."""
+    def imports(path: Path) -> set[str]:
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "sfv":
+                found |= {f"sfv/{a.name}.py" for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sfv."):
+                found.add(node.module.replace(".", "/") + ".py")
+        return {m for m in found if (ROOT / m).is_file()}
+
+    direct = imports(source)
+    return direct | {m for d in direct for m in imports(ROOT / d)}
 
 
 @pytest.mark.parametrize("stage", sorted(NOTEBOOKS))
 def test_dvc_stage_declares_notebook_params_and_code(stage):
     spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]
-    assert spec["cmd"] == f"python -m sfv.cli run {stage}"
+    if stage in PER_CLIP_STAGES:
+        assert spec["foreach"] == f"${{{stage}.clips}}"
+        spec = spec["do"]
+        assert spec["cmd"] == f"python -m sfv.cli run {stage} --clip ${{item}}"
+        assert "clips.${item}" in spec["params"]
+        sections = {p for p in spec["params"] if p.startswith(f"{stage}.")}
+        assert sections == {f"{stage}.{f}" for f in STAGE_SECTIONS[stage].model_fields if f != "clips"}
+    else:
+        assert spec["cmd"] == f"python -m sfv.cli run {stage}"
+        assert stage in spec["params"]
     assert NOTEBOOKS[stage] in spec["deps"]
-    assert stage in spec["params"] and "base.seed" in spec["params"]
-    tree = ast.parse((ROOT / NOTEBOOKS[stage]).read_text())
-    used = {"sfv/config.py", "sfv/notebook.py"}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module == "sfv":
-            used |= {f"sfv/{a.name}.py" for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sfv."):
-            used.add(f"sfv/{node.module.split('.')[1]}.py")
+    assert "base.seed" in spec["params"]
+    used = {"sfv/config.py", "sfv/notebook.py"} | _sfv_modules_imported(ROOT / NOTEBOOKS[stage])
     missing = sorted(m for m in used if m not in spec["deps"])
     assert not missing, f"dvc.yaml stage {stage} does not list {missing} as deps"
 
@@ -68,6 +87,12 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     for rel in ("data/mocap", "plots/motion_library", "metrics/motion_library.json", "dvc.lock"):
         assert not (work / rel).exists() or rel.endswith((".json", ".lock")), f"{rel} should not be in git"
     (work / "metrics" / "motion_library.json").unlink(missing_ok=True)
+    shutil.rmtree(work / "metrics" / "imitate", ignore_errors=True)
+    # the imitation stage on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["imitate"]["ppo"].update(total_timesteps=2048, n_steps=512, checkpoint_every=1024)
+    params["imitate"]["evaluation"].update(seconds=2, width=320, height=192)
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     env_bin = Path(sys.executable).parent
     proc = subprocess.run(
@@ -82,6 +107,13 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert index["walk"]["frames"] == 39 and index["backflip"]["fps"] == 16.0
     assert len(list((work / "plots" / "motion_library").glob("*.png"))) == 15
     assert (work / "reports" / "notebooks" / "00_motion_library.ipynb").is_file()
+    imitate = json.loads((work / "metrics" / "imitate" / "walk.json").read_text())
+    assert imitate["train_samples"] == 2048 and imitate["survived_seconds"] > 0
+    assert (work / "data" / "policies" / "walk" / "model.zip").is_file()
+    assert (work / "data" / "policies" / "walk" / "evaluation.mp4").stat().st_size > 10_000
+    assert {p.name for p in (work / "plots" / "imitate" / "walk").glob("*.png")} >= {
+        "reward_terms.png", "pd_only.png", "rsi_start_phases.png", "learning_curves.png", "evaluation.png"}
+    assert (work / "reports" / "notebooks" / "03_motion_imitation_walk.ipynb").is_file()
     status = subprocess.run([str(env_bin / "dvc"), "status"], cwd=work, capture_output=True, text=True)
     assert "up to date" in status.stdout.lower() or status.stdout.strip() == "", status.stdout
 

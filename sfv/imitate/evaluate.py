@@ -1,0 +1,108 @@
+"""Evaluate a trained imitation policy: one deterministic rollout from phase 0, its metrics and video.
+
+The metrics are MimicKit's: per control step, the mean distance between simulated and reference
+bodies, both taken relative to their roots (metres), and the root position error; plus the time
+survived before an early termination and the return.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from sfv.imitate.env import EnvSettings, ImitationEnv
+from sfv.imitate.reward import TERMS
+from sfv.io import atomic_path
+from sfv.motion import Motion
+
+
+class PolicyError(FileNotFoundError):
+    """No trained policy where one was expected."""
+
+
+def load_policy(policy_dir: str | Path):
+    """(PPO model, observation normaliser) from a training folder (see `sfv.imitate.train`)."""
+    from stable_baselines3 import PPO
+
+    policy_dir = Path(policy_dir)
+    model_path, norm_path = policy_dir / "model.zip", policy_dir / "vecnormalize.pkl"
+    for p in (model_path, norm_path):
+        if not p.is_file():
+            raise PolicyError(f"{p}: missing; train the policy first (dvc repro, or sfv.imitate.train.train)")
+    with open(norm_path, "rb") as f:
+        normaliser = pickle.load(f)  # a VecNormalize without its envs: only the statistics
+    return PPO.load(model_path, device="cpu"), normaliser
+
+
+def rollout(policy, motion: Motion, settings: EnvSettings, seconds: float, video: str | Path | None = None,
+            width: int = 640, height: int = 384, policy_normaliser=None) -> dict:
+    """Run the policy deterministically from phase 0 for `seconds` (or until it falls).
+
+    `policy` is a PPO model (with `policy_normaliser` its VecNormalize statistics), or None for
+    zero actions (the reference pose as PD targets, in residual mode: what the PD controller alone
+    achieves). Returns per-step arrays and summary figures; writes an mp4 when `video` is a path.
+    """
+    settings = replace(settings, state_init="start", early_termination=True, episode_seconds=seconds)
+    env = ImitationEnv(motion, settings, render_mode="rgb_array" if video else None)
+    writer = None
+    try:
+        obs, _ = env.reset(seed=0)
+        if video:
+            import imageio.v2 as imageio
+
+            tmp_ctx = atomic_path(video)
+            tmp = tmp_ctx.__enter__()
+            writer = imageio.get_writer(tmp, format="FFMPEG", fps=settings.control_hz, codec="libx264",
+                                        quality=7, macro_block_size=16)
+            writer.append_data(_frame(env, width, height))
+        log = {k: [] for k in ("time", "phase", "reward", "tracking_error", "root_error", *TERMS)}
+        fallen = False
+        while True:
+            if policy is None:
+                action = np.zeros(env.action_space.shape, dtype=np.float32)
+            else:
+                o = policy_normaliser.normalize_obs(obs) if policy_normaliser is not None else obs
+                action, _ = policy.predict(o, deterministic=True)
+            obs, r, terminated, truncated, info = env.step(action)
+            for k in ("time", "phase", "tracking_error", "root_error"):
+                log[k].append(info[k])
+            log["reward"].append(r)
+            for k in TERMS:
+                log[k].append(info["reward_terms"][k])
+            if writer is not None:
+                writer.append_data(_frame(env, width, height))
+            if terminated or truncated:
+                fallen = bool(terminated)
+                break
+        if writer is not None:
+            writer.close()
+            writer = None
+            tmp_ctx.__exit__(None, None, None)
+    except BaseException as e:
+        if writer is not None:
+            writer.close()
+            tmp_ctx.__exit__(type(e), e, e.__traceback__)
+        raise
+    finally:
+        env.close()
+    out = {k: np.asarray(v) for k, v in log.items()}
+    out.update(fallen=fallen, survived_seconds=float(out["time"][-1]) if len(out["time"]) else 0.0,
+               episode_return=float(out["reward"].sum()), tracking_error_mean=float(out["tracking_error"].mean()),
+               root_error_final=float(out["root_error"][-1]), seconds=seconds)
+    return out
+
+
+def _frame(env: ImitationEnv, width: int, height: int) -> np.ndarray:
+    """The simulated character (light) with the reference beside it (blue), captioned."""
+    from PIL import Image, ImageDraw
+
+    ref = env.reference.frame(env.time)
+    rgb = env.sim.render_with_ghost(ref.root_pos, ref.root_rot, ref.joint_rot, width=width, height=height)
+    img = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(img)
+    draw.text((8, 6), f"{env.motion.name}  t = {env.time:5.2f} s", fill=(0, 0, 0))
+    draw.text((8, 20), "light: simulated policy    blue: reference", fill=(40, 60, 160))
+    return np.asarray(img)

@@ -1,0 +1,178 @@
+"""The reference motion as the imitation env reads it: a table at the physics rate, looked up by time.
+
+Everything the reward and reference state initialisation need (joint rotations and velocities,
+body frames, end effectors, centre-of-mass velocity) is computed once per clip with the kit's own
+forward kinematics, so an env step only indexes arrays. Cyclic clips continue past their end:
+cycle k is the clip again, shifted by k times the root's horizontal travel over one cycle.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sfv import rotations
+from sfv.kinematics import centre_of_mass, forward_kinematics
+from sfv.motion import Motion
+
+
+@dataclass(frozen=True)
+class ReferenceFrame:
+    """The reference at one instant (world frame, cycle offset applied)."""
+
+    time: float
+    phase: float
+    root_pos: np.ndarray
+    root_rot: np.ndarray
+    root_lin_vel: np.ndarray
+    root_ang_vel: np.ndarray
+    joint_rot: np.ndarray  # (J, 4)
+    joint_vel: np.ndarray  # (J, 3)
+    body_pos: np.ndarray  # (B, 3)
+    row: int  # table row (for the per-row tables the env reads directly)
+    end_effectors: np.ndarray  # (E, 3) root-relative, heading frame, height above ground
+    com_vel: np.ndarray  # (3,)
+
+
+def heading_angle(root_rot: np.ndarray, up_axis: str) -> np.ndarray:
+    """The root's heading: the yaw about the up axis of the direction its x axis points to (DeepMimic)."""
+    fwd = rotations.rotate(root_rot, np.array([1.0, 0.0, 0.0]))
+    if up_axis == "y":  # yaw about +y turns x towards -z
+        return np.arctan2(-fwd[..., 2], fwd[..., 0])
+    return np.arctan2(fwd[..., 1], fwd[..., 0])  # z up: yaw about +z turns x towards +y
+
+
+def heading_inverse(root_rot: np.ndarray, up_axis: str) -> np.ndarray:
+    """Rotation matrix (..., 3, 3) that undoes the root's heading."""
+    theta = heading_angle(root_rot, up_axis)
+    c, s = np.cos(theta), np.sin(theta)
+    z, o = np.zeros_like(c), np.ones_like(c)
+    if up_axis == "y":  # R_y(-theta)
+        rows = [c, z, -s, z, o, z, s, z, c]
+    else:  # R_z(-theta)
+        rows = [c, s, z, -s, c, z, z, z, o]
+    return np.stack(rows, axis=-1).reshape(np.shape(theta) + (3, 3))
+
+
+def heading_inverse_quat(root_rot: np.ndarray, up_axis: str) -> np.ndarray:
+    """The same rotation as `heading_inverse`, as a quaternion (..., 4)."""
+    half = -0.5 * heading_angle(root_rot, up_axis)
+    axis = np.eye(3)["xyz".index(up_axis)]
+    return np.concatenate([axis * np.sin(half)[..., None], np.cos(half)[..., None]], axis=-1)
+
+
+def heading_frame(root_rot, up_axis: str) -> tuple[np.ndarray, np.ndarray]:
+    """`heading_inverse` for one root orientation, as a 3x3 matrix and as the 4x4 matrix that
+    left-multiplies quaternions by it; scalar arithmetic, since the env calls it every step."""
+    x, y, z, w = (float(v) for v in root_rot)
+    fx = 1.0 - 2.0 * (y * y + z * z)
+    if up_axis == "y":
+        theta = math.atan2(-2.0 * (x * z - w * y), fx)
+        c, s = math.cos(theta), math.sin(theta)
+        h = np.array([[c, 0.0, -s], [0.0, 1.0, 0.0], [s, 0.0, c]])
+        hy, hw = -math.sin(0.5 * theta), math.cos(0.5 * theta)  # quaternion (0, hy, 0, hw)
+        lq = np.array([[hw, 0.0, hy, 0.0], [0.0, hw, 0.0, hy], [-hy, 0.0, hw, 0.0], [0.0, -hy, 0.0, hw]])
+    else:
+        theta = math.atan2(2.0 * (x * y + w * z), fx)
+        c, s = math.cos(theta), math.sin(theta)
+        h = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+        hz, hw = -math.sin(0.5 * theta), math.cos(0.5 * theta)  # quaternion (0, 0, hz, hw)
+        lq = np.array([[hw, -hz, 0.0, 0.0], [hz, hw, 0.0, 0.0], [0.0, 0.0, hw, hz], [0.0, 0.0, -hz, hw]])
+    return h, lq
+
+
+def left_multiplication(q: np.ndarray) -> np.ndarray:
+    """Matrices L (..., 4, 4) with L @ p == q * p (Hamilton product, x y z w): one matmul per product."""
+    x, y, z, w = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
+    rows = [w, -z, y, x, z, w, -x, y, -y, x, w, z, -x, -y, -z, w]
+    return np.stack(rows, axis=-1).reshape(q.shape[:-1] + (4, 4))
+
+
+def end_effector_positions(body_pos: np.ndarray, root_pos: np.ndarray, heading_inv: np.ndarray,
+                           up: int, ground: float = 0.0) -> np.ndarray:
+    """End-effector positions relative to the root in its heading frame, height above the ground.
+
+    DeepMimic's definition: horizontal offsets follow the root, the height stays absolute, so a
+    foot off the ground is an error even when the pose is right.
+    """
+    rel = body_pos - root_pos[..., None, :]
+    rel[..., up] = body_pos[..., up] - ground
+    return rel @ np.swapaxes(heading_inv, -1, -2)
+
+
+class ReferenceTrack:
+    """A motion tabulated at `rate` Hz over one clip, with constant-time lookups by time."""
+
+    def __init__(self, motion: Motion, rate: float, end_effectors: list[str] | None = None):
+        sk = motion.skeleton
+        self.motion, self.skeleton, self.rate = motion, sk, float(rate)
+        self.loop = motion.loop == "wrap"
+        self.duration = motion.duration
+        self.n = int(round(self.duration * self.rate)) + 1
+        table = motion.sample(np.arange(self.n) / self.rate)
+        self.up = "xyz".index(sk.up_axis)
+        names = end_effectors if end_effectors is not None else sk.settings.get("end_effectors", [])
+        self.end_effector_index = np.array([sk.index(n) for n in names], dtype=int)
+
+        vel = _velocities(table, self.rate)
+        pose = torch.as_tensor(table.pose)
+        with torch.no_grad():
+            pos, rot = forward_kinematics(sk, torch.as_tensor(table.root_pos), torch.as_tensor(table.root_rot), pose)
+            com = centre_of_mass(sk, pos, rot).numpy()
+        self.root_pos, self.root_rot = table.root_pos, rotations.normalize(table.root_rot)
+        self.root_lin_vel, self.root_ang_vel = vel["root_lin"], vel["root_ang"]
+        self.joint_rot, self.joint_vel = table.joint_quaternions(), vel["joints"]
+        self.body_pos = pos.numpy()
+        self.com_vel = _diff(com, self.rate)
+        self.end_effectors = end_effector_positions(self.body_pos[:, self.end_effector_index], self.root_pos,
+                                                    heading_inverse(self.root_rot, sk.up_axis), self.up)
+        spherical = np.array([b.joint_type == "spherical" for b in sk.joints])
+        self.spherical_left = left_multiplication(self.joint_rot[:, spherical])  # residual PD targets
+        axes = np.array([b.axis for b in sk.joints])[~spherical]
+        jr = self.joint_rot[:, ~spherical]
+        self.revolute_angle = 2.0 * np.arctan2(np.einsum("tjk,jk->tj", jr[..., :3], axes), jr[..., 3])
+        travel = self.root_pos[-1] - self.root_pos[0]
+        travel[self.up] = 0.0  # cycles repeat on the ground: the height never accumulates
+        self.cycle_offset = travel if self.loop else np.zeros(3)
+
+    def locate(self, time: float) -> tuple[int, int]:
+        """(row, cycle) of the table for a time in seconds; non-cyclic clips hold their last frame."""
+        if self.duration <= 0:
+            return 0, 0
+        if not self.loop:
+            return int(round(min(max(time, 0.0), self.duration) * self.rate)), 0
+        cycle = int(np.floor(time / self.duration + 1e-9))
+        row = int(round((time - cycle * self.duration) * self.rate))
+        if row >= self.n - 1:  # the last row is the next cycle's first
+            row, cycle = 0, cycle + 1
+        return row, cycle
+
+    def phase(self, time: float) -> float:
+        row, _ = self.locate(time)
+        return row / max(self.n - 1, 1)
+
+    def frame(self, time: float) -> ReferenceFrame:
+        row, cycle = self.locate(time)
+        shift = cycle * self.cycle_offset
+        return ReferenceFrame(
+            time=time, phase=row / max(self.n - 1, 1), root_pos=self.root_pos[row] + shift,
+            root_rot=self.root_rot[row], root_lin_vel=self.root_lin_vel[row], root_ang_vel=self.root_ang_vel[row],
+            joint_rot=self.joint_rot[row], joint_vel=self.joint_vel[row], body_pos=self.body_pos[row] + shift, row=row,
+            end_effectors=self.end_effectors[row], com_vel=self.com_vel[row])
+
+
+def _diff(x: np.ndarray, rate: float) -> np.ndarray:
+    if len(x) < 2:
+        return np.zeros_like(x)
+    d = np.diff(x, axis=0) * rate
+    return np.concatenate([d, d[-1:]], axis=0)
+
+
+def _velocities(table: Motion, rate: float) -> dict[str, np.ndarray]:
+    """Motion.velocities at the table rate (joint velocities in each joint's local frame)."""
+    from dataclasses import replace
+
+    return replace(table, fps=rate).velocities()

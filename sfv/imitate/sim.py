@@ -1,0 +1,319 @@
+"""The physics world: one character on one terrain in pybullet, driven by stable PD.
+
+The only module of the kit that imports pybullet. The character (URDF, PD gains, torque limits,
+feet) and the terrain are files referenced by name (`sfv/characters/<name>.yaml`,
+`sfv/terrains/<name>.yaml`), so nothing here assumes the humanoid's joint list or a flat plane.
+State is read with pybullet's batched calls and returned as numpy arrays in the kit's layout
+(bodies in skeleton order, quaternions x, y, z, w).
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pybullet
+import yaml
+
+from sfv.skeleton import Skeleton, SkeletonError, load_character, pybullet_data_path, resolve_asset
+
+TERRAIN_DIR = Path(__file__).resolve().parent.parent / "terrains"
+GRAVITY = 9.8  # m/s^2, as DeepMimic and its pybullet port
+
+
+@contextmanager
+def quiet_stdio():
+    """Silence C-level stdout/stderr (pybullet's loaders print warnings straight to the descriptors)."""
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)
+
+
+class SimulationError(RuntimeError):
+    """The simulator cannot be set up as asked (bad character or terrain file)."""
+
+
+@lru_cache(maxsize=None)
+def load_terrain(name: str) -> dict:
+    """Read `sfv/terrains/<name>.yaml`."""
+    path = TERRAIN_DIR / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in TERRAIN_DIR.glob("*.yaml"))
+        raise SimulationError(f"unknown terrain {name!r}: no {path}; known terrains: {known}")
+    spec = yaml.safe_load(path.read_text())
+    if spec.get("kind") not in TERRAIN_BUILDERS:
+        raise SimulationError(f"{path}: kind must be one of {sorted(TERRAIN_BUILDERS)}, got {spec.get('kind')!r}")
+    return spec
+
+
+def _up_rotation(up_axis: str) -> list[float]:
+    """Quaternion turning pybullet's z-up assets so that their up is the character's up axis."""
+    return list(pybullet.getQuaternionFromEuler([-np.pi / 2, 0, 0])) if up_axis == "y" else [0, 0, 0, 1]
+
+
+def _build_plane(client: int, spec: dict, up_axis: str) -> int:
+    body = pybullet.loadURDF(str(pybullet_data_path() / "plane_implicit.urdf"), [0, 0, 0], _up_rotation(up_axis),
+                             useMaximalCoordinates=True, physicsClientId=client)
+    pybullet.changeDynamics(body, -1, lateralFriction=float(spec.get("friction", 0.9)), physicsClientId=client)
+    return body
+
+
+#: terrain kind -> builder(client, spec, up_axis) -> body id; later issues add heightfields, slopes, gaps
+TERRAIN_BUILDERS = {"plane": _build_plane}
+
+
+@dataclass
+class BodyState:
+    """Everything the reward and the observation read, for one instant (numpy, world frame)."""
+
+    root_pos: np.ndarray  # (3,)
+    root_rot: np.ndarray  # (4,) xyzw
+    root_lin_vel: np.ndarray  # (3,)
+    root_ang_vel: np.ndarray  # (3,)
+    joint_rot: np.ndarray  # (J, 4) local rotation of each movable joint (revolute ones as quaternions)
+    joint_vel: np.ndarray  # (J, 3) local angular velocity of each movable joint (revolute: axis * rate)
+    body_pos: np.ndarray  # (B, 3) body (URDF link) frame positions, skeleton order
+    body_rot: np.ndarray  # (B, 4)
+    body_lin_vel: np.ndarray  # (B, 3) velocity of each body's centre of mass
+    body_ang_vel: np.ndarray  # (B, 3)
+    com_pos: np.ndarray  # (3,) whole-body centre of mass
+    com_vel: np.ndarray  # (3,)
+
+
+class Simulation:
+    """A DIRECT pybullet world with a terrain and one character tracked by C++ stable PD.
+
+    physics_hz sets the Bullet step; each `step(targets)` holds the PD targets for
+    physics_hz / control_hz substeps (8 by default, as the DeepMimic port).
+    """
+
+    def __init__(self, character: str | Skeleton = "humanoid", terrain: str = "flat", physics_hz: float = 240.0,
+                 control_hz: float = 30.0, solver_iterations: int = 10, self_collision: bool = True,
+                 ghost: bool = False):
+        self.skeleton = load_character(character) if isinstance(character, str) else character
+        substeps = physics_hz / control_hz
+        if abs(substeps - round(substeps)) > 1e-9 or substeps < 1:
+            raise SimulationError(f"physics_hz ({physics_hz}) must be a whole multiple of control_hz ({control_hz})")
+        self.substeps = int(round(substeps))
+        self.physics_hz, self.control_hz = float(physics_hz), float(control_hz)
+        self.terrain_spec = load_terrain(terrain)
+        cfg = self.skeleton.settings
+        self.up_axis = self.skeleton.up_axis
+        self.up = np.eye(3)["xyz".index(self.up_axis)]
+
+        self.client = pybullet.connect(pybullet.DIRECT)
+        c = self.client
+        pybullet.setGravity(*(-GRAVITY * self.up), physicsClientId=c)
+        pybullet.setTimeStep(1.0 / physics_hz, physicsClientId=c)
+        pybullet.setPhysicsEngineParameter(numSolverIterations=solver_iterations, numSubSteps=1, physicsClientId=c)
+        self.terrain = TERRAIN_BUILDERS[self.terrain_spec["kind"]](c, self.terrain_spec, self.up_axis)
+
+        flags = pybullet.URDF_MAINTAIN_LINK_ORDER
+        if self_collision:
+            flags |= pybullet.URDF_USE_SELF_COLLISION | pybullet.URDF_USE_SELF_COLLISION_EXCLUDE_ALL_PARENTS
+        urdf = resolve_asset(cfg["urdf"])
+        self.root_height = float(cfg.get("root_height", 1.0))
+        with quiet_stdio():  # the URDF loader prints a warning per joint without <axis>
+            self.body = pybullet.loadURDF(str(urdf), list(self.up * self.root_height),
+                                          globalScaling=float(cfg["scale"]), flags=flags, physicsClientId=c)
+            # The ghost: a copy of the character that shows the reference in renders; it never collides.
+            self.ghost = pybullet.loadURDF(str(urdf), list(self.up * self.root_height), globalScaling=float(cfg["scale"]),
+                                           useFixedBase=True, flags=pybullet.URDF_MAINTAIN_LINK_ORDER,
+                                           physicsClientId=c) if ghost else None
+        self._map_links(cfg)
+        self._setup_dynamics(cfg)
+        if self.ghost is not None:
+            self._setup_ghost()
+
+    # --- set-up ---------------------------------------------------------------------------------
+    def _map_links(self, cfg: dict) -> None:
+        """Match skeleton bodies to pybullet links by name (the base is link -1)."""
+        c, sk = self.client, self.skeleton
+        link_of = {pybullet.getJointInfo(self.body, j, physicsClientId=c)[12].decode(): j
+                   for j in range(pybullet.getNumJoints(self.body, physicsClientId=c))}
+        link_of[sk.bodies[0].name] = -1
+        missing = [n for n in sk.body_names if n not in link_of]
+        if missing:
+            raise SimulationError(f"character {sk.name!r}: bodies {missing} are not links of {sk.source}")
+        self.links = np.array([link_of[n] for n in sk.body_names])  # skeleton body -> pybullet link
+        self.child_links = [int(l) for l in self.links if l >= 0]  # links readable by getLinkStates
+        self.joint_links = [link_of[n] for n in sk.joint_names]  # movable joints, pose-vector order
+        self.spherical = np.array([b.joint_type == "spherical" for b in sk.joints])
+        self.axes = np.array([b.axis for b in sk.joints])
+        # where each joint's numbers sit in the flat joint-state vectors pybullet returns
+        npos, nvel = np.where(self.spherical, 4, 1), np.where(self.spherical, 3, 1)
+        pstart, vstart = np.cumsum(npos) - npos, np.cumsum(nvel) - nvel
+        self._sph_pos = np.concatenate([np.arange(p, p + 4) for p in pstart[self.spherical]] or [np.zeros(0, int)])
+        self._sph_vel = np.concatenate([np.arange(v, v + 3) for v in vstart[self.spherical]] or [np.zeros(0, int)])
+        self._rev_pos, self._rev_vel = pstart[~self.spherical], vstart[~self.spherical]
+        self._rev_axes = self.axes[~self.spherical]
+        self.masses = np.array([pybullet.getDynamicsInfo(self.body, int(l), physicsClientId=c)[0] for l in self.links])
+        self.total_mass = float(self.masses.sum())
+        try:
+            self.feet = {link_of[n] for n in cfg.get("feet", [])}
+        except KeyError as e:
+            raise SkeletonError(f"sfv/characters/{sk.name}.yaml: feet names unknown body {e}") from None
+
+    def _setup_dynamics(self, cfg: dict) -> None:
+        c, pd = self.client, cfg.get("pd", {})
+        missing = [n for n in self.skeleton.joint_names if n not in pd]
+        if missing:
+            raise SimulationError(f"sfv/characters/{self.skeleton.name}.yaml: pd has no gains for joints {missing}")
+        friction = float(self.terrain_spec.get("friction", 0.9))
+        for link in [-1, *self.child_links]:
+            pybullet.changeDynamics(self.body, link, lateralFriction=friction, linearDamping=0, angularDamping=0,
+                                    physicsClientId=c)
+        self.kp = [float(pd[n]["kp"]) for n in self.skeleton.joint_names]
+        self.kd = [float(pd[n]["kd"]) for n in self.skeleton.joint_names]
+        self.forces = [[float(pd[n]["torque_limit"])] * (3 if s else 1)
+                       for n, s in zip(self.skeleton.joint_names, self.spherical)]
+        self._zero_vel = [[0.0, 0.0, 0.0] if s else [0.0] for s in self.spherical]
+        # Switch off pybullet's default velocity motors: stable PD supplies every joint torque.
+        for link, s in zip(self.joint_links, self.spherical):
+            pybullet.setJointMotorControlMultiDof(self.body, link, pybullet.POSITION_CONTROL,
+                                                  targetPosition=[0, 0, 0, 1] if s else [0], positionGain=0,
+                                                  velocityGain=1, force=[0, 0, 0] if s else [0], physicsClientId=c)
+
+    def _setup_ghost(self) -> None:
+        c = self.client
+        for link in [-1, *self.child_links]:
+            pybullet.setCollisionFilterGroupMask(self.ghost, link, collisionFilterGroup=0, collisionFilterMask=0,
+                                                 physicsClientId=c)
+            pybullet.changeVisualShape(self.ghost, link, rgbaColor=[0.35, 0.55, 0.95, 1.0], physicsClientId=c)
+            pybullet.changeDynamics(self.ghost, link, activationState=pybullet.ACTIVATION_STATE_SLEEP
+                                    + pybullet.ACTIVATION_STATE_ENABLE_SLEEPING
+                                    + pybullet.ACTIVATION_STATE_DISABLE_WAKEUP, physicsClientId=c)
+
+    # --- control ----------------------------------------------------------------------------------
+    def pd_targets(self, joint_rot: np.ndarray) -> list[list[float]]:
+        """PD targets in pybullet's per-joint form from (J, 4) local joint quaternions."""
+        out = []
+        for q, s, axis in zip(joint_rot, self.spherical, self.axes):
+            if s:
+                out.append([float(x) for x in q])
+            else:  # revolute: signed angle about the joint axis
+                out.append([2.0 * float(np.arctan2(np.dot(q[:3], axis), q[3]))])
+        return out
+
+    def step(self, targets: list[list[float]]) -> None:
+        """Hold PD targets (pybullet form, see `pd_targets`) for one control step.
+
+        pybullet applies a STABLE_PD_CONTROL command for one physics step only, so it is sent
+        again before every substep (sent once, the character goes limp after the first substep).
+        """
+        c = self.client
+        for _ in range(self.substeps):
+            pybullet.setJointMotorControlMultiDofArray(
+                self.body, self.joint_links, pybullet.STABLE_PD_CONTROL, targetPositions=targets,
+                targetVelocities=self._zero_vel, forces=self.forces, positionGains=self.kp, velocityGains=self.kd,
+                physicsClientId=c)
+            pybullet.stepSimulation(physicsClientId=c)
+
+    # --- state ------------------------------------------------------------------------------------
+    def read_state(self) -> BodyState:
+        """The character's state from four batched pybullet reads and a handful of array operations."""
+        c, b = self.client, self.body
+        root_pos, root_rot = pybullet.getBasePositionAndOrientation(b, physicsClientId=c)
+        root_lin, root_ang = pybullet.getBaseVelocity(b, physicsClientId=c)
+        joints = pybullet.getJointStatesMultiDof(b, self.joint_links, physicsClientId=c)
+        links = pybullet.getLinkStates(b, self.child_links, computeLinkVelocity=1, computeForwardKinematics=1,
+                                       physicsClientId=c)
+        # joints: flat positions (quaternions, angles) and velocities (3-vectors, rates) in joint order
+        jp = np.array([x for st in joints for x in st[0]])
+        jv = np.array([x for st in joints for x in st[1]])
+        joint_rot = np.empty((len(self.spherical), 4))
+        joint_vel = np.empty((len(self.spherical), 3))
+        joint_rot[self.spherical] = jp[self._sph_pos].reshape(-1, 4)
+        joint_vel[self.spherical] = jv[self._sph_vel].reshape(-1, 3)
+        half = 0.5 * jp[self._rev_pos]
+        joint_rot[~self.spherical] = np.concatenate([self._rev_axes * np.sin(half)[:, None], np.cos(half)[:, None]], 1)
+        joint_vel[~self.spherical] = self._rev_axes * jv[self._rev_vel][:, None]
+        # bodies: base first (link -1), then the links in skeleton order; columns: com, frame pos, frame rot, vels
+        rows = np.array([root_pos + root_pos + root_rot + root_lin + root_ang]
+                        + [st[0] + st[4] + st[5] + st[6] + st[7] for st in links])
+        m = self.masses
+        return BodyState(
+            root_pos=rows[0, 3:6], root_rot=rows[0, 6:10], root_lin_vel=rows[0, 10:13], root_ang_vel=rows[0, 13:16],
+            joint_rot=joint_rot, joint_vel=joint_vel, body_pos=rows[:, 3:6], body_rot=rows[:, 6:10],
+            body_lin_vel=rows[:, 10:13], body_ang_vel=rows[:, 13:16], com_pos=m @ rows[:, 0:3] / self.total_mass,
+            com_vel=m @ rows[:, 10:13] / self.total_mass)
+
+    def set_state(self, root_pos, root_rot, joint_rot, root_lin_vel=(0, 0, 0), root_ang_vel=(0, 0, 0),
+                  joint_vel=None) -> None:
+        """Teleport the character (reference state initialisation): pose and velocities."""
+        c, b = self.client, self.body
+        pybullet.resetBasePositionAndOrientation(b, list(root_pos), list(root_rot), physicsClientId=c)
+        pybullet.resetBaseVelocity(b, list(root_lin_vel), list(root_ang_vel), physicsClientId=c)
+        values = self.pd_targets(np.asarray(joint_rot))
+        if joint_vel is None:
+            vels = self._zero_vel
+        else:
+            jv = np.asarray(joint_vel)
+            vels = [[float(x) for x in v] if s else [float(np.dot(v, a))]
+                    for v, s, a in zip(jv, self.spherical, self.axes)]
+        pybullet.resetJointStatesMultiDof(b, self.joint_links, targetValues=values, targetVelocities=vels,
+                                          physicsClientId=c)
+
+    def fallen(self) -> bool:
+        """True when a body other than the feet touches the terrain (DeepMimic's early termination)."""
+        for p in pybullet.getContactPoints(self.body, self.terrain, physicsClientId=self.client):
+            if p[3] not in self.feet:
+                return True
+        return False
+
+    def contact_links(self) -> set[int]:
+        """Pybullet link indices of the character's bodies in contact with the terrain."""
+        return {p[3] for p in pybullet.getContactPoints(self.body, self.terrain, physicsClientId=self.client)}
+
+    # --- rendering --------------------------------------------------------------------------------
+    def render(self, width: int = 640, height: int = 384, distance: float = 3.5, yaw: float = 30.0,
+               pitch: float = -12.0, target=None) -> np.ndarray:
+        """An RGB frame (H, W, 3) from pybullet's CPU TinyRenderer, camera following the root."""
+        c = self.client
+        target = list(self.read_root()[0]) if target is None else list(target)
+        up_index = "xyz".index(self.up_axis)
+        view = pybullet.computeViewMatrixFromYawPitchRoll(target, distance, yaw, pitch, 0, up_index, physicsClientId=c)
+        proj = pybullet.computeProjectionMatrixFOV(50, width / height, 0.05, 50, physicsClientId=c)
+        _, _, rgba, _, _ = pybullet.getCameraImage(width, height, view, proj, shadow=0,
+                                                   renderer=pybullet.ER_TINY_RENDERER, physicsClientId=c)
+        return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[..., :3]
+
+    def render_with_ghost(self, root_pos, root_rot, joint_rot, side: float = 1.0, **camera) -> np.ndarray:
+        """Render the simulated character with the ghost showing the given pose `side` metres beside it."""
+        if self.ghost is None:
+            raise SimulationError("this Simulation was made without a ghost (pass ghost=True)")
+        c = self.client
+        lateral = np.cross(self.up, np.array([1.0, 0, 0]) if self.up_axis != "x" else np.array([0, 1.0, 0]))
+        pos = np.asarray(root_pos) + side * lateral
+        pybullet.resetBasePositionAndOrientation(self.ghost, list(pos), list(root_rot), physicsClientId=c)
+        pybullet.resetJointStatesMultiDof(self.ghost, self.joint_links, targetValues=self.pd_targets(joint_rot),
+                                          physicsClientId=c)
+        sim_root = self.read_root()[0]
+        return self.render(target=list(0.5 * (sim_root + pos)), **camera)
+
+    def read_root(self) -> tuple[np.ndarray, np.ndarray]:
+        pos, rot = pybullet.getBasePositionAndOrientation(self.body, physicsClientId=self.client)
+        return np.array(pos), np.array(rot)
+
+    def close(self) -> None:
+        if self.client is not None and pybullet.isConnected(self.client):
+            pybullet.disconnect(self.client)
+        self.client = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass

@@ -1,0 +1,237 @@
+"""PPO training (stable-baselines3) of an imitation policy, resumable after any interruption.
+
+Everything a run writes lives in one folder (a DVC output that persists between runs):
+  checkpoints/<steps>/   model.zip, vecnormalize.pkl, curve.csv   (every `checkpoint_every` samples)
+  latest                 name of the newest complete checkpoint (written last: the commit point)
+  run.json               the settings the run was started with (a resume must match them)
+  tb/                    TensorBoard logs
+  model.zip, vecnormalize.pkl, curve.csv   the final policy, its observation statistics, the curve
+A killed run (even kill -9) restarts from `latest`, losing at most one checkpoint interval.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+
+from sfv.imitate.env import EnvSettings, ImitationEnv
+from sfv.io import atomic_path, write_json, write_text
+from sfv.motion import load_motion
+
+CURVE_FIELDS = ("timesteps", "wall_seconds", "episode_return", "episode_seconds", "tracking_error", "step_reward")
+
+
+@dataclass(frozen=True)
+class PPOSettings:
+    """PPO hyperparameters; `imitate.ppo` in params.yaml maps onto these fields one to one."""
+
+    total_timesteps: int = 4_000_000
+    n_envs: int = 2
+    n_steps: int = 2048  # per env and rollout
+    batch_size: int = 512  # minibatch
+    n_epochs: int = 5
+    learning_rate: float = 3e-4
+    gamma: float = 0.95
+    gae_lambda: float = 0.95
+    clip_range: float = 0.2
+    net_arch: tuple[int, ...] = (256, 256)
+    log_std_init: float = -1.5
+    torch_threads: int = 1
+    checkpoint_every: int = 100_000
+
+
+def make_env(motion_path: str, settings: EnvSettings, seed: int, rank: int):
+    """One monitored env (module-level so SubprocVecEnv can pickle it)."""
+    from stable_baselines3.common.monitor import Monitor
+
+    env = Monitor(ImitationEnv(load_motion(motion_path), settings))
+    env.reset(seed=seed + rank)
+    env.action_space.seed(seed + rank)
+    return env
+
+
+def _vec_env(motion_path: str, settings: EnvSettings, n_envs: int, seed: int):
+    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+
+    fns = [partial(make_env, str(motion_path), settings, seed, i) for i in range(n_envs)]
+    return SubprocVecEnv(fns, start_method="forkserver") if n_envs > 1 else DummyVecEnv(fns)
+
+
+def _run_signature(motion_path, env_settings: EnvSettings, ppo: PPOSettings, seed: int) -> dict:
+    """What must match for a resume (the budget may grow or shrink; anything else starts afresh)."""
+    p = asdict(ppo)
+    p.pop("total_timesteps")
+    p.pop("checkpoint_every")
+    return {"motion": str(motion_path), "env": json.loads(json.dumps(asdict(env_settings))), "ppo": json.loads(json.dumps(p)),
+            "seed": seed}
+
+
+def latest_checkpoint(out: Path) -> Path | None:
+    marker = out / "latest"
+    if not marker.is_file():
+        return None
+    ckpt = out / "checkpoints" / marker.read_text().strip()
+    return ckpt if (ckpt / "model.zip").is_file() and (ckpt / "vecnormalize.pkl").is_file() else None
+
+
+def read_curve(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path) as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def write_curve(path: Path, rows: list[dict]) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CURVE_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_offset: float, dt: float,
+               progress: bool):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class ImitationCallback(BaseCallback):
+        """Learning curve per rollout, checkpoints every `checkpoint_every` samples, a progress bar."""
+
+        def _on_training_start(self):
+            self.t0 = time.time()
+            self.returns, self.lengths, self.errors, self.rewards = [], [], [], []
+            self.next_checkpoint = (self.num_timesteps // ppo.checkpoint_every + 1) * ppo.checkpoint_every
+            self.bar = None
+            if progress:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total, initial=self.num_timesteps, unit="sample", desc="PPO", smoothing=0.1,
+                                mininterval=2.0)
+
+        def _on_step(self) -> bool:
+            for info in self.locals["infos"]:
+                self.errors.append(info["tracking_error"])
+                if "episode" in info:
+                    self.returns.append(info["episode"]["r"])
+                    self.lengths.append(info["episode"]["l"])
+            self.rewards.extend(np.asarray(self.locals["rewards"]).tolist())
+            if self.bar is not None:
+                self.bar.update(self.training_env.num_envs)
+            return True
+
+        def _on_rollout_end(self):
+            wall = wall_offset + time.time() - self.t0
+            row = {"timesteps": float(self.num_timesteps), "wall_seconds": round(wall, 1),
+                   "episode_return": float(np.mean(self.returns)) if self.returns else float("nan"),
+                   "episode_seconds": float(np.mean(self.lengths)) * dt if self.lengths else float("nan"),
+                   "tracking_error": float(np.mean(self.errors)) if self.errors else float("nan"),
+                   "step_reward": float(np.mean(self.rewards)) if self.rewards else float("nan")}
+            curve.append(row)
+            self.logger.record("imitate/tracking_error_m", row["tracking_error"])
+            self.logger.record("imitate/step_reward", row["step_reward"])
+            self.logger.record("imitate/episode_seconds", row["episode_seconds"])
+            self.returns, self.lengths, self.errors, self.rewards = [], [], [], []
+            if self.bar is not None:
+                self.bar.set_postfix(err=f"{row['tracking_error']:.3f}m", ep=f"{row['episode_seconds']:.1f}s")
+            write_curve(out / "curve.csv", curve)
+            if self.num_timesteps >= self.next_checkpoint:
+                save_checkpoint(out, self.model, curve)
+                self.next_checkpoint = (self.num_timesteps // ppo.checkpoint_every + 1) * ppo.checkpoint_every
+
+        def _on_training_end(self):
+            if self.bar is not None:
+                self.bar.close()
+
+    return ImitationCallback()
+
+
+def save_checkpoint(out: Path, model, curve: list[dict]) -> Path:
+    """Write a complete checkpoint folder, then point `latest` at it, then drop older ones."""
+    ckpts = out / "checkpoints"
+    name = f"{model.num_timesteps:012d}"
+    tmp = ckpts / (name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model.save(tmp / "model.zip")
+    model.get_vec_normalize_env().save(str(tmp / "vecnormalize.pkl"))
+    write_curve(tmp / "curve.csv", curve)
+    final = ckpts / name
+    shutil.rmtree(final, ignore_errors=True)
+    os.replace(tmp, final)
+    write_text(out / "latest", name + "\n")
+    for old in ckpts.iterdir():
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = EnvSettings(),
+          ppo: PPOSettings = PPOSettings(), seed: int = 0, progress: bool = True) -> dict:
+    """Train (or resume) a policy for the motion; returns a summary. Idempotent once the budget is spent."""
+    import torch
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    signature = _run_signature(motion_path, env_settings, ppo, seed)
+    run_file = out / "run.json"
+    ckpt = latest_checkpoint(out)
+    if ckpt is not None and (not run_file.is_file() or json.loads(run_file.read_text()) != signature):
+        print(f"{out}: the checkpoint was trained with other settings; starting afresh")
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+        (out / "latest").unlink(missing_ok=True)
+        ckpt = None
+    write_json(run_file, signature)
+
+    torch.set_num_threads(ppo.torch_threads)
+    venv = _vec_env(motion_path, env_settings, ppo.n_envs, seed)
+    try:
+        if ckpt is not None:
+            venv = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
+            model = PPO.load(ckpt / "model.zip", env=venv, device="cpu")
+            curve = [r for r in read_curve(ckpt / "curve.csv") if r["timesteps"] <= model.num_timesteps]
+            print(f"resuming from {ckpt} ({model.num_timesteps} samples done)")
+        else:
+            venv = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=10.0, gamma=ppo.gamma)
+            model = PPO(
+                "MlpPolicy", venv, n_steps=ppo.n_steps, batch_size=ppo.batch_size, n_epochs=ppo.n_epochs,
+                learning_rate=ppo.learning_rate, gamma=ppo.gamma, gae_lambda=ppo.gae_lambda, clip_range=ppo.clip_range,
+                policy_kwargs={"net_arch": {"pi": list(ppo.net_arch), "vf": list(ppo.net_arch)},
+                               "log_std_init": ppo.log_std_init, "activation_fn": torch.nn.ReLU},
+                tensorboard_log=str(out / "tb"), seed=seed, device="cpu", verbose=0)
+            curve = []
+        wall_offset = curve[-1]["wall_seconds"] if curve else 0.0
+        remaining = ppo.total_timesteps - model.num_timesteps
+        if remaining > 0:
+            callback = _callbacks(out, ppo.total_timesteps, ppo, curve, wall_offset, 1.0 / env_settings.control_hz,
+                                  progress)
+            model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=False, tb_log_name="ppo")
+            save_checkpoint(out, model, curve)
+        with atomic_path(out / "model.zip") as tmp:
+            model.save(tmp)
+        with atomic_path(out / "vecnormalize.pkl") as tmp:
+            venv.save(str(tmp))
+        write_curve(out / "curve.csv", curve)
+    finally:
+        venv.close()
+    last = curve[-1] if curve else {}
+    return {"timesteps": int(model.num_timesteps), "wall_seconds": last.get("wall_seconds", 0.0),
+            "samples_per_second": model.num_timesteps / max(last.get("wall_seconds", 1e-9), 1e-9) if last else 0.0}
+
+
+def settings_from_params(imitate, character: str) -> tuple[EnvSettings, PPOSettings]:
+    """The env and PPO settings from the `imitate` section of params.yaml (a `config.ImitateParams`)."""
+    from sfv.imitate.reward import RewardScales, RewardWeights
+
+    env = EnvSettings(character=character, **imitate.env.model_dump(),
+                      weights=RewardWeights(**imitate.reward.weights.model_dump()),
+                      scales=RewardScales(**imitate.reward.scales.model_dump()))
+    ppo = PPOSettings(**{**imitate.ppo.model_dump(), "net_arch": tuple(imitate.ppo.net_arch)})
+    return env, ppo

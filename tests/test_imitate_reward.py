@@ -1,0 +1,63 @@
+"""DeepMimic's reward terms on hand-computed frames."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sfv import rotations
+from sfv.imitate import reward as rw
+
+
+def quat_about(axis, angle):
+    return rotations.from_axis_angle(np.asarray(axis, float), np.asarray(angle, float))
+
+
+def test_pose_error_is_weighted_squared_angles_root_included():
+    ref = np.tile(rotations.IDENTITY, (3, 1))
+    sim = np.stack([quat_about([1, 0, 0], 0.3), rotations.IDENTITY, quat_about([0, 1, 0], -0.5)])
+    w = np.array([0.1, 0.2, 0.3])
+    root_sim, root_ref = quat_about([0, 0, 1], 0.2), rotations.IDENTITY
+    expected = 0.4 * 0.2**2 + 0.1 * 0.3**2 + 0.3 * 0.5**2
+    assert rw.pose_error(sim, ref, root_sim, root_ref, w, 0.4) == pytest.approx(expected, rel=1e-9)
+
+
+def test_rotation_angle_ignores_quaternion_sign():
+    q = quat_about([0.3, 0.4, 0.5], 1.1)
+    r = quat_about([0.3, 0.4, 0.5], 0.6)
+    assert rw.rotation_angle_sq(q, -r) == pytest.approx(0.25, abs=1e-9)
+    assert rw.root_angle_sq(-q, r) == pytest.approx(0.25, abs=1e-9)
+
+
+def test_velocity_end_effector_root_and_com_errors():
+    jv, jv_ref = np.array([[1.0, 0, 0], [0, 2.0, 0]]), np.zeros((2, 3))
+    assert rw.velocity_error(jv, jv_ref, np.array([0, 0, 3.0]), np.zeros(3), np.array([0.5, 0.25]), 0.1) == \
+        pytest.approx(0.1 * 9 + 0.5 * 1 + 0.25 * 4)
+    ee = np.array([[0.1, 0, 0], [0, 0, 0], [0, 0.2, 0], [0, 0, 0]])
+    assert rw.end_effector_error(ee, np.zeros((4, 3))) == pytest.approx((0.01 + 0.04) / 4)
+    err = rw.root_error(np.array([0.1, 0, 0]), np.zeros(3), quat_about([0, 1, 0], 0.5), rotations.IDENTITY,
+                        np.array([0, 2.0, 0]), np.zeros(3), np.array([0, 0, 10.0]), np.zeros(3))
+    assert err == pytest.approx(0.01 + 0.1 * 0.25 + 0.01 * 4 + 0.001 * 100)
+    assert rw.com_error(np.array([1.0, 1.0, 0]), np.zeros(3)) == pytest.approx(0.2)
+
+
+def test_combine_weights_and_scales():
+    errors = {"pose": 0.1, "velocity": 2.0, "end_effector": 0.01, "root": 0.05, "com": 0.02}
+    weights = rw.RewardWeights()
+    total, terms = rw.combine(errors, weights.normalised(), rw.RewardScales())
+    expected_terms = {"pose": math.exp(-0.2), "velocity": math.exp(-0.2), "end_effector": math.exp(-0.4),
+                      "root": math.exp(-0.25), "com": math.exp(-0.2)}
+    assert terms == pytest.approx(expected_terms)
+    w = {"pose": 0.5, "velocity": 0.05, "end_effector": 0.15, "root": 0.2, "com": 0.1}
+    assert total == pytest.approx(sum(w[k] * expected_terms[k] for k in w))
+    perfect, _ = rw.combine(dict.fromkeys(rw.TERMS, 0.0), weights.normalised())
+    assert perfect == pytest.approx(1.0)
+
+
+def test_weights_are_normalised_and_checked():
+    w = rw.RewardWeights(pose=2, velocity=0, end_effector=1, root=1, com=0).normalised()
+    assert w == {"pose": 0.5, "velocity": 0.0, "end_effector": 0.25, "root": 0.25, "com": 0.0}
+    with pytest.raises(ValueError, match="weights"):
+        rw.RewardWeights(pose=0, velocity=0, end_effector=0, root=0, com=0).normalised()
