@@ -30,8 +30,11 @@ test: setup             ## the full test suite, slow end-to-end checks included 
 test-fast: setup        ## the default quick suite
 	python -m pytest
 
-bench: setup
+bench: setup            ## speed figures, each against a peer measured in the same run (run alone: they time the cores)
 	python bench/fk_throughput.py
+	python bench/env_throughput.py
+	dvc repro motion_library
+	python bench/ppo_throughput.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -29,7 +29,7 @@
 clips = ["walk"]
 env = {}
 reward = {}
-ppo = {"total_timesteps": 4096, "n_steps": 1024, "checkpoint_every": 2048}
+ppo = {"total_timesteps": 2048, "n_steps": 128, "checkpoint_every": 1024}
 evaluation = {"seconds": 2.0}
 seed = 0
 clip = "walk"

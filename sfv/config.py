@@ -121,8 +121,9 @@ class PPOParams(_Section):
     """stable-baselines3 PPO (sfv.imitate.train.PPOSettings)."""
 
     total_timesteps: int = Field(4_000_000, ge=1, description="samples to train on (the budget)")
-    n_envs: int = Field(2, ge=1, description="parallel simulators (one per core)")
-    n_steps: int = Field(2048, ge=8, description="samples per env and rollout")
+    n_envs: int = Field(8, ge=1, description="simulators in all")
+    n_workers: int = Field(2, ge=1, description="processes the simulators are spread over (one per core)")
+    n_steps: int = Field(512, ge=8, description="samples per env and rollout (n_envs x n_steps per update)")
     batch_size: int = Field(512, ge=8, description="minibatch size")
     n_epochs: int = Field(5, ge=1)
     learning_rate: float = Field(3e-4, gt=0)

@@ -90,7 +90,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     shutil.rmtree(work / "metrics" / "imitate", ignore_errors=True)
     # the imitation stage on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video
     params = yaml.safe_load((work / "params.yaml").read_text())
-    params["imitate"]["ppo"].update(total_timesteps=2048, n_steps=512, checkpoint_every=1024)
+    params["imitate"]["ppo"].update(total_timesteps=2048, n_steps=128, checkpoint_every=1024)
     params["imitate"]["evaluation"].update(seconds=2, width=320, height=192)
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)

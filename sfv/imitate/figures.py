@@ -11,18 +11,31 @@ TERM_LABELS = {"pose": "pose", "velocity": "velocity", "end_effector": "end effe
 
 
 def reward_term_shapes(weights: RewardWeights, scales: RewardScales):
-    """Each term exp(-scale * error) against its error, labelled with its weight: what a reward 'costs'."""
+    """Each term against an error in everyday units, with its weight: how forgiving each term is.
+
+    The x axes assume the same error everywhere: every joint off by the same angle (the joint weights
+    sum to 1, root included), every hand and foot off by the same distance, and so on.
+    """
     w = weights.normalised()
-    fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    for k in TERMS:
+    cases = {  # term -> (x label, x range, error as a function of x)
+        "pose": ("every joint off by (degrees)", np.linspace(0, 90, 200), lambda x: np.radians(x) ** 2),
+        "velocity": ("every joint's angular velocity off by (rad/s)", np.linspace(0, 10, 200), lambda x: x**2),
+        "end_effector": ("each hand and foot off by (cm)", np.linspace(0, 40, 200), lambda x: (x / 100) ** 2),
+        "root": ("root position off by (cm)", np.linspace(0, 100, 200), lambda x: (x / 100) ** 2),
+        "com": ("centre-of-mass velocity off by (m/s)", np.linspace(0, 4, 200), lambda x: 0.1 * x**2),
+    }
+    fig, axes = plt.subplots(1, 5, figsize=(15, 3.1), sharey=True)
+    for ax, k in zip(axes, TERMS):
+        label, x, err = cases[k]
         s = getattr(scales, k)
-        err = np.linspace(0, 4.0 / s, 200)  # up to where the term has almost vanished
-        ax.plot(err * s, np.exp(-s * err), label=f"{TERM_LABELS[k]}: weight {w[k]:.2f}, scale {s:g}")
-    ax.set_xlabel("scale x error (each term's error in its own units)")
-    ax.set_ylabel("term value exp(-scale x error)")
-    ax.set_title("DeepMimic reward terms: each in [0, 1], total = weighted sum")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+        y = np.exp(-s * err(x))
+        ax.plot(x, y, color="#4c72b0")
+        half = x[np.argmin(np.abs(y - 0.5))]
+        ax.axvline(half, color="grey", ls=":", lw=1)
+        ax.set_title(f"{TERM_LABELS[k]} (weight {w[k]:.2f}, scale {s:g})\nhalf at {half:.3g}", fontsize=9)
+        ax.set_xlabel(label, fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("term value exp(-scale x error)")
     fig.tight_layout()
     return fig
 
@@ -30,23 +43,22 @@ def reward_term_shapes(weights: RewardWeights, scales: RewardScales):
 def rollout_figure(rollouts: dict[str, dict], title: str):
     """Reward terms and tracking error over time for one or more rollouts (label -> `evaluate.rollout`)."""
     fig, axes = plt.subplots(3, 1, figsize=(7.5, 7), sharex=True)
-    for label, r in rollouts.items():
+    for n, (label, r) in enumerate(rollouts.items()):
         t = r["time"]
         line, = axes[0].plot(t, r["reward"], label=label)
-        for k in TERMS:
-            axes[1].plot(t, r[k], color=line.get_color(), alpha=0.35 + 0.13 * TERMS.index(k), lw=1,
-                         label=f"{label}: {TERM_LABELS[k]}" if len(rollouts) == 1 else None)
+        if n == 0:  # the terms of the first rollout only, one colour per term
+            for k in TERMS:
+                axes[1].plot(t, r[k], lw=1.2, label=TERM_LABELS[k])
         axes[2].plot(t, r["tracking_error"] * 100, color=line.get_color(), label=label)
         if r["fallen"]:
             for ax in axes:
                 ax.axvline(t[-1], color=line.get_color(), ls="--", lw=1)
     axes[0].set_ylabel("reward per step")
-    axes[1].set_ylabel("reward terms")
+    axes[1].set_ylabel(f"reward terms\n({next(iter(rollouts))})")
     axes[2].set_ylabel("tracking error (cm)")
     axes[2].set_xlabel("time (s); dashed: early termination (a non-foot body touched the ground)")
     axes[0].legend(fontsize=8)
-    if len(rollouts) == 1:
-        axes[1].legend(fontsize=7, ncol=2)
+    axes[1].legend(fontsize=7, ncol=3)
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.suptitle(title)

@@ -34,8 +34,9 @@ class PPOSettings:
     """PPO hyperparameters; `imitate.ppo` in params.yaml maps onto these fields one to one."""
 
     total_timesteps: int = 4_000_000
-    n_envs: int = 2
-    n_steps: int = 2048  # per env and rollout
+    n_envs: int = 8  # simulators in all
+    n_workers: int = 2  # processes they are spread over (one per core)
+    n_steps: int = 512  # per env and rollout (n_envs x n_steps samples per update)
     batch_size: int = 512  # minibatch
     n_epochs: int = 5
     learning_rate: float = 3e-4
@@ -58,11 +59,13 @@ def make_env(motion_path: str, settings: EnvSettings, seed: int, rank: int):
     return env
 
 
-def _vec_env(motion_path: str, settings: EnvSettings, n_envs: int, seed: int):
-    from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
+def _vec_env(motion_path: str, settings: EnvSettings, n_envs: int, n_workers: int, seed: int):
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from sfv.imitate.vec_env import BatchedSubprocVecEnv
 
     fns = [partial(make_env, str(motion_path), settings, seed, i) for i in range(n_envs)]
-    return SubprocVecEnv(fns, start_method="forkserver") if n_envs > 1 else DummyVecEnv(fns)
+    return BatchedSubprocVecEnv(fns, n_workers) if n_workers > 1 and n_envs > 1 else DummyVecEnv(fns)
 
 
 def _run_signature(motion_path, env_settings: EnvSettings, ppo: PPOSettings, seed: int) -> dict:
@@ -191,7 +194,7 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     write_json(run_file, signature)
 
     torch.set_num_threads(ppo.torch_threads)
-    venv = _vec_env(motion_path, env_settings, ppo.n_envs, seed)
+    venv = _vec_env(motion_path, env_settings, ppo.n_envs, ppo.n_workers, seed)
     try:
         if ckpt is not None:
             venv = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)

@@ -1,0 +1,115 @@
+"""Training is resumable (checkpoints, kill -9), its curve continues, and evaluation writes a video."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sfv.imitate.env import EnvSettings
+from sfv.imitate.train import PPOSettings, latest_checkpoint, read_curve, train
+from sfv.motion import save_npz
+from sfv.mocap import load_mocap
+
+TINY = dict(n_envs=1, n_steps=256, batch_size=128, n_epochs=2, net_arch=(32, 32), checkpoint_every=512)
+
+
+@pytest.fixture(scope="module")
+def walk_npz(tmp_path_factory):
+    return str(save_npz(load_mocap("walk"), tmp_path_factory.mktemp("motion") / "walk.npz"))
+
+
+def test_train_checkpoints_and_resumes_where_it_stopped(tmp_path, walk_npz):
+    out = tmp_path / "policy"
+    first = train(walk_npz, out, EnvSettings(), PPOSettings(total_timesteps=1024, **TINY), seed=1, progress=False)
+    assert first["timesteps"] == 1024
+    assert latest_checkpoint(out).name == f"{1024:012d}"
+    for name in ("model.zip", "vecnormalize.pkl", "curve.csv", "run.json"):
+        assert (out / name).is_file()
+    assert any((out / "tb").rglob("events.out.tfevents.*"))
+    curve = read_curve(out / "curve.csv")
+    assert [r["timesteps"] for r in curve] == [256, 512, 768, 1024]
+    assert all(0 < r["tracking_error"] < 1 and 0 < r["step_reward"] <= 1 for r in curve)
+
+    more = train(walk_npz, out, EnvSettings(), PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False)
+    assert more["timesteps"] == 1536
+    resumed = read_curve(out / "curve.csv")
+    assert resumed[:4] == curve and [r["timesteps"] for r in resumed[4:]] == [1280, 1536]
+    assert resumed[-1]["wall_seconds"] >= curve[-1]["wall_seconds"]
+
+    again = train(walk_npz, out, EnvSettings(), PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False)
+    assert again["timesteps"] == 1536  # budget spent: nothing more to do
+
+    changed = train(walk_npz, out, EnvSettings(action_scale=0.3), PPOSettings(total_timesteps=512, **TINY), seed=1,
+                    progress=False)
+    assert changed["timesteps"] == 512  # other settings: the old checkpoint is not reused
+    assert json.loads((out / "run.json").read_text())["env"]["action_scale"] == 0.3
+
+
+@pytest.mark.slow
+def test_kill_minus_nine_loses_at_most_one_checkpoint_interval(tmp_path, walk_npz):
+    out = tmp_path / "policy"
+    script = textwrap.dedent(f"""
+        from sfv.imitate.env import EnvSettings
+        from sfv.imitate.train import PPOSettings, train
+        if __name__ == "__main__":
+            train({walk_npz!r}, {str(out)!r}, EnvSettings(),
+                  PPOSettings(total_timesteps=20000, **{dict(TINY, n_envs=2)!r}), seed=2, progress=False)
+    """)
+    (tmp_path / "run.py").write_text(script)
+    proc = subprocess.Popen([sys.executable, str(tmp_path / "run.py")], cwd=tmp_path, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            ckpt = latest_checkpoint(out)
+            if ckpt is not None and int(ckpt.name) >= 2048:
+                break
+            time.sleep(0.5)
+        else:
+            pytest.fail("no checkpoint after 300 s")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    saved = int(latest_checkpoint(out).name)
+    curve_before = read_curve(out / "curve.csv")
+    done_before = int(curve_before[-1]["timesteps"])
+    assert done_before - saved <= 1024  # at most one interval (512 x 2 envs) ahead of the checkpoint
+    summary = train(walk_npz, out, EnvSettings(), PPOSettings(total_timesteps=saved + 2048, **dict(TINY, n_envs=2)),
+                    seed=2, progress=False)
+    assert summary["timesteps"] == saved + 2048
+    steps = [r["timesteps"] for r in read_curve(out / "curve.csv")]
+    assert steps == sorted(set(steps)) and steps[-1] == saved + 2048
+    assert [r for r in read_curve(out / "curve.csv") if r["timesteps"] <= saved] == \
+        [r for r in curve_before if r["timesteps"] <= saved]
+
+
+def test_evaluation_rollout_and_video(tmp_path, walk_npz):
+    from sfv.imitate.evaluate import PolicyError, load_policy, rollout
+    from sfv.motion import load_motion
+
+    out = tmp_path / "policy"
+    with pytest.raises(PolicyError, match="train the policy first"):
+        load_policy(out)
+    train(walk_npz, out, EnvSettings(), PPOSettings(total_timesteps=256, **TINY), seed=0, progress=False)
+    model, normaliser = load_policy(out)
+    video = tmp_path / "eval.mp4"
+    result = rollout(model, load_motion(walk_npz), EnvSettings(), seconds=1.0, video=video, width=320, height=192,
+                     policy_normaliser=normaliser)
+    n = len(result["time"])
+    assert 1 <= n <= 30 and result["survived_seconds"] == pytest.approx(n / 30)
+    assert result["fallen"] == (n < 30)
+    assert np.all(result["tracking_error"] >= 0) and result["episode_return"] == pytest.approx(result["reward"].sum())
+    import imageio.v2 as imageio
+
+    frames = [f for f in imageio.get_reader(video)]
+    assert len(frames) == n + 1 and frames[0].shape == (192, 320, 3)
+    assert frames[0].std() > 10  # a picture, not a blank frame
