@@ -111,7 +111,7 @@ class ImitationEnv(gym.Env):
         return self._observe(frame.phase), {"time": self.time, "phase": frame.phase}
 
     def step(self, action):
-        a = np.clip(np.asarray(action, dtype=np.float64), -1.0, 1.0) * self.settings.action_scale
+        a = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), -1.0), 1.0) * self.settings.action_scale
         self.time += self.dt
         ref = self.reference.frame(self.time)
         self.sim.step(self._pd_targets(a, ref.row))
@@ -125,7 +125,7 @@ class ImitationEnv(gym.Env):
         r = s.root_pos - ref.root_pos
         info = {"time": self.time, "phase": ref.phase, "fallen": fallen, "reward_terms": terms,
                 # MimicKit's evaluation metrics (metres): mean root-relative body error, root error
-                "tracking_error": float(np.sqrt(np.einsum("ij,ij->i", d, d)).mean()),
+                "tracking_error": float(np.sqrt(np.einsum("ij,ij->i", d, d)).sum()) / len(d),
                 "root_error": float(np.sqrt(r @ r))}
         return observe(s, ref.phase, self.up, *heading, rel, self._obs), reward, fallen, truncated, info
 

@@ -19,7 +19,7 @@ from sfv.kinematics import centre_of_mass, forward_kinematics
 from sfv.motion import Motion
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ReferenceFrame:
     """The reference at one instant (world frame, cycle offset applied)."""
 
@@ -156,12 +156,14 @@ class ReferenceTrack:
 
     def frame(self, time: float) -> ReferenceFrame:
         row, cycle = self.locate(time)
-        shift = cycle * self.cycle_offset
+        root_pos, body_pos = self.root_pos[row], self.body_pos[row]
+        if cycle:
+            shift = cycle * self.cycle_offset
+            root_pos, body_pos = root_pos + shift, body_pos + shift
         return ReferenceFrame(
-            time=time, phase=row / max(self.n - 1, 1), root_pos=self.root_pos[row] + shift,
-            root_rot=self.root_rot[row], root_lin_vel=self.root_lin_vel[row], root_ang_vel=self.root_ang_vel[row],
-            joint_rot=self.joint_rot[row], joint_vel=self.joint_vel[row], body_pos=self.body_pos[row] + shift, row=row,
-            end_effectors=self.end_effectors[row], com_vel=self.com_vel[row])
+            time, row / max(self.n - 1, 1), root_pos, self.root_rot[row], self.root_lin_vel[row],
+            self.root_ang_vel[row], self.joint_rot[row], self.joint_vel[row], body_pos, row, self.end_effectors[row],
+            self.com_vel[row])
 
 
 def _diff(x: np.ndarray, rate: float) -> np.ndarray:

@@ -74,7 +74,7 @@ def _build_plane(client: int, spec: dict, up_axis: str) -> int:
 TERRAIN_BUILDERS = {"plane": _build_plane}
 
 
-@dataclass
+@dataclass(slots=True)
 class BodyState:
     """Everything the reward and the observation read, for one instant (numpy, world frame)."""
 
