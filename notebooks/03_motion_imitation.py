@@ -46,7 +46,7 @@ from sfv.config import section
 from sfv.imitate import figures
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.evaluate import load_policy, rollout
-from sfv.imitate.train import read_curve, settings_from_params, train
+from sfv.imitate.train import read_curve, settings_from_params, train, write_curve
 from sfv.io import write_json
 from sfv.motion import load_motion
 from sfv.plots import save_figure
@@ -134,6 +134,7 @@ display(Image(save_figure(figures.start_phases(np.array(starts), f"{clip}: RSI s
 # %%
 summary = train(motion_path, policy_dir, env_settings, ppo_settings, seed=seed, progress=True)
 curve = read_curve(policy_dir / "curve.csv")
+write_curve(paths.learning_curve_file(clip), curve)  # for `dvc plots show`
 print(f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
       f"({summary['samples_per_second']:.0f} samples/s including learning)")
 display(Image(save_figure(figures.learning_curves(curve, f"{clip}: learning curves"), plot_dir / "learning_curves.png")))

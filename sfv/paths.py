@@ -45,3 +45,8 @@ def clip_plot_dir(stage: str, clip: str, root: Path = Path(".")) -> Path:
 
 def clip_metrics_file(stage: str, clip: str, root: Path = Path(".")) -> Path:
     return root / METRICS / stage / f"{clip}.json"
+
+
+def learning_curve_file(clip: str, root: Path = Path(".")) -> Path:
+    """A copy of a policy's learning curve for `dvc plots` (committed, like the metrics)."""
+    return root / PLOTS / "imitate_curves" / f"{clip}.csv"

@@ -80,3 +80,28 @@ def test_cli_check_params_exit_codes(tmp_path, capsys):
     assert "unknown key 'base.sed' — did you mean 'seed'" in capsys.readouterr().err
     assert main(["run", "no_such_stage", "--params", str(ROOT / "params.yaml")]) == 2
     assert "unknown stage 'no_such_stage'" in capsys.readouterr().err
+
+
+def test_imitate_section_is_checked(tmp_path):
+    clips = 'clips:\n  walk: {source: "mocap:walk"}\n  mine: {source: "data/clips/mine.mp4"}\n'
+    with pytest.raises(ParamsError, match=r"imitate.clips names \['run'\], which are not in `clips`.*add an entry"):
+        load_params(_params(tmp_path, clips + "imitate:\n  clips: [walk, run]\n"))
+    with pytest.raises(ParamsError, match=r"imitate.clips \['mine'\] come from video"):
+        load_params(_params(tmp_path, clips + "imitate:\n  clips: [mine]\n"))
+    with pytest.raises(ParamsError, match=r":6: imitate.env: physics_hz \(200.0\) must be a whole multiple of control_hz"):
+        load_params(_params(tmp_path, clips + "imitate:\n  clips: [walk]\n  env:\n    physics_hz: 200\n"))
+    with pytest.raises(ParamsError, match=r"imitate.env.terrain: no terrain 'moon'.*known: flat"):
+        load_params(_params(tmp_path, clips + "imitate:\n  env: {terrain: moon}\n"))
+    with pytest.raises(ParamsError, match=r"unknown key 'imitate.ppo.total_steps' — did you mean 'total_timesteps'"):
+        load_params(_params(tmp_path, clips + "imitate:\n  ppo: {total_steps: 10}\n"))
+
+
+def test_imitate_notebook_gets_its_clip():
+    p = load_params(ROOT / "params.yaml")
+    values = notebook_parameters(p, "imitate", "walk")
+    assert values["clip"] == "walk" and values["clip_params"]["source"] == "mocap:walk"
+    assert values["ppo"]["total_timesteps"] == p.imitate.ppo.total_timesteps and values["seed"] == p.base.seed
+    with pytest.raises(ParamsError, match="runs per clip: pass --clip NAME"):
+        notebook_parameters(p, "imitate")
+    with pytest.raises(ParamsError, match="does not run per clip"):
+        notebook_parameters(p, "motion_library", "walk")

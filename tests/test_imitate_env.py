@@ -186,3 +186,13 @@ def test_clear_errors_for_bad_settings(walk):
         Simulation("humanoid", physics_hz=100, control_hz=30)
     with pytest.raises(ValueError, match="action_mode"):
         EnvSettings(action_mode="torque")
+
+
+def test_motion_on_another_skeleton_is_refused(walk):
+    from dataclasses import replace
+
+    from sfv.skeleton import Skeleton
+
+    other = Skeleton(name="robot", bodies=walk.skeleton.bodies, up_axis="y")
+    with pytest.raises(ValueError, match="motion 'walk' is on skeleton 'robot'.*retarget it first"):
+        ImitationEnv(replace(walk, skeleton=other), EnvSettings())

@@ -88,6 +88,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
         assert not (work / rel).exists() or rel.endswith((".json", ".lock")), f"{rel} should not be in git"
     (work / "metrics" / "motion_library.json").unlink(missing_ok=True)
     shutil.rmtree(work / "metrics" / "imitate", ignore_errors=True)
+    shutil.rmtree(work / "plots" / "imitate_curves", ignore_errors=True)
     # the imitation stage on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["imitate"]["ppo"].update(total_timesteps=2048, n_steps=128, checkpoint_every=1024)
@@ -114,6 +115,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert {p.name for p in (work / "plots" / "imitate" / "walk").glob("*.png")} >= {
         "reward_terms.png", "pd_only.png", "rsi_start_phases.png", "learning_curves.png", "evaluation.png"}
     assert (work / "reports" / "notebooks" / "03_motion_imitation_walk.ipynb").is_file()
+    assert len((work / "plots" / "imitate_curves" / "walk.csv").read_text().splitlines()) == 3  # header + 2 updates
     status = subprocess.run([str(env_bin / "dvc"), "status"], cwd=work, capture_output=True, text=True)
     assert "up to date" in status.stdout.lower() or status.stdout.strip() == "", status.stdout
 
