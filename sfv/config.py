@@ -21,6 +21,14 @@ class ParamsError(ValueError):
     """params.yaml does not fit the schema; the message says where and what is expected."""
 
 
+def _named_file(name: str, folder: str, what: str) -> str:
+    """Check that `sfv/<folder>/<name>.yaml` exists (characters, terrains are files referenced by name)."""
+    known = sorted(p.stem for p in (Path(__file__).parent / folder).glob("*.yaml"))
+    if name not in known:
+        raise ValueError(f"no {what} {name!r} in sfv/{folder}/; known: {', '.join(known)}")
+    return name
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -53,12 +61,7 @@ class ClipParams(_Section):
     @field_validator("character")
     @classmethod
     def _character_exists(cls, v: str) -> str:
-        from sfv.skeleton import CHARACTER_DIR
-
-        known = sorted(p.stem for p in CHARACTER_DIR.glob("*.yaml"))
-        if v not in known:
-            raise ValueError(f"no character {v!r} in sfv/characters/; known: {', '.join(known)}")
-        return v
+        return _named_file(v, "characters", "character")
 
     @model_validator(mode="after")
     def _range(self):
@@ -88,11 +91,7 @@ class ImitateEnvParams(_Section):
     @field_validator("terrain")
     @classmethod
     def _terrain_exists(cls, v: str) -> str:
-        folder = Path(__file__).parent / "terrains"
-        known = sorted(p.stem for p in folder.glob("*.yaml"))
-        if v not in known:
-            raise ValueError(f"no terrain {v!r} in sfv/terrains/; known: {', '.join(known)}")
-        return v
+        return _named_file(v, "terrains", "terrain")
 
     @model_validator(mode="after")
     def _rates(self):
