@@ -222,14 +222,18 @@ class Simulation:
             pybullet.stepSimulation(physicsClientId=c)
 
     # --- state ------------------------------------------------------------------------------------
-    def read_state(self) -> BodyState:
-        """The character's state from four batched pybullet reads and a handful of array operations."""
+    def read_raw(self) -> tuple:
+        """pybullet's four batched state reads, as it returns them (tuples)."""
         c, b = self.client, self.body
-        root_pos, root_rot = pybullet.getBasePositionAndOrientation(b, physicsClientId=c)
-        root_lin, root_ang = pybullet.getBaseVelocity(b, physicsClientId=c)
-        joints = pybullet.getJointStatesMultiDof(b, self.joint_links, physicsClientId=c)
-        links = pybullet.getLinkStates(b, self.child_links, computeLinkVelocity=1, computeForwardKinematics=1,
-                                       physicsClientId=c)
+        return (pybullet.getBasePositionAndOrientation(b, physicsClientId=c),
+                pybullet.getBaseVelocity(b, physicsClientId=c),
+                pybullet.getJointStatesMultiDof(b, self.joint_links, physicsClientId=c),
+                pybullet.getLinkStates(b, self.child_links, computeLinkVelocity=1, computeForwardKinematics=1,
+                                       physicsClientId=c))
+
+    def read_state(self) -> BodyState:
+        """The character's state: the batched reads turned into arrays in the kit's layout."""
+        (root_pos, root_rot), (root_lin, root_ang), joints, links = self.read_raw()
         # joints: flat positions (quaternions, angles) and velocities (3-vectors, rates) in joint order
         jp = np.array([x for st in joints for x in st[0]])
         jv = np.array([x for st in joints for x in st[1]])
