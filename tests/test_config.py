@@ -74,7 +74,7 @@ def test_cli_check_params_exit_codes(tmp_path, capsys):
     from sfv.cli import main
 
     assert main(["check-params", str(ROOT / "params.yaml")]) == 0
-    assert "OK (9 clips)" in capsys.readouterr().out
+    assert "OK (10 clips)" in capsys.readouterr().out
     bad = _params(tmp_path, "base:\n  sed: 1\n")
     assert main(["check-params", str(bad)]) == 2
     assert "unknown key 'base.sed' — did you mean 'seed'" in capsys.readouterr().err
