@@ -70,7 +70,7 @@ def _worker(remote, parent_remote, fns_wrapper: CloudpickleWrapper, core: int | 
             elif cmd == "close":
                 break
             else:
-                raise NotImplementedError(f"unknown command {cmd!r}")
+                raise ValueError(f"BatchedSubprocVecEnv worker: unknown command {cmd!r}")
     finally:
         for env in envs:
             env.close()
