@@ -8,6 +8,7 @@ survived before an early termination and the return.
 from __future__ import annotations
 
 import pickle
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
@@ -46,20 +47,22 @@ def rollout(policy, motion: Motion, settings: EnvSettings, seconds: float, video
     achieves). Returns per-step arrays and summary figures; writes an mp4 when `video` is a path.
     """
     settings = replace(settings, state_init="start", early_termination=True, episode_seconds=seconds)
-    env = ImitationEnv(motion, settings, render_mode="rgb_array" if video else None)
-    writer = None
-    try:
-        obs, _ = env.reset(seed=0)
-        if video:
+    log = {k: [] for k in ("time", "phase", "reward", "tracking_error", "root_error", *TERMS)}
+    fallen = False
+    with ExitStack() as stack:
+        env = ImitationEnv(motion, settings, render_mode="rgb_array" if video else None)
+        stack.callback(env.close)
+        writer = None
+        if video:  # written beside its destination, moved into place only when the rollout succeeds
             import imageio.v2 as imageio
 
-            tmp_ctx = atomic_path(video)
-            tmp = tmp_ctx.__enter__()
+            tmp = stack.enter_context(atomic_path(video))
             writer = imageio.get_writer(tmp, format="FFMPEG", fps=settings.control_hz, codec="libx264",
                                         quality=7, macro_block_size=16)
+            stack.push(lambda *exc: writer.close())  # closed before the file is moved
+        obs, _ = env.reset(seed=0)
+        if writer is not None:
             writer.append_data(_frame(env, width, height))
-        log = {k: [] for k in ("time", "phase", "reward", "tracking_error", "root_error", *TERMS)}
-        fallen = False
         while True:
             if policy is None:
                 action = np.zeros(env.action_space.shape, dtype=np.float32)
@@ -77,17 +80,6 @@ def rollout(policy, motion: Motion, settings: EnvSettings, seconds: float, video
             if terminated or truncated:
                 fallen = bool(terminated)
                 break
-        if writer is not None:
-            writer.close()
-            writer = None
-            tmp_ctx.__exit__(None, None, None)
-    except BaseException as e:
-        if writer is not None:
-            writer.close()
-            tmp_ctx.__exit__(type(e), e, e.__traceback__)
-        raise
-    finally:
-        env.close()
     out = {k: np.asarray(v) for k, v in log.items()}
     out.update(fallen=fallen, survived_seconds=float(out["time"][-1]) if len(out["time"]) else 0.0,
                episode_return=float(out["reward"].sum()), tracking_error_mean=float(out["tracking_error"].mean()),

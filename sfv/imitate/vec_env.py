@@ -9,6 +9,7 @@ row, so each round trip and each batched inference serves a whole block of sampl
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,8 +19,6 @@ from stable_baselines3.common.vec_env.base_vec_env import CloudpickleWrapper, Ve
 
 
 def _worker(remote, parent_remote, fns_wrapper: CloudpickleWrapper, core: int | None = None) -> None:
-    import os
-
     from stable_baselines3.common.env_util import is_wrapped
 
     if core is not None and hasattr(os, "sched_setaffinity"):
@@ -88,8 +87,6 @@ class BatchedSubprocVecEnv(VecEnv):
         self.blocks = [list(range(bounds[w], bounds[w + 1])) for w in range(n_workers)]
         ctx = mp.get_context(start_method)
         self.remotes, self.processes = [], []
-        import os
-
         cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
         for w, block in enumerate(self.blocks):
             remote, work_remote = ctx.Pipe()
