@@ -25,7 +25,7 @@ import numpy as np
 import pybullet_data
 
 from sfv.imitate.env import EnvSettings, ImitationEnv
-from sfv.imitate.sim import quiet_stdio
+from sfv.io import quiet_stdio
 from sfv.mocap import load_mocap
 
 

@@ -37,6 +37,33 @@ class BaseParams(_Section):
     seed: int = Field(0, ge=0, description="seed for every random generator of every stage")
 
 
+class CameraParams(_Section):
+    """The fixed camera that films a rendered clip (sfv.render.gt_clip.CameraSettings)."""
+
+    distance: float = Field(3.5, gt=0.5, le=50, description="metres from the middle of the hips' path")
+    elevation: float = Field(10.0, ge=-80, le=80, description="degrees above the horizon")
+    azimuth: float = Field(-60.0, ge=-360, le=360, description="degrees around the vertical; 0 looks along -x")
+    fov: float = Field(45.0, ge=5, le=120, description="vertical field of view, degrees")
+
+
+class CameraOverride(_Section):
+    distance: Optional[float] = Field(None, gt=0.5, le=50, description="metres from the middle of the hips' path")
+    elevation: Optional[float] = Field(None, ge=-80, le=80, description="degrees above the horizon")
+    azimuth: Optional[float] = Field(None, ge=-360, le=360, description="degrees around the vertical")
+    fov: Optional[float] = Field(None, ge=5, le=120, description="vertical field of view, degrees")
+
+
+class BodyParams(_Section):
+    """anny's phenotype, each in [0, 1]; 0.5 is its average adult (gender: 0 male, 1 female; age 0.5 young adult)."""
+
+    gender: Optional[float] = Field(None, ge=0, le=1)
+    age: Optional[float] = Field(None, ge=0, le=1)
+    muscle: Optional[float] = Field(None, ge=0, le=1)
+    weight: Optional[float] = Field(None, ge=0, le=1)
+    height: Optional[float] = Field(None, ge=0, le=1)
+    proportions: Optional[float] = Field(None, ge=0, le=1)
+
+
 class ClipParams(_Section):
     """One input clip: a video under data/clips/, or `mocap:<name>` to render from pybullet_data mocap."""
 
@@ -45,6 +72,12 @@ class ClipParams(_Section):
     fps: float = Field(30.0, gt=0, description="frame rate the stage works at")
     character: str = Field("humanoid", description="character file under sfv/characters/")
     notes: str = ""
+    camera: CameraOverride = Field(CameraOverride(), description="rendered clips: overrides of render.camera")
+    body: BodyParams = Field(BodyParams(), description="rendered clips: overrides of render.body")
+
+    @property
+    def is_mocap(self) -> bool:
+        return self.source.startswith("mocap:")
 
     @field_validator("source")
     @classmethod
@@ -68,7 +101,27 @@ class ClipParams(_Section):
         first, end = self.frames
         if first < 0 or (end is not None and end <= first):
             raise ValueError(f"frames {list(self.frames)}: need 0 <= first < end (or end null)")
+        if not self.is_mocap and (self.camera != CameraOverride() or self.body != BodyParams()):
+            raise ValueError("camera and body only apply to clips rendered from mocap (source `mocap:<name>`); "
+                             "a real video has its own camera and person: remove them from this entry")
         return self
+
+
+class RenderParams(_Section):
+    """Ground-truth clips rendered from mocap: the defaults every clip's own camera/body entries override."""
+
+    clips: list[str] = Field(description="mocap clips (keys of `clips`) to render; one DVC stage render@<clip> each")
+    width: int = Field(640, ge=64, le=1920, multiple_of=16, description="video width (pixels, multiple of 16)")
+    height: int = Field(480, ge=64, le=1920, multiple_of=16, description="video height (pixels, multiple of 16)")
+    camera: CameraParams = CameraParams()
+    body: BodyParams = BodyParams()
+    contact_sheet_frames: int = Field(8, ge=2, le=32, description="video frames shown on the contact sheet")
+
+
+class ClipsSection(_Section):
+    """The `clips` map as the clips stage's notebook receives it."""
+
+    clips: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")], ClipParams] = Field(default_factory=dict)
 
 
 class MotionLibraryParams(_Section):
@@ -154,7 +207,20 @@ class Params(_Section):
     base: BaseParams = BaseParams()
     clips: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")], ClipParams] = Field(default_factory=dict)
     motion_library: MotionLibraryParams = MotionLibraryParams()
+    render: RenderParams = RenderParams(clips=[])
     imitate: ImitateParams = ImitateParams()
+
+    @model_validator(mode="after")
+    def _render_clips_are_mocap(self):
+        unknown = [c for c in self.render.clips if c not in self.clips]
+        if unknown:
+            raise ValueError(f"render.clips names {unknown}, which are not in `clips` "
+                             f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first")
+        videos = [c for c in self.render.clips if not self.clips[c].is_mocap]
+        if videos:
+            raise ValueError(f"render.clips {videos} are videos already (source {self.clips[videos[0]].source}); "
+                             "only `mocap:<name>` clips are rendered")
+        return self
 
     @model_validator(mode="after")
     def _imitate_clips_registered(self):
@@ -171,9 +237,10 @@ class Params(_Section):
 
 
 #: stage name -> the model of its section (the notebook's parameters are the section's fields + base)
-STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams, "imitate": ImitateParams}
+STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams, "render": RenderParams,
+                                              "clips": ClipsSection, "imitate": ImitateParams}
 #: stages that run once per clip (DVC `foreach`): their notebook also gets `clip` and that clip's entry
-PER_CLIP_STAGES = {"imitate"}
+PER_CLIP_STAGES = {"render", "imitate"}
 
 
 def _line_of(text: str, loc: tuple) -> int | None:
@@ -254,7 +321,10 @@ def notebook_parameters(params: Params, stage: str, clip: str | None = None) -> 
     per-clip stage, `clip` and that clip's `clips` entry as `clip_params`)."""
     if stage not in STAGE_SECTIONS:
         raise ParamsError(f"unknown stage {stage!r}; stages: {', '.join(STAGE_SECTIONS)}")
-    values = getattr(params, stage).model_dump(mode="json")
+    if stage == "clips":  # the map itself, not a section model
+        values = ClipsSection(clips=params.clips).model_dump(mode="json")
+    else:
+        values = getattr(params, stage).model_dump(mode="json")
     values["seed"] = params.base.seed
     if stage in PER_CLIP_STAGES:
         if clip is None or clip not in params.clips:

@@ -1,4 +1,4 @@
-"""Atomic file writes: an output is either complete or absent, never half-written."""
+"""Atomic file writes (an output is either complete or absent, never half-written), and quiet C output."""
 
 from __future__ import annotations
 
@@ -32,3 +32,19 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
 
 def write_json(path: str | os.PathLike, data, indent: int = 2) -> Path:
     return write_text(path, json.dumps(data, indent=indent, sort_keys=False) + "\n")
+
+
+@contextlib.contextmanager
+def quiet_stdio():
+    """Silence C-level stdout/stderr (pybullet's loaders print warnings straight to the descriptors)."""
+    saved = [os.dup(1), os.dup(2)]
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in saved:
+            os.close(fd)

@@ -14,7 +14,8 @@ from pathlib import Path
 from sfv.config import DEFAULT_PARAMS, load_params, notebook_parameters
 
 #: stage -> notebook source (relative to the repository root)
-NOTEBOOKS = {"motion_library": "notebooks/00_motion_library.py", "imitate": "notebooks/03_motion_imitation.py"}
+NOTEBOOKS = {"motion_library": "notebooks/00_motion_library.py", "render": "notebooks/00_ground_truth_clips.py",
+             "clips": "notebooks/00_input_clips.py", "imitate": "notebooks/03_motion_imitation.py"}
 KERNELS = Path(__file__).parent / "jupyter"
 
 

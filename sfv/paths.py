@@ -50,3 +50,18 @@ def clip_metrics_file(stage: str, clip: str, root: Path = Path(".")) -> Path:
 def learning_curve_file(clip: str, root: Path = Path(".")) -> Path:
     """A copy of a policy's learning curve for `dvc plots` (committed, like the metrics)."""
     return root / PLOTS / "imitate_curves" / f"{clip}.csv"
+
+
+def rendered_video(clip: str, root: Path = Path(".")) -> Path:
+    """The video the render stage makes of a `mocap:` clip."""
+    return root / DATA / "rendered" / f"{clip}.mp4"
+
+
+def ground_truth(clip: str, root: Path = Path(".")) -> Path:
+    """The render stage's ground truth of a clip: source motion, keypoints 2D/3D, visibility, camera."""
+    return root / DATA / "rendered" / f"{clip}.gt.npz"
+
+
+def clip_video(clip: str, source: str, root: Path = Path(".")) -> Path:
+    """The video every video stage reads for a clip: the file itself, or the rendering of a mocap clip."""
+    return rendered_video(clip, root) if source.startswith("mocap:") else root / source

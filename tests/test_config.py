@@ -105,3 +105,33 @@ def test_imitate_notebook_gets_its_clip():
         notebook_parameters(p, "imitate")
     with pytest.raises(ParamsError, match="does not run per clip"):
         notebook_parameters(p, "motion_library", "walk")
+
+
+def test_render_section_is_checked(tmp_path):
+    clips = ('clips:\n  jump: {source: "mocap:jump"}\n  walk: {source: "mocap:walk"}\n  real: {source: data/clips/x.mp4}\n')
+    p = load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\n"))
+    assert p.render.clips == ["jump"] and p.render.camera.distance == 3.5
+    with pytest.raises(ParamsError, match=r"render.clips names \['jmup'\], which are not in `clips`"):
+        load_params(_params(tmp_path, clips + "render:\n  clips: [jmup]\n"))
+    with pytest.raises(ParamsError, match=r"render.clips \['real'\] are videos already"):
+        load_params(_params(tmp_path, clips + "render:\n  clips: [real]\n"))
+    with pytest.raises(ParamsError, match=r"render.camera.elevation: .*less than or equal to 80.*degrees above the horizon"):
+        load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\n  camera: {elevation: 95}\n"))
+    with pytest.raises(ParamsError, match=r"clips.real: .*camera and body only apply to clips rendered from mocap"):
+        load_params(_params(tmp_path, clips.replace('x.mp4}', 'x.mp4, camera: {distance: 3}}')))
+    with pytest.raises(ParamsError, match=r"clips.jump.body.gendr"):
+        load_params(_params(tmp_path, clips.replace('jump"}', 'jump", body: {gendr: 1}}')))
+
+
+def test_render_settings_merge_clip_overrides():
+    from sfv.render.gt_clip import settings_from_params
+
+    p = load_params(ROOT / "params.yaml")
+    s = settings_from_params(p.render, p.clips["cartwheel"])
+    assert s.camera.distance == p.clips["cartwheel"].camera.distance != p.render.camera.distance
+    assert s.camera.elevation == p.render.camera.elevation
+    assert s.body == {"gender": p.clips["cartwheel"].body.gender}
+    values = notebook_parameters(p, "render", "cartwheel")
+    assert values["clip_params"]["camera"]["distance"] == s.camera.distance
+    clips = notebook_parameters(p, "clips")
+    assert set(section("clips", clips).clips) == set(p.clips)

@@ -88,17 +88,25 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
         assert not (work / rel).exists() or rel.endswith((".json", ".lock")), f"{rel} should not be in git"
     (work / "metrics" / "motion_library.json").unlink(missing_ok=True)
     shutil.rmtree(work / "metrics" / "imitate", ignore_errors=True)
+    shutil.rmtree(work / "metrics" / "render", ignore_errors=True)
+    (work / "metrics" / "clips.json").unlink(missing_ok=True)
     shutil.rmtree(work / "plots" / "imitate_curves", ignore_errors=True)
     # the imitation stage on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["imitate"]["ppo"].update(total_timesteps=2048, n_steps=128, checkpoint_every=1024)
     params["imitate"]["evaluation"].update(seconds=2, width=320, height=192)
+    # two short ground-truth clips (the other mocap clips leave `clips` too, or the clips stage would look for them)
+    params["render"].update(clips=["jump", "walk"], width=320, height=240)
+    params["clips"] = {"jump": {**params["clips"]["jump"], "frames": [0, 12]},
+                       "walk": {**params["clips"]["walk"], "frames": [0, 6]},
+                       "sports2d_demo": params["clips"]["sports2d_demo"]}
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     env_bin = Path(sys.executable).parent
     proc = subprocess.run(
         [str(env_bin / "dvc"), "repro"], cwd=work, capture_output=True, text=True, timeout=900,
-        env={"PATH": f"{env_bin}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg"},
+        env={"PATH": f"{env_bin}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg",
+             "ANNY_CACHE_DIR": str(ROOT / ".cache" / "anny")},  # reuse the body model built once per checkout
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     metrics = json.loads((work / "metrics" / "motion_library.json").read_text())
@@ -108,6 +116,14 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert index["walk"]["frames"] == 39 and index["backflip"]["fps"] == 16.0
     assert len(list((work / "plots" / "motion_library").glob("*.png"))) == 15
     assert (work / "reports" / "notebooks" / "00_motion_library.ipynb").is_file()
+    render = json.loads((work / "metrics" / "render" / "jump.json").read_text())
+    assert render["frames"] == 12 and render["coco_on_silhouette_fraction"] > 0.95
+    assert (work / "data" / "rendered" / "jump.mp4").stat().st_size > 10_000
+    assert (work / "data" / "rendered" / "jump.gt.npz").is_file()
+    assert (work / "plots" / "render" / "jump" / "contact_sheet.png").is_file()
+    clips = json.loads((work / "metrics" / "clips.json").read_text())
+    assert clips["index"]["sports2d_demo"]["frames"] == 230 and clips["index"]["jump"]["kind"] == "rendered"
+    assert {p.name for p in (work / "plots" / "clips").glob("*.png")} == {"jump.png", "walk.png", "sports2d_demo.png"}
     imitate = json.loads((work / "metrics" / "imitate" / "walk.json").read_text())
     assert imitate["train_samples"] == 2048 and imitate["survived_seconds"] > 0
     assert (work / "data" / "policies" / "walk" / "model.zip").is_file()

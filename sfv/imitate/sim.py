@@ -9,8 +9,6 @@ State is read with pybullet's batched calls and returned as numpy arrays in the 
 
 from __future__ import annotations
 
-import os
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -19,26 +17,11 @@ import numpy as np
 import pybullet
 import yaml
 
+from sfv.io import quiet_stdio
 from sfv.skeleton import Skeleton, SkeletonError, load_character, pybullet_data_path, resolve_asset
 
 TERRAIN_DIR = Path(__file__).resolve().parent.parent / "terrains"
 GRAVITY = 9.8  # m/s^2, as DeepMimic and its pybullet port
-
-
-@contextmanager
-def quiet_stdio():
-    """Silence C-level stdout/stderr (pybullet's loaders print warnings straight to the descriptors)."""
-    saved = [os.dup(1), os.dup(2)]
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            os.dup2(null.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved[0], 1)
-        os.dup2(saved[1], 2)
-        for fd in saved:
-            os.close(fd)
 
 
 class SimulationError(RuntimeError):

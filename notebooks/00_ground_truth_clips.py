@@ -1,0 +1,179 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (sfv)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Ground-truth clips: mocap played by a human body, filmed by a known camera
+#
+# Every later stage turns a video into a motion. To measure how well it does, we need videos whose true
+# motion we know exactly. This notebook makes one: it takes a motion-capture clip of the DeepMimic
+# humanoid (the motion library), dresses it in a human body (the `anny` body model), films it with a
+# camera whose intrinsics and extrinsics we store, and keeps everything the film was made from: the
+# source motion, the body's COCO keypoints in 3D and in pixels, which of them are visible, and the
+# body's silhouette.
+#
+# The code is in `sfv/render/`: `body.py` (posing anny like the humanoid), `camera.py` (the pinhole
+# camera), `tiny.py` (pybullet's CPU renderer), `gt_clip.py` (the clip and its ground truth). Parameters
+# come from `params.yaml`, section `render` (defaults) and the clip's own entry in `clips` (overrides).
+
+# %% tags=["parameters"]
+clips = ["jump"]
+width = 320
+height = 240
+camera = {}
+body = {}
+contact_sheet_frames = 8
+seed = 0
+clip = "jump"
+clip_params = {"source": "mocap:jump", "fps": 30, "frames": [0, 20]}
+
+# %%
+import numpy as np
+from IPython.display import Image, Video, display
+
+from sfv import paths
+from sfv.config import ClipParams, section
+from sfv.io import write_json
+from sfv.motion import load_motion
+from sfv.plots import save_figure
+from sfv.render import gt_clip
+from sfv.render.body import BodyRetargeter, load_anny
+from sfv.skeleton import load_character
+from sfv.video import read_frames
+
+cfg = section("render", dict(clips=clips, width=width, height=height, camera=camera, body=body,
+                             contact_sheet_frames=contact_sheet_frames))
+entry = ClipParams.model_validate(clip_params)
+settings = gt_clip.settings_from_params(cfg, entry)
+mocap = entry.source.removeprefix("mocap:")
+motion = load_motion(paths.mocap_motion(mocap))
+plot_dir = paths.clip_plot_dir("render", clip)
+print(f"clip {clip!r}: mocap {mocap!r}, {motion.n_frames} frames at {motion.fps:g} fps; "
+      f"video {settings.width}x{settings.height} at {settings.fps:g} fps")
+print("camera:", settings.camera)
+print("body phenotype:", settings.body or "anny's average adult (all 0.5)")
+
+# %% [markdown]
+# ## The body and how it is posed
+#
+# anny is built from MakeHuman's CC0 data: 104 bones, a 13,718-vertex skin, a phenotype (gender, age,
+# muscle, weight, height, proportions) that reshapes it. Its rest pose is not the humanoid's: anny
+# stands in an A-pose with bent elbows and splayed legs, the humanoid with arms and legs straight down.
+#
+# Retargeting by bone orientations: each anny bone turns with one humanoid body (thigh with the hip,
+# shin with the knee, spine between root and chest, hands with the elbow...). A calibration rotation per
+# bone, taken once in the two rest poses after swinging anny's limbs onto the humanoid's limb directions,
+# makes every anny limb point exactly where the humanoid's segment points, frame by frame. Bone *lengths*
+# stay anny's: the hips follow the humanoid's root scaled by the ratio of leg lengths, and the clip is
+# lifted so its lowest sole vertex touches the ground.
+
+# %%
+model = load_anny()
+retargeter = BodyRetargeter(model, load_character(entry.character), settings.body)
+skeleton = retargeter.skeleton
+rest = skeleton.identity_pose()[None]
+calibrated = retargeter.pose_frames(np.zeros((1, 3)), np.array([[0, 0, 0, 1.0]]), rest)
+print(f"leg-length scale (anny / humanoid): {retargeter.scale:.3f}")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+fig, axes = plt.subplots(1, 2, figsize=(7, 4.2))
+for ax, (title, verts) in zip(axes, [("anny's rest pose", None), ("posed as the humanoid's rest pose", calibrated)]):
+    if verts is None:
+        import torch
+
+        with torch.no_grad():
+            out = model(model(None)["rest_bone_poses"])
+        v = out["vertices"][0].numpy() @ np.array([[0, -1.0, 0], [1, 0, 0], [0, 0, 1]]).T  # face +x like the humanoid
+    else:
+        v = verts.vertices[0]
+    ax.scatter(v[::7, 1], v[::7, 2], s=0.3, color="#999999")
+    if verts is not None:
+        j = verts.source_joints[0]
+        for i, b in enumerate(skeleton.bodies):
+            if b.parent > 0:
+                ax.plot(j[[b.parent, i], 1], j[[b.parent, i], 2], color="#d62728", lw=2)
+    ax.set_aspect("equal")
+    ax.set_title(title, fontsize=9)
+    ax.set_xlabel("y (m, the body's left)")
+axes[0].set_ylabel("z (m, up)")
+fig.suptitle("front view; red: the humanoid's skeleton (scaled) that drives the body", fontsize=9)
+save_figure(fig, plot_dir / "retargeting.png")
+display(Image(str(plot_dir / "retargeting.png")))
+
+# %% [markdown]
+# ## Render the clip
+#
+# The camera is fixed, aimed at the middle of the path of the hips 0.9 m above the ground; it must see
+# every COCO keypoint of every frame (otherwise the stage stops and says which frame and keypoint).
+# pybullet's TinyRenderer draws each frame on the CPU; a keypoint counts as *visible* when it is in the
+# image and no more than 15 cm of body lies in front of it (joint centres sit inside their limb).
+
+# %%
+video = paths.rendered_video(clip)
+gt_file = paths.ground_truth(clip)
+metrics = gt_clip.render_gt_clip(clip, motion, retargeter, settings, video, gt_file)
+metrics.update(mocap=mocap, camera=vars(settings.camera), body=settings.body)
+write_json(paths.clip_metrics_file("render", clip), metrics)
+for k in ("frames", "render_seconds_per_frame", "joint_error_mean_m", "limb_direction_error_max_deg",
+          "sole_height_in_contact_m", "coco_visible_fraction", "coco_on_silhouette_fraction"):
+    print(f"{k:32s} {metrics[k]}")
+
+# %% [markdown]
+# **Reading the figures.** *joint error* is the distance between the body's joints (anny's bone heads)
+# and the humanoid's, placed the same way: what remains is the difference in proportions (hip and
+# shoulder width), since every limb direction is copied exactly (*limb direction error* ≈ 0).
+# *sole height in contact* is how high the body's soles are in the frames where the mocap's foot is down.
+# *on silhouette* is the share of projected COCO keypoints that land on the rendered body: the check
+# that the stored camera is the camera that drew the video.
+
+# %% [markdown]
+# ## Contact sheet: the video with its ground truth
+#
+# Green: the COCO skeleton projected with the stored camera (hollow orange: hidden keypoints).
+
+# %%
+gt = gt_clip.load_gt(gt_file)
+n = gt["keypoints_2d"].shape[0]
+picks = np.unique(np.linspace(0, n - 1, min(contact_sheet_frames, n)).round().astype(int))
+frames = [f for i, f in enumerate(read_frames(video)) if i in set(picks.tolist())]
+fig = gt_clip.contact_sheet(frames, [gt["keypoints_2d"][i, :17] for i in picks], [gt["visible"][i, :17] for i in picks],
+                            [f"frame {i} · {i / settings.fps:.2f} s" for i in picks],
+                            f"{clip}: rendered from mocap {mocap!r} with its ground-truth keypoints")
+save_figure(fig, plot_dir / "contact_sheet.png")
+display(Image(str(plot_dir / "contact_sheet.png")))
+
+# %% [markdown]
+# ## Feet and ground
+#
+# Where the mocap's feet are on the ground, the body's soles should be too. Below: the height of the
+# lowest point of each of the body's shoes and of the humanoid's ankles, over the clip
+# (`sole_heights` in the ground truth: foot contact for the stages that need it).
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 2.8))
+t = np.arange(n) / settings.fps
+for side, colour in (("left", "#1f77b4"), ("right", "#d62728")):
+    ax.plot(t, gt["sole_heights"][:, ("left", "right").index(side)], color=colour, label=f"body {side} sole")
+    ankle = list(gt["source_joint_names"]).index(f"{side}_ankle")
+    ax.plot(t, gt["source_joints_render"][:, ankle, 2], color=colour, ls="--", lw=1, label=f"humanoid {side} ankle")
+ax.axhline(0, color="#8c6d31")
+ax.set_xlabel("time (s)")
+ax.set_ylabel("height (m)")
+ax.legend(fontsize=7, ncol=2)
+save_figure(fig, plot_dir / "feet_height.png")
+display(Image(str(plot_dir / "feet_height.png")))
+
+# %%
+display(Video(str(video), embed=False, width=min(settings.width, 480)))
+print(f"video: {video} ({metrics['frames']} frames); ground truth: {gt_file}; metrics: "
+      f"{paths.clip_metrics_file('render', clip)}")

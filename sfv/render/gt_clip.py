@@ -1,0 +1,253 @@
+"""Ground-truth clips: a mocap motion played by a human body, filmed by a known camera.
+
+`render_gt_clip` writes the video (mp4) and an npz holding everything later stages are measured
+against: the source motion, its joints in 3D, the body's COCO keypoints in 3D and 2D with their
+visibility, the silhouettes and the camera. Same settings, same frames: nothing here is random.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from sfv.io import atomic_path
+from sfv.motion import Motion
+from sfv.render.body import COCO17, COLOURS, FOLLOWED_JOINTS, BodyRetargeter, PosedClip, follow_errors
+from sfv.render.camera import Camera, CameraError, orbit_camera
+
+GT_FORMAT = "sfv-gt-clip/1"
+#: a keypoint hidden by at most this much body in front of it still counts as visible (joint centres lie
+#: inside the limb they belong to, up to ~12 cm under the skin of the hips)
+OCCLUSION_TOLERANCE_M = 0.15
+#: COCO's limb graph, for drawing
+COCO_EDGES = [(15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
+              (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6)]
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    distance: float = 3.5  # metres from the target (the middle of the hips' path, 0.9 m up)
+    elevation: float = 10.0  # degrees above the horizon
+    azimuth: float = -60.0  # degrees around the vertical; 0 looks along -x (the mocap's forward is +x)
+    fov: float = 45.0  # vertical field of view, degrees
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    width: int = 640
+    height: int = 480
+    fps: float = 30.0
+    camera: CameraSettings = CameraSettings()
+    body: dict = field(default_factory=dict)  # anny phenotype (gender, age, muscle, weight, height, proportions)
+    frames: tuple = (0, None)  # [first, end) of the mocap resampled at fps; end None = to its last frame
+
+
+def settings_from_params(render, clip) -> RenderSettings:
+    """The clip's settings: params.yaml `render` defaults overridden by the clip's own camera/body entries
+    (`render` a config.RenderParams, `clip` a config.ClipParams)."""
+    camera = {**render.camera.model_dump(), **{k: v for k, v in clip.camera.model_dump().items() if v is not None}}
+    body = {**{k: v for k, v in render.body.model_dump().items() if v is not None},
+            **{k: v for k, v in clip.body.model_dump().items() if v is not None}}
+    return RenderSettings(width=render.width, height=render.height, fps=clip.fps, camera=CameraSettings(**camera),
+                          body=body, frames=tuple(clip.frames))
+
+
+def source_frames(name: str, motion: Motion, settings: RenderSettings) -> Motion:
+    """The mocap at the video's frame rate, cut to the clip's [first, end) frame range."""
+    source = motion.resample(settings.fps) if abs(motion.fps - settings.fps) > 1e-9 else motion
+    first, end = settings.frames
+    stop = source.n_frames if end is None else end
+    if first >= source.n_frames or stop > source.n_frames or stop - first < 2:
+        raise ValueError(f"clip {name!r}: frames [{first}, {end}] is outside the mocap {motion.name!r}, which has "
+                         f"{source.n_frames} frames at {settings.fps:g} fps; set `frames` in its params.yaml entry "
+                         f"within [0, {source.n_frames}] (end null = to the last frame)")
+    keep = slice(first, stop)
+    return replace(source, root_pos=source.root_pos[keep], root_rot=source.root_rot[keep], pose=source.pose[keep])
+
+
+def frame_camera(posed: PosedClip, settings: RenderSettings) -> Camera:
+    """The clip's fixed camera: aimed at the middle of the hips' path, 0.9 m above the ground."""
+    hips = posed.source_joints[:, 1]
+    target = np.array([(hips[:, 0].min() + hips[:, 0].max()) / 2, (hips[:, 1].min() + hips[:, 1].max()) / 2, 0.9])
+    c = settings.camera
+    return orbit_camera(target, c.distance, c.elevation, c.azimuth, settings.width, settings.height, c.fov)
+
+
+def check_camera_sees_body(camera: Camera, keypoints: np.ndarray, where: str, names=COCO17) -> None:
+    """Every COCO keypoint of every frame must be in the image: a benchmark clip shows the whole body."""
+    uv, depth = camera.project(keypoints)
+    inside = camera.in_image(uv, depth)
+    if inside.all():
+        return
+    frames = np.flatnonzero(~inside.all(axis=1))
+    f = int(frames[0])
+    missing = [names[k] for k in np.flatnonzero(~inside[f])]
+    none = np.flatnonzero(~inside.any(axis=1))
+    what = "does not see the body at all" if len(none) else "cuts off part of the body"
+    raise CameraError(
+        f"{where}: the camera {what} in {len(frames)} of {len(inside)} frames (first: frame {f}, "
+        f"missing {', '.join(missing[:6])}{'...' if len(missing) > 6 else ''}); increase camera.distance "
+        f"or fov, or change elevation/azimuth, in the clip's entry in params.yaml")
+
+
+def visibility(camera: Camera, keypoints: np.ndarray, depth_image: np.ndarray) -> np.ndarray:
+    """Per keypoint: in the image and not hidden behind more than OCCLUSION_TOLERANCE_M of body."""
+    uv, depth = camera.project(keypoints)
+    inside = camera.in_image(uv, depth)
+    h, w = depth_image.shape
+    col = np.clip(np.floor(uv[:, 0]).astype(int), 0, w - 1)
+    row = np.clip(np.floor(uv[:, 1]).astype(int), 0, h - 1)
+    surface = depth_image[row, col]
+    return inside & (depth <= surface + OCCLUSION_TOLERANCE_M)
+
+
+def render_gt_clip(name: str, motion: Motion, retargeter: BodyRetargeter, settings: RenderSettings,
+                   video_path: str | Path, gt_path: str | Path, progress: bool = True) -> dict:
+    """Render `motion` (resampled to settings.fps) to `video_path` and its ground truth to `gt_path`.
+
+    Returns the figures for the stage's metrics: frames, render seconds per frame, how faithfully
+    the body follows the mocap, keypoint visibility.
+    """
+    from tqdm.auto import tqdm
+
+    from sfv.render.tiny import TinyRenderer
+    from sfv.video import mp4_writer
+
+    source = source_frames(name, motion, settings)
+    posed = retargeter.pose_frames(source.root_pos, source.root_rot, source.pose)
+    camera = frame_camera(posed, settings)
+    check_camera_sees_body(camera, posed.keypoints[:, :17], f"clip {name!r}")
+    T, K = posed.keypoints.shape[:2]
+    kp2d, kp_depth = camera.project(posed.keypoints)
+    visible = np.zeros((T, K), dtype=bool)
+    silhouettes = np.zeros((T, settings.height, (settings.width + 7) // 8), dtype=np.uint8)
+    digest = hashlib.sha256()
+    render_seconds = 0.0
+    with TinyRenderer(camera) as renderer, mp4_writer(video_path, settings.fps) as append:
+        for f in tqdm(range(T), desc=f"render {name}", unit="frame", disable=not progress):
+            t0 = time.perf_counter()
+            rgb, depth, silhouette = renderer.render(posed.vertices[f], retargeter.face_groups, COLOURS)
+            render_seconds += time.perf_counter() - t0
+            append(rgb)
+            digest.update(rgb.tobytes())
+            visible[f] = visibility(camera, posed.keypoints[f], depth)
+            silhouettes[f] = np.packbits(silhouette, axis=1)
+    follow = follow_errors(retargeter, posed)
+    contact = sole_height_in_contact(posed, source.skeleton.body_names)
+    on_body = _on_silhouette(kp2d[:, :17], silhouettes, settings.width)
+    arrays = {
+        "format": np.array(GT_FORMAT), "clip": np.array(name), "source_motion": np.array(motion.name),
+        "fps": np.array(settings.fps),
+        # the source motion at the video's frame rate, on the humanoid, in its own (y-up) world
+        "source_root_pos": source.root_pos, "source_root_rot": source.root_rot, "source_pose": source.pose,
+        "source_joints": source.body_positions()[0], "source_joint_names": np.array(source.skeleton.body_names),
+        # the same joints placed as the body in the video (z-up, scaled, lifted): render = scale R x + lift
+        "source_joints_render": posed.source_joints, "source_to_render_rotation": retargeter.to_world,
+        "source_to_render_scale": np.array(posed.scale), "source_to_render_lift": np.array([0.0, 0.0, posed.lift]),
+        # the rendered body's keypoints (COCO-17 first, then anny's six foot points)
+        "keypoint_names": np.array(posed.keypoint_names), "keypoints_3d": posed.keypoints,
+        "keypoints_2d": kp2d, "keypoints_depth": kp_depth, "visible": visible,
+        "body_joints": posed.body_joints, "body_joint_names": np.array(list(FOLLOWED_JOINTS)),
+        "sole_heights": posed.sole_heights,  # (T, 2) lowest vertex of the left, right shoe: foot contact truth
+        "phenotype": np.array(repr(retargeter.phenotype)),
+        "silhouette_packed": silhouettes, "frames_sha256": np.array(digest.hexdigest()),
+        **camera.to_arrays(),
+    }
+    with atomic_path(gt_path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+    return {
+        "frames": int(T), "fps": float(settings.fps), "seconds": round(T / settings.fps, 3),
+        "width": settings.width, "height": settings.height,
+        "render_seconds_per_frame": round(render_seconds / T, 4),
+        "joint_error_mean_m": round(follow["joint_error_mean_m"], 4),
+        "joint_error_max_m": round(follow["joint_error_max_m"], 4),
+        "limb_direction_error_max_deg": round(follow["limb_direction_error_max_deg"], 4),
+        "body_scale": round(posed.scale, 4), "lift_m": round(posed.lift, 4),
+        "sole_height_in_contact_m": round(contact, 4),
+        "coco_visible_fraction": round(float(visible[:, :17].mean()), 4),
+        "coco_on_silhouette_fraction": round(float(on_body), 4),
+        "frames_sha256": digest.hexdigest(),
+    }
+
+
+def sole_height_in_contact(posed, body_names: list[str], band: float = 0.02) -> float:
+    """Mean height of the body's soles in the frames where the mocap's foot is down (its ankle within
+    `band` metres of its lowest height in the clip): ~0 when the feet are on the ground where the mocap has them."""
+    heights = []
+    for k, side in enumerate(("left", "right")):
+        ankle = posed.source_joints[:, body_names.index(f"{side}_ankle"), 2]
+        down = ankle <= ankle.min() + band
+        heights.append(posed.sole_heights[down, k])
+    return float(np.concatenate(heights).mean())
+
+
+def crop_box(keypoints_2d: np.ndarray, width: int, height: int, margin: float = 0.2) -> tuple[int, int, int, int]:
+    """A box (x0, y0, x1, y1) around all the given keypoints, widened by `margin`, in the image's aspect."""
+    lo, hi = keypoints_2d.reshape(-1, 2).min(0), keypoints_2d.reshape(-1, 2).max(0)
+    centre, size = (lo + hi) / 2, (hi - lo) * (1 + margin) + 20
+    size = np.maximum(size, [size[1] * width / height, size[0] * height / width])
+    size = np.minimum(size, [width, height])
+    x0 = int(np.clip(centre[0] - size[0] / 2, 0, width - size[0]))
+    y0 = int(np.clip(centre[1] - size[1] / 2, 0, height - size[1]))
+    return x0, y0, x0 + int(size[0]), y0 + int(size[1])
+
+
+def _on_silhouette(uv: np.ndarray, packed: np.ndarray, width: int, radius: int = 2) -> float:
+    """Fraction of keypoints within `radius` pixels of the body's silhouette."""
+    T = len(uv)
+    sil = np.unpackbits(packed, axis=2)[..., :width].astype(bool)
+    h = sil.shape[1]
+    hits = 0
+    for f in range(T):
+        col = np.floor(uv[f, :, 0]).astype(int)
+        row = np.floor(uv[f, :, 1]).astype(int)
+        for r, c in zip(row, col):
+            hits += bool(sil[f, max(r - radius, 0):max(min(r + radius + 1, h), 0), max(c - radius, 0):max(min(c + radius + 1, width), 0)].any())
+    return hits / uv[:, :, 0].size
+
+
+def load_gt(path: str | Path) -> dict:
+    """A ground-truth npz as a dict of arrays (the camera rebuilt as a `Camera` under "camera")."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no ground truth here; run `dvc repro render` to make it")
+    with np.load(path, allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files}
+    if str(data.get("format")) != GT_FORMAT:
+        raise ValueError(f"{path}: format {data.get('format')!s}, expected {GT_FORMAT}; re-run `dvc repro render`")
+    data["camera"] = Camera.from_arrays(data)
+    data["silhouette"] = np.unpackbits(data.pop("silhouette_packed"), axis=2)[..., : data["camera"].width].astype(bool)
+    return data
+
+
+def contact_sheet(frames: list[np.ndarray], keypoints_2d: list[np.ndarray], visible: list[np.ndarray],
+                  labels: list[str], title: str):
+    """Video frames, cropped around the body, with the ground-truth COCO skeleton drawn on them (hidden
+    keypoints hollow)."""
+    import matplotlib.pyplot as plt
+
+    n = len(frames)
+    cols = min(n, 4)
+    rows = int(np.ceil(n / cols))
+    x0, y0, x1, y1 = crop_box(np.stack(keypoints_2d), frames[0].shape[1], frames[0].shape[0])
+    frames = [f[y0:y1, x0:x1] for f in frames]
+    keypoints_2d = [k - np.array([x0, y0]) for k in keypoints_2d]
+    h, w = frames[0].shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * h / w * rows + 0.5), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, kp, vis, label in zip(axes.flat, frames, keypoints_2d, visible, labels):
+        ax.imshow(img)
+        for a, b in COCO_EDGES:
+            ax.plot(kp[[a, b], 0], kp[[a, b], 1], color="#2ca02c", lw=1.2)
+        ax.scatter(kp[vis, 0], kp[vis, 1], s=8, color="#2ca02c", zorder=3)
+        ax.scatter(kp[~vis, 0], kp[~vis, 1], s=10, facecolors="none", edgecolors="#ff7f0e", zorder=3)
+        ax.set_title(label, fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
