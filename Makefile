@@ -35,6 +35,7 @@ bench: setup            ## speed figures, each against a peer measured in the sa
 	python bench/env_throughput.py
 	dvc repro motion_library
 	python bench/ppo_throughput.py
+	python bench/render_throughput.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -73,8 +73,8 @@ print("body phenotype:", settings.body or "anny's average adult (all 0.5)")
 # shin with the knee, spine between root and chest, hands with the elbow...). A calibration rotation per
 # bone, taken once in the two rest poses after swinging anny's limbs onto the humanoid's limb directions,
 # makes every anny limb point exactly where the humanoid's segment points, frame by frame. Bone *lengths*
-# stay anny's: the hips follow the humanoid's root scaled by the ratio of leg lengths, and the clip is
-# lifted so its lowest sole vertex touches the ground.
+# stay anny's: the hips follow the humanoid's root scaled by the ratio of leg lengths, and the body is
+# raised or lowered once per clip so that its soles meet the humanoid's where the mocap's feet are down.
 
 # %%
 model = load_anny()
@@ -125,14 +125,15 @@ metrics = gt_clip.render_gt_clip(clip, motion, retargeter, settings, video, gt_f
 metrics.update(mocap=mocap, camera=vars(settings.camera), body=settings.body)
 write_json(paths.clip_metrics_file("render", clip), metrics)
 for k in ("frames", "render_seconds_per_frame", "joint_error_mean_m", "limb_direction_error_max_deg",
-          "sole_height_in_contact_m", "coco_visible_fraction", "coco_on_silhouette_fraction"):
+          "sole_gap_in_contact_m", "coco_visible_fraction", "coco_on_silhouette_fraction"):
     print(f"{k:32s} {metrics[k]}")
 
 # %% [markdown]
 # **Reading the figures.** *joint error* is the distance between the body's joints (anny's bone heads)
 # and the humanoid's, placed the same way: what remains is the difference in proportions (hip and
 # shoulder width), since every limb direction is copied exactly (*limb direction error* ≈ 0).
-# *sole height in contact* is how high the body's soles are in the frames where the mocap's foot is down.
+# *sole gap in contact* is the distance between the body's soles and the mocap's (the bottoms of the
+# humanoid's foot boxes) in the frames where the mocap's foot is down.
 # *on silhouette* is the share of projected COCO keypoints that land on the rendered body: the check
 # that the stored camera is the camera that drew the video.
 
@@ -156,16 +157,17 @@ display(Image(str(plot_dir / "contact_sheet.png")))
 # ## Feet and ground
 #
 # Where the mocap's feet are on the ground, the body's soles should be too. Below: the height of the
-# lowest point of each of the body's shoes and of the humanoid's ankles, over the clip
-# (`sole_heights` in the ground truth: foot contact for the stages that need it).
+# lowest point of each of the body's shoes and of the humanoid's foot boxes, over the clip
+# (`sole_heights` and `source_sole_heights` in the ground truth: foot contact for the stages that need it).
+# anny's feet are longer than the humanoid's boxes, so pointed toes dip lower than the mocap's.
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 2.8))
 t = np.arange(n) / settings.fps
 for side, colour in (("left", "#1f77b4"), ("right", "#d62728")):
     ax.plot(t, gt["sole_heights"][:, ("left", "right").index(side)], color=colour, label=f"body {side} sole")
-    ankle = list(gt["source_joint_names"]).index(f"{side}_ankle")
-    ax.plot(t, gt["source_joints_render"][:, ankle, 2], color=colour, ls="--", lw=1, label=f"humanoid {side} ankle")
+    ax.plot(t, gt["source_sole_heights"][:, ("left", "right").index(side)], color=colour, ls="--", lw=1,
+            label=f"humanoid {side} foot box")
 ax.axhline(0, color="#8c6d31")
 ax.set_xlabel("time (s)")
 ax.set_ylabel("height (m)")

@@ -7,7 +7,8 @@ after swinging anny's limbs (A-pose, bent elbows, splayed legs) onto the humanoi
 directions (arms and legs straight down), so each anny limb points exactly where the humanoid's
 segment points in every frame. Positions then come from anny's own bone lengths (anny's
 "world-orient" pose parameterisation); the hips follow the humanoid's root, scaled by the ratio of
-leg lengths, and the whole clip is lifted so that its lowest sole vertex touches the ground.
+leg lengths, and the body is raised or lowered once per clip so that its soles meet the humanoid's
+soles (the bottoms of its foot boxes) in the frames where the mocap's feet are down.
 
 The render world is z-up, the ground is z = 0, and the humanoid's forward (+x) stays +x.
 """
@@ -114,6 +115,34 @@ def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return rotations.to_matrix(rotations.from_axis_angle(axis / s, np.arctan2(s, c)))
 
 
+def foot_boxes(skeleton: Skeleton) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Collision box (centre, half extents) of each ankle body in its frame, read from the character's URDF."""
+    import xml.etree.ElementTree as ET
+
+    scale = float(skeleton.settings.get("scale", 1.0))
+    text = Path(skeleton.source).read_bytes()
+    root = ET.fromstring(text[: text.rfind(b"</robot>") + len(b"</robot>")])
+    boxes = {}
+    for side in ("left", "right"):
+        link = root.find(f"link[@name='{side}_ankle']")
+        box = None if link is None else link.find("collision/geometry/box")
+        if box is None:
+            raise ValueError(f"{skeleton.source}: link {side}_ankle has no collision box (the foot the ground truth "
+                             "aligns the body's soles with)")
+        origin = link.find("collision/origin")
+        if origin is not None and any(float(x) for x in origin.get("rpy", "0 0 0").split()):
+            raise ValueError(f"{skeleton.source}: {side}_ankle's collision box is rotated; only axis-aligned feet are supported")
+        centre = np.array([float(x) for x in (origin.get("xyz", "0 0 0") if origin is not None else "0 0 0").split()])
+        half = np.array([float(x) for x in box.get("size").split()]) / 2
+        boxes[f"{side}_ankle"] = (centre * scale, half * scale)
+    return boxes
+
+
+def foot_down(sole_heights: np.ndarray, band: float = 0.02) -> np.ndarray:
+    """Frames (T, 2) where each foot is down: within `band` metres of its lowest height in the clip."""
+    return sole_heights <= sole_heights.min(axis=0) + band
+
+
 def driver_of(bone: str) -> tuple[str, str, float]:
     """(humanoid body a, humanoid body b, w): the bone turns with slerp(a, b, w)."""
     side = SIDES.get(bone.rsplit(".", 1)[-1]) if "." in bone else None
@@ -165,9 +194,10 @@ class PosedClip:
     keypoint_names: tuple[str, ...]
     body_joints: np.ndarray  # (T, J, 3) anny bone heads at the FOLLOWED_JOINTS
     source_joints: np.ndarray  # (T, B, 3) the humanoid's bodies, scaled and placed as the body is
-    sole_heights: np.ndarray  # (T, 2) height of the lowest vertex of the left and right shoe
+    sole_heights: np.ndarray  # (T, 2) height of the lowest vertex of the body's left and right shoe
+    source_sole_heights: np.ndarray  # (T, 2) height of the lowest corner of the humanoid's left, right foot box
     scale: float  # anny leg length / humanoid leg length: the humanoid's positions are scaled by it
-    lift: float  # metres added to z so that the lowest sole vertex of the clip touches the ground
+    lift: float  # metres added to the body's z so that its soles meet the humanoid's where its feet are down
 
 
 class BodyRetargeter:
@@ -192,6 +222,7 @@ class BodyRetargeter:
             rest = model(None, phenotype_kwargs=self._phenotype(1))
         self.rest_poses = rest["rest_bone_poses"][0].numpy()  # (104, 4, 4)
         self.drivers = [driver_of(b) for b in self.labels]
+        self.foot_boxes = foot_boxes(skeleton)
         self._calibrate()
         weights = model.vertex_bone_weights.numpy()
         dominant = model.vertex_bone_indices.numpy()[np.arange(len(weights)), weights.argmax(1)]
@@ -286,15 +317,28 @@ class BodyRetargeter:
             if progress is not None:
                 progress(len(d))
         vertices = np.concatenate(verts)
-        # The humanoid stands on its feet at some point of every clip: lift so the soles touch the ground
-        # there (not the lowest vertex overall: anny's hands reach lower than the humanoid's in a cartwheel).
-        lift = -float(vertices[:, self.shoe_vertices, 2].min())
+        soles = np.stack([vertices[:, self.sole_vertices[side], 2].min(1) for side in ("left", "right")], axis=1)
+        source_soles = self.source_sole_heights(pos, mats)
+        # Feet are where the mocap touches the ground; anny's feet are longer than the humanoid's boxes, so
+        # match soles where the humanoid's are down (not the lowest point of the clip: pointed toes reach lower)
+        down = foot_down(source_soles)
+        lift = float(np.median(source_soles[down] - soles[down]))
         up = np.array([0.0, 0.0, lift])
         return PosedClip(vertices=vertices + up.astype(np.float32), keypoints=np.concatenate(kps) + up,
                          keypoint_names=self.keypoint_names, body_joints=np.concatenate(joints) + up,
-                         source_joints=pos + up, scale=self.scale, lift=lift,
-                         sole_heights=np.stack([vertices[:, self.sole_vertices[side], 2].min(1) + lift
-                                                for side in ("left", "right")], axis=1))
+                         source_joints=pos, scale=self.scale, lift=lift, sole_heights=soles + lift,
+                         source_sole_heights=source_soles)
+
+    def source_sole_heights(self, pos: np.ndarray, mats: np.ndarray) -> np.ndarray:
+        """Lowest corner (T, 2) of the humanoid's left and right foot collision boxes (render world, scaled)."""
+        out = []
+        for side in ("left", "right"):
+            b = self.skeleton.body_names.index(f"{side}_ankle")
+            centre, half = self.foot_boxes[f"{side}_ankle"]
+            corners = centre + half * np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)])
+            world = pos[:, b, None] + self.scale * np.einsum("tij,cj->tci", mats[:, b], corners)
+            out.append(world[..., 2].min(1))
+        return np.stack(out, axis=1)
 
     def followed_source_joints(self, clip: PosedClip) -> np.ndarray:
         """The humanoid joints (T, J, 3) that `clip.body_joints` follow, in the same order."""

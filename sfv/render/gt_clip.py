@@ -16,7 +16,7 @@ import numpy as np
 
 from sfv.io import atomic_path
 from sfv.motion import Motion
-from sfv.render.body import COCO17, COLOURS, FOLLOWED_JOINTS, BodyRetargeter, PosedClip, follow_errors
+from sfv.render.body import COCO17, COLOURS, FOLLOWED_JOINTS, BodyRetargeter, PosedClip, follow_errors, foot_down
 from sfv.render.camera import Camera, CameraError, orbit_camera
 
 GT_FORMAT = "sfv-gt-clip/1"
@@ -137,7 +137,7 @@ def render_gt_clip(name: str, motion: Motion, retargeter: BodyRetargeter, settin
             visible[f] = visibility(camera, posed.keypoints[f], depth)
             silhouettes[f] = np.packbits(silhouette, axis=1)
     follow = follow_errors(retargeter, posed)
-    contact = sole_height_in_contact(posed, source.skeleton.body_names)
+    contact = sole_gap_in_contact(posed)
     on_body = _on_silhouette(kp2d[:, :17], silhouettes, settings.width)
     arrays = {
         "format": np.array(GT_FORMAT), "clip": np.array(name), "source_motion": np.array(motion.name),
@@ -145,14 +145,15 @@ def render_gt_clip(name: str, motion: Motion, retargeter: BodyRetargeter, settin
         # the source motion at the video's frame rate, on the humanoid, in its own (y-up) world
         "source_root_pos": source.root_pos, "source_root_rot": source.root_rot, "source_pose": source.pose,
         "source_joints": source.body_positions()[0], "source_joint_names": np.array(source.skeleton.body_names),
-        # the same joints placed as the body in the video (z-up, scaled, lifted): render = scale R x + lift
+        # the same joints placed as the body in the video (z-up, scaled): render = scale * R @ x
         "source_joints_render": posed.source_joints, "source_to_render_rotation": retargeter.to_world,
-        "source_to_render_scale": np.array(posed.scale), "source_to_render_lift": np.array([0.0, 0.0, posed.lift]),
+        "source_to_render_scale": np.array(posed.scale),
         # the rendered body's keypoints (COCO-17 first, then anny's six foot points)
         "keypoint_names": np.array(posed.keypoint_names), "keypoints_3d": posed.keypoints,
         "keypoints_2d": kp2d, "keypoints_depth": kp_depth, "visible": visible,
         "body_joints": posed.body_joints, "body_joint_names": np.array(list(FOLLOWED_JOINTS)),
         "sole_heights": posed.sole_heights,  # (T, 2) lowest vertex of the left, right shoe: foot contact truth
+        "source_sole_heights": posed.source_sole_heights,  # (T, 2) the humanoid's foot boxes, same placement
         "phenotype": np.array(repr(retargeter.phenotype)),
         "silhouette_packed": silhouettes, "frames_sha256": np.array(digest.hexdigest()),
         **camera.to_arrays(),
@@ -168,22 +169,18 @@ def render_gt_clip(name: str, motion: Motion, retargeter: BodyRetargeter, settin
         "joint_error_max_m": round(follow["joint_error_max_m"], 4),
         "limb_direction_error_max_deg": round(follow["limb_direction_error_max_deg"], 4),
         "body_scale": round(posed.scale, 4), "lift_m": round(posed.lift, 4),
-        "sole_height_in_contact_m": round(contact, 4),
+        "sole_gap_in_contact_m": round(contact, 4),
         "coco_visible_fraction": round(float(visible[:, :17].mean()), 4),
         "coco_on_silhouette_fraction": round(float(on_body), 4),
         "frames_sha256": digest.hexdigest(),
     }
 
 
-def sole_height_in_contact(posed, body_names: list[str], band: float = 0.02) -> float:
-    """Mean height of the body's soles in the frames where the mocap's foot is down (its ankle within
-    `band` metres of its lowest height in the clip): ~0 when the feet are on the ground where the mocap has them."""
-    heights = []
-    for k, side in enumerate(("left", "right")):
-        ankle = posed.source_joints[:, body_names.index(f"{side}_ankle"), 2]
-        down = ankle <= ankle.min() + band
-        heights.append(posed.sole_heights[down, k])
-    return float(np.concatenate(heights).mean())
+def sole_gap_in_contact(posed: PosedClip) -> float:
+    """Mean distance (m) between the body's soles and the mocap's soles in the frames where the mocap's foot
+    is down: ~0 when the body's feet are on the ground where the mocap has them."""
+    down = foot_down(posed.source_sole_heights)
+    return float(np.abs(posed.sole_heights[down] - posed.source_sole_heights[down]).mean())
 
 
 def crop_box(keypoints_2d: np.ndarray, width: int, height: int, margin: float = 0.2) -> tuple[int, int, int, int]:
