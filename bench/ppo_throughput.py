@@ -30,9 +30,8 @@ class PeerDeepMimic(gym.Env):
         from env_throughput import load_peer
 
         self.env = load_peer()
-        low, high = np.array(self.env.build_action_bound_min(-1)), np.array(self.env.build_action_bound_max(-1))
         self.offset, self.scale = self.env.build_action_offset(-1), self.env.build_action_scale(-1)
-        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=low.shape, dtype=np.float32)
+        self.action_space = gym.spaces.Box(-1.0, 1.0, shape=np.shape(self.offset), dtype=np.float32)
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(197,), dtype=np.float32)
 
     def reset(self, *, seed=None, options=None):

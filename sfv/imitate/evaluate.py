@@ -16,7 +16,7 @@ import numpy as np
 
 from sfv.imitate.env import EnvSettings, ImitationEnv
 from sfv.imitate.reward import TERMS
-from sfv.io import atomic_path
+from sfv.video import mp4_writer
 from sfv.motion import Motion
 
 
@@ -52,17 +52,12 @@ def rollout(policy, motion: Motion, settings: EnvSettings, seconds: float, video
     with ExitStack() as stack:
         env = ImitationEnv(motion, settings, render_mode="rgb_array" if video else None)
         stack.callback(env.close)
-        writer = None
+        append = None
         if video:  # written beside its destination, moved into place only when the rollout succeeds
-            import imageio.v2 as imageio
-
-            tmp = stack.enter_context(atomic_path(video))
-            writer = imageio.get_writer(tmp, format="FFMPEG", fps=settings.control_hz, codec="libx264",
-                                        quality=7, macro_block_size=16)
-            stack.push(lambda *exc: writer.close())  # closed before the file is moved
+            append = stack.enter_context(mp4_writer(video, settings.control_hz, quality=7))
         obs, _ = env.reset(seed=0)
-        if writer is not None:
-            writer.append_data(_frame(env, width, height))
+        if append is not None:
+            append(_frame(env, width, height))
         while True:
             if policy is None:
                 action = np.zeros(env.action_space.shape, dtype=np.float32)
@@ -75,8 +70,8 @@ def rollout(policy, motion: Motion, settings: EnvSettings, seconds: float, video
             log["reward"].append(r)
             for k in TERMS:
                 log[k].append(info["reward_terms"][k])
-            if writer is not None:
-                writer.append_data(_frame(env, width, height))
+            if append is not None:
+                append(_frame(env, width, height))
             if terminated or truncated:
                 fallen = bool(terminated)
                 break

@@ -78,7 +78,7 @@ def load_anny(cache_dir: str | Path | None = None, progress: bool = True):
         def tick():
             from tqdm.auto import tqdm
 
-            with tqdm(desc="building anny", unit="s", bar_format="{desc}: {n} s elapsed") as bar:
+            with tqdm(desc="building anny", unit="s", bar_format="{desc}: {n} s elapsed", mininterval=5) as bar:
                 while not stop.wait(1.0):
                     bar.update(1)
 
@@ -88,6 +88,8 @@ def load_anny(cache_dir: str | Path | None = None, progress: bool = True):
         model = anny.Anny(pose_parameterization="world-orient", skinning_method="lbs")
     finally:
         stop.set()
+        if first and progress:
+            ticker.join()
     return model
 
 
