@@ -210,29 +210,23 @@ class Params(_Section):
     render: RenderParams = RenderParams(clips=[])
     imitate: ImitateParams = ImitateParams()
 
-    @model_validator(mode="after")
-    def _render_clips_are_mocap(self):
-        unknown = [c for c in self.render.clips if c not in self.clips]
+    def _mocap_clips_only(self, key: str, names: list[str], why: str) -> None:
+        """Every name in `<key>` is a registered clip rendered from mocap; else an error naming them and `why`."""
+        unknown = [c for c in names if c not in self.clips]
         if unknown:
-            raise ValueError(f"render.clips names {unknown}, which are not in `clips` "
+            raise ValueError(f"{key} names {unknown}, which are not in `clips` "
                              f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first")
-        videos = [c for c in self.render.clips if not self.clips[c].is_mocap]
+        videos = [c for c in names if not self.clips[c].is_mocap]
         if videos:
-            raise ValueError(f"render.clips {videos} are videos already (source {self.clips[videos[0]].source}); "
-                             "only `mocap:<name>` clips are rendered")
-        return self
+            raise ValueError(f"{key} {videos} come from video (source {self.clips[videos[0]].source}); {why}")
 
     @model_validator(mode="after")
-    def _imitate_clips_registered(self):
-        unknown = [c for c in self.imitate.clips if c not in self.clips]
-        if unknown:
-            raise ValueError(f"imitate.clips names {unknown}, which are not in `clips` "
-                             f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first")
-        videos = [c for c in self.imitate.clips if not self.clips[c].source.startswith("mocap:")]
-        if videos:
-            raise ValueError(f"imitate.clips {videos} come from video; imitation needs their reconstructed motion, "
-                             "which the motion-reconstruction stage provides (not in this pipeline yet): "
-                             "train on mocap clips meanwhile")
+    def _stage_clips_registered(self):
+        self._mocap_clips_only("render.clips", self.render.clips,
+                               "only `mocap:<name>` clips are rendered (a video is already a video)")
+        self._mocap_clips_only("imitate.clips", self.imitate.clips,
+                               "imitation needs their reconstructed motion, which the motion-reconstruction stage "
+                               "provides (not in this pipeline yet): train on mocap clips meanwhile")
         return self
 
 

@@ -113,7 +113,7 @@ def test_render_section_is_checked(tmp_path):
     assert p.render.clips == ["jump"] and p.render.camera.distance == 3.5
     with pytest.raises(ParamsError, match=r"render.clips names \['jmup'\], which are not in `clips`"):
         load_params(_params(tmp_path, clips + "render:\n  clips: [jmup]\n"))
-    with pytest.raises(ParamsError, match=r"render.clips \['real'\] are videos already"):
+    with pytest.raises(ParamsError, match=r"render.clips \['real'\] come from video .*only `mocap:<name>` clips are rendered"):
         load_params(_params(tmp_path, clips + "render:\n  clips: [real]\n"))
     with pytest.raises(ParamsError, match=r"render.camera.elevation: .*less than or equal to 80.*degrees above the horizon"):
         load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\n  camera: {elevation: 95}\n"))
