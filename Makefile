@@ -36,6 +36,7 @@ bench: setup            ## speed figures, each against a peer measured in the sa
 	dvc repro motion_library
 	python bench/ppo_throughput.py
 	python bench/render_throughput.py
+	python bench/pose_throughput.py
 
 clean-venv:
 	rm -rf $(VENV)

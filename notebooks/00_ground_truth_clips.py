@@ -47,6 +47,7 @@ from sfv.motion import load_motion
 from sfv.plots import save_figure
 from sfv.render import gt_clip
 from sfv.render.body import BodyRetargeter, load_anny
+from sfv.render.ground_truth import load_gt
 from sfv.skeleton import load_character
 from sfv.video import read_frames
 
@@ -143,7 +144,7 @@ for k in ("frames", "render_seconds_per_frame", "joint_error_mean_m", "limb_dire
 # Green: the COCO skeleton projected with the stored camera (hollow orange: hidden keypoints).
 
 # %%
-gt = gt_clip.load_gt(gt_file)
+gt = load_gt(gt_file)
 n = gt["keypoints_2d"].shape[0]
 picks = np.unique(np.linspace(0, n - 1, min(contact_sheet_frames, n)).round().astype(int))
 frames = [f for i, f in enumerate(read_frames(video)) if i in set(picks.tolist())]

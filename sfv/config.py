@@ -124,6 +124,27 @@ class ClipsSection(_Section):
     clips: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")], ClipParams] = Field(default_factory=dict)
 
 
+class PoseParams(_Section):
+    """Stage 1, pose estimation (sfv.pose.tracking.TrackSettings and the stage's outputs)."""
+
+    clips: list[str] = Field(description="clips (keys of `clips`) to estimate poses on; one DVC stage pose@<clip> each")
+    rotation_search: Literal["off", "auto", "all"] = Field(
+        "all", description="ask the detector about the frame turned by 0/90/180/270 deg: on every frame, only on "
+                           "missing/weak/tilted/jumping ones (auto), or never")
+    weak_confidence: float = Field(0.5, ge=0, le=1, description="auto: a result below this mean confidence is searched")
+    tilt_degrees: float = Field(30.0, ge=0, le=180, description="auto: a torso tilted more than this is searched")
+    actor: Literal["nearest", "largest"] = Field("nearest", description="which person to follow in a multi-person clip")
+    max_jump: float = Field(0.25, gt=0, description="a pose further than this x the actor's height x sqrt(frames "
+                                                    "since last seen) from the actor is someone else")
+    lost_frames: int = Field(30, ge=1, description="after this many frames without the actor, anyone becomes the actor")
+    consensus_weight: float = Field(3.0, ge=0, description="score penalty per body height of disagreement with the "
+                                                           "other candidates")
+    temporal_weight: float = Field(1.0, ge=0, description="score penalty per body height of distance to the last pose")
+    pck_threshold: float = Field(0.05, gt=0, le=1, description="PCK: share of keypoints within this x body size")
+    overlay_video: bool = Field(True, description="write an mp4 of the clip with the poses drawn on it")
+    contact_sheet_frames: int = Field(8, ge=2, le=32, description="frames shown on the contact sheet")
+
+
 class MotionLibraryParams(_Section):
     clips: Union[Literal["all"], list[str]] = Field("all", description='"all" or a list of mocap clip names')
     contact_sheet_frames: int = Field(8, ge=2, le=32, description="stick figures per contact sheet")
@@ -208,6 +229,7 @@ class Params(_Section):
     clips: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")], ClipParams] = Field(default_factory=dict)
     motion_library: MotionLibraryParams = MotionLibraryParams()
     render: RenderParams = RenderParams(clips=[])
+    pose: PoseParams = PoseParams(clips=[])
     imitate: ImitateParams = ImitateParams()
 
     def _mocap_clips_only(self, key: str, names: list[str], why: str) -> None:
@@ -224,6 +246,10 @@ class Params(_Section):
     def _stage_clips_registered(self):
         self._mocap_clips_only("render.clips", self.render.clips,
                                "only `mocap:<name>` clips are rendered (a video is already a video)")
+        unknown = [c for c in self.pose.clips if c not in self.clips]
+        if unknown:
+            raise ValueError(f"pose.clips names {unknown}, which are not in `clips` "
+                             f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first")
         self._mocap_clips_only("imitate.clips", self.imitate.clips,
                                "imitation needs their reconstructed motion, which the motion-reconstruction stage "
                                "provides (not in this pipeline yet): train on mocap clips meanwhile")
@@ -232,9 +258,9 @@ class Params(_Section):
 
 #: stage name -> the model of its section (the notebook's parameters are the section's fields + base)
 STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams, "render": RenderParams,
-                                              "clips": ClipsSection, "imitate": ImitateParams}
+                                              "clips": ClipsSection, "pose": PoseParams, "imitate": ImitateParams}
 #: stages that run once per clip (DVC `foreach`): their notebook also gets `clip` and that clip's entry
-PER_CLIP_STAGES = {"render", "imitate"}
+PER_CLIP_STAGES = {"render", "pose", "imitate"}
 
 
 def _line_of(text: str, loc: tuple) -> int | None:

@@ -65,3 +65,18 @@ def ground_truth(clip: str, root: Path = Path(".")) -> Path:
 def clip_video(clip: str, source: str, root: Path = Path(".")) -> Path:
     """The video every video stage reads for a clip: the file itself, or the rendering of a mocap clip."""
     return rendered_video(clip, root) if source.startswith("mocap:") else root / source
+
+
+def poses_file(clip: str, root: Path = Path(".")) -> Path:
+    """The pose stage's per-frame 2D/3D keypoints, confidence and detection flags of a clip."""
+    return root / DATA / "poses" / f"{clip}.npz"
+
+
+def pose_overlay(clip: str, root: Path = Path(".")) -> Path:
+    """The clip with its estimated poses drawn on it."""
+    return root / DATA / "poses" / f"{clip}.overlay.mp4"
+
+
+def pose_confidence_file(clip: str, root: Path = Path(".")) -> Path:
+    """Per-frame confidence of a clip's poses, for `dvc plots` (committed, like the metrics)."""
+    return root / PLOTS / "pose_confidence" / f"{clip}.csv"

@@ -87,3 +87,14 @@ def contact_sheet(skeleton: Skeleton, positions: np.ndarray, frames: list[int], 
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def crop_box(keypoints_2d: np.ndarray, width: int, height: int, margin: float = 0.2) -> tuple[int, int, int, int]:
+    """A box (x0, y0, x1, y1) around all the given keypoints, widened by `margin`, in the image's aspect."""
+    lo, hi = keypoints_2d.reshape(-1, 2).min(0), keypoints_2d.reshape(-1, 2).max(0)
+    centre, size = (lo + hi) / 2, (hi - lo) * (1 + margin) + 20
+    size = np.maximum(size, [size[1] * width / height, size[0] * height / width])
+    size = np.minimum(size, [width, height])
+    x0 = int(np.clip(centre[0] - size[0] / 2, 0, width - size[0]))
+    y0 = int(np.clip(centre[1] - size[1] / 2, 0, height - size[1]))
+    return x0, y0, x0 + int(size[0]), y0 + int(size[1])

@@ -89,6 +89,8 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     (work / "metrics" / "motion_library.json").unlink(missing_ok=True)
     shutil.rmtree(work / "metrics" / "imitate", ignore_errors=True)
     shutil.rmtree(work / "metrics" / "render", ignore_errors=True)
+    shutil.rmtree(work / "metrics" / "pose", ignore_errors=True)
+    shutil.rmtree(work / "plots" / "pose_confidence", ignore_errors=True)
     (work / "metrics" / "clips.json").unlink(missing_ok=True)
     shutil.rmtree(work / "plots" / "imitate_curves", ignore_errors=True)
     # the imitation stage on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video
@@ -99,7 +101,8 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     params["render"].update(clips=["jump", "walk"], width=320, height=240)
     params["clips"] = {"jump": {**params["clips"]["jump"], "frames": [0, 12]},
                        "walk": {**params["clips"]["walk"], "frames": [0, 6]},
-                       "sports2d_demo": params["clips"]["sports2d_demo"]}
+                       "sports2d_demo": {**params["clips"]["sports2d_demo"], "frames": [95, 110]}}
+    params["pose"].update(clips=["jump", "sports2d_demo"])
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     env_bin = Path(sys.executable).parent
@@ -122,8 +125,16 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert (work / "data" / "rendered" / "jump.gt.npz").is_file()
     assert (work / "plots" / "render" / "jump" / "contact_sheet.png").is_file()
     clips = json.loads((work / "metrics" / "clips.json").read_text())
-    assert clips["index"]["sports2d_demo"]["frames"] == 230 and clips["index"]["jump"]["kind"] == "rendered"
+    assert clips["index"]["sports2d_demo"]["frames"] == 15 and clips["index"]["jump"]["kind"] == "rendered"
     assert {p.name for p in (work / "plots" / "clips").glob("*.png")} == {"jump.png", "walk.png", "sports2d_demo.png"}
+    pose = json.loads((work / "metrics" / "pose" / "jump.json").read_text())
+    assert pose["frames"] == 12 and pose["detection_rate"] == 1.0 and pose["pixel_error"] < 15
+    assert pose["pa_mpjpe_mm"] < 150 and "plain_pck" in pose
+    real = json.loads((work / "metrics" / "pose" / "sports2d_demo.json").read_text())
+    assert real["frames"] == 15 and real["first"] == 95 and "pixel_error" not in real
+    assert (work / "data" / "poses" / "sports2d_demo.overlay.mp4").stat().st_size > 10_000
+    assert (work / "plots" / "pose" / "jump" / "contact_sheet.png").is_file()
+    assert len((work / "plots" / "pose_confidence" / "jump.csv").read_text().splitlines()) == 13
     imitate = json.loads((work / "metrics" / "imitate" / "walk.json").read_text())
     assert imitate["train_samples"] == 2048 and imitate["survived_seconds"] > 0
     assert (work / "data" / "policies" / "walk" / "model.zip").is_file()

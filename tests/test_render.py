@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from sfv.render.camera import Camera, CameraError, look_at, orbit_camera
-from sfv.render.gt_clip import RenderSettings, check_camera_sees_body, crop_box, visibility
+from sfv.plots import crop_box
+from sfv.render.gt_clip import RenderSettings, check_camera_sees_body, visibility
 from sfv.video import VideoError, check_range, mp4_writer, probe, read_frames
 
 from tests.conftest import REPORT
@@ -217,7 +218,8 @@ def test_body_follows_the_mocap(retargeter):
 @pytest.mark.slow
 def test_short_clip_renders_end_to_end(retargeter, tmp_path):
     from sfv.mocap import load_mocap
-    from sfv.render.gt_clip import load_gt, render_gt_clip
+    from sfv.render.ground_truth import load_gt
+    from sfv.render.gt_clip import render_gt_clip
 
     motion = load_mocap("backflip")
     settings = RenderSettings(width=320, height=240, frames=(24, 32))

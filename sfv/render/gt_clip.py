@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from sfv.io import atomic_path
+from sfv.plots import crop_box
 from sfv.motion import Motion
 from sfv.render.body import COCO17, COLOURS, FOLLOWED_JOINTS, BodyRetargeter, PosedClip, follow_errors, foot_down
 from sfv.render.camera import Camera, CameraError, orbit_camera
+from sfv.render.ground_truth import GT_FORMAT
 
-GT_FORMAT = "sfv-gt-clip/1"
 #: a keypoint hidden by at most this much body in front of it still counts as visible (joint centres lie
 #: inside the limb they belong to, up to ~12 cm under the skin of the hips)
 OCCLUSION_TOLERANCE_M = 0.15
@@ -183,17 +184,6 @@ def sole_gap_in_contact(posed: PosedClip) -> float:
     return float(np.abs(posed.sole_heights[down] - posed.source_sole_heights[down]).mean())
 
 
-def crop_box(keypoints_2d: np.ndarray, width: int, height: int, margin: float = 0.2) -> tuple[int, int, int, int]:
-    """A box (x0, y0, x1, y1) around all the given keypoints, widened by `margin`, in the image's aspect."""
-    lo, hi = keypoints_2d.reshape(-1, 2).min(0), keypoints_2d.reshape(-1, 2).max(0)
-    centre, size = (lo + hi) / 2, (hi - lo) * (1 + margin) + 20
-    size = np.maximum(size, [size[1] * width / height, size[0] * height / width])
-    size = np.minimum(size, [width, height])
-    x0 = int(np.clip(centre[0] - size[0] / 2, 0, width - size[0]))
-    y0 = int(np.clip(centre[1] - size[1] / 2, 0, height - size[1]))
-    return x0, y0, x0 + int(size[0]), y0 + int(size[1])
-
-
 def _on_silhouette(uv: np.ndarray, packed: np.ndarray, width: int, radius: int = 2) -> float:
     """Fraction of keypoints within `radius` pixels of the body's silhouette."""
     T = len(uv)
@@ -206,20 +196,6 @@ def _on_silhouette(uv: np.ndarray, packed: np.ndarray, width: int, radius: int =
         for r, c in zip(row, col):
             hits += bool(sil[f, max(r - radius, 0):max(min(r + radius + 1, h), 0), max(c - radius, 0):max(min(c + radius + 1, width), 0)].any())
     return hits / uv[:, :, 0].size
-
-
-def load_gt(path: str | Path) -> dict:
-    """A ground-truth npz as a dict of arrays (the camera rebuilt as a `Camera` under "camera")."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no ground truth here; run `dvc repro render` to make it")
-    with np.load(path, allow_pickle=False) as z:
-        data = {k: z[k] for k in z.files}
-    if str(data.get("format")) != GT_FORMAT:
-        raise ValueError(f"{path}: format {data.get('format')!s}, expected {GT_FORMAT}; re-run `dvc repro render`")
-    data["camera"] = Camera.from_arrays(data)
-    data["silhouette"] = np.unpackbits(data.pop("silhouette_packed"), axis=2)[..., : data["camera"].width].astype(bool)
-    return data
 
 
 def contact_sheet(frames: list[np.ndarray], keypoints_2d: list[np.ndarray], visible: list[np.ndarray],

@@ -1,0 +1,29 @@
+"""Keypoint sets: BlazePose's 33 landmarks, and the COCO-17 subset the ground truth and metrics use.
+
+BlazePose names are the subject's sides ("left_shoulder" is the person's left), as in COCO.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BLAZEPOSE33 = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye", "right_eye_outer",
+    "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder", "right_shoulder", "left_elbow",
+    "right_elbow", "left_wrist", "right_wrist", "left_pinky", "right_pinky", "left_index", "right_index",
+    "left_thumb", "right_thumb", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "left_heel", "right_heel", "left_foot_index", "right_foot_index",
+)
+COCO17 = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
+          "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
+          "right_knee", "left_ankle", "right_ankle")
+#: BlazePose index of each COCO-17 keypoint (same names)
+BLAZEPOSE_TO_COCO = np.array([BLAZEPOSE33.index(n) for n in COCO17])
+#: the 12 limb joints (shoulders, elbows, wrists, hips, knees, ankles): what 3D errors are measured on
+LIMB_JOINTS = np.array([COCO17.index(n) for n in COCO17[5:]])
+#: BlazePose's limb graph, for drawing
+BLAZEPOSE_EDGES = [(11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24), (23, 25),
+                   (25, 27), (24, 26), (26, 28), (27, 29), (29, 31), (27, 31), (28, 30), (30, 32), (28, 32),
+                   (15, 19), (16, 20), (0, 2), (0, 5), (2, 7), (5, 8), (9, 10)]
+#: pairs swapped when an image is mirrored left-right
+LEFT_RIGHT = [(i, BLAZEPOSE33.index(n.replace("left", "right"))) for i, n in enumerate(BLAZEPOSE33) if n.startswith("left")]

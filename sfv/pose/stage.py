@@ -1,0 +1,157 @@
+"""The pose stage on one clip: read its video, estimate, save, measure, draw.
+
+`data/poses/<clip>.npz` keeps every frame of the clip's range: missing frames stay in with
+`detected` false and confidence 0. It also keeps the plain video-mode result of every frame (no
+search, no actor tracking) so the stage can say what the search changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from sfv.io import atomic_path
+from sfv.pose.keypoints import BLAZEPOSE33, BLAZEPOSE_EDGES, BLAZEPOSE_TO_COCO, LIMB_JOINTS
+from sfv.pose.metrics import pa_mpjpe, pck, pixel_error
+from sfv.pose.tracking import ClipPoses, TrackSettings, estimate_clip
+from sfv.video import VideoError, check_range, probe, read_frames
+
+POSES_FORMAT = "sfv-poses/1"
+ESTIMATOR = "BlazePose full (mediapipe 0.10.21, model_complexity=1)"
+
+
+class NoPersonError(ValueError):
+    """The estimator found nobody in any frame of a clip."""
+
+
+def settings_from_params(params) -> TrackSettings:
+    """TrackSettings from params.yaml `pose` (a config.PoseParams)."""
+    fields = TrackSettings.__dataclass_fields__
+    return TrackSettings(**{k: v for k, v in params.model_dump().items() if k in fields})
+
+
+def estimate_video(clip: str, video: str | Path, frames: tuple, settings: TrackSettings,
+                   progress: bool = True) -> tuple[ClipPoses, dict]:
+    """Poses of the clip's frame range [first, end) of `video`, and facts about the video."""
+    from tqdm.auto import tqdm
+
+    where = f"clips.{clip}"
+    try:
+        info = probe(video)
+    except VideoError as e:
+        raise VideoError(f"{where}: {e}") from None
+    first, end = check_range(info, frames[0], frames[1], where)
+    with tqdm(total=end - first, desc=f"pose {clip}", unit="frame", disable=not progress) as bar:
+        poses = estimate_clip(read_frames(video, first, end), settings, progress=bar.update)
+    if not poses.detected.any():
+        raise NoPersonError(
+            f"{where}: no person found in any of the {end - first} frames [{first}, {end}) of {video}; check that "
+            "the clip shows a whole person, or set `frames` to a range where one is visible")
+    facts = {"video": str(video), "first": first, "end": end, "fps": info.fps, "width": info.width,
+             "height": info.height}
+    return poses, facts
+
+
+def save_poses(path: str | Path, clip: str, poses: ClipPoses, facts: dict, settings: TrackSettings,
+               video_sha256: str) -> Path:
+    meta = {"format": POSES_FORMAT, "clip": clip, "estimator": ESTIMATOR, "video_sha256": video_sha256,
+            "settings": asdict(settings), **facts}
+    arrays = {k: getattr(poses, k) for k in ("keypoints_2d", "keypoints_3d", "confidence", "detected", "rotation",
+                                             "searched", "source", "baseline_2d", "baseline_3d",
+                                             "baseline_confidence", "baseline_detected")}
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez_compressed(fh, meta=np.array(json.dumps(meta)), keypoint_names=np.array(BLAZEPOSE33), **arrays)
+    return Path(path)
+
+
+def load_poses(path: str | Path, clip: str | None = None) -> dict:
+    """A poses file as a dict (its metadata under "meta"); checks the format and, given `clip`, that it
+    belongs to that clip."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no poses here; run `dvc repro pose` to make them")
+    with np.load(path, allow_pickle=False) as z:
+        data = {k: z[k] for k in z.files}
+    meta = json.loads(str(data.pop("meta"))) if "meta" in data else {}
+    if meta.get("format") != POSES_FORMAT:
+        raise ValueError(f"{path}: format {meta.get('format')!r}, expected {POSES_FORMAT!r} (an older or foreign "
+                         "file); re-run `dvc repro pose`")
+    if clip is not None and meta.get("clip") != clip:
+        raise ValueError(f"{path}: holds the poses of clip {meta.get('clip')!r}, not {clip!r}")
+    data["meta"] = meta
+    return data
+
+
+def summary(poses: ClipPoses) -> dict:
+    """Figures that need no ground truth."""
+    det = poses.detected
+    return {
+        "frames": int(len(det)), "detection_rate": round(float(det.mean()), 4),
+        "mean_confidence": round(float(poses.confidence[det].mean()) if det.any() else 0.0, 4),
+        "plain_detection_rate": round(float(poses.baseline_detected.mean()), 4),
+        "searched_frames": int(poses.searched.sum()),
+        "frames_from_rotated_image": int((poses.rotation != 0).sum()),
+        "frames_changed_by_search": int(((poses.source != "video") | (det != poses.baseline_detected)).sum()),
+        "seconds_video_mode": round(poses.seconds.get("video", 0.0), 2),
+        "seconds_search": round(poses.seconds.get("search", 0.0), 2),
+    }
+
+
+def gt_metrics(poses: ClipPoses, gt: dict, first: int, end: int, threshold: float = 0.05) -> dict:
+    """2D error (px), PCK and PA-MPJPE (mm) on COCO-17 against the rendered body's keypoints, for the
+    stage's result and for plain BlazePose (video mode, no search)."""
+    gt_2d = gt["keypoints_2d"][first:end, :17]
+    gt_3d = gt["keypoints_3d"][first:end, :17]
+    out = {}
+    for name, kp2, kp3, det in (("", poses.keypoints_2d, poses.keypoints_3d, poses.detected),
+                                ("plain_", poses.baseline_2d, poses.baseline_3d, poses.baseline_detected)):
+        p2, p3 = kp2[:, BLAZEPOSE_TO_COCO], kp3[:, BLAZEPOSE_TO_COCO]
+        out[f"{name}pixel_error"] = round(pixel_error(p2, gt_2d, det), 2)
+        out[f"{name}pck"] = round(pck(p2, gt_2d, det, threshold), 4)
+        out[f"{name}pa_mpjpe_mm"] = round(pa_mpjpe(p3[:, LIMB_JOINTS], gt_3d[:, LIMB_JOINTS], det), 1)
+    return out
+
+
+def draw_pose(rgb: np.ndarray, keypoints_2d: np.ndarray, confidence: np.ndarray, colour=(40, 200, 60),
+              label: str = "") -> np.ndarray:
+    """The frame with the skeleton drawn on it (low-confidence parts thinner), and an optional label."""
+    import cv2
+
+    img = np.ascontiguousarray(rgb.copy())
+    scale = max(1, round(img.shape[0] / 360))
+    pts = np.round(keypoints_2d).astype(int)
+    for a, b in BLAZEPOSE_EDGES:
+        if min(confidence[a], confidence[b]) > 0.0:
+            width = scale * (2 if min(confidence[a], confidence[b]) >= 0.5 else 1)
+            cv2.line(img, tuple(pts[a]), tuple(pts[b]), colour, width, cv2.LINE_AA)
+    for p, c in zip(pts, confidence):
+        if c > 0.0:
+            cv2.circle(img, tuple(p), 2 * scale, colour if c >= 0.5 else (230, 160, 30), -1, cv2.LINE_AA)
+    if label:
+        cv2.putText(img, label, (8 * scale, 18 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, (255, 255, 255),
+                    3 * scale, cv2.LINE_AA)
+        cv2.putText(img, label, (8 * scale, 18 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, (20, 20, 20),
+                    scale, cv2.LINE_AA)
+    return img
+
+
+def frame_label(poses: ClipPoses, i: int, frame_number: int) -> str:
+    if not poses.detected[i]:
+        return f"frame {frame_number}: no actor found"
+    how = {"video": "tracked", "redetected": "re-detected", "crop": "found near the actor",
+           "rotated": f"found in the image turned {int(poses.rotation[i])} deg"}[str(poses.source[i])]
+    return f"frame {frame_number}: {how}, confidence {poses.confidence[i].mean():.2f}"
+
+
+def write_overlay(video: str | Path, out: str | Path, poses: ClipPoses, first: int, end: int, fps: float) -> Path:
+    """An mp4 of the clip with the chosen pose drawn on every frame."""
+    from sfv.video import mp4_writer
+
+    with mp4_writer(out, fps) as append:
+        for i, rgb in enumerate(read_frames(video, first, end)):
+            append(draw_pose(rgb, poses.keypoints_2d[i], poses.confidence[i], label=frame_label(poses, i, first + i)))
+    return Path(out)

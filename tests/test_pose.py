@@ -1,0 +1,216 @@
+"""Pose estimation: rotations mapped back exactly, the actor kept, missing frames recorded, metrics,
+and clear errors on bad input. Real BlazePose runs on frames of the shipped Sports2D clip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sfv.pose.estimator import BlazePose, FramePose, crop, rotate_image, unrotate
+from sfv.pose.metrics import pa_mpjpe, pck, pixel_error, procrustes_align
+from sfv.pose.tracking import TrackSettings, choose, estimate_clip, torso_tilt
+from sfv.video import VideoError, mp4_writer, read_frames
+
+CLIP = Path(__file__).parents[1] / "data" / "clips" / "sports2d_demo.mp4"
+
+
+@pytest.fixture(scope="module")
+def upright_frames():
+    """Frames 95-104 of the Sports2D clip: the man stands on the wall (the woman walks by below)."""
+    return list(read_frames(CLIP, 95, 105))
+
+
+def _pose(points, conf=0.9, scale=1.0):
+    points = np.asarray(points, dtype=float)
+    return FramePose(points, np.concatenate([points / 100.0 * scale, np.zeros((len(points), 1))], 1),
+                     np.full(len(points), conf))
+
+
+def _person(cx, cy, height=100.0, conf=0.9, jitter=0.0, seed=0):
+    """33 keypoints spread over a person-sized box centred at (cx, cy)."""
+    rng = np.random.default_rng(seed)
+    base = np.random.default_rng(42).uniform(-0.5, 0.5, (33, 2)) * [height * 0.5, height]
+    base[[11, 12]] = [[-0.1 * height, -0.3 * height], [0.1 * height, -0.3 * height]]  # shoulders above hips:
+    base[[23, 24]] = [[-0.08 * height, 0.05 * height], [0.08 * height, 0.05 * height]]  # an upright person
+    return _pose(base + [cx, cy] + rng.normal(scale=jitter, size=(33, 2)), conf)
+
+
+# --- rotations ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", range(4))
+def test_unrotate_maps_pixels_back_exactly(k):
+    w, h = 64, 48
+    rng = np.random.default_rng(k)
+    xy = np.stack([rng.integers(0, w, 20), rng.integers(0, h, 20)], 1)
+    for x, y in xy:
+        img = np.zeros((h, w, 3), dtype=np.uint8)
+        img[y, x] = 255
+        turned = rotate_image(img, k)
+        ty, tx = np.argwhere(turned[..., 0] == 255)[0]
+        found = FramePose(np.array([[tx + 0.5, ty + 0.5]]), np.zeros((1, 3)), np.ones(1))
+        back = unrotate(found, k, w, h)
+        assert np.allclose(back.keypoints_2d, [[x + 0.5, y + 0.5]]), (k, x, y)
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_unrotate_turns_3d_like_2d(k):
+    """Image-aligned 3D axes turn with the image: x/y of the 3D pose stay parallel to the 2D offsets."""
+    pts = np.random.default_rng(1).uniform(0, 40, (10, 2))
+    p = FramePose(pts, np.concatenate([(pts - pts.mean(0)) / 100, np.ones((10, 1))], 1), np.ones(10))
+    back = unrotate(p, k, 40, 40)
+    offsets = back.keypoints_2d - back.keypoints_2d.mean(0)
+    assert np.allclose(back.keypoints_3d[:, :2] * 100, offsets) and np.allclose(back.keypoints_3d[:, 2], 1)
+
+
+def test_blazepose_on_turned_frames_agrees_with_upright(upright_frames):
+    """BlazePose on the frame turned by 90/180/270 degrees, mapped back, finds the same person in the same
+    place, in 2D and in 3D: the mapping back is right for real detections too."""
+    model = BlazePose(video=False)
+    try:
+        whole = model.process(upright_frames[5])
+        assert whole is not None
+        frame, _ = crop(upright_frames[5], whole.bbox())  # the man, large enough to be found turned
+        h, w = frame.shape[:2]
+        upright = model.process(frame)
+        assert upright is not None and torso_tilt(upright) < 20
+        for k in (1, 2, 3):
+            found = model.process(rotate_image(frame, k))
+            assert found is not None, k
+            back = unrotate(found, k, w, h)
+            body = slice(11, 29)  # shoulders to ankles
+            err2d = np.linalg.norm(back.keypoints_2d[body] - upright.keypoints_2d[body], axis=1).mean()
+            err3d = np.linalg.norm(back.keypoints_3d[body] - upright.keypoints_3d[body], axis=1).mean()
+            assert err2d < 0.05 * (upright.bbox()[3] - upright.bbox()[1]), (k, err2d)
+            assert err3d < 0.12, (k, err3d)
+    finally:
+        model.close()
+
+
+def test_crop_is_a_square_around_the_box_inside_the_frame():
+    rgb = np.zeros((100, 200, 3), dtype=np.uint8)
+    region, corner = crop(rgb, np.array([150.0, 40.0, 190.0, 90.0]))
+    assert tuple(corner) == (120.0, 15.0) and region.shape[:2] == (85, 80)  # clipped at the right and bottom
+
+
+# --- choosing the actor ---------------------------------------------------------------------------------
+def test_consensus_beats_a_confident_drifted_tracker():
+    s = TrackSettings()
+    last = _person(100, 100)
+    good = [(_person(101, 100, conf=0.8, jitter=2, seed=i), "rotated", i) for i in range(3)]
+    drifted = (_person(125, 110, conf=0.95), "video", 0)  # a tracker that slid off the body, still sure
+    chosen = choose([drifted] + good, last, 1, s)
+    assert chosen[1] == "rotated"
+
+
+def test_nearest_actor_ignores_someone_else_until_lost():
+    s = TrackSettings(actor="nearest", lost_frames=10)
+    last = _person(100, 100)
+    other = (_person(400, 300, height=150, conf=0.99), "video", 0)
+    assert choose([other], last, 1, s) is None  # recorded as missing, not swapped
+    assert choose([other], last, 11, s) is other  # after lost_frames, anyone becomes the actor
+    near = (_person(104, 101, conf=0.6), "crop", 0)
+    assert choose([other, near], last, 3, s) is near
+    merged = (_person(104, 101, height=230, conf=0.9), "rotated", 1)  # two people in one detection
+    assert choose([merged], last, 1, s) is None
+
+
+def test_largest_actor_prefers_the_tallest():
+    s = TrackSettings(actor="largest")
+    small, tall = (_person(100, 100, height=80), "video", 0), (_person(400, 300, height=200), "crop", 0)
+    assert choose([small, tall], None, 1, s) is tall
+
+
+class _Scripted:
+    """An estimator that answers from a script: a pose per frame, or None."""
+
+    name = "scripted"
+
+    def __init__(self, script):
+        self.script, self.i = script, 0
+
+    def process(self, rgb):
+        out = self.script[min(self.i, len(self.script) - 1)]
+        self.i += 1
+        return out
+
+    def close(self):
+        pass
+
+
+def test_missing_frames_are_kept_with_zero_confidence():
+    people = [_person(100 + 2 * i, 100) for i in range(10)]
+    script = [p if i not in (3, 4, 5) else None for i, p in enumerate(people)]
+    frames = [np.zeros((200, 300, 3), dtype=np.uint8)] * 10
+    out = estimate_clip(frames, TrackSettings(rotation_search="auto"), estimator=_Scripted(script),
+                        searcher=_Scripted([None]))
+    assert len(out.detected) == 10 and out.detected.tolist() == [i not in (3, 4, 5) for i in range(10)]
+    assert (out.confidence[3:6] == 0).all() and (out.keypoints_2d[3:6] == 0).all()
+    assert np.allclose(out.keypoints_2d[6], people[6].keypoints_2d)
+    assert out.searched[3:6].all() and not out.searched[:3].any()
+    with pytest.raises(ValueError, match="rotation_search must be off, auto or all"):
+        estimate_clip(frames, TrackSettings(rotation_search="sometimes"), estimator=_Scripted(script))
+
+
+# --- metrics -------------------------------------------------------------------------------------------
+def test_pa_mpjpe_ignores_similarity_transforms():
+    rng = np.random.default_rng(0)
+    gt = rng.normal(size=(5, 12, 3))
+    q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    q *= np.sign(np.linalg.det(q))
+    pred = 1.7 * gt @ q.T + [0.3, -1.0, 2.0]
+    assert pa_mpjpe(pred, gt, np.ones(5, bool)) < 1e-6
+    assert np.allclose(procrustes_align(pred[0], gt[0]), gt[0])
+    noisy = pred + rng.normal(scale=0.01, size=pred.shape)
+    assert 5 < pa_mpjpe(noisy, gt, np.ones(5, bool)) < 30
+    assert np.isnan(pa_mpjpe(pred, gt, np.zeros(5, bool)))
+
+
+def test_pixel_error_and_pck():
+    gt = np.zeros((2, 3, 2))
+    gt[:, :, 1] = [0, 50, 100]  # a 100 px tall body
+    pred = gt + [3.0, 4.0]  # 5 px off everywhere
+    det = np.array([True, False])
+    assert pixel_error(pred, gt, det) == pytest.approx(5.0)
+    assert pck(pred, gt, det, 0.05) == pytest.approx(0.5)  # the missed frame counts as a miss
+    assert pck(pred, gt, det, 0.04) == 0.0
+
+
+# --- the stage on videos --------------------------------------------------------------------------------
+def test_person_leaving_is_flagged_and_stage_completes(tmp_path, upright_frames):
+    from sfv.pose.stage import estimate_video, load_poses, save_poses, summary
+
+    blank = np.full_like(upright_frames[0], 90)
+    path = tmp_path / "leaves.mp4"
+    with mp4_writer(path, 30) as append:
+        for f in upright_frames[:6] + [blank] * 5 + upright_frames[6:]:
+            append(f)
+    poses, facts = estimate_video("leaves", path, (0, None), TrackSettings(rotation_search="auto"), progress=False)
+    assert poses.detected.tolist() == [True] * 6 + [False] * 5 + [True] * 4
+    assert (poses.confidence[6:11] == 0).all() and poses.confidence[:6].mean() > 0.7
+    assert summary(poses)["detection_rate"] == pytest.approx(10 / 15, abs=1e-3)
+    out = save_poses(tmp_path / "leaves.npz", "leaves", poses, facts, TrackSettings(), "0" * 64)
+    back = load_poses(out, "leaves")
+    assert back["keypoints_2d"].shape == (15, 33, 2) and back["meta"]["first"] == 0
+    with pytest.raises(ValueError, match="holds the poses of clip 'leaves', not 'jump'"):
+        load_poses(out, "jump")
+
+
+def test_bad_videos_name_the_clip_and_the_fix(tmp_path):
+    from sfv.pose.stage import NoPersonError, estimate_video
+
+    s = TrackSettings(rotation_search="off")
+    with pytest.raises(VideoError, match=r"clips.gone: .*gone.mp4: no such video file"):
+        estimate_video("gone", tmp_path / "gone.mp4", (0, None), s, progress=False)
+    text = tmp_path / "text.mp4"
+    text.write_text("not a video")
+    with pytest.raises(VideoError, match=r"clips.text: .*not a readable video"):
+        estimate_video("text", text, (0, None), s, progress=False)
+    empty = tmp_path / "empty.mp4"
+    with mp4_writer(empty, 30) as append:
+        for _ in range(4):
+            append(np.full((96, 128, 3), 120, dtype=np.uint8))
+    with pytest.raises(VideoError, match=r"clips.empty: frames \[2, 9\] is outside .* has 4 frames"):
+        estimate_video("empty", empty, (2, 9), s, progress=False)
+    with pytest.raises(NoPersonError, match=r"clips.empty: no person found in any of the 4 frames .*set `frames`"):
+        estimate_video("empty", empty, (0, None), s, progress=False)
