@@ -88,13 +88,20 @@ print(settings)
 # (left), and the same landmarks in 3D, metres about the mid-hip (right, seen from the side).
 
 # %%
-frames_all = list(read_frames(video, entry.frames[0], entry.frames[1]))
-middle = len(frames_all) // 2
+def frames_at(indices) -> dict:
+    """Only the frames a figure shows (clip-relative indices): a whole clip in memory can be gigabytes."""
+    wanted = set(int(i) for i in indices)
+    return {i: f for i, f in enumerate(read_frames(video, entry.frames[0], entry.frames[1])) if i in wanted}
+
+
+n = sum(1 for _ in read_frames(video, entry.frames[0], entry.frames[1]))
+middle = n // 2
+shown = frames_at([middle])[middle]
 probe_model = BlazePose(video=False)
-one = probe_model.process(frames_all[middle])
+one = probe_model.process(shown)
 probe_model.close()
 fig, axes = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1.6, 1]})
-axes[0].imshow(frames_all[middle] if one is None else stage.draw_pose(frames_all[middle], one.keypoints_2d, one.confidence))
+axes[0].imshow(shown if one is None else stage.draw_pose(shown, one.keypoints_2d, one.confidence))
 axes[0].set_title(f"frame {entry.frames[0] + middle}: " + ("nobody found" if one is None else
                   f"mean confidence {one.score:.2f}"), fontsize=9)
 axes[0].axis("off")
@@ -140,9 +147,10 @@ if len(changed):
     gap = np.linalg.norm(poses.keypoints_2d - poses.baseline_2d, axis=-1).mean(1)
     gap[~(poses.detected & poses.baseline_detected)] = np.inf
     picks = sorted(changed[np.argsort(-gap[changed])[:3]])
+    images = frames_at(picks)
     fig, axes = plt.subplots(len(picks), 2, figsize=(9, 3.6 * len(picks)), squeeze=False)
     for row, i in enumerate(picks):
-        img = frames_all[i]
+        img = images[i]
         points = [kp for kp, found in ((poses.keypoints_2d[i], poses.detected[i]),
                                        (poses.baseline_2d[i], poses.baseline_detected[i])) if found]
         if gt is not None:
@@ -198,16 +206,16 @@ write_text(paths.pose_confidence_file(clip), buf.getvalue())
 # ## Contact sheet and overlay video
 
 # %%
-n = len(frames_all)
 picks = np.unique(np.linspace(0, n - 1, min(contact_sheet_frames, n)).round().astype(int))
+images = frames_at(picks)
 cols = min(len(picks), 4)
 rows = int(np.ceil(len(picks) / cols))
-h, w_ = frames_all[0].shape[:2]
+h, w_ = images[picks[0]].shape[:2]
 fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 3.4 * h / w_ * rows + 0.5), squeeze=False)
 for ax in axes.flat:
     ax.axis("off")
 for ax, i in zip(axes.flat, picks):
-    ax.imshow(stage.draw_pose(frames_all[i], poses.keypoints_2d[i], poses.confidence[i]))
+    ax.imshow(stage.draw_pose(images[i], poses.keypoints_2d[i], poses.confidence[i]))
     ax.set_title(stage.frame_label(poses, i, first + i), fontsize=7)
 fig.suptitle(f"{clip}: BlazePose + rotation search ({cfg.rotation_search}) + actor ({cfg.actor})", fontsize=10)
 fig.tight_layout()

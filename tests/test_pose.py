@@ -214,3 +214,17 @@ def test_bad_videos_name_the_clip_and_the_fix(tmp_path):
         estimate_video("empty", empty, (2, 9), s, progress=False)
     with pytest.raises(NoPersonError, match=r"clips.empty: no person found in any of the 4 frames .*set `frames`"):
         estimate_video("empty", empty, (0, None), s, progress=False)
+
+
+def test_humanoid_joint_mapping_names_real_joints(humanoid):
+    from sfv.pose.keypoints import BLAZEPOSE33, HUMANOID_JOINTS, humanoid_joints
+
+    assert set(HUMANOID_JOINTS) <= set(humanoid.body_names)
+    kp = np.zeros((2, 33, 3))
+    kp[:, BLAZEPOSE33.index("left_hip")] = [1.0, 0, 0]
+    kp[:, BLAZEPOSE33.index("right_hip")] = [-1.0, 2.0, 0]
+    kp[:, BLAZEPOSE33.index("right_knee")] = [5.0, 5.0, 5.0]
+    out = humanoid_joints(kp)
+    names = list(HUMANOID_JOINTS)
+    assert out.shape == (2, 14, 3)
+    assert np.allclose(out[:, names.index("root")], [0, 1.0, 0]) and np.allclose(out[:, names.index("right_knee")], 5)

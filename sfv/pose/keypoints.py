@@ -27,3 +27,24 @@ BLAZEPOSE_EDGES = [(11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (
                    (15, 19), (16, 20), (0, 2), (0, 5), (2, 7), (5, 8), (9, 10)]
 #: pairs swapped when an image is mirrored left-right
 LEFT_RIGHT = [(i, BLAZEPOSE33.index(n.replace("left", "right"))) for i, n in enumerate(BLAZEPOSE33) if n.startswith("left")]
+
+#: How the landmarks meet the DeepMimic humanoid's joints (what motion reconstruction fits): each
+#: humanoid joint -> the BlazePose landmarks whose mean stands for it. Hips, knees, ankles, shoulders,
+#: elbows and wrists are one landmark each; the root is the mid-hip (BlazePose's 3D origin); the neck
+#: joint (top of the chest) is the mid-shoulder; the head has no joint of its own in the humanoid, and the
+#: nose and ears say where it points. BlazePose's hips sit higher and wider than anatomical hip centres,
+#: and its ankles are at the malleoli: a reconstruction should weight them as approximate.
+HUMANOID_JOINTS = {
+    "root": ("left_hip", "right_hip"),
+    "neck": ("left_shoulder", "right_shoulder"),
+    "right_hip": ("right_hip",), "right_knee": ("right_knee",), "right_ankle": ("right_ankle",),
+    "left_hip": ("left_hip",), "left_knee": ("left_knee",), "left_ankle": ("left_ankle",),
+    "right_shoulder": ("right_shoulder",), "right_elbow": ("right_elbow",), "right_wrist": ("right_wrist",),
+    "left_shoulder": ("left_shoulder",), "left_elbow": ("left_elbow",), "left_wrist": ("left_wrist",),
+}
+
+
+def humanoid_joints(keypoints: np.ndarray) -> np.ndarray:
+    """BlazePose keypoints (..., 33, D) -> the humanoid joints of HUMANOID_JOINTS, in its order (..., 14, D)."""
+    return np.stack([keypoints[..., [BLAZEPOSE33.index(n) for n in names], :].mean(-2)
+                     for names in HUMANOID_JOINTS.values()], axis=-2)
