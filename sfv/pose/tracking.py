@@ -12,6 +12,7 @@ the actor is recorded as missing: confidence 0 and `detected` false, never an in
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -125,19 +126,22 @@ def _distance(a: FramePose, b: FramePose) -> float:
     return float(np.linalg.norm(a.keypoints_2d - b.keypoints_2d, axis=1).mean())
 
 
-def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, n_frames: int | None = None,
-                  estimator: Estimator | None = None, searcher: Estimator | None = None,
-                  progress: Callable[[int], None] | None = None) -> ClipPoses:
-    """Run the estimator over `frames` (RGB, in order) with the actor tracking and rotation search."""
-    import time
+def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimator: Estimator | None = None,
+                  searcher: Estimator | None = None, progress: Callable[[int], None] | None = None) -> ClipPoses:
+    """Run the estimator over `frames` (RGB, in order) with the actor tracking and rotation search.
 
+    `estimator` (video mode) and `searcher` (fresh detections) default to BlazePose, closed at the end."""
     if settings.rotation_search not in ("off", "auto", "all"):
         raise ValueError(f"rotation_search must be off, auto or all, got {settings.rotation_search!r}")
     if settings.actor not in ("nearest", "largest"):
         raise ValueError(f"actor must be nearest or largest, got {settings.actor!r}")
-    own = estimator is None
-    estimator = estimator or BlazePose(video=True)
-    searcher = searcher or BlazePose(video=False)
+    owned = []
+    if estimator is None:
+        estimator = BlazePose(video=True)
+        owned.append(estimator)
+    if searcher is None:
+        searcher = BlazePose(video=False)
+        owned.append(searcher)
     rows: dict[str, list] = {k: [] for k in ("kp2", "kp3", "conf", "det", "rot", "searched", "source",
                                             "b2", "b3", "bconf", "bdet")}
     last, gap = None, 0
@@ -175,9 +179,8 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, n_frame
             if progress is not None:
                 progress(1)
     finally:
-        if own:
-            estimator.close()
-            searcher.close()
+        for model in owned:
+            model.close()
     if not rows["det"]:
         raise ValueError("no frames to estimate poses on")
     stack = lambda k, dt=None: np.array(rows[k], dtype=dt) if dt else np.stack(rows[k])  # noqa: E731
