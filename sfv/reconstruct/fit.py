@@ -1,0 +1,134 @@
+"""Fitting a motion of the character's skeleton to 3D keypoint targets, smooth across frames.
+
+The variables are, per frame, the root position, the root rotation and every joint's rotation
+(rotation vectors; an angle for a revolute joint); bone lengths are the character's. Positions come
+from the kit's torch forward kinematics, so retargeting (IK) and smoothing are one optimisation.
+With the smoothness weight at 0 the same code is per-frame IK, the baseline the reconstruction is
+compared with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import roma
+import torch
+
+from sfv.kinematics import forward_kinematics
+from sfv.motion import Motion
+from sfv.reconstruct import losses
+from sfv.skeleton import Skeleton
+
+
+@dataclass(frozen=True)
+class FitWeights:
+    keypoint_3d: float = 1.0  # robust distance to the targets (per metre^2 of error)
+    smoothness: float = 3e-6  # squared joint acceleration ((m/s^2)^2); 0 = per-frame IK
+    ground: float = 10.0  # bodies below the ground
+    robust_scale: float = 0.1  # metres: keypoint errors beyond this pull no harder
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    ik_iterations: int = 300  # first: per-frame IK from the initial motion (no smoothness)
+    iterations: int = 600  # then: the whole clip with every term
+    learning_rate: float = 0.01
+    seed: int = 0
+    weights: FitWeights = field(default_factory=FitWeights)
+
+
+class MotionVariables(torch.nn.Module):
+    """Per-frame root position, root rotation vector and joint rotations of a skeleton."""
+
+    def __init__(self, skeleton: Skeleton, root_pos: np.ndarray, root_rot: np.ndarray, pose: np.ndarray):
+        super().__init__()
+        self.skeleton = skeleton
+        as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64)  # noqa: E731
+        self.spherical = [b for b in skeleton.joints if b.joint_type == "spherical"]
+        self.revolute = [b for b in skeleton.joints if b.joint_type == "revolute"]
+        sl = skeleton.dof_slices
+        quats = as_t(np.stack([pose[:, sl[b.name]] for b in self.spherical], axis=1))
+        self.root_pos = torch.nn.Parameter(as_t(root_pos).clone())
+        self.root_rotvec = torch.nn.Parameter(roma.unitquat_to_rotvec(roma.quat_normalize(as_t(root_rot))))
+        self.joint_rotvec = torch.nn.Parameter(roma.unitquat_to_rotvec(roma.quat_normalize(quats)))
+        self.angles = torch.nn.Parameter(as_t(np.stack([pose[:, sl[b.name]][:, 0] for b in self.revolute], axis=1)))
+
+    @classmethod
+    def from_motion(cls, motion: Motion) -> "MotionVariables":
+        return cls(motion.skeleton, motion.root_pos, motion.root_rot, motion.pose)
+
+    def pose(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(root_pos (T, 3), root quaternion xyzw (T, 4), flat joint vector (T, pose_size))."""
+        sl = self.skeleton.dof_slices
+        parts = {}
+        quats = roma.rotvec_to_unitquat(self.joint_rotvec)
+        for k, b in enumerate(self.spherical):
+            parts[sl[b.name].start] = quats[:, k]
+        for k, b in enumerate(self.revolute):
+            parts[sl[b.name].start] = self.angles[:, k:k + 1]
+        flat = torch.cat([parts[s] for s in sorted(parts)], dim=-1)
+        return self.root_pos, roma.rotvec_to_unitquat(self.root_rotvec), flat
+
+    def positions(self) -> torch.Tensor:
+        """World positions (T, B, 3) of every body (forward kinematics)."""
+        return forward_kinematics(self.skeleton, *self.pose())[0]
+
+    def to_motion(self, fps: float, name: str = "", loop: str = "none") -> Motion:
+        with torch.no_grad():
+            root_pos, root_rot, pose = (x.detach().numpy().copy() for x in self.pose())
+        return Motion(self.skeleton, fps, root_pos, root_rot, pose, loop=loop, name=name)
+
+
+def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.ndarray | None = None,
+                settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None) -> tuple[Motion, Motion, list[float]]:
+    """Per-frame IK of the targets, then the smooth fit started from it (smoothness couples the frames,
+    so starting from poses that already fit converges far faster than from `init`).
+
+    Returns (reconstruction, per-frame IK baseline, loss curve of both phases)."""
+    ik_settings = FitSettings(iterations=settings.ik_iterations, learning_rate=settings.learning_rate,
+                              seed=settings.seed, weights=FitWeights(settings.weights.keypoint_3d, 0.0,
+                                                                     settings.weights.ground,
+                                                                     settings.weights.robust_scale))
+    ik, curve_ik = fit(init, targets, bodies, confidence, ik_settings, up_axis, progress)
+    smooth, curve = fit(ik, targets, bodies, confidence, settings, up_axis, progress)
+    return smooth, ik, curve_ik + curve
+
+
+def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.ndarray | None = None,
+        settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None) -> tuple[Motion, list[float]]:
+    """The motion (starting from `init`, `settings.iterations` Adam steps) whose bodies `bodies` follow
+    `targets` (T, J, 3) in the world frame, weighted by `confidence` (T, J), smooth and above the ground.
+    Returns it and the loss curve."""
+    torch.manual_seed(settings.seed)
+    T = init.n_frames
+    if targets.shape != (T, len(bodies), 3):
+        raise ValueError(f"targets have shape {targets.shape}, expected {(T, len(bodies), 3)} (frames, bodies, xyz)")
+    bad = np.argwhere(~np.isfinite(targets))
+    if len(bad):
+        raise ValueError(f"target of body {bodies[bad[0][1]]} at frame {bad[0][0]} is not finite; give it confidence 0 "
+                         "and any finite value instead")
+    target = torch.as_tensor(targets, dtype=torch.float64)
+    conf = torch.ones(T, len(bodies), dtype=torch.float64) if confidence is None else torch.as_tensor(confidence)
+    w = settings.weights
+    variables = MotionVariables.from_motion(init)
+    optimiser = torch.optim.Adam(variables.parameters(), lr=settings.learning_rate)
+    curve = []
+    for it in range(settings.iterations):
+        optimiser.zero_grad()
+        pos = variables.positions()
+        terms = {"keypoint_3d": w.keypoint_3d * losses.keypoint_3d(pos[:, bodies], target, conf, scale=w.robust_scale)}
+        if w.smoothness > 0:
+            terms["smoothness"] = w.smoothness * losses.smoothness(pos, init.fps)
+        if w.ground > 0:
+            terms["ground"] = w.ground * losses.ground_penetration(pos[..., up_axis])
+        loss = sum(terms.values())
+        if not torch.isfinite(loss):
+            bad_term = next(k for k, v in terms.items() if not torch.isfinite(v))
+            raise FloatingPointError(f"reconstruction: the {bad_term} term is not finite at iteration {it}")
+        loss.backward()
+        optimiser.step()
+        curve.append(float(loss.detach()))
+        if progress is not None:
+            progress(1)
+    return variables.to_motion(init.fps, name=init.name, loop=init.loop), curve

@@ -1,0 +1,63 @@
+"""Loss terms of the motion reconstruction, each a pure torch function; the weights live in params.
+
+Shapes: T frames, J keypoints. Distances are in metres (3D) or pixels (2D). Every term returns a
+scalar mean, so a weight reads as "how much one unit of this error matters".
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def robust(residual_norm: torch.Tensor, scale: float) -> torch.Tensor:
+    """Geman-McClure: quadratic for residuals well below `scale`, flat beyond it, so one wild
+    keypoint or frame cannot drag the motion (its pull saturates at about `scale`)."""
+    r2 = (residual_norm / scale) ** 2
+    return scale ** 2 * r2 / (1.0 + r2)
+
+
+def frame_weights(initial_error: torch.Tensor, e_max: float) -> torch.Tensor:
+    """SFV's per-frame weight of the 3D term: exp(-(e / e_max)^2) of each frame's initial 2D reprojection
+    error e, so frames whose 3D prediction disagrees with the image count less."""
+    return torch.exp(-(initial_error / e_max) ** 2)
+
+
+def keypoint_3d(pred: torch.Tensor, target: torch.Tensor, confidence: torch.Tensor,
+                frame_weight: torch.Tensor | None = None, scale: float = 0.1) -> torch.Tensor:
+    """Robust, confidence-weighted distance between predicted and target 3D keypoints (T, J, 3)."""
+    w = confidence if frame_weight is None else confidence * frame_weight[:, None]
+    return (w * robust(torch.linalg.norm(pred - target, dim=-1), scale)).sum() / w.sum().clamp_min(1e-9)
+
+
+def root_relative(joints: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
+    """Joints (T, J, 3) measured from the root (T, 3): the pose without where the body is."""
+    return joints - root[:, None, :]
+
+
+def smoothness(joints: torch.Tensor, fps: float) -> torch.Tensor:
+    """Mean squared acceleration (m/s^2)^2 of the joints (T, J, 3): zero for constant-velocity motion."""
+    if joints.shape[0] < 3:
+        return joints.new_zeros(())
+    acc = (joints[2:] - 2 * joints[1:-1] + joints[:-2]) * fps ** 2
+    return (acc ** 2).sum(-1).mean()
+
+
+def ground_penetration(heights: torch.Tensor) -> torch.Tensor:
+    """Mean squared depth (m^2) of points below the ground (heights < 0)."""
+    return (torch.relu(-heights) ** 2).mean()
+
+
+def foot_sliding(feet: torch.Tensor, contact: torch.Tensor, fps: float) -> torch.Tensor:
+    """Mean squared horizontal speed (m/s)^2 of feet (T, F, 2) while in contact (T, F in [0, 1])."""
+    if feet.shape[0] < 2:
+        return feet.new_zeros(())
+    speed2 = (((feet[1:] - feet[:-1]) * fps) ** 2).sum(-1)
+    w = torch.minimum(contact[1:], contact[:-1])
+    return (w * speed2).sum() / w.sum().clamp_min(1e-9)
+
+
+def jitter(joints: torch.Tensor, fps: float) -> torch.Tensor:
+    """Mean joint acceleration magnitude (m/s^2): the before/after figure of the reconstruction."""
+    if joints.shape[0] < 3:
+        return joints.new_zeros(())
+    return torch.linalg.norm((joints[2:] - 2 * joints[1:-1] + joints[:-2]) * fps ** 2, dim=-1).mean()
