@@ -108,3 +108,104 @@ def test_fit_refuses_bad_targets():
     broken[7, 2, 1] = np.nan
     with pytest.raises(ValueError, match=r"target of body .* at frame 7 is not finite; give it confidence 0"):
         fit(rest, broken, bodies, settings=FitSettings(iterations=1))
+
+
+# --- camera and targets from poses ----------------------------------------------------------------------
+def test_translation_from_2d_and_3d_is_exact_without_noise():
+    from sfv.reconstruct.camera import project, solve_translation
+    from sfv.render.camera import intrinsics
+
+    rng = np.random.default_rng(3)
+    K = intrinsics(640, 480, 45)
+    xyz = rng.normal(scale=0.4, size=(20, 3))
+    T = np.array([0.3, -0.2, 4.0])
+    uv = project(xyz + T, K)
+    assert np.allclose(solve_translation(uv, xyz, np.ones(20), K), T, atol=1e-9)
+    w = np.ones(20)
+    uv[3] += 500.0
+    w[3] = 0.0  # a wild keypoint with no confidence changes nothing
+    assert np.allclose(solve_translation(uv, xyz, w, K), T, atol=1e-9)
+
+
+def _synthetic_poses(humanoid, elevation=10.0):
+    """BlazePose-like arrays for the walk mocap filmed by a known camera: the humanoid's joints placed at
+    the landmarks HUMANOID_JOINTS reads (the other body landmarks at the nearest joint)."""
+    from sfv.mocap import load_mocap
+    from sfv.pose.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
+    from sfv.render.camera import orbit_camera
+
+    m = load_mocap("walk")
+    pos = m.body_positions()[0] @ np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]).T  # z-up world
+    cam = orbit_camera(pos[:, 1].mean(0), 4.0, elevation, -60, 640, 480, 45)
+    landmark = {}
+    for joint, names in HUMANOID_JOINTS.items():
+        if len(names) == 1:
+            landmark[names[0]] = humanoid.index(joint)
+    kp3_world = np.zeros((m.n_frames, 33, 3))
+    for i, name in enumerate(BLAZEPOSE33):
+        if name in landmark:
+            kp3_world[:, i] = pos[:, landmark[name]]
+        else:  # face, hands, feet: at the neck, wrists and ankles
+            near = "neck" if i < 11 else ("left_wrist" if "left" in name and i < 23 else
+                                          "right_wrist" if i < 23 else
+                                          "left_ankle" if "left" in name else "right_ankle")
+            kp3_world[:, i] = pos[:, humanoid.index(near)]
+    cam_pts = cam.to_camera(kp3_world)
+    mid_hip = cam_pts[:, [23, 24]].mean(1, keepdims=True)
+    uv, _ = cam.project(kp3_world)
+    return m, pos, cam, {"keypoints_2d": uv, "keypoints_3d": cam_pts - mid_hip, "confidence": np.ones((m.n_frames, 33)),
+                         "detected": np.ones(m.n_frames, bool), "meta": {"clip": "walk", "width": 640, "height": 480}}
+
+
+def test_camera_and_world_targets_from_synthetic_poses(humanoid):
+    from sfv.reconstruct.stage import mpjpe, prepare
+
+    m, pos, cam, poses = _synthetic_poses(humanoid)
+    targets = prepare(poses, humanoid, vertical_fov_deg=45, e_max=20)
+    est = targets.camera
+    assert np.nanmax(est.reprojection_error) < 1e-6
+    # with the right field of view, depth from scale puts the body where the camera saw it
+    hips_cam = cam.to_camera(pos[:, humanoid.index("root")])
+    assert np.allclose(est.translation, hips_cam, atol=1e-6)
+    # the world targets are the mocap up to a turn about the vertical and a shift; "up" is the median torso
+    # direction, which leans a little in a walk: a few millimetres
+    assert mpjpe(targets.world, m.body_positions()[0][:, targets.bodies]) < 10.0  # mm
+    ankles = targets.world[:, [targets.bodies.index(humanoid.index(n)) for n in ("left_ankle", "right_ankle")], 1]
+    assert abs(np.percentile(ankles, 5) - 0.058) < 1e-6  # the ground under the lowest ankles
+
+
+def test_prepare_refuses_unusable_poses(humanoid):
+    from sfv.reconstruct.stage import ReconstructionInputError, prepare
+
+    _, _, _, poses = _synthetic_poses(humanoid)
+    empty = {**poses, "confidence": np.zeros_like(poses["confidence"])}
+    with pytest.raises(ReconstructionInputError, match="clip 'walk': every frame has zero confidence"):
+        prepare(empty, humanoid, 45, 20)
+    short = {k: (v[:2] if isinstance(v, np.ndarray) else v) for k, v in poses.items()}
+    with pytest.raises(ReconstructionInputError, match="clip 'walk': 2 frames; the reconstruction needs at least 3"):
+        prepare(short, humanoid, 45, 20)
+
+
+def test_mpjpe_ignores_heading_and_position():
+    from sfv.reconstruct.stage import mpjpe
+
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(6, 14, 3))
+    c, s = np.cos(1.1), np.sin(1.1)
+    turn = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    assert mpjpe(a @ turn.T + [3.0, 0.0, -2.0], a) < 1e-6
+    assert mpjpe(a + rng.normal(scale=0.01, size=a.shape), a) > 5
+
+
+def test_missing_frames_get_interpolated_targets_and_no_weight(humanoid):
+    from sfv.reconstruct.stage import prepare
+
+    _, _, _, poses = _synthetic_poses(humanoid)
+    poses = {**poses, "detected": poses["detected"].copy(), "confidence": poses["confidence"].copy()}
+    poses["detected"][[0, 5, 6]] = False
+    poses["confidence"][[0, 5, 6]] = 0.0
+    targets = prepare(poses, humanoid, 45, 20)
+    assert (targets.confidence[[0, 5, 6]] == 0).all() and (targets.confidence[[1, 4, 7]] > 0.99).all()
+    assert np.isfinite(targets.world).all()
+    assert np.allclose(targets.world[5], targets.world[4] + (targets.world[7] - targets.world[4]) / 3)
+    assert np.allclose(targets.world[0], targets.world[1])

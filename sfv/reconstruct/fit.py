@@ -27,6 +27,8 @@ class FitWeights:
     smoothness: float = 3e-6  # squared joint acceleration ((m/s^2)^2); 0 = per-frame IK
     ground: float = 10.0  # bodies below the ground
     robust_scale: float = 0.1  # metres: keypoint errors beyond this pull no harder
+    reprojection: float = 0.0  # robust pixel distance of the projected joints to the 2D keypoints
+    robust_pixels: float = 20.0  # pixels: reprojection errors beyond this pull no harder
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ class MotionVariables(torch.nn.Module):
 
 
 def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.ndarray | None = None,
-                settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None) -> tuple[Motion, Motion, list[float]]:
+                settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None,
+                image: tuple | None = None) -> tuple[Motion, Motion, list[float]]:
     """Per-frame IK of the targets, then the smooth fit started from it (smoothness couples the frames,
     so starting from poses that already fit converges far faster than from `init`).
 
@@ -89,17 +92,21 @@ def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence
     ik_settings = FitSettings(iterations=settings.ik_iterations, learning_rate=settings.learning_rate,
                               seed=settings.seed, weights=FitWeights(settings.weights.keypoint_3d, 0.0,
                                                                      settings.weights.ground,
-                                                                     settings.weights.robust_scale))
-    ik, curve_ik = fit(init, targets, bodies, confidence, ik_settings, up_axis, progress)
-    smooth, curve = fit(ik, targets, bodies, confidence, settings, up_axis, progress)
+                                                                     settings.weights.robust_scale,
+                                                                     settings.weights.reprojection,
+                                                                     settings.weights.robust_pixels))
+    ik, curve_ik = fit(init, targets, bodies, confidence, ik_settings, up_axis, progress, image)
+    smooth, curve = fit(ik, targets, bodies, confidence, settings, up_axis, progress, image)
     return smooth, ik, curve_ik + curve
 
 
 def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.ndarray | None = None,
-        settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None) -> tuple[Motion, list[float]]:
+        settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None,
+        image: tuple | None = None) -> tuple[Motion, list[float]]:
     """The motion (starting from `init`, `settings.iterations` Adam steps) whose bodies `bodies` follow
     `targets` (T, J, 3) in the world frame, weighted by `confidence` (T, J), smooth and above the ground.
-    Returns it and the loss curve."""
+    With `image` = (camera, keypoints_2d (T, J, 2), confidence_2d (T, J)) and a reprojection weight, the
+    bodies' projections also follow the 2D keypoints. Returns the motion and the loss curve."""
     torch.manual_seed(settings.seed)
     T = init.n_frames
     if targets.shape != (T, len(bodies), 3):
@@ -111,6 +118,12 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
     target = torch.as_tensor(targets, dtype=torch.float64)
     conf = torch.ones(T, len(bodies), dtype=torch.float64) if confidence is None else torch.as_tensor(confidence)
     w = settings.weights
+    if image is not None and w.reprojection > 0:
+        cam, uv, conf_2d = image
+        R, t_cam = (torch.as_tensor(a, dtype=torch.float64) for a in (cam.R, cam.t))
+        focal = torch.as_tensor([cam.K[0, 0], cam.K[1, 1]], dtype=torch.float64)
+        centre = torch.as_tensor(cam.K[:2, 2], dtype=torch.float64)
+        uv, conf_2d = torch.as_tensor(uv, dtype=torch.float64), torch.as_tensor(conf_2d, dtype=torch.float64)
     variables = MotionVariables.from_motion(init)
     optimiser = torch.optim.Adam(variables.parameters(), lr=settings.learning_rate)
     curve = []
@@ -122,6 +135,10 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
             terms["smoothness"] = w.smoothness * losses.smoothness(pos, init.fps)
         if w.ground > 0:
             terms["ground"] = w.ground * losses.ground_penetration(pos[..., up_axis])
+        if image is not None and w.reprojection > 0:
+            p_cam = pos[:, bodies] @ R.T + t_cam
+            projected = p_cam[..., :2] / p_cam[..., 2:3].clamp_min(0.05) * focal + centre
+            terms["reprojection"] = w.reprojection * losses.reprojection_2d(projected, uv, conf_2d, w.robust_pixels)
         loss = sum(terms.values())
         if not torch.isfinite(loss):
             bad_term = next(k for k, v in terms.items() if not torch.isfinite(v))

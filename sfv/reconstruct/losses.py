@@ -29,6 +29,13 @@ def keypoint_3d(pred: torch.Tensor, target: torch.Tensor, confidence: torch.Tens
     return (w * robust(torch.linalg.norm(pred - target, dim=-1), scale)).sum() / w.sum().clamp_min(1e-9)
 
 
+def reprojection_2d(projected: torch.Tensor, keypoints: torch.Tensor, confidence: torch.Tensor,
+                    scale: float = 20.0) -> torch.Tensor:
+    """Robust, confidence-weighted pixel distance between projected joints and 2D keypoints (T, J, 2)."""
+    return (confidence * robust(torch.linalg.norm(projected - keypoints, dim=-1), scale)).sum() / \
+        confidence.sum().clamp_min(1e-9)
+
+
 def root_relative(joints: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
     """Joints (T, J, 3) measured from the root (T, 3): the pose without where the body is."""
     return joints - root[:, None, :]

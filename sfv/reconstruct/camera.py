@@ -1,0 +1,95 @@
+"""A camera and a world frame estimated from the clip's own poses (never from a ground-truth camera).
+
+BlazePose's 3D keypoints are metric and lie along the image axes (x right, y down, z away), centred at
+the mid-hip. Given a focal length, each frame's position of the body in front of the camera follows
+by linear least squares from its 2D keypoints: the 2D root position gives the direction, the body's
+size in pixels the depth ("depth from scale"). The focal length itself cannot be told apart from depth
+with one person in view (measured on the rendered clips: the best-fitting focal length runs to the
+orthographic limit), so it comes from an assumed field of view, as SFV assumed one.
+
+The world frame: up is the person's median torso direction (hips to shoulders) in the camera frame,
+the ground lies under the lowest ankles of the clip. Positions come out in the humanoid's y-up world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sfv.pose.keypoints import BLAZEPOSE33, HUMANOID_JOINTS, humanoid_joints
+from sfv.render.camera import Camera, intrinsics
+
+BODY = np.arange(11, 33)  # shoulders to feet: the landmarks that fix depth (the face is small and flat)
+ANKLE_HEIGHT = 0.058  # metres: the humanoid's ankle joint above the ground when standing (its foot box)
+
+
+@dataclass
+class ClipCamera:
+    camera: Camera  # the estimated camera in the (y-up) world
+    translation: np.ndarray  # (T, 3) mid-hip position in camera coordinates, per frame
+    camera_joints: np.ndarray  # (T, J, 3) HUMANOID_JOINTS in camera coordinates
+    world_joints: np.ndarray  # (T, J, 3) the same in the y-up world
+    reprojection_error: np.ndarray  # (T,) pixels: each frame's 3D prediction against its 2D keypoints
+
+
+def solve_translation(uv: np.ndarray, xyz: np.ndarray, weight: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """The translation T (3,) that best projects xyz + T onto uv (pixels) through K, by weighted least squares
+    on u (z + Tz) = f (x + Tx) + c (z + Tz), linear in T."""
+    f, c = np.array([K[0, 0], K[1, 1]]), K[:2, 2]
+    d = uv - c
+    A = np.zeros((2 * len(uv), 3))
+    b = np.zeros(2 * len(uv))
+    for axis in range(2):
+        A[axis::2, axis] = f[axis]
+        A[axis::2, 2] = -d[:, axis]
+        b[axis::2] = d[:, axis] * xyz[:, 2] - f[axis] * xyz[:, axis]
+    w = np.repeat(np.sqrt(np.maximum(weight, 0.0)), 2)
+    return np.linalg.lstsq(A * w[:, None], b * w, rcond=None)[0]
+
+
+def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
+    return points[..., :2] / points[..., 2:3] * np.array([K[0, 0], K[1, 1]]) + K[:2, 2]
+
+
+def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confidence: np.ndarray, detected: np.ndarray,
+                    width: int, height: int, vertical_fov_deg: float) -> ClipCamera:
+    """Camera, per-frame body translation and world-frame joints from a clip's BlazePose output."""
+    K = intrinsics(width, height, vertical_fov_deg)
+    T = len(detected)
+    trans = np.full((T, 3), np.nan)
+    err = np.full(T, np.nan)
+    for t in np.flatnonzero(detected):
+        trans[t] = solve_translation(keypoints_2d[t, BODY], keypoints_3d[t, BODY], confidence[t, BODY], K)
+        w = confidence[t, BODY]
+        uv = project(keypoints_3d[t, BODY] + trans[t], K)
+        err[t] = float((w * np.linalg.norm(uv - keypoints_2d[t, BODY], axis=1)).sum() / max(w.sum(), 1e-9))
+    cam_joints = humanoid_joints(keypoints_3d) + trans[:, None, :]
+    # up: the median torso direction (camera y points down, so "up" is mostly -y)
+    names = list(HUMANOID_JOINTS)
+    torso = cam_joints[detected, names.index("neck")] - cam_joints[detected, names.index("root")]
+    torso /= np.linalg.norm(torso, axis=1, keepdims=True)
+    up = np.median(torso, axis=0)
+    up /= np.linalg.norm(up)
+    # world axes: y = up, x = the camera's x made horizontal, z completes a right-handed frame
+    x = np.array([1.0, 0.0, 0.0]) - up * up[0]
+    x /= np.linalg.norm(x)
+    z = np.cross(x, up)
+    R_cam_to_world = np.stack([x, up, z])  # rows: world axes in camera coordinates
+    world = cam_joints @ R_cam_to_world.T
+    ankles = world[:, [names.index("left_ankle"), names.index("right_ankle")], 1]
+    ground = np.nanpercentile(ankles[detected], 5) - ANKLE_HEIGHT
+    world[..., 1] -= ground
+    # the camera in that world: x_cam = R_w2c (x_world + ground*y) with R_w2c = R_cam_to_world^T
+    R = R_cam_to_world.T
+    t_cam = R @ np.array([0.0, ground, 0.0])
+    camera = Camera(K=K, R=R, t=t_cam, width=width, height=height)
+    return ClipCamera(camera=camera, translation=trans, camera_joints=cam_joints, world_joints=world,
+                      reprojection_error=err)
+
+
+def humanoid_confidence(confidence: np.ndarray, detected: np.ndarray) -> np.ndarray:
+    """Per-frame confidence (T, J) of each HUMANOID_JOINTS target: the least confident landmark it uses."""
+    conf = np.stack([confidence[:, [BLAZEPOSE33.index(n) for n in names]].min(1) for names in HUMANOID_JOINTS.values()],
+                    axis=1)
+    return np.where(detected[:, None], conf, 0.0)

@@ -1,0 +1,105 @@
+"""The reconstruction stage on one clip: poses -> camera and world targets -> per-frame IK and smooth fit.
+
+Pure steps with thin I/O: `prepare` turns a poses file into targets, `initial_motion` gives the fit a
+start (rest pose at the targets' root, facing where the hips and torso face), `mpjpe` scores a motion
+against the source mocap on rendered clips.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sfv.motion import Motion
+from sfv.pose.keypoints import HUMANOID_JOINTS, humanoid_joints
+from sfv.reconstruct.camera import ClipCamera, estimate_camera, humanoid_confidence
+from sfv.reconstruct.losses import frame_weights
+from sfv.skeleton import Skeleton
+
+
+class ReconstructionInputError(ValueError):
+    """Poses the reconstruction cannot use; the message names the file or frame and the fix."""
+
+
+@dataclass
+class Targets:
+    world: np.ndarray  # (T, J, 3) HUMANOID_JOINTS in the y-up world (missing frames interpolated)
+    confidence: np.ndarray  # (T, J) per-target weight: landmark confidence x SFV frame weight (0 when missing)
+    keypoints_2d: np.ndarray  # (T, J, 2) the same joints in the image
+    confidence_2d: np.ndarray  # (T, J)
+    camera: ClipCamera
+    bodies: list[int]  # skeleton body index of each target
+
+
+def prepare(poses: dict, skeleton: Skeleton, vertical_fov_deg: float, e_max: float, min_frames: int = 3) -> Targets:
+    """World targets and weights from a poses file (a `sfv.pose.stage.load_poses` dict)."""
+    detected = poses["detected"].astype(bool)
+    clip = poses["meta"].get("clip", "?")
+    if len(detected) < min_frames:
+        raise ReconstructionInputError(f"clip {clip!r}: {len(detected)} frames; the reconstruction needs at least "
+                                       f"{min_frames} (widen the clip's `frames` range)")
+    if not detected.any() or not (poses["confidence"][detected] > 0).any():
+        raise ReconstructionInputError(f"clip {clip!r}: every frame has zero confidence (no person found); "
+                                       "re-run the pose stage or change the clip's frame range")
+    meta = poses["meta"]
+    cam = estimate_camera(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], detected,
+                          meta["width"], meta["height"], vertical_fov_deg)
+    conf = humanoid_confidence(poses["confidence"], detected)
+    weight = np.zeros(len(detected))
+    weight[detected] = frame_weights_np(cam.reprojection_error[detected], e_max)
+    world = _interpolate_missing(cam.world_joints, detected)
+    bodies = [skeleton.index(n) for n in HUMANOID_JOINTS]
+    return Targets(world=world, confidence=conf * weight[:, None], keypoints_2d=humanoid_joints(poses["keypoints_2d"]),
+                   confidence_2d=conf, camera=cam, bodies=bodies)
+
+
+def frame_weights_np(errors: np.ndarray, e_max: float) -> np.ndarray:
+    import torch
+
+    return frame_weights(torch.as_tensor(errors, dtype=torch.float64), e_max).numpy()
+
+
+def _interpolate_missing(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Missing frames filled by linear interpolation, held at the ends (a start for the fit only: they
+    carry no weight)."""
+    idx = np.flatnonzero(present)
+    flat = values.reshape(len(values), -1)
+    filled = np.stack([np.interp(np.arange(len(values)), idx, flat[idx, k]) for k in range(flat.shape[1])], 1)
+    return filled.reshape(values.shape)
+
+
+def initial_motion(targets: np.ndarray, skeleton: Skeleton, fps: float, name: str = "") -> Motion:
+    """Rest pose at the targets' root, turned to face where the targets' hips and torso face."""
+    names = list(HUMANOID_JOINTS)
+    root = targets[:, names.index("root")]
+    right = targets[:, names.index("right_hip")] - targets[:, names.index("left_hip")]
+    up = targets[:, names.index("neck")] - root
+    up /= np.linalg.norm(up, axis=1, keepdims=True)
+    right -= up * np.sum(right * up, axis=1, keepdims=True)
+    right /= np.maximum(np.linalg.norm(right, axis=1, keepdims=True), 1e-9)
+    forward = np.cross(up, right)
+    # the humanoid's rest frame: forward +x, up +y, right +z
+    mats = np.stack([forward, up, right], axis=2)
+    quats = _matrix_to_quat(mats)
+    pose = np.tile(skeleton.identity_pose(), (len(root), 1))
+    return Motion(skeleton, fps, root.copy(), quats, pose, name=name)
+
+
+def _matrix_to_quat(m: np.ndarray) -> np.ndarray:
+    import roma
+    import torch
+
+    return roma.rotmat_to_unitquat(roma.special_procrustes(torch.as_tensor(m))).numpy()
+
+
+def mpjpe(motion_positions: np.ndarray, source_positions: np.ndarray) -> float:
+    """Root-aligned mean per-joint error (mm) after one rotation for the whole clip (the reconstruction's
+    world is the camera's, turned about an unknown heading): positions (T, J, 3), root first."""
+    a = motion_positions - motion_positions[:, :1]
+    b = source_positions - source_positions[:, :1]
+    u, _, vt = np.linalg.svd(a.reshape(-1, 3).T @ b.reshape(-1, 3))
+    d = np.sign(np.linalg.det(u @ vt))
+    rot = u @ np.diag([1, 1, d]) @ vt
+    return float(np.linalg.norm(a @ rot - b, axis=-1).mean() * 1000)
+
