@@ -24,18 +24,18 @@ from sfv.skeleton import Skeleton
 @dataclass(frozen=True)
 class FitWeights:
     keypoint_3d: float = 1.0  # robust distance to the targets (per metre^2 of error)
-    smoothness: float = 3e-6  # squared joint acceleration ((m/s^2)^2); 0 = per-frame IK
+    smoothness: float = 1e-6  # squared joint acceleration ((m/s^2)^2); 0 = per-frame IK
     ground: float = 10.0  # bodies below the ground
     robust_scale: float = 0.1  # metres: keypoint errors beyond this pull no harder
-    reprojection: float = 0.0  # robust pixel distance of the projected joints to the 2D keypoints
+    reprojection: float = 1e-4  # robust pixel distance of the projected joints to the 2D keypoints (with a camera)
     robust_pixels: float = 20.0  # pixels: reprojection errors beyond this pull no harder
 
 
 @dataclass(frozen=True)
 class FitSettings:
-    ik_iterations: int = 300  # first: per-frame IK from the initial motion (no smoothness)
-    iterations: int = 600  # then: the whole clip with every term
-    learning_rate: float = 0.01
+    ik_iterations: int = 150  # first: per-frame IK from the initial motion (no smoothness)
+    iterations: int = 300  # then: the whole clip with every term
+    learning_rate: float = 0.02
     seed: int = 0
     weights: FitWeights = field(default_factory=FitWeights)
 
