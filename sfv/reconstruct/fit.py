@@ -24,7 +24,7 @@ from sfv.skeleton import Skeleton
 @dataclass(frozen=True)
 class FitWeights:
     keypoint_3d: float = 1.0  # robust distance to the targets (per metre^2 of error)
-    smoothness: float = 1e-6  # squared joint acceleration ((m/s^2)^2); 0 = per-frame IK
+    smoothness: float = 2e-6  # squared joint acceleration ((m/s^2)^2); 0 = per-frame IK
     ground: float = 10.0  # bodies below the ground
     robust_scale: float = 0.1  # metres: keypoint errors beyond this pull no harder
     reprojection: float = 1e-4  # robust pixel distance of the projected joints to the 2D keypoints (with a camera)
