@@ -37,6 +37,7 @@ bench: setup            ## speed figures, each against a peer measured in the sa
 	python bench/ppo_throughput.py
 	python bench/render_throughput.py
 	python bench/pose_throughput.py
+	python bench/reconstruct_throughput.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -145,6 +145,31 @@ class PoseParams(_Section):
     contact_sheet_frames: int = Field(8, ge=2, le=32, description="frames shown on the contact sheet")
 
 
+class ReconstructWeights(_Section):
+    keypoint_3d: float = Field(1.0, ge=0, description="robust distance to the 3D targets (per m^2)")
+    smoothness: float = Field(2e-6, ge=0, description="squared joint acceleration ((m/s^2)^2); 0 = per-frame IK")
+    ground: float = Field(10.0, ge=0, description="bodies below the ground (per m^2)")
+    reprojection: float = Field(1e-4, ge=0, description="robust pixel distance to the 2D keypoints (per px^2)")
+
+
+class ReconstructParams(_Section):
+    """Stage 2, motion reconstruction (sfv.reconstruct.fit.FitSettings and the camera assumptions)."""
+
+    clips: list[str] = Field(description="clips (keys of `clips`) to reconstruct; one DVC stage reconstruct@<clip> each")
+    vertical_fov: float = Field(45.0, ge=5, le=120, description="assumed camera field of view, degrees (a single "
+                                                               "person cannot tell focal length from depth)")
+    e_max: float = Field(20.0, gt=0, description="pixels: a frame's 3D target counts exp(-(e/e_max)^2) of its 2D error e")
+    weights: ReconstructWeights = ReconstructWeights()
+    robust_scale: float = Field(0.1, gt=0, description="metres: 3D errors beyond this pull no harder")
+    robust_pixels: float = Field(20.0, gt=0, description="pixels: 2D errors beyond this pull no harder")
+    ik_iterations: int = Field(150, ge=1, description="Adam steps of the per-frame IK (the baseline and the start)")
+    iterations: int = Field(300, ge=1, description="Adam steps of the full reconstruction")
+    learning_rate: float = Field(0.02, gt=0)
+    ablation_smoothness: list[float] = Field([2e-7, 5e-7, 8e-6], description="more smoothness weights the notebook "
+                                                                         "compares (besides 0 and the chosen one)")
+    gif: bool = Field(True, description="a stick-figure animation of the targets beside the reconstruction")
+
+
 class MotionLibraryParams(_Section):
     clips: Union[Literal["all"], list[str]] = Field("all", description='"all" or a list of mocap clip names')
     contact_sheet_frames: int = Field(8, ge=2, le=32, description="stick figures per contact sheet")
@@ -230,6 +255,7 @@ class Params(_Section):
     motion_library: MotionLibraryParams = MotionLibraryParams()
     render: RenderParams = RenderParams(clips=[])
     pose: PoseParams = PoseParams(clips=[])
+    reconstruct: ReconstructParams = ReconstructParams(clips=[])
     imitate: ImitateParams = ImitateParams()
 
     def _mocap_clips_only(self, key: str, names: list[str], why: str) -> None:
@@ -246,10 +272,14 @@ class Params(_Section):
     def _stage_clips_registered(self):
         self._mocap_clips_only("render.clips", self.render.clips,
                                "only `mocap:<name>` clips are rendered (a video is already a video)")
-        unknown = [c for c in self.pose.clips if c not in self.clips]
-        if unknown:
-            raise ValueError(f"pose.clips names {unknown}, which are not in `clips` "
-                             f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first")
+        for key, names in (("pose.clips", self.pose.clips), ("reconstruct.clips", self.reconstruct.clips)):
+            unknown = [c for c in names if c not in self.clips]
+            if unknown:
+                raise ValueError(f"{key} names {unknown}, which are not in `clips` "
+                                 f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first")
+        missing = [c for c in self.reconstruct.clips if c not in self.pose.clips]
+        if missing:
+            raise ValueError(f"reconstruct.clips {missing} have no poses: add them to pose.clips too")
         self._mocap_clips_only("imitate.clips", self.imitate.clips,
                                "imitation needs their reconstructed motion, which the motion-reconstruction stage "
                                "provides (not in this pipeline yet): train on mocap clips meanwhile")
@@ -258,9 +288,10 @@ class Params(_Section):
 
 #: stage name -> the model of its section (the notebook's parameters are the section's fields + base)
 STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams, "render": RenderParams,
-                                              "clips": ClipsSection, "pose": PoseParams, "imitate": ImitateParams}
+                                              "clips": ClipsSection, "pose": PoseParams,
+                                              "reconstruct": ReconstructParams, "imitate": ImitateParams}
 #: stages that run once per clip (DVC `foreach`): their notebook also gets `clip` and that clip's entry
-PER_CLIP_STAGES = {"render", "pose", "imitate"}
+PER_CLIP_STAGES = {"render", "pose", "reconstruct", "imitate"}
 
 
 def _line_of(text: str, loc: tuple) -> int | None:

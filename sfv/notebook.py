@@ -16,7 +16,7 @@ from sfv.config import DEFAULT_PARAMS, load_params, notebook_parameters
 #: stage -> notebook source (relative to the repository root)
 NOTEBOOKS = {"motion_library": "notebooks/00_motion_library.py", "render": "notebooks/00_ground_truth_clips.py",
              "clips": "notebooks/00_input_clips.py", "pose": "notebooks/01_pose_estimation.py",
-             "imitate": "notebooks/03_motion_imitation.py"}
+             "reconstruct": "notebooks/02_motion_reconstruction.py", "imitate": "notebooks/03_motion_imitation.py"}
 KERNELS = Path(__file__).parent / "jupyter"
 
 

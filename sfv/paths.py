@@ -80,3 +80,8 @@ def pose_overlay(clip: str, root: Path = Path(".")) -> Path:
 def pose_confidence_file(clip: str, root: Path = Path(".")) -> Path:
     """Per-frame confidence of a clip's poses, for `dvc plots` (committed, like the metrics)."""
     return root / PLOTS / "pose_confidence" / f"{clip}.csv"
+
+
+def reconstructed_motion(clip: str, suffix: str = ".txt", root: Path = Path(".")) -> Path:
+    """The reference motion the reconstruction stage makes of a clip (.txt DeepMimic format, or .npz)."""
+    return root / DATA / "motions" / f"{clip}{suffix}"

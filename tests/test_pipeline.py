@@ -90,6 +90,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     shutil.rmtree(work / "metrics" / "imitate", ignore_errors=True)
     shutil.rmtree(work / "metrics" / "render", ignore_errors=True)
     shutil.rmtree(work / "metrics" / "pose", ignore_errors=True)
+    shutil.rmtree(work / "metrics" / "reconstruct", ignore_errors=True)
     shutil.rmtree(work / "plots" / "pose_confidence", ignore_errors=True)
     (work / "metrics" / "clips.json").unlink(missing_ok=True)
     shutil.rmtree(work / "plots" / "imitate_curves", ignore_errors=True)
@@ -103,6 +104,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
                        "walk": {**params["clips"]["walk"], "frames": [0, 6]},
                        "sports2d_demo": {**params["clips"]["sports2d_demo"], "frames": [95, 110]}}
     params["pose"].update(clips=["jump", "sports2d_demo"])
+    params["reconstruct"].update(clips=["jump"], ik_iterations=20, iterations=20, ablation_smoothness=[1e-5])
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     env_bin = Path(sys.executable).parent
@@ -135,6 +137,13 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert (work / "data" / "poses" / "sports2d_demo.overlay.mp4").stat().st_size > 10_000
     assert (work / "plots" / "pose" / "jump" / "contact_sheet.png").is_file()
     assert len((work / "plots" / "pose_confidence" / "jump.csv").read_text().splitlines()) == 13
+    rec = json.loads((work / "metrics" / "reconstruct" / "jump.json").read_text())
+    assert rec["frames"] == 12 and rec["jitter"] < rec["jitter_ik"] and rec["mpjpe_mm"] > 0
+    assert len(rec["ablation"]) == 3
+    from sfv.motion import load_motion
+
+    assert load_motion(work / "data" / "motions" / "jump.txt").n_frames == 12
+    assert (work / "plots" / "reconstruct" / "jump" / "targets_vs_reconstruction.gif").stat().st_size > 10_000
     imitate = json.loads((work / "metrics" / "imitate" / "walk.json").read_text())
     assert imitate["train_samples"] == 2048 and imitate["survived_seconds"] > 0
     assert (work / "data" / "policies" / "walk" / "model.zip").is_file()

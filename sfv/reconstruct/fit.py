@@ -89,12 +89,14 @@ def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence
     so starting from poses that already fit converges far faster than from `init`).
 
     Returns (reconstruction, per-frame IK baseline, loss curve of both phases)."""
+    # The IK phase starts from a rest pose, often metres from the targets: a robust loss saturated at
+    # robust_scale would barely pull there, so it uses ten times the scales (nearly quadratic).
     ik_settings = FitSettings(iterations=settings.ik_iterations, learning_rate=settings.learning_rate,
                               seed=settings.seed, weights=FitWeights(settings.weights.keypoint_3d, 0.0,
                                                                      settings.weights.ground,
-                                                                     settings.weights.robust_scale,
+                                                                     10 * settings.weights.robust_scale,
                                                                      settings.weights.reprojection,
-                                                                     settings.weights.robust_pixels))
+                                                                     10 * settings.weights.robust_pixels))
     ik, curve_ik = fit(init, targets, bodies, confidence, ik_settings, up_axis, progress, image)
     smooth, curve = fit(ik, targets, bodies, confidence, settings, up_axis, progress, image)
     return smooth, ik, curve_ik + curve

@@ -103,3 +103,23 @@ def mpjpe(motion_positions: np.ndarray, source_positions: np.ndarray) -> float:
     rot = u @ np.diag([1, 1, d]) @ vt
     return float(np.linalg.norm(a @ rot - b, axis=-1).mean() * 1000)
 
+
+
+def fit_settings(params, seed: int = 0):
+    """FitSettings from params.yaml `reconstruct` (a config.ReconstructParams)."""
+    from sfv.reconstruct.fit import FitSettings, FitWeights
+
+    w = params.weights
+    return FitSettings(ik_iterations=params.ik_iterations, iterations=params.iterations,
+                       learning_rate=params.learning_rate, seed=seed,
+                       weights=FitWeights(keypoint_3d=w.keypoint_3d, smoothness=w.smoothness, ground=w.ground,
+                                          robust_scale=params.robust_scale, reprojection=w.reprojection,
+                                          robust_pixels=params.robust_pixels))
+
+
+def reprojection_error(positions: np.ndarray, targets: Targets) -> float:
+    """Confidence-weighted pixel distance (px) between the motion's joints (T, J, 3), projected through the
+    estimated camera, and the 2D keypoints."""
+    uv, _ = targets.camera.camera.project(positions)
+    w = targets.confidence_2d
+    return float((w * np.linalg.norm(uv - targets.keypoints_2d, axis=-1)).sum() / max(w.sum(), 1e-9))

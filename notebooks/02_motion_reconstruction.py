@@ -1,0 +1,200 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (sfv)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 · Motion reconstruction: a smooth reference motion on the character
+#
+# The paper's second stage (SFV §5). Per-frame poses are jittery and sometimes wildly wrong; the
+# simulated character needs one motion of *its* skeleton that stays close to them and moves smoothly.
+# Here that is one optimisation over the whole clip: per-frame root position, root rotation and joint
+# rotations of the DeepMimic humanoid (bone lengths fixed), through the kit's forward kinematics, with
+#
+# - **3D consistency**: robust, confidence-weighted distance to the pose stage's 3D keypoints placed in the
+#   world, each frame weighted by exp(−(e/e_max)²) of its initial 2D reprojection error e (as SFV does);
+# - **2D reprojection** onto the 2D keypoints through a camera estimated from the clip (never the
+#   ground-truth camera);
+# - **smoothness**: squared joint acceleration;
+# - **ground**: no body below the floor;
+# - robust (Geman–McClure) distances, so a single wild keypoint or frame cannot drag the motion.
+#
+# Missing frames carry no weight: the smoothness term fills them. The baseline is per-frame IK of the same
+# targets: the same fit with smoothness 0 and as many steps. The full fit starts from a shorter IK run. Code: `sfv/reconstruct/` (`camera.py`,
+# `losses.py`, `fit.py`, `stage.py`, `figures.py`); parameters: `params.yaml`, section `reconstruct`.
+
+# %% tags=["parameters"]
+clips = ["jump"]
+vertical_fov = 45.0
+e_max = 20.0
+weights = {}
+robust_scale = 0.1
+robust_pixels = 20.0
+ik_iterations = 50
+iterations = 100
+learning_rate = 0.02
+ablation_smoothness = [5e-7, 8e-6]
+gif = False
+seed = 0
+clip = "jump"
+clip_params = {"source": "mocap:jump", "fps": 30}
+
+# %%
+import numpy as np
+import torch
+from IPython.display import Image, display
+from tqdm.auto import tqdm
+
+from sfv import paths
+from sfv.config import ClipParams, section
+from sfv.io import write_json
+from sfv.plots import save_figure
+from sfv.pose.keypoints import HUMANOID_JOINTS
+from sfv.pose.stage import load_poses
+from sfv.reconstruct import figures, losses
+from sfv.reconstruct.fit import reconstruct
+from sfv.reconstruct.stage import fit_settings, initial_motion, mpjpe, prepare, reprojection_error
+from sfv.render.ground_truth import load_gt
+from sfv.skeleton import load_character
+
+cfg = section("reconstruct", dict(clips=clips, vertical_fov=vertical_fov, e_max=e_max, weights=weights,
+                                  robust_scale=robust_scale, robust_pixels=robust_pixels, ik_iterations=ik_iterations,
+                                  iterations=iterations, learning_rate=learning_rate,
+                                  ablation_smoothness=ablation_smoothness, gif=gif))
+entry = ClipParams.model_validate(clip_params)
+settings = fit_settings(cfg, seed)
+skeleton = load_character(entry.character)
+poses = load_poses(paths.poses_file(clip), clip)
+fps = float(poses["meta"]["fps"])
+first = poses["meta"]["first"]
+gt = load_gt(paths.ground_truth(clip)) if entry.is_mocap else None
+plot_dir = paths.clip_plot_dir("reconstruct", clip)
+torch.manual_seed(seed)
+print(f"clip {clip!r}: {len(poses['detected'])} frames at {fps:g} fps, {int(poses['detected'].sum())} with a person")
+
+# %% [markdown]
+# ## Camera and targets
+#
+# BlazePose's 3D keypoints are metric and aligned with the image axes; with a focal length, each frame's
+# body position follows from its 2D keypoints (where it is in the image, and how large). The focal length
+# comes from an assumed field of view (`vertical_fov`): with one person in view it cannot be told apart
+# from depth. Up is the median torso direction; the ground lies under the lowest ankles.
+
+# %%
+targets = prepare(poses, skeleton, cfg.vertical_fov, cfg.e_max)
+cam = targets.camera
+print(f"estimated camera: f = {cam.camera.K[0, 0]:.0f} px (assumed {cfg.vertical_fov:g} deg), body "
+      f"{np.nanmedian(cam.translation[:, 2]):.2f} m away (median); initial 2D error "
+      f"{np.nanmedian(cam.reprojection_error):.1f} px (median)")
+init = initial_motion(targets.world, skeleton, fps, name=clip)
+
+# %% [markdown]
+# ## Fit: per-frame IK, then the whole clip
+
+# %%
+from dataclasses import replace  # noqa: E402
+
+image = (cam.camera, targets.keypoints_2d, targets.confidence_2d)
+with tqdm(total=2 * (settings.ik_iterations + settings.iterations), desc=f"reconstruct {clip}", unit="step") as bar:
+    motion, _, curve = reconstruct(init, targets.world, targets.bodies, targets.confidence, settings,
+                                   progress=bar.update, image=image)
+    # the baseline: per-frame IK, as many steps
+    ik, _, _ = reconstruct(init, targets.world, targets.bodies, targets.confidence,
+                           replace(settings, weights=replace(settings.weights, smoothness=0.0)),
+                           progress=bar.update, image=image)
+pos = motion.body_positions()[0][:, targets.bodies]
+pos_ik = ik.body_positions()[0][:, targets.bodies]
+jit = lambda p: losses.jitter(torch.as_tensor(p), fps).item()  # noqa: E731
+metrics = {
+    "frames": int(motion.n_frames), "fps": fps,
+    "jitter_targets": round(jit(targets.world), 2), "jitter_ik": round(jit(pos_ik), 2), "jitter": round(jit(pos), 2),
+    "reprojection_error_px_ik": round(reprojection_error(pos_ik, targets), 2),
+    "reprojection_error_px": round(reprojection_error(pos, targets), 2),
+    "loss_first": round(curve[0], 5), "loss_last": round(curve[-1], 5),
+}
+metrics["jitter_drop"] = round(metrics["jitter_ik"] / max(metrics["jitter"], 1e-9), 2)
+if gt is not None:
+    src = gt["source_joints"][first:first + motion.n_frames][:, targets.bodies]
+    metrics.update(mpjpe_mm_targets=round(mpjpe(targets.world, src), 1), mpjpe_mm_ik=round(mpjpe(pos_ik, src), 1),
+                   mpjpe_mm=round(mpjpe(pos, src), 1), jitter_source=round(jit(src), 2))
+for k, v in metrics.items():
+    print(f"{k:26s} {v}")
+
+# %%
+import matplotlib.pyplot as plt  # noqa: E402
+
+fig, ax = plt.subplots(figsize=(6, 2.6))
+ax.semilogy(curve)
+ax.axvline(settings.ik_iterations, color="#999999", ls="--", lw=1)
+ax.set_xlabel("Adam step (per-frame IK, then the whole clip)")
+ax.set_ylabel("loss")
+save_figure(fig, plot_dir / "loss.png")
+display(Image(str(plot_dir / "loss.png")))
+
+# %% [markdown]
+# ## Before and after
+#
+# The right ankle's height and acceleration: the pose targets, per-frame IK (as jittery as its targets)
+# and the reconstruction.
+
+# %%
+series = {"pose targets": targets.world, "per-frame IK": pos_ik, "reconstruction": pos}
+if gt is not None:
+    series = {"source mocap": src, **series}
+ankle = list(HUMANOID_JOINTS).index("right_ankle")
+fig = figures.trajectories(dict(list(series.items())[-3:]), fps, ankle, f"{clip}: right ankle")
+save_figure(fig, plot_dir / "trajectories.png")
+display(Image(str(plot_dir / "trajectories.png")))
+
+# %% [markdown]
+# ## Ablation: the smoothness weight
+#
+# The same fit with other smoothness weights (0 is per-frame IK). Jitter falls as the weight grows; on
+# rendered clips, the error against the source mocap shows where smoothing starts to flatten real motion.
+
+# %%
+rows = [(0.0, jit(pos_ik), mpjpe(pos_ik, src) if gt is not None else np.nan, reprojection_error(pos_ik, targets)),
+        (settings.weights.smoothness, jit(pos), mpjpe(pos, src) if gt is not None else np.nan,
+         reprojection_error(pos, targets))]
+for w in cfg.ablation_smoothness:
+    s = replace(settings, weights=replace(settings.weights, smoothness=float(w)))
+    m_w, _, _ = reconstruct(init, targets.world, targets.bodies, targets.confidence, s, image=image)
+    p_w = m_w.body_positions()[0][:, targets.bodies]
+    rows.append((w, jit(p_w), mpjpe(p_w, src) if gt is not None else np.nan, reprojection_error(p_w, targets)))
+rows.sort(key=lambda r: r[0])
+fig, ax = plt.subplots(1, 2, figsize=(8, 2.8))
+xs = [max(r[0], 1e-8) for r in rows]
+ax[0].semilogx(xs, [r[1] for r in rows], "o-")
+ax[0].set_ylabel("jitter (m/s²)")
+ax[1].semilogx(xs, [r[2] if gt is not None else r[3] for r in rows], "o-", color="#d62728")
+ax[1].set_ylabel("MPJPE vs source (mm)" if gt is not None else "2D reprojection (px)")
+for a in ax:
+    a.set_xlabel("smoothness weight (0 drawn at 1e-8)")
+fig.tight_layout()
+save_figure(fig, plot_dir / "ablation.png")
+display(Image(str(plot_dir / "ablation.png")))
+metrics["ablation"] = [{"smoothness": r[0], "jitter": round(r[1], 2), "mpjpe_mm": None if np.isnan(r[2]) else round(r[2], 1),
+                        "reprojection_error_px": round(r[3], 2)} for r in rows]
+
+# %% [markdown]
+# ## The reference motion
+#
+# Saved in the DeepMimic text format (it plays in the imitation stage and in pybullet's tools) and as npz.
+
+# %%
+motion.save(paths.reconstructed_motion(clip, ".txt"))
+motion.save(paths.reconstructed_motion(clip, ".npz"))
+if cfg.gif:
+    figures.stick_gif(plot_dir / "targets_vs_reconstruction.gif", targets.world, motion.body_positions()[0],
+                      skeleton, fps, clip)
+    display(Image(str(plot_dir / "targets_vs_reconstruction.gif")))
+write_json(paths.clip_metrics_file("reconstruct", clip), metrics)
+print(f"motion: {paths.reconstructed_motion(clip, '.txt')}; metrics: {paths.clip_metrics_file('reconstruct', clip)}")

@@ -1,0 +1,76 @@
+"""Figures of the reconstruction: joint trajectories, accelerations, and a stick-figure animation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sfv.io import atomic_path
+from sfv.pose.keypoints import HUMANOID_JOINTS
+from sfv.skeleton import Skeleton
+
+#: target skeleton edges (HUMANOID_JOINTS order) for drawing the pose targets
+_NAMES = list(HUMANOID_JOINTS)
+TARGET_EDGES = [(_NAMES.index(a), _NAMES.index(b)) for a, b in (
+    ("root", "neck"), ("root", "right_hip"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
+    ("root", "left_hip"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("neck", "right_shoulder"),
+    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"), ("neck", "left_shoulder"),
+    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"))]
+
+
+def trajectories(series: dict[str, np.ndarray], fps: float, joint: int, title: str):
+    """Height and acceleration over time of one joint, for each motion in `series` ((T, J, 3) each)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 1, figsize=(8, 4.6), sharex=True)
+    for (name, pos), colour in zip(series.items(), ("#999999", "#d62728", "#2ca02c")):
+        t = np.arange(len(pos)) / fps
+        axes[0].plot(t, pos[:, joint, 1], color=colour, label=name, lw=1.5 if "recon" in name else 1)
+        acc = np.linalg.norm(pos[2:, joint] - 2 * pos[1:-1, joint] + pos[:-2, joint], axis=-1) * fps ** 2
+        axes[1].plot(t[1:-1], acc, color=colour, lw=1.5 if "recon" in name else 1)
+    axes[0].set_ylabel("height (m)")
+    axes[1].set_ylabel("acceleration (m/s²)")
+    axes[1].set_xlabel("time (s)")
+    axes[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def stick_gif(path: str | Path, targets: np.ndarray, positions: np.ndarray, skeleton: Skeleton, fps: float,
+              title: str) -> Path:
+    """An animated GIF: the pose targets (left) beside the reconstructed motion (right), seen along the
+    world z axis (the camera's side of the scene), each panel following the body."""
+    import imageio.v2 as imageio
+    import matplotlib.pyplot as plt
+
+    from sfv.plots import draw_skeleton
+
+    top = max(targets[..., 1].max(), positions[..., 1].max()) + 0.2
+    bottom = min(targets[..., 1].min(), positions[..., 1].min(), 0.0) - 0.1
+    half = max(0.5 * (top - bottom) * 0.75, 0.9)  # panels 3:4, at least 1.8 m wide
+    frames = []
+    fig, axes = plt.subplots(1, 2, figsize=(6.4, 4.2), dpi=75)
+    for t in range(len(positions)):
+        centre = positions[t, 0, 0]
+        for ax in axes:
+            ax.clear()
+            ax.axhline(0.0, color="#8c6d31", lw=1)
+            ax.set_xlim(centre - half, centre + half)
+            ax.set_ylim(bottom, top)
+            ax.set_aspect("equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+        for a, b in TARGET_EDGES:
+            axes[0].plot(targets[t, [a, b], 0], targets[t, [a, b], 1], color="#d62728", lw=2)
+        draw_skeleton(axes[1], skeleton, positions[t], axes=(0, 1))
+        axes[0].set_title("pose targets", fontsize=8)
+        axes[1].set_title("reconstruction", fontsize=8)
+        fig.suptitle(f"{title} · {t / fps:.2f} s", fontsize=9)
+        fig.canvas.draw()
+        frames.append(np.asarray(fig.canvas.buffer_rgba())[..., :3].copy())
+    plt.close(fig)
+    with atomic_path(path) as tmp:
+        imageio.mimsave(tmp, frames, format="GIF", duration=1.0 / fps, loop=0)
+    return Path(path)
