@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 
@@ -66,8 +67,7 @@ def main(n_frames: int = 24) -> None:
     pb.disconnect(client)
 
     with tempfile.TemporaryDirectory() as tmp:
-        short = type(motion)(motion.skeleton, motion.fps, motion.root_pos[:n], motion.root_rot[:n], motion.pose[:n],
-                             name="walk")
+        short = replace(motion, root_pos=motion.root_pos[:n], root_rot=motion.root_rot[:n], pose=motion.pose[:n])
         t0 = time.perf_counter()
         render_gt_clip("walk", short, retargeter, settings, Path(tmp) / "v.mp4", Path(tmp) / "gt.npz", progress=False)
         stage = (time.perf_counter() - t0) / n

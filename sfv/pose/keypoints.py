@@ -25,8 +25,6 @@ LIMB_JOINTS = np.array([COCO17.index(n) for n in COCO17[5:]])
 BLAZEPOSE_EDGES = [(11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24), (23, 25),
                    (25, 27), (24, 26), (26, 28), (27, 29), (29, 31), (27, 31), (28, 30), (30, 32), (28, 32),
                    (15, 19), (16, 20), (0, 2), (0, 5), (2, 7), (5, 8), (9, 10)]
-#: pairs swapped when an image is mirrored left-right
-LEFT_RIGHT = [(i, BLAZEPOSE33.index(n.replace("left", "right"))) for i, n in enumerate(BLAZEPOSE33) if n.startswith("left")]
 
 #: How the landmarks meet the DeepMimic humanoid's joints (what motion reconstruction fits): each
 #: humanoid joint -> the BlazePose landmarks whose mean stands for it. Hips, knees, ankles, shoulders,

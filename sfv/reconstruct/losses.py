@@ -36,11 +36,6 @@ def reprojection_2d(projected: torch.Tensor, keypoints: torch.Tensor, confidence
         confidence.sum().clamp_min(1e-9)
 
 
-def root_relative(joints: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
-    """Joints (T, J, 3) measured from the root (T, 3): the pose without where the body is."""
-    return joints - root[:, None, :]
-
-
 def smoothness(joints: torch.Tensor, fps: float) -> torch.Tensor:
     """Mean squared acceleration (m/s^2)^2 of the joints (T, J, 3): zero for constant-velocity motion."""
     if joints.shape[0] < 3:
