@@ -19,16 +19,21 @@
 # Here that is one optimisation over the whole clip: per-frame root position, root rotation and joint
 # rotations of the DeepMimic humanoid (bone lengths fixed), through the kit's forward kinematics, with
 #
-# - **3D consistency**: robust, confidence-weighted distance to the pose stage's 3D keypoints placed in the
-#   world, each frame weighted by exp(−(e/e_max)²) of its initial 2D reprojection error e (as SFV does);
+# - **3D consistency**: robust, confidence-weighted distance to the pose stage's 3D keypoints, root-relative,
+#   each frame weighted by exp(−(e/e_max)²) of its initial 2D reprojection error e (as SFV does);
+# - **root position**: a weak pull of the root towards where depth-from-scale puts it (that depth is rough:
+#   a tucked body looks smaller, so seems farther away);
 # - **2D reprojection** onto the 2D keypoints through a camera estimated from the clip (never the
-#   ground-truth camera);
+#   ground-truth camera); with the weak root term, this is what places the body in the world;
 # - **smoothness**: squared joint acceleration;
-# - **ground**: no body below the floor;
+# - **plausibility**: knees and elbows within the character's joint ranges (the simulator enforces them,
+#   and a knee bent forwards fits 3D points as well as the right bend), no body below the floor, and no
+#   sliding of a foot that is planted (low and slow in the per-frame IK);
 # - robust (Geman–McClure) distances, so a single wild keypoint or frame cannot drag the motion.
 #
 # Missing frames carry no weight: the smoothness term fills them. The baseline is per-frame IK of the same
-# targets: the same fit with smoothness 0 and as many steps. The full fit starts from a shorter IK run. Code: `sfv/reconstruct/` (`camera.py`,
+# targets: the same fit with every term that couples frames (smoothness, foot sliding) off, and as many
+# loss evaluations. The full fit starts from a shorter IK run. Both use L-BFGS with a line search. Code: `sfv/reconstruct/` (`camera.py`,
 # `losses.py`, `fit.py`, `stage.py`, `figures.py`); parameters: `params.yaml`, section `reconstruct`.
 
 # %% tags=["parameters"]
@@ -38,6 +43,9 @@ e_max = 20.0
 weights = {}
 robust_scale = 0.1
 robust_pixels = 20.0
+contact_height = 0.12
+contact_speed = 0.6
+optimizer = "lbfgs"
 ik_iterations = 50
 iterations = 100
 learning_rate = 0.02
@@ -60,13 +68,15 @@ from sfv.plots import save_figure
 from sfv.pose.keypoints import HUMANOID_JOINTS
 from sfv.pose.stage import load_poses
 from sfv.reconstruct import figures, losses
-from sfv.reconstruct.fit import reconstruct
-from sfv.reconstruct.stage import fit_settings, initial_motion, mpjpe, prepare, reprojection_error
+from sfv.reconstruct.fit import per_frame, planted_feet, reconstruct
+from sfv.reconstruct.stage import (fit_settings, foot_sliding_speed, initial_motion, limit_violations, mpjpe, prepare,
+                                   reprojection_error, root_trajectory_error)
 from sfv.render.ground_truth import load_gt
 from sfv.skeleton import load_character
 
 cfg = section("reconstruct", dict(clips=clips, vertical_fov=vertical_fov, e_max=e_max, weights=weights,
-                                  robust_scale=robust_scale, robust_pixels=robust_pixels, ik_iterations=ik_iterations,
+                                  robust_scale=robust_scale, robust_pixels=robust_pixels, contact_height=contact_height,
+                                  contact_speed=contact_speed, optimizer=optimizer, ik_iterations=ik_iterations,
                                   iterations=iterations, learning_rate=learning_rate,
                                   ablation_smoothness=ablation_smoothness, gif=gif))
 entry = ClipParams.model_validate(clip_params)
@@ -107,8 +117,7 @@ with tqdm(total=2 * (settings.ik_iterations + settings.iterations), desc=f"recon
     motion, _, curve = reconstruct(init, targets.world, targets.bodies, targets.confidence, settings,
                                    progress=bar.update, image=image)
     # the baseline: per-frame IK, as many steps
-    ik, _, _ = reconstruct(init, targets.world, targets.bodies, targets.confidence,
-                           replace(settings, weights=replace(settings.weights, smoothness=0.0)),
+    ik, _, _ = reconstruct(init, targets.world, targets.bodies, targets.confidence, per_frame(settings),
                            progress=bar.update, image=image)
 pos = motion.body_positions()[0][:, targets.bodies]
 pos_ik = ik.body_positions()[0][:, targets.bodies]
@@ -120,11 +129,18 @@ metrics = {
     "reprojection_error_px": round(reprojection_error(pos, targets), 2),
     "loss_first": round(curve[0], 5), "loss_last": round(curve[-1], 5),
 }
+planted = planted_feet(ik, settings.weights)  # where the per-frame IK has a foot down
+metrics.update(planted_fraction=round(float(planted.mean()), 3),
+               foot_sliding_ik=round(foot_sliding_speed(ik, planted), 3), foot_sliding=round(foot_sliding_speed(motion, planted), 3),
+               joint_limit_violations_ik=limit_violations(ik), joint_limit_violations=limit_violations(motion))
 metrics["jitter_drop"] = round(metrics["jitter_ik"] / max(metrics["jitter"], 1e-9), 2)
 if gt is not None:
     src = gt["source_joints"][first:first + motion.n_frames][:, targets.bodies]
     metrics.update(mpjpe_mm_targets=round(mpjpe(targets.world, src), 1), mpjpe_mm_ik=round(mpjpe(pos_ik, src), 1),
                    mpjpe_mm=round(mpjpe(pos, src), 1), jitter_source=round(jit(src), 2))
+    src_root = gt["source_joints"][first:first + motion.n_frames][:, 0]
+    metrics.update(root_error_m_ik=round(root_trajectory_error(ik.root_pos, src_root), 3),
+                   root_error_m=round(root_trajectory_error(motion.root_pos, src_root), 3))
 for k, v in metrics.items():
     print(f"{k:26s} {v}")
 

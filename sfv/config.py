@@ -146,10 +146,13 @@ class PoseParams(_Section):
 
 
 class ReconstructWeights(_Section):
-    keypoint_3d: float = Field(1.0, ge=0, description="robust distance to the 3D targets (per m^2)")
+    keypoint_3d: float = Field(1.0, ge=0, description="robust distance to the root-relative 3D targets (per m^2)")
+    root_position: float = Field(0.01, ge=0, description="robust distance of the root to its world target (per m^2)")
     smoothness: float = Field(2e-6, ge=0, description="squared joint acceleration ((m/s^2)^2); 0 = per-frame IK")
     ground: float = Field(10.0, ge=0, description="bodies below the ground (per m^2)")
     reprojection: float = Field(1e-4, ge=0, description="robust pixel distance to the 2D keypoints (per px^2)")
+    joint_limits: float = Field(1.0, ge=0, description="squared violation of revolute joint ranges (per rad^2)")
+    foot_sliding: float = Field(1e-3, ge=0, description="squared horizontal speed of a planted foot (per (m/s)^2)")
 
 
 class ReconstructParams(_Section):
@@ -162,9 +165,12 @@ class ReconstructParams(_Section):
     weights: ReconstructWeights = ReconstructWeights()
     robust_scale: float = Field(0.1, gt=0, description="metres: 3D errors beyond this pull no harder")
     robust_pixels: float = Field(20.0, gt=0, description="pixels: 2D errors beyond this pull no harder")
-    ik_iterations: int = Field(150, ge=1, description="Adam steps of the per-frame IK (the baseline and the start)")
-    iterations: int = Field(300, ge=1, description="Adam steps of the full reconstruction")
-    learning_rate: float = Field(0.02, gt=0)
+    contact_height: float = Field(0.12, gt=0, description="metres: a foot's ankle lower than this may be planted")
+    contact_speed: float = Field(0.6, gt=0, description="m/s: a low foot slower than this (per-frame IK) is planted")
+    optimizer: Literal["lbfgs", "adam"] = Field("lbfgs", description="L-BFGS (strong Wolfe line search) or Adam")
+    ik_iterations: int = Field(150, ge=1, description="loss evaluations of the per-frame IK (the baseline and the start)")
+    iterations: int = Field(300, ge=1, description="loss evaluations of the full reconstruction")
+    learning_rate: float = Field(0.02, gt=0, description="Adam's step size (L-BFGS searches its own)")
     ablation_smoothness: list[float] = Field([2e-7, 5e-7, 8e-6], description="more smoothness weights the notebook "
                                                                          "compares (besides 0 and the chosen one)")
     gif: bool = Field(True, description="a stick-figure animation of the targets beside the reconstruction")

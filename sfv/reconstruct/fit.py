@@ -9,7 +9,7 @@ compared with.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import roma
@@ -23,19 +23,25 @@ from sfv.skeleton import Skeleton
 
 @dataclass(frozen=True)
 class FitWeights:
-    keypoint_3d: float = 1.0  # robust distance to the targets (per metre^2 of error)
+    keypoint_3d: float = 1.0  # robust distance to the root-relative targets (per metre^2 of error)
     smoothness: float = 2e-6  # squared joint acceleration ((m/s^2)^2); 0 = per-frame IK
     ground: float = 10.0  # bodies below the ground
     robust_scale: float = 0.1  # metres: keypoint errors beyond this pull no harder
     reprojection: float = 1e-4  # robust pixel distance of the projected joints to the 2D keypoints (with a camera)
     robust_pixels: float = 20.0  # pixels: reprojection errors beyond this pull no harder
+    root_position: float = 0.01  # robust distance of the root to its world target (depth from scale is rough)
+    joint_limits: float = 1.0  # squared violation of the character's revolute joint ranges (rad^2)
+    foot_sliding: float = 1e-3  # squared horizontal speed of a planted foot ((m/s)^2)
+    contact_height: float = 0.12  # metres: a foot (ankle joint) lower than this may be planted...
+    contact_speed: float = 0.6  # m/s: ...if it also moves slower than this in the per-frame IK
 
 
 @dataclass(frozen=True)
 class FitSettings:
     ik_iterations: int = 150  # first: per-frame IK from the initial motion (no smoothness)
     iterations: int = 300  # then: the whole clip with every term
-    learning_rate: float = 0.02
+    learning_rate: float = 0.02  # Adam's
+    optimizer: str = "lbfgs"  # "lbfgs" | "adam"; iterations count loss evaluations either way
     seed: int = 0
     weights: FitWeights = field(default_factory=FitWeights)
 
@@ -91,24 +97,46 @@ def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence
     Returns (reconstruction, per-frame IK baseline, loss curve of both phases)."""
     # The IK phase starts from a rest pose, often metres from the targets: a robust loss saturated at
     # robust_scale would barely pull there, so it uses ten times the scales (nearly quadratic).
-    ik_settings = FitSettings(iterations=settings.ik_iterations, learning_rate=settings.learning_rate,
-                              seed=settings.seed, weights=FitWeights(settings.weights.keypoint_3d, 0.0,
-                                                                     settings.weights.ground,
-                                                                     10 * settings.weights.robust_scale,
-                                                                     settings.weights.reprojection,
-                                                                     10 * settings.weights.robust_pixels))
+    w = settings.weights
+    ik_settings = per_frame(settings)
+    ik_settings = replace(ik_settings, iterations=settings.ik_iterations,
+                          weights=replace(ik_settings.weights, robust_scale=10 * w.robust_scale,
+                                          robust_pixels=10 * w.robust_pixels))
     ik, curve_ik = fit(init, targets, bodies, confidence, ik_settings, up_axis, progress, image)
-    smooth, curve = fit(ik, targets, bodies, confidence, settings, up_axis, progress, image)
+    contact = None
+    if w.foot_sliding > 0:
+        contact = planted_feet(ik, w, up_axis)
+    smooth, curve = fit(ik, targets, bodies, confidence, settings, up_axis, progress, image, contact)
     return smooth, ik, curve_ik + curve
+
+
+def per_frame(settings: FitSettings) -> FitSettings:
+    """The same settings with every term that couples frames (smoothness, foot sliding) off: per-frame IK,
+    the baseline the reconstruction is measured against."""
+    return replace(settings, weights=replace(settings.weights, smoothness=0.0, foot_sliding=0.0))
+
+
+def feet(skeleton: Skeleton) -> list[int]:
+    """Body indices of the character's feet (its file's `feet`)."""
+    return [skeleton.index(n) for n in skeleton.settings.get("feet", [])]
+
+
+def planted_feet(motion: Motion, weights: FitWeights, up_axis: int = 1) -> np.ndarray:
+    """(T, F) 1 where a foot of `motion` is planted (see `losses.foot_contact`), F = the character's feet."""
+    pos = torch.as_tensor(motion.body_positions()[0][:, feet(motion.skeleton)])
+    flat = [a for a in range(3) if a != up_axis]
+    return losses.foot_contact(pos[..., up_axis], pos[..., flat], motion.fps, weights.contact_height,
+                               weights.contact_speed).numpy()
 
 
 def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.ndarray | None = None,
         settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None,
-        image: tuple | None = None) -> tuple[Motion, list[float]]:
+        image: tuple | None = None, contact: np.ndarray | None = None) -> tuple[Motion, list[float]]:
     """The motion (starting from `init`, `settings.iterations` Adam steps) whose bodies `bodies` follow
     `targets` (T, J, 3) in the world frame, weighted by `confidence` (T, J), smooth and above the ground.
     With `image` = (camera, keypoints_2d (T, J, 2), confidence_2d (T, J)) and a reprojection weight, the
-    bodies' projections also follow the 2D keypoints. Returns the motion and the loss curve."""
+    bodies' projections also follow the 2D keypoints; with `contact` (T, F) and a foot_sliding weight, planted
+    feet hold still. Returns the motion and the loss curve."""
     torch.manual_seed(settings.seed)
     T = init.n_frames
     if targets.shape != (T, len(bodies), 3):
@@ -127,14 +155,37 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
         centre = torch.as_tensor(cam.K[:2, 2], dtype=torch.float64)
         uv, conf_2d = torch.as_tensor(uv, dtype=torch.float64), torch.as_tensor(conf_2d, dtype=torch.float64)
     variables = MotionVariables.from_motion(init)
-    optimiser = torch.optim.Adam(variables.parameters(), lr=settings.learning_rate)
+    limited = [k for k, b in enumerate(variables.revolute) if b.limits is not None]
+    lower = torch.as_tensor([variables.revolute[k].limits[0] for k in limited], dtype=torch.float64)
+    upper = torch.as_tensor([variables.revolute[k].limits[1] for k in limited], dtype=torch.float64)
+    foot_bodies, flat_axes = feet(init.skeleton), [a for a in range(3) if a != up_axis]
+    if contact is not None:
+        contact = torch.as_tensor(contact, dtype=torch.float64)
+    if settings.optimizer == "lbfgs":
+        optimiser = torch.optim.LBFGS(variables.parameters(), lr=1.0, max_iter=settings.iterations,
+                                      max_eval=settings.iterations, history_size=20, line_search_fn="strong_wolfe",
+                                      tolerance_grad=1e-12, tolerance_change=1e-14)
+    else:
+        optimiser = torch.optim.Adam(variables.parameters(), lr=settings.learning_rate)
     curve = []
-    for it in range(settings.iterations):
+
+    def objective() -> torch.Tensor:
         optimiser.zero_grad()
-        pos = variables.positions()
-        terms = {"keypoint_3d": w.keypoint_3d * losses.keypoint_3d(pos[:, bodies], target, conf, scale=w.robust_scale)}
+        root_pos, root_quat, flat = variables.pose()
+        pos = forward_kinematics(variables.skeleton, root_pos, root_quat, flat)[0]
+        # the pose against root-relative targets; where the body is, mostly from the 2D keypoints
+        joints = pos[:, bodies]
+        terms = {"keypoint_3d": w.keypoint_3d * losses.keypoint_3d(joints - joints[:, :1], target - target[:, :1], conf,
+                                                                   scale=w.robust_scale),
+                 "root_position": w.root_position * losses.keypoint_3d(joints[:, :1], target[:, :1], conf[:, :1],
+                                                                       scale=w.robust_scale)}
         if w.smoothness > 0:
             terms["smoothness"] = w.smoothness * losses.smoothness(pos, init.fps)
+        if w.joint_limits > 0 and limited:
+            terms["joint_limits"] = w.joint_limits * losses.joint_limits(variables.angles[:, limited], lower, upper)
+        if contact is not None and w.foot_sliding > 0:
+            terms["foot_sliding"] = w.foot_sliding * losses.foot_sliding(pos[:, foot_bodies][..., flat_axes], contact,
+                                                                         init.fps)
         if w.ground > 0:
             terms["ground"] = w.ground * losses.ground_penetration(pos[..., up_axis])
         if image is not None and w.reprojection > 0:
@@ -144,10 +195,16 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
         loss = sum(terms.values())
         if not torch.isfinite(loss):
             bad_term = next(k for k, v in terms.items() if not torch.isfinite(v))
-            raise FloatingPointError(f"reconstruction: the {bad_term} term is not finite at iteration {it}")
+            raise FloatingPointError(f"reconstruction: the {bad_term} term is not finite at evaluation {len(curve)}")
         loss.backward()
-        optimiser.step()
         curve.append(float(loss.detach()))
         if progress is not None:
             progress(1)
+        return loss
+
+    if settings.optimizer == "lbfgs":
+        optimiser.step(objective)
+    else:
+        for _ in range(settings.iterations):
+            optimiser.step(objective)
     return variables.to_motion(init.fps, name=init.name, loop=init.loop), curve

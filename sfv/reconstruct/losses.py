@@ -49,6 +49,21 @@ def ground_penetration(heights: torch.Tensor) -> torch.Tensor:
     return (torch.relu(-heights) ** 2).mean()
 
 
+def joint_limits(angles: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor) -> torch.Tensor:
+    """Mean squared violation (rad^2) of revolute joint ranges (T, K): a knee bending forwards or an elbow
+    backwards fits 3D points as well as the right bend, so nothing but this term tells them apart."""
+    return (torch.relu(lower - angles) ** 2 + torch.relu(angles - upper) ** 2).mean()
+
+
+def foot_contact(heights: torch.Tensor, horizontal: torch.Tensor, fps: float, max_height: float,
+                 max_speed: float) -> torch.Tensor:
+    """Which feet (T, F) are planted: low (heights (T, F) below `max_height`) and slow (horizontal positions
+    (T, F, 2) moving under `max_speed` m/s, by central differences over two frames to ride over jitter)."""
+    padded = torch.cat([horizontal[:1], horizontal[:1], horizontal, horizontal[-1:], horizontal[-1:]])
+    speed = torch.linalg.norm(padded[4:] - padded[:-4], dim=-1) * fps / 4
+    return ((heights < max_height) & (speed < max_speed)).to(heights.dtype)
+
+
 def foot_sliding(feet: torch.Tensor, contact: torch.Tensor, fps: float) -> torch.Tensor:
     """Mean squared horizontal speed (m/s)^2 of feet (T, F, 2) while in contact (T, F in [0, 1])."""
     if feet.shape[0] < 2:

@@ -111,10 +111,12 @@ def fit_settings(params, seed: int = 0):
 
     w = params.weights
     return FitSettings(ik_iterations=params.ik_iterations, iterations=params.iterations,
-                       learning_rate=params.learning_rate, seed=seed,
-                       weights=FitWeights(keypoint_3d=w.keypoint_3d, smoothness=w.smoothness, ground=w.ground,
-                                          robust_scale=params.robust_scale, reprojection=w.reprojection,
-                                          robust_pixels=params.robust_pixels))
+                       learning_rate=params.learning_rate, optimizer=params.optimizer, seed=seed,
+                       weights=FitWeights(keypoint_3d=w.keypoint_3d, root_position=w.root_position,
+                                          smoothness=w.smoothness, ground=w.ground, robust_scale=params.robust_scale,
+                                          reprojection=w.reprojection, robust_pixels=params.robust_pixels,
+                                          joint_limits=w.joint_limits, foot_sliding=w.foot_sliding,
+                                          contact_height=params.contact_height, contact_speed=params.contact_speed))
 
 
 def reprojection_error(positions: np.ndarray, targets: Targets) -> float:
@@ -123,3 +125,43 @@ def reprojection_error(positions: np.ndarray, targets: Targets) -> float:
     uv, _ = targets.camera.camera.project(positions)
     w = targets.confidence_2d
     return float((w * np.linalg.norm(uv - targets.keypoints_2d, axis=-1)).sum() / max(w.sum(), 1e-9))
+
+
+def foot_sliding_speed(motion: Motion, contact: np.ndarray, up_axis: int = 1) -> float:
+    """Mean horizontal speed (m/s) of the character's feet over consecutive frames both planted in `contact`
+    (T, F): what the foot-sliding term removes."""
+    from sfv.reconstruct.fit import feet
+
+    flat = [a for a in range(3) if a != up_axis]
+    f = motion.body_positions()[0][:, feet(motion.skeleton)][..., flat]
+    speed = np.linalg.norm(np.diff(f, axis=0), axis=-1) * motion.fps
+    both = np.minimum(contact[1:], contact[:-1])
+    return float((speed * both).sum() / max(both.sum(), 1.0))
+
+
+def limit_violations(motion: Motion, tolerance: float = 0.05) -> int:
+    """Frames x joints where a revolute joint is more than `tolerance` rad outside its range (a knee bent
+    forwards, an elbow backwards): poses the simulated character cannot take."""
+    sl = motion.skeleton.dof_slices
+    count = 0
+    for b in motion.skeleton.joints:
+        if b.joint_type == "revolute" and b.limits is not None:
+            a = motion.pose[:, sl[b.name]][:, 0]
+            count += int(((a < b.limits[0] - tolerance) | (a > b.limits[1] + tolerance)).sum())
+    return count
+
+
+def root_trajectory_error(root: np.ndarray, source_root: np.ndarray, up_axis: int = 1) -> float:
+    """Mean distance (m) between two root trajectories (T, 3) after the best turn about the up axis and
+    shift (the reconstruction's world has the camera's heading and an arbitrary origin)."""
+    flat = [a for a in range(3) if a != up_axis]
+    a = root - root.mean(0)
+    b = source_root - source_root.mean(0)
+    # the turn that best maps a's horizontal part onto b's (2D Procrustes, no reflection)
+    h = a[:, flat].T @ b[:, flat]
+    angle = np.arctan2(h[0, 1] - h[1, 0], h[0, 0] + h[1, 1])
+    c, s = np.cos(angle), np.sin(angle)
+    turned = a.copy()
+    turned[:, flat[0]] = c * a[:, flat[0]] - s * a[:, flat[1]]
+    turned[:, flat[1]] = s * a[:, flat[0]] + c * a[:, flat[1]]
+    return float(np.linalg.norm(turned - b, axis=1).mean())
