@@ -40,6 +40,8 @@
 clips = ["jump"]
 vertical_fov = 45.0
 e_max = 20.0
+outlier_turn = 90.0
+outlier_frames = 10
 weights = {}
 robust_scale = 0.1
 robust_pixels = 20.0
@@ -74,7 +76,8 @@ from sfv.reconstruct.stage import (fit_settings, foot_sliding_speed, initial_mot
 from sfv.render.ground_truth import load_gt
 from sfv.skeleton import load_character
 
-cfg = section("reconstruct", dict(clips=clips, vertical_fov=vertical_fov, e_max=e_max, weights=weights,
+cfg = section("reconstruct", dict(clips=clips, vertical_fov=vertical_fov, e_max=e_max, outlier_turn=outlier_turn,
+                                  outlier_frames=outlier_frames, weights=weights,
                                   robust_scale=robust_scale, robust_pixels=robust_pixels, contact_height=contact_height,
                                   contact_speed=contact_speed, optimizer=optimizer, ik_iterations=ik_iterations,
                                   iterations=iterations, learning_rate=learning_rate,
@@ -97,14 +100,22 @@ print(f"clip {clip!r}: {len(poses['detected'])} frames at {fps:g} fps, {int(pose
 # body position follows from its 2D keypoints (where it is in the image, and how large). The focal length
 # comes from an assumed field of view (`vertical_fov`): with one person in view it cannot be told apart
 # from depth. Up is the median torso direction; the ground lies under the lowest ankles.
+#
+# **Outlier poses.** The estimator sometimes flips a whole 3D pose for a few frames (seen on the rendered
+# roll and cartwheel: 0.5 m off for 3–5 frames, at ordinary confidence). The body then turns more than
+# `outlier_turn` degrees from one frame to the next, and back within `outlier_frames` frames, which no
+# skill does at 30 fps. The reconstruction treats such frames as missing (their 3D and 2D weights are 0,
+# the smoothness term fills them); per-frame IK, the baseline, fits them as they are.
 
 # %%
-targets = prepare(poses, skeleton, cfg.vertical_fov, cfg.e_max)
+targets = prepare(poses, skeleton, cfg.vertical_fov, cfg.e_max, outlier_turn_deg=cfg.outlier_turn,
+                  outlier_frames_max=cfg.outlier_frames)
 cam = targets.camera
 print(f"estimated camera: f = {cam.camera.K[0, 0]:.0f} px (assumed {cfg.vertical_fov:g} deg), body "
       f"{np.nanmedian(cam.translation[:, 2]):.2f} m away (median); initial 2D error "
       f"{np.nanmedian(cam.reprojection_error):.1f} px (median)")
-init = initial_motion(targets.world, skeleton, fps, name=clip)
+print(f"outlier frames: {np.flatnonzero(targets.outliers).tolist() or 'none'}")
+init = initial_motion(targets.start, skeleton, fps, name=clip)
 
 # %% [markdown]
 # ## Fit: per-frame IK, then the whole clip
@@ -112,13 +123,14 @@ init = initial_motion(targets.world, skeleton, fps, name=clip)
 # %%
 from dataclasses import replace  # noqa: E402
 
-image = (cam.camera, targets.keypoints_2d, targets.confidence_2d)
+image = (cam.camera, targets.keypoints_2d, targets.reconstruction_confidence_2d)
+baseline_image = (cam.camera, targets.keypoints_2d, targets.confidence_2d)
 with tqdm(total=2 * (settings.ik_iterations + settings.iterations), desc=f"reconstruct {clip}", unit="step") as bar:
-    motion, _, curve = reconstruct(init, targets.world, targets.bodies, targets.confidence, settings,
+    motion, _, curve = reconstruct(init, targets.world, targets.bodies, targets.reconstruction_confidence, settings,
                                    progress=bar.update, image=image)
     # the baseline: per-frame IK, as many steps
     ik, _, _ = reconstruct(init, targets.world, targets.bodies, targets.confidence, per_frame(settings),
-                           progress=bar.update, image=image)
+                           progress=bar.update, image=baseline_image)
 pos = motion.body_positions()[0][:, targets.bodies]
 pos_ik = ik.body_positions()[0][:, targets.bodies]
 jit = lambda p: losses.jitter(torch.as_tensor(p), fps).item()  # noqa: E731
@@ -128,6 +140,7 @@ metrics = {
     "reprojection_error_px_ik": round(reprojection_error(pos_ik, targets), 2),
     "reprojection_error_px": round(reprojection_error(pos, targets), 2),
     "loss_first": round(curve[0], 5), "loss_last": round(curve[-1], 5),
+    "outlier_frames": np.flatnonzero(targets.outliers).tolist(),
 }
 planted = planted_feet(ik, settings.weights)  # where the per-frame IK has a foot down
 metrics.update(planted_fraction=round(float(planted.mean()), 3),
@@ -150,7 +163,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 fig, ax = plt.subplots(figsize=(6, 2.6))
 ax.semilogy(curve)
 ax.axvline(settings.ik_iterations, color="#999999", ls="--", lw=1)
-ax.set_xlabel("Adam step (per-frame IK, then the whole clip)")
+ax.set_xlabel(f"loss evaluation, {cfg.optimizer} (per-frame IK, then the whole clip)")
 ax.set_ylabel("loss")
 save_figure(fig, plot_dir / "loss.png")
 display(Image(str(plot_dir / "loss.png")))
@@ -182,7 +195,7 @@ rows = [(0.0, jit(pos_ik), mpjpe(pos_ik, src) if gt is not None else np.nan, rep
          reprojection_error(pos, targets))]
 for w in cfg.ablation_smoothness:
     s = replace(settings, weights=replace(settings.weights, smoothness=float(w)))
-    m_w, _, _ = reconstruct(init, targets.world, targets.bodies, targets.confidence, s, image=image)
+    m_w, _, _ = reconstruct(init, targets.world, targets.bodies, targets.reconstruction_confidence, s, image=image)
     p_w = m_w.body_positions()[0][:, targets.bodies]
     rows.append((w, jit(p_w), mpjpe(p_w, src) if gt is not None else np.nan, reprojection_error(p_w, targets)))
 rows.sort(key=lambda r: r[0])

@@ -162,6 +162,9 @@ class ReconstructParams(_Section):
     vertical_fov: float = Field(45.0, ge=5, le=120, description="assumed camera field of view, degrees (a single "
                                                                "person cannot tell focal length from depth)")
     e_max: float = Field(20.0, gt=0, description="pixels: a frame's 3D target counts exp(-(e/e_max)^2) of its 2D error e")
+    outlier_turn: float = Field(90.0, gt=0, le=180, description="degrees: a 3D pose turning more than this from one "
+                                                                 "frame to the next (and back) is an outlier")
+    outlier_frames: int = Field(10, ge=0, description="longest run of frames between such turns taken as an outlier")
     weights: ReconstructWeights = ReconstructWeights()
     robust_scale: float = Field(0.1, gt=0, description="metres: 3D errors beyond this pull no harder")
     robust_pixels: float = Field(20.0, gt=0, description="pixels: 2D errors beyond this pull no harder")

@@ -48,18 +48,29 @@ def forward_kinematics(
     root_pos (..., 3) and root_rot (..., 4) place the base; pose is the flat joint vector.
     Rotations are chained as matrices, and products with identity rotations (fixed joints, origins
     without rpy) are skipped: the loop runs once per optimisation or simulation step, so its
-    per-call overhead counts as much as its arithmetic.
+    per-call overhead counts as much as its arithmetic. One batched conversion to matrices, then one
+    matmul per body: fewer, larger torch calls.
     """
-    offsets = torch.as_tensor(skeleton.offsets, dtype=pose.dtype, device=pose.device)[..., None]
-    origin_mats = roma.unitquat_to_rotmat(torch.as_tensor(skeleton.origin_rotations, dtype=pose.dtype, device=pose.device))
-    # One batched conversion to matrices, then one matmul per body: fewer, larger torch calls.
     local = roma.unitquat_to_rotmat(torch.stack(_movable_rotations(skeleton, pose), dim=-2))
+    root_mat = roma.unitquat_to_rotmat(roma.quat_normalize(root_rot))
+    positions, frames = chain(skeleton, root_pos, root_mat, local)
+    return positions, roma.rotmat_to_unitquat(frames)
+
+
+def chain(skeleton: Skeleton, root_pos: torch.Tensor, root_mat: torch.Tensor,
+          local: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """World positions (..., B, 3) and rotation matrices (..., B, 3, 3) of every body from the base's position
+    and matrix and each movable joint's local rotation matrix (..., n_joints, 3, 3, skeleton.joints order).
+    The core of `forward_kinematics`, for callers that have matrices already (the reconstruction's fit)."""
+    offsets = torch.as_tensor(skeleton.offsets, dtype=local.dtype, device=local.device)[..., None]
+    origin_mats = roma.unitquat_to_rotmat(torch.as_tensor(skeleton.origin_rotations, dtype=local.dtype,
+                                                          device=local.device))
     joint_of = {name: j for j, name in enumerate(skeleton.joint_names)}
     positions, frames = [], []
     for i, b in enumerate(skeleton.bodies):
         if b.parent < 0:
             positions.append(root_pos)
-            frames.append(roma.unitquat_to_rotmat(roma.quat_normalize(root_rot)))
+            frames.append(root_mat)
             continue
         parent_pos, mat = positions[b.parent], frames[b.parent]
         positions.append(parent_pos + (mat @ offsets[i])[..., 0])
@@ -68,7 +79,7 @@ def forward_kinematics(
         if b.name in joint_of:
             mat = mat @ local[..., joint_of[b.name], :, :]
         frames.append(mat)
-    return torch.stack(positions, dim=-2), roma.rotmat_to_unitquat(torch.stack(frames, dim=-3))
+    return torch.stack(positions, dim=-2), torch.stack(frames, dim=-3)
 
 
 def forward_kinematics_np(skeleton: Skeleton, root_pos, root_rot, pose) -> tuple[np.ndarray, np.ndarray]:

@@ -150,6 +150,36 @@ def test_root_trajectory_error_ignores_heading_and_origin():
     assert np.isclose(root_trajectory_error(path + [0, 0.1, 0] * (np.arange(30)[:, None] % 2), path), 0.05, atol=1e-9)
 
 
+def test_outlier_frames_are_short_runs_between_flips(humanoid):
+    """A pose that turns 180 degrees for 4 frames and back is an outlier; a cartwheel and a roll (the
+    body upside down, turning fast), a single turn that stays, and missing frames are not."""
+    from sfv.mocap import load_mocap
+    from sfv.pose.keypoints import HUMANOID_JOINTS
+    from sfv.reconstruct.stage import outlier_frames
+
+    for clip in ("roll", "backflip"):
+        m = load_mocap(clip)
+        moving = m.body_positions()[0][:, [m.skeleton.index(n) for n in HUMANOID_JOINTS]]
+        assert not outlier_frames(moving, np.ones(len(moving), dtype=bool)).any(), clip
+    m = load_mocap("cartwheel")
+    bodies = [m.skeleton.index(n) for n in HUMANOID_JOINTS]
+    joints = m.body_positions()[0][:, bodies]
+    detected = np.ones(len(joints), dtype=bool)
+    assert not outlier_frames(joints, detected).any()
+    flipped = joints.copy()
+    root = joints[:, :1]
+    turn = np.diag([-1.0, 1.0, -1.0])  # 180 degrees about the vertical
+    flipped[20:24] = (joints[20:24] - root[20:24]) @ turn.T + root[20:24]
+    out = outlier_frames(flipped, detected)
+    assert np.flatnonzero(out).tolist() == [20, 21, 22, 23]
+    stays = joints.copy()
+    stays[20:] = (joints[20:] - root[20:]) @ turn.T + root[20:]  # turned for good: not short, not an outlier
+    assert not outlier_frames(stays, detected).any()
+    gap = detected.copy()
+    gap[30:33] = False
+    assert np.flatnonzero(outlier_frames(flipped, gap)).tolist() == [20, 21, 22, 23]
+
+
 def test_fit_refuses_bad_targets():
     m, bodies, truth, noisy, rest = _noisy_walk()
     with pytest.raises(ValueError, match=r"targets have shape \(39, 14, 3\), expected \(39, 15, 3\)"):
@@ -158,6 +188,18 @@ def test_fit_refuses_bad_targets():
     broken[7, 2, 1] = np.nan
     with pytest.raises(ValueError, match=r"target of body .* at frame 7 is not finite; give it confidence 0"):
         fit(rest, broken, bodies, settings=FitSettings(iterations=1))
+    conf = np.ones(noisy.shape[:2])
+    conf[5, 3] = np.nan
+    with pytest.raises(ValueError, match=r"confidence of body .* at frame 5 is not finite"):
+        fit(rest, noisy, bodies, conf, settings=FitSettings(iterations=1))
+
+
+def test_fit_stops_naming_the_term_that_went_non_finite(monkeypatch):
+    m, bodies, truth, noisy, rest = _noisy_walk()
+    monkeypatch.setattr(losses, "ground_penetration", lambda heights: heights.sum() * np.nan)
+    with pytest.raises(FloatingPointError, match=r"the ground term is not finite at evaluation 0 \(every frame's "
+                                                 r"pose is finite\)"):
+        fit(rest, noisy, bodies, settings=FitSettings(iterations=3))
 
 
 # --- camera and targets from poses ----------------------------------------------------------------------

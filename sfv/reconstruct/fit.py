@@ -15,7 +15,7 @@ import numpy as np
 import roma
 import torch
 
-from sfv.kinematics import forward_kinematics
+from sfv.kinematics import chain
 from sfv.motion import Motion
 from sfv.reconstruct import losses
 from sfv.skeleton import Skeleton
@@ -79,8 +79,13 @@ class MotionVariables(torch.nn.Module):
         return self.root_pos, roma.rotvec_to_unitquat(self.root_rotvec), flat
 
     def positions(self) -> torch.Tensor:
-        """World positions (T, B, 3) of every body (forward kinematics)."""
-        return forward_kinematics(self.skeleton, *self.pose())[0]
+        """World positions (T, B, 3) of every body: forward kinematics straight from the rotation vectors
+        to matrices (the fit's inner loop; `pose()` goes through quaternions for the motion file)."""
+        rotvecs = {b.name: self.joint_rotvec[:, k] for k, b in enumerate(self.spherical)}
+        for k, b in enumerate(self.revolute):
+            rotvecs[b.name] = self.angles[:, k:k + 1] * torch.as_tensor(b.axis, dtype=self.angles.dtype)
+        local = roma.rotvec_to_rotmat(torch.stack([rotvecs[b.name] for b in self.skeleton.joints], dim=1))
+        return chain(self.skeleton, self.root_pos, roma.rotvec_to_rotmat(self.root_rotvec), local)[0]
 
     def to_motion(self, fps: float, name: str = "", loop: str = "none") -> Motion:
         with torch.no_grad():
@@ -145,6 +150,12 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
     if len(bad):
         raise ValueError(f"target of body {bodies[bad[0][1]]} at frame {bad[0][0]} is not finite; give it confidence 0 "
                          "and any finite value instead")
+    for name, values in (("confidence", confidence), ("2D keypoint", None if image is None else image[1]),
+                         ("2D confidence", None if image is None else image[2])):
+        bad = np.argwhere(~np.isfinite(np.asarray(values, dtype=float))) if values is not None else []
+        if len(bad):
+            raise ValueError(f"{name} of body {bodies[bad[0][1]]} at frame {bad[0][0]} is not finite; give it "
+                             "confidence 0 and any finite value instead")
     target = torch.as_tensor(targets, dtype=torch.float64)
     conf = torch.ones(T, len(bodies), dtype=torch.float64) if confidence is None else torch.as_tensor(confidence)
     w = settings.weights
@@ -171,8 +182,7 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
 
     def objective() -> torch.Tensor:
         optimiser.zero_grad()
-        root_pos, root_quat, flat = variables.pose()
-        pos = forward_kinematics(variables.skeleton, root_pos, root_quat, flat)[0]
+        pos = variables.positions()
         # the pose against root-relative targets; where the body is, mostly from the 2D keypoints
         joints = pos[:, bodies]
         terms = {"keypoint_3d": w.keypoint_3d * losses.keypoint_3d(joints - joints[:, :1], target - target[:, :1], conf,
@@ -195,7 +205,10 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
         loss = sum(terms.values())
         if not torch.isfinite(loss):
             bad_term = next(k for k, v in terms.items() if not torch.isfinite(v))
-            raise FloatingPointError(f"reconstruction: the {bad_term} term is not finite at evaluation {len(curve)}")
+            frames = torch.nonzero(~torch.isfinite(pos.detach()).reshape(T, -1).all(1)).flatten().tolist()
+            where = f"at frame(s) {frames[:5]}" if frames else "(every frame's pose is finite)"
+            raise FloatingPointError(f"reconstruction: the {bad_term} term is not finite at evaluation {len(curve)} "
+                                     f"{where}; check those frames' targets and weights, or lower learning_rate")
         loss.backward()
         curve.append(float(loss.detach()))
         if progress is not None:

@@ -24,15 +24,30 @@ class ReconstructionInputError(ValueError):
 
 @dataclass
 class Targets:
-    world: np.ndarray  # (T, J, 3) HUMANOID_JOINTS in the y-up world (missing frames interpolated)
+    world: np.ndarray  # (T, J, 3) HUMANOID_JOINTS in the y-up world (missing frames interpolated, weight 0)
     confidence: np.ndarray  # (T, J) per-target weight: landmark confidence x SFV frame weight (0 when missing)
     keypoints_2d: np.ndarray  # (T, J, 2) the same joints in the image
     confidence_2d: np.ndarray  # (T, J)
     camera: ClipCamera
     bodies: list[int]  # skeleton body index of each target
+    outliers: np.ndarray  # (T,) frames whose 3D pose turned away and back (see `outlier_frames`)
+    start: np.ndarray  # (T, J, 3) where the fit starts: `world` with outlier frames also interpolated
+
+    @property
+    def reconstruction_confidence(self) -> np.ndarray:
+        """The 3D targets' weights for the reconstruction: outlier frames weigh nothing, like missing ones (the
+        smoothness term fills them). Per-frame IK, the baseline, keeps every frame's own weights."""
+        return self.confidence * ~self.outliers[:, None]
+
+    @property
+    def reconstruction_confidence_2d(self) -> np.ndarray:
+        """The 2D keypoints' weights for the reconstruction: outlier frames weigh nothing here too (the
+        estimator's 2D and 3D come from one network: its flipped frames are often mirrored in 2D as well)."""
+        return self.confidence_2d * ~self.outliers[:, None]
 
 
-def prepare(poses: dict, skeleton: Skeleton, vertical_fov_deg: float, e_max: float, min_frames: int = 3) -> Targets:
+def prepare(poses: dict, skeleton: Skeleton, vertical_fov_deg: float, e_max: float, min_frames: int = 3,
+            outlier_turn_deg: float = 90.0, outlier_frames_max: int = 10) -> Targets:
     """World targets and weights from a poses file (a `sfv.pose.stage.load_poses` dict)."""
     detected = poses["detected"].astype(bool)
     clip = poses["meta"].get("clip", "?")
@@ -48,10 +63,49 @@ def prepare(poses: dict, skeleton: Skeleton, vertical_fov_deg: float, e_max: flo
     conf = humanoid_confidence(poses["confidence"], detected)
     weight = np.zeros(len(detected))
     weight[detected] = frame_weights_np(cam.reprojection_error[detected], e_max)
-    world = _interpolate_missing(cam.world_joints, detected)
+    outliers = outlier_frames(cam.world_joints, detected, outlier_turn_deg, outlier_frames_max)
     bodies = [skeleton.index(n) for n in HUMANOID_JOINTS]
-    return Targets(world=world, confidence=conf * weight[:, None], keypoints_2d=humanoid_joints(poses["keypoints_2d"]),
-                   confidence_2d=conf, camera=cam, bodies=bodies)
+    return Targets(world=_interpolate_missing(cam.world_joints, detected), confidence=conf * weight[:, None],
+                   keypoints_2d=humanoid_joints(poses["keypoints_2d"]), confidence_2d=conf, camera=cam, bodies=bodies,
+                   outliers=outliers, start=_interpolate_missing(cam.world_joints, detected & ~outliers))
+
+
+def body_frames(joints: np.ndarray) -> np.ndarray:
+    """Rotation matrices (T, 3, 3) of the body from HUMANOID_JOINTS positions (T, J, 3): columns forward,
+    up (hips to neck), right (left hip to right hip), as the humanoid's rest frame (+x, +y, +z)."""
+    names = list(HUMANOID_JOINTS)
+    root = joints[:, names.index("root")]
+    right = joints[:, names.index("right_hip")] - joints[:, names.index("left_hip")]
+    up = joints[:, names.index("neck")] - root
+    up = up / np.maximum(np.linalg.norm(up, axis=1, keepdims=True), 1e-9)
+    right = right - up * np.sum(right * up, axis=1, keepdims=True)
+    right /= np.maximum(np.linalg.norm(right, axis=1, keepdims=True), 1e-9)
+    forward = np.cross(up, right)
+    return np.stack([forward, up, right], axis=2)
+
+
+def outlier_frames(joints: np.ndarray, detected: np.ndarray, max_turn_deg: float = 90.0,
+                   max_frames: int = 10) -> np.ndarray:
+    """Frames (T,) where the estimator's 3D pose flipped: the body turns more than `max_turn_deg` from one
+    frame to the next (at 30 fps, 90 degrees is 2700 deg/s, beyond any skill) and back within `max_frames`.
+    Between such turns the clip splits into runs; every run of at most `max_frames` frames is an outlier,
+    unless no run is longer. Missing frames are skipped over."""
+    idx = np.flatnonzero(detected)
+    out = np.zeros(len(detected), dtype=bool)
+    if len(idx) < 2:
+        return out
+    frames = body_frames(joints[idx])
+    relative = np.einsum("tji,tjk->tik", frames[:-1], frames[1:])  # R_t^T R_t+1
+    cos = np.clip((np.trace(relative, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0)
+    turns = np.degrees(np.arccos(cos))
+    cuts = np.flatnonzero(turns > max_turn_deg) + 1  # a new run starts at these positions of idx
+    runs = np.split(np.arange(len(idx)), cuts)
+    if max(len(r) for r in runs) <= max_frames:
+        return out
+    for r in runs:
+        if len(r) <= max_frames:
+            out[idx[r]] = True
+    return out
 
 
 def frame_weights_np(errors: np.ndarray, e_max: float) -> np.ndarray:
@@ -71,17 +125,8 @@ def _interpolate_missing(values: np.ndarray, present: np.ndarray) -> np.ndarray:
 
 def initial_motion(targets: np.ndarray, skeleton: Skeleton, fps: float, name: str = "") -> Motion:
     """Rest pose at the targets' root, turned to face where the targets' hips and torso face."""
-    names = list(HUMANOID_JOINTS)
-    root = targets[:, names.index("root")]
-    right = targets[:, names.index("right_hip")] - targets[:, names.index("left_hip")]
-    up = targets[:, names.index("neck")] - root
-    up /= np.linalg.norm(up, axis=1, keepdims=True)
-    right -= up * np.sum(right * up, axis=1, keepdims=True)
-    right /= np.maximum(np.linalg.norm(right, axis=1, keepdims=True), 1e-9)
-    forward = np.cross(up, right)
-    # the humanoid's rest frame: forward +x, up +y, right +z
-    mats = np.stack([forward, up, right], axis=2)
-    quats = _matrix_to_quat(mats)
+    root = targets[:, list(HUMANOID_JOINTS).index("root")]
+    quats = _matrix_to_quat(body_frames(targets))
     pose = np.tile(skeleton.identity_pose(), (len(root), 1))
     return Motion(skeleton, fps, root.copy(), quats, pose, name=name)
 
