@@ -166,3 +166,15 @@ def test_failed_write_leaves_previous_file(tmp_path):
             raise RuntimeError("crash mid-write")
     assert target.read_text() == "old"
     assert list(tmp_path.iterdir()) == [target]
+
+
+def test_atomic_write_gets_the_mode_of_a_plain_write(tmp_path):
+    """mkstemp's private 0600 would otherwise reach every output (other users, and DVC's cache, see it)."""
+    import os
+
+    from sfv.io import write_text
+
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic = write_text(tmp_path / "atomic.txt", "x")
+    assert os.stat(atomic).st_mode & 0o777 == os.stat(plain).st_mode & 0o777
