@@ -161,6 +161,10 @@ class ReconstructParams(_Section):
     clips: list[str] = Field(description="clips (keys of `clips`) to reconstruct; one DVC stage reconstruct@<clip> each")
     vertical_fov: float = Field(45.0, ge=5, le=120, description="assumed camera field of view, degrees (a single "
                                                                "person cannot tell focal length from depth)")
+    level_camera: bool = Field(True, description="the camera has no roll (image x horizontal); false: up is the "
+                                                 "median torso direction alone")
+    still_foot_speed: float = Field(0.5, ge=0, description="m/s: with a level camera, ankles slower than this set "
+                                                         "its pitch (they share one height); 0 = the torso's pitch")
     e_max: float = Field(20.0, gt=0, description="pixels: a frame's 3D target counts exp(-(e/e_max)^2) of its 2D error e")
     outlier_turn: float = Field(90.0, gt=0, le=180, description="degrees: a 3D pose turning more than this from one "
                                                                  "frame to the next (and back) is an outlier")

@@ -194,6 +194,15 @@ def test_person_leaving_is_flagged_and_stage_completes(tmp_path, upright_frames)
     assert back["keypoints_2d"].shape == (15, 33, 2) and back["meta"]["first"] == 0
     with pytest.raises(ValueError, match="holds the poses of clip 'leaves', not 'jump'"):
         load_poses(out, "jump")
+    import json
+
+    with np.load(out) as z:  # the same file under an older format name
+        arrays = {k: z[k] for k in z.files}
+    arrays["meta"] = np.array(json.dumps({**json.loads(str(arrays["meta"])), "format": "sfv-poses/0"}))
+    np.savez(tmp_path / "old.npz", **arrays)
+    with pytest.raises(ValueError, match=r"format 'sfv-poses/0', expected 'sfv-poses/1' \(an older or foreign file\); "
+                                         r"re-run `dvc repro pose`"):
+        load_poses(tmp_path / "old.npz", "leaves")
 
 
 def test_bad_videos_name_the_clip_and_the_fix(tmp_path):

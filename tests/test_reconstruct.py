@@ -219,14 +219,14 @@ def test_translation_from_2d_and_3d_is_exact_without_noise():
     assert np.allclose(solve_translation(uv, xyz, w, K), T, atol=1e-9)
 
 
-def _synthetic_poses(humanoid, elevation=10.0):
+def _synthetic_poses(humanoid, elevation=10.0, clip="walk"):
     """BlazePose-like arrays for the walk mocap filmed by a known camera: the humanoid's joints placed at
     the landmarks HUMANOID_JOINTS reads (the other body landmarks at the nearest joint)."""
     from sfv.mocap import load_mocap
     from sfv.pose.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
     from sfv.render.camera import orbit_camera
 
-    m = load_mocap("walk")
+    m = load_mocap(clip)
     pos = m.body_positions()[0] @ np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]).T  # z-up world
     cam = orbit_camera(pos[:, 1].mean(0), 4.0, elevation, -60, 640, 480, 45)
     landmark = {}
@@ -246,7 +246,7 @@ def _synthetic_poses(humanoid, elevation=10.0):
     mid_hip = cam_pts[:, [23, 24]].mean(1, keepdims=True)
     uv, _ = cam.project(kp3_world)
     return m, pos, cam, {"keypoints_2d": uv, "keypoints_3d": cam_pts - mid_hip, "confidence": np.ones((m.n_frames, 33)),
-                         "detected": np.ones(m.n_frames, bool), "meta": {"clip": "walk", "width": 640, "height": 480}}
+                         "detected": np.ones(m.n_frames, bool), "meta": {"clip": clip, "width": 640, "height": 480}}
 
 
 def test_camera_and_world_targets_from_synthetic_poses(humanoid):
@@ -264,6 +264,30 @@ def test_camera_and_world_targets_from_synthetic_poses(humanoid):
     assert mpjpe(targets.world, m.body_positions()[0][:, targets.bodies]) < 10.0  # mm
     ankles = targets.world[:, [targets.bodies.index(humanoid.index(n)) for n in ("left_ankle", "right_ankle")], 1]
     assert abs(np.percentile(ankles, 5) - 0.058) < 1e-6  # the ground under the lowest ankles
+
+
+@pytest.mark.parametrize("clip", ["kick", "jump"])
+def test_level_camera_finds_up_where_the_torso_leans(humanoid, clip):
+    """In a kick the torso leans back for much of the clip: its median direction tilts the world sideways
+    in the image. Keeping the camera level (no roll) leaves only the pitch to the torso. In a jump the
+    person lands a metre on: the feet at rest, before and after, fix the pitch; in the kick the standing
+    foot never moves, so they cannot, and the torso's pitch stays."""
+    from sfv.reconstruct.camera import estimate_camera
+
+    m, pos, cam, poses = _synthetic_poses(humanoid, clip=clip)
+    true_up = cam.R @ np.array([0.0, 0.0, 1.0])  # the z-up world's up in camera coordinates
+    args = (poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], poses["detected"], 640, 480, 45)
+    angle = lambda est: np.degrees(np.arccos(np.clip(est.camera.R[:, 1] @ true_up, -1, 1)))  # noqa: E731
+    torso = angle(estimate_camera(*args, level=False))
+    level_est = estimate_camera(*args, level=True, still_foot_speed=0.0)
+    level, feet = angle(level_est), angle(estimate_camera(*args, level=True, fps=m.fps))
+    print(f"{clip}, up error: torso {torso:.1f} deg, level camera {level:.1f} deg, re-pitched by still feet {feet:.1f}")
+    assert level_est.camera.R[0, 1] == 0.0  # up has no image-x part
+    if clip == "kick":
+        assert level < torso - 10  # the sideways part of the lean is gone; the forward part stays in the pitch
+        assert feet == level
+    else:
+        assert level < torso and feet < 2.0 < level
 
 
 def test_prepare_refuses_unusable_poses(humanoid):

@@ -47,7 +47,8 @@ class Targets:
 
 
 def prepare(poses: dict, skeleton: Skeleton, vertical_fov_deg: float, e_max: float, min_frames: int = 3,
-            outlier_turn_deg: float = 90.0, outlier_frames_max: int = 10) -> Targets:
+            outlier_turn_deg: float = 90.0, outlier_frames_max: int = 10, level_camera: bool = True,
+            still_foot_speed: float = 0.5) -> Targets:
     """World targets and weights from a poses file (a `sfv.pose.stage.load_poses` dict)."""
     detected = poses["detected"].astype(bool)
     clip = poses["meta"].get("clip", "?")
@@ -59,7 +60,8 @@ def prepare(poses: dict, skeleton: Skeleton, vertical_fov_deg: float, e_max: flo
                                        "re-run the pose stage or change the clip's frame range")
     meta = poses["meta"]
     cam = estimate_camera(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], detected,
-                          meta["width"], meta["height"], vertical_fov_deg)
+                          meta["width"], meta["height"], vertical_fov_deg, level=level_camera,
+                          fps=float(meta.get("fps", 30.0)), still_foot_speed=still_foot_speed)
     conf = humanoid_confidence(poses["confidence"], detected)
     weight = np.zeros(len(detected))
     weight[detected] = frame_weights_np(cam.reprojection_error[detected], e_max)
