@@ -106,7 +106,7 @@ print(f"clip {clip!r}: {len(poses['detected'])} frames at {fps:g} fps, {int(pose
 # then turned so that the ankles at rest (slower than `still_foot_speed`) share one height: feet at rest
 # are mostly on the ground, wherever the person went. The ground lies under the lowest ankles. On the
 # rendered clips the torso alone is 5–33° off the true up (people lean into a jump or a kick); its pitch
-# with the camera level 0–8°; re-pitched by the feet at rest 0–7.8° (under 2.5° on five of nine).
+# with the camera level 0–8°; re-pitched by the feet at rest 0–7.8° (under 2.5° on four of nine).
 #
 # **Outlier poses.** The estimator sometimes flips a whole 3D pose for a few frames (seen on the rendered
 # roll and cartwheel: 0.5 m off for 3–5 frames, at ordinary confidence). The body then turns more than

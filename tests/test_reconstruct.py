@@ -188,6 +188,8 @@ def test_fit_refuses_bad_targets():
     broken[7, 2, 1] = np.nan
     with pytest.raises(ValueError, match=r"target of body .* at frame 7 is not finite; give it confidence 0"):
         fit(rest, broken, bodies, settings=FitSettings(iterations=1))
+    with pytest.raises(ValueError, match="optimizer must be lbfgs or adam, got 'sgd'"):
+        fit(rest, noisy, bodies, settings=FitSettings(optimizer="sgd"))
     conf = np.ones(noisy.shape[:2])
     conf[5, 3] = np.nan
     with pytest.raises(ValueError, match=r"confidence of body .* at frame 5 is not finite"):

@@ -12,7 +12,7 @@ with the camera taken as level (no roll: the image's x axis is horizontal) unles
 its pitch refined so that feet at rest share one height; the ground lies under the lowest ankles of the
 clip. Positions come out in the humanoid's y-up world. Measured on the nine rendered clips, the torso
 alone is 5-33 degrees off the true up (people lean into a jump, a kick, a roll); its pitch alone, with
-the camera level, 0-8 degrees; re-pitched by the feet at rest, 0-7.7 (under 2.5 on five clips).
+the camera level, 0-8 degrees; re-pitched by the feet at rest, 0-7.8 (under 2.5 on four clips).
 """
 
 from __future__ import annotations

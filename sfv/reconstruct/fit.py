@@ -3,8 +3,9 @@
 The variables are, per frame, the root position, the root rotation and every joint's rotation
 (rotation vectors; an angle for a revolute joint); bone lengths are the character's. Positions come
 from the kit's torch forward kinematics, so retargeting (IK) and smoothing are one optimisation.
-With the smoothness weight at 0 the same code is per-frame IK, the baseline the reconstruction is
-compared with.
+With the terms that couple frames off (smoothness, foot sliding: `per_frame`) the same code is per-frame
+IK, the baseline the reconstruction is compared with. L-BFGS (strong Wolfe line search) by default:
+on the rendered clips it reached lower error than Adam on the same number of loss evaluations.
 """
 
 from __future__ import annotations
@@ -137,11 +138,13 @@ def planted_feet(motion: Motion, weights: FitWeights, up_axis: int = 1) -> np.nd
 def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.ndarray | None = None,
         settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None,
         image: tuple | None = None, contact: np.ndarray | None = None) -> tuple[Motion, list[float]]:
-    """The motion (starting from `init`, `settings.iterations` Adam steps) whose bodies `bodies` follow
-    `targets` (T, J, 3) in the world frame, weighted by `confidence` (T, J), smooth and above the ground.
+    """The motion (starting from `init`, `settings.iterations` loss evaluations) whose bodies `bodies` follow
+    `targets` (T, J, 3) in the world frame (the pose root-relative, the root weakly), weighted by `confidence` (T, J), smooth and above the ground.
     With `image` = (camera, keypoints_2d (T, J, 2), confidence_2d (T, J)) and a reprojection weight, the
     bodies' projections also follow the 2D keypoints; with `contact` (T, F) and a foot_sliding weight, planted
     feet hold still. Returns the motion and the loss curve."""
+    if settings.optimizer not in ("lbfgs", "adam"):
+        raise ValueError(f"optimizer must be lbfgs or adam, got {settings.optimizer!r}")
     torch.manual_seed(settings.seed)
     T = init.n_frames
     if targets.shape != (T, len(bodies), 3):
