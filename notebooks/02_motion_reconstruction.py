@@ -244,14 +244,15 @@ def scores(m) -> dict:
 weights_with = lambda **kw: replace(settings, weights=replace(settings.weights, **kw))  # noqa: E731
 variants = {
     "reconstruction": None,
-    "outlier frames kept": (weights_with(), targets.confidence, baseline_image),
+    # with no outlier frames this variant is the reconstruction itself: not fitted twice
+    "outlier frames kept": (weights_with(), targets.confidence, baseline_image) if targets.outliers.any() else None,
     "no joint ranges": (weights_with(joint_limits=0.0), targets.reconstruction_confidence, image),
     "no foot sliding term": (weights_with(foot_sliding=0.0), targets.reconstruction_confidence, image),
     "root held to depth from scale": (weights_with(root_position=1.0), targets.reconstruction_confidence, image),
 }
 term_rows = {}
 for name, spec in tqdm(variants.items(), desc="term ablation"):
-    if spec is None:
+    if spec is None:  # the reconstruction above
         term_rows[name] = scores(motion)
         continue
     s_v, conf_v, image_v = spec
