@@ -134,8 +134,8 @@ from dataclasses import replace  # noqa: E402
 image = (cam.camera, targets.keypoints_2d, targets.reconstruction_confidence_2d)
 baseline_image = (cam.camera, targets.keypoints_2d, targets.confidence_2d)
 with tqdm(total=2 * (settings.ik_iterations + settings.iterations), desc=f"reconstruct {clip}", unit="step") as bar:
-    motion, _, curve = reconstruct(init, targets.world, targets.bodies, targets.reconstruction_confidence, settings,
-                                   progress=bar.update, image=image)
+    motion, ik_phase, curve = reconstruct(init, targets.world, targets.bodies, targets.reconstruction_confidence,
+                                          settings, progress=bar.update, image=image)
     # the baseline: per-frame IK, as many steps
     ik, _, _ = reconstruct(init, targets.world, targets.bodies, targets.confidence, per_frame(settings),
                            progress=bar.update, image=baseline_image)
@@ -205,7 +205,8 @@ rows = [(0.0, jit(pos_ik), mpjpe(pos_ik, src) if gt is not None else np.nan, rep
          reprojection_error(pos, targets))]
 for w in cfg.ablation_smoothness:
     s = replace(settings, weights=replace(settings.weights, smoothness=float(w)))
-    m_w, _, _ = reconstruct(init, targets.world, targets.bodies, targets.reconstruction_confidence, s, image=image)
+    m_w, _, _ = reconstruct(init, targets.world, targets.bodies, targets.reconstruction_confidence, s, image=image,
+                            ik=ik_phase)  # the same IK phase: only the smoothness weight differs
     p_w = m_w.body_positions()[0][:, targets.bodies]
     rows.append((w, jit(p_w), mpjpe(p_w, src) if gt is not None else np.nan, reprojection_error(p_w, targets)))
 rows.sort(key=lambda r: r[0])
@@ -247,7 +248,7 @@ variants = {
     # with no outlier frames this variant is the reconstruction itself: not fitted twice
     "outlier frames kept": (weights_with(), targets.confidence, baseline_image) if targets.outliers.any() else None,
     "no joint ranges": (weights_with(joint_limits=0.0), targets.reconstruction_confidence, image),
-    "no foot sliding term": (weights_with(foot_sliding=0.0), targets.reconstruction_confidence, image),
+    "no foot sliding term": (weights_with(foot_sliding=0.0), targets.reconstruction_confidence, image, ik_phase),
     "root held to depth from scale": (weights_with(root_position=1.0), targets.reconstruction_confidence, image),
 }
 term_rows = {}
@@ -255,8 +256,8 @@ for name, spec in tqdm(variants.items(), desc="term ablation"):
     if spec is None:  # the reconstruction above
         term_rows[name] = scores(motion)
         continue
-    s_v, conf_v, image_v = spec
-    m_v, _, _ = reconstruct(init, targets.world, targets.bodies, conf_v, s_v, image=image_v)
+    s_v, conf_v, image_v, *start = spec  # a variant with per-frame terms unchanged reuses the IK phase
+    m_v, _, _ = reconstruct(init, targets.world, targets.bodies, conf_v, s_v, image=image_v, ik=start[0] if start else None)
     term_rows[name] = scores(m_v)
 shown = ["mpjpe_mm" if gt is not None else "reprojection_error_px", "jitter", "foot_sliding", "joint_limit_violations"]
 labels = {"mpjpe_mm": "MPJPE vs source (mm)", "reprojection_error_px": "2D reprojection (px)", "jitter": "jitter (m/s²)",

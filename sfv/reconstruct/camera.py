@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sfv.pose.keypoints import BLAZEPOSE33, HUMANOID_JOINTS, humanoid_joints
+from sfv.reconstruct.contact import steady_speed
 from sfv.render.camera import Camera, intrinsics
 
 BODY = np.arange(11, 33)  # shoulders to feet: the landmarks that fix depth (the face is small and flat)
@@ -62,9 +63,7 @@ def still_feet_pitch(ankles: np.ndarray, detected: np.ndarray, fps: float, up: n
     m/s, camera coordinates (T, 2, 3)) share one height: feet at rest are mostly on the ground, wherever
     the person has moved. `up` is returned as it is when too few still points (`min_points`) or too
     little spread in depth (`min_depth_range` m) leave the pitch undetermined (a run, someone in place)."""
-    pad = np.concatenate([ankles[:1], ankles[:1], ankles, ankles[-1:], ankles[-1:]])
-    speed = np.linalg.norm(pad[4:] - pad[:-4], axis=-1) * fps / 4
-    still = (speed < max_speed) & detected[:, None]
+    still = (steady_speed(ankles, fps) < max_speed) & detected[:, None]
     points = ankles[still]
     if len(points) < min_points or np.ptp(points[:, 2]) < min_depth_range:
         return up

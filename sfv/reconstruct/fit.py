@@ -19,6 +19,7 @@ import torch
 from sfv.kinematics import chain
 from sfv.motion import Motion
 from sfv.reconstruct import losses
+from sfv.reconstruct.contact import foot_contact
 from sfv.skeleton import Skeleton
 
 
@@ -96,11 +97,13 @@ class MotionVariables(torch.nn.Module):
 
 def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.ndarray | None = None,
                 settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None,
-                image: tuple | None = None) -> tuple[Motion, Motion, list[float]]:
+                image: tuple | None = None, ik: Motion | None = None) -> tuple[Motion, Motion, list[float]]:
     """Per-frame IK of the targets, then the smooth fit started from it (smoothness couples the frames,
-    so starting from poses that already fit converges far faster than from `init`).
+    so starting from poses that already fit converges far faster than from `init`). The IK phase has only
+    per-frame terms, so fits that differ in smoothness or foot sliding alone can pass an earlier run's
+    result as `ik` and skip it.
 
-    Returns (reconstruction, per-frame IK baseline, loss curve of both phases)."""
+    Returns (reconstruction, the IK phase's motion, loss curve of the phases run)."""
     # The IK phase starts from a rest pose, often metres from the targets: a robust loss saturated at
     # robust_scale would barely pull there, so it uses ten times the scales (nearly quadratic).
     w = settings.weights
@@ -108,7 +111,9 @@ def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence
     ik_settings = replace(ik_settings, iterations=settings.ik_iterations,
                           weights=replace(ik_settings.weights, robust_scale=10 * w.robust_scale,
                                           robust_pixels=10 * w.robust_pixels))
-    ik, curve_ik = fit(init, targets, bodies, confidence, ik_settings, up_axis, progress, image)
+    curve_ik = []
+    if ik is None:
+        ik, curve_ik = fit(init, targets, bodies, confidence, ik_settings, up_axis, progress, image)
     contact = None
     if w.foot_sliding > 0:
         contact = planted_feet(ik, w, up_axis)
@@ -128,11 +133,10 @@ def feet(skeleton: Skeleton) -> list[int]:
 
 
 def planted_feet(motion: Motion, weights: FitWeights, up_axis: int = 1) -> np.ndarray:
-    """(T, F) 1 where a foot of `motion` is planted (see `losses.foot_contact`), F = the character's feet."""
-    pos = torch.as_tensor(motion.body_positions()[0][:, feet(motion.skeleton)])
+    """(T, F) 1 where a foot of `motion` is planted (see `contact.foot_contact`), F = the character's feet."""
+    pos = motion.body_positions()[0][:, feet(motion.skeleton)]
     flat = [a for a in range(3) if a != up_axis]
-    return losses.foot_contact(pos[..., up_axis], pos[..., flat], motion.fps, weights.contact_height,
-                               weights.contact_speed).numpy()
+    return foot_contact(pos[..., up_axis], pos[..., flat], motion.fps, weights.contact_height, weights.contact_speed)
 
 
 def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.ndarray | None = None,

@@ -16,17 +16,11 @@ def robust(residual_norm: torch.Tensor, scale: float) -> torch.Tensor:
     return scale ** 2 * r2 / (1.0 + r2)
 
 
-def frame_weights(initial_error: torch.Tensor, e_max: float) -> torch.Tensor:
-    """SFV's per-frame weight of the 3D term: exp(-(e / e_max)^2) of each frame's initial 2D reprojection
-    error e, so frames whose 3D prediction disagrees with the image count less."""
-    return torch.exp(-(initial_error / e_max) ** 2)
-
-
-def keypoint_3d(pred: torch.Tensor, target: torch.Tensor, confidence: torch.Tensor,
-                frame_weight: torch.Tensor | None = None, scale: float = 0.1) -> torch.Tensor:
-    """Robust, confidence-weighted distance between predicted and target 3D keypoints (T, J, 3)."""
-    w = confidence if frame_weight is None else confidence * frame_weight[:, None]
-    return (w * robust(torch.linalg.norm(pred - target, dim=-1), scale)).sum() / w.sum().clamp_min(1e-9)
+def keypoint_3d(pred: torch.Tensor, target: torch.Tensor, confidence: torch.Tensor, scale: float = 0.1) -> torch.Tensor:
+    """Robust, confidence-weighted distance between predicted and target 3D keypoints (T, J, 3) (SFV's frame
+    weights come multiplied into `confidence`)."""
+    return (confidence * robust(torch.linalg.norm(pred - target, dim=-1), scale)).sum() / \
+        confidence.sum().clamp_min(1e-9)
 
 
 def reprojection_2d(projected: torch.Tensor, keypoints: torch.Tensor, confidence: torch.Tensor,
@@ -53,15 +47,6 @@ def joint_limits(angles: torch.Tensor, lower: torch.Tensor, upper: torch.Tensor)
     """Mean squared violation (rad^2) of revolute joint ranges (T, K): a knee bending forwards or an elbow
     backwards fits 3D points as well as the right bend, so nothing but this term tells them apart."""
     return (torch.relu(lower - angles) ** 2 + torch.relu(angles - upper) ** 2).mean()
-
-
-def foot_contact(heights: torch.Tensor, horizontal: torch.Tensor, fps: float, max_height: float,
-                 max_speed: float) -> torch.Tensor:
-    """Which feet (T, F) are planted: low (heights (T, F) below `max_height`) and slow (horizontal positions
-    (T, F, 2) moving under `max_speed` m/s, by central differences over two frames to ride over jitter)."""
-    padded = torch.cat([horizontal[:1], horizontal[:1], horizontal, horizontal[-1:], horizontal[-1:]])
-    speed = torch.linalg.norm(padded[4:] - padded[:-4], dim=-1) * fps / 4
-    return ((heights < max_height) & (speed < max_speed)).to(heights.dtype)
 
 
 def foot_sliding(feet: torch.Tensor, contact: torch.Tensor, fps: float) -> torch.Tensor:

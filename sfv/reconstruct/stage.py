@@ -14,7 +14,6 @@ import numpy as np
 from sfv.motion import Motion
 from sfv.pose.keypoints import HUMANOID_JOINTS, humanoid_joints
 from sfv.reconstruct.camera import ClipCamera, estimate_camera, humanoid_confidence
-from sfv.reconstruct.losses import frame_weights
 from sfv.skeleton import Skeleton
 
 
@@ -64,7 +63,7 @@ def prepare(poses: dict, skeleton: Skeleton, vertical_fov_deg: float, e_max: flo
                           fps=float(meta.get("fps", 30.0)), still_foot_speed=still_foot_speed)
     conf = humanoid_confidence(poses["confidence"], detected)
     weight = np.zeros(len(detected))
-    weight[detected] = frame_weights_np(cam.reprojection_error[detected], e_max)
+    weight[detected] = frame_weights(cam.reprojection_error[detected], e_max)
     outliers = outlier_frames(cam.world_joints, detected, outlier_turn_deg, outlier_frames_max)
     bodies = [skeleton.index(n) for n in HUMANOID_JOINTS]
     return Targets(world=_interpolate_missing(cam.world_joints, detected), confidence=conf * weight[:, None],
@@ -110,10 +109,10 @@ def outlier_frames(joints: np.ndarray, detected: np.ndarray, max_turn_deg: float
     return out
 
 
-def frame_weights_np(errors: np.ndarray, e_max: float) -> np.ndarray:
-    import torch
-
-    return frame_weights(torch.as_tensor(errors, dtype=torch.float64), e_max).numpy()
+def frame_weights(initial_error: np.ndarray, e_max: float) -> np.ndarray:
+    """SFV's per-frame weight of the 3D term: exp(-(e / e_max)^2) of each frame's initial 2D reprojection
+    error e, so frames whose 3D prediction disagrees with the image count less."""
+    return np.exp(-(initial_error / e_max) ** 2)
 
 
 def _interpolate_missing(values: np.ndarray, present: np.ndarray) -> np.ndarray:
