@@ -24,7 +24,8 @@ import types
 import numpy as np
 import pybullet_data
 
-from sfv.imitate.env import EnvSettings, ImitationEnv
+from sfv.config import EnvSettings
+from sfv.imitate.env import ImitationEnv
 from sfv.io import quiet_stdio
 from sfv.mocap import load_mocap
 

@@ -16,14 +16,15 @@ import pybullet_data
 import torch
 
 from sfv.kinematics import forward_kinematics
-from sfv.mocap import available_clips, load_mocap
+from sfv.assets import available_mocap
+from sfv.mocap import load_mocap
 from sfv.skeleton import load_character
 
 
 def main(repeats: int = 5) -> None:
     torch.set_num_threads(1)
     skeleton = load_character("humanoid")
-    motions = [load_mocap(n) for n in available_clips()]
+    motions = [load_mocap(n) for n in available_mocap()]
     root_pos = np.concatenate([m.root_pos for m in motions])
     root_rot = np.concatenate([m.root_rot for m in motions])
     pose = np.concatenate([m.pose for m in motions])

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from sfv.config import load_params
-from sfv.imitate.train import make_env, settings_from_params
+from sfv.imitate.train import make_env
 
 
 class PeerDeepMimic(gym.Env):
@@ -83,12 +83,12 @@ def main() -> None:
     from sfv.imitate.vec_env import BatchedSubprocVecEnv
 
     params = load_params()
-    env_settings, ppo = settings_from_params(params.imitate, "humanoid")
+    env_settings, reward, ppo = params.imitate.env, params.imitate.reward, params.imitate.ppo
     torch.set_num_threads(ppo.torch_threads)
     motion = "data/mocap/walk.npz"
     if not os.path.exists(motion):
         raise SystemExit(f"{motion} is missing: run `dvc repro motion_library` first")
-    fns = [partial(make_env, motion, env_settings, 0, i) for i in range(ppo.n_envs)]
+    fns = [partial(make_env, motion, env_settings, reward, 0, i) for i in range(ppo.n_envs)]
     ours = measure(BatchedSubprocVecEnv(fns, ppo.n_workers), ppo, a.updates)
     plain = measure(SubprocVecEnv(fns[:ppo.n_workers], start_method="forkserver"), ppo, a.updates)
     print(f"PPO samples/s including learning, {os.cpu_count()} cores, {a.updates} updates of 4096 samples, walk")

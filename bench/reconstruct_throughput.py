@@ -18,8 +18,9 @@ import torch
 
 def main() -> None:
     from sfv.mocap import load_mocap
-    from sfv.pose.keypoints import HUMANOID_JOINTS
-    from sfv.reconstruct.fit import FitSettings, reconstruct
+    from sfv.keypoints import HUMANOID_JOINTS
+    from sfv.config import FitSettings
+    from sfv.reconstruct.fit import reconstruct
 
     m = load_mocap("walk")
     pos = m.body_positions()[0]
@@ -35,7 +36,7 @@ def main() -> None:
     settings = FitSettings()
     error = lambda mo: float(np.linalg.norm(mo.body_positions()[0][:, bodies] - truth, axis=-1).mean() * 1000)  # noqa: E731
     times = {}
-    for name, s, threads in (("L-BFGS", settings, 1), ("L-BFGS", settings, 2), ("Adam", replace(settings, optimizer="adam"), 1)):
+    for name, s, threads in (("L-BFGS", settings, 1), ("L-BFGS", settings, 2), ("Adam", settings.model_copy(update={"optimizer": "adam"}), 1)):
         torch.set_num_threads(threads)
         t0 = time.perf_counter()
         motion, _, curve = reconstruct(rest, noisy, bodies, settings=s)

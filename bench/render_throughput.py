@@ -27,7 +27,8 @@ def main(n_frames: int = 24) -> None:
 
     from sfv.mocap import load_mocap
     from sfv.render.body import COLOURS, BodyRetargeter, load_anny
-    from sfv.render.gt_clip import RenderSettings, frame_camera, render_gt_clip
+    from sfv.config import RenderSettings
+    from sfv.render.gt_clip import frame_camera, render_gt_clip
     from sfv.render.tiny import TinyRenderer
     from sfv.skeleton import load_character
 

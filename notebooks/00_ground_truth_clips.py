@@ -21,47 +21,41 @@
 # source motion, the body's COCO keypoints in 3D and in pixels, which of them are visible, and the
 # body's silhouette.
 #
-# The code is in `sfv/render/`: `body.py` (posing anny like the humanoid), `camera.py` (the pinhole
-# camera), `tiny.py` (pybullet's CPU renderer), `gt_clip.py` (the clip and its ground truth). Parameters
-# come from `params.yaml`, section `render` (defaults) and the clip's own entry in `clips` (overrides).
+# The code is in `sfv/render/`: `body.py` (posing anny like the humanoid), `tiny.py` (pybullet's CPU
+# renderer), `gt_clip.py` (the clip and its ground truth), `figures.py`; the pinhole camera is
+# `sfv/camera.py`. Parameters come from `params.yaml`, section `render` (defaults) and the clip's own
+# entry in `clips` (overrides). The clip's video and ground truth go to its folder, `data/clips/<clip>/`.
 
 # %% tags=["parameters"]
-clips = ["jump"]
-width = 320
-height = 240
-camera = {}
-body = {}
-contact_sheet_frames = 8
-seed = 0
+params_file = "params.yaml"
 clip = "jump"
-clip_params = {"source": "mocap:jump", "fps": 30, "frames": [0, 20]}
 
 # %%
 import numpy as np
 from IPython.display import Image, Video, display
 
 from sfv import paths
-from sfv.config import ClipParams, section
+from sfv.config import show
+from sfv.frame_grid import evenly_spaced, frames_at
 from sfv.io import write_json
 from sfv.motion import load_motion
+from sfv.notebook import stage_params
 from sfv.plots import save_figure
-from sfv.render import gt_clip
+from sfv.render import figures, gt_clip
 from sfv.render.body import BodyRetargeter, load_anny
 from sfv.render.ground_truth import load_gt
 from sfv.skeleton import load_character
-from sfv.video import read_frames
 
-cfg = section("render", dict(clips=clips, width=width, height=height, camera=camera, body=body,
-                             contact_sheet_frames=contact_sheet_frames))
-entry = ClipParams.model_validate(clip_params)
-settings = gt_clip.settings_from_params(cfg, entry)
-mocap = entry.source.removeprefix("mocap:")
+params = stage_params(params_file)
+cfg, entry = params.render, params.clips[clip]
+settings = cfg.for_clip(entry)
+print(show(settings))
+mocap = entry.mocap
 motion = load_motion(paths.mocap_motion(mocap))
 plot_dir = paths.clip_plot_dir("render", clip)
 print(f"clip {clip!r}: mocap {mocap!r}, {motion.n_frames} frames at {motion.fps:g} fps; "
       f"video {settings.width}x{settings.height} at {settings.fps:g} fps")
-print("camera:", settings.camera)
-print("body phenotype:", settings.body or "anny's average adult (all 0.5)")
+print("body phenotype:", settings.body.phenotype() or "anny's average adult (all 0.5)")
 
 # %% [markdown]
 # ## The body and how it is posed
@@ -79,35 +73,17 @@ print("body phenotype:", settings.body or "anny's average adult (all 0.5)")
 
 # %%
 model = load_anny()
-retargeter = BodyRetargeter(model, load_character(entry.character), settings.body)
+retargeter = BodyRetargeter(model, load_character(entry.character), settings.body.phenotype())
 skeleton = retargeter.skeleton
 rest = skeleton.identity_pose()[None]
 calibrated = retargeter.pose_frames(np.zeros((1, 3)), np.array([[0, 0, 0, 1.0]]), rest)
 print(f"leg-length scale (anny / humanoid): {retargeter.scale:.3f}")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
 
-fig, axes = plt.subplots(1, 2, figsize=(7, 4.2))
-for ax, (title, verts) in zip(axes, [("anny's rest pose", None), ("posed as the humanoid's rest pose", calibrated)]):
-    if verts is None:
-        import torch
-
-        with torch.no_grad():
-            out = model(model(None)["rest_bone_poses"])
-        v = out["vertices"][0].numpy() @ np.array([[0, -1.0, 0], [1, 0, 0], [0, 0, 1]]).T  # face +x like the humanoid
-    else:
-        v = verts.vertices[0]
-    ax.scatter(v[::7, 1], v[::7, 2], s=0.3, color="#999999")
-    if verts is not None:
-        j = verts.source_joints[0]
-        for i, b in enumerate(skeleton.bodies):
-            if b.parent > 0:
-                ax.plot(j[[b.parent, i], 1], j[[b.parent, i], 2], color="#d62728", lw=2)
-    ax.set_aspect("equal")
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("y (m, the body's left)")
-axes[0].set_ylabel("z (m, up)")
-fig.suptitle("front view; red: the humanoid's skeleton (scaled) that drives the body", fontsize=9)
+with torch.no_grad():
+    anny_rest = model(model(None)["rest_bone_poses"])["vertices"][0].numpy()
+fig = figures.retargeting_figure(anny_rest, calibrated, skeleton)
 save_figure(fig, plot_dir / "retargeting.png")
 display(Image(str(plot_dir / "retargeting.png")))
 
@@ -123,7 +99,7 @@ display(Image(str(plot_dir / "retargeting.png")))
 video = paths.rendered_video(clip)
 gt_file = paths.ground_truth(clip)
 metrics = gt_clip.render_gt_clip(clip, motion, retargeter, settings, video, gt_file)
-metrics.update(mocap=mocap, camera=vars(settings.camera), body=settings.body)
+metrics.update(mocap=mocap, camera=settings.camera.model_dump(), body=settings.body.phenotype())
 write_json(paths.clip_metrics_file("render", clip), metrics)
 for k in ("frames", "render_seconds_per_frame", "joint_error_mean_m", "limb_direction_error_max_deg",
           "sole_gap_in_contact_m", "coco_visible_fraction", "coco_on_silhouette_fraction"):
@@ -146,9 +122,10 @@ for k in ("frames", "render_seconds_per_frame", "joint_error_mean_m", "limb_dire
 # %%
 gt = load_gt(gt_file)
 n = gt["keypoints_2d"].shape[0]
-picks = np.unique(np.linspace(0, n - 1, min(contact_sheet_frames, n)).round().astype(int))
-frames = [f for i, f in enumerate(read_frames(video)) if i in set(picks.tolist())]
-fig = gt_clip.contact_sheet(frames, [gt["keypoints_2d"][i, :17] for i in picks], [gt["visible"][i, :17] for i in picks],
+picks = evenly_spaced(n, cfg.contact_sheet_frames)
+shown = frames_at(video, picks)
+fig = gt_clip.contact_sheet([shown[i] for i in picks], [gt["keypoints_2d"][i, :17] for i in picks],
+                            [gt["visible"][i, :17] for i in picks],
                             [f"frame {i} · {i / settings.fps:.2f} s" for i in picks],
                             f"{clip}: rendered from mocap {mocap!r} with its ground-truth keypoints")
 save_figure(fig, plot_dir / "contact_sheet.png")
@@ -163,16 +140,7 @@ display(Image(str(plot_dir / "contact_sheet.png")))
 # anny's feet are longer than the humanoid's boxes, so pointed toes dip lower than the mocap's.
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 2.8))
-t = np.arange(n) / settings.fps
-for side, colour in (("left", "#1f77b4"), ("right", "#d62728")):
-    ax.plot(t, gt["sole_heights"][:, ("left", "right").index(side)], color=colour, label=f"body {side} sole")
-    ax.plot(t, gt["source_sole_heights"][:, ("left", "right").index(side)], color=colour, ls="--", lw=1,
-            label=f"humanoid {side} foot box")
-ax.axhline(0, color="#8c6d31")
-ax.set_xlabel("time (s)")
-ax.set_ylabel("height (m)")
-ax.legend(fontsize=7, ncol=2)
+fig = figures.feet_figure(gt["sole_heights"], gt["source_sole_heights"], settings.fps)
 save_figure(fig, plot_dir / "feet_height.png")
 display(Image(str(plot_dir / "feet_height.png")))
 

@@ -24,12 +24,10 @@
 #
 # The stage converts every clip to the kit's `npz` format under `data/mocap/` and draws a stick-figure
 # contact sheet per clip (`plots/motion_library/`). Parameters come from `params.yaml`
-# (section `motion_library`); the cell below only holds tiny defaults for a quick run.
+# (section `motion_library`, printed below); `dvc repro` passes the file's path.
 
 # %% tags=["parameters"]
-clips = ["walk"]
-contact_sheet_frames = 4
-seed = 0
+params_file = "params.yaml"
 
 # %%
 import json
@@ -40,17 +38,18 @@ from IPython.display import Image, display
 from tqdm import tqdm
 
 from sfv import paths
-from sfv.config import section
+from sfv.config import show
 from sfv.io import write_json
-from sfv.mocap import available_clips, load_mocap
+from sfv.assets import available_mocap
+from sfv.mocap import library_entry, library_metrics, load_mocap
 from sfv.motion import load_npz
+from sfv.notebook import stage_params
 from sfv.plots import contact_sheet, save_figure
 from sfv.skeleton import load_character
 
-cfg = section("motion_library", dict(clips=clips, contact_sheet_frames=contact_sheet_frames))
-names = available_clips() if cfg.clips == "all" else list(cfg.clips)
-unknown = sorted(set(names) - set(available_clips()))
-assert not unknown, f"params.yaml motion_library.clips: unknown clips {unknown}; available: {available_clips()}"
+cfg = stage_params(params_file).motion_library
+print(show(cfg))
+names = available_mocap() if cfg.clips == "all" else list(cfg.clips)
 print(f"{len(names)} clips:", ", ".join(names))
 
 # %% [markdown]
@@ -87,24 +86,9 @@ for name in tqdm(names, desc="clips"):
     frames = np.linspace(0, motion.n_frames - 1, cfg.contact_sheet_frames).round().astype(int).tolist()
     title = f"{name}: {motion.n_frames} frames at {motion.fps:g} fps, loop={motion.loop}"
     save_figure(contact_sheet(skeleton, pos, frames, motion.fps, title, orientations=rot), plot_dir / f"{name}.png")
-    vel = motion.velocities()
-    travel = pos[-1, 0] - pos[0, 0]
-    summary[name] = {
-        "frames": motion.n_frames,
-        "fps": motion.fps,
-        "duration_s": round(motion.duration, 4),
-        "loop": motion.loop,
-        "root_travel_m": round(float(np.linalg.norm(travel[[0, 2]])), 4),
-        "max_root_speed_mps": round(float(np.linalg.norm(vel["root_lin"], axis=1).max()), 4),
-        "lowest_body_origin_m": round(float(pos[..., 1].min()), 4),
-    }
+    summary[name] = library_entry(motion)
 
-metrics = {
-    "clips": len(summary),
-    "total_frames": sum(s["frames"] for s in summary.values()),
-    "total_seconds": round(sum(s["duration_s"] for s in summary.values()), 3),
-    "max_root_speed_mps": max(s["max_root_speed_mps"] for s in summary.values()),
-}
+metrics = library_metrics(summary)
 write_json(paths.mocap_index(), summary)  # the library's catalogue, read by later stages
 write_json(paths.metrics_file("motion_library"), metrics)
 print(json.dumps(metrics))

@@ -34,30 +34,12 @@
 # Missing frames carry no weight: the smoothness term fills them. The baseline is per-frame IK of the same
 # targets: the same fit with every term that couples frames (smoothness, foot sliding) off, and as many
 # loss evaluations. The full fit starts from a shorter IK run. Both use L-BFGS with a line search. Code: `sfv/reconstruct/` (`camera.py`,
-# `losses.py`, `fit.py`, `stage.py`, `figures.py`); parameters: `params.yaml`, section `reconstruct`.
+# `losses.py`, `fit.py`, `stage.py`, `evaluate.py`, `figures.py`); parameters: `params.yaml`, section
+# `reconstruct` (printed below).
 
 # %% tags=["parameters"]
-clips = ["jump"]
-vertical_fov = 45.0
-level_camera = True
-still_foot_speed = 0.5
-e_max = 20.0
-outlier_turn = 90.0
-outlier_frames = 10
-weights = {}
-robust_scale = 0.1
-robust_pixels = 20.0
-contact_height = 0.12
-contact_speed = 0.6
-optimizer = "lbfgs"
-ik_iterations = 50
-iterations = 100
-learning_rate = 0.02
-ablation_smoothness = [5e-7, 8e-6]
-gif = False
-seed = 0
+params_file = "params.yaml"
 clip = "jump"
-clip_params = {"source": "mocap:jump", "fps": 30}
 
 # %%
 import numpy as np
@@ -66,27 +48,20 @@ from IPython.display import Image, display
 from tqdm.auto import tqdm
 
 from sfv import paths
-from sfv.config import ClipParams, section
+from sfv.config import show
 from sfv.io import write_json
+from sfv.keypoints import HUMANOID_JOINTS
+from sfv.notebook import stage_params
 from sfv.plots import save_figure
-from sfv.pose.keypoints import HUMANOID_JOINTS
-from sfv.pose.stage import load_poses
-from sfv.reconstruct import figures, losses
-from sfv.reconstruct.fit import per_frame, planted_feet, reconstruct
-from sfv.reconstruct.stage import (fit_settings, foot_sliding_speed, initial_motion, limit_violations, mpjpe, prepare,
-                                   reprojection_error, root_trajectory_error)
+from sfv.pose.poses_file import load_poses
+from sfv.reconstruct import evaluate, figures
+from sfv.reconstruct.stage import initial_motion, prepare
 from sfv.render.ground_truth import load_gt
 from sfv.skeleton import load_character
 
-cfg = section("reconstruct", dict(clips=clips, vertical_fov=vertical_fov, level_camera=level_camera,
-                                  still_foot_speed=still_foot_speed, e_max=e_max, outlier_turn=outlier_turn,
-                                  outlier_frames=outlier_frames, weights=weights,
-                                  robust_scale=robust_scale, robust_pixels=robust_pixels, contact_height=contact_height,
-                                  contact_speed=contact_speed, optimizer=optimizer, ik_iterations=ik_iterations,
-                                  iterations=iterations, learning_rate=learning_rate,
-                                  ablation_smoothness=ablation_smoothness, gif=gif))
-entry = ClipParams.model_validate(clip_params)
-settings = fit_settings(cfg, seed)
+params = stage_params(params_file)
+cfg, entry, seed = params.reconstruct, params.clips[clip], params.base.seed
+print(show(cfg))
 skeleton = load_character(entry.character)
 poses = load_poses(paths.poses_file(clip), clip)
 fps = float(poses["meta"]["fps"])
@@ -115,68 +90,25 @@ print(f"clip {clip!r}: {len(poses['detected'])} frames at {fps:g} fps, {int(pose
 # the smoothness term fills them); per-frame IK, the baseline, fits them as they are.
 
 # %%
-targets = prepare(poses, skeleton, cfg.vertical_fov, cfg.e_max, outlier_turn_deg=cfg.outlier_turn,
-                  outlier_frames_max=cfg.outlier_frames, level_camera=cfg.level_camera,
-                  still_foot_speed=cfg.still_foot_speed)
+targets = prepare(poses, skeleton, cfg)
 cam = targets.camera
 print(f"estimated camera: f = {cam.camera.K[0, 0]:.0f} px (assumed {cfg.vertical_fov:g} deg), body "
       f"{np.nanmedian(cam.translation[:, 2]):.2f} m away (median); initial 2D error "
       f"{np.nanmedian(cam.reprojection_error):.1f} px (median)")
 print(f"outlier frames: {np.flatnonzero(targets.outliers).tolist() or 'none'}")
 init = initial_motion(targets.start, skeleton, fps, name=clip)
+truth = evaluate.Truth.from_ground_truth(gt, first, len(poses["detected"]), targets.bodies) if gt is not None else None
 
 # %% [markdown]
 # ## Fit: per-frame IK, then the whole clip
 
 # %%
-from dataclasses import replace  # noqa: E402
-
-image = (cam.camera, targets.keypoints_2d, targets.reconstruction_confidence_2d)
-baseline_image = (cam.camera, targets.keypoints_2d, targets.confidence_2d)
-with tqdm(total=2 * (settings.ik_iterations + settings.iterations), desc=f"reconstruct {clip}", unit="step") as bar:
-    motion, ik_phase, curve = reconstruct(init, targets.world, targets.bodies, targets.reconstruction_confidence,
-                                          settings, progress=bar.update, image=image)
-    # the baseline: per-frame IK, as many steps
-    ik, _, _ = reconstruct(init, targets.world, targets.bodies, targets.confidence, per_frame(settings),
-                           progress=bar.update, image=baseline_image)
-pos = motion.body_positions()[0][:, targets.bodies]
-pos_ik = ik.body_positions()[0][:, targets.bodies]
-jit = lambda p: losses.jitter(torch.as_tensor(p), fps).item()  # noqa: E731
-metrics = {
-    "frames": int(motion.n_frames), "fps": fps,
-    "jitter_targets": round(jit(targets.world), 2), "jitter_ik": round(jit(pos_ik), 2), "jitter": round(jit(pos), 2),
-    "reprojection_error_px_ik": round(reprojection_error(pos_ik, targets), 2),
-    "reprojection_error_px": round(reprojection_error(pos, targets), 2),
-    "loss_first": round(curve[0], 5), "loss_last": round(curve[-1], 5),
-    "outlier_frames": np.flatnonzero(targets.outliers).tolist(),
-}
-planted = planted_feet(ik, settings.weights)  # where the per-frame IK has a foot down
-metrics.update(planted_fraction=round(float(planted.mean()), 3),
-               foot_sliding_ik=round(foot_sliding_speed(ik, planted), 3), foot_sliding=round(foot_sliding_speed(motion, planted), 3),
-               joint_limit_violations_ik=limit_violations(ik), joint_limit_violations=limit_violations(motion))
-metrics["jitter_drop"] = round(metrics["jitter_ik"] / max(metrics["jitter"], 1e-9), 2)
-if gt is not None:
-    src = gt["source_joints"][first:first + motion.n_frames][:, targets.bodies]
-    metrics.update(mpjpe_mm_targets=round(mpjpe(targets.world, src), 1), mpjpe_mm_ik=round(mpjpe(pos_ik, src), 1),
-                   mpjpe_mm=round(mpjpe(pos, src), 1), jitter_source=round(jit(src), 2))
-    src_root = gt["source_joints"][first:first + motion.n_frames][:, 0]
-    metrics.update(root_error_m_ik=round(root_trajectory_error(ik.root_pos, src_root), 3),
-                   root_error_m=round(root_trajectory_error(motion.root_pos, src_root), 3))
-    true_up = gt["camera_R"] @ np.array([0.0, 0.0, 1.0])  # the render world is z-up
-    metrics["up_error_deg"] = round(float(np.degrees(np.arccos(np.clip(cam.camera.R[:, 1] @ true_up, -1, 1)))), 1)
+with tqdm(total=2 * (cfg.ik_iterations + cfg.iterations), desc=f"reconstruct {clip}", unit="step") as bar:
+    motion, ik_phase, curve, ik = evaluate.fit_clip(init, targets, cfg, progress=bar.update, seed=seed)
+metrics = evaluate.clip_metrics(motion, ik, targets, curve, cfg, truth)
 for k, v in metrics.items():
     print(f"{k:26s} {v}")
-
-# %%
-import matplotlib.pyplot as plt  # noqa: E402
-
-fig, ax = plt.subplots(figsize=(6, 2.6))
-ax.semilogy(curve)
-ax.axvline(settings.ik_iterations, color="#999999", ls="--", lw=1)
-ax.set_xlabel(f"loss evaluation, {cfg.optimizer} (per-frame IK, then the whole clip)")
-ax.set_ylabel("loss")
-save_figure(fig, plot_dir / "loss.png")
-display(Image(str(plot_dir / "loss.png")))
+display(Image(save_figure(figures.loss_curve(curve, cfg.ik_iterations, cfg.optimizer), plot_dir / "loss.png")))
 
 # %% [markdown]
 # ## Before and after
@@ -185,13 +117,11 @@ display(Image(str(plot_dir / "loss.png")))
 # and the reconstruction.
 
 # %%
-series = {"pose targets": targets.world, "per-frame IK": pos_ik, "reconstruction": pos}
-if gt is not None:
-    series = {"source mocap": src, **series}
+series = {"pose targets": targets.world, "per-frame IK": ik.body_positions()[0][:, targets.bodies],
+          "reconstruction": motion.body_positions()[0][:, targets.bodies]}
 ankle = list(HUMANOID_JOINTS).index("right_ankle")
-fig = figures.trajectories(dict(list(series.items())[-3:]), fps, ankle, f"{clip}: right ankle")
-save_figure(fig, plot_dir / "trajectories.png")
-display(Image(str(plot_dir / "trajectories.png")))
+fig = figures.trajectories(series, fps, ankle, f"{clip}: right ankle")
+display(Image(save_figure(fig, plot_dir / "trajectories.png")))
 
 # %% [markdown]
 # ## Ablation: the smoothness weight
@@ -200,29 +130,9 @@ display(Image(str(plot_dir / "trajectories.png")))
 # rendered clips, the error against the source mocap shows where smoothing starts to flatten real motion.
 
 # %%
-rows = [(0.0, jit(pos_ik), mpjpe(pos_ik, src) if gt is not None else np.nan, reprojection_error(pos_ik, targets)),
-        (settings.weights.smoothness, jit(pos), mpjpe(pos, src) if gt is not None else np.nan,
-         reprojection_error(pos, targets))]
-for w in cfg.ablation_smoothness:
-    s = replace(settings, weights=replace(settings.weights, smoothness=float(w)))
-    m_w, _, _ = reconstruct(init, targets.world, targets.bodies, targets.reconstruction_confidence, s, image=image,
-                            ik=ik_phase)  # the same IK phase: only the smoothness weight differs
-    p_w = m_w.body_positions()[0][:, targets.bodies]
-    rows.append((w, jit(p_w), mpjpe(p_w, src) if gt is not None else np.nan, reprojection_error(p_w, targets)))
-rows.sort(key=lambda r: r[0])
-fig, ax = plt.subplots(1, 2, figsize=(8, 2.8))
-xs = [max(r[0], 1e-8) for r in rows]
-ax[0].semilogx(xs, [r[1] for r in rows], "o-")
-ax[0].set_ylabel("jitter (m/s²)")
-ax[1].semilogx(xs, [r[2] if gt is not None else r[3] for r in rows], "o-", color="#d62728")
-ax[1].set_ylabel("MPJPE vs source (mm)" if gt is not None else "2D reprojection (px)")
-for a in ax:
-    a.set_xlabel("smoothness weight (0 drawn at 1e-8)")
-fig.tight_layout()
-save_figure(fig, plot_dir / "ablation.png")
-display(Image(str(plot_dir / "ablation.png")))
-metrics["ablation"] = [{"smoothness": r[0], "jitter": round(r[1], 2), "mpjpe_mm": None if np.isnan(r[2]) else round(r[2], 1),
-                        "reprojection_error_px": round(r[3], 2)} for r in rows]
+rows = evaluate.smoothness_ablation(init, targets, cfg, cfg.ablation_smoothness, motion, ik, ik_phase, truth, seed=seed)
+display(Image(save_figure(figures.smoothness_ablation(rows), plot_dir / "ablation.png")))
+metrics["ablation"] = rows
 
 # %% [markdown]
 # ## What each other term does
@@ -233,45 +143,10 @@ metrics["ablation"] = [{"smoothness": r[0], "jitter": round(r[1], 2), "mpjpe_mm"
 # clips the error against the source mocap says whether it buys accuracy too.
 
 # %%
-def scores(m) -> dict:
-    p = m.body_positions()[0][:, targets.bodies]
-    out = {"jitter": jit(p), "reprojection_error_px": reprojection_error(p, targets),
-           "foot_sliding": foot_sliding_speed(m, planted), "joint_limit_violations": limit_violations(m)}
-    if gt is not None:
-        out.update(mpjpe_mm=mpjpe(p, src), root_error_m=root_trajectory_error(m.root_pos, src_root))
-    return out
-
-
-weights_with = lambda **kw: replace(settings, weights=replace(settings.weights, **kw))  # noqa: E731
-variants = {
-    "reconstruction": None,
-    # with no outlier frames this variant is the reconstruction itself: not fitted twice
-    "outlier frames kept": (weights_with(), targets.confidence, baseline_image) if targets.outliers.any() else None,
-    "no joint ranges": (weights_with(joint_limits=0.0), targets.reconstruction_confidence, image),
-    "no foot sliding term": (weights_with(foot_sliding=0.0), targets.reconstruction_confidence, image, ik_phase),
-    "root held to depth from scale": (weights_with(root_position=1.0), targets.reconstruction_confidence, image),
-}
-term_rows = {}
-for name, spec in tqdm(variants.items(), desc="term ablation"):
-    if spec is None:  # the reconstruction above
-        term_rows[name] = scores(motion)
-        continue
-    s_v, conf_v, image_v, *start = spec  # a variant with per-frame terms unchanged reuses the IK phase
-    m_v, _, _ = reconstruct(init, targets.world, targets.bodies, conf_v, s_v, image=image_v, ik=start[0] if start else None)
-    term_rows[name] = scores(m_v)
-shown = ["mpjpe_mm" if gt is not None else "reprojection_error_px", "jitter", "foot_sliding", "joint_limit_violations"]
-labels = {"mpjpe_mm": "MPJPE vs source (mm)", "reprojection_error_px": "2D reprojection (px)", "jitter": "jitter (m/s²)",
-          "foot_sliding": "planted-foot speed (m/s)", "joint_limit_violations": "joint-range violations"}
-fig, axes = plt.subplots(1, len(shown), figsize=(12, 2.6), sharey=True)
-names = list(term_rows)
-for ax, key in zip(axes, shown):
-    ax.barh(names, [term_rows[n][key] for n in names], color=["#1f77b4"] + ["#aaaaaa"] * (len(names) - 1))
-    ax.set_title(labels[key], fontsize=9)
-axes[0].invert_yaxis()  # the reconstruction on top (the axes share it)
-fig.tight_layout()
-save_figure(fig, plot_dir / "terms.png")
-display(Image(str(plot_dir / "terms.png")))
-metrics["term_ablation"] = {n: {k: round(float(v), 3) for k, v in r.items()} for n, r in term_rows.items()}
+with tqdm(total=len(evaluate.TERM_VARIANTS) - 1, desc="term ablation") as bar:
+    term_rows = evaluate.term_ablation(init, targets, cfg, motion, ik, ik_phase, truth, progress=bar.update, seed=seed)
+display(Image(save_figure(figures.term_ablation(term_rows), plot_dir / "terms.png")))
+metrics["term_ablation"] = evaluate.rounded(term_rows)
 for n, r in term_rows.items():
     print(f"{n:32s}", "  ".join(f"{k} {v:.3g}" for k, v in r.items()))
 

@@ -22,18 +22,13 @@
 #
 # This notebook trains (or resumes) that policy for one clip, then evaluates it. Everything it runs is in
 # `sfv/imitate/`: `sim.py` (pybullet), `reference.py`, `reward.py`, `env.py` (gymnasium), `train.py`,
-# `evaluate.py`. Parameters come from `params.yaml`, section `imitate` (the cell below only holds tiny
-# defaults for a quick run); the clip comes from `clips`.
+# `evaluate.py`. Parameters come from `params.yaml`, section `imitate` (printed below); the clip comes from
+# `clips`. `dvc repro` passes the file and the clip; for a quick interactive run, point `params_file` at a
+# copy with a small `imitate.ppo.total_timesteps`.
 
 # %% tags=["parameters"]
-clips = ["walk"]
-env = {}
-reward = {}
-ppo = {"total_timesteps": 2048, "n_steps": 128, "checkpoint_every": 1024}
-evaluation = {"seconds": 2.0}
-seed = 0
+params_file = "params.yaml"
 clip = "walk"
-clip_params = {"source": "mocap:walk", "character": "humanoid"}
 
 # %%
 import json
@@ -42,25 +37,27 @@ import numpy as np
 from IPython.display import Image, Video, display
 
 from sfv import paths
-from sfv.config import section
+from sfv.config import show
 from sfv.imitate import figures
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.evaluate import load_policy, rollout
-from sfv.imitate.train import read_curve, settings_from_params, train, write_curve
+from sfv.imitate.train import read_curve, train, write_curve
 from sfv.io import write_json
 from sfv.motion import load_motion
+from sfv.notebook import stage_params
 from sfv.plots import save_figure
 
-cfg = section("imitate", dict(clips=clips, env=env, reward=reward, ppo=ppo, evaluation=evaluation))
-env_settings, ppo_settings = settings_from_params(cfg, clip_params.get("character", "humanoid"))
-motion_path = paths.reference_motion(clip_params["source"])
+params = stage_params(params_file)
+cfg, entry, seed = params.imitate, params.clips[clip], params.base.seed
+print(show(cfg))
+motion_path = paths.reference_motion(entry.source)
 motion = load_motion(motion_path)
 policy_dir = paths.policy_dir(clip)
 plot_dir = paths.clip_plot_dir("imitate", clip)
 print(f"clip {clip!r}: {motion.n_frames} frames at {motion.fps:g} fps ({motion.duration:.2f} s, loop={motion.loop}) "
       f"from {motion_path}")
-print(f"character {env_settings.character!r} on terrain {env_settings.terrain!r}; physics {env_settings.physics_hz:g} Hz, "
-      f"control {env_settings.control_hz:g} Hz")
+print(f"character {motion.skeleton.name!r} on terrain {cfg.env.terrain!r}; physics {cfg.env.physics_hz:g} Hz, "
+      f"control {cfg.env.control_hz:g} Hz")
 
 # %% [markdown]
 # ## The reward: how close is "close"?
@@ -80,7 +77,7 @@ print(f"character {env_settings.character!r} on terrain {env_settings.terrain!r}
 # the end-effector term (scale 40) has halved when hands and feet are off by 13 cm on average.
 
 # %%
-display(Image(save_figure(figures.reward_term_shapes(env_settings.weights, env_settings.scales),
+display(Image(save_figure(figures.reward_term_shapes(cfg.reward),
                           plot_dir / "reward_terms.png")))
 
 # %% [markdown]
@@ -94,7 +91,7 @@ display(Image(save_figure(figures.reward_term_shapes(env_settings.weights, env_s
 # moving its arms the right way.
 
 # %%
-pd_only = rollout(None, motion, env_settings, seconds=cfg.evaluation.seconds)
+pd_only = rollout(None, motion, cfg.env, cfg.reward, seconds=cfg.evaluation.seconds)
 print(f"PD alone: survived {pd_only['survived_seconds']:.2f} s of {cfg.evaluation.seconds:g} s, "
       f"mean tracking error {pd_only['tracking_error_mean'] * 100:.1f} cm")
 display(Image(save_figure(figures.rollout_figure({"PD alone (zero action)": pd_only}, f"{clip}: no policy"),
@@ -110,7 +107,7 @@ display(Image(save_figure(figures.rollout_figure({"PD alone (zero action)": pd_o
 # resets, and the reward right after a reset (1.0 would be a perfect copy).
 
 # %%
-probe = ImitationEnv(motion, env_settings)
+probe = ImitationEnv(motion, cfg.env, cfg.reward)
 starts, first_rewards = [], []
 for i in range(400):
     _, info = probe.reset(seed=seed + i)
@@ -132,7 +129,7 @@ display(Image(save_figure(figures.start_phases(np.array(starts), f"{clip}: RSI s
 # from the last one. Once the budget is spent, re-running only re-evaluates.
 
 # %%
-summary = train(motion_path, policy_dir, env_settings, ppo_settings, seed=seed, progress=True)
+summary = train(motion_path, policy_dir, cfg.env, cfg.reward, cfg.ppo, seed=seed, progress=True)
 curve = read_curve(policy_dir / "curve.csv")
 write_curve(paths.learning_curve_file(clip), curve)  # for `dvc plots show`
 print(f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
@@ -150,7 +147,7 @@ display(Image(save_figure(figures.learning_curves(curve, f"{clip}: learning curv
 # %%
 model, normaliser = load_policy(policy_dir)
 video = policy_dir / "evaluation.mp4" if cfg.evaluation.video else None
-result = rollout(model, motion, env_settings, seconds=cfg.evaluation.seconds, video=video,
+result = rollout(model, motion, cfg.env, cfg.reward, seconds=cfg.evaluation.seconds, video=video,
                  width=cfg.evaluation.width, height=cfg.evaluation.height, policy_normaliser=normaliser)
 print(f"policy: survived {result['survived_seconds']:.2f} of {cfg.evaluation.seconds:g} s "
       f"({'fell' if result['fallen'] else 'no fall'}), mean tracking error {result['tracking_error_mean'] * 100:.1f} cm, "

@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("stage")
     run.add_argument("--params", default="params.yaml")
     run.add_argument("--output", default=None, help="executed notebook path (default reports/notebooks/)")
-    run.add_argument("--clip", default=None, help="the clip, for stages that run once per clip (imitate)")
+    run.add_argument("--clip", default=None, help="the clip, for the stages that run once per clip")
     check = sub.add_parser("check-params", help="validate params.yaml against the schema")
     check.add_argument("path", nargs="?", default="params.yaml")
     args = parser.parse_args(argv)

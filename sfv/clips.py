@@ -1,7 +1,7 @@
 """The registry of input clips: for each entry of params.yaml `clips`, the video a stage reads and its facts.
 
-A clip is a real video under data/clips/ or a rendering of mocap (data/rendered/, made by the render
-stage). `describe_clip` checks that the video is there and readable and that the entry's frame range
+A clip is a real video in its folder data/clips/<clip>/, or a rendering of mocap made into that folder
+by the render stage. `describe_clip` checks that the video is there and readable and that the entry's frame range
 and frame rate fit it, with errors that name the clip, the file and the fix.
 """
 

@@ -1,7 +1,10 @@
 """params.yaml: its schema and a loader whose errors name the file, the key, the line and the fix.
 
-One section per DVC stage, a `base` section shared by all, and the `clips` map. A notebook receives
-its section (and `base`) as papermill parameters and rebuilds the typed section with `section()`.
+One section per DVC stage, a `base` section shared by all, and the `clips` map. Each setting is defined
+once, here, with its default, its range and its meaning; `sfv` functions take these models themselves
+(a stage section extends the settings model of the code it drives, e.g. `PoseParams(TrackSettings)`), so
+values are checked once, when the file is loaded. A notebook gets only the path of the file and its clip,
+and reads its section with `load_params`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,11 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic.fields import FieldInfo
+
+from sfv.assets import available_mocap
+from sfv.paths import CLIPS, clip_dir
 
 DEFAULT_PARAMS = Path("params.yaml")
 
@@ -33,12 +40,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def overrides_of(model: type[_Section]) -> type[_Section]:
+    """The same fields as `model`, each optional (None = keep the default it overrides), same checks and
+    descriptions: how a clip's entry overrides the render section without a second list of fields."""
+    fields = {name: (Optional[f.annotation], FieldInfo.merge_field_infos(f, default=None))
+              for name, f in model.model_fields.items()}
+    return create_model(f"{model.__name__}Override", __base__=_Section, __doc__=f"Optional overrides of {model.__name__}.",
+                        **fields)
+
+
 class BaseParams(_Section):
     seed: int = Field(0, ge=0, description="seed for every random generator of every stage")
 
 
+# --- inputs -----------------------------------------------------------------------------------------
 class CameraParams(_Section):
-    """The fixed camera that films a rendered clip (sfv.render.gt_clip.CameraSettings)."""
+    """The fixed camera that films a rendered clip (sfv.render.gt_clip.frame_camera)."""
 
     distance: float = Field(3.5, gt=0.5, le=50, description="metres from the middle of the hips' path")
     elevation: float = Field(10.0, ge=-80, le=80, description="degrees above the horizon")
@@ -46,15 +63,8 @@ class CameraParams(_Section):
     fov: float = Field(45.0, ge=5, le=120, description="vertical field of view, degrees")
 
 
-class CameraOverride(_Section):
-    distance: Optional[float] = Field(None, gt=0.5, le=50, description="metres from the middle of the hips' path")
-    elevation: Optional[float] = Field(None, ge=-80, le=80, description="degrees above the horizon")
-    azimuth: Optional[float] = Field(None, ge=-360, le=360, description="degrees around the vertical")
-    fov: Optional[float] = Field(None, ge=5, le=120, description="vertical field of view, degrees")
-
-
 class BodyParams(_Section):
-    """anny's phenotype, each in [0, 1]; 0.5 is its average adult (gender: 0 male, 1 female; age 0.5 young adult)."""
+    """anny's phenotype, each in [0, 1]; unset is anny's average adult (gender: 0 male, 1 female; age 0.5 young adult)."""
 
     gender: Optional[float] = Field(None, ge=0, le=1)
     age: Optional[float] = Field(None, ge=0, le=1)
@@ -63,11 +73,18 @@ class BodyParams(_Section):
     height: Optional[float] = Field(None, ge=0, le=1)
     proportions: Optional[float] = Field(None, ge=0, le=1)
 
+    def phenotype(self) -> dict[str, float]:
+        """The values that are set (what anny's retargeter takes)."""
+        return self.model_dump(exclude_none=True)
+
+
+CameraOverride = overrides_of(CameraParams)
 
 class ClipParams(_Section):
-    """One input clip: a video under data/clips/, or `mocap:<name>` to render from pybullet_data mocap."""
+    """One input clip: a video in its own folder `data/clips/<clip>/`, or `mocap:<name>` to render from
+    pybullet_data mocap (the render stage then fills that folder)."""
 
-    source: str = Field(description="`data/clips/<file>.mp4` or `mocap:<name>`")
+    source: str = Field(description="`data/clips/<clip>/<file>.mp4` or `mocap:<name>`")
     frames: tuple[int, Optional[int]] = Field((0, None), description="[first, end) frame range; end null = to the end")
     fps: float = Field(30.0, gt=0, description="frame rate the stage works at")
     character: str = Field("humanoid", description="character file under sfv/characters/")
@@ -79,16 +96,19 @@ class ClipParams(_Section):
     def is_mocap(self) -> bool:
         return self.source.startswith("mocap:")
 
+    @property
+    def mocap(self) -> str:
+        """The mocap clip a rendered clip plays."""
+        return self.source.removeprefix("mocap:")
+
     @field_validator("source")
     @classmethod
     def _source_form(cls, v: str) -> str:
-        if not (v.startswith("mocap:") or v.startswith("data/clips/")):
-            raise ValueError("must be `mocap:<name>` or a path under `data/clips/` (e.g. data/clips/my_jump.mp4)")
-        if v.startswith("mocap:"):
-            from sfv.mocap import available_clips
-
-            if v.removeprefix("mocap:") not in available_clips():
-                raise ValueError(f"no mocap clip {v.removeprefix('mocap:')!r}; available: {', '.join(available_clips())}")
+        if not (v.startswith("mocap:") or v.startswith(f"{CLIPS.as_posix()}/")):
+            raise ValueError(f"must be `mocap:<name>` or a video in the clip's folder under `{CLIPS.as_posix()}/` "
+                             f"(e.g. {CLIPS.as_posix()}/my_jump/my_jump.mp4)")
+        if v.startswith("mocap:") and v.removeprefix("mocap:") not in available_mocap():
+            raise ValueError(f"no mocap clip {v.removeprefix('mocap:')!r}; available: {', '.join(available_mocap())}")
         return v
 
     @field_validator("character")
@@ -107,27 +127,42 @@ class ClipParams(_Section):
         return self
 
 
-class RenderParams(_Section):
-    """Ground-truth clips rendered from mocap: the defaults every clip's own camera/body entries override."""
+ClipName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")]
 
-    clips: list[str] = Field(description="mocap clips (keys of `clips`) to render; one DVC stage render@<clip> each")
+
+# --- stage render -----------------------------------------------------------------------------------
+class _Picture(_Section):
     width: int = Field(640, ge=64, le=1920, multiple_of=16, description="video width (pixels, multiple of 16)")
     height: int = Field(480, ge=64, le=1920, multiple_of=16, description="video height (pixels, multiple of 16)")
     camera: CameraParams = CameraParams()
     body: BodyParams = BodyParams()
+
+
+class RenderSettings(_Picture):
+    """What one ground-truth clip is rendered with: the render section merged with the clip's entry."""
+
+    fps: float = Field(30.0, gt=0, description="the video's frame rate")
+    frames: tuple[int, Optional[int]] = Field((0, None), description="[first, end) of the mocap resampled at fps")
+
+
+class RenderParams(_Picture):
+    """Ground-truth clips rendered from mocap: the defaults every clip's own camera/body entries override."""
+
+    clips: list[str] = Field(description="mocap clips (keys of `clips`) to render; one DVC stage render@<clip> each")
     contact_sheet_frames: int = Field(8, ge=2, le=32, description="video frames shown on the contact sheet")
 
+    def for_clip(self, clip: ClipParams) -> RenderSettings:
+        """The clip's settings: these defaults overridden by the clip's own camera/body entries."""
+        camera = self.camera.model_copy(update={k: v for k, v in clip.camera.model_dump().items() if v is not None})
+        body = self.body.model_copy(update=clip.body.model_dump(exclude_none=True))
+        return RenderSettings(width=self.width, height=self.height, camera=camera, body=body, fps=clip.fps,
+                              frames=clip.frames)
 
-class ClipsSection(_Section):
-    """The `clips` map as the clips stage's notebook receives it."""
 
-    clips: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")], ClipParams] = Field(default_factory=dict)
+# --- stage pose -------------------------------------------------------------------------------------
+class TrackSettings(_Section):
+    """How the pose stage follows one actor and searches for flipped people (sfv.pose.tracking)."""
 
-
-class PoseParams(_Section):
-    """Stage 1, pose estimation (sfv.pose.tracking.TrackSettings and the stage's outputs)."""
-
-    clips: list[str] = Field(description="clips (keys of `clips`) to estimate poses on; one DVC stage pose@<clip> each")
     rotation_search: Literal["off", "auto", "all"] = Field(
         "all", description="ask the detector about the frame turned by 0/90/180/270 deg: on every frame, only on "
                            "missing/weak/tilted/jumping ones (auto), or never")
@@ -140,25 +175,21 @@ class PoseParams(_Section):
     consensus_weight: float = Field(3.0, ge=0, description="score penalty per body height of disagreement with the "
                                                            "other candidates")
     temporal_weight: float = Field(1.0, ge=0, description="score penalty per body height of distance to the last pose")
+
+
+class PoseParams(TrackSettings):
+    """Stage 1, pose estimation: the tracking settings and the stage's outputs."""
+
+    clips: list[str] = Field(description="clips (keys of `clips`) to estimate poses on; one DVC stage pose@<clip> each")
     pck_threshold: float = Field(0.05, gt=0, le=1, description="PCK: share of keypoints within this x body size")
     overlay_video: bool = Field(True, description="write an mp4 of the clip with the poses drawn on it")
     contact_sheet_frames: int = Field(8, ge=2, le=32, description="frames shown on the contact sheet")
 
 
-class ReconstructWeights(_Section):
-    keypoint_3d: float = Field(1.0, ge=0, description="robust distance to the root-relative 3D targets (per m^2)")
-    root_position: float = Field(0.01, ge=0, description="robust distance of the root to its world target (per m^2)")
-    smoothness: float = Field(2e-6, ge=0, description="squared joint acceleration ((m/s^2)^2); 0 = per-frame IK")
-    ground: float = Field(10.0, ge=0, description="bodies below the ground (per m^2)")
-    reprojection: float = Field(1e-4, ge=0, description="robust pixel distance to the 2D keypoints (per px^2)")
-    joint_limits: float = Field(1.0, ge=0, description="squared violation of revolute joint ranges (per rad^2)")
-    foot_sliding: float = Field(1e-3, ge=0, description="squared horizontal speed of a planted foot (per (m/s)^2)")
+# --- stage reconstruct ------------------------------------------------------------------------------
+class TargetSettings(_Section):
+    """How the reconstruction turns poses into world targets (sfv.reconstruct.stage.prepare)."""
 
-
-class ReconstructParams(_Section):
-    """Stage 2, motion reconstruction (sfv.reconstruct.fit.FitSettings and the camera assumptions)."""
-
-    clips: list[str] = Field(description="clips (keys of `clips`) to reconstruct; one DVC stage reconstruct@<clip> each")
     vertical_fov: float = Field(45.0, ge=5, le=120, description="assumed camera field of view, degrees (a single "
                                                                "person cannot tell focal length from depth)")
     level_camera: bool = Field(True, description="the camera has no roll (image x horizontal); false: up is the "
@@ -169,7 +200,24 @@ class ReconstructParams(_Section):
     outlier_turn: float = Field(90.0, gt=0, le=180, description="degrees: a 3D pose turning more than this from one "
                                                                  "frame to the next (and back) is an outlier")
     outlier_frames: int = Field(10, ge=0, description="longest run of frames between such turns taken as an outlier")
-    weights: ReconstructWeights = ReconstructWeights()
+
+
+class FitWeights(_Section):
+    """The weight of each loss term of the fit (sfv.reconstruct.losses)."""
+
+    keypoint_3d: float = Field(1.0, ge=0, description="robust distance to the root-relative 3D targets (per m^2)")
+    root_position: float = Field(0.01, ge=0, description="robust distance of the root to its world target (per m^2)")
+    smoothness: float = Field(2e-6, ge=0, description="squared joint acceleration ((m/s^2)^2); 0 = per-frame IK")
+    ground: float = Field(10.0, ge=0, description="bodies below the ground (per m^2)")
+    reprojection: float = Field(1e-4, ge=0, description="robust pixel distance to the 2D keypoints (per px^2)")
+    joint_limits: float = Field(1.0, ge=0, description="squared violation of revolute joint ranges (per rad^2)")
+    foot_sliding: float = Field(1e-3, ge=0, description="squared horizontal speed of a planted foot (per (m/s)^2)")
+
+
+class FitSettings(_Section):
+    """The optimisation that fits a motion to the targets (sfv.reconstruct.fit)."""
+
+    weights: FitWeights = FitWeights()
     robust_scale: float = Field(0.1, gt=0, description="metres: 3D errors beyond this pull no harder")
     robust_pixels: float = Field(20.0, gt=0, description="pixels: 2D errors beyond this pull no harder")
     contact_height: float = Field(0.12, gt=0, description="metres: a foot's ankle lower than this may be planted")
@@ -178,18 +226,38 @@ class ReconstructParams(_Section):
     ik_iterations: int = Field(150, ge=1, description="loss evaluations of the per-frame IK (the baseline and the start)")
     iterations: int = Field(300, ge=1, description="loss evaluations of the full reconstruction")
     learning_rate: float = Field(0.02, gt=0, description="Adam's step size (L-BFGS searches its own)")
+
+    def with_weights(self, **weights: float) -> "FitSettings":
+        """The same settings with some term weights changed (an ablation)."""
+        return self.model_copy(update={"weights": self.weights.model_copy(update=weights)})
+
+
+class ReconstructParams(TargetSettings, FitSettings):
+    """Stage 2, motion reconstruction: targets, fit, and what the notebook compares."""
+
+    clips: list[str] = Field(description="clips (keys of `clips`) to reconstruct; one DVC stage reconstruct@<clip> each")
     ablation_smoothness: list[float] = Field([2e-7, 5e-7, 8e-6], description="more smoothness weights the notebook "
                                                                          "compares (besides 0 and the chosen one)")
     gif: bool = Field(True, description="a stick-figure animation of the targets beside the reconstruction")
 
 
+# --- stage motion_library ---------------------------------------------------------------------------
 class MotionLibraryParams(_Section):
     clips: Union[Literal["all"], list[str]] = Field("all", description='"all" or a list of mocap clip names')
     contact_sheet_frames: int = Field(8, ge=2, le=32, description="stick figures per contact sheet")
 
+    @field_validator("clips")
+    @classmethod
+    def _known(cls, v):
+        unknown = [] if v == "all" else sorted(set(v) - set(available_mocap()))
+        if unknown:
+            raise ValueError(f"unknown mocap clips {unknown}; available: {', '.join(available_mocap())}")
+        return v
 
-class ImitateEnvParams(_Section):
-    """The simulated task (sfv.imitate.env.EnvSettings); the character comes from the clip's entry."""
+
+# --- stage imitate ----------------------------------------------------------------------------------
+class EnvSettings(_Section):
+    """The simulated task (sfv.imitate.env); the character is the reference motion's."""
 
     terrain: str = Field("flat", description="terrain file under sfv/terrains/")
     physics_hz: float = Field(240.0, gt=0, description="Bullet steps per second")
@@ -200,6 +268,11 @@ class ImitateEnvParams(_Section):
     action_mode: Literal["residual", "absolute"] = Field("residual", description="PD targets offset from the reference pose or from rest")
     action_scale: float = Field(0.5, gt=0, le=3.2, description="radians per unit of action")
 
+    @property
+    def substeps(self) -> int:
+        """Physics steps per control step."""
+        return int(round(self.physics_hz / self.control_hz))
+
     @field_validator("terrain")
     @classmethod
     def _terrain_exists(cls, v: str) -> str:
@@ -208,12 +281,14 @@ class ImitateEnvParams(_Section):
     @model_validator(mode="after")
     def _rates(self):
         ratio = self.physics_hz / self.control_hz
-        if abs(ratio - round(ratio)) > 1e-9:
+        if abs(ratio - round(ratio)) > 1e-9 or ratio < 1:
             raise ValueError(f"physics_hz ({self.physics_hz}) must be a whole multiple of control_hz ({self.control_hz})")
         return self
 
 
-class RewardTermParams(_Section):
+class RewardTerms(_Section):
+    """One number per term of DeepMimic's imitation reward (sfv.imitate.reward): the one list of the terms."""
+
     pose: float = Field(ge=0)
     velocity: float = Field(ge=0)
     end_effector: float = Field(ge=0)
@@ -224,12 +299,25 @@ class RewardTermParams(_Section):
 class RewardParams(_Section):
     """DeepMimic's imitation reward: total = sum_k weight_k exp(-scale_k error_k), weights normalised."""
 
-    weights: RewardTermParams = RewardTermParams(pose=0.5, velocity=0.05, end_effector=0.15, root=0.2, com=0.1)
-    scales: RewardTermParams = RewardTermParams(pose=2.0, velocity=0.1, end_effector=40.0, root=5.0, com=10.0)
+    weights: RewardTerms = RewardTerms(pose=0.5, velocity=0.05, end_effector=0.15, root=0.2, com=0.1)
+    scales: RewardTerms = RewardTerms(pose=2.0, velocity=0.1, end_effector=40.0, root=5.0, com=10.0)
+
+    @field_validator("weights")
+    @classmethod
+    def _positive_sum(cls, v: RewardTerms) -> RewardTerms:
+        if sum(v.model_dump().values()) <= 0:
+            raise ValueError("at least one reward weight must be positive")
+        return v
+
+    def normalised_weights(self) -> dict[str, float]:
+        """The weights divided by their sum (DeepMimic normalises them to 1)."""
+        w = self.weights.model_dump()
+        total = sum(w.values())
+        return {k: v / total for k, v in w.items()}
 
 
-class PPOParams(_Section):
-    """stable-baselines3 PPO (sfv.imitate.train.PPOSettings)."""
+class PPOSettings(_Section):
+    """stable-baselines3 PPO (sfv.imitate.train)."""
 
     total_timesteps: int = Field(4_000_000, ge=1, description="samples to train on (the budget)")
     n_envs: int = Field(8, ge=1, description="simulators in all")
@@ -256,55 +344,72 @@ class EvaluationParams(_Section):
 
 class ImitateParams(_Section):
     clips: list[str] = Field(["walk"], description="clips (keys of `clips`) to train a policy for")
-    env: ImitateEnvParams = ImitateEnvParams()
+    env: EnvSettings = EnvSettings()
     reward: RewardParams = RewardParams()
-    ppo: PPOParams = PPOParams()
+    ppo: PPOSettings = PPOSettings()
     evaluation: EvaluationParams = EvaluationParams()
 
 
+# --- the file ---------------------------------------------------------------------------------------
 class Params(_Section):
     base: BaseParams = BaseParams()
-    clips: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")], ClipParams] = Field(default_factory=dict)
+    clips: dict[ClipName, ClipParams] = Field(default_factory=dict)
     motion_library: MotionLibraryParams = MotionLibraryParams()
     render: RenderParams = RenderParams(clips=[])
     pose: PoseParams = PoseParams(clips=[])
     reconstruct: ReconstructParams = ReconstructParams(clips=[])
     imitate: ImitateParams = ImitateParams()
 
-    def _mocap_clips_only(self, key: str, names: list[str], why: str) -> None:
-        """Every name in `<key>` is a registered clip rendered from mocap; else an error naming them and `why`."""
+    def _registered(self, key: str, names: list[str]) -> None:
         unknown = [c for c in names if c not in self.clips]
         if unknown:
             raise ValueError(f"{key} names {unknown}, which are not in `clips` "
                              f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first")
+
+    def _mocap_clips_only(self, key: str, names: list[str], why: str) -> None:
+        """Every name in `<key>` is a registered clip rendered from mocap; else an error naming them and `why`."""
+        self._registered(key, names)
         videos = [c for c in names if not self.clips[c].is_mocap]
         if videos:
             raise ValueError(f"{key} {videos} come from video (source {self.clips[videos[0]].source}); {why}")
 
     @model_validator(mode="after")
+    def _videos_in_their_folders(self):
+        for name, clip in self.clips.items():
+            folder = f"{clip_dir(name).as_posix()}/"
+            if not clip.is_mocap and (not clip.source.startswith(folder) or "/" in clip.source.removeprefix(folder)):
+                raise ValueError(f"clips.{name}.source: {clip.source!r} is not in the clip's own folder: put the "
+                                 f"video in {folder} (e.g. {folder}{clip.source.rsplit('/', 1)[-1]}) and set source "
+                                 "to that path; each clip's stages then depend on its folder only")
+        return self
+
+    @model_validator(mode="after")
     def _stage_clips_registered(self):
         self._mocap_clips_only("render.clips", self.render.clips,
                                "only `mocap:<name>` clips are rendered (a video is already a video)")
-        for key, names in (("pose.clips", self.pose.clips), ("reconstruct.clips", self.reconstruct.clips)):
-            unknown = [c for c in names if c not in self.clips]
-            if unknown:
-                raise ValueError(f"{key} names {unknown}, which are not in `clips` "
-                                 f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first")
+        self._registered("pose.clips", self.pose.clips)
+        self._registered("reconstruct.clips", self.reconstruct.clips)
         missing = [c for c in self.reconstruct.clips if c not in self.pose.clips]
         if missing:
             raise ValueError(f"reconstruct.clips {missing} have no poses: add them to pose.clips too")
+        unrendered = [c for c in self.pose.clips if self.clips[c].is_mocap and c not in self.render.clips]
+        if unrendered:
+            raise ValueError(f"pose.clips {unrendered} are rendered from mocap but not in render.clips: add them there "
+                             "too (their video is the render)")
         self._mocap_clips_only("imitate.clips", self.imitate.clips,
                                "imitation needs their reconstructed motion, which the motion-reconstruction stage "
                                "provides (not in this pipeline yet): train on mocap clips meanwhile")
         return self
 
 
-#: stage name -> the model of its section (the notebook's parameters are the section's fields + base)
+#: stage name -> the model of its section
 STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams, "render": RenderParams,
-                                              "clips": ClipsSection, "pose": PoseParams,
-                                              "reconstruct": ReconstructParams, "imitate": ImitateParams}
-#: stages that run once per clip (DVC `foreach`): their notebook also gets `clip` and that clip's entry
-PER_CLIP_STAGES = {"render", "pose", "reconstruct", "imitate"}
+                                              "pose": PoseParams, "reconstruct": ReconstructParams,
+                                              "imitate": ImitateParams}
+#: stages that run once per clip (DVC `foreach`): their notebook also gets `clip`
+PER_CLIP_STAGES = {"clip", "render", "pose", "reconstruct", "imitate"}
+#: every stage with a notebook
+STAGES = ("motion_library", "clip", "render", "pose", "reconstruct", "imitate")
 
 
 def _line_of(text: str, loc: tuple) -> int | None:
@@ -344,6 +449,11 @@ def _model_at(loc: tuple) -> type[BaseModel] | None:
 
 def _describe(err: dict, path: Path, text: str) -> str:
     loc = tuple(x for x in err["loc"] if not (isinstance(x, str) and x.startswith(("function-", "literal[", "list["))))
+    msg = re.sub(r"^Value error, ", "", err["msg"])
+    named = re.match(r"^([a-z0-9_]+(?:\.[a-z0-9_]+)+): ", msg)
+    if not loc and named:  # a check across sections names the key it is about: point at its line
+        line = _line_of(text, tuple(named.group(1).split(".")))
+        return f"{path}:{line}: {msg}" if line else f"{path}: {msg}"
     key = ".".join(str(x) for x in loc) or "(top level)"
     line = _line_of(text, loc)
     where = f"{path}:{line}" if line else str(path)
@@ -357,7 +467,6 @@ def _describe(err: dict, path: Path, text: str) -> str:
     field = model.model_fields.get(str(loc[-1])) if model and loc else None
     expected = f" [{loc[-1]}: {field.description}]" if field is not None and field.description else ""
     got = f" (got {err['input']!r})" if "input" in err and not isinstance(err["input"], dict) else ""
-    msg = re.sub(r"^Value error, ", "", err["msg"])
     return f"{where}: {key}: {msg}{got}{expected}"
 
 
@@ -380,34 +489,22 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
         raise ParamsError("\n".join(problems)) from None
 
 
-def notebook_parameters(params: Params, stage: str, clip: str | None = None) -> dict:
-    """What papermill injects into a stage's notebook: its section's values and `seed` (and, for a
-    per-clip stage, `clip` and that clip's `clips` entry as `clip_params`)."""
-    if stage not in STAGE_SECTIONS:
-        raise ParamsError(f"unknown stage {stage!r}; stages: {', '.join(STAGE_SECTIONS)}")
-    if stage == "clips":  # the map itself, not a section model
-        values = ClipsSection(clips=params.clips).model_dump(mode="json")
-    else:
-        values = getattr(params, stage).model_dump(mode="json")
-    values["seed"] = params.base.seed
+def notebook_parameters(params: Params, stage: str, clip: str | None, params_path: str | Path) -> dict:
+    """What papermill injects into a stage's notebook: the params file to load (the notebook reads its section
+    from it, so no value is copied into the notebook) and, for a per-clip stage, the clip."""
+    if stage not in STAGES:
+        raise ParamsError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    values = {"params_file": str(params_path)}
     if stage in PER_CLIP_STAGES:
         if clip is None or clip not in params.clips:
             raise ParamsError(f"stage {stage!r} runs per clip: pass --clip NAME with NAME one of "
                               f"{', '.join(params.clips) or '(no clips registered)'}")
         values["clip"] = clip
-        values["clip_params"] = params.clips[clip].model_dump(mode="json")
     elif clip is not None:
         raise ParamsError(f"stage {stage!r} does not run per clip; drop --clip")
     return values
 
 
-def section(stage: str, values: dict) -> _Section:
-    """Rebuild and validate a stage's section from the notebook's parameters (seed is `base`)."""
-    model = STAGE_SECTIONS[stage]
-    fields = {k: v for k, v in values.items() if k in model.model_fields}
-    try:
-        return model.model_validate(fields)
-    except ValidationError as e:
-        raise ParamsError(
-            "\n".join(f"notebook parameter {'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors())
-        ) from None
+def show(section: BaseModel) -> str:
+    """A section as YAML, for a notebook to print what it runs with."""
+    return yaml.safe_dump(section.model_dump(mode="json"), sort_keys=False, default_flow_style=None, width=110)

@@ -1,4 +1,4 @@
-"""Run a stage's notebook: jupytext py:percent source -> papermill with params.yaml injected.
+"""Run a stage's notebook: jupytext py:percent source -> papermill, given the params file and the clip.
 
 The executed .ipynb is a DVC output. The kernel is always the interpreter running this code (a
 `python3` kernelspec shipped in the package, first on JUPYTER_PATH), so a stage never silently runs
@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from sfv.config import DEFAULT_PARAMS, load_params, notebook_parameters
 
 #: stage -> notebook source (relative to the repository root)
 NOTEBOOKS = {"motion_library": "notebooks/00_motion_library.py", "render": "notebooks/00_ground_truth_clips.py",
-             "clips": "notebooks/00_input_clips.py", "pose": "notebooks/01_pose_estimation.py",
+             "clip": "notebooks/00_input_clips.py", "pose": "notebooks/01_pose_estimation.py",
              "reconstruct": "notebooks/02_motion_reconstruction.py", "imitate": "notebooks/03_motion_imitation.py"}
 KERNELS = Path(__file__).parent / "jupyter"
 
@@ -33,25 +34,26 @@ def notebook_source(stage: str, root: Path = Path(".")) -> Path:
 
 def run_stage(stage: str, params_path: str | Path = DEFAULT_PARAMS, root: str | Path = ".",
               output: str | Path | None = None, progress: bool = True, clip: str | None = None) -> Path:
-    """Execute the stage's notebook with its params.yaml section (for a per-clip stage, on `clip`)."""
+    """Execute the stage's notebook on params.yaml (for a per-clip stage, on `clip`). The file is checked
+    here first, so a mistake stops the run before a kernel starts; the notebook then loads it itself."""
     import jupytext
     import papermill
 
     root = Path(root).resolve()
-    params = load_params(root / params_path)  # an absolute params_path stays as it is
-    parameters = notebook_parameters(params, stage, clip)
+    params_file = (root / params_path).resolve()  # an absolute params_path stays as it is
+    parameters = notebook_parameters(load_params(params_file), stage, clip, params_file)
     source = notebook_source(stage, root)
     output = Path(output) if output else executed_path(stage, root, clip)
     output.parent.mkdir(parents=True, exist_ok=True)
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (sfv)", "language": "python"}
-    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(KERNELS), os.environ.get("JUPYTER_PATH", "")]).rstrip(os.pathsep)
     running = output.with_suffix(".running.ipynb")
     try:
-        papermill.execute_notebook(
-            nb, str(running), parameters=parameters, kernel_name="python3", cwd=str(root),
-            progress_bar=progress, log_output=False, request_save_on_cell_execute=False,
-        )
+        with _kernels_first():
+            papermill.execute_notebook(
+                nb, str(running), parameters=parameters, kernel_name="python3", cwd=str(root),
+                progress_bar=progress, log_output=False, request_save_on_cell_execute=False,
+            )
     except BaseException:
         failed = output.with_suffix(".failed.ipynb")
         if running.exists():
@@ -60,3 +62,31 @@ def run_stage(stage: str, params_path: str | Path = DEFAULT_PARAMS, root: str | 
         raise
     os.replace(running, output)
     return output
+
+
+@contextmanager
+def _kernels_first():
+    """The kit's kernelspec first on JUPYTER_PATH while a notebook runs; the caller's environment is restored."""
+    before = os.environ.get("JUPYTER_PATH")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(KERNELS), before or ""]).rstrip(os.pathsep)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("JUPYTER_PATH", None)
+        else:
+            os.environ["JUPYTER_PATH"] = before
+
+
+def stage_params(params_file: str | Path = DEFAULT_PARAMS):
+    """The validated params a stage's notebook runs with (`sfv.config.Params`).
+
+    Under `sfv run` the path is absolute and the working directory is the repository root. Opened in
+    Jupyter from `notebooks/`, the relative default is not found there: the notebook then moves to the
+    repository root, where every data path of the kit is relative to.
+    """
+    path = Path(params_file)
+    if not path.is_absolute() and not path.is_file() and (Path("..") / path).is_file():
+        os.chdir("..")
+        print(f"working directory: {Path.cwd()} (the repository root)")
+    return load_params(path)

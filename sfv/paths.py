@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 DATA = Path("data")
+CLIPS = DATA / "clips"  # one folder per clip: a real clip's video, or a rendered clip's render
 PLOTS = Path("plots")
 METRICS = Path("metrics")
 
@@ -52,14 +53,20 @@ def learning_curve_file(clip: str, root: Path = Path(".")) -> Path:
     return root / PLOTS / "imitate_curves" / f"{clip}.csv"
 
 
+def clip_dir(clip: str, root: Path = Path(".")) -> Path:
+    """A clip's inputs, and all that its pose and reconstruction stages read of them: a real clip's video (and
+    nothing else of the other clips), or what the render stage made of a `mocap:` clip."""
+    return root / CLIPS / clip
+
+
 def rendered_video(clip: str, root: Path = Path(".")) -> Path:
     """The video the render stage makes of a `mocap:` clip."""
-    return root / DATA / "rendered" / f"{clip}.mp4"
+    return clip_dir(clip, root) / "video.mp4"
 
 
 def ground_truth(clip: str, root: Path = Path(".")) -> Path:
     """The render stage's ground truth of a clip: source motion, keypoints 2D/3D, visibility, camera."""
-    return root / DATA / "rendered" / f"{clip}.gt.npz"
+    return clip_dir(clip, root) / "ground_truth.npz"
 
 
 def clip_video(clip: str, source: str, root: Path = Path(".")) -> Path:

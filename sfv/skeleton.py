@@ -7,16 +7,17 @@ from its parent by one joint (spherical, revolute or fixed). Offsets are scaled 
 
 from __future__ import annotations
 
-import importlib.util
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import yaml
 
 from sfv import rotations
+from sfv.assets import frozen, resolve_asset
 
 CHARACTER_DIR = Path(__file__).parent / "characters"
 JOINT_TYPES = ("spherical", "revolute", "fixed")
@@ -25,24 +26,6 @@ DOF = {"spherical": 4, "revolute": 1, "fixed": 0}  # numbers per joint in a pose
 
 class SkeletonError(ValueError):
     """A character or URDF file that the kit cannot use."""
-
-
-def pybullet_data_path() -> Path:
-    """Folder of the `pybullet_data` package, found without importing pybullet itself."""
-    spec = importlib.util.find_spec("pybullet_data")
-    if spec is None or not spec.submodule_search_locations:
-        raise SkeletonError("package pybullet_data not found: install the project (`make setup`).")
-    return Path(list(spec.submodule_search_locations)[0])
-
-
-def resolve_asset(path: str, relative_to: Path | None = None) -> Path:
-    """`pybullet_data:x/y.urdf` -> a file inside pybullet_data; other paths relative to `relative_to`."""
-    if path.startswith("pybullet_data:"):
-        return pybullet_data_path() / path.split(":", 1)[1]
-    p = Path(path)
-    if not p.is_absolute() and relative_to is not None:
-        p = relative_to / p
-    return p
 
 
 @dataclass(frozen=True)
@@ -65,7 +48,7 @@ class Skeleton:
     bodies: tuple[Body, ...]
     up_axis: str = "y"
     source: str = ""
-    settings: dict = field(default_factory=dict, compare=False, hash=False)
+    settings: Mapping = field(default_factory=dict, compare=False, hash=False)  # the character file, read-only
 
     # --- structure (derived once per skeleton: the kinematics and motion code ask for it per call) --
     @cached_property
@@ -238,4 +221,5 @@ def load_character(name: str) -> Skeleton:
             raise SkeletonError(f"{cfg_path}: missing key {key!r}")
     urdf = resolve_asset(cfg["urdf"], relative_to=CHARACTER_DIR)
     skel = parse_urdf(urdf, scale=float(cfg["scale"]), name=name)
-    return Skeleton(name=name, bodies=skel.bodies, up_axis=cfg["up_axis"], source=str(urdf), settings=cfg)
+    # cached and shared: the settings are read-only, so no caller can change another's character
+    return Skeleton(name=name, bodies=skel.bodies, up_axis=cfg["up_axis"], source=str(urdf), settings=frozen(cfg))

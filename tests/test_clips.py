@@ -38,11 +38,11 @@ def test_clip_problems_name_the_entry_and_the_fix(tmp_path):
     (tmp_path / "data" / "clips" / "junk.mp4").write_bytes(b"\x00" * 100)
     with pytest.raises(VideoError, match=r"clips.junk: .*junk.mp4: not a readable video"):
         describe_clip("junk", ClipParams(source="data/clips/junk.mp4"), tmp_path)
-    with pytest.raises(VideoError, match=r"clips.jump: .*jump.mp4 is missing; .*add 'jump' to render.clips"):
+    with pytest.raises(VideoError, match=r"clips.jump: .*jump/video.mp4 is missing; .*add 'jump' to render.clips"):
         describe_clip("jump", ClipParams(source="mocap:jump"), tmp_path)
 
 
 def test_rendered_clip_points_at_its_ground_truth(tmp_path):
-    _video(tmp_path / "data" / "rendered" / "jump.mp4", n=3, fps=30)
+    _video(tmp_path / "data" / "clips" / "jump" / "video.mp4", n=3, fps=30)
     facts = describe_clip("jump", ClipParams(source="mocap:jump"), tmp_path)
-    assert facts["kind"] == "rendered" and facts["ground_truth"].endswith("data/rendered/jump.gt.npz")
+    assert facts["kind"] == "rendered" and facts["ground_truth"].endswith("data/clips/jump/ground_truth.npz")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from sfv.config import ParamsError, load_params, notebook_parameters, section
+from sfv.config import ParamsError, load_params, notebook_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +22,9 @@ def test_shipped_params_load():
     assert p.base.seed == 0
     assert {"walk", "backflip", "cartwheel"} <= set(p.clips)
     assert all(c.source.startswith(("mocap:", "data/clips/")) for c in p.clips.values())
+    videos = [(name, c.source) for name, c in p.clips.items() if not c.is_mocap]
+    assert videos and all(source.startswith(f"data/clips/{name}/") and (ROOT / source).is_file()
+                          for name, source in videos)
 
 
 def test_typo_in_section_name(tmp_path):
@@ -42,7 +45,7 @@ def test_wrong_type_names_key_and_line(tmp_path):
 
 
 def test_clip_entries_are_checked(tmp_path):
-    with pytest.raises(ParamsError, match=r":3: clips.mine.source: must be `mocap:<name>` or a path under `data/clips/`"):
+    with pytest.raises(ParamsError, match=r":3: clips.mine.source: must be `mocap:<name>` or a video in the clip's folder"):
         load_params(_params(tmp_path, "clips:\n  mine:\n    source: /home/me/v.mp4\n"))
     with pytest.raises(ParamsError, match=r"no mocap clip 'jmup'"):
         load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jmup'\n"))
@@ -61,20 +64,31 @@ def test_missing_and_non_mapping(tmp_path):
         load_params(_params(tmp_path, "- a\n- b\n"))
 
 
-def test_notebook_parameters_round_trip():
+def test_a_real_clip_lives_in_its_own_folder(tmp_path):
+    """Each clip's stages depend on its folder alone: a video elsewhere is refused, naming the line and the fix."""
+    text = "clips:\n  walk: {source: 'mocap:walk'}\n  mine:\n    source: data/clips/mine.mp4\n"
+    with pytest.raises(ParamsError, match=r"params.yaml:4: clips.mine.source: 'data/clips/mine.mp4' is not in the "
+                                          r"clip's own folder: put the video in data/clips/mine/ \(e.g. "
+                                          r"data/clips/mine/mine.mp4\)"):
+        load_params(_params(tmp_path, text))
+    ok = load_params(_params(tmp_path, text.replace("clips/mine.mp4", "clips/mine/take_2.mp4")))
+    assert ok.clips["mine"].source == "data/clips/mine/take_2.mp4"
+
+
+def test_notebooks_get_the_file_and_the_clip_only():
+    """A notebook reads its section from the file itself: nothing of its values is copied into it."""
     p = load_params(ROOT / "params.yaml")
-    values = notebook_parameters(p, "motion_library")
-    assert values["seed"] == p.base.seed
-    assert section("motion_library", values) == p.motion_library
+    assert notebook_parameters(p, "motion_library", None, "/x/params.yaml") == {"params_file": "/x/params.yaml"}
+    assert notebook_parameters(p, "pose", "walk", "params.yaml") == {"params_file": "params.yaml", "clip": "walk"}
     with pytest.raises(ParamsError, match="unknown stage 'train'"):
-        notebook_parameters(p, "train")
+        notebook_parameters(p, "train", None, "params.yaml")
 
 
 def test_cli_check_params_exit_codes(tmp_path, capsys):
     from sfv.cli import main
 
     assert main(["check-params", str(ROOT / "params.yaml")]) == 0
-    assert "OK (10 clips)" in capsys.readouterr().out
+    assert f"OK ({len(load_params(ROOT / 'params.yaml').clips)} clips)" in capsys.readouterr().out
     bad = _params(tmp_path, "base:\n  sed: 1\n")
     assert main(["check-params", str(bad)]) == 2
     assert "unknown key 'base.sed' — did you mean 'seed'" in capsys.readouterr().err
@@ -83,7 +97,7 @@ def test_cli_check_params_exit_codes(tmp_path, capsys):
 
 
 def test_imitate_section_is_checked(tmp_path):
-    clips = 'clips:\n  walk: {source: "mocap:walk"}\n  mine: {source: "data/clips/mine.mp4"}\n'
+    clips = 'clips:\n  walk: {source: "mocap:walk"}\n  mine: {source: "data/clips/mine/mine.mp4"}\n'
     with pytest.raises(ParamsError, match=r"imitate.clips names \['run'\], which are not in `clips`.*add an entry"):
         load_params(_params(tmp_path, clips + "imitate:\n  clips: [walk, run]\n"))
     with pytest.raises(ParamsError, match=r"imitate.clips \['mine'\] come from video"):
@@ -96,19 +110,31 @@ def test_imitate_section_is_checked(tmp_path):
         load_params(_params(tmp_path, clips + "imitate:\n  ppo: {total_steps: 10}\n"))
 
 
-def test_imitate_notebook_gets_its_clip():
+def test_per_clip_stages_need_their_clip():
     p = load_params(ROOT / "params.yaml")
-    values = notebook_parameters(p, "imitate", "walk")
-    assert values["clip"] == "walk" and values["clip_params"]["source"] == "mocap:walk"
-    assert values["ppo"]["total_timesteps"] == p.imitate.ppo.total_timesteps and values["seed"] == p.base.seed
-    with pytest.raises(ParamsError, match="runs per clip: pass --clip NAME"):
-        notebook_parameters(p, "imitate")
+    for stage in ("clip", "render", "pose", "reconstruct", "imitate"):
+        with pytest.raises(ParamsError, match="runs per clip: pass --clip NAME"):
+            notebook_parameters(p, stage, None, "params.yaml")
     with pytest.raises(ParamsError, match="does not run per clip"):
-        notebook_parameters(p, "motion_library", "walk")
+        notebook_parameters(p, "motion_library", "walk", "params.yaml")
+
+
+def test_stage_sections_extend_the_settings_their_code_takes():
+    """One definition per setting: the code's settings model is the section's base, with the same defaults."""
+    from sfv.config import (FitSettings, PoseParams, ReconstructParams, TargetSettings, TrackSettings)
+
+    p = load_params(ROOT / "params.yaml")
+    assert isinstance(p.pose, TrackSettings) and isinstance(p.reconstruct, FitSettings)
+    assert isinstance(p.reconstruct, TargetSettings)
+    assert PoseParams(clips=[]).rotation_search == TrackSettings().rotation_search == p.pose.rotation_search
+    assert ReconstructParams(clips=[]).weights == FitSettings().weights
+    ablated = p.reconstruct.with_weights(smoothness=0.0)
+    assert ablated.weights.smoothness == 0.0 and ablated.weights.ground == p.reconstruct.weights.ground
+    assert p.reconstruct.weights.smoothness > 0  # the original is untouched
 
 
 def test_render_section_is_checked(tmp_path):
-    clips = ('clips:\n  jump: {source: "mocap:jump"}\n  walk: {source: "mocap:walk"}\n  real: {source: data/clips/x.mp4}\n')
+    clips = ('clips:\n  jump: {source: "mocap:jump"}\n  walk: {source: "mocap:walk"}\n  real: {source: data/clips/real/x.mp4}\n')
     p = load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\n"))
     assert p.render.clips == ["jump"] and p.render.camera.distance == 3.5
     with pytest.raises(ParamsError, match=r"render.clips names \['jmup'\], which are not in `clips`"):
@@ -119,19 +145,26 @@ def test_render_section_is_checked(tmp_path):
         load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\n  camera: {elevation: 95}\n"))
     with pytest.raises(ParamsError, match=r"clips.real: .*camera and body only apply to clips rendered from mocap"):
         load_params(_params(tmp_path, clips.replace('x.mp4}', 'x.mp4, camera: {distance: 3}}')))
+    with pytest.raises(ParamsError, match=r"pose.clips \['walk'\] are rendered from mocap but not in render.clips"):
+        load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\npose:\n  clips: [jump, walk]\n"))
     with pytest.raises(ParamsError, match=r"clips.jump.body.gendr"):
         load_params(_params(tmp_path, clips.replace('jump"}', 'jump", body: {gendr: 1}}')))
 
 
 def test_render_settings_merge_clip_overrides():
-    from sfv.render.gt_clip import settings_from_params
-
     p = load_params(ROOT / "params.yaml")
-    s = settings_from_params(p.render, p.clips["cartwheel"])
+    s = p.render.for_clip(p.clips["cartwheel"])
     assert s.camera.distance == p.clips["cartwheel"].camera.distance != p.render.camera.distance
     assert s.camera.elevation == p.render.camera.elevation
-    assert s.body == {"gender": p.clips["cartwheel"].body.gender}
-    values = notebook_parameters(p, "render", "cartwheel")
-    assert values["clip_params"]["camera"]["distance"] == s.camera.distance
-    clips = notebook_parameters(p, "clips")
-    assert set(section("clips", clips).clips) == set(p.clips)
+    assert s.body.phenotype() == {"gender": p.clips["cartwheel"].body.gender}
+    assert (s.fps, s.frames, s.width) == (p.clips["cartwheel"].fps, p.clips["cartwheel"].frames, p.render.width)
+
+
+def test_clip_camera_overrides_are_the_cameras_fields():
+    """A clip's camera override has the render camera's fields and checks, each optional."""
+    from sfv.config import CameraOverride, CameraParams
+
+    assert list(CameraOverride.model_fields) == list(CameraParams.model_fields)
+    assert CameraOverride().distance is None
+    with pytest.raises(ValueError, match="less than or equal to 80"):
+        CameraOverride(elevation=95)

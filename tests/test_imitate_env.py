@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from sfv import rotations
-from sfv.imitate.env import EnvSettings, ImitationEnv
+from sfv.config import EnvSettings
+from sfv.imitate.env import ImitationEnv
 from sfv.imitate.reference import heading_frame
-from sfv.imitate.sim import Simulation, SimulationError
+from sfv.imitate.sim import SimulationError, load_terrain
 from sfv.kinematics import forward_kinematics
 from sfv.mocap import load_mocap
 
@@ -180,12 +181,28 @@ def test_same_seed_same_trajectory(walk):
 
 
 def test_clear_errors_for_bad_settings(walk):
-    with pytest.raises(SimulationError, match="unknown terrain 'moon'.*known terrains"):
-        Simulation("humanoid", terrain="moon")
-    with pytest.raises(SimulationError, match="whole multiple"):
-        Simulation("humanoid", physics_hz=100, control_hz=30)
+    with pytest.raises(ValueError, match="no terrain 'moon'.*known: flat"):
+        EnvSettings(terrain="moon")
+    with pytest.raises(ValueError, match="whole multiple"):
+        EnvSettings(physics_hz=100, control_hz=30)
     with pytest.raises(ValueError, match="action_mode"):
         EnvSettings(action_mode="torque")
+    load_terrain.cache_clear()
+    with pytest.raises(SimulationError, match="unknown terrain 'moon'.*known terrains"):
+        load_terrain("moon")  # a file removed after the params were checked
+
+
+def test_cached_files_are_read_only():
+    """The character and terrain loaders are cached: what they hand out cannot be changed by a caller."""
+    from sfv.skeleton import load_character
+
+    spec = load_terrain("flat")
+    with pytest.raises(TypeError):
+        spec["kind"] = "moon"
+    settings = load_character("humanoid").settings
+    with pytest.raises(TypeError):
+        settings["pd"]["chest"] = {}
+    assert load_character("humanoid").settings["pd"]["chest"]["kp"] > 0
 
 
 def test_motion_on_another_skeleton_is_refused(walk):
@@ -194,5 +211,5 @@ def test_motion_on_another_skeleton_is_refused(walk):
     from sfv.skeleton import Skeleton
 
     other = Skeleton(name="robot", bodies=walk.skeleton.bodies, up_axis="y")
-    with pytest.raises(ValueError, match="motion 'walk' is on skeleton 'robot'.*retarget it first"):
+    with pytest.raises(SimulationError, match="skeleton 'robot'.*no character file.*retarget the motion"):
         ImitationEnv(replace(walk, skeleton=other), EnvSettings())

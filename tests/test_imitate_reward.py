@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sfv import rotations
+from sfv.config import RewardParams, RewardTerms
 from sfv.imitate import reward as rw
 
 
@@ -45,19 +46,27 @@ def test_velocity_end_effector_root_and_com_errors():
 
 def test_combine_weights_and_scales():
     errors = {"pose": 0.1, "velocity": 2.0, "end_effector": 0.01, "root": 0.05, "com": 0.02}
-    weights = rw.RewardWeights()
-    total, terms = rw.combine(errors, weights.normalised(), rw.RewardScales())
+    reward = RewardParams()
+    total, terms = rw.combine(errors, reward.normalised_weights(), reward.scales)
     expected_terms = {"pose": math.exp(-0.2), "velocity": math.exp(-0.2), "end_effector": math.exp(-0.4),
                       "root": math.exp(-0.25), "com": math.exp(-0.2)}
     assert terms == pytest.approx(expected_terms)
     w = {"pose": 0.5, "velocity": 0.05, "end_effector": 0.15, "root": 0.2, "com": 0.1}
     assert total == pytest.approx(sum(w[k] * expected_terms[k] for k in w))
-    perfect, _ = rw.combine(dict.fromkeys(rw.TERMS, 0.0), weights.normalised())
+    perfect, _ = rw.combine(dict.fromkeys(rw.TERMS, 0.0), reward.normalised_weights(), reward.scales)
     assert perfect == pytest.approx(1.0)
 
 
 def test_weights_are_normalised_and_checked():
-    w = rw.RewardWeights(pose=2, velocity=0, end_effector=1, root=1, com=0).normalised()
+    w = RewardParams(weights=dict(pose=2, velocity=0, end_effector=1, root=1, com=0)).normalised_weights()
     assert w == {"pose": 0.5, "velocity": 0.0, "end_effector": 0.25, "root": 0.25, "com": 0.0}
-    with pytest.raises(ValueError, match="weights"):
-        rw.RewardWeights(pose=0, velocity=0, end_effector=0, root=0, com=0).normalised()
+    with pytest.raises(ValueError, match="at least one reward weight must be positive"):
+        RewardParams(weights=dict(pose=0, velocity=0, end_effector=0, root=0, com=0))
+    with pytest.raises(ValueError, match="greater than or equal to 0"):
+        RewardParams(weights=dict(pose=-1, velocity=0, end_effector=0, root=2, com=0))
+
+
+def test_terms_are_the_schemas():
+    """The reward's terms are the params schema's, in its order: a term added there is computed here."""
+    assert rw.TERMS == tuple(RewardTerms.model_fields) == ("pose", "velocity", "end_effector", "root", "com")
+    assert set(RewardParams().normalised_weights()) == set(rw.TERMS)

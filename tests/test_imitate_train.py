@@ -13,8 +13,8 @@ import time
 import numpy as np
 import pytest
 
-from sfv.imitate.env import EnvSettings
-from sfv.imitate.train import PPOSettings, latest_checkpoint, read_curve, train
+from sfv.config import EnvSettings, PPOSettings, RewardParams
+from sfv.imitate.train import latest_checkpoint, read_curve, train
 from sfv.motion import save_npz
 from sfv.mocap import load_mocap
 
@@ -28,7 +28,7 @@ def walk_npz(tmp_path_factory):
 
 def test_train_checkpoints_and_resumes_where_it_stopped(tmp_path, walk_npz):
     out = tmp_path / "policy"
-    first = train(walk_npz, out, EnvSettings(), PPOSettings(total_timesteps=1024, **TINY), seed=1, progress=False)
+    first = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=1024, **TINY), seed=1, progress=False)
     assert first["timesteps"] == 1024
     assert latest_checkpoint(out).name == f"{1024:012d}"
     for name in ("model.zip", "vecnormalize.pkl", "curve.csv", "run.json"):
@@ -38,16 +38,16 @@ def test_train_checkpoints_and_resumes_where_it_stopped(tmp_path, walk_npz):
     assert [r["timesteps"] for r in curve] == [256, 512, 768, 1024]
     assert all(0 < r["tracking_error"] < 1 and 0 < r["step_reward"] <= 1 for r in curve)
 
-    more = train(walk_npz, out, EnvSettings(), PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False)
+    more = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False)
     assert more["timesteps"] == 1536
     resumed = read_curve(out / "curve.csv")
     assert resumed[:4] == curve and [r["timesteps"] for r in resumed[4:]] == [1280, 1536]
     assert resumed[-1]["wall_seconds"] >= curve[-1]["wall_seconds"]
 
-    again = train(walk_npz, out, EnvSettings(), PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False)
+    again = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False)
     assert again["timesteps"] == 1536  # budget spent: nothing more to do
 
-    changed = train(walk_npz, out, EnvSettings(action_scale=0.3), PPOSettings(total_timesteps=512, **TINY), seed=1,
+    changed = train(walk_npz, out, EnvSettings(action_scale=0.3), ppo=PPOSettings(total_timesteps=512, **TINY), seed=1,
                     progress=False)
     assert changed["timesteps"] == 512  # other settings: the old checkpoint is not reused
     assert json.loads((out / "run.json").read_text())["env"]["action_scale"] == 0.3
@@ -57,8 +57,8 @@ def test_train_checkpoints_and_resumes_where_it_stopped(tmp_path, walk_npz):
 def test_kill_minus_nine_loses_at_most_one_checkpoint_interval(tmp_path, walk_npz):
     out = tmp_path / "policy"
     script = textwrap.dedent(f"""
-        from sfv.imitate.env import EnvSettings
-        from sfv.imitate.train import PPOSettings, train
+        from sfv.config import EnvSettings, PPOSettings
+        from sfv.imitate.train import train
         if __name__ == "__main__":
             train({walk_npz!r}, {str(out)!r}, EnvSettings(),
                   PPOSettings(total_timesteps=20000, **{dict(TINY, n_envs=2)!r}), seed=2, progress=False)
@@ -82,7 +82,7 @@ def test_kill_minus_nine_loses_at_most_one_checkpoint_interval(tmp_path, walk_np
     curve_before = read_curve(out / "curve.csv")
     done_before = int(curve_before[-1]["timesteps"])
     assert done_before - saved <= 1024  # at most one interval (512 x 2 envs) ahead of the checkpoint
-    summary = train(walk_npz, out, EnvSettings(), PPOSettings(total_timesteps=saved + 2048, **dict(TINY, n_envs=2)),
+    summary = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=saved + 2048, **dict(TINY, n_envs=2)),
                     seed=2, progress=False)
     assert summary["timesteps"] == saved + 2048
     steps = [r["timesteps"] for r in read_curve(out / "curve.csv")]
@@ -98,10 +98,10 @@ def test_evaluation_rollout_and_video(tmp_path, walk_npz):
     out = tmp_path / "policy"
     with pytest.raises(PolicyError, match="train the policy first"):
         load_policy(out)
-    train(walk_npz, out, EnvSettings(), PPOSettings(total_timesteps=256, **TINY), seed=0, progress=False)
+    train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=256, **TINY), seed=0, progress=False)
     model, normaliser = load_policy(out)
     video = tmp_path / "eval.mp4"
-    result = rollout(model, load_motion(walk_npz), EnvSettings(), seconds=1.0, video=video, width=320, height=192,
+    result = rollout(model, load_motion(walk_npz), EnvSettings(), RewardParams(), seconds=1.0, video=video, width=320, height=192,
                      policy_normaliser=normaliser)
     n = len(result["time"])
     assert 1 <= n <= 30 and result["survived_seconds"] == pytest.approx(n / 30)

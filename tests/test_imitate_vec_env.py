@@ -9,7 +9,8 @@ import pytest
 from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
-from sfv.imitate.env import EnvSettings, ImitationEnv
+from sfv.config import EnvSettings
+from sfv.imitate.env import ImitationEnv
 from sfv.imitate.vec_env import BatchedSubprocVecEnv
 from sfv.mocap import load_mocap
 

@@ -178,3 +178,23 @@ def test_atomic_write_gets_the_mode_of_a_plain_write(tmp_path):
     plain.write_text("x")
     atomic = write_text(tmp_path / "atomic.txt", "x")
     assert os.stat(atomic).st_mode & 0o777 == os.stat(plain).st_mode & 0o777
+
+
+def test_library_catalogue_of_a_known_motion():
+    """A hand-made clip: 1 m of travel along x in 1 s at constant speed, the root 0.9 m up."""
+    from sfv.mocap import library_entry, library_metrics
+
+    walk = load_mocap("walk")
+    T = 31
+    root = np.zeros((T, 3))
+    root[:, 0] = np.linspace(0.0, 1.0, T)
+    root[:, 1] = 0.9
+    m = Motion(walk.skeleton, 30.0, root, np.tile([0, 0, 0, 1.0], (T, 1)), np.tile(walk.skeleton.identity_pose(), (T, 1)),
+               name="glide")
+    e = library_entry(m)
+    assert (e["frames"], e["fps"], e["duration_s"], e["root_travel_m"]) == (31, 30.0, 1.0, 1.0)
+    assert e["max_root_speed_mps"] == pytest.approx(1.0, abs=1e-3)
+    assert e["lowest_body_origin_m"] < 0.9  # the feet hang below the root
+    total = library_metrics({"glide": e, "walk": library_entry(walk)})
+    assert total["clips"] == 2 and total["total_frames"] == 31 + walk.n_frames
+    assert total["max_root_speed_mps"] == max(e["max_root_speed_mps"], library_entry(walk)["max_root_speed_mps"])

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +16,7 @@ import jupytext
 import pytest
 import yaml
 
-from sfv.config import PER_CLIP_STAGES, STAGE_SECTIONS
+from sfv.config import PER_CLIP_STAGES, STAGE_SECTIONS, STAGES
 from sfv.notebook import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,45 +31,111 @@ def parameters_cell(source: Path) -> dict:
 
 
 @pytest.mark.parametrize("stage", sorted(NOTEBOOKS))
-def test_notebook_parameters_are_its_section(stage):
-    names = set(parameters_cell(ROOT / NOTEBOOKS[stage]))
-    extra = {"clip", "clip_params"} if stage in PER_CLIP_STAGES else set()
-    assert names == set(STAGE_SECTIONS[stage].model_fields) | {"seed"} | extra
+def test_notebook_parameters_are_the_file_and_the_clip(stage):
+    """A notebook keeps no copy of a setting: papermill gives it the params file (and its clip), and it reads
+    its section from that file through `stage_params`."""
+    assert set(NOTEBOOKS) == set(STAGES)
+    params = parameters_cell(ROOT / NOTEBOOKS[stage])
+    assert set(params) == {"params_file"} | ({"clip"} if stage in PER_CLIP_STAGES else set())
+    assert params["params_file"] == "params.yaml"
+    assert "stage_params(params_file)" in (ROOT / NOTEBOOKS[stage]).read_text()
 
 
-def _sfv_modules_imported(source: Path) -> set[str]:
-    """sfv modules a notebook imports, and (one level down) the sfv modules those import."""
+def sfv_modules_used(source: Path) -> set[str]:
+    """Every sfv module a notebook imports, directly or through other sfv modules (imports inside functions
+    included): what its stage's output can depend on."""
     def imports(path: Path) -> set[str]:
         found = set()
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module == "sfv":
-                found |= {f"sfv/{a.name}.py" for a in node.names}
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sfv."):
-                found.add(node.module.replace(".", "/") + ".py")
+            if isinstance(node, ast.ImportFrom) and (node.module == "sfv" or (node.module or "").startswith("sfv.")):
+                base = node.module.replace(".", "/")
+                found |= {base + ".py"} | {f"{base}/{a.name}.py" for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name.replace(".", "/") + ".py" for a in node.names if a.name.startswith("sfv.")}
         return {m for m in found if (ROOT / m).is_file()}
 
-    direct = imports(source)
-    return direct | {m for d in direct for m in imports(ROOT / d)}
+    seen, todo = set(), [source]
+    while todo:
+        for m in imports(todo.pop()) - seen:
+            seen.add(m)
+            todo.append(ROOT / m)
+    return seen
+
+
+def test_module_closure_follows_imports(tmp_path):
+    """The dependency walk sees `from sfv.x import y` (module and submodule) and goes through modules."""
+    nb = tmp_path / "nb.py"
+    nb.write_text("from sfv.reconstruct import evaluate\n")
+    used = sfv_modules_used(nb)
+    assert {"sfv/reconstruct/evaluate.py", "sfv/reconstruct/fit.py", "sfv/config.py", "sfv/assets.py"} <= used
+    assert "sfv/pose/tracking.py" not in used and "sfv/imitate/sim.py" not in used
 
 
 @pytest.mark.parametrize("stage", sorted(NOTEBOOKS))
-def test_dvc_stage_declares_notebook_params_and_code(stage):
+def test_dvc_stage_declares_exactly_the_code_it_runs(stage):
+    """Each stage lists as deps every sfv module its notebook uses, and no other (a change elsewhere must
+    not re-run it), plus its params keys."""
     spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]
     if stage in PER_CLIP_STAGES:
-        assert spec["foreach"] == f"${{{stage}.clips}}"
+        item = "${key}" if stage == "clip" else "${item}"
+        assert spec["foreach"] == ("${clips}" if stage == "clip" else f"${{{stage}.clips}}")
         spec = spec["do"]
-        assert spec["cmd"] == f"python -m sfv.cli run {stage} --clip ${{item}}"
-        assert "clips.${item}" in spec["params"]
-        sections = {p for p in spec["params"] if p.startswith(f"{stage}.")}
-        assert sections == {f"{stage}.{f}" for f in STAGE_SECTIONS[stage].model_fields if f != "clips"}
+        assert spec["cmd"] == f"python -m sfv.cli run {stage} --clip {item}"
+        assert f"clips.{item}" in spec["params"]
+        if stage in STAGE_SECTIONS:
+            sections = {p for p in spec["params"] if p.startswith(f"{stage}.")}
+            assert sections == {f"{stage}.{f}" for f in STAGE_SECTIONS[stage].model_fields if f != "clips"}
     else:
         assert spec["cmd"] == f"python -m sfv.cli run {stage}"
         assert stage in spec["params"]
     assert NOTEBOOKS[stage] in spec["deps"]
     assert "base.seed" in spec["params"]
-    used = {"sfv/config.py", "sfv/notebook.py"} | _sfv_modules_imported(ROOT / NOTEBOOKS[stage])
-    missing = sorted(m for m in used if m not in spec["deps"])
-    assert not missing, f"dvc.yaml stage {stage} does not list {missing} as deps"
+    code = {d for d in spec["deps"] if d.startswith("sfv/") and d.endswith(".py")}
+    used = sfv_modules_used(ROOT / NOTEBOOKS[stage])
+    assert not used - code, f"dvc.yaml stage {stage} does not list {sorted(used - code)} as deps"
+    assert not code - used, f"dvc.yaml stage {stage} lists {sorted(code - used)}, which its notebook never imports"
+
+
+def test_per_clip_stages_read_their_own_clip_only():
+    """The video stages of a clip depend on its folder, never on the folders of all clips (a new real clip
+    would then wait for every render, and a render change re-run every clip)."""
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    for stage in ("clip", "pose", "reconstruct"):
+        deps = stages[stage]["do"]["deps"]
+        data = [d for d in deps if d.startswith("data/") or d.startswith("metrics/")]
+        assert all("${" in d for d in data), f"{stage} depends on shared data {data}"
+    assert stages["render"]["do"]["outs"][0] == "data/clips/${item}"
+
+
+def _tracked_copy(dest: Path) -> Path:
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    for rel in filter(None, tracked.split("\0")):
+        if (ROOT / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, dest / rel)
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    return dest
+
+
+def test_a_new_real_clip_runs_only_its_own_stages(tmp_path):
+    """On a fresh clone, a user's clip `x` (its folder and entry) reconstructs through its check, its poses and
+    its reconstruction only: no render, no other clip (the stages `dvc repro reconstruct@x` runs are the
+    target's ancestors in DVC's graph)."""
+    work = _tracked_copy(tmp_path / "clone")
+    (work / "data" / "clips" / "x").mkdir()
+    shutil.copy2(ROOT / "data" / "clips" / "sports2d_demo" / "sports2d_demo.mp4", work / "data" / "clips" / "x" / "x.mp4")
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["clips"]["x"] = {"source": "data/clips/x/x.mp4", "frames": [0, 20], "fps": 30}
+    params["pose"]["clips"].append("x")
+    params["reconstruct"]["clips"].append("x")
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env_bin = Path(sys.executable).parent
+    proc = subprocess.run([str(env_bin / "dvc"), "dag", "--dot", "reconstruct@x"], cwd=work, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PATH": f"{env_bin}:{os.environ['PATH']}"})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    stages = set(re.findall(r'^"([^"]+)";$', proc.stdout, flags=re.M))
+    assert stages == {"clip@x", "pose@x", "reconstruct@x"}, proc.stdout
+    assert '"clip@x" -> "pose@x"' in proc.stdout and '"pose@x" -> "reconstruct@x"' in proc.stdout
 
 
 def test_executed_notebooks_are_not_committed():
@@ -78,12 +146,7 @@ def test_executed_notebooks_are_not_committed():
 @pytest.mark.slow
 def test_dvc_repro_on_a_fresh_copy(tmp_path):
     """What a user does after cloning: `dvc repro` runs every stage and writes its outputs and metrics."""
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    work = tmp_path / "clone"
-    for rel in filter(None, tracked.split("\0")):
-        if (ROOT / rel).is_file():
-            (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / rel, work / rel)
+    work = _tracked_copy(tmp_path / "clone")
     for rel in ("data/mocap", "plots/motion_library", "metrics/motion_library.json", "dvc.lock"):
         assert not (work / rel).exists() or rel.endswith((".json", ".lock")), f"{rel} should not be in git"
     (work / "metrics" / "motion_library.json").unlink(missing_ok=True)
@@ -92,7 +155,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     shutil.rmtree(work / "metrics" / "pose", ignore_errors=True)
     shutil.rmtree(work / "metrics" / "reconstruct", ignore_errors=True)
     shutil.rmtree(work / "plots" / "pose_confidence", ignore_errors=True)
-    (work / "metrics" / "clips.json").unlink(missing_ok=True)
+    shutil.rmtree(work / "metrics" / "clips", ignore_errors=True)
     shutil.rmtree(work / "plots" / "imitate_curves", ignore_errors=True)
     # the imitation stage on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video
     params = yaml.safe_load((work / "params.yaml").read_text())
@@ -106,7 +169,6 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     params["pose"].update(clips=["jump", "sports2d_demo"])
     params["reconstruct"].update(clips=["jump"], ik_iterations=20, iterations=20, ablation_smoothness=[1e-5])
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     env_bin = Path(sys.executable).parent
     proc = subprocess.run(
         [str(env_bin / "dvc"), "repro"], cwd=work, capture_output=True, text=True, timeout=900,
@@ -115,20 +177,25 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     metrics = json.loads((work / "metrics" / "motion_library.json").read_text())
-    assert metrics["clips"] == 15 and metrics["total_frames"] > 1500
-    assert len(list((work / "data" / "mocap").glob("*.npz"))) == 15
+    from sfv.assets import available_mocap
+
+    shipped = len(available_mocap())  # every humanoid clip pybullet_data ships, however many that is
+    assert metrics["clips"] == shipped and metrics["total_frames"] > 100 * shipped
+    assert len(list((work / "data" / "mocap").glob("*.npz"))) == shipped
     index = json.loads((work / "data" / "mocap" / "index.json").read_text())
     assert index["walk"]["frames"] == 39 and index["backflip"]["fps"] == 16.0
-    assert len(list((work / "plots" / "motion_library").glob("*.png"))) == 15
+    assert len(list((work / "plots" / "motion_library").glob("*.png"))) == shipped
     assert (work / "reports" / "notebooks" / "00_motion_library.ipynb").is_file()
     render = json.loads((work / "metrics" / "render" / "jump.json").read_text())
     assert render["frames"] == 12 and render["coco_on_silhouette_fraction"] > 0.95
-    assert (work / "data" / "rendered" / "jump.mp4").stat().st_size > 10_000
-    assert (work / "data" / "rendered" / "jump.gt.npz").is_file()
+    assert (work / "data" / "clips" / "jump" / "video.mp4").stat().st_size > 10_000
+    assert (work / "data" / "clips" / "jump" / "ground_truth.npz").is_file()
     assert (work / "plots" / "render" / "jump" / "contact_sheet.png").is_file()
-    clips = json.loads((work / "metrics" / "clips.json").read_text())
-    assert clips["index"]["sports2d_demo"]["frames"] == 15 and clips["index"]["jump"]["kind"] == "rendered"
-    assert {p.name for p in (work / "plots" / "clips").glob("*.png")} == {"jump.png", "walk.png", "sports2d_demo.png"}
+    real = json.loads((work / "metrics" / "clips" / "sports2d_demo.json").read_text())
+    rendered = json.loads((work / "metrics" / "clips" / "jump.json").read_text())
+    assert real["frames"] == 15 and real["kind"] == "video" and rendered["kind"] == "rendered"
+    assert {p.parent.name for p in (work / "plots" / "clips").glob("*/contact_sheet.png")} == {
+        "jump", "walk", "sports2d_demo"}
     pose = json.loads((work / "metrics" / "pose" / "jump.json").read_text())
     assert pose["frames"] == 12 and pose["detection_rate"] == 1.0 and pose["pixel_error"] < 15
     assert pose["pa_mpjpe_mm"] < 150 and "plain_pck" in pose
@@ -158,16 +225,52 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
 
 @pytest.mark.slow
 def test_failed_stage_keeps_notebook_with_error(tmp_path):
-    """A stage that fails leaves `.failed.ipynb` beside where the output would be, and no output."""
-    for rel in ("params.yaml", "notebooks/00_motion_library.py"):
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, tmp_path / rel)
-    params = (tmp_path / "params.yaml").read_text().replace("clips: all ", "clips: [walk, nosuchclip] ")
-    (tmp_path / "params.yaml").write_text(params)
+    """A stage whose notebook fails leaves `.failed.ipynb` beside where the output would be, and no output; a
+    params mistake stops the run before any notebook starts."""
+    shutil.copy2(ROOT / "params.yaml", tmp_path / "params.yaml")
+    source = tmp_path / "notebooks" / "00_motion_library.py"
+    source.parent.mkdir(parents=True)
+    source.write_text('# %% tags=["parameters"]\nparams_file = "params.yaml"\n\n# %%\n'
+                      'raise RuntimeError("the stage broke on purpose")\n')
     proc = subprocess.run([sys.executable, "-m", "sfv.cli", "run", "motion_library"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
-    assert "nosuchclip" in proc.stderr + proc.stdout
+    assert "the stage broke on purpose" in proc.stderr + proc.stdout
     out = tmp_path / "reports" / "notebooks"
     assert (out / "00_motion_library.failed.ipynb").is_file()
     assert not (out / "00_motion_library.ipynb").exists()
+    bad = (tmp_path / "params.yaml").read_text().replace("clips: all ", "clips: [walk, nosuchclip] ")
+    (tmp_path / "params.yaml").write_text(bad)
+    (out / "00_motion_library.failed.ipynb").unlink()
+    proc = subprocess.run([sys.executable, "-m", "sfv.cli", "run", "motion_library"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2 and "unknown mocap clips ['nosuchclip']" in proc.stderr
+    assert not list(out.glob("*.ipynb"))
+
+
+def test_architecture_page_names_every_module():
+    """docs/architecture.md says which module owns which idea: a module added without a line there fails."""
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    modules = {p.stem for p in (ROOT / "sfv").glob("*.py") if p.stem not in ("__init__", "cli")}
+    packages = {p.parent.name for p in (ROOT / "sfv").glob("*/__init__.py")}
+    missing = sorted(m for m in modules | packages if f"`{m}`" not in page and f"`{m}/`" not in page)
+    assert not missing, f"docs/architecture.md does not mention {missing}"
+    for pkg in packages:
+        for p in (ROOT / "sfv" / pkg).glob("*.py"):
+            if p.stem != "__init__":
+                assert f"`{p.stem}`" in page, f"docs/architecture.md does not mention sfv/{pkg}/{p.name}"
+
+
+def test_running_a_notebook_leaves_the_callers_environment_alone(monkeypatch):
+    """The kit's kernelspec goes first on JUPYTER_PATH only while a notebook runs."""
+    from sfv.notebook import KERNELS, _kernels_first
+
+    monkeypatch.setenv("JUPYTER_PATH", "/somewhere")
+    with _kernels_first():
+        assert os.environ["JUPYTER_PATH"].split(os.pathsep) == [str(KERNELS), "/somewhere"]
+    assert os.environ["JUPYTER_PATH"] == "/somewhere"
+    monkeypatch.delenv("JUPYTER_PATH")
+    with pytest.raises(RuntimeError):
+        with _kernels_first():
+            raise RuntimeError("a failing notebook")
+    assert "JUPYTER_PATH" not in os.environ

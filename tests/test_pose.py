@@ -10,10 +10,11 @@ import pytest
 
 from sfv.pose.estimator import BlazePose, FramePose, crop, rotate_image, unrotate
 from sfv.pose.metrics import pa_mpjpe, pck, pixel_error, procrustes_align
-from sfv.pose.tracking import TrackSettings, choose, estimate_clip, torso_tilt
+from sfv.config import TrackSettings
+from sfv.pose.tracking import choose, estimate_clip, torso_tilt
 from sfv.video import VideoError, mp4_writer, read_frames
 
-CLIP = Path(__file__).parents[1] / "data" / "clips" / "sports2d_demo.mp4"
+CLIP = Path(__file__).parents[1] / "data" / "clips" / "sports2d_demo" / "sports2d_demo.mp4"
 
 
 @pytest.fixture(scope="module")
@@ -148,8 +149,8 @@ def test_missing_frames_are_kept_with_zero_confidence():
     assert (out.confidence[3:6] == 0).all() and (out.keypoints_2d[3:6] == 0).all()
     assert np.allclose(out.keypoints_2d[6], people[6].keypoints_2d)
     assert out.searched[3:6].all() and not out.searched[:3].any()
-    with pytest.raises(ValueError, match="rotation_search must be off, auto or all"):
-        estimate_clip(frames, TrackSettings(rotation_search="sometimes"), estimator=_Scripted(script))
+    with pytest.raises(ValueError, match="rotation_search\n  Input should be 'off', 'auto' or 'all'"):
+        TrackSettings(rotation_search="sometimes")  # refused where settings are made, before any frame
 
 
 # --- metrics -------------------------------------------------------------------------------------------
@@ -178,7 +179,8 @@ def test_pixel_error_and_pck():
 
 # --- the stage on videos --------------------------------------------------------------------------------
 def test_person_leaving_is_flagged_and_stage_completes(tmp_path, upright_frames):
-    from sfv.pose.stage import estimate_video, load_poses, save_poses, summary
+    from sfv.pose.poses_file import load_poses
+    from sfv.pose.stage import estimate_video, save_poses, summary
 
     blank = np.full_like(upright_frames[0], 90)
     path = tmp_path / "leaves.mp4"
@@ -226,7 +228,7 @@ def test_bad_videos_name_the_clip_and_the_fix(tmp_path):
 
 
 def test_humanoid_joint_mapping_names_real_joints(humanoid):
-    from sfv.pose.keypoints import BLAZEPOSE33, HUMANOID_JOINTS, humanoid_joints
+    from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS, humanoid_joints
 
     assert set(HUMANOID_JOINTS) <= set(humanoid.body_names)
     kp = np.zeros((2, 33, 3))
@@ -237,3 +239,26 @@ def test_humanoid_joint_mapping_names_real_joints(humanoid):
     names = list(HUMANOID_JOINTS)
     assert out.shape == (2, 14, 3)
     assert np.allclose(out[:, names.index("root")], [0, 1.0, 0]) and np.allclose(out[:, names.index("right_knee")], 5)
+
+
+def test_confidence_table_and_changed_frames():
+    """The confidence CSV has one row per frame (absolute frame number and time), and the frames shown as
+    'what the search changed' are those where the kept pose differs most from plain video mode."""
+    from sfv.pose.stage import changed_frames, confidence_table
+    from sfv.pose.tracking import ClipPoses
+
+    T = 6
+    kp = np.zeros((T, 33, 2))
+    base = kp.copy()
+    base[2] += 5.0  # a small change ...
+    base[4] += 50.0  # ... and a large one
+    detected = np.ones(T, bool)
+    poses = ClipPoses(keypoints_2d=kp, keypoints_3d=np.zeros((T, 33, 3)), confidence=np.full((T, 33), 0.8),
+                      detected=detected, rotation=np.zeros(T), searched=np.ones(T, bool),
+                      source=np.array(["video", "video", "rotated", "video", "crop", "video"]), baseline_2d=base,
+                      baseline_3d=np.zeros((T, 33, 3)), baseline_confidence=np.full((T, 33), 0.5),
+                      baseline_detected=detected)
+    rows = confidence_table(poses, first=30, fps=30.0).splitlines()
+    assert rows[0] == "frame,time,confidence,plain_confidence,detected"
+    assert rows[1] == "30,1.0,0.8,0.5,1" and len(rows) == T + 1
+    assert changed_frames(poses, count=1) == [4] and changed_frames(poses) == [2, 4]

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from sfv.reconstruct import losses
-from sfv.reconstruct.fit import FitSettings, MotionVariables, fit, reconstruct
+from sfv.config import FitSettings, FitWeights, TargetSettings
+from sfv.reconstruct.fit import MotionVariables, fit, reconstruct
 
 JOINTS = ["root", "chest", "neck", "right_hip", "right_knee", "right_ankle", "right_shoulder", "right_elbow",
           "right_wrist", "left_hip", "left_knee", "left_ankle", "left_shoulder", "left_elbow", "left_wrist"]
@@ -128,8 +129,8 @@ def test_plausibility_terms_act_in_the_fit():
     """Per-frame IK of knee-height targets that a forward knee bend fits as well as the right one; the
     joint-limit term keeps the knees within range. A planted foot with jittery targets holds still with the
     foot-sliding term."""
-    from sfv.reconstruct.fit import FitWeights, per_frame, planted_feet
-    from sfv.reconstruct.stage import foot_sliding_speed, limit_violations
+    from sfv.reconstruct.fit import per_frame, planted_feet
+    from sfv.reconstruct.evaluate import foot_sliding_speed, limit_violations
 
     m, bodies, truth, noisy, rest = _noisy_walk()
     free = FitSettings(weights=FitWeights(joint_limits=0.0, foot_sliding=0.0))
@@ -139,15 +140,15 @@ def test_plausibility_terms_act_in_the_fit():
     _, ik_limited, _ = reconstruct(rest, noisy, bodies, settings=per_frame(limited))
     assert limit_violations(ik_limited) < limit_violations(ik_free)
     assert limit_violations(ik_limited) == 0
-    planted = planted_feet(m, FitWeights())  # the mocap's own footfalls
+    planted = planted_feet(m, FitSettings())  # the mocap's own footfalls
     assert 0.2 < planted.mean() < 0.8
     no_slide, _, _ = reconstruct(rest, noisy, bodies, settings=limited)
-    with_slide, _, _ = reconstruct(rest, noisy, bodies, settings=replace(limited, weights=replace(limited.weights, foot_sliding=1e-2)))
+    with_slide, _, _ = reconstruct(rest, noisy, bodies, settings=limited.with_weights(foot_sliding=1e-2))
     assert foot_sliding_speed(with_slide, planted) < 0.8 * foot_sliding_speed(no_slide, planted)
 
 
 def test_root_trajectory_error_ignores_heading_and_origin():
-    from sfv.reconstruct.stage import root_trajectory_error
+    from sfv.reconstruct.evaluate import root_trajectory_error
 
     path = np.random.default_rng(1).normal(size=(30, 3))
     c, s = np.cos(1.2), np.sin(1.2)
@@ -160,7 +161,7 @@ def test_outlier_frames_are_short_runs_between_flips(humanoid):
     """A pose that turns 180 degrees for 4 frames and back is an outlier; a cartwheel and a roll (the
     body upside down, turning fast), a single turn that stays, and missing frames are not."""
     from sfv.mocap import load_mocap
-    from sfv.pose.keypoints import HUMANOID_JOINTS
+    from sfv.keypoints import HUMANOID_JOINTS
     from sfv.reconstruct.stage import outlier_frames
 
     for clip in ("roll", "backflip"):
@@ -194,8 +195,8 @@ def test_fit_refuses_bad_targets():
     broken[7, 2, 1] = np.nan
     with pytest.raises(ValueError, match=r"target of body .* at frame 7 is not finite; give it confidence 0"):
         fit(rest, broken, bodies, settings=FitSettings(iterations=1))
-    with pytest.raises(ValueError, match="optimizer must be lbfgs or adam, got 'sgd'"):
-        fit(rest, noisy, bodies, settings=FitSettings(optimizer="sgd"))
+    with pytest.raises(ValueError, match="optimizer\n  Input should be 'lbfgs' or 'adam'"):
+        FitSettings(optimizer="sgd")  # refused where settings are made, before any fit
     conf = np.ones(noisy.shape[:2])
     conf[5, 3] = np.nan
     with pytest.raises(ValueError, match=r"confidence of body .* at frame 5 is not finite"):
@@ -212,14 +213,14 @@ def test_fit_stops_naming_the_term_that_went_non_finite(monkeypatch):
 
 # --- camera and targets from poses ----------------------------------------------------------------------
 def test_translation_from_2d_and_3d_is_exact_without_noise():
-    from sfv.reconstruct.camera import project, solve_translation
-    from sfv.render.camera import intrinsics
+    from sfv.camera import intrinsics, perspective
+    from sfv.reconstruct.camera import solve_translation
 
     rng = np.random.default_rng(3)
     K = intrinsics(640, 480, 45)
     xyz = rng.normal(scale=0.4, size=(20, 3))
     T = np.array([0.3, -0.2, 4.0])
-    uv = project(xyz + T, K)
+    uv = perspective(xyz + T, np.array([K[0, 0], K[1, 1]]), K[:2, 2])
     assert np.allclose(solve_translation(uv, xyz, np.ones(20), K), T, atol=1e-9)
     w = np.ones(20)
     uv[3] += 500.0
@@ -231,8 +232,8 @@ def _synthetic_poses(humanoid, elevation=10.0, clip="walk"):
     """BlazePose-like arrays for the walk mocap filmed by a known camera: the humanoid's joints placed at
     the landmarks HUMANOID_JOINTS reads (the other body landmarks at the nearest joint)."""
     from sfv.mocap import load_mocap
-    from sfv.pose.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
-    from sfv.render.camera import orbit_camera
+    from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
+    from sfv.camera import orbit_camera
 
     m = load_mocap(clip)
     pos = m.body_positions()[0] @ np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]).T  # z-up world
@@ -258,10 +259,11 @@ def _synthetic_poses(humanoid, elevation=10.0, clip="walk"):
 
 
 def test_camera_and_world_targets_from_synthetic_poses(humanoid):
-    from sfv.reconstruct.stage import mpjpe, prepare
+    from sfv.reconstruct.evaluate import mpjpe
+    from sfv.reconstruct.stage import prepare
 
     m, pos, cam, poses = _synthetic_poses(humanoid)
-    targets = prepare(poses, humanoid, vertical_fov_deg=45, e_max=20)
+    targets = prepare(poses, humanoid, TargetSettings(vertical_fov=45, e_max=20))
     est = targets.camera
     assert np.nanmax(est.reprojection_error) < 1e-6
     # with the right field of view, depth from scale puts the body where the camera saw it
@@ -304,14 +306,14 @@ def test_prepare_refuses_unusable_poses(humanoid):
     _, _, _, poses = _synthetic_poses(humanoid)
     empty = {**poses, "confidence": np.zeros_like(poses["confidence"])}
     with pytest.raises(ReconstructionInputError, match="clip 'walk': every frame has zero confidence"):
-        prepare(empty, humanoid, 45, 20)
+        prepare(empty, humanoid)
     short = {k: (v[:2] if isinstance(v, np.ndarray) else v) for k, v in poses.items()}
     with pytest.raises(ReconstructionInputError, match="clip 'walk': 2 frames; the reconstruction needs at least 3"):
-        prepare(short, humanoid, 45, 20)
+        prepare(short, humanoid)
 
 
 def test_mpjpe_ignores_heading_and_position():
-    from sfv.reconstruct.stage import mpjpe
+    from sfv.reconstruct.evaluate import mpjpe
 
     rng = np.random.default_rng(5)
     a = rng.normal(size=(6, 14, 3))
@@ -328,8 +330,53 @@ def test_missing_frames_get_interpolated_targets_and_no_weight(humanoid):
     poses = {**poses, "detected": poses["detected"].copy(), "confidence": poses["confidence"].copy()}
     poses["detected"][[0, 5, 6]] = False
     poses["confidence"][[0, 5, 6]] = 0.0
-    targets = prepare(poses, humanoid, 45, 20)
+    targets = prepare(poses, humanoid, TargetSettings(vertical_fov=45, e_max=20))
     assert (targets.confidence[[0, 5, 6]] == 0).all() and (targets.confidence[[1, 4, 7]] > 0.99).all()
     assert np.isfinite(targets.world).all()
     assert np.allclose(targets.world[5], targets.world[4] + (targets.world[7] - targets.world[4]) / 3)
     assert np.allclose(targets.world[0], targets.world[1])
+
+
+def test_clip_metrics_against_a_known_truth(humanoid):
+    """On synthetic poses of the walk mocap: the mocap itself scores 0 mm against its truth, the baseline
+    and the reconstruction are compared on the same frames, and the camera's up error is measured."""
+    from sfv.config import FitSettings
+    from sfv.reconstruct.evaluate import Truth, clip_metrics, mpjpe
+    from sfv.reconstruct.stage import prepare
+
+    m, pos, cam, poses = _synthetic_poses(humanoid)
+    targets = prepare(poses, humanoid, TargetSettings(vertical_fov=45, e_max=20))
+    gt = {"source_joints": m.body_positions()[0], "camera_R": cam.R}
+    truth = Truth.from_ground_truth(gt, 0, m.n_frames, targets.bodies)
+    assert mpjpe(truth.joints, m.body_positions()[0][:, targets.bodies]) == pytest.approx(0.0, abs=1e-9)
+    metrics = clip_metrics(m, m, targets, [2.0, 1.0], FitSettings(), truth)
+    assert metrics["frames"] == m.n_frames and metrics["mpjpe_mm"] == metrics["mpjpe_mm_ik"] == 0.0
+    assert metrics["root_error_m"] == 0.0 and metrics["jitter_drop"] == 1.0
+    assert metrics["loss_first"] == 2.0 and metrics["loss_last"] == 1.0
+    assert metrics["up_error_deg"] < 3.0  # the walk's torso leans a little; the feet at rest fix the pitch
+    assert metrics["joint_limit_violations"] == 0 and metrics["outlier_frames"] == []
+    no_truth = clip_metrics(m, m, targets, [1.0], FitSettings())
+    assert "mpjpe_mm" not in no_truth and no_truth["jitter"] == metrics["jitter"]
+
+
+def test_ablations_on_a_short_clip(humanoid):
+    """The smoothness ablation has the IK (0), the chosen weight and the extra ones, sorted; the term ablation
+    names every variant, and with no outlier frames the 'kept' variant is the reconstruction itself."""
+    from sfv.config import FitSettings
+    from sfv.reconstruct.evaluate import TERM_VARIANTS, fit_clip, smoothness_ablation, term_ablation
+    from sfv.reconstruct.stage import initial_motion, prepare
+
+    m, pos, cam, poses = _synthetic_poses(humanoid)
+    short = {k: (v[:12] if isinstance(v, np.ndarray) else v) for k, v in poses.items()}
+    targets = prepare(short, humanoid, TargetSettings())
+    settings = FitSettings(ik_iterations=5, iterations=5)
+    init = initial_motion(targets.start, humanoid, m.fps, name="walk")
+    motion, ik_phase, curve, ik = fit_clip(init, targets, settings)
+    assert len(curve) <= 10 and motion.n_frames == ik.n_frames == 12
+    rows = smoothness_ablation(init, targets, settings, [1e-4, 1e-8], motion, ik, ik_phase)
+    assert [r["smoothness"] for r in rows] == [0.0, 1e-8, settings.weights.smoothness, 1e-4]
+    assert all(r["mpjpe_mm"] is None for r in rows)  # no truth given
+    terms = term_ablation(init, targets, settings, motion, ik, ik_phase)
+    assert tuple(terms) == TERM_VARIANTS
+    assert terms["outlier frames kept"] is terms["reconstruction"]
+    assert terms["no joint ranges"]["joint_limit_violations"] >= terms["reconstruction"]["joint_limit_violations"]

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfv.render.camera import Camera, CameraError, look_at, orbit_camera
+from sfv.camera import Camera, CameraError, look_at, orbit_camera
 from sfv.plots import crop_box
-from sfv.render.gt_clip import RenderSettings, check_camera_sees_body, visibility
+from sfv.config import CameraParams, RenderSettings
+from sfv.render.gt_clip import check_camera_sees_body, visibility
 from sfv.video import VideoError, check_range, mp4_writer, probe, read_frames
 
 from tests.conftest import REPORT
@@ -176,7 +177,7 @@ def _tiny_video(tmp_path) -> Path:
 
 
 def test_shipped_real_clip_is_readable():
-    info = probe(Path(__file__).parents[1] / "data" / "clips" / "sports2d_demo.mp4")
+    info = probe(Path(__file__).parents[1] / "data" / "clips" / "sports2d_demo" / "sports2d_demo.mp4")
     assert (info.frames, info.fps, info.width, info.height) == (230, 30.0, 960, 540)
 
 
@@ -251,12 +252,34 @@ def test_short_clip_renders_end_to_end(retargeter, tmp_path):
     again = render_gt_clip("bf", motion, retargeter, settings, tmp_path / "b2.mp4", tmp_path / "b2.gt.npz", progress=False)
     assert again["frames_sha256"] == metrics["frames_sha256"]
     # a camera too close to see the whole body stops the render, and nothing is written
-    from sfv.render.gt_clip import CameraSettings
 
-    close = RenderSettings(width=320, height=240, frames=(24, 32), camera=CameraSettings(distance=0.8))
+    close = RenderSettings(width=320, height=240, frames=(24, 32), camera=CameraParams(distance=0.8))
     with pytest.raises(CameraError, match="clip 'bf'.*camera.distance"):
         render_gt_clip("bf", motion, retargeter, close, tmp_path / "c.mp4", tmp_path / "c.gt.npz", progress=False)
     assert not (tmp_path / "c.mp4").exists() and not (tmp_path / "c.gt.npz").exists()
     with pytest.raises(ValueError, match=r"clip 'bf': frames \[24, 99\] is outside the mocap 'backflip'"):
         render_gt_clip("bf", motion, retargeter, RenderSettings(frames=(24, 99)), tmp_path / "d.mp4",
                        tmp_path / "d.gt.npz", progress=False)
+
+
+def test_one_projection_for_numpy_and_torch():
+    """`perspective` is the projection of `Camera.project`, the reconstruction's camera and its fit alike."""
+    import torch
+
+    from sfv.camera import intrinsics, perspective
+
+    cam = orbit_camera(np.array([0.0, 0.0, 0.9]), 3.5, 10, -60, 640, 480, 45)
+    pts = np.random.default_rng(1).normal(scale=0.5, size=(7, 3)) + [0, 0, 0.9]
+    uv, _ = cam.project(pts)
+    in_cam = cam.to_camera(pts)
+    assert np.allclose(perspective(in_cam, cam.focal, cam.K[:2, 2]), uv, atol=1e-12)
+    as_torch = perspective(torch.as_tensor(in_cam), torch.as_tensor(cam.focal), torch.as_tensor(cam.K[:2, 2]))
+    assert np.allclose(as_torch.numpy(), uv, atol=1e-9)
+    K = intrinsics(640, 480, 45)
+    behind = np.array([[0.1, 0.0, -1.0]])  # behind the camera: held at min_depth, not flipped
+    for xp in (np.asarray, torch.as_tensor):
+        got = np.asarray(perspective(xp(behind), xp(np.array([K[0, 0], K[1, 1]])), xp(K[:2, 2]), min_depth=0.05))
+        assert got[0, 0] == pytest.approx(320 + K[0, 0] * 0.1 / 0.05)
+    with pytest.raises(CameraError, match="skewed"):
+        Camera(K=np.array([[500.0, 1.0, 320], [0, 500, 240], [0, 0, 1]]), R=np.eye(3), t=np.zeros(3), width=640,
+               height=480)

@@ -14,57 +14,31 @@ precomputed reference tables and uses few, whole-array numpy operations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import gymnasium as gym
 import numpy as np
 
+from sfv.config import EnvSettings, RewardParams
 from sfv.imitate import reward as rw
 from sfv.imitate.reference import ReferenceTrack, heading_frame
 from sfv.imitate.sim import Simulation
 from sfv.motion import Motion
 
 
-@dataclass(frozen=True)
-class EnvSettings:
-    """The env's knobs; `imitate.env` in params.yaml maps onto these fields one to one."""
-
-    character: str = "humanoid"
-    terrain: str = "flat"
-    physics_hz: float = 240.0
-    control_hz: float = 30.0
-    episode_seconds: float = 20.0
-    state_init: str = "reference"  # "reference" (RSI: random phase) or "start" (phase 0)
-    early_termination: bool = True
-    action_mode: str = "residual"  # "residual" (offset from the reference pose) or "absolute"
-    action_scale: float = 0.5  # radians per unit action
-    weights: rw.RewardWeights = field(default_factory=rw.RewardWeights)
-    scales: rw.RewardScales = field(default_factory=rw.RewardScales)
-
-    def __post_init__(self):
-        if self.state_init not in ("reference", "start"):
-            raise ValueError(f"state_init must be 'reference' or 'start', got {self.state_init!r}")
-        if self.action_mode not in ("residual", "absolute"):
-            raise ValueError(f"action_mode must be 'residual' or 'absolute', got {self.action_mode!r}")
-
-
 class ImitationEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
-    def __init__(self, motion: Motion, settings: EnvSettings = EnvSettings(), render_mode: str | None = None):
-        self.settings = settings
+    def __init__(self, motion: Motion, settings: EnvSettings = EnvSettings(), reward: RewardParams = RewardParams(),
+                 render_mode: str | None = None):
+        """The character is the motion's own (its skeleton names the character file)."""
+        self.settings, self.reward = settings, reward
         self.render_mode = render_mode
-        self.sim = Simulation(settings.character, settings.terrain, settings.physics_hz, settings.control_hz,
-                              ghost=render_mode == "rgb_array")
+        self.sim = Simulation(motion.skeleton, settings, ghost=render_mode == "rgb_array")
         sk = self.sim.skeleton
-        if motion.skeleton.name != sk.name:
-            raise ValueError(f"motion {motion.name!r} is on skeleton {motion.skeleton.name!r}, "
-                             f"but the env simulates {sk.name!r}: retarget it first")
         self.motion = motion
         self.reference = ref = ReferenceTrack(motion, settings.physics_hz)
         self.dt = 1.0 / settings.control_hz
         self.up = "xyz".index(sk.up_axis)
-        self.weights = settings.weights.normalised()
+        self.weights = reward.normalised_weights()
 
         pw = sk.settings.get("pose_weights", {})
         self.joint_weights = np.array([float(pw.get(n, 0.0)) for n in sk.joint_names])
@@ -118,7 +92,7 @@ class ImitationEnv(gym.Env):
         self.state = s = self.sim.read_state()
         heading = heading_frame(s.root_rot, self.sim.up_axis)
         rel = s.body_pos - s.root_pos  # bodies relative to the root, world axes
-        reward, terms = rw.combine(self._errors(s, ref, rel, heading[0]), self.weights, self.settings.scales)
+        reward, terms = rw.combine(self._errors(s, ref, rel, heading[0]), self.weights, self.reward.scales)
         fallen = self.settings.early_termination and self.sim.fallen()
         truncated = not fallen and self.time >= self.end_time - 1e-9
         d = rel - (ref.body_pos - ref.root_pos)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import pickle
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from sfv.imitate.env import EnvSettings, ImitationEnv
+from sfv.config import EnvSettings, RewardParams
+from sfv.imitate.env import ImitationEnv
 from sfv.imitate.reward import TERMS
 from sfv.video import mp4_writer
 from sfv.motion import Motion
@@ -38,19 +38,19 @@ def load_policy(policy_dir: str | Path):
     return PPO.load(model_path, device="cpu"), normaliser
 
 
-def rollout(policy, motion: Motion, settings: EnvSettings, seconds: float, video: str | Path | None = None,
-            width: int = 640, height: int = 384, policy_normaliser=None) -> dict:
+def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams, seconds: float,
+            video: str | Path | None = None, width: int = 640, height: int = 384, policy_normaliser=None) -> dict:
     """Run the policy deterministically from phase 0 for `seconds` (or until it falls).
 
     `policy` is a PPO model (with `policy_normaliser` its VecNormalize statistics), or None for
     zero actions (the reference pose as PD targets, in residual mode: what the PD controller alone
     achieves). Returns per-step arrays and summary figures; writes an mp4 when `video` is a path.
     """
-    settings = replace(settings, state_init="start", early_termination=True, episode_seconds=seconds)
+    settings = settings.model_copy(update={"state_init": "start", "early_termination": True, "episode_seconds": seconds})
     log = {k: [] for k in ("time", "phase", "reward", "tracking_error", "root_error", *TERMS)}
     fallen = False
     with ExitStack() as stack:
-        env = ImitationEnv(motion, settings, render_mode="rgb_array" if video else None)
+        env = ImitationEnv(motion, settings, reward, render_mode="rgb_array" if video else None)
         stack.callback(env.close)
         append = None
         if video:  # written beside its destination, moved into place only when the rollout succeeds

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfv.imitate.reward import TERMS, RewardScales, RewardWeights
+from sfv.config import RewardParams
+from sfv.imitate.reward import TERMS
 from sfv.plots import plt
 
 TERM_LABELS = {"pose": "pose", "velocity": "velocity", "end_effector": "end effector", "root": "root", "com": "centre of mass"}
 
 
-def reward_term_shapes(weights: RewardWeights, scales: RewardScales):
+def reward_term_shapes(reward: RewardParams):
     """Each term against an error in everyday units, with its weight: how forgiving each term is.
 
     The x axes assume the same error everywhere: every joint off by the same angle (the joint weights
     sum to 1, root included), every hand and foot off by the same distance, and so on.
     """
-    w = weights.normalised()
+    w, scales = reward.normalised_weights(), reward.scales
     cases = {  # term -> (x label, x range, error as a function of x)
         "pose": ("every joint off by (degrees)", np.linspace(0, 90, 200), lambda x: np.radians(x) ** 2),
         "velocity": ("every joint's angular velocity off by (rad/s)", np.linspace(0, 10, 200), lambda x: x**2),

@@ -57,13 +57,6 @@ def heading_inverse(root_rot: np.ndarray, up_axis: str) -> np.ndarray:
     return np.stack(rows, axis=-1).reshape(np.shape(theta) + (3, 3))
 
 
-def heading_inverse_quat(root_rot: np.ndarray, up_axis: str) -> np.ndarray:
-    """The same rotation as `heading_inverse`, as a quaternion (..., 4)."""
-    half = -0.5 * heading_angle(root_rot, up_axis)
-    axis = np.eye(3)["xyz".index(up_axis)]
-    return np.concatenate([axis * np.sin(half)[..., None], np.cos(half)[..., None]], axis=-1)
-
-
 def heading_frame(root_rot, up_axis: str) -> tuple[np.ndarray, np.ndarray]:
     """`heading_inverse` for one root orientation, as a 3x3 matrix and as the 4x4 matrix that
     left-multiplies quaternions by it; scalar arithmetic, since the env calls it every step."""
@@ -149,10 +142,6 @@ class ReferenceTrack:
         if row >= self.n - 1:  # the last row is the next cycle's first
             row, cycle = 0, cycle + 1
         return row, cycle
-
-    def phase(self, time: float) -> float:
-        row, _ = self.locate(time)
-        return row / max(self.n - 1, 1)
 
     def frame(self, time: float) -> ReferenceFrame:
         row, cycle = self.locate(time)

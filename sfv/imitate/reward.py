@@ -1,44 +1,21 @@
 """DeepMimic's imitation reward as pure functions: errors, then exp(-scale * error), then a weighted sum.
 
-Weights and scales are named arguments (params.yaml `imitate.reward`), never constants buried in
-the env. Defaults are DeepMimic's (SceneImitate.cpp) with the pybullet port's end-effector scale.
+Weights and scales are named arguments (params.yaml `imitate.reward`, `sfv.config.RewardParams`), never
+constants buried in the env. Defaults are DeepMimic's (SceneImitate.cpp) with the pybullet port's
+end-effector scale.
 The functions run every control step, so they stay on small numpy arrays and Python floats.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
-TERMS = ("pose", "velocity", "end_effector", "root", "com")
+from sfv.config import RewardTerms
 
-
-@dataclass(frozen=True)
-class RewardWeights:
-    pose: float = 0.5
-    velocity: float = 0.05
-    end_effector: float = 0.15
-    root: float = 0.2
-    com: float = 0.1
-
-    def normalised(self) -> dict[str, float]:
-        """The weights divided by their sum (DeepMimic normalises them to 1)."""
-        w = asdict(self)
-        total = sum(w.values())
-        if total <= 0 or min(w.values()) < 0:
-            raise ValueError(f"reward weights must be >= 0 with a positive sum, got {w}")
-        return {k: v / total for k, v in w.items()}
-
-
-@dataclass(frozen=True)
-class RewardScales:
-    pose: float = 2.0
-    velocity: float = 0.1
-    end_effector: float = 40.0
-    root: float = 5.0
-    com: float = 10.0
+#: the reward's terms, in the order of the params schema (its one list of them)
+TERMS = tuple(RewardTerms.model_fields)
 
 
 def rotation_angle_sq(q_sim: np.ndarray, q_ref: np.ndarray) -> np.ndarray:
@@ -88,8 +65,7 @@ def com_error(com_vel, ref_com_vel) -> float:
     return 0.1 * float(d @ d)
 
 
-def combine(errors: dict[str, float], weights: dict[str, float], scales: RewardScales = RewardScales()
-            ) -> tuple[float, dict[str, float]]:
-    """Total reward in [0, 1] and each term's exp(-scale * error); `weights` as `RewardWeights.normalised()`."""
+def combine(errors: dict[str, float], weights: dict[str, float], scales: RewardTerms) -> tuple[float, dict[str, float]]:
+    """Total reward in [0, 1] and each term's exp(-scale * error); `weights` as `RewardParams.normalised_weights()`."""
     terms = {k: math.exp(-getattr(scales, k) * errors[k]) for k in TERMS}
     return sum(weights[k] * terms[k] for k in TERMS), terms

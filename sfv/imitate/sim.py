@@ -1,6 +1,7 @@
 """The physics world: one character on one terrain in pybullet, driven by stable PD.
 
-The only module of the kit that imports pybullet. The character (URDF, PD gains, torque limits,
+The only module of the kit that simulates (render/tiny.py also uses pybullet, only as an offscreen
+CPU renderer for the ground-truth videos). The character (URDF, PD gains, torque limits,
 feet) and the terrain are files referenced by name (`sfv/characters/<name>.yaml`,
 `sfv/terrains/<name>.yaml`), so nothing here assumes the humanoid's joint list or a flat plane.
 State is read with pybullet's batched calls and returned as numpy arrays in the kit's layout
@@ -12,13 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pybullet
 import yaml
 
+from sfv.assets import frozen, pybullet_data_path, resolve_asset
+from sfv.config import EnvSettings
 from sfv.io import quiet_stdio
-from sfv.skeleton import Skeleton, SkeletonError, load_character, pybullet_data_path, resolve_asset
+from sfv.skeleton import Skeleton, SkeletonError, load_character
 
 TERRAIN_DIR = Path(__file__).resolve().parent.parent / "terrains"
 GRAVITY = 9.8  # m/s^2, as DeepMimic and its pybullet port
@@ -29,8 +33,8 @@ class SimulationError(RuntimeError):
 
 
 @lru_cache(maxsize=None)
-def load_terrain(name: str) -> dict:
-    """Read `sfv/terrains/<name>.yaml`."""
+def load_terrain(name: str) -> Mapping:
+    """Read `sfv/terrains/<name>.yaml` (cached, so read-only)."""
     path = TERRAIN_DIR / f"{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in TERRAIN_DIR.glob("*.yaml"))
@@ -38,7 +42,7 @@ def load_terrain(name: str) -> dict:
     spec = yaml.safe_load(path.read_text())
     if spec.get("kind") not in TERRAIN_BUILDERS:
         raise SimulationError(f"{path}: kind must be one of {sorted(TERRAIN_BUILDERS)}, got {spec.get('kind')!r}")
-    return spec
+    return frozen(spec)
 
 
 def _up_rotation(up_axis: str) -> list[float]:
@@ -78,20 +82,22 @@ class BodyState:
 class Simulation:
     """A DIRECT pybullet world with a terrain and one character tracked by C++ stable PD.
 
-    physics_hz sets the Bullet step; each `step(targets)` holds the PD targets for
+    `settings.physics_hz` sets the Bullet step; each `step(targets)` holds the PD targets for
     physics_hz / control_hz substeps (8 by default, as the DeepMimic port).
     """
 
-    def __init__(self, character: str | Skeleton = "humanoid", terrain: str = "flat", physics_hz: float = 240.0,
-                 control_hz: float = 30.0, solver_iterations: int = 10, self_collision: bool = True,
-                 ghost: bool = False):
+    def __init__(self, character: str | Skeleton = "humanoid", settings: EnvSettings = EnvSettings(),
+                 solver_iterations: int = 10, self_collision: bool = True, ghost: bool = False):
         self.skeleton = load_character(character) if isinstance(character, str) else character
-        substeps = physics_hz / control_hz
-        if abs(substeps - round(substeps)) > 1e-9 or substeps < 1:
-            raise SimulationError(f"physics_hz ({physics_hz}) must be a whole multiple of control_hz ({control_hz})")
-        self.substeps = int(round(substeps))
-        self.physics_hz, self.control_hz = float(physics_hz), float(control_hz)
-        self.terrain_spec = load_terrain(terrain)
+        missing = [k for k in ("urdf", "scale", "pd") if k not in self.skeleton.settings]
+        if missing:
+            raise SimulationError(f"skeleton {self.skeleton.name!r} ({self.skeleton.source}) has no character file "
+                                  f"with {missing}: simulate a character from sfv/characters/ (retarget the motion "
+                                  "to it first)")
+        self.substeps = settings.substeps
+        self.physics_hz, self.control_hz = float(settings.physics_hz), float(settings.control_hz)
+        physics_hz = self.physics_hz
+        self.terrain_spec = load_terrain(settings.terrain)
         cfg = self.skeleton.settings
         self.up_axis = self.skeleton.up_axis
         self.up = np.eye(3)["xyz".index(self.up_axis)]
@@ -259,10 +265,6 @@ class Simulation:
             if p[3] not in self.feet:
                 return True
         return False
-
-    def contact_links(self) -> set[int]:
-        """Pybullet link indices of the character's bodies in contact with the terrain."""
-        return {p[3] for p in pybullet.getContactPoints(self.body, self.terrain, physicsClientId=self.client)}
 
     # --- rendering --------------------------------------------------------------------------------
     def render(self, width: int = 640, height: int = 384, distance: float = 3.5, yaw: float = 30.0,

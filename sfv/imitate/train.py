@@ -16,65 +16,43 @@ import json
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from sfv.imitate.env import EnvSettings, ImitationEnv
+from sfv.config import EnvSettings, PPOSettings, RewardParams
+from sfv.imitate.env import ImitationEnv
 from sfv.io import atomic_path, write_json, write_text
 from sfv.motion import load_motion
 
 CURVE_FIELDS = ("timesteps", "wall_seconds", "episode_return", "episode_seconds", "tracking_error", "step_reward")
 
 
-@dataclass(frozen=True)
-class PPOSettings:
-    """PPO hyperparameters; `imitate.ppo` in params.yaml maps onto these fields one to one."""
-
-    total_timesteps: int = 4_000_000
-    n_envs: int = 8  # simulators in all
-    n_workers: int = 2  # processes they are spread over (one per core)
-    n_steps: int = 512  # per env and rollout (n_envs x n_steps samples per update)
-    batch_size: int = 512  # minibatch
-    n_epochs: int = 5
-    learning_rate: float = 3e-4
-    gamma: float = 0.95
-    gae_lambda: float = 0.95
-    clip_range: float = 0.2
-    net_arch: tuple[int, ...] = (256, 256)
-    log_std_init: float = -1.5
-    torch_threads: int = 1
-    checkpoint_every: int = 100_000
-
-
-def make_env(motion_path: str, settings: EnvSettings, seed: int, rank: int):
+def make_env(motion_path: str, settings: EnvSettings, reward: RewardParams, seed: int, rank: int):
     """One monitored env (module-level so SubprocVecEnv can pickle it)."""
     from stable_baselines3.common.monitor import Monitor
 
-    env = Monitor(ImitationEnv(load_motion(motion_path), settings))
+    env = Monitor(ImitationEnv(load_motion(motion_path), settings, reward))
     env.reset(seed=seed + rank)
     env.action_space.seed(seed + rank)
     return env
 
 
-def _vec_env(motion_path: str, settings: EnvSettings, n_envs: int, n_workers: int, seed: int):
+def _vec_env(motion_path: str, settings: EnvSettings, reward: RewardParams, n_envs: int, n_workers: int, seed: int):
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from sfv.imitate.vec_env import BatchedSubprocVecEnv
 
-    fns = [partial(make_env, str(motion_path), settings, seed, i) for i in range(n_envs)]
+    fns = [partial(make_env, str(motion_path), settings, reward, seed, i) for i in range(n_envs)]
     return BatchedSubprocVecEnv(fns, n_workers) if n_workers > 1 and n_envs > 1 else DummyVecEnv(fns)
 
 
-def _run_signature(motion_path, env_settings: EnvSettings, ppo: PPOSettings, seed: int) -> dict:
+def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams, ppo: PPOSettings, seed: int) -> dict:
     """What must match for a resume (the budget may grow or shrink; anything else starts afresh)."""
-    p = asdict(ppo)
-    p.pop("total_timesteps")
-    p.pop("checkpoint_every")
-    return {"motion": str(motion_path), "env": json.loads(json.dumps(asdict(env_settings))), "ppo": json.loads(json.dumps(p)),
-            "seed": seed}
+    return {"motion": str(motion_path), "env": env_settings.model_dump(mode="json"),
+            "reward": reward.model_dump(mode="json"),
+            "ppo": ppo.model_dump(mode="json", exclude={"total_timesteps", "checkpoint_every"}), "seed": seed}
 
 
 def latest_checkpoint(out: Path) -> Path | None:
@@ -175,7 +153,8 @@ def save_checkpoint(out: Path, model, curve: list[dict]) -> Path:
 
 
 def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = EnvSettings(),
-          ppo: PPOSettings = PPOSettings(), seed: int = 0, progress: bool = True) -> dict:
+          reward: RewardParams = RewardParams(), ppo: PPOSettings = PPOSettings(), seed: int = 0,
+          progress: bool = True) -> dict:
     """Train (or resume) a policy for the motion; returns a summary. Idempotent once the budget is spent."""
     import torch
     from stable_baselines3 import PPO
@@ -183,7 +162,7 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    signature = _run_signature(motion_path, env_settings, ppo, seed)
+    signature = _run_signature(motion_path, env_settings, reward, ppo, seed)
     run_file = out / "run.json"
     ckpt = latest_checkpoint(out)
     if ckpt is not None and (not run_file.is_file() or json.loads(run_file.read_text()) != signature):
@@ -194,7 +173,7 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     write_json(run_file, signature)
 
     torch.set_num_threads(ppo.torch_threads)
-    venv = _vec_env(motion_path, env_settings, ppo.n_envs, ppo.n_workers, seed)
+    venv = _vec_env(motion_path, env_settings, reward, ppo.n_envs, ppo.n_workers, seed)
     try:
         if ckpt is not None:
             venv = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
@@ -227,14 +206,3 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     last = curve[-1] if curve else {}
     return {"timesteps": int(model.num_timesteps), "wall_seconds": last.get("wall_seconds", 0.0),
             "samples_per_second": model.num_timesteps / max(last.get("wall_seconds", 1e-9), 1e-9) if last else 0.0}
-
-
-def settings_from_params(imitate, character: str) -> tuple[EnvSettings, PPOSettings]:
-    """The env and PPO settings from the `imitate` section of params.yaml (a `config.ImitateParams`)."""
-    from sfv.imitate.reward import RewardScales, RewardWeights
-
-    env = EnvSettings(character=character, **imitate.env.model_dump(),
-                      weights=RewardWeights(**imitate.reward.weights.model_dump()),
-                      scales=RewardScales(**imitate.reward.scales.model_dump()))
-    ppo = PPOSettings(**{**imitate.ppo.model_dump(), "net_arch": tuple(imitate.ppo.net_arch)})
-    return env, ppo

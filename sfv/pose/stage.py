@@ -7,30 +7,26 @@ search, no actor tracking) so the stage can say what the search changed.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from sfv.io import atomic_path
-from sfv.pose.keypoints import BLAZEPOSE33, BLAZEPOSE_EDGES, BLAZEPOSE_TO_COCO, LIMB_JOINTS
+from sfv.keypoints import BLAZEPOSE33, BLAZEPOSE_EDGES, BLAZEPOSE_TO_COCO, LIMB_JOINTS
 from sfv.pose.metrics import pa_mpjpe, pck, pixel_error
-from sfv.pose.tracking import ClipPoses, TrackSettings, estimate_clip
+from sfv.pose.poses_file import POSES_FORMAT
+from sfv.config import TrackSettings
+from sfv.pose.tracking import ClipPoses, estimate_clip
 from sfv.video import VideoError, check_range, probe, read_frames
 
-POSES_FORMAT = "sfv-poses/1"
 ESTIMATOR = "BlazePose full (mediapipe 0.10.21, model_complexity=1)"
 
 
 class NoPersonError(ValueError):
     """The estimator found nobody in any frame of a clip."""
-
-
-def settings_from_params(params) -> TrackSettings:
-    """TrackSettings from params.yaml `pose` (a config.PoseParams)."""
-    fields = TrackSettings.__dataclass_fields__
-    return TrackSettings(**{k: v for k, v in params.model_dump().items() if k in fields})
 
 
 def estimate_video(clip: str, video: str | Path, frames: tuple, settings: TrackSettings,
@@ -58,7 +54,7 @@ def estimate_video(clip: str, video: str | Path, frames: tuple, settings: TrackS
 def save_poses(path: str | Path, clip: str, poses: ClipPoses, facts: dict, settings: TrackSettings,
                video_sha256: str) -> Path:
     meta = {"format": POSES_FORMAT, "clip": clip, "estimator": ESTIMATOR, "video_sha256": video_sha256,
-            "settings": asdict(settings), **facts}
+            "settings": {k: getattr(settings, k) for k in TrackSettings.model_fields}, **facts}
     arrays = {k: getattr(poses, k) for k in ("keypoints_2d", "keypoints_3d", "confidence", "detected", "rotation",
                                              "searched", "source", "baseline_2d", "baseline_3d",
                                              "baseline_confidence", "baseline_detected")}
@@ -66,24 +62,6 @@ def save_poses(path: str | Path, clip: str, poses: ClipPoses, facts: dict, setti
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, meta=np.array(json.dumps(meta)), keypoint_names=np.array(BLAZEPOSE33), **arrays)
     return Path(path)
-
-
-def load_poses(path: str | Path, clip: str | None = None) -> dict:
-    """A poses file as a dict (its metadata under "meta"); checks the format and, given `clip`, that it
-    belongs to that clip."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no poses here; run `dvc repro pose` to make them")
-    with np.load(path, allow_pickle=False) as z:
-        data = {k: z[k] for k in z.files}
-    meta = json.loads(str(data.pop("meta"))) if "meta" in data else {}
-    if meta.get("format") != POSES_FORMAT:
-        raise ValueError(f"{path}: format {meta.get('format')!r}, expected {POSES_FORMAT!r} (an older or foreign "
-                         "file); re-run `dvc repro pose`")
-    if clip is not None and meta.get("clip") != clip:
-        raise ValueError(f"{path}: holds the poses of clip {meta.get('clip')!r}, not {clip!r}")
-    data["meta"] = meta
-    return data
 
 
 def summary(poses: ClipPoses) -> dict:
@@ -155,3 +133,23 @@ def write_overlay(video: str | Path, out: str | Path, poses: ClipPoses, first: i
         for i, rgb in enumerate(read_frames(video, first, end)):
             append(draw_pose(rgb, poses.keypoints_2d[i], poses.confidence[i], label=frame_label(poses, i, first + i)))
     return Path(out)
+
+
+def confidence_table(poses: ClipPoses, first: int, fps: float) -> str:
+    """Per-frame mean confidence of the stage's result and of plain BlazePose, as CSV (for `dvc plots`)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["frame", "time", "confidence", "plain_confidence", "detected"])
+    for i in range(len(poses.detected)):
+        w.writerow([first + i, round((first + i) / fps, 4), round(float(poses.confidence[i].mean()), 4),
+                    round(float(poses.baseline_confidence[i].mean()), 4), int(poses.detected[i])])
+    return buf.getvalue()
+
+
+def changed_frames(poses: ClipPoses, count: int = 3) -> list[int]:
+    """The frames (at most `count`, in order) where the kept pose is not the plain video-mode one, those where the
+    two are furthest apart first: where the search and the actor tracking changed most."""
+    changed = np.flatnonzero((poses.source != "video") | (poses.detected != poses.baseline_detected))
+    gap = np.linalg.norm(poses.keypoints_2d - poses.baseline_2d, axis=-1).mean(1)
+    gap[~(poses.detected & poses.baseline_detected)] = np.inf
+    return sorted(int(i) for i in changed[np.argsort(-gap[changed])[:count]])

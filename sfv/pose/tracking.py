@@ -18,24 +18,12 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from sfv.config import TrackSettings
+from sfv.keypoints import BLAZEPOSE33
 from sfv.pose.estimator import BlazePose, Estimator, FramePose, crop, rotate_image, unrotate
-from sfv.pose.keypoints import BLAZEPOSE33
 
 SHOULDERS = [BLAZEPOSE33.index("left_shoulder"), BLAZEPOSE33.index("right_shoulder")]
 HIPS = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
-
-
-@dataclass(frozen=True)
-class TrackSettings:
-    rotation_search: str = "auto"  # off | auto (missing, weak, tilted or jumping frames) | all
-    weak_confidence: float = 0.5  # a result below this mean confidence is searched
-    tilt_degrees: float = 30.0  # auto: a torso tilted more than this from upright is searched
-    actor: str = "nearest"  # nearest: the person nearest the actor's last pose; largest: the largest person
-    max_jump: float = 0.25  # a pose whose centre is further than this x the actor's height x sqrt(frames since
-    #                         the actor was last seen) from the actor's last pose is someone else
-    lost_frames: int = 30  # after this many frames without the actor, anyone found becomes the actor
-    consensus_weight: float = 3.0  # weight of the median distance to the other candidates (in body heights)
-    temporal_weight: float = 1.0  # weight of the distance to the last pose (in actor heights) in the score
 
 
 @dataclass
@@ -131,10 +119,6 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
     """Run the estimator over `frames` (RGB, in order) with the actor tracking and rotation search.
 
     `estimator` (video mode) and `searcher` (fresh detections) default to BlazePose, closed at the end."""
-    if settings.rotation_search not in ("off", "auto", "all"):
-        raise ValueError(f"rotation_search must be off, auto or all, got {settings.rotation_search!r}")
-    if settings.actor not in ("nearest", "largest"):
-        raise ValueError(f"actor must be nearest or largest, got {settings.actor!r}")
     owned = []
     if estimator is None:
         estimator = BlazePose(video=True)

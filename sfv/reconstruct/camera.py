@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sfv.pose.keypoints import BLAZEPOSE33, HUMANOID_JOINTS, humanoid_joints
+from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS, humanoid_joints
 from sfv.reconstruct.contact import steady_speed
-from sfv.render.camera import Camera, intrinsics
+from sfv.camera import Camera, intrinsics, perspective
 
 BODY = np.arange(11, 33)  # shoulders to feet: the landmarks that fix depth (the face is small and flat)
 ANKLE_HEIGHT = 0.058  # metres: the humanoid's ankle joint above the ground when standing (its foot box)
@@ -51,10 +51,6 @@ def solve_translation(uv: np.ndarray, xyz: np.ndarray, weight: np.ndarray, K: np
         b[axis::2] = d[:, axis] * xyz[:, 2] - f[axis] * xyz[:, axis]
     w = np.repeat(np.sqrt(np.maximum(weight, 0.0)), 2)
     return np.linalg.lstsq(A * w[:, None], b * w, rcond=None)[0]
-
-
-def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
-    return points[..., :2] / points[..., 2:3] * np.array([K[0, 0], K[1, 1]]) + K[:2, 2]
 
 
 def still_feet_pitch(ankles: np.ndarray, detected: np.ndarray, fps: float, up: np.ndarray, max_speed: float = 0.5,
@@ -95,7 +91,7 @@ def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confiden
     for t in np.flatnonzero(detected):
         trans[t] = solve_translation(keypoints_2d[t, BODY], keypoints_3d[t, BODY], confidence[t, BODY], K)
         w = confidence[t, BODY]
-        uv = project(keypoints_3d[t, BODY] + trans[t], K)
+        uv = perspective(keypoints_3d[t, BODY] + trans[t], np.array([K[0, 0], K[1, 1]]), K[:2, 2])
         err[t] = float((w * np.linalg.norm(uv - keypoints_2d[t, BODY], axis=1)).sum() / max(w.sum(), 1e-9))
     cam_joints = humanoid_joints(keypoints_3d) + trans[:, None, :]
     # up: the median torso direction (camera y points down, so "up" is mostly -y)

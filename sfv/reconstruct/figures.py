@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from sfv.io import atomic_path
-from sfv.pose.keypoints import HUMANOID_JOINTS
+from sfv.keypoints import HUMANOID_JOINTS
 from sfv.skeleton import Skeleton
 
 #: target skeleton edges (HUMANOID_JOINTS order) for drawing the pose targets
@@ -74,3 +74,54 @@ def stick_gif(path: str | Path, targets: np.ndarray, positions: np.ndarray, skel
     with atomic_path(path) as tmp:
         imageio.mimsave(tmp, frames, format="GIF", duration=1.0 / fps, loop=0)
     return Path(path)
+
+
+def loss_curve(curve: list[float], ik_evaluations: int, optimizer: str):
+    """The loss per evaluation (log scale), the end of the per-frame IK phase dashed."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 2.6))
+    ax.semilogy(curve)
+    ax.axvline(ik_evaluations, color="#999999", ls="--", lw=1)
+    ax.set_xlabel(f"loss evaluation, {optimizer} (per-frame IK, then the whole clip)")
+    ax.set_ylabel("loss")
+    return fig
+
+
+def smoothness_ablation(rows: list[dict]):
+    """Jitter and error (MPJPE when known, else 2D reprojection) against the smoothness weight (0 at 1e-8)."""
+    import matplotlib.pyplot as plt
+
+    known = all(r["mpjpe_mm"] is not None for r in rows)
+    fig, ax = plt.subplots(1, 2, figsize=(8, 2.8))
+    xs = [max(r["smoothness"], 1e-8) for r in rows]
+    ax[0].semilogx(xs, [r["jitter"] for r in rows], "o-")
+    ax[0].set_ylabel("jitter (m/s²)")
+    ax[1].semilogx(xs, [r["mpjpe_mm"] if known else r["reprojection_error_px"] for r in rows], "o-", color="#d62728")
+    ax[1].set_ylabel("MPJPE vs source (mm)" if known else "2D reprojection (px)")
+    for a in ax:
+        a.set_xlabel("smoothness weight (0 drawn at 1e-8)")
+    fig.tight_layout()
+    return fig
+
+
+TERM_LABELS = {"mpjpe_mm": "MPJPE vs source (mm)", "reprojection_error_px": "2D reprojection (px)",
+               "jitter": "jitter (m/s²)", "foot_sliding": "planted-foot speed (m/s)",
+               "joint_limit_violations": "joint-range violations"}
+
+
+def term_ablation(rows: dict[str, dict]):
+    """One bar chart per score, one bar per variant (the reconstruction first, in blue)."""
+    import matplotlib.pyplot as plt
+
+    first = next(iter(rows.values()))
+    shown = ["mpjpe_mm" if "mpjpe_mm" in first else "reprojection_error_px", "jitter", "foot_sliding",
+             "joint_limit_violations"]
+    names = list(rows)
+    fig, axes = plt.subplots(1, len(shown), figsize=(12, 2.6), sharey=True)
+    for ax, key in zip(axes, shown):
+        ax.barh(names, [rows[n][key] for n in names], color=["#1f77b4"] + ["#aaaaaa"] * (len(names) - 1))
+        ax.set_title(TERM_LABELS[key], fontsize=9)
+    axes[0].invert_yaxis()  # the reconstruction on top (the axes share it)
+    fig.tight_layout()
+    return fig

@@ -10,42 +10,17 @@ on the rendered clips it reached lower error than Adam on the same number of los
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-
 import numpy as np
 import roma
 import torch
 
+from sfv.camera import perspective
+from sfv.config import FitSettings
 from sfv.kinematics import chain
 from sfv.motion import Motion
 from sfv.reconstruct import losses
 from sfv.reconstruct.contact import foot_contact
 from sfv.skeleton import Skeleton
-
-
-@dataclass(frozen=True)
-class FitWeights:
-    keypoint_3d: float = 1.0  # robust distance to the root-relative targets (per metre^2 of error)
-    smoothness: float = 2e-6  # squared joint acceleration ((m/s^2)^2); 0 = per-frame IK
-    ground: float = 10.0  # bodies below the ground
-    robust_scale: float = 0.1  # metres: keypoint errors beyond this pull no harder
-    reprojection: float = 1e-4  # robust pixel distance of the projected joints to the 2D keypoints (with a camera)
-    robust_pixels: float = 20.0  # pixels: reprojection errors beyond this pull no harder
-    root_position: float = 0.01  # robust distance of the root to its world target (depth from scale is rough)
-    joint_limits: float = 1.0  # squared violation of the character's revolute joint ranges (rad^2)
-    foot_sliding: float = 1e-3  # squared horizontal speed of a planted foot ((m/s)^2)
-    contact_height: float = 0.12  # metres: a foot (ankle joint) lower than this may be planted...
-    contact_speed: float = 0.6  # m/s: ...if it also moves slower than this in the per-frame IK
-
-
-@dataclass(frozen=True)
-class FitSettings:
-    ik_iterations: int = 150  # first: per-frame IK from the initial motion (no smoothness)
-    iterations: int = 300  # then: the whole clip with every term
-    learning_rate: float = 0.02  # Adam's
-    optimizer: str = "lbfgs"  # "lbfgs" | "adam"; iterations count loss evaluations either way
-    seed: int = 0
-    weights: FitWeights = field(default_factory=FitWeights)
 
 
 class MotionVariables(torch.nn.Module):
@@ -97,7 +72,7 @@ class MotionVariables(torch.nn.Module):
 
 def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.ndarray | None = None,
                 settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None,
-                image: tuple | None = None, ik: Motion | None = None) -> tuple[Motion, Motion, list[float]]:
+                image: tuple | None = None, ik: Motion | None = None, seed: int = 0) -> tuple[Motion, Motion, list[float]]:
     """Per-frame IK of the targets, then the smooth fit started from it (smoothness couples the frames,
     so starting from poses that already fit converges far faster than from `init`). The IK phase has only
     per-frame terms, so fits that differ in smoothness or foot sliding alone can pass an earlier run's
@@ -106,25 +81,23 @@ def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence
     Returns (reconstruction, the IK phase's motion, loss curve of the phases run)."""
     # The IK phase starts from a rest pose, often metres from the targets: a robust loss saturated at
     # robust_scale would barely pull there, so it uses ten times the scales (nearly quadratic).
-    w = settings.weights
-    ik_settings = per_frame(settings)
-    ik_settings = replace(ik_settings, iterations=settings.ik_iterations,
-                          weights=replace(ik_settings.weights, robust_scale=10 * w.robust_scale,
-                                          robust_pixels=10 * w.robust_pixels))
+    ik_settings = per_frame(settings).model_copy(update={
+        "iterations": settings.ik_iterations, "robust_scale": 10 * settings.robust_scale,
+        "robust_pixels": 10 * settings.robust_pixels})
     curve_ik = []
     if ik is None:
-        ik, curve_ik = fit(init, targets, bodies, confidence, ik_settings, up_axis, progress, image)
+        ik, curve_ik = fit(init, targets, bodies, confidence, ik_settings, up_axis, progress, image, seed=seed)
     contact = None
-    if w.foot_sliding > 0:
-        contact = planted_feet(ik, w, up_axis)
-    smooth, curve = fit(ik, targets, bodies, confidence, settings, up_axis, progress, image, contact)
+    if settings.weights.foot_sliding > 0:
+        contact = planted_feet(ik, settings, up_axis)
+    smooth, curve = fit(ik, targets, bodies, confidence, settings, up_axis, progress, image, contact, seed=seed)
     return smooth, ik, curve_ik + curve
 
 
 def per_frame(settings: FitSettings) -> FitSettings:
     """The same settings with every term that couples frames (smoothness, foot sliding) off: per-frame IK,
     the baseline the reconstruction is measured against."""
-    return replace(settings, weights=replace(settings.weights, smoothness=0.0, foot_sliding=0.0))
+    return settings.with_weights(smoothness=0.0, foot_sliding=0.0)
 
 
 def feet(skeleton: Skeleton) -> list[int]:
@@ -132,24 +105,22 @@ def feet(skeleton: Skeleton) -> list[int]:
     return [skeleton.index(n) for n in skeleton.settings.get("feet", [])]
 
 
-def planted_feet(motion: Motion, weights: FitWeights, up_axis: int = 1) -> np.ndarray:
+def planted_feet(motion: Motion, settings: FitSettings, up_axis: int = 1) -> np.ndarray:
     """(T, F) 1 where a foot of `motion` is planted (see `contact.foot_contact`), F = the character's feet."""
     pos = motion.body_positions()[0][:, feet(motion.skeleton)]
     flat = [a for a in range(3) if a != up_axis]
-    return foot_contact(pos[..., up_axis], pos[..., flat], motion.fps, weights.contact_height, weights.contact_speed)
+    return foot_contact(pos[..., up_axis], pos[..., flat], motion.fps, settings.contact_height, settings.contact_speed)
 
 
 def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.ndarray | None = None,
         settings: FitSettings = FitSettings(), up_axis: int = 1, progress=None,
-        image: tuple | None = None, contact: np.ndarray | None = None) -> tuple[Motion, list[float]]:
+        image: tuple | None = None, contact: np.ndarray | None = None, seed: int = 0) -> tuple[Motion, list[float]]:
     """The motion (starting from `init`, `settings.iterations` loss evaluations) whose bodies `bodies` follow
     `targets` (T, J, 3) in the world frame (the pose root-relative, the root weakly), weighted by `confidence` (T, J), smooth and above the ground.
     With `image` = (camera, keypoints_2d (T, J, 2), confidence_2d (T, J)) and a reprojection weight, the
     bodies' projections also follow the 2D keypoints; with `contact` (T, F) and a foot_sliding weight, planted
     feet hold still. Returns the motion and the loss curve."""
-    if settings.optimizer not in ("lbfgs", "adam"):
-        raise ValueError(f"optimizer must be lbfgs or adam, got {settings.optimizer!r}")
-    torch.manual_seed(settings.seed)
+    torch.manual_seed(seed)
     T = init.n_frames
     if targets.shape != (T, len(bodies), 3):
         raise ValueError(f"targets have shape {targets.shape}, expected {(T, len(bodies), 3)} (frames, bodies, xyz)")
@@ -193,9 +164,9 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
         # the pose against root-relative targets; where the body is, mostly from the 2D keypoints
         joints = pos[:, bodies]
         terms = {"keypoint_3d": w.keypoint_3d * losses.keypoint_3d(joints - joints[:, :1], target - target[:, :1], conf,
-                                                                   scale=w.robust_scale),
+                                                                   scale=settings.robust_scale),
                  "root_position": w.root_position * losses.keypoint_3d(joints[:, :1], target[:, :1], conf[:, :1],
-                                                                       scale=w.robust_scale)}
+                                                                       scale=settings.robust_scale)}
         if w.smoothness > 0:
             terms["smoothness"] = w.smoothness * losses.smoothness(pos, init.fps)
         if w.joint_limits > 0 and limited:
@@ -206,9 +177,8 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
         if w.ground > 0:
             terms["ground"] = w.ground * losses.ground_penetration(pos[..., up_axis])
         if image is not None and w.reprojection > 0:
-            p_cam = pos[:, bodies] @ R.T + t_cam
-            projected = p_cam[..., :2] / p_cam[..., 2:3].clamp_min(0.05) * focal + centre
-            terms["reprojection"] = w.reprojection * losses.reprojection_2d(projected, uv, conf_2d, w.robust_pixels)
+            projected = perspective(pos[:, bodies] @ R.T + t_cam, focal, centre, min_depth=0.05)
+            terms["reprojection"] = w.reprojection * losses.reprojection_2d(projected, uv, conf_2d, settings.robust_pixels)
         loss = sum(terms.values())
         if not torch.isfinite(loss):
             bad_term = next(k for k, v in terms.items() if not torch.isfinite(v))

@@ -28,10 +28,6 @@ from sfv.skeleton import Skeleton
 
 #: phenotype parameters anny takes, each in [0, 1] (0.5 = its average adult)
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
-#: COCO-17 keypoints, in COCO's order; anny's regressor adds six foot points after them
-COCO17 = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_shoulder", "right_shoulder",
-          "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_hip", "right_hip", "left_knee",
-          "right_knee", "left_ankle", "right_ankle")
 #: the humanoid joints whose positions the body must follow, with the anny bone whose head sits there
 FOLLOWED_JOINTS = {
     "right_hip": "upperleg01.R", "right_knee": "lowerleg01.R", "right_ankle": "foot.R",

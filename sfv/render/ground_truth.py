@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sfv.render.camera import Camera
+from sfv.camera import Camera
 
 GT_FORMAT = "sfv-gt-clip/1"
 

@@ -9,52 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from sfv.frame_grid import frame_grid
+from sfv.config import RenderSettings
 from sfv.io import atomic_path
 from sfv.plots import crop_box
 from sfv.motion import Motion
-from sfv.render.body import COCO17, COLOURS, FOLLOWED_JOINTS, BodyRetargeter, PosedClip, follow_errors, foot_down
-from sfv.render.camera import Camera, CameraError, orbit_camera
+from sfv.keypoints import COCO17, COCO_EDGES
+from sfv.render.body import COLOURS, FOLLOWED_JOINTS, BodyRetargeter, PosedClip, follow_errors, foot_down
+from sfv.camera import Camera, CameraError, orbit_camera
 from sfv.render.ground_truth import GT_FORMAT
 
 #: a keypoint hidden by at most this much body in front of it still counts as visible (joint centres lie
 #: inside the limb they belong to, up to ~12 cm under the skin of the hips)
 OCCLUSION_TOLERANCE_M = 0.15
-#: COCO's limb graph, for drawing
-COCO_EDGES = [(15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
-              (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6)]
-
-
-@dataclass(frozen=True)
-class CameraSettings:
-    distance: float = 3.5  # metres from the target (the middle of the hips' path, 0.9 m up)
-    elevation: float = 10.0  # degrees above the horizon
-    azimuth: float = -60.0  # degrees around the vertical; 0 looks along -x (the mocap's forward is +x)
-    fov: float = 45.0  # vertical field of view, degrees
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    width: int = 640
-    height: int = 480
-    fps: float = 30.0
-    camera: CameraSettings = CameraSettings()
-    body: dict = field(default_factory=dict)  # anny phenotype (gender, age, muscle, weight, height, proportions)
-    frames: tuple = (0, None)  # [first, end) of the mocap resampled at fps; end None = to its last frame
-
-
-def settings_from_params(render, clip) -> RenderSettings:
-    """The clip's settings: params.yaml `render` defaults overridden by the clip's own camera/body entries
-    (`render` a config.RenderParams, `clip` a config.ClipParams)."""
-    camera = {**render.camera.model_dump(), **{k: v for k, v in clip.camera.model_dump().items() if v is not None}}
-    body = {**{k: v for k, v in render.body.model_dump().items() if v is not None},
-            **{k: v for k, v in clip.body.model_dump().items() if v is not None}}
-    return RenderSettings(width=render.width, height=render.height, fps=clip.fps, camera=CameraSettings(**camera),
-                          body=body, frames=tuple(clip.frames))
 
 
 def source_frames(name: str, motion: Motion, settings: RenderSettings) -> Motion:
@@ -202,25 +174,14 @@ def contact_sheet(frames: list[np.ndarray], keypoints_2d: list[np.ndarray], visi
                   labels: list[str], title: str):
     """Video frames, cropped around the body, with the ground-truth COCO skeleton drawn on them (hidden
     keypoints hollow)."""
-    import matplotlib.pyplot as plt
-
-    n = len(frames)
-    cols = min(n, 4)
-    rows = int(np.ceil(n / cols))
     x0, y0, x1, y1 = crop_box(np.stack(keypoints_2d), frames[0].shape[1], frames[0].shape[0])
-    frames = [f[y0:y1, x0:x1] for f in frames]
-    keypoints_2d = [k - np.array([x0, y0]) for k in keypoints_2d]
-    h, w = frames[0].shape[:2]
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * h / w * rows + 0.5), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, img, kp, vis, label in zip(axes.flat, frames, keypoints_2d, visible, labels):
-        ax.imshow(img)
+    kps = [k - np.array([x0, y0]) for k in keypoints_2d]
+
+    def skeleton(ax, k):
+        kp, vis = kps[k], visible[k]
         for a, b in COCO_EDGES:
             ax.plot(kp[[a, b], 0], kp[[a, b], 1], color="#2ca02c", lw=1.2)
         ax.scatter(kp[vis, 0], kp[vis, 1], s=8, color="#2ca02c", zorder=3)
         ax.scatter(kp[~vis, 0], kp[~vis, 1], s=10, facecolors="none", edgecolors="#ff7f0e", zorder=3)
-        ax.set_title(label, fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+
+    return frame_grid([f[y0:y1, x0:x1] for f in frames], labels, title, draw=skeleton)

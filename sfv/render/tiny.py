@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sfv.io import quiet_stdio
-from sfv.render.camera import Camera
+from sfv.camera import Camera
 
 GROUND_URDF = "plane.urdf"  # pybullet_data's checkered ground: texture gives the viewer depth and motion cues
 

@@ -1,10 +1,12 @@
-"""A pinhole camera stored with every rendered clip: intrinsics K, extrinsics [R | t], image size.
+"""The pinhole camera and its projection, below both the renderer (which films with one) and the
+reconstruction (which estimates one): intrinsics K, extrinsics [R | t], image size.
 
 Conventions (OpenCV, what pose estimators and reconstruction code expect): world points x map to
 camera points R x + t with the camera looking down +z, x to the right of the image and y down;
 pixel (u, v) = (fx X/Z + cx, fy Y/Z + cy), with pixel centres at integer + 0.5 (the image's
-top-left corner is (0, 0)). The world is z-up, the ground is z = 0. Pure numpy: no renderer here;
-`opengl_matrices` gives the same camera to an OpenGL-style renderer.
+top-left corner is (0, 0)). The world's up axis is the caller's: the ground-truth renders use a z-up
+world (`look_at`'s default up), the reconstruction a y-up one. Pure numpy (and `perspective` also on
+torch tensors): no renderer here; `opengl_matrices` gives the same camera to an OpenGL-style renderer.
 """
 
 from __future__ import annotations
@@ -12,6 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+
+def perspective(points, focal, centre, min_depth: float | None = None):
+    """Camera coordinates (..., 3) -> pixels (..., 2): focal (fx, fy) and centre (cx, cy) in pixels. Works on
+    numpy arrays and on torch tensors (the reconstruction differentiates through it); `min_depth` keeps a
+    point behind the camera from flipping through it while an optimiser moves it."""
+    depth = points[..., 2:3]
+    if min_depth is not None:
+        depth = depth.clamp_min(min_depth) if hasattr(depth, "clamp_min") else np.maximum(depth, min_depth)
+    return points[..., :2] / depth * focal + centre
 
 
 class CameraError(ValueError):
@@ -33,6 +45,8 @@ class Camera:
             raise CameraError("R must be a rotation matrix")
         if self.K[0, 0] <= 0 or self.K[1, 1] <= 0:
             raise CameraError(f"focal lengths must be positive, got fx={self.K[0, 0]}, fy={self.K[1, 1]}")
+        if self.K[0, 1] != 0:
+            raise CameraError(f"skewed pixels (K[0, 1] = {self.K[0, 1]}) are not supported")
         if not 0 < self.near < self.far:
             raise CameraError(f"need 0 < near < far, got near={self.near}, far={self.far}")
 
@@ -48,10 +62,14 @@ class Camera:
     def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """World points (..., 3) -> pixels (..., 2) and depth along the optical axis (..., ) in metres."""
         cam = self.to_camera(points)
-        depth = cam[..., 2]
         with np.errstate(divide="ignore", invalid="ignore"):
-            uv = (cam[..., :2] / depth[..., None]) @ self.K[:2, :2].T + self.K[:2, 2]
-        return uv, depth
+            uv = perspective(cam, self.focal, self.K[:2, 2])
+        return uv, cam[..., 2]
+
+    @property
+    def focal(self) -> np.ndarray:
+        """(fx, fy) in pixels."""
+        return np.array([self.K[0, 0], self.K[1, 1]])
 
     def unproject(self, uv: np.ndarray, depth: np.ndarray) -> np.ndarray:
         """Pixels (..., 2) at depths (...,) -> world points (..., 3): the inverse of `project`."""

@@ -1,4 +1,6 @@
-"""Keypoint sets: BlazePose's 33 landmarks, and the COCO-17 subset the ground truth and metrics use.
+"""Keypoint sets, defined once for every stage: BlazePose's 33 landmarks (the pose stage), the COCO-17
+subset the ground-truth renders and the metrics use, their limb graphs, and how landmarks meet the
+humanoid's joints (the reconstruction).
 
 BlazePose names are the subject's sides ("left_shoulder" is the person's left), as in COCO.
 """
@@ -21,6 +23,9 @@ COCO17 = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "left_should
 BLAZEPOSE_TO_COCO = np.array([BLAZEPOSE33.index(n) for n in COCO17])
 #: the 12 limb joints (shoulders, elbows, wrists, hips, knees, ankles): what 3D errors are measured on
 LIMB_JOINTS = np.array([COCO17.index(n) for n in COCO17[5:]])
+#: COCO's limb graph, for drawing
+COCO_EDGES = [(15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7), (6, 8),
+              (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6)]
 #: BlazePose's limb graph, for drawing
 BLAZEPOSE_EDGES = [(11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (12, 24), (23, 24), (23, 25),
                    (25, 27), (24, 26), (26, 28), (27, 29), (29, 31), (27, 31), (28, 30), (30, 32), (28, 32),
