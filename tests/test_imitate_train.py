@@ -61,17 +61,21 @@ def test_kill_minus_nine_loses_at_most_one_checkpoint_interval(tmp_path, walk_np
         from sfv.imitate.train import train
         if __name__ == "__main__":
             train({walk_npz!r}, {str(out)!r}, EnvSettings(),
-                  PPOSettings(total_timesteps=20000, **{dict(TINY, n_envs=2)!r}), seed=2, progress=False)
+                  ppo=PPOSettings(total_timesteps=20000, **{dict(TINY, n_envs=2)!r}), seed=2, progress=False)
     """)
     (tmp_path / "run.py").write_text(script)
-    proc = subprocess.Popen([sys.executable, str(tmp_path / "run.py")], cwd=tmp_path, start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "run.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, str(tmp_path / "run.py")], cwd=tmp_path, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=err)
     try:
         deadline = time.time() + 300
         while time.time() < deadline:
             ckpt = latest_checkpoint(out)
             if ckpt is not None and int(ckpt.name) >= 2048:
                 break
+            if proc.poll() is not None:  # the run died before its first checkpoint: say why
+                pytest.fail(f"training exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
             time.sleep(0.5)
         else:
             pytest.fail("no checkpoint after 300 s")
