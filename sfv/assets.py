@@ -12,6 +12,8 @@ from types import MappingProxyType
 from typing import Any
 
 MOCAP_PREFIX = "humanoid3d_"
+#: the package's own setting files, referenced by name: sfv/characters/<name>.yaml, sfv/terrains/<name>.yaml
+PACKAGE_DIR = Path(__file__).parent
 
 
 class AssetError(ValueError):
@@ -34,6 +36,16 @@ def resolve_asset(path: str, relative_to: Path | None = None) -> Path:
     if not p.is_absolute() and relative_to is not None:
         p = relative_to / p
     return p
+
+
+def setting_file(folder: str, name: str) -> Path:
+    """`sfv/<folder>/<name>.yaml`, a character or terrain file (it may not exist: see `setting_names`)."""
+    return PACKAGE_DIR / folder / f"{name}.yaml"
+
+
+def setting_names(folder: str) -> list[str]:
+    """The names of the files in `sfv/<folder>/`: the characters or terrains a params file may name."""
+    return sorted(p.stem for p in (PACKAGE_DIR / folder).glob("*.yaml"))
 
 
 def mocap_dir() -> Path:

@@ -3,8 +3,8 @@
 One section per DVC stage, a `base` section shared by all, and the `clips` map. Each setting is defined
 once, here, with its default, its range and its meaning; `sfv` functions take these models themselves
 (a stage section extends the settings model of the code it drives, e.g. `PoseParams(TrackSettings)`), so
-values are checked once, when the file is loaded. A notebook gets only the path of the file and its clip,
-and reads its section with `load_params`.
+values are checked once, when the file is loaded. A notebook gets only the path of the file and its clip
+(`sfv.notebook`), and reads its section with `load_params`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
-from sfv.assets import available_mocap
+from sfv.assets import available_mocap, setting_names
 from sfv.paths import CLIPS, clip_dir
 
 DEFAULT_PARAMS = Path("params.yaml")
@@ -30,7 +30,7 @@ class ParamsError(ValueError):
 
 def _named_file(name: str, folder: str, what: str) -> str:
     """Check that `sfv/<folder>/<name>.yaml` exists (characters, terrains are files referenced by name)."""
-    known = sorted(p.stem for p in (Path(__file__).parent / folder).glob("*.yaml"))
+    known = setting_names(folder)
     if name not in known:
         raise ValueError(f"no {what} {name!r} in sfv/{folder}/; known: {', '.join(known)}")
     return name
@@ -79,6 +79,7 @@ class BodyParams(_Section):
 
 
 CameraOverride = overrides_of(CameraParams)
+
 
 class ClipParams(_Section):
     """One input clip: a video in its own folder `data/clips/<clip>/`, or `mocap:<name>` to render from
@@ -153,7 +154,7 @@ class RenderParams(_Picture):
 
     def for_clip(self, clip: ClipParams) -> RenderSettings:
         """The clip's settings: these defaults overridden by the clip's own camera/body entries."""
-        camera = self.camera.model_copy(update={k: v for k, v in clip.camera.model_dump().items() if v is not None})
+        camera = self.camera.model_copy(update=clip.camera.model_dump(exclude_none=True))
         body = self.body.model_copy(update=clip.body.model_dump(exclude_none=True))
         return RenderSettings(width=self.width, height=self.height, camera=camera, body=body, fps=clip.fps,
                               frames=clip.frames)
@@ -376,11 +377,11 @@ class Params(_Section):
     @model_validator(mode="after")
     def _videos_in_their_folders(self):
         for name, clip in self.clips.items():
-            folder = f"{clip_dir(name).as_posix()}/"
-            if not clip.is_mocap and (not clip.source.startswith(folder) or "/" in clip.source.removeprefix(folder)):
+            folder = clip_dir(name)
+            if not clip.is_mocap and Path(clip.source).parent != folder:
                 raise ValueError(f"clips.{name}.source: {clip.source!r} is not in the clip's own folder: put the "
-                                 f"video in {folder} (e.g. {folder}{clip.source.rsplit('/', 1)[-1]}) and set source "
-                                 "to that path; each clip's stages then depend on its folder only")
+                                 f"video in {folder.as_posix()}/ (e.g. {(folder / Path(clip.source).name).as_posix()}) "
+                                 "and set source to that path; each clip's stages then depend on its folder only")
         return self
 
     @model_validator(mode="after")
@@ -406,10 +407,6 @@ class Params(_Section):
 STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams, "render": RenderParams,
                                               "pose": PoseParams, "reconstruct": ReconstructParams,
                                               "imitate": ImitateParams}
-#: stages that run once per clip (DVC `foreach`): their notebook also gets `clip`
-PER_CLIP_STAGES = {"clip", "render", "pose", "reconstruct", "imitate"}
-#: every stage with a notebook
-STAGES = ("motion_library", "clip", "render", "pose", "reconstruct", "imitate")
 
 
 def _line_of(text: str, loc: tuple) -> int | None:
@@ -487,22 +484,6 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
     except ValidationError as e:
         problems = [_describe(err, path, text) for err in e.errors()]
         raise ParamsError("\n".join(problems)) from None
-
-
-def notebook_parameters(params: Params, stage: str, clip: str | None, params_path: str | Path) -> dict:
-    """What papermill injects into a stage's notebook: the params file to load (the notebook reads its section
-    from it, so no value is copied into the notebook) and, for a per-clip stage, the clip."""
-    if stage not in STAGES:
-        raise ParamsError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
-    values = {"params_file": str(params_path)}
-    if stage in PER_CLIP_STAGES:
-        if clip is None or clip not in params.clips:
-            raise ParamsError(f"stage {stage!r} runs per clip: pass --clip NAME with NAME one of "
-                              f"{', '.join(params.clips) or '(no clips registered)'}")
-        values["clip"] = clip
-    elif clip is not None:
-        raise ParamsError(f"stage {stage!r} does not run per clip; drop --clip")
-    return values
 
 
 def show(section: BaseModel) -> str:

@@ -12,13 +12,31 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from sfv.config import DEFAULT_PARAMS, load_params, notebook_parameters
+from sfv.config import DEFAULT_PARAMS, Params, ParamsError, load_params
 
 #: stage -> notebook source (relative to the repository root)
 NOTEBOOKS = {"motion_library": "notebooks/00_motion_library.py", "render": "notebooks/00_ground_truth_clips.py",
              "clip": "notebooks/00_input_clips.py", "pose": "notebooks/01_pose_estimation.py",
              "reconstruct": "notebooks/02_motion_reconstruction.py", "imitate": "notebooks/03_motion_imitation.py"}
+#: stages that run once per clip (DVC `foreach`): their notebook also gets `clip`
+PER_CLIP_STAGES = {"clip", "render", "pose", "reconstruct", "imitate"}
 KERNELS = Path(__file__).parent / "jupyter"
+
+
+def notebook_parameters(params: Params, stage: str, clip: str | None, params_path: str | Path) -> dict:
+    """What papermill injects into a stage's notebook: the params file to load (the notebook reads its section
+    from it, so no value is copied into the notebook) and, for a per-clip stage, the clip."""
+    if stage not in NOTEBOOKS:
+        raise ParamsError(f"unknown stage {stage!r}; stages: {', '.join(NOTEBOOKS)}")
+    values = {"params_file": str(params_path)}
+    if stage in PER_CLIP_STAGES:
+        if clip is None or clip not in params.clips:
+            raise ParamsError(f"stage {stage!r} runs per clip: pass --clip NAME with NAME one of "
+                              f"{', '.join(params.clips) or '(no clips registered)'}")
+        values["clip"] = clip
+    elif clip is not None:
+        raise ParamsError(f"stage {stage!r} does not run per clip; drop --clip")
+    return values
 
 
 def executed_path(stage: str, root: Path = Path("."), clip: str | None = None) -> Path:

@@ -17,9 +17,8 @@ import numpy as np
 import yaml
 
 from sfv import rotations
-from sfv.assets import frozen, resolve_asset
+from sfv.assets import frozen, resolve_asset, setting_file, setting_names
 
-CHARACTER_DIR = Path(__file__).parent / "characters"
 JOINT_TYPES = ("spherical", "revolute", "fixed")
 DOF = {"spherical": 4, "revolute": 1, "fixed": 0}  # numbers per joint in a pose vector
 
@@ -211,15 +210,16 @@ def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skele
 @lru_cache(maxsize=None)
 def load_character(name: str) -> Skeleton:
     """Load `sfv/characters/<name>.yaml` and the URDF it names."""
-    cfg_path = CHARACTER_DIR / f"{name}.yaml"
+    cfg_path = setting_file("characters", name)
     if not cfg_path.is_file():
-        known = sorted(p.stem for p in CHARACTER_DIR.glob("*.yaml"))
-        raise SkeletonError(f"unknown character {name!r}: no {cfg_path}; known characters: {known}")
+        raise SkeletonError(f"unknown character {name!r}: no {cfg_path}; known characters: "
+                            f"{setting_names('characters')} (a motion on another skeleton must be retargeted to one "
+                            "of them first)")
     cfg = yaml.safe_load(cfg_path.read_text())
     for key in ("urdf", "scale", "up_axis"):
         if key not in cfg:
             raise SkeletonError(f"{cfg_path}: missing key {key!r}")
-    urdf = resolve_asset(cfg["urdf"], relative_to=CHARACTER_DIR)
+    urdf = resolve_asset(cfg["urdf"], relative_to=cfg_path.parent)
     skel = parse_urdf(urdf, scale=float(cfg["scale"]), name=name)
     # cached and shared: the settings are read-only, so no caller can change another's character
     return Skeleton(name=name, bodies=skel.bodies, up_axis=cfg["up_axis"], source=str(urdf), settings=frozen(cfg))

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sfv.config import ParamsError, load_params, notebook_parameters
+from sfv.config import ParamsError, load_params
+from sfv.notebook import notebook_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 

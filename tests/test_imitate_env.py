@@ -12,6 +12,7 @@ from sfv.config import EnvSettings
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.reference import heading_frame
 from sfv.imitate.sim import SimulationError, load_terrain
+from sfv.skeleton import SkeletonError
 from sfv.kinematics import forward_kinematics
 from sfv.mocap import load_mocap
 
@@ -211,5 +212,5 @@ def test_motion_on_another_skeleton_is_refused(walk):
     from sfv.skeleton import Skeleton
 
     other = Skeleton(name="robot", bodies=walk.skeleton.bodies, up_axis="y")
-    with pytest.raises(SimulationError, match="skeleton 'robot'.*no character file.*retarget the motion"):
+    with pytest.raises(SkeletonError, match="unknown character 'robot'.*known characters.*retargeted"):
         ImitationEnv(replace(walk, skeleton=other), EnvSettings())

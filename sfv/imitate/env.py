@@ -29,10 +29,10 @@ class ImitationEnv(gym.Env):
 
     def __init__(self, motion: Motion, settings: EnvSettings = EnvSettings(), reward: RewardParams = RewardParams(),
                  render_mode: str | None = None):
-        """The character is the motion's own (its skeleton names the character file)."""
+        """The character is the motion's own: its skeleton's name is the character file's."""
         self.settings, self.reward = settings, reward
         self.render_mode = render_mode
-        self.sim = Simulation(motion.skeleton, settings, ghost=render_mode == "rgb_array")
+        self.sim = Simulation(motion.skeleton.name, settings, ghost=render_mode == "rgb_array")
         sk = self.sim.skeleton
         self.motion = motion
         self.reference = ref = ReferenceTrack(motion, settings.physics_hz)

@@ -12,19 +12,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Mapping
 
 import numpy as np
 import pybullet
 import yaml
 
-from sfv.assets import frozen, pybullet_data_path, resolve_asset
+from sfv.assets import frozen, pybullet_data_path, resolve_asset, setting_file, setting_names
 from sfv.config import EnvSettings
 from sfv.io import quiet_stdio
-from sfv.skeleton import Skeleton, SkeletonError, load_character
+from sfv.skeleton import SkeletonError, load_character
 
-TERRAIN_DIR = Path(__file__).resolve().parent.parent / "terrains"
 GRAVITY = 9.8  # m/s^2, as DeepMimic and its pybullet port
 
 
@@ -35,10 +33,9 @@ class SimulationError(RuntimeError):
 @lru_cache(maxsize=None)
 def load_terrain(name: str) -> Mapping:
     """Read `sfv/terrains/<name>.yaml` (cached, so read-only)."""
-    path = TERRAIN_DIR / f"{name}.yaml"
+    path = setting_file("terrains", name)
     if not path.is_file():
-        known = sorted(p.stem for p in TERRAIN_DIR.glob("*.yaml"))
-        raise SimulationError(f"unknown terrain {name!r}: no {path}; known terrains: {known}")
+        raise SimulationError(f"unknown terrain {name!r}: no {path}; known terrains: {setting_names('terrains')}")
     spec = yaml.safe_load(path.read_text())
     if spec.get("kind") not in TERRAIN_BUILDERS:
         raise SimulationError(f"{path}: kind must be one of {sorted(TERRAIN_BUILDERS)}, got {spec.get('kind')!r}")
@@ -86,17 +83,11 @@ class Simulation:
     physics_hz / control_hz substeps (8 by default, as the DeepMimic port).
     """
 
-    def __init__(self, character: str | Skeleton = "humanoid", settings: EnvSettings = EnvSettings(),
+    def __init__(self, character: str = "humanoid", settings: EnvSettings = EnvSettings(),
                  solver_iterations: int = 10, self_collision: bool = True, ghost: bool = False):
-        self.skeleton = load_character(character) if isinstance(character, str) else character
-        missing = [k for k in ("urdf", "scale", "pd") if k not in self.skeleton.settings]
-        if missing:
-            raise SimulationError(f"skeleton {self.skeleton.name!r} ({self.skeleton.source}) has no character file "
-                                  f"with {missing}: simulate a character from sfv/characters/ (retarget the motion "
-                                  "to it first)")
+        self.skeleton = load_character(character)  # a file under sfv/characters/: URDF, PD gains, feet
         self.substeps = settings.substeps
         self.physics_hz, self.control_hz = float(settings.physics_hz), float(settings.control_hz)
-        physics_hz = self.physics_hz
         self.terrain_spec = load_terrain(settings.terrain)
         cfg = self.skeleton.settings
         self.up_axis = self.skeleton.up_axis
@@ -105,7 +96,7 @@ class Simulation:
         self.client = pybullet.connect(pybullet.DIRECT)
         c = self.client
         pybullet.setGravity(*(-GRAVITY * self.up), physicsClientId=c)
-        pybullet.setTimeStep(1.0 / physics_hz, physicsClientId=c)
+        pybullet.setTimeStep(1.0 / self.physics_hz, physicsClientId=c)
         pybullet.setPhysicsEngineParameter(numSolverIterations=solver_iterations, numSubSteps=1, physicsClientId=c)
         self.terrain = TERRAIN_BUILDERS[self.terrain_spec["kind"]](c, self.terrain_spec, self.up_axis)
 
