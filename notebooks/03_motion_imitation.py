@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 03 · Motion imitation: a simulated character learns to track the reference
+# # 03 · Motion imitation: a simulated character learns the skill from the video
 #
 # The paper's third stage (SFV §6, built on DeepMimic). The reference motion says where every joint
 # should be at every instant; a physics simulation says what can actually happen to a body with mass,
@@ -20,15 +20,23 @@
 # the character's state and the phase of the clip 30 times a second and picks joint targets that a
 # PD controller in each joint turns into torques.
 #
-# This notebook trains (or resumes) that policy for one clip, then evaluates it. Everything it runs is in
-# `sfv/imitate/`: `sim.py` (pybullet), `reference.py`, `reward.py`, `env.py` (gymnasium), `train.py`,
-# `evaluate.py`. Parameters come from `params.yaml`, section `imitate` (printed below); the clip comes from
-# `clips`. `dvc repro` passes the file and the clip; for a quick interactive run, point `params_file` at a
-# copy with a small `imitate.ppo.total_timesteps`.
+# The reference is the clip's **reconstruction** (`data/motions/<clip>.npz`, notebook 02): this is the
+# chain the paper exists for, a skill learned by watching a video. For a clip rendered from mocap the same
+# notebook also runs as the **oracle** (stage `imitate_oracle@<clip>`, `reference = "mocap"`): the policy
+# tracks the ground-truth mocap itself, the best a policy could do with a perfect reconstruction. On
+# rendered clips both are measured against the ground truth, so the gap between them is what learning
+# from video costs (the table of all clips is notebook 04).
+#
+# Everything it runs is in `sfv/imitate/`: `reference_clip.py` (reconstruction → reference), `sim.py`
+# (pybullet), `reference.py`, `reward.py`, `env.py` (gymnasium), `train.py`, `evaluate.py`, `fidelity.py`
+# (against the ground truth), `stage.py`. Parameters come from `params.yaml`, section `imitate` (printed
+# below). `dvc repro` passes the file, the clip and the reference; for a quick interactive run, point
+# `params_file` at a copy with a small `imitate.ppo.total_timesteps`.
 
 # %% tags=["parameters"]
 params_file = "params.yaml"
 clip = "walk"
+reference = "video"
 
 # %%
 import json
@@ -38,26 +46,64 @@ from IPython.display import Image, Video, display
 
 from sfv import paths
 from sfv.config import show
-from sfv.imitate import figures
+from sfv.imitate import figures, stage
 from sfv.imitate.env import ImitationEnv
-from sfv.imitate.evaluate import load_policy, rollout
-from sfv.imitate.train import read_curve, train, write_curve
+from sfv.imitate.evaluate import SourceVideo, load_policy, rollout
+from sfv.imitate.reference_clip import load_reference, motion_ground_levels
+from sfv.imitate.curve import read_curve, write_curve
+from sfv.imitate.train import train
 from sfv.io import write_json
-from sfv.motion import load_motion
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
 
 params = stage_params(params_file)
 cfg, entry, seed = params.imitate, params.clips[clip], params.base.seed
 print(show(cfg))
-motion_path = paths.reference_motion(entry.source)
-motion = load_motion(motion_path)
-policy_dir = paths.policy_dir(clip)
-plot_dir = paths.clip_plot_dir("imitate", clip)
-print(f"clip {clip!r}: {motion.n_frames} frames at {motion.fps:g} fps ({motion.duration:.2f} s, loop={motion.loop}) "
-      f"from {motion_path}")
+motion, made, motion_path = stage.make_reference(params, clip, reference)
+ppo = stage.budget(params, clip, reference)
+policy_dir = paths.policy_dir(clip, reference)
+stage_name = paths.imitate_stage(reference)
+plot_dir = paths.clip_plot_dir(stage_name, clip)
+print(f"clip {clip!r} learned from its {reference}: {motion.n_frames} frames at {motion.fps:g} fps "
+      f"({motion.duration:.2f} s, loop={motion.loop}) from {made['source']}")
 print(f"character {motion.skeleton.name!r} on terrain {cfg.env.terrain!r}; physics {cfg.env.physics_hz:g} Hz, "
-      f"control {cfg.env.control_hz:g} Hz")
+      f"control {cfg.env.control_hz:g} Hz; budget {ppo.total_timesteps:,} samples")
+
+# %% [markdown]
+# ## From a reconstruction to a reference a body can track
+#
+# A reconstructed motion is not a mocap clip. It is short (one cycle of a walk, a single jump), it does not
+# loop, it lives in the camera's world (its floor is where the reconstruction put it, usually a few
+# centimetres off, and for a real video possibly on top of a wall), and its first frame may be mid-stride.
+# Trained on as it is, a policy would learn to float, to sink, or to chase a drop no floor can host. So
+# before training (`sfv/imitate/reference_clip.py`), and with an error that names the frame and the fix
+# when something cannot be mended:
+#
+# 1. **trim** to `imitate.clips.<clip>.frames`;
+# 2. **check**: at least `reference.min_seconds` long, every number finite, and on **one ground level**: the
+#    lowest body within a one-second window (a walk's feet come down in that time, a cartwheel's hands) must
+#    not rise or fall more than `level_tolerance` over the clip. A man stepping off a wall fails this, and
+#    the error says which frames are on one level;
+# 3. **ground**: one vertical shift puts the lowest foot of the clip where the character's feet are when it
+#    stands (its rest pose at its spawn height). A reconstruction whose feet are more than `sink_tolerance`
+#    under its floor is refused rather than silently lifted;
+# 4. **loop** a `cyclic` clip: the last frame of one cycle is the first of the next (DeepMimic's
+#    convention), so the difference between them (root height and orientation, every joint) is spread
+#    evenly over the clip; the env then repeats it, each cycle shifted by the clip's travel. A one-shot clip
+#    ends its episodes with its last frame, and evaluation stops there too.
+#
+# Velocities (for the reward and for starting an episode mid-clip) are finite differences of this motion,
+# which the reconstruction's smoothness term already made smooth. The oracle's reference is the mocap as
+# it is (looped as DeepMimic ships it).
+
+# %%
+print(json.dumps(made, indent=2))
+if reference == "video":
+    raw = load_reference(made["source"], clip)
+    levels = motion_ground_levels(motion, cfg.reference.level_window)
+    display(Image(save_figure(figures.reference_figure(raw, motion, made["first_frame"], levels,
+                                                       f"{clip}: reconstruction -> reference (lift {made['lift_m']:+.3f} m)"),
+                              plot_dir / "reference.png")))
 
 # %% [markdown]
 # ## The reward: how close is "close"?
@@ -129,9 +175,9 @@ display(Image(save_figure(figures.start_phases(np.array(starts), f"{clip}: RSI s
 # from the last one. Once the budget is spent, re-running only re-evaluates.
 
 # %%
-summary = train(motion_path, policy_dir, cfg.env, cfg.reward, cfg.ppo, seed=seed, progress=True)
+summary = train(motion_path, policy_dir, cfg.env, cfg.reward, ppo, seed=seed, progress=True)
 curve = read_curve(policy_dir / "curve.csv")
-write_curve(paths.learning_curve_file(clip), curve)  # for `dvc plots show`
+write_curve(paths.learning_curve_file(clip, reference), curve)  # for `dvc plots show`
 print(f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
       f"({summary['samples_per_second']:.0f} samples/s including learning)")
 display(Image(save_figure(figures.learning_curves(curve, f"{clip}: learning curves"), plot_dir / "learning_curves.png")))
@@ -139,36 +185,51 @@ display(Image(save_figure(figures.learning_curves(curve, f"{clip}: learning curv
 # %% [markdown]
 # ## Evaluation
 #
-# One deterministic rollout from phase 0 (no exploration noise), as long as the evaluation asks or until
-# the character falls. The tracking error is MimicKit's: the mean distance between simulated and
-# reference bodies, each measured from its own root, in metres. The video shows the policy (light) beside
-# the reference (blue).
+# One deterministic rollout from phase 0 (no exploration noise), as long as the evaluation asks (a one-shot
+# clip: until its last frame) or until the character falls. The tracking error is MimicKit's: the mean
+# distance between simulated and reference bodies, each measured from its own root, in metres. The video
+# shows the policy (light) beside its reference (blue) and, for a policy learned from video, the source
+# video on the left, in step (a cyclic clip's video repeats): the paper's figure.
 
 # %%
 model, normaliser = load_policy(policy_dir)
 video = policy_dir / "evaluation.mp4" if cfg.evaluation.video else None
+beside = None
+if video and reference == "video":
+    beside = SourceVideo(paths.clip_video(clip, entry.source), entry.frames[0] + made["first_frame"], motion.n_frames,
+                         entry.fps, cyclic=motion.loop == "wrap", height=cfg.evaluation.height)
 result = rollout(model, motion, cfg.env, cfg.reward, seconds=cfg.evaluation.seconds, video=video,
-                 width=cfg.evaluation.width, height=cfg.evaluation.height, policy_normaliser=normaliser)
-print(f"policy: survived {result['survived_seconds']:.2f} of {cfg.evaluation.seconds:g} s "
-      f"({'fell' if result['fallen'] else 'no fall'}), mean tracking error {result['tracking_error_mean'] * 100:.1f} cm, "
+                 width=cfg.evaluation.width, height=cfg.evaluation.height, policy_normaliser=normaliser, beside=beside)
+print(f"policy: survived {result['survived_seconds']:.2f} s ({'fell' if result['fallen'] else 'no fall'}), "
+      f"mean tracking error {result['tracking_error_mean'] * 100:.1f} cm, "
       f"root error at the end {result['root_error_final'] * 100:.1f} cm, return {result['episode_return']:.1f}")
 display(Image(save_figure(figures.rollout_figure({"policy": result, "PD alone": pd_only}, f"{clip}: evaluation"),
                           plot_dir / "evaluation.png")))
 if video:
     display(Video(str(video), embed=False))
 
+# %% [markdown]
+# ## Against the ground truth (rendered clips)
+#
+# The tracking error above compares the policy with *its own* reference. For a clip rendered from mocap the
+# truth is known, so the whole chain can be measured: the policy's rollout against the ground-truth mocap
+# at the same instants, with the same body measure, each pose turned to face forward first (the video's
+# world is the camera's, its heading arbitrary: `sfv/imitate/fidelity.py`), and the drift of the root's
+# travel. For a policy learned from video, its reference (the reconstruction) is measured the same way: the
+# policy can hardly do better than the motion it was shown.
+
 # %%
-metrics = {
-    "tracking_error_m": round(result["tracking_error_mean"], 5),
-    "root_error_final_m": round(result["root_error_final"], 4),
-    "survived_seconds": round(result["survived_seconds"], 3),
-    "evaluation_seconds": cfg.evaluation.seconds,
-    "fell": result["fallen"],
-    "return": round(result["episode_return"], 2),
-    "pd_only_survived_seconds": round(pd_only["survived_seconds"], 3),
-    "train_samples": summary["timesteps"],
-    "train_wall_seconds": summary["wall_seconds"],
-    "train_samples_per_second": round(summary["samples_per_second"], 1),
-}
-write_json(paths.clip_metrics_file("imitate", clip), metrics)
+truth = stage.ground_truth(params, clip, reference)
+e2e = None
+if truth is None:
+    print(f"{clip} is a real video: no ground truth to measure against")
+else:
+    e2e, curves = stage.end_to_end(result, motion, truth, cfg.env.control_hz, reference)
+    print(json.dumps(e2e, indent=2))
+    display(Image(save_figure(figures.truth_error_figure(curves, f"{clip} ({reference} policy) against the ground truth"),
+                              plot_dir / "truth_error.png")))
+
+# %%
+metrics = stage.imitation_metrics(result, pd_only, summary, made, cfg.evaluation.seconds, e2e)
+write_json(paths.clip_metrics_file(stage_name, clip), metrics)
 print(json.dumps(metrics, indent=2))

@@ -343,8 +343,42 @@ class EvaluationParams(_Section):
     height: int = Field(384, ge=64, multiple_of=16, description="video height (pixels, multiple of 16)")
 
 
+class ImitateClip(_Section):
+    """How one clip's reconstructed motion becomes the reference its policy tracks (sfv.imitate.reference_clip)."""
+
+    frames: tuple[int, Optional[int]] = Field((0, None), description="[first, end) of the reconstructed frames to "
+                                              "imitate (null: to the end); e.g. the part of a clip on one ground level")
+    cyclic: bool = Field(False, description="the clip is one cycle of a periodic skill: close the loop and repeat it "
+                         "(else one-shot: episodes end with the clip)")
+    total_timesteps: Optional[int] = Field(None, ge=1, description="this clip's training budget (null: imitate.ppo's)")
+
+    @field_validator("frames")
+    @classmethod
+    def _ordered(cls, v):
+        first, end = v
+        if first < 0 or (end is not None and end <= first):
+            raise ValueError(f"frames [{first}, {end}) is empty or negative: give [first, end) with 0 <= first < end")
+        return v
+
+
+class ReferenceChecks(_Section):
+    """What a reference motion must satisfy before training starts (else an error names the clip and frame)."""
+
+    min_seconds: float = Field(0.5, gt=0, description="shorter references are refused")
+    sink_tolerance: float = Field(0.15, ge=0, description="metres the feet may be reconstructed under the floor (the "
+                                  "motion is lifted onto it); deeper is a broken reconstruction")
+    level_tolerance: float = Field(0.35, gt=0, description="metres the supporting ground may rise or fall within the "
+                                   "clip (a wall, stairs: trim the clip to one level)")
+    level_window: float = Field(1.0, gt=0, description="seconds: the ground level at a frame is the lowest foot "
+                                "within this window (feet leave the ground in between)")
+
+
 class ImitateParams(_Section):
-    clips: list[str] = Field(["walk"], description="clips (keys of `clips`) to train a policy for")
+    clips: dict[str, ImitateClip] = Field(default_factory=dict, description="clips learned from their video (reference data/motions/<clip>.npz): "
+                                          "one DVC stage imitate@<clip> each, with how its reference is made")
+    oracle_clips: list[str] = Field([], description="mocap clips also learned from their ground-truth mocap (the "
+                                    "upper bound): one DVC stage imitate_oracle@<clip> each")
+    reference: ReferenceChecks = ReferenceChecks()
     env: EnvSettings = EnvSettings()
     reward: RewardParams = RewardParams()
     ppo: PPOSettings = PPOSettings()
@@ -397,9 +431,13 @@ class Params(_Section):
         if unrendered:
             raise ValueError(f"pose.clips {unrendered} are rendered from mocap but not in render.clips: add them there "
                              "too (their video is the render)")
-        self._mocap_clips_only("imitate.clips", self.imitate.clips,
-                               "imitation needs their reconstructed motion, which the motion-reconstruction stage "
-                               "provides (not in this pipeline yet): train on mocap clips meanwhile")
+        self._registered("imitate.clips", list(self.imitate.clips))
+        unreconstructed = [c for c in self.imitate.clips if c not in self.reconstruct.clips]
+        if unreconstructed:
+            raise ValueError(f"imitate.clips {unreconstructed} have no reconstructed motion to imitate: add them to "
+                             "reconstruct.clips (and pose.clips) too")
+        self._mocap_clips_only("imitate.oracle_clips", self.imitate.oracle_clips,
+                               "an oracle policy tracks the ground-truth mocap, which only a `mocap:` clip has")
         return self
 
 

@@ -7,6 +7,7 @@ spherical joint, an angle per revolute joint, in the skeleton's joint order).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from sfv import rotations
-from sfv.io import atomic_path, write_text
+from sfv.io import write_npz, write_text
 from sfv.skeleton import Skeleton, load_character
 
 LOOP_MODES = ("wrap", "none")
@@ -80,6 +81,14 @@ class Motion:
         from sfv.kinematics import forward_kinematics_np
 
         return forward_kinematics_np(self.skeleton, self.root_pos, self.root_rot, self.pose)
+
+    def fingerprint(self) -> str:
+        """sha256 of what the motion is (skeleton, frame rate, loop mode, every number), not of a file's bytes:
+        a training resumes only on the motion it started with."""
+        h = hashlib.sha256(f"{self.skeleton.name}|{self.fps!r}|{self.loop}".encode())
+        for a in (self.root_pos, self.root_rot, self.pose):
+            h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+        return h.hexdigest()
 
     # --- resampling ----------------------------------------------------------------------------
     def sample(self, times: np.ndarray) -> "Motion":
@@ -255,14 +264,11 @@ def save_deepmimic(motion: Motion, path: str | Path) -> Path:
 
 def save_npz(motion: Motion, path: str | Path) -> Path:
     skel = motion.skeleton
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(
-                f, format=NPZ_FORMAT, name=motion.name, skeleton=skel.name, fps=motion.fps, loop=motion.loop,
-                joint_names=np.array(skel.joint_names), joint_types=np.array([b.joint_type for b in skel.joints]),
-                root_pos=motion.root_pos, root_rot=motion.root_rot, pose=motion.pose,
-            )
-    return Path(path)
+    return write_npz(
+        path, format=NPZ_FORMAT, name=motion.name, skeleton=skel.name, fps=motion.fps, loop=motion.loop,
+        joint_names=np.array(skel.joint_names), joint_types=np.array([b.joint_type for b in skel.joints]),
+        root_pos=motion.root_pos, root_rot=motion.root_rot, pose=motion.pose,
+    )
 
 
 def load_npz(path: str | Path, skeleton: Skeleton | None = None) -> Motion:

@@ -17,9 +17,14 @@ from sfv.config import DEFAULT_PARAMS, Params, ParamsError, load_params
 #: stage -> notebook source (relative to the repository root)
 NOTEBOOKS = {"motion_library": "notebooks/00_motion_library.py", "render": "notebooks/00_ground_truth_clips.py",
              "clip": "notebooks/00_input_clips.py", "pose": "notebooks/01_pose_estimation.py",
-             "reconstruct": "notebooks/02_motion_reconstruction.py", "imitate": "notebooks/03_motion_imitation.py"}
+             "reconstruct": "notebooks/02_motion_reconstruction.py", "imitate": "notebooks/03_motion_imitation.py",
+             "imitate_oracle": "notebooks/03_motion_imitation.py", "end_to_end": "notebooks/04_end_to_end.py"}
 #: stages that run once per clip (DVC `foreach`): their notebook also gets `clip`
-PER_CLIP_STAGES = {"clip", "render", "pose", "reconstruct", "imitate"}
+PER_CLIP_STAGES = {"clip", "render", "pose", "reconstruct", "imitate", "imitate_oracle"}
+#: stages that share a notebook tell it which they are: the imitation notebook learns from the video or the mocap
+STAGE_ARGUMENTS = {"imitate": {"reference": "video"}, "imitate_oracle": {"reference": "mocap"}}
+#: what tells apart the executed notebooks of stages that share a source
+EXECUTED_SUFFIX = {"imitate_oracle": "_oracle"}
 KERNELS = Path(__file__).parent / "jupyter"
 
 
@@ -36,11 +41,11 @@ def notebook_parameters(params: Params, stage: str, clip: str | None, params_pat
         values["clip"] = clip
     elif clip is not None:
         raise ParamsError(f"stage {stage!r} does not run per clip; drop --clip")
-    return values
+    return {**values, **STAGE_ARGUMENTS.get(stage, {})}
 
 
 def executed_path(stage: str, root: Path = Path("."), clip: str | None = None) -> Path:
-    stem = Path(NOTEBOOKS[stage]).stem + (f"_{clip}" if clip else "")
+    stem = Path(NOTEBOOKS[stage]).stem + EXECUTED_SUFFIX.get(stage, "") + (f"_{clip}" if clip else "")
     return root / "reports" / "notebooks" / (stem + ".ipynb")
 
 

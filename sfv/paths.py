@@ -28,16 +28,27 @@ def metrics_file(stage: str, root: Path = Path(".")) -> Path:
     return root / METRICS / f"{stage}.json"
 
 
-def reference_motion(clip_source: str, root: Path = Path(".")) -> Path:
-    """The reference motion a clip's imitation tracks: for `mocap:<name>`, the motion library's copy."""
-    if clip_source.startswith("mocap:"):
-        return mocap_motion(clip_source.removeprefix("mocap:"), root)
-    raise ValueError(f"clip source {clip_source!r}: only mocap clips have a reference motion in this pipeline yet")
+#: where an imitation policy's reference comes from: the clip's video (its reconstruction) or, for a rendered
+#: clip, the ground-truth mocap it was rendered from (the oracle, an upper bound)
+REFERENCES = ("video", "mocap")
+#: the DVC stage that trains each kind of policy
+IMITATE_STAGES = {"video": "imitate", "mocap": "imitate_oracle"}
 
 
-def policy_dir(clip: str, root: Path = Path(".")) -> Path:
-    """Checkpoints, final policy, learning curve and evaluation video of a clip's imitation policy."""
-    return root / DATA / "policies" / clip
+def _reference_kind(reference: str) -> str:
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
+    return reference
+
+
+def policy_dir(clip: str, reference: str = "video", root: Path = Path(".")) -> Path:
+    """Checkpoints, final policy, learning curve, evaluation video and the reference a policy tracks."""
+    return root / DATA / "policies" / _reference_kind(reference) / clip
+
+
+def imitate_stage(reference: str) -> str:
+    """The stage (and plots/metrics folder) of a policy learned from `reference`."""
+    return IMITATE_STAGES[_reference_kind(reference)]
 
 
 def clip_plot_dir(stage: str, clip: str, root: Path = Path(".")) -> Path:
@@ -48,9 +59,9 @@ def clip_metrics_file(stage: str, clip: str, root: Path = Path(".")) -> Path:
     return root / METRICS / stage / f"{clip}.json"
 
 
-def learning_curve_file(clip: str, root: Path = Path(".")) -> Path:
+def learning_curve_file(clip: str, reference: str = "video", root: Path = Path(".")) -> Path:
     """A copy of a policy's learning curve for `dvc plots` (committed, like the metrics)."""
-    return root / PLOTS / "imitate_curves" / f"{clip}.csv"
+    return root / PLOTS / f"{imitate_stage(reference)}_curves" / f"{clip}.csv"
 
 
 def clip_dir(clip: str, root: Path = Path(".")) -> Path:

@@ -81,6 +81,10 @@ def test_notebooks_get_the_file_and_the_clip_only():
     p = load_params(ROOT / "params.yaml")
     assert notebook_parameters(p, "motion_library", None, "/x/params.yaml") == {"params_file": "/x/params.yaml"}
     assert notebook_parameters(p, "pose", "walk", "params.yaml") == {"params_file": "params.yaml", "clip": "walk"}
+    # the two imitation stages share a notebook: it is told which reference it learns from
+    assert notebook_parameters(p, "imitate", "walk", "p.yaml") == {"params_file": "p.yaml", "clip": "walk",
+                                                                   "reference": "video"}
+    assert notebook_parameters(p, "imitate_oracle", "walk", "p.yaml")["reference"] == "mocap"
     with pytest.raises(ParamsError, match="unknown stage 'train'"):
         notebook_parameters(p, "train", None, "params.yaml")
 
@@ -99,21 +103,28 @@ def test_cli_check_params_exit_codes(tmp_path, capsys):
 
 def test_imitate_section_is_checked(tmp_path):
     clips = 'clips:\n  walk: {source: "mocap:walk"}\n  mine: {source: "data/clips/mine/mine.mp4"}\n'
-    with pytest.raises(ParamsError, match=r"imitate.clips names \['run'\], which are not in `clips`.*add an entry"):
-        load_params(_params(tmp_path, clips + "imitate:\n  clips: [walk, run]\n"))
-    with pytest.raises(ParamsError, match=r"imitate.clips \['mine'\] come from video"):
-        load_params(_params(tmp_path, clips + "imitate:\n  clips: [mine]\n"))
-    with pytest.raises(ParamsError, match=r":6: imitate.env: physics_hz \(200.0\) must be a whole multiple of control_hz"):
-        load_params(_params(tmp_path, clips + "imitate:\n  clips: [walk]\n  env:\n    physics_hz: 200\n"))
-    with pytest.raises(ParamsError, match=r"imitate.env.terrain: no terrain 'moon'.*known: flat"):
-        load_params(_params(tmp_path, clips + "imitate:\n  env: {terrain: moon}\n"))
-    with pytest.raises(ParamsError, match=r"unknown key 'imitate.ppo.total_steps' — did you mean 'total_timesteps'"):
-        load_params(_params(tmp_path, clips + "imitate:\n  ppo: {total_steps: 10}\n"))
+    refused = {  # the imitate section -> what the error says
+        "clips: {walk: {}, run: {}}": r"imitate.clips names \['run'\], which are not in `clips`.*add an entry",
+        "clips: {mine: {}}": r"imitate.clips \['mine'\] have no reconstructed motion.*reconstruct.clips",
+        "oracle_clips: [mine]": r"imitate.oracle_clips \['mine'\] come from video.*only a `mocap:` clip",
+        "clips: {walk: {frames: [5, 3]}}": r"imitate.clips.walk.frames: .*\[5, 3\) is empty",
+        "oracle_clips: [walk]\n  env:\n    physics_hz: 200": r":6: imitate.env: physics_hz \(200.0\) must be a whole "
+                                                           r"multiple of control_hz",
+        "env: {terrain: moon}": r"imitate.env.terrain: no terrain 'moon'.*known: flat",
+        "ppo: {total_steps: 10}": r"unknown key 'imitate.ppo.total_steps' — did you mean 'total_timesteps'",
+    }
+    for section, message in refused.items():
+        with pytest.raises(ParamsError, match=message):
+            load_params(_params(tmp_path, clips + f"imitate:\n  {section}\n"))
+    both = clips + "pose: {clips: [mine]}\nreconstruct: {clips: [mine]}\n"
+    p = load_params(_params(tmp_path, both + "imitate:\n  clips: {mine: {frames: [3, 40], cyclic: true}}\n"
+                            "  oracle_clips: [walk]\n"))
+    assert p.imitate.clips["mine"].frames == (3, 40) and p.imitate.clips["mine"].cyclic
 
 
 def test_per_clip_stages_need_their_clip():
     p = load_params(ROOT / "params.yaml")
-    for stage in ("clip", "render", "pose", "reconstruct", "imitate"):
+    for stage in ("clip", "render", "pose", "reconstruct", "imitate", "imitate_oracle"):
         with pytest.raises(ParamsError, match="runs per clip: pass --clip NAME"):
             notebook_parameters(p, stage, None, "params.yaml")
     with pytest.raises(ParamsError, match="does not run per clip"):

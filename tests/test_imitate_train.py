@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from sfv.config import EnvSettings, PPOSettings, RewardParams
-from sfv.imitate.train import latest_checkpoint, read_curve, train
+from sfv.imitate.curve import read_curve
+from sfv.imitate.train import latest_checkpoint, train
 from sfv.motion import save_npz
 from sfv.mocap import load_mocap
 
@@ -51,6 +52,22 @@ def test_train_checkpoints_and_resumes_where_it_stopped(tmp_path, walk_npz):
                     progress=False)
     assert changed["timesteps"] == 512  # other settings: the old checkpoint is not reused
     assert json.loads((out / "run.json").read_text())["env"]["action_scale"] == 0.3
+
+
+def test_a_changed_reference_starts_afresh_an_equal_one_resumes(tmp_path, walk_npz):
+    """A reconstruction that changed (its content, not its file's bytes) must not be resumed on."""
+    from dataclasses import replace
+
+    from sfv.motion import load_motion
+
+    motion, ref, out = load_motion(walk_npz), tmp_path / "reference.npz", tmp_path / "policy"
+    save_npz(motion, ref)
+    ppo = dict(TINY, checkpoint_every=256)
+    assert train(ref, out, ppo=PPOSettings(total_timesteps=512, **ppo), progress=False)["timesteps"] == 512
+    save_npz(motion, ref)  # rewritten, same content: resumed (the budget is spent, nothing more runs)
+    assert train(ref, out, ppo=PPOSettings(total_timesteps=256, **ppo), progress=False)["timesteps"] == 512
+    save_npz(replace(motion, root_pos=motion.root_pos + [0.0, 0.01, 0.0]), ref)  # the motion changed
+    assert train(ref, out, ppo=PPOSettings(total_timesteps=256, **ppo), progress=False)["timesteps"] == 256
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from sfv.config import STAGE_SECTIONS
-from sfv.notebook import NOTEBOOKS, PER_CLIP_STAGES
+from sfv.notebook import NOTEBOOKS, PER_CLIP_STAGES, STAGE_ARGUMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,7 +36,8 @@ def test_notebook_parameters_are_the_file_and_the_clip(stage):
     its section from that file through `stage_params`."""
     assert set(NOTEBOOKS) == set(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
     params = parameters_cell(ROOT / NOTEBOOKS[stage])
-    assert set(params) == {"params_file"} | ({"clip"} if stage in PER_CLIP_STAGES else set())
+    assert set(params) == {"params_file"} | ({"clip"} if stage in PER_CLIP_STAGES else set()) | set(
+        STAGE_ARGUMENTS.get(stage, {}))
     assert params["params_file"] == "params.yaml"
     assert "stage_params(params_file)" in (ROOT / NOTEBOOKS[stage]).read_text()
 
@@ -71,23 +72,34 @@ def test_module_closure_follows_imports(tmp_path):
     assert "sfv/pose/tracking.py" not in used and "sfv/imitate/sim.py" not in used
 
 
+#: per-clip stages that iterate over something else than `<stage>.clips` (DVC foreach, and the loop variable)
+FOREACH = {"clip": ("${clips}", "${key}"), "imitate": ("${imitate.clips}", "${key}"),
+           "imitate_oracle": ("${imitate.oracle_clips}", "${item}")}
+#: stages that read another stage's section; keys of it they do not read; per-clip keys they read instead
+SECTION_OF = {"imitate_oracle": "imitate", "end_to_end": "imitate"}
+NOT_READ = {"imitate": {"oracle_clips"}, "imitate_oracle": {"oracle_clips", "reference"}}
+PER_CLIP_KEYS = {"imitate": {"imitate.clips.${key}"}}
+
+
 @pytest.mark.parametrize("stage", sorted(NOTEBOOKS))
 def test_dvc_stage_declares_exactly_the_code_it_runs(stage):
     """Each stage lists as deps every sfv module its notebook uses, and no other (a change elsewhere must
     not re-run it), plus its params keys."""
     spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"][stage]
     if stage in PER_CLIP_STAGES:
-        item = "${key}" if stage == "clip" else "${item}"
-        assert spec["foreach"] == ("${clips}" if stage == "clip" else f"${{{stage}.clips}}")
+        foreach, item = FOREACH.get(stage, (f"${{{stage}.clips}}", "${item}"))
+        assert spec["foreach"] == foreach
         spec = spec["do"]
         assert spec["cmd"] == f"python -m sfv.cli run {stage} --clip {item}"
         assert f"clips.{item}" in spec["params"]
-        if stage in STAGE_SECTIONS:
-            sections = {p for p in spec["params"] if p.startswith(f"{stage}.")}
-            assert sections == {f"{stage}.{f}" for f in STAGE_SECTIONS[stage].model_fields if f != "clips"}
+        section = SECTION_OF.get(stage, stage)
+        if section in STAGE_SECTIONS:
+            sections = {p for p in spec["params"] if p.startswith(f"{section}.")}
+            fields = set(STAGE_SECTIONS[section].model_fields) - {"clips"} - NOT_READ.get(stage, set())
+            assert sections == {f"{section}.{f}" for f in fields} | PER_CLIP_KEYS.get(stage, set())
     else:
         assert spec["cmd"] == f"python -m sfv.cli run {stage}"
-        assert stage in spec["params"]
+        assert SECTION_OF.get(stage, stage) in {p.split(".")[0] for p in spec["params"]}
     assert NOTEBOOKS[stage] in spec["deps"]
     assert "base.seed" in spec["params"]
     code = {d for d in spec["deps"] if d.startswith("sfv/") and d.endswith(".py")}
@@ -156,9 +168,14 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     shutil.rmtree(work / "metrics" / "reconstruct", ignore_errors=True)
     shutil.rmtree(work / "plots" / "pose_confidence", ignore_errors=True)
     shutil.rmtree(work / "metrics" / "clips", ignore_errors=True)
-    shutil.rmtree(work / "plots" / "imitate_curves", ignore_errors=True)
-    # the imitation stage on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video
+    for rel in ("plots/imitate_curves", "plots/imitate_oracle_curves", "metrics/imitate_oracle"):
+        shutil.rmtree(work / rel, ignore_errors=True)
+    (work / "metrics" / "end_to_end.json").unlink(missing_ok=True)
+    # the imitation stages on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video; jump
+    # learned from its 12-frame video (0.4 s, so the shortest reference allowed is lowered), walk's oracle
     params = yaml.safe_load((work / "params.yaml").read_text())
+    params["imitate"].update(clips={"jump": {"cyclic": True}}, oracle_clips=["walk"])
+    params["imitate"]["reference"].update(min_seconds=0.2)
     params["imitate"]["ppo"].update(total_timesteps=2048, n_steps=128, checkpoint_every=1024)
     params["imitate"]["evaluation"].update(seconds=2, width=320, height=192)
     # two short ground-truth clips (the other mocap clips leave `clips` too, or the clips stage would look for them)
@@ -211,14 +228,30 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
 
     assert load_motion(work / "data" / "motions" / "jump.txt").n_frames == 12
     assert (work / "plots" / "reconstruct" / "jump" / "targets_vs_reconstruction.gif").stat().st_size > 10_000
-    imitate = json.loads((work / "metrics" / "imitate" / "walk.json").read_text())
+    imitate = json.loads((work / "metrics" / "imitate" / "jump.json").read_text())
     assert imitate["train_samples"] == 2048 and imitate["survived_seconds"] > 0
-    assert (work / "data" / "policies" / "walk" / "model.zip").is_file()
-    assert (work / "data" / "policies" / "walk" / "evaluation.mp4").stat().st_size > 10_000
-    assert {p.name for p in (work / "plots" / "imitate" / "walk").glob("*.png")} >= {
-        "reward_terms.png", "pd_only.png", "rsi_start_phases.png", "learning_curves.png", "evaluation.png"}
-    assert (work / "reports" / "notebooks" / "03_motion_imitation_walk.ipynb").is_file()
-    assert len((work / "plots" / "imitate_curves" / "walk.csv").read_text().splitlines()) == 3  # header + 2 updates
+    assert imitate["reference"]["source"] == "data/motions/jump.npz" and imitate["reference"]["loop"] == "wrap"
+    assert 0 < imitate["reference_truth_body_error_m"] < 0.3 and imitate["truth_body_error_m"] > 0
+    policy = work / "data" / "policies" / "video" / "jump"
+    assert (policy / "model.zip").is_file() and (policy / "reference.npz").is_file()
+    import imageio.v3 as iio
+
+    frame = iio.imread(policy / "evaluation.mp4", index=0)  # the source video beside the simulation
+    assert frame.shape[0] == 192 and frame.shape[1] > 320 + 192
+    assert {p.name for p in (work / "plots" / "imitate" / "jump").glob("*.png")} >= {
+        "reference.png", "reward_terms.png", "pd_only.png", "rsi_start_phases.png", "learning_curves.png",
+        "evaluation.png", "truth_error.png"}
+    assert (work / "reports" / "notebooks" / "03_motion_imitation_jump.ipynb").is_file()
+    assert len((work / "plots" / "imitate_curves" / "jump.csv").read_text().splitlines()) == 3  # header + 2 updates
+    oracle = json.loads((work / "metrics" / "imitate_oracle" / "walk.json").read_text())
+    assert oracle["reference"]["source"] == "data/mocap/walk.npz" and "reference_truth_body_error_m" not in oracle
+    assert (work / "data" / "policies" / "mocap" / "walk" / "evaluation.mp4").is_file()
+    assert (work / "reports" / "notebooks" / "03_motion_imitation_oracle_walk.ipynb").is_file()
+    table = json.loads((work / "metrics" / "end_to_end.json").read_text())["clips"]
+    assert [r["clip"] for r in table] == ["jump", "walk"]
+    assert table[0]["video_error_cm"] > 0 and table[0]["oracle_error_cm"] is None
+    assert table[1]["oracle_error_cm"] > 0 and table[1]["video_error_cm"] is None
+    assert (work / "plots" / "end_to_end" / "end_to_end.png").is_file()
     status = subprocess.run([str(env_bin / "dvc"), "status"], cwd=work, capture_output=True, text=True)
     assert "up to date" in status.stdout.lower() or status.stdout.strip() == "", status.stdout
 

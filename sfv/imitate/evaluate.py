@@ -10,6 +10,7 @@ from __future__ import annotations
 import pickle
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -18,6 +19,10 @@ from sfv.imitate.env import ImitationEnv
 from sfv.imitate.reward import TERMS
 from sfv.video import mp4_writer
 from sfv.motion import Motion
+
+
+#: what a rollout logs of the simulated character each step (for the end-to-end comparison)
+STATES = ("body_pos", "root_pos", "root_rot")
 
 
 class PolicyError(FileNotFoundError):
@@ -39,15 +44,17 @@ def load_policy(policy_dir: str | Path):
 
 
 def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams, seconds: float,
-            video: str | Path | None = None, width: int = 640, height: int = 384, policy_normaliser=None) -> dict:
-    """Run the policy deterministically from phase 0 for `seconds` (or until it falls).
+            video: str | Path | None = None, width: int = 640, height: int = 384, policy_normaliser=None,
+            beside: Callable[[float], np.ndarray] | None = None) -> dict:
+    """Run the policy deterministically from phase 0 for `seconds` (or until it falls, or a one-shot clip ends).
 
     `policy` is a PPO model (with `policy_normaliser` its VecNormalize statistics), or None for
     zero actions (the reference pose as PD targets, in residual mode: what the PD controller alone
-    achieves). Returns per-step arrays and summary figures; writes an mp4 when `video` is a path.
+    achieves). Returns per-step arrays (the simulated bodies and root too) and summary figures; writes
+    an mp4 when `video` is a path, with `beside(time)` (e.g. the source video's frame) on its left.
     """
     settings = settings.model_copy(update={"state_init": "start", "early_termination": True, "episode_seconds": seconds})
-    log = {k: [] for k in ("time", "phase", "reward", "tracking_error", "root_error", *TERMS)}
+    log = {k: [] for k in ("time", "phase", "reward", "tracking_error", "root_error", *TERMS, *STATES)}
     fallen = False
     with ExitStack() as stack:
         env = ImitationEnv(motion, settings, reward, render_mode="rgb_array" if video else None)
@@ -57,7 +64,7 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
             append = stack.enter_context(mp4_writer(video, settings.control_hz, quality=7))
         obs, _ = env.reset(seed=0)
         if append is not None:
-            append(_frame(env, width, height))
+            append(_frame(env, width, height, beside))
         while True:
             if policy is None:
                 action = np.zeros(env.action_space.shape, dtype=np.float32)
@@ -70,8 +77,10 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
             log["reward"].append(r)
             for k in TERMS:
                 log[k].append(info["reward_terms"][k])
+            for k in STATES:
+                log[k].append(getattr(env.state, k).copy())
             if append is not None:
-                append(_frame(env, width, height))
+                append(_frame(env, width, height, beside))
             if terminated or truncated:
                 fallen = bool(terminated)
                 break
@@ -82,8 +91,8 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
     return out
 
 
-def _frame(env: ImitationEnv, width: int, height: int) -> np.ndarray:
-    """The simulated character (light) with the reference beside it (blue), captioned."""
+def _frame(env: ImitationEnv, width: int, height: int, beside: Callable[[float], np.ndarray] | None = None) -> np.ndarray:
+    """The simulated character (light) with the reference beside it (blue), captioned; `beside(time)` on the left."""
     from PIL import Image, ImageDraw
 
     ref = env.reference.frame(env.time)
@@ -92,4 +101,34 @@ def _frame(env: ImitationEnv, width: int, height: int) -> np.ndarray:
     draw = ImageDraw.Draw(img)
     draw.text((8, 6), f"{env.motion.name}  t = {env.time:5.2f} s", fill=(0, 0, 0))
     draw.text((8, 20), "light: simulated policy    blue: reference", fill=(40, 60, 160))
-    return np.asarray(img)
+    if beside is None:
+        return np.asarray(img)
+    left = Image.fromarray(beside(env.time))
+    left = left.resize((max(16, round(left.width * height / left.height / 16) * 16), height))
+    both = Image.new("RGB", (left.width + img.width, height))
+    both.paste(left, (0, 0))
+    both.paste(img, (left.width, 0))
+    return np.asarray(both)
+
+
+class SourceVideo:
+    """The source video as a function of rollout time (`rollout(beside=...)`): frame first + round(t x fps),
+    wrapped round the imitated frames for a cyclic reference, held at the last frame of a one-shot one."""
+
+    def __init__(self, path: str | Path, first: int, n_frames: int, fps: float, cyclic: bool, height: int = 384):
+        from PIL import Image
+
+        from sfv.video import read_frames
+
+        self.fps, self.cyclic = fps, cyclic
+        self.frames = []
+        for rgb in read_frames(path, first, first + n_frames):
+            img = Image.fromarray(rgb)
+            self.frames.append(np.asarray(img.resize((round(img.width * height / img.height), height))))
+        if not self.frames:
+            raise ValueError(f"{path}: no frames in [{first}, {first + n_frames})")
+
+    def __call__(self, time: float) -> np.ndarray:
+        i = int(round(time * self.fps))
+        n = len(self.frames)
+        return self.frames[i % (n - 1) if self.cyclic and n > 1 else min(i, n - 1)]

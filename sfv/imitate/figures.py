@@ -99,3 +99,44 @@ def start_phases(phases: np.ndarray, title: str):
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def reference_figure(raw, reference, first_frame: int, levels: np.ndarray, title: str):
+    """What the reference preparation did: the lowest foot and the lowest body of the reconstruction (its
+    frames, in its own world) beside the reference's (trimmed, on the floor), and the ground level it checks."""
+    from sfv.imitate.reference_clip import foot_indices
+
+    sk = raw.skeleton
+    up = "xyz".index(sk.up_axis)
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    raw_pos, _ = raw.body_positions()
+    ref_pos, _ = reference.body_positions()
+    t_raw = raw.times
+    t_ref = (first_frame + np.arange(reference.n_frames)) / reference.fps
+    ax.plot(t_raw, raw_pos[:, foot_indices(sk), up].min(axis=1), color="#999999", lw=1.2, label="reconstruction: lowest foot")
+    ax.plot(t_ref, ref_pos[:, foot_indices(sk), up].min(axis=1), color="#4c72b0", lw=2, label="reference: lowest foot")
+    ax.plot(t_ref, ref_pos[..., up].min(axis=1), color="#dd8452", lw=1, ls="--", label="reference: lowest body")
+    ax.plot(t_ref, levels, color="#55a868", lw=1, ls=":", label="reference: ground level (lowest body in the window)")
+    ax.axhline(0, color="black", lw=0.8)
+    ax.axvspan(t_ref[0], t_ref[-1], color="#4c72b0", alpha=0.06)
+    ax.set_xlabel("time in the clip (s); shaded: the imitated frames")
+    ax.set_ylabel("height (m)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def truth_error_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str):
+    """Per-frame body error against the ground truth (label -> (time, error m)): reference and policies."""
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    for label, (t, err) in curves.items():
+        ax.plot(t, np.asarray(err) * 100, label=f"{label} (mean {np.mean(err) * 100:.1f} cm)")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("body error vs ground truth (cm)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -11,7 +11,6 @@ A killed run (even kill -9) restarts from `latest`, losing at most one checkpoin
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -22,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from sfv.config import EnvSettings, PPOSettings, RewardParams
+from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
 from sfv.io import atomic_path, write_json, write_text
 from sfv.motion import load_motion
 
-CURVE_FIELDS = ("timesteps", "wall_seconds", "episode_return", "episode_seconds", "tracking_error", "step_reward")
 
 
 def make_env(motion_path: str, settings: EnvSettings, reward: RewardParams, seed: int, rank: int):
@@ -49,8 +48,10 @@ def _vec_env(motion_path: str, settings: EnvSettings, reward: RewardParams, n_en
 
 
 def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams, ppo: PPOSettings, seed: int) -> dict:
-    """What must match for a resume (the budget may grow or shrink; anything else starts afresh)."""
-    return {"motion": str(motion_path), "env": env_settings.model_dump(mode="json"),
+    """What must match for a resume (the budget may grow or shrink; anything else starts afresh, a changed
+    reference motion too: the clip's reconstruction changed)."""
+    return {"motion": str(motion_path), "motion_sha256": load_motion(motion_path).fingerprint(),
+            "env": env_settings.model_dump(mode="json"),
             "reward": reward.model_dump(mode="json"),
             "ppo": ppo.model_dump(mode="json", exclude={"total_timesteps", "checkpoint_every"}), "seed": seed}
 
@@ -61,20 +62,6 @@ def latest_checkpoint(out: Path) -> Path | None:
         return None
     ckpt = out / "checkpoints" / marker.read_text().strip()
     return ckpt if (ckpt / "model.zip").is_file() and (ckpt / "vecnormalize.pkl").is_file() else None
-
-
-def read_curve(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    with open(path) as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def write_curve(path: Path, rows: list[dict]) -> None:
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=CURVE_FIELDS)
-        w.writeheader()
-        w.writerows(rows)
 
 
 def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_offset: float, dt: float,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sfv.io import atomic_path
+from sfv.io import write_npz
 from sfv.keypoints import BLAZEPOSE33, BLAZEPOSE_EDGES, BLAZEPOSE_TO_COCO, LIMB_JOINTS
 from sfv.pose.metrics import pa_mpjpe, pck, pixel_error
 from sfv.pose.poses_file import POSES_FORMAT
@@ -58,10 +58,8 @@ def save_poses(path: str | Path, clip: str, poses: ClipPoses, facts: dict, setti
     arrays = {k: getattr(poses, k) for k in ("keypoints_2d", "keypoints_3d", "confidence", "detected", "rotation",
                                              "searched", "source", "baseline_2d", "baseline_3d",
                                              "baseline_confidence", "baseline_detected")}
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, meta=np.array(json.dumps(meta)), keypoint_names=np.array(BLAZEPOSE33), **arrays)
-    return Path(path)
+    return write_npz(path, compress=True, meta=np.array(json.dumps(meta)), keypoint_names=np.array(BLAZEPOSE33),
+                     **arrays)
 
 
 def summary(poses: ClipPoses) -> dict:

@@ -16,7 +16,7 @@ import numpy as np
 
 from sfv.frame_grid import frame_grid
 from sfv.config import RenderSettings
-from sfv.io import atomic_path
+from sfv.io import write_npz
 from sfv.plots import crop_box
 from sfv.motion import Motion
 from sfv.keypoints import COCO17, COCO_EDGES
@@ -131,9 +131,7 @@ def render_gt_clip(name: str, motion: Motion, retargeter: BodyRetargeter, settin
         "silhouette_packed": silhouettes, "frames_sha256": np.array(digest.hexdigest()),
         **camera.to_arrays(),
     }
-    with atomic_path(gt_path) as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, **arrays)
+    write_npz(gt_path, compress=True, **arrays)
     return {
         "frames": int(T), "fps": float(settings.fps), "seconds": round(T / settings.fps, 3),
         "width": settings.width, "height": settings.height,

@@ -1,0 +1,78 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (sfv)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 04 · End to end: what a character learns from a video, against the ground truth
+#
+# Notebooks 01–03 each measure their own step. This one puts the chain together, for every clip whose
+# policy was trained (`imitate.clips`, and the oracles of `imitate.oracle_clips`). On a clip rendered from
+# mocap the truth is known, so three things are measured against it with one measure (the mean distance of
+# corresponding bodies, each relative to its root and turned to face forward, time-aligned:
+# `sfv/imitate/fidelity.py`):
+#
+# - the **reference**: the reconstruction from the video, made ready for imitation;
+# - the **video policy**: the simulated character trained on that reference, in a deterministic rollout;
+# - the **oracle policy**: the same training on the ground-truth mocap itself, the upper bound.
+#
+# The gap between the two policies is what learning from video costs. A policy that fell is shown as such
+# (its error is over the time it stood). A real video has no truth: its row shows only how the policy did.
+# Everything here is read from the metrics of the earlier stages (`sfv/imitate/end_to_end.py`).
+
+# %% tags=["parameters"]
+params_file = "params.yaml"
+
+# %%
+import json
+
+from IPython.display import Image, Markdown, display
+
+from sfv import paths
+from sfv.imitate import end_to_end
+from sfv.imitate.curve import read_curve
+from sfv.io import write_json
+from sfv.notebook import stage_params
+from sfv.plots import save_figure
+
+params = stage_params(params_file)
+cfg = params.imitate
+print(f"learned from video: {', '.join(cfg.clips)}; oracles: {', '.join(cfg.oracle_clips) or 'none'}")
+plot_dir = paths.plot_dir("end_to_end")
+
+# %% [markdown]
+# ## The table
+#
+# Errors in centimetres except the reconstruction's MPJPE (notebook 02, millimetres, on its own joints).
+# "survived": the fraction of the evaluation the policy stood through (1.00: it never fell). "root drift":
+# how far the simulated root's travel ended from the truth's. "samples": the training budget actually spent
+# (policies trained with different budgets are not directly comparable; see the curves below).
+
+# %%
+rows = end_to_end.table(list(cfg.clips), cfg.oracle_clips)
+display(Markdown(end_to_end.markdown(rows)))
+display(Image(save_figure(end_to_end.figure(rows), plot_dir / "end_to_end.png")))
+
+# %% [markdown]
+# ## Learning curves
+#
+# The tracking error during training (each policy against its own reference, exploration noise on), per
+# clip. Where both policies exist, the curves compare them at equal samples, whatever budgets they ended at.
+
+# %%
+curves = {clip: {"video": read_curve(paths.learning_curve_file(clip, "video"))} for clip in cfg.clips}
+for clip in cfg.oracle_clips:
+    curves.setdefault(clip, {})["oracle (mocap)"] = read_curve(paths.learning_curve_file(clip, "mocap"))
+display(Image(save_figure(end_to_end.curves_figure(curves), plot_dir / "learning_curves.png")))
+
+# %%
+write_json(paths.metrics_file("end_to_end"), {"clips": rows})
+print(json.dumps(rows, indent=1))

@@ -1,0 +1,193 @@
+"""A reconstructed motion made into a reference a policy can track: trimmed, grounded, looped, checked.
+
+A motion reconstructed from a video is short, is not cyclic, sits in the camera's world (its floor is
+where the reconstruction put it, often a few centimetres off), and may show more than flat ground
+can host (a man stepping off a wall). Training on it as it is would teach a policy to float, to sink,
+or to chase a jump in the reference that no body can make. So, before any training:
+
+1. **trim** to the frames asked for (`imitate.clips.<clip>.frames`);
+2. **check** it is long enough (a NaN was refused when it was read);
+3. **ground** it: one vertical shift puts the lowest foot of the clip at the height the character's feet
+   have when it stands (its rest pose at its spawn height), so the feet meet the simulated floor;
+   a motion whose feet are reconstructed deeper than `sink_tolerance` under its floor is refused, so is
+   one with another body under the floor once the feet stand on it;
+   then check that it stays on one ground level (the lowest body within a sliding window stays within
+   `level_tolerance`: a wall or stairs would change it);
+4. **close the loop** of a cyclic clip (`cyclic: true`): the difference between the last frame and the
+   first (root height, root orientation, every joint) is spread over the clip, so that repeating it
+   neither jumps nor turns; the env then continues it cycle after cycle (`ReferenceTrack`). A one-shot
+   clip ends its episodes with its last frame.
+
+Every refusal is a `ReferenceError` naming the clip, the frame and the fix; it is raised before the
+training folder is touched, so nothing trained earlier is lost. Kinematics only: no simulator here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from sfv import rotations
+from sfv.config import ImitateClip, ReferenceChecks
+from sfv.kinematics import forward_kinematics_np
+from sfv.motion import Motion, MotionFormatError, load_motion
+from sfv.skeleton import Skeleton
+
+
+class ReferenceError(ValueError):
+    """A reference motion that cannot be imitated; the message names the clip, the frame and the fix."""
+
+
+def load_reference(path, clip: str) -> Motion:
+    """Read a clip's motion; a missing or broken file (NaN, wrong skeleton) is a ReferenceError naming the clip."""
+    try:
+        return load_motion(path)
+    except MotionFormatError as e:
+        raise ReferenceError(f"clip {clip!r}: {e}. Re-run its reconstruction (`dvc repro reconstruct@{clip}`), "
+                             f"or trim the bad frames out with imitate.clips.{clip}.frames") from None
+
+
+def standing_foot_height(skeleton: Skeleton) -> float:
+    """Height of the lowest foot body when the character stands: its rest pose at its spawn height."""
+    root = np.array([[0.0, 0.0, 0.0]])
+    up = "xyz".index(skeleton.up_axis)
+    root[0, up] = float(skeleton.settings["root_height"])
+    pos, _ = forward_kinematics_np(skeleton, root, np.array([[0.0, 0.0, 0.0, 1.0]]), skeleton.identity_pose()[None])
+    return float(pos[0, foot_indices(skeleton), up].min())
+
+
+def foot_indices(skeleton: Skeleton) -> list[int]:
+    """Indices of the bodies the character stands on (its file's `feet`)."""
+    return [skeleton.index(n) for n in skeleton.settings["feet"]]
+
+
+def trim(motion: Motion, frames: tuple[int, int | None], clip: str) -> Motion:
+    """Frames [first, end) of the motion (end None: to its last frame)."""
+    first, end = frames
+    end = motion.n_frames if end is None else end
+    if end > motion.n_frames or first >= motion.n_frames:
+        raise ReferenceError(f"clip {clip!r}: imitate.clips.{clip}.frames [{first}, {end}) lies outside its "
+                             f"reconstructed motion, which has {motion.n_frames} frames (0 to {motion.n_frames - 1})")
+    return replace(motion, root_pos=motion.root_pos[first:end], root_rot=motion.root_rot[first:end],
+                   pose=motion.pose[first:end])
+
+
+def ground_levels(heights: np.ndarray, fps: float, window: float) -> np.ndarray:
+    """Per frame, the lowest of `heights` (T,) within `window` seconds around it: the ground it stands on,
+    since in that time some body comes down to it (a walk's feet, a cartwheel's hands)."""
+    half = max(int(round(0.5 * window * fps)), 0)
+    T = len(heights)
+    return np.array([heights[max(0, t - half):min(T, t + half + 1)].min() for t in range(T)])
+
+
+def motion_ground_levels(motion: Motion, window: float) -> np.ndarray:
+    """`ground_levels` of a motion's lowest body per frame."""
+    pos, _ = motion.body_positions()
+    return ground_levels(pos[..., "xyz".index(motion.skeleton.up_axis)].min(axis=1), motion.fps, window)
+
+
+def one_level_span(levels: np.ndarray, tolerance: float) -> tuple[int, int]:
+    """The longest run of frames [first, end) whose ground levels stay within `tolerance` of each other."""
+    best, T = (0, 1), len(levels)
+    for first in range(T):
+        lo = hi = levels[first]
+        end = first + 1
+        while end < T and max(hi, levels[end]) - min(lo, levels[end]) <= tolerance:
+            lo, hi = min(lo, levels[end]), max(hi, levels[end])
+            end += 1
+        if end - first > best[1] - best[0]:
+            best = (first, end)
+    return best
+
+
+def check_length(motion: Motion, checks: ReferenceChecks, clip: str) -> None:
+    """Refuse a reference too short to learn a skill from."""
+    if motion.duration < checks.min_seconds:
+        raise ReferenceError(
+            f"clip {clip!r}: the reference is {motion.n_frames} frames ({motion.duration:.2f} s at {motion.fps:g} fps), "
+            f"shorter than imitate.reference.min_seconds = {checks.min_seconds:g} s: a policy cannot learn a skill "
+            f"from it. Imitate more of the clip (imitate.clips.{clip}.frames) or a longer video")
+
+
+def check_level(motion: Motion, checks: ReferenceChecks, clip: str, first_frame: int = 0) -> None:
+    """Refuse a reference that is not on one ground level (frames numbered as in the reconstruction:
+    `first_frame` is the trim's start)."""
+    levels = motion_ground_levels(motion, checks.level_window)
+    if levels.max() - levels.min() > checks.level_tolerance:
+        hi, lo = int(np.argmax(levels)), int(np.argmin(levels))
+        first, end = one_level_span(levels, checks.level_tolerance)
+        raise ReferenceError(
+            f"clip {clip!r}: the ground under the body is at {levels[hi]:.2f} m around frame {first_frame + hi} and at "
+            f"{levels[lo]:.2f} m around frame {first_frame + lo} (more than imitate.reference.level_tolerance = "
+            f"{checks.level_tolerance:g} m apart): the clip was not filmed on one flat ground (a wall, stairs, or a "
+            f"bad camera pitch) and a flat floor cannot host it. Imitate one level: imitate.clips.{clip}.frames: "
+            f"[{first_frame + first}, {first_frame + end}] is the longest part on one level")
+
+
+def ground(motion: Motion, checks: ReferenceChecks, clip: str, first_frame: int = 0) -> tuple[Motion, float]:
+    """Shift the motion vertically so its lowest foot stands where the character's feet stand; returns the
+    grounded motion and the lift (metres, negative = lowered). Feet deeper than `sink_tolerance` under the
+    floor are refused, so are other bodies that end up under it."""
+    sk = motion.skeleton
+    up = "xyz".index(sk.up_axis)
+    pos, _ = motion.body_positions()
+    feet = pos[:, foot_indices(sk), up]
+    t, f = np.unravel_index(int(np.argmin(feet)), feet.shape)
+    lift = standing_foot_height(sk) - float(feet[t, f])
+    if lift > checks.sink_tolerance:
+        raise ReferenceError(
+            f"clip {clip!r}: the reference sinks {lift:.2f} m below the floor at frame {first_frame + t} "
+            f"({sk.settings['feet'][f]}), deeper than imitate.reference.sink_tolerance = {checks.sink_tolerance:g} m: "
+            f"its reconstruction put the ground in the wrong place. Check the clip's reconstruction "
+            f"(plots/reconstruct/{clip}/; reconstruct.weights.ground, the camera pitch), trim the frames out "
+            f"(imitate.clips.{clip}.frames), or raise sink_tolerance if the motion is right")
+    heights = pos[..., up] + lift
+    t2, b = np.unravel_index(int(np.argmin(heights)), heights.shape)
+    if heights[t2, b] < -checks.sink_tolerance:
+        raise ReferenceError(
+            f"clip {clip!r}: with its feet on the floor, the reference's {sk.bodies[b].name} is {-heights[t2, b]:.2f} m "
+            f"under it at frame {first_frame + t2}: the pose there is broken. Trim the frame out "
+            f"(imitate.clips.{clip}.frames) or fix the reconstruction (plots/reconstruct/{clip}/)")
+    root_pos = motion.root_pos.copy()
+    root_pos[:, up] += lift
+    return replace(motion, root_pos=root_pos), lift
+
+
+def close_loop(motion: Motion) -> Motion:
+    """A cyclic version of the motion: its last frame becomes its first (but for the horizontal travel),
+    the difference spread linearly over the clip (DeepMimic's convention: the last frame of a cycle is
+    the first of the next)."""
+    sk, T = motion.skeleton, motion.n_frames
+    up = "xyz".index(sk.up_axis)
+    w = np.arange(T) / max(T - 1, 1)
+    identity = np.broadcast_to(np.array(rotations.IDENTITY, dtype=float), (T, 4))
+    root_pos = motion.root_pos.copy()
+    root_pos[:, up] += w * (root_pos[0, up] - root_pos[-1, up])
+    world_fix = rotations.multiply(motion.root_rot[0], rotations.conjugate(motion.root_rot[-1]))
+    root_rot = rotations.multiply(rotations.slerp(identity, np.broadcast_to(world_fix, (T, 4)), w), motion.root_rot)
+    pose = motion.pose.copy()
+    quaternions = set()
+    for sl in sk.quaternion_slices:
+        local_fix = rotations.multiply(rotations.conjugate(pose[-1, sl]), pose[0, sl])
+        pose[:, sl] = rotations.multiply(pose[:, sl], rotations.slerp(identity, np.broadcast_to(local_fix, (T, 4)), w))
+        quaternions |= set(range(sl.start, sl.stop))
+    for i in sorted(set(range(sk.pose_size)) - quaternions):
+        pose[:, i] += w * (pose[0, i] - pose[-1, i])
+    return replace(motion, root_pos=root_pos, root_rot=rotations.normalize(root_rot), pose=pose, loop="wrap")
+
+
+def prepare_reference(motion: Motion, entry: ImitateClip, checks: ReferenceChecks, clip: str) -> tuple[Motion, dict]:
+    """The reference a clip's policy tracks, and what was done to make it (for the notebook and metrics)."""
+    first = entry.frames[0]
+    ref = trim(motion, entry.frames, clip)
+    check_length(ref, checks, clip)
+    ref, lift = ground(ref, checks, clip, first)
+    check_level(ref, checks, clip, first)
+    if entry.cyclic:
+        ref = close_loop(ref)
+    else:
+        ref = replace(ref, loop="none")
+    ref = replace(ref, name=clip)
+    return ref, {"first_frame": first, "frames": ref.n_frames, "seconds": round(ref.duration, 3),
+                 "lift_m": round(lift, 4), "loop": ref.loop}

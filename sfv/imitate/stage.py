@@ -1,0 +1,110 @@
+"""The imitation stage's steps as functions (notebook 03 calls them): the reference a policy tracks, its budget,
+the ground truth it is measured on, and the metrics it reports.
+
+A policy is learned from the clip's video (`reference="video"`: its reconstructed motion, made into a
+reference by `reference_clip`) or, for a rendered clip, from the ground-truth mocap it was rendered from
+(`reference="mocap"`: the oracle). Either way the reference is written into the policy's folder as
+`reference.npz` (only after every check passed) and training reads it from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from sfv import paths
+from sfv.config import Params, PPOSettings
+from sfv.imitate.fidelity import fidelity, motion_states
+from sfv.imitate.reference_clip import ReferenceError, load_reference, prepare_reference
+from sfv.motion import Motion
+
+
+def make_reference(params: Params, clip: str, reference: str) -> tuple[Motion, dict, Path]:
+    """(reference motion, what was done to it, its file in the policy folder), the file written only when its
+    content changed (the training's resume check compares content)."""
+    entry = params.clips[clip]
+    if reference == "mocap":
+        if not entry.is_mocap:
+            raise ReferenceError(f"clip {clip!r} comes from a video ({entry.source}): it has no ground-truth mocap for "
+                                 "an oracle policy; list only `mocap:` clips in imitate.oracle_clips")
+        source = paths.mocap_motion(entry.mocap)
+        motion = load_reference(source, clip)
+        motion = replace(motion, name=clip)
+        report = {"source": source.as_posix(), "first_frame": 0, "frames": motion.n_frames,
+                  "seconds": round(motion.duration, 3), "lift_m": 0.0, "loop": motion.loop}
+    else:
+        if clip not in params.imitate.clips:
+            raise ReferenceError(f"clip {clip!r} is not in imitate.clips: add it there to learn it from its video")
+        source = paths.reconstructed_motion(clip, ".npz")
+        motion, report = prepare_reference(load_reference(source, clip), params.imitate.clips[clip],
+                                           params.imitate.reference, clip)
+        report = {"source": source.as_posix(), **report}
+    out = paths.policy_dir(clip, reference) / "reference.npz"
+    if not out.is_file() or load_reference(out, clip).fingerprint() != motion.fingerprint():
+        motion.save(out)
+    return motion, report, out
+
+
+def budget(params: Params, clip: str, reference: str) -> PPOSettings:
+    """imitate.ppo with the clip's own training budget, if it sets one (video policies only)."""
+    ppo = params.imitate.ppo
+    entry = params.imitate.clips.get(clip) if reference == "video" else None
+    if entry is not None and entry.total_timesteps is not None:
+        ppo = ppo.model_copy(update={"total_timesteps": entry.total_timesteps})
+    return ppo
+
+
+def ground_truth(params: Params, clip: str, reference: str) -> tuple[Motion, float] | None:
+    """A rendered clip's source mocap, and the time (s) in it where the policy's reference starts (for a video
+    policy, the clip's first frame plus the imitation's trim; the oracle tracks the mocap from its start);
+    None for a real video."""
+    entry = params.clips[clip]
+    if not entry.is_mocap:
+        return None
+    mocap = load_reference(paths.mocap_motion(entry.mocap), clip)
+    if reference == "mocap":
+        return mocap, 0.0
+    return mocap, (entry.frames[0] + params.imitate.clips[clip].frames[0]) / entry.fps
+
+
+def end_to_end(result: dict, reference: Motion, truth: tuple[Motion, float], rate: float,
+               reference_kind: str) -> tuple[dict, dict]:
+    """The rollout (and, for a video policy, its reference) against the ground truth, time-aligned: the
+    summary figures, and per-frame body errors (label -> (times, metres)) to plot."""
+    motion, offset = truth
+    up = reference.skeleton.up_axis
+    states = {k: np.asarray(result[k]) for k in ("body_pos", "root_pos", "root_rot")}
+    policy = fidelity(states, np.asarray(result["time"]), motion, up, rate, offset)
+    out = {"truth_body_error_m": round(policy["body_error_m"], 5),
+           "truth_root_drift_final_m": round(policy["root_drift_final_m"], 4)}
+    curves = {"policy": (np.asarray(result["time"]), policy["body_error"])}
+    if reference_kind == "video":  # the reconstruction itself, on the same measure (its own frames)
+        ref = fidelity(motion_states(reference), reference.times, motion, up, rate, offset)
+        out["reference_truth_body_error_m"] = round(ref["body_error_m"], 5)
+        out["reference_truth_root_drift_final_m"] = round(ref["root_drift_final_m"], 4)
+        curves["reference (reconstruction)"] = (reference.times, ref["body_error"])
+    return out, curves
+
+
+def imitation_metrics(result: dict, pd_only: dict, summary: dict, reference_report: dict, evaluation_seconds: float,
+                      e2e: dict | None) -> dict:
+    """The stage's metrics JSON: the evaluation rollout, training, the reference and (rendered clips) the truth."""
+    asked = min(evaluation_seconds, reference_report["seconds"]) if reference_report["loop"] == "none" \
+        else evaluation_seconds
+    return {
+        "tracking_error_m": round(result["tracking_error_mean"], 5),
+        "root_error_final_m": round(result["root_error_final"], 4),
+        "survived_seconds": round(result["survived_seconds"], 3),
+        "evaluation_seconds": round(asked, 3),
+        "survived_fraction": round(min(result["survived_seconds"] / asked, 1.0), 4),
+        "fell": result["fallen"],
+        "return": round(result["episode_return"], 2),
+        "pd_only_survived_seconds": round(pd_only["survived_seconds"], 3),
+        "train_samples": summary["timesteps"],
+        "train_wall_seconds": summary["wall_seconds"],
+        "train_samples_per_second": round(summary["samples_per_second"], 1),
+        "reference": reference_report,
+        **(e2e or {}),
+    }
