@@ -216,7 +216,9 @@ if video:
 # at the same instants, with the same body measure, each pose turned to face forward first (the video's
 # world is the camera's, its heading arbitrary: `sfv/imitate/fidelity.py`), and the drift of the root's
 # travel. For a policy learned from video, its reference (the reconstruction) is measured the same way: the
-# policy can hardly do better than the motion it was shown.
+# policy can hardly do better than the motion it was shown. (The tracking error above keeps world axes, so
+# a character that walks the right steps but slowly turns away from its reference's heading scores worse
+# there than here.)
 
 # %%
 truth = stage.ground_truth(params, clip, reference)
