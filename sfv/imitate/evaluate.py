@@ -16,13 +16,10 @@ import numpy as np
 
 from sfv.config import EnvSettings, RewardParams
 from sfv.imitate.env import ImitationEnv
+from sfv.imitate.fidelity import STATES
 from sfv.imitate.reward import TERMS
 from sfv.video import mp4_writer
 from sfv.motion import Motion
-
-
-#: what a rollout logs of the simulated character each step (for the end-to-end comparison)
-STATES = ("body_pos", "root_pos", "root_rot")
 
 
 class PolicyError(FileNotFoundError):

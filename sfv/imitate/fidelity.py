@@ -15,6 +15,9 @@ import numpy as np
 from sfv.imitate.reference import ReferenceTrack, heading_inverse
 from sfv.motion import Motion
 
+#: what a pose sequence is here (a rollout's log or a motion's frames): bodies, root position, root rotation
+STATES = ("body_pos", "root_pos", "root_rot")
+
 
 def heading_relative(body_pos: np.ndarray, root_pos: np.ndarray, root_rot: np.ndarray, up_axis: str) -> np.ndarray:
     """Bodies (T, B, 3) relative to their root (T, 3), in the root's heading frame (root_rot (T, 4))."""

@@ -189,5 +189,11 @@ def prepare_reference(motion: Motion, entry: ImitateClip, checks: ReferenceCheck
     else:
         ref = replace(ref, loop="none")
     ref = replace(ref, name=clip)
-    return ref, {"first_frame": first, "frames": ref.n_frames, "seconds": round(ref.duration, 3),
-                 "lift_m": round(lift, 4), "loop": ref.loop}
+    return ref, describe(ref, first, lift)
+
+
+def describe(reference: Motion, first_frame: int, lift: float) -> dict:
+    """What a reference is made of, for the notebook and the metrics: where it starts in its source, its length,
+    how far it was lifted onto the floor, its loop mode."""
+    return {"first_frame": first_frame, "frames": reference.n_frames, "seconds": round(reference.duration, 3),
+            "lift_m": round(lift, 4), "loop": reference.loop}

@@ -16,8 +16,8 @@ import numpy as np
 
 from sfv import paths
 from sfv.config import Params, PPOSettings
-from sfv.imitate.fidelity import fidelity, motion_states
-from sfv.imitate.reference_clip import ReferenceError, load_reference, prepare_reference
+from sfv.imitate.fidelity import STATES, fidelity, motion_states
+from sfv.imitate.reference_clip import ReferenceError, describe, load_reference, prepare_reference
 from sfv.motion import Motion
 
 
@@ -30,10 +30,8 @@ def make_reference(params: Params, clip: str, reference: str) -> tuple[Motion, d
             raise ReferenceError(f"clip {clip!r} comes from a video ({entry.source}): it has no ground-truth mocap for "
                                  "an oracle policy; list only `mocap:` clips in imitate.oracle_clips")
         source = paths.mocap_motion(entry.mocap)
-        motion = load_reference(source, clip)
-        motion = replace(motion, name=clip)
-        report = {"source": source.as_posix(), "first_frame": 0, "frames": motion.n_frames,
-                  "seconds": round(motion.duration, 3), "lift_m": 0.0, "loop": motion.loop}
+        motion = replace(load_reference(source, clip), name=clip)
+        report = {"source": source.as_posix(), **describe(motion, first_frame=0, lift=0.0)}
     else:
         if clip not in params.imitate.clips:
             raise ReferenceError(f"clip {clip!r} is not in imitate.clips: add it there to learn it from its video")
@@ -75,7 +73,7 @@ def end_to_end(result: dict, reference: Motion, truth: tuple[Motion, float], rat
     summary figures, and per-frame body errors (label -> (times, metres)) to plot."""
     motion, offset = truth
     up = reference.skeleton.up_axis
-    states = {k: np.asarray(result[k]) for k in ("body_pos", "root_pos", "root_rot")}
+    states = {k: np.asarray(result[k]) for k in STATES}
     policy = fidelity(states, np.asarray(result["time"]), motion, up, rate, offset)
     out = {"truth_body_error_m": round(policy["body_error_m"], 5),
            "truth_root_drift_final_m": round(policy["root_drift_final_m"], 4)}
