@@ -1,0 +1,154 @@
+"""Ablation of the imitation's levers: each variant of `imitate` settings trains the same mocap clip for the same
+budget and seed, then one deterministic evaluation; prints the table (samples, minutes, error, survival).
+
+    python bench/imitation_levers.py --clip walk --budget 600000
+    python bench/imitation_levers.py --list                     # the variants and their overrides
+
+A variant is a set of overrides of params.yaml's `imitate` section (dotted keys, e.g. `ppo.n_epochs`).
+Every run lives in <out>/runs/<clip>/<variant>/ (not committed) and resumes after an interruption
+(sfv.imitate.train); a finished variant is evaluated once, its row kept in <out>/<clip>.json and its
+learning curve copied to <out>/curves/<clip>/<variant>.csv, so a rerun only adds what is missing.
+Variants run one after another, each on all the cores (ppo.n_workers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: variant name -> overrides of `imitate` (dotted keys); "baseline" is params.yaml as it is
+VARIANTS: dict[str, dict] = {
+    "baseline": {},
+    "epochs_10": {"ppo.n_epochs": 10},
+    "epochs_3": {"ppo.n_epochs": 3},
+    "minibatch_256": {"ppo.batch_size": 256},
+    "minibatch_1024": {"ppo.batch_size": 1024},
+    "rollout_256": {"ppo.n_steps": 256},
+    "rollout_1024": {"ppo.n_steps": 1024},
+    "envs_16": {"ppo.n_envs": 16, "ppo.n_steps": 256},
+    "learner_threads_2": {"ppo.torch_threads": 2},  # the envs idle while PPO learns: give it both cores  # same samples per update, 8 envs stepped together per worker
+    "lr_1e-4": {"ppo.learning_rate": 1.0e-4},
+    "lr_1e-3": {"ppo.learning_rate": 1.0e-3},
+    "lr_linear": {"ppo.learning_rate_schedule": "linear", "ppo.learning_rate": 6.0e-4},
+    "no_advantage_norm": {"ppo.normalize_advantage": False},
+    "value_clip_0.2": {"ppo.clip_range_vf": 0.2},
+    "gamma_0.99": {"ppo.gamma": 0.99},
+    "gamma_0.9": {"ppo.gamma": 0.9},
+    "net_128": {"ppo.net_arch": [128, 128]},
+    "net_512_256": {"ppo.net_arch": [512, 256]},
+    "noise_std_0.1": {"ppo.log_std_init": -2.3},
+    "noise_std_0.37": {"ppo.log_std_init": -1.0},
+    "action_scale_0.25": {"env.action_scale": 0.25},
+    "action_scale_1": {"env.action_scale": 1.0},
+    "action_absolute": {"env.action_mode": "absolute", "env.action_scale": 1.0},
+    "phase_sincos": {"env.phase_encoding": "sincos"},
+    "reference_root_obs": {"env.reference_root_observation": True},
+    "no_early_termination": {"env.early_termination": False},
+    "physics_120hz": {"env.physics_hz": 120.0},
+    "ee_scale_10": {"reward.scales.end_effector": 10.0},
+    "paper_weights": {"reward.weights": {"pose": 0.65, "velocity": 0.1, "end_effector": 0.15, "root": 0.0,
+                                         "com": 0.1}},
+    "root_weight_0.4": {"reward.weights.root": 0.4},
+    "start_only": {"env.state_init": "start"},
+    "asi": {"env.state_init": "adaptive"},
+}
+
+
+def settings_of(imitate, overrides: dict):
+    """`imitate` with the dotted overrides applied, validated by the params schema (a wrong key fails)."""
+    data = imitate.model_dump(mode="json")
+    for key, value in overrides.items():
+        *path, last = key.split(".")
+        node = data
+        for part in path:
+            node = node[part]
+        if last not in node:
+            raise KeyError(f"override {key!r}: imitate has no such setting")
+        node[last] = value
+    return type(imitate).model_validate(data)
+
+
+def run_variant(clip: str, name: str, overrides: dict, budget: int, seed: int, out: Path) -> dict:
+    from sfv import paths
+    from sfv.config import load_params
+    from sfv.imitate.evaluate import load_policy, rollout
+    from sfv.imitate.reference_clip import load_reference
+    from sfv.imitate.train import train
+
+    params = load_params(ROOT / "params.yaml")
+    imitate = settings_of(params.imitate, overrides)
+    ppo = imitate.ppo.model_copy(update={"total_timesteps": budget})
+    folder = out / "runs" / clip / name
+    folder.mkdir(parents=True, exist_ok=True)
+    reference = folder / "reference.npz"
+    if not reference.is_file():
+        motion = load_reference(ROOT / paths.mocap_motion(params.clips[clip].mocap), clip)
+        motion.save(reference)
+    summary = train(reference, folder, imitate.env, imitate.reward, ppo, seed=seed, progress=False, asi=imitate.asi,
+                    evaluation_seconds=imitate.evaluation.seconds)
+    (out / "curves" / clip).mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "curve.csv", out / "curves" / clip / f"{name}.csv")
+    model, normaliser = load_policy(folder)
+    result = rollout(model, load_reference(reference, clip), imitate.env, imitate.reward,
+                     imitate.evaluation.seconds, policy_normaliser=normaliser)
+    return {"variant": name, "overrides": overrides, "samples": summary["timesteps"],
+            "minutes": round(summary["wall_seconds"] / 60, 1),
+            "samples_per_second": round(summary["samples_per_second"]),
+            "tracking_error_cm": round(100 * result["tracking_error_mean"], 2),
+            "survived_seconds": round(result["survived_seconds"], 2),
+            "root_drift_m": round(result["root_error_final"], 2), "seed": seed}
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| variant | samples | minutes | samples/s | tracking error cm | survived s | root drift m |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['variant']} | {r['samples']:,} | {r['minutes']} | {r['samples_per_second']} | "
+                     f"{r['tracking_error_cm']} | {r['survived_seconds']} | {r['root_drift_m']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--clip", default="walk", help="a mocap clip of params.yaml's `clips`")
+    ap.add_argument("--budget", type=int, default=600_000, help="samples per variant")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "levers")
+    ap.add_argument("--variants", nargs="*", default=None, help=f"default: all ({', '.join(VARIANTS)})")
+    ap.add_argument("--list", action="store_true", help="print the variants and exit")
+    args = ap.parse_args()
+    if args.list:
+        for name, o in VARIANTS.items():
+            print(f"{name:22s} {o}")
+        return
+    names = args.variants or list(VARIANTS)
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        ap.error(f"unknown variants {unknown}; --list shows them")
+    rows_file = args.out / f"{args.clip}.json"
+    rows = json.loads(rows_file.read_text()) if rows_file.is_file() else []
+    done = {(r["variant"], r["seed"], r["samples"]) for r in rows}
+    for name in names:
+        if any(v == name and s == args.seed and n >= args.budget for v, s, n in done):
+            continue
+        t0 = time.time()
+        row = run_variant(args.clip, name, VARIANTS[name], args.budget, args.seed, args.out)
+        rows = [r for r in rows if not (r["variant"] == name and r["seed"] == args.seed)] + [row]
+        rows_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = rows_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(rows, indent=1))
+        tmp.replace(rows_file)
+        print(f"{name}: {row['tracking_error_cm']} cm, survived {row['survived_seconds']} s "
+              f"({time.time() - t0:.0f} s)", flush=True)
+    print(table([r for r in rows if r["variant"] in names and r["seed"] == args.seed]))
+
+
+if __name__ == "__main__":
+    main()

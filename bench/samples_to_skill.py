@@ -1,0 +1,112 @@
+"""Samples to skill: how many samples and minutes of 2-core training until a mocap skill is learned.
+
+Each run trains one mocap clip with params.yaml's default `imitate` settings (one seed), in chunks, until a
+deterministic evaluation tracks the whole clip (20 s for a cyclic one) without falling and within the
+clip's threshold (sfv.imitate.learning_speed), or until its wall-clock limit:
+
+    walk, jump            5 cm   60 min   seeds 0 and 1
+    cartwheel, backflip  10 cm  600 min   seed 0 (hours: run it in the background; it resumes)
+
+    python bench/samples_to_skill.py                    # every run, each resumed where it stopped
+    python bench/samples_to_skill.py --runs walk:0      # one run
+    python bench/samples_to_skill.py --table            # the table of what has run so far
+
+Policies go to bench/results/samples_to_skill/runs/ (not committed); each run's learning curve to
+bench/results/samples_to_skill/curves/<clip>_seed<k>.csv (a DVC plot: `dvc plots show`) and the table to
+bench/results/samples_to_skill/table.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "bench" / "results" / "samples_to_skill"
+#: clip -> (error threshold in metres, wall-clock limit in minutes, seeds)
+TARGETS = {"walk": (0.05, 60, (0, 1)), "jump": (0.05, 60, (0, 1)),
+           "cartwheel": (0.10, 600, (0,)), "backflip": (0.10, 600, (0,))}
+
+
+def run_name(clip: str, seed: int) -> str:
+    return f"{clip}_seed{seed}"
+
+
+def run(clip: str, seed: int, chunk: int, out: Path = OUT) -> dict:
+    """Train in chunks of `chunk` samples until the skill is learned or the time limit is spent; its table row."""
+    from sfv import paths
+    from sfv.config import load_params
+    from sfv.imitate.curve import read_curve
+    from sfv.imitate.learning_speed import samples_to_skill
+    from sfv.imitate.reference_clip import load_reference
+    from sfv.imitate.train import train
+
+    params = load_params(ROOT / "params.yaml")
+    cfg = params.imitate
+    threshold, minutes, _ = TARGETS[clip]
+    folder = out / "runs" / run_name(clip, seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    reference = folder / "reference.npz"
+    motion = load_reference(ROOT / paths.mocap_motion(params.clips[clip].mocap), clip)
+    if not reference.is_file():
+        motion.save(reference)
+    seconds = cfg.evaluation.seconds if motion.loop == "wrap" else min(cfg.evaluation.seconds, motion.duration)
+    curve = read_curve(folder / "curve.csv")
+    while True:
+        result = samples_to_skill(curve, threshold, seconds)
+        spent = curve[-1]["wall_seconds"] / 60 if curve else 0.0
+        if result["learned"] or spent >= minutes:
+            break
+        done = int(curve[-1]["timesteps"]) if curve else 0
+        ppo = cfg.ppo.model_copy(update={"total_timesteps": done + chunk})
+        train(reference, folder, cfg.env, cfg.reward, ppo, seed=seed, asi=cfg.asi, evaluation_seconds=seconds,
+              progress=sys.stderr.isatty())
+        curve = read_curve(folder / "curve.csv")
+        (out / "curves").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / "curve.csv", out / "curves" / f"{run_name(clip, seed)}.csv")
+        print(f"{run_name(clip, seed)}: {samples_to_skill(curve, threshold, seconds)}", flush=True)
+    last = curve[-1] if curve else {"timesteps": 0, "wall_seconds": 0}
+    return {"clip": clip, "seed": seed, "threshold_cm": round(100 * threshold), "limit_minutes": minutes, **result,
+            "trained_samples": int(last["timesteps"]), "trained_minutes": round(last["wall_seconds"] / 60, 1)}
+
+
+def table(rows: list[dict]) -> str:
+    lines = ["| clip | seed | target | learned | samples | minutes | error cm (at that evaluation) | survived s | "
+             "trained (samples, min) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['clip']} | {r['seed']} | <= {r['threshold_cm']} cm in {r['limit_minutes']} min | "
+                     f"{'yes' if r['learned'] else 'no'} | {r['samples'] or 0:,} | {r['minutes']} | {r['error_cm']} | "
+                     f"{r['survived_s']} | {r['trained_samples']:,}, {r['trained_minutes']} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    default = [f"{c}:{s}" for c, (_, _, seeds) in TARGETS.items() for s in seeds]
+    ap.add_argument("--runs", nargs="*", default=default, help=f"clip:seed (default: {' '.join(default)})")
+    ap.add_argument("--chunk", type=int, default=500_000, help="samples trained between checks of the curve")
+    ap.add_argument("--table", action="store_true", help="only print the table of the runs done so far")
+    args = ap.parse_args()
+    table_file = OUT / "table.json"
+    rows = json.loads(table_file.read_text()) if table_file.is_file() else []
+    if not args.table:
+        for spec in args.runs:
+            clip, _, seed = spec.partition(":")
+            if clip not in TARGETS:
+                ap.error(f"--runs {spec}: clip must be one of {sorted(TARGETS)}")
+            row = run(clip, int(seed or 0), args.chunk)
+            rows = [r for r in rows if (r["clip"], r["seed"]) != (row["clip"], row["seed"])] + [row]
+            OUT.mkdir(parents=True, exist_ok=True)
+            tmp = table_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(rows, indent=1) + "\n")
+            tmp.replace(table_file)
+    print(table(sorted(rows, key=lambda r: (list(TARGETS).index(r["clip"]), r["seed"]))))
+
+
+if __name__ == "__main__":
+    main()
