@@ -4,14 +4,17 @@ All three run in this process, one after another, on the walk clip with the same
 240 Hz, control 30 Hz), random actions and resets whenever an episode ends:
 - peer: `pybullet_envs.deep_mimic` PyBulletDeepMimicEnv driven as its gym wrapper drives it
   (reward, action, 8 updates, state, termination per control step);
-- sfv: `sfv.imitate.env.ImitationEnv.step`;
+- sfv: `sfv.imitate.env.ImitationEnv.step` (one env);
+- sfv batched: `n_envs / n_workers` envs (a worker's block, params.yaml imitate.ppo) stepped together by
+  `sfv.imitate.env.step_many`, as a training worker steps them;
 - raw physics: the time the sfv run spent inside pybullet calls alone (`Simulation.step`: the
   stable-PD command and a Bullet step, 8 times; `Simulation.read_raw`: the four batched state reads;
   `Simulation.fallen`: the contact query), on the very same trajectories, so contacts and falls cost
   the same in both. Everything else (turning reads into arrays, reference lookup, reward,
   observation) is the env's own overhead.
 Actions are drawn uniformly from each env's own action space.
-Run: `python bench/env_throughput.py` (or `make bench`). Targets: sfv >= 2.5x peer, >= 90% of raw.
+Run: `python bench/env_throughput.py` (or `make bench`). Targets: sfv >= 2.5x peer; the batched worker
+(what training runs) >= 90% of raw.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import numpy as np
 import pybullet_data
 
 from sfv.config import EnvSettings
-from sfv.imitate.env import ImitationEnv
+from sfv.config import load_params
+from sfv.imitate.env import ImitationEnv, step_many
 from sfv.io import quiet_stdio
 from sfv.mocap import load_mocap
 
@@ -68,8 +72,9 @@ def bench_peer(steps: int, seed: int) -> float:
     return steps / (time.perf_counter() - t0)
 
 
-def bench_sfv(steps: int, seed: int) -> tuple[float, float]:
-    env = ImitationEnv(load_mocap("walk"), EnvSettings())
+def bench_sfv(steps: int, seed: int, batch: int = 1) -> tuple[float, float]:
+    """(control steps/s, raw physics steps/s) of `batch` envs stepped together (1: ImitationEnv.step)."""
+    envs = [ImitationEnv(load_mocap("walk"), EnvSettings()) for _ in range(batch)]
     physics = [0.0]
 
     def timed(fn):
@@ -80,17 +85,23 @@ def bench_sfv(steps: int, seed: int) -> tuple[float, float]:
             return out
         return wrapper
 
-    env.sim.step, env.sim.read_raw, env.sim.fallen = timed(env.sim.step), timed(env.sim.read_raw), timed(env.sim.fallen)
+    for i, env in enumerate(envs):
+        env.sim.step, env.sim.read_raw, env.sim.fallen = (timed(env.sim.step), timed(env.sim.read_raw),
+                                                          timed(env.sim.fallen))
+        env.reset(seed=seed + i)
     rng = np.random.default_rng(seed)
-    env.reset(seed=seed)
+    shape = (batch,) + envs[0].action_space.shape
     physics[0] = 0.0
     t0 = time.perf_counter()
-    for _ in range(steps):
-        _, _, term, trunc, _ = env.step(rng.uniform(-1, 1, size=env.action_space.shape))
-        if term or trunc:
-            env.reset()
+    for _ in range(steps // batch):
+        actions = rng.uniform(-1, 1, size=shape)
+        results = step_many(envs, actions) if batch > 1 else [envs[0].step(actions[0])]
+        for env, (_, _, term, trunc, _) in zip(envs, results):
+            if term or trunc:
+                env.reset()
     total = time.perf_counter() - t0
-    return steps / total, steps / physics[0]
+    done = steps // batch * batch
+    return done / total, done / physics[0]
 
 
 def main() -> None:
@@ -98,12 +109,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     a = parser.parse_args()
+    ppo = load_params().imitate.ppo
+    block = max(ppo.n_envs // ppo.n_workers, 1)
     peer = bench_peer(a.steps, a.seed)
     ours, raw = bench_sfv(a.steps, a.seed)
+    batched, raw_batched = bench_sfv(a.steps, a.seed, block)
     print(f"control steps/s on one core ({a.steps} steps each, walk, random actions, resets included)")
-    print(f"  pybullet_envs.deep_mimic (peer): {peer:8.0f}")
-    print(f"  sfv ImitationEnv:                {ours:8.0f}   ({ours / peer:.2f}x peer; target >= 2.5x)")
-    print(f"  raw pybullet (PD, steps, reads): {raw:8.0f}   (sfv env runs at {ours / raw:.0%} of it; target >= 90%)")
+    print(f"  pybullet_envs.deep_mimic (peer):   {peer:8.0f}")
+    print(f"  sfv ImitationEnv, one env:         {ours:8.0f}   ({ours / peer:.2f}x peer; {ours / raw:.0%} of its raw "
+          f"physics, {raw:.0f}/s)")
+    print(f"  sfv worker, {block} envs stepped together: {batched:6.0f}   ({batched / peer:.2f}x peer, target >= 2.5x; "
+          f"{batched / raw_batched:.0%} of its raw physics, {raw_batched:.0f}/s, target >= 90%)")
+    print("  raw physics = the time inside pybullet calls (PD command + Bullet step x substeps, state reads, contacts)")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,14 @@ budget and seed, then one deterministic evaluation; prints the table (samples, m
 
     python bench/imitation_levers.py --clip walk --budget 600000
     python bench/imitation_levers.py --list                     # the variants and their overrides
+    python bench/imitation_levers.py --throughput 40960 --variants baseline envs_16 learner_threads_2
+                                      # training samples/s of each variant, measured in one run (idle machine)
 
 A variant is a set of overrides of params.yaml's `imitate` section (dotted keys, e.g. `ppo.n_epochs`).
-Every run lives in <out>/runs/<clip>/<variant>/ (not committed) and resumes after an interruption
-(sfv.imitate.train); a finished variant is evaluated once, its row kept in <out>/<clip>.json and its
-learning curve copied to <out>/curves/<clip>/<variant>.csv, so a rerun only adds what is missing.
+Every run lives in bench/results/levers/runs/<clip>/<variant>/ (not committed) and resumes after an
+interruption (sfv.imitate.train); a finished variant is evaluated once, its row kept in
+bench/results/levers/<clip>.json and its learning curve copied to bench/results/levers/curves/<clip>/,
+so a rerun only adds what is missing (sfv.paths names these files; notebook 03 shows them).
 Variants run one after another, each on all the cores (ppo.n_workers).
 """
 
@@ -23,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+#: which params.yaml the variants override (rows of other defaults stay in the table, labelled with theirs)
+DEFAULTS = "32 envs x 128 steps, 2 learner threads"
 #: variant name -> overrides of `imitate` (dotted keys); "baseline" is params.yaml as it is
 VARIANTS: dict[str, dict] = {
     "baseline": {},
@@ -33,7 +38,9 @@ VARIANTS: dict[str, dict] = {
     "rollout_256": {"ppo.n_steps": 256},
     "rollout_1024": {"ppo.n_steps": 1024},
     "envs_16": {"ppo.n_envs": 16, "ppo.n_steps": 256},
-    "learner_threads_2": {"ppo.torch_threads": 2},  # the envs idle while PPO learns: give it both cores  # same samples per update, 8 envs stepped together per worker
+    "envs_32": {"ppo.n_envs": 32, "ppo.n_steps": 128},
+    "learner_threads_2": {"ppo.torch_threads": 2},  # the envs idle while PPO learns: give it both cores
+    "envs_16_threads_2": {"ppo.n_envs": 16, "ppo.n_steps": 256, "ppo.torch_threads": 2},  # same samples per update, 8 envs stepped together per worker
     "lr_1e-4": {"ppo.learning_rate": 1.0e-4},
     "lr_1e-3": {"ppo.learning_rate": 1.0e-3},
     "lr_linear": {"ppo.learning_rate_schedule": "linear", "ppo.learning_rate": 6.0e-4},
@@ -75,7 +82,7 @@ def settings_of(imitate, overrides: dict):
     return type(imitate).model_validate(data)
 
 
-def run_variant(clip: str, name: str, overrides: dict, budget: int, seed: int, out: Path) -> dict:
+def run_variant(clip: str, name: str, overrides: dict, budget: int, seed: int, root: Path) -> dict:
     from sfv import paths
     from sfv.config import load_params
     from sfv.imitate.evaluate import load_policy, rollout
@@ -85,7 +92,7 @@ def run_variant(clip: str, name: str, overrides: dict, budget: int, seed: int, o
     params = load_params(ROOT / "params.yaml")
     imitate = settings_of(params.imitate, overrides)
     ppo = imitate.ppo.model_copy(update={"total_timesteps": budget})
-    folder = out / "runs" / clip / name
+    folder = paths.lever_run_dir(clip, name, root)
     folder.mkdir(parents=True, exist_ok=True)
     reference = folder / "reference.npz"
     if not reference.is_file():
@@ -93,12 +100,13 @@ def run_variant(clip: str, name: str, overrides: dict, budget: int, seed: int, o
         motion.save(reference)
     summary = train(reference, folder, imitate.env, imitate.reward, ppo, seed=seed, progress=False, asi=imitate.asi,
                     evaluation_seconds=imitate.evaluation.seconds)
-    (out / "curves" / clip).mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(folder / "curve.csv", out / "curves" / clip / f"{name}.csv")
+    curve_copy = paths.lever_curve_file(clip, name, root)
+    curve_copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(folder / "curve.csv", curve_copy)
     model, normaliser = load_policy(folder)
     result = rollout(model, load_reference(reference, clip), imitate.env, imitate.reward,
                      imitate.evaluation.seconds, policy_normaliser=normaliser)
-    return {"variant": name, "overrides": overrides, "samples": summary["timesteps"],
+    return {"variant": name, "overrides": overrides, "defaults": DEFAULTS, "samples": summary["timesteps"],
             "minutes": round(summary["wall_seconds"] / 60, 1),
             "samples_per_second": round(summary["samples_per_second"]),
             "tracking_error_cm": round(100 * result["tracking_error_mean"], 2),
@@ -106,13 +114,31 @@ def run_variant(clip: str, name: str, overrides: dict, budget: int, seed: int, o
             "root_drift_m": round(result["root_error_final"], 2), "seed": seed}
 
 
-def table(rows: list[dict]) -> str:
-    lines = ["| variant | samples | minutes | samples/s | tracking error cm | survived s | root drift m |",
-             "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['variant']} | {r['samples']:,} | {r['minutes']} | {r['samples_per_second']} | "
-                     f"{r['tracking_error_cm']} | {r['survived_seconds']} | {r['root_drift_m']} |")
-    return "\n".join(lines)
+def throughput(clip: str, names: list[str], samples: int) -> list[tuple[str, float]]:
+    """Training samples/s (sampling and learning, the first update left out) of each variant, in this run."""
+    import tempfile
+
+    from sfv import paths
+    from sfv.config import load_params
+    from sfv.imitate.curve import read_curve
+    from sfv.imitate.reference_clip import load_reference
+    from sfv.imitate.train import train
+
+    params = load_params(ROOT / "params.yaml")
+    motion = load_reference(ROOT / paths.mocap_motion(params.clips[clip].mocap), clip)
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        reference = motion.save(Path(tmp) / "reference.npz")
+        for name in names:
+            imitate = settings_of(params.imitate, VARIANTS[name])
+            ppo = imitate.ppo.model_copy(update={"total_timesteps": samples, "evaluate_every": 0,
+                                                 "checkpoint_every": 10 * samples})
+            train(reference, Path(tmp) / name, imitate.env, imitate.reward, ppo, progress=False, asi=imitate.asi)
+            curve = read_curve(Path(tmp) / name / "curve.csv")
+            first, last = curve[0], curve[-1]
+            out.append((name, (last["timesteps"] - first["timesteps"]) / (last["wall_seconds"] - first["wall_seconds"])))
+            print(f"{name}: {out[-1][1]:.0f} samples/s", flush=True)
+    return out
 
 
 def main() -> None:
@@ -120,9 +146,11 @@ def main() -> None:
     ap.add_argument("--clip", default="walk", help="a mocap clip of params.yaml's `clips`")
     ap.add_argument("--budget", type=int, default=600_000, help="samples per variant")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "levers")
+    ap.add_argument("--root", type=Path, default=ROOT, help="where bench/results/levers/ goes (default: the kit)")
     ap.add_argument("--variants", nargs="*", default=None, help=f"default: all ({', '.join(VARIANTS)})")
     ap.add_argument("--list", action="store_true", help="print the variants and exit")
+    ap.add_argument("--throughput", type=int, metavar="SAMPLES", help="only measure each variant's training speed "
+                    "over this many samples (no evaluation, nothing kept)")
     args = ap.parse_args()
     if args.list:
         for name, o in VARIANTS.items():
@@ -132,22 +160,34 @@ def main() -> None:
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
         ap.error(f"unknown variants {unknown}; --list shows them")
-    rows_file = args.out / f"{args.clip}.json"
+    from sfv import paths
+
+    if args.throughput:
+        rates = throughput(args.clip, names, args.throughput)
+        base = dict(rates).get("baseline")
+        print(f"training samples/s ({args.clip}, {args.throughput:,} samples each, first update left out)")
+        for name, rate in rates:
+            print(f"  {name:22s} {rate:7.0f}" + (f"   ({rate / base:.2f}x baseline)" if base else ""))
+        return
+    rows_file = paths.lever_rows_file(args.clip, args.root)
     rows = json.loads(rows_file.read_text()) if rows_file.is_file() else []
-    done = {(r["variant"], r["seed"], r["samples"]) for r in rows}
+    done = {(r["variant"], r["seed"], r["samples"], r.get("defaults")) for r in rows}
     for name in names:
-        if any(v == name and s == args.seed and n >= args.budget for v, s, n in done):
+        if any(v == name and s == args.seed and n >= args.budget and d == DEFAULTS for v, s, n, d in done):
             continue
         t0 = time.time()
-        row = run_variant(args.clip, name, VARIANTS[name], args.budget, args.seed, args.out)
-        rows = [r for r in rows if not (r["variant"] == name and r["seed"] == args.seed)] + [row]
+        row = run_variant(args.clip, name, VARIANTS[name], args.budget, args.seed, args.root)
+        rows = [r for r in rows if not (r["variant"] == name and r["seed"] == args.seed
+                                        and r.get("defaults") == DEFAULTS)] + [row]
         rows_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = rows_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(rows, indent=1))
         tmp.replace(rows_file)
         print(f"{name}: {row['tracking_error_cm']} cm, survived {row['survived_seconds']} s "
               f"({time.time() - t0:.0f} s)", flush=True)
-    print(table([r for r in rows if r["variant"] in names and r["seed"] == args.seed]))
+    from sfv.imitate.learning_speed import lever_table
+
+    print(lever_table([r for r in rows if r["variant"] in names and r["seed"] == args.seed]))
 
 
 if __name__ == "__main__":

@@ -27,17 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-OUT = ROOT / "bench" / "results" / "samples_to_skill"
 #: clip -> (error threshold in metres, wall-clock limit in minutes, seeds)
 TARGETS = {"walk": (0.05, 60, (0, 1)), "jump": (0.05, 60, (0, 1)),
            "cartwheel": (0.10, 600, (0,)), "backflip": (0.10, 600, (0,))}
 
 
-def run_name(clip: str, seed: int) -> str:
-    return f"{clip}_seed{seed}"
-
-
-def run(clip: str, seed: int, chunk: int, out: Path = OUT) -> dict:
+def run(clip: str, seed: int, chunk: int) -> dict:
     """Train in chunks of `chunk` samples until the skill is learned or the time limit is spent; its table row."""
     from sfv import paths
     from sfv.config import load_params
@@ -49,7 +44,7 @@ def run(clip: str, seed: int, chunk: int, out: Path = OUT) -> dict:
     params = load_params(ROOT / "params.yaml")
     cfg = params.imitate
     threshold, minutes, _ = TARGETS[clip]
-    folder = out / "runs" / run_name(clip, seed)
+    folder = paths.skill_run_dir(clip, seed, ROOT)
     folder.mkdir(parents=True, exist_ok=True)
     reference = folder / "reference.npz"
     motion = load_reference(ROOT / paths.mocap_motion(params.clips[clip].mocap), clip)
@@ -67,22 +62,13 @@ def run(clip: str, seed: int, chunk: int, out: Path = OUT) -> dict:
         train(reference, folder, cfg.env, cfg.reward, ppo, seed=seed, asi=cfg.asi, evaluation_seconds=seconds,
               progress=sys.stderr.isatty())
         curve = read_curve(folder / "curve.csv")
-        (out / "curves").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(folder / "curve.csv", out / "curves" / f"{run_name(clip, seed)}.csv")
-        print(f"{run_name(clip, seed)}: {samples_to_skill(curve, threshold, seconds)}", flush=True)
+        copy = paths.skill_curve_file(clip, seed, ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / "curve.csv", copy)
+        print(f"{clip} seed {seed}: {samples_to_skill(curve, threshold, seconds)}", flush=True)
     last = curve[-1] if curve else {"timesteps": 0, "wall_seconds": 0}
     return {"clip": clip, "seed": seed, "threshold_cm": round(100 * threshold), "limit_minutes": minutes, **result,
             "trained_samples": int(last["timesteps"]), "trained_minutes": round(last["wall_seconds"] / 60, 1)}
-
-
-def table(rows: list[dict]) -> str:
-    lines = ["| clip | seed | target | learned | samples | minutes | error cm (at that evaluation) | survived s | "
-             "trained (samples, min) |", "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['clip']} | {r['seed']} | <= {r['threshold_cm']} cm in {r['limit_minutes']} min | "
-                     f"{'yes' if r['learned'] else 'no'} | {r['samples'] or 0:,} | {r['minutes']} | {r['error_cm']} | "
-                     f"{r['survived_s']} | {r['trained_samples']:,}, {r['trained_minutes']} |")
-    return "\n".join(lines)
 
 
 def main() -> None:
@@ -92,7 +78,9 @@ def main() -> None:
     ap.add_argument("--chunk", type=int, default=500_000, help="samples trained between checks of the curve")
     ap.add_argument("--table", action="store_true", help="only print the table of the runs done so far")
     args = ap.parse_args()
-    table_file = OUT / "table.json"
+    from sfv import paths
+
+    table_file = paths.skill_table_file(ROOT)
     rows = json.loads(table_file.read_text()) if table_file.is_file() else []
     if not args.table:
         for spec in args.runs:
@@ -101,11 +89,13 @@ def main() -> None:
                 ap.error(f"--runs {spec}: clip must be one of {sorted(TARGETS)}")
             row = run(clip, int(seed or 0), args.chunk)
             rows = [r for r in rows if (r["clip"], r["seed"]) != (row["clip"], row["seed"])] + [row]
-            OUT.mkdir(parents=True, exist_ok=True)
+            table_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = table_file.with_suffix(".tmp")
             tmp.write_text(json.dumps(rows, indent=1) + "\n")
             tmp.replace(table_file)
-    print(table(sorted(rows, key=lambda r: (list(TARGETS).index(r["clip"]), r["seed"]))))
+    from sfv.imitate.learning_speed import skill_table
+
+    print(skill_table(sorted(rows, key=lambda r: (list(TARGETS).index(r["clip"]), r["seed"]))))
 
 
 if __name__ == "__main__":

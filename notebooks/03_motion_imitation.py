@@ -42,7 +42,7 @@ reference = "video"
 import json
 
 import numpy as np
-from IPython.display import Image, Video, display
+from IPython.display import Image, Markdown, Video, display
 
 from sfv import paths
 from sfv.config import show
@@ -175,7 +175,8 @@ display(Image(save_figure(figures.start_phases(np.array(starts), f"{clip}: RSI s
 # from the last one. Once the budget is spent, re-running only re-evaluates.
 
 # %%
-summary = train(motion_path, policy_dir, cfg.env, cfg.reward, ppo, seed=seed, progress=True)
+summary = train(motion_path, policy_dir, cfg.env, cfg.reward, ppo, seed=seed, progress=True, asi=cfg.asi,
+                evaluation_seconds=cfg.evaluation.seconds)
 curve = read_curve(policy_dir / "curve.csv")
 write_curve(paths.learning_curve_file(clip, reference), curve)  # for `dvc plots show`
 print(f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
@@ -235,3 +236,44 @@ else:
 metrics = stage.imitation_metrics(result, pd_only, summary, made, cfg.evaluation.seconds, e2e)
 write_json(paths.clip_metrics_file(stage_name, clip), metrics)
 print(json.dumps(metrics, indent=2))
+
+# %% [markdown]
+# ## How fast it learns: levers, ASI and samples to skill
+#
+# Learning cost decides what a user can do on a laptop, so the kit measures it with two benchmarks that
+# train for hours (run them in the background; they resume where they stopped):
+#
+# - `bench/imitation_levers.py`: an ablation. Each variant changes one setting of `imitate` (PPO's rollout,
+#   minibatch, epochs, learning rate and its schedule, advantage normalisation, value clipping, discount;
+#   network size; action mode and scale; phase encoding; the reference-root observation; reward scales;
+#   early termination; ASI) and trains the same mocap clip for the same budget and seed. The defaults in
+#   `params.yaml` are the variants these measurements chose.
+# - the same script with `--clip cartwheel --variants baseline asi` is the paper's comparison of **adaptive
+#   state initialisation** (ASI: `state_init: adaptive`, `sfv/imitate/asi.py`) with reference state
+#   initialisation (RSI): ASI learns where episodes start, toward the phases whose starts score worst.
+# - `bench/samples_to_skill.py`: samples and minutes (2 cores) until a deterministic evaluation tracks the
+#   whole clip without falling, within 5 cm (walk, jump) or 10 cm (cartwheel, backflip).
+#
+# Their results are committed under `bench/results/`; this section shows what exists, and says so where a
+# benchmark has not run yet. One seed per variant: differences of a centimetre are within the noise between seeds.
+
+# %%
+from sfv.imitate import learning_speed
+
+for bench_clip, (rows, lever_curves) in learning_speed.lever_results().items():
+    display(Markdown(f"**Lever ablation on `{bench_clip}`** (mocap reference, one seed; evaluation after the "
+                     "budget)\n\n" + learning_speed.lever_table(rows, lever_curves)))
+    if {"baseline", "asi"} <= set(lever_curves):
+        display(Image(save_figure(figures.compare_curves(
+            {"RSI": lever_curves["baseline"], "ASI": lever_curves["asi"]}, f"{bench_clip}: ASI against RSI (same seed)"),
+            plot_dir / f"asi_vs_rsi_{bench_clip}.png")))
+    with_evaluations = {k: c for k, c in lever_curves.items() if learning_speed.evaluations(c)}
+    if len(with_evaluations) > 1:
+        display(Image(save_figure(figures.compare_curves(with_evaluations, f"{bench_clip}: lever ablation"),
+                                  plot_dir / f"levers_{bench_clip}.png")))
+skill_rows, skill_curves = learning_speed.skill_results()
+if skill_rows:
+    display(Markdown("**Samples to skill** (2 cores, the default settings)\n\n" + learning_speed.skill_table(skill_rows)))
+    display(Image(save_figure(figures.compare_curves(skill_curves, "samples to skill"), plot_dir / "samples_to_skill.png")))
+else:
+    print("samples to skill: not run yet (python bench/samples_to_skill.py)")

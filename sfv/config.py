@@ -264,10 +264,18 @@ class EnvSettings(_Section):
     physics_hz: float = Field(240.0, gt=0, description="Bullet steps per second")
     control_hz: float = Field(30.0, gt=0, description="policy actions per second (physics_hz must be a multiple)")
     episode_seconds: float = Field(20.0, gt=0, description="longest training episode")
-    state_init: Literal["reference", "start"] = Field("reference", description="reference (RSI, random phase) or start")
+    state_init: Literal["reference", "adaptive", "start"] = Field(
+        "reference", description="reference: RSI (a uniformly random phase, the reference's state); adaptive: ASI (start "
+        "phases drawn from a distribution that learns toward the phases the policy does worst, imitate.asi); start: phase 0")
     early_termination: bool = Field(True, description="end an episode when a non-foot body touches the ground")
     action_mode: Literal["residual", "absolute"] = Field("residual", description="PD targets offset from the reference pose or from rest")
     action_scale: float = Field(0.5, gt=0, le=3.2, description="radians per unit of action")
+    phase_encoding: Literal["linear", "sincos"] = Field(
+        "linear", description="the phase in the observation: linear (one number in [0, 1), DeepMimic) or sincos "
+        "(cos and sin of 2 pi phase: no jump where a cyclic clip wraps)")
+    reference_root_observation: bool = Field(
+        False, description="also observe where the reference's root is (position and heading relative to the "
+        "character's root, in its heading frame), so the policy can steer back when it drifts")
 
     @property
     def substeps(self) -> int:
@@ -332,8 +340,30 @@ class PPOSettings(_Section):
     clip_range: float = Field(0.2, gt=0)
     net_arch: tuple[int, ...] = Field((256, 256), min_length=1, description="hidden layer sizes of actor and critic")
     log_std_init: float = Field(-1.5, description="initial log standard deviation of the action noise")
-    torch_threads: int = Field(1, ge=1, description="learner threads (1 on small machines: the envs use the cores)")
+    torch_threads: int = Field(1, ge=1, description="learner threads during PPO's updates, when the env workers idle "
+                               "(rollouts always use one: the workers take the cores then)")
     checkpoint_every: int = Field(100_000, ge=1, description="samples between checkpoints (a kill loses at most this)")
+    learning_rate_schedule: Literal["constant", "linear"] = Field(
+        "constant", description="constant, or linear: decays to 0 at total_timesteps")
+    normalize_advantage: bool = Field(True, description="normalise advantages per minibatch")
+    clip_range_vf: Optional[float] = Field(None, gt=0, description="clip the value function's change per update "
+                                           "(null: no clipping)")
+    evaluate_every: int = Field(100_000, ge=0, description="samples between deterministic evaluations logged in the "
+                                "learning curve (samples-to-skill; 0: none)")
+
+
+class ASISettings(_Section):
+    """Adaptive state initialisation (SFV): a categorical distribution over start phases, learned by policy
+    gradient toward the phases whose starts score worst (sfv.imitate.asi). Used when env.state_init is adaptive."""
+
+    bins: int = Field(20, ge=2, description="phase bins of the start distribution")
+    horizon_seconds: float = Field(1.0, gt=0, description="a start is scored by the mean reward of the first this "
+                                   "many seconds after it (0 for the steps lost to a fall)")
+    temperature: float = Field(0.2, gt=0, description="entropy weight: the distribution settles at "
+                               "p ~ exp(difficulty / temperature); larger keeps it nearer uniform")
+    step_size: float = Field(2.0, gt=0, description="gradient-ascent step on the logits per PPO rollout")
+    memory: float = Field(0.7, ge=0, lt=1, description="weight of a bin's previous difficulty estimate against a "
+                          "rollout's new scores")
 
 
 class EvaluationParams(_Section):
@@ -382,6 +412,7 @@ class ImitateParams(_Section):
     env: EnvSettings = EnvSettings()
     reward: RewardParams = RewardParams()
     ppo: PPOSettings = PPOSettings()
+    asi: ASISettings = ASISettings()
     evaluation: EvaluationParams = EvaluationParams()
 
 

@@ -103,3 +103,34 @@ def pose_confidence_file(clip: str, root: Path = Path(".")) -> Path:
 def reconstructed_motion(clip: str, suffix: str = ".txt", root: Path = Path(".")) -> Path:
     """The reference motion the reconstruction stage makes of a clip (.txt DeepMimic format, or .npz)."""
     return root / DATA / "motions" / f"{clip}{suffix}"
+
+
+#: what the learning-speed benchmarks measured (bench/imitation_levers.py, bench/samples_to_skill.py): small
+#: tables and learning curves, committed; their policies stay in each folder's runs/ (ignored)
+BENCH_RESULTS = Path("bench") / "results"
+
+
+def lever_rows_file(clip: str, root: Path = Path(".")) -> Path:
+    """The lever ablation's table for a clip (one row per variant and seed)."""
+    return root / BENCH_RESULTS / "levers" / f"{clip}.json"
+
+
+def lever_curve_file(clip: str, variant: str, root: Path = Path(".")) -> Path:
+    return root / BENCH_RESULTS / "levers" / "curves" / clip / f"{variant}.csv"
+
+
+def lever_run_dir(clip: str, variant: str, root: Path = Path(".")) -> Path:
+    return root / BENCH_RESULTS / "levers" / "runs" / clip / variant
+
+
+def skill_table_file(root: Path = Path(".")) -> Path:
+    """Samples to skill: one row per clip and seed."""
+    return root / BENCH_RESULTS / "samples_to_skill" / "table.json"
+
+
+def skill_curve_file(clip: str, seed: int, root: Path = Path(".")) -> Path:
+    return root / BENCH_RESULTS / "samples_to_skill" / "curves" / f"{clip}_seed{seed}.csv"
+
+
+def skill_run_dir(clip: str, seed: int, root: Path = Path(".")) -> Path:
+    return root / BENCH_RESULTS / "samples_to_skill" / "runs" / f"{clip}_seed{seed}"

@@ -89,9 +89,8 @@ def test_pd_control_tracks_the_reference_for_a_moment(walk_env):
 
 def test_reward_is_near_one_right_after_reference_initialisation(walk_env):
     walk_env.reset(options={"time": 0.5})
-    s = walk_env.state
-    heading, _ = heading_frame(s.root_rot, "y")
-    errors = walk_env._errors(s, walk_env.reference.frame(0.5), s.body_pos - s.root_pos, heading)
+    errors = walk_env.errors()
+    assert set(errors) == {"pose", "velocity", "end_effector", "root", "com"}
     assert all(v < 1e-6 for v in errors.values()), errors
 
 
@@ -134,13 +133,13 @@ def test_observation_does_not_change_when_the_whole_scene_turns(walk_env):
     for _ in range(3):
         walk_env.step(np.full(walk_env.action_space.shape, 0.1))
     s0 = walk_env.state
-    obs0 = walk_env._observe(0.3)
+    obs0 = walk_env._observe()
     yaw = rotations.from_axis_angle(np.array([0, 1.0, 0]), np.array(1.1))
     sim = walk_env.sim
     sim.set_state(rotations.rotate(yaw, s0.root_pos), rotations.multiply(yaw, s0.root_rot), s0.joint_rot,
                   rotations.rotate(yaw, s0.root_lin_vel), rotations.rotate(yaw, s0.root_ang_vel), s0.joint_vel)
     walk_env.state = sim.read_state()
-    obs1 = walk_env._observe(0.3)
+    obs1 = walk_env._observe()
     assert np.abs(obs1 - obs0).max() < 1e-4
     assert np.abs(walk_env.state.body_pos - s0.body_pos).max() > 0.1  # the scene did turn
 
@@ -214,3 +213,34 @@ def test_motion_on_another_skeleton_is_refused(walk):
     other = Skeleton(name="robot", bodies=walk.skeleton.bodies, up_axis="y")
     with pytest.raises(SkeletonError, match="unknown character 'robot'.*known characters.*retargeted"):
         ImitationEnv(replace(walk, skeleton=other), EnvSettings())
+
+
+def test_phase_as_cosine_and_sine(walk):
+    env = ImitationEnv(walk, EnvSettings(phase_encoding="sincos"))
+    obs, info = env.reset(options={"time": 0.3})
+    assert env.observation_space.shape == (3 + 15 * 13,) and obs.shape == env.observation_space.shape
+    angle = 2 * np.pi * info["phase"]
+    assert obs[:2] == pytest.approx([np.cos(angle), np.sin(angle)], abs=1e-6)
+    env.close()
+
+
+def test_reference_root_observation_sees_the_offset_and_heading_to_the_reference(walk):
+    """Placed on its reference the character sees no offset and the same heading; moved 1 m forward it sees the
+    reference 1 m behind; turned about the vertical it sees the reference's heading turned by the same angle."""
+    env = ImitationEnv(walk, EnvSettings(reference_root_observation=True))
+    env.reset(options={"time": 0.4})
+    assert env.observation_space.shape == (2 + 5 + 15 * 13,)
+    head = env._observe()[2:7]
+    assert head == pytest.approx([0, 0, 0, 1, 0], abs=1e-6)
+    s = env.state
+    h, _ = heading_frame(s.root_rot, "y")
+    env.sim.set_state(s.root_pos + h.T @ np.array([1.0, 0, 0]), s.root_rot, s.joint_rot)
+    env.state = env.sim.read_state()
+    assert env._observe()[2:7] == pytest.approx([-1, 0, 0, 1, 0], abs=1e-6)
+    yaw = rotations.from_axis_angle(np.array([0, 1.0, 0]), np.array(1.1))
+    env.sim.set_state(s.root_pos, rotations.multiply(yaw, s.root_rot), s.joint_rot)
+    env.state = env.sim.read_state()
+    forward = env._observe()[5:7]
+    assert np.hypot(*forward) == pytest.approx(1, abs=1e-6) and abs(np.arctan2(forward[1], forward[0])) == \
+        pytest.approx(1.1, abs=1e-5)
+    env.close()

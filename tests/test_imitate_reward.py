@@ -29,7 +29,7 @@ def test_rotation_angle_ignores_quaternion_sign():
     q = quat_about([0.3, 0.4, 0.5], 1.1)
     r = quat_about([0.3, 0.4, 0.5], 0.6)
     assert rw.rotation_angle_sq(q, -r) == pytest.approx(0.25, abs=1e-9)
-    assert rw.root_angle_sq(-q, r) == pytest.approx(0.25, abs=1e-9)
+    assert rw.rotation_angle_sq(np.stack([q, -q]), np.stack([-r, r])) == pytest.approx([0.25, 0.25], abs=1e-9)
 
 
 def test_velocity_end_effector_root_and_com_errors():

@@ -50,3 +50,72 @@ def test_batched_workers_match_dummy_vec_env(n_envs, n_workers):
     finally:
         batched.close()
         dummy.close()
+
+
+def make_plain(rank: int):
+    return ImitationEnv(load_mocap("walk"), EnvSettings(episode_seconds=0.5))
+
+
+def test_worker_steps_its_envs_as_one_batch_like_single_envs():
+    """Plain envs in a worker are stepped together (step_many) and monitored at the vec level: the same samples,
+    rewards and episode records as monitored envs stepped one by one."""
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    batched = VecMonitor(BatchedSubprocVecEnv([partial(make_plain, i) for i in range(4)], 2))
+    dummy = DummyVecEnv([partial(make, i) for i in range(4)])
+    try:
+        for venv in (batched, dummy):
+            venv.seed(11)
+        assert np.array_equal(batched.reset(), dummy.reset())
+        rng = np.random.default_rng(1)
+        episodes = 0
+        for _ in range(40):
+            actions = rng.uniform(-1, 1, (4, 28)).astype(np.float32)
+            ob, rb, db, ib = batched.step(actions)
+            od, rd, dd, id_ = dummy.step(actions)
+            assert np.allclose(ob, od, atol=1e-6) and np.allclose(rb, rd, atol=1e-6) and np.array_equal(db, dd)
+            for a, b in zip(ib, id_):
+                assert ("episode" in a) == ("episode" in b)
+                if "episode" in b:
+                    episodes += 1
+                    assert a["episode"]["r"] == pytest.approx(b["episode"]["r"], abs=1e-4)
+                    assert a["episode"]["l"] == b["episode"]["l"]
+        assert episodes >= 4
+    finally:
+        batched.close()
+        dummy.close()
+
+
+def test_step_many_equals_each_env_stepped_alone():
+    """One batch of three envs (one shared reference table) gives each env what stepping it alone gives."""
+    from sfv.imitate.env import step_many
+
+    settings = EnvSettings(phase_encoding="sincos", reference_root_observation=True)
+    together = [ImitationEnv(load_mocap("walk"), settings) for _ in range(3)]
+    alone = [ImitationEnv(load_mocap("walk"), settings) for _ in range(3)]
+    assert together[0].reference is together[2].reference  # shared: the batch condition
+    rng = np.random.default_rng(5)
+    for i, (a, b) in enumerate(zip(together, alone)):
+        assert np.array_equal(a.reset(seed=i)[0], b.reset(seed=i)[0])
+    for _ in range(12):
+        actions = rng.uniform(-1, 1, (3, 28)).astype(np.float32)
+        batch = step_many(together, actions)
+        for env, action, (obs, reward, terminated, truncated, info) in zip(alone, actions, batch):
+            o, r, te, tr, inf = env.step(action)
+            assert np.allclose(obs, o, atol=1e-9) and reward == pytest.approx(r, abs=1e-12)
+            assert (terminated, truncated) == (te, tr) and info["reward_terms"] == pytest.approx(inf["reward_terms"])
+    assert not np.allclose(together[0].state.body_pos, together[1].state.body_pos)  # each env kept its own state
+    for env in together + alone:
+        env.close()
+
+
+def test_batched_heading_frames_equal_the_single_ones():
+    from sfv import rotations
+    from sfv.imitate.reference import heading_frame, heading_frames
+
+    q = rotations.normalize(np.random.default_rng(2).normal(size=(6, 4)))
+    for up in ("y", "z"):
+        h, lq = heading_frames(q, up)
+        for i in range(6):
+            h1, lq1 = heading_frame(q[i], up)
+            assert np.allclose(h[i], h1, atol=1e-12) and np.allclose(lq[i], lq1, atol=1e-12)

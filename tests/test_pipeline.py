@@ -176,7 +176,8 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["imitate"].update(clips={"jump": {"cyclic": True}}, oracle_clips=["walk"])
     params["imitate"]["reference"].update(min_seconds=0.2)
-    params["imitate"]["ppo"].update(total_timesteps=2048, n_steps=128, checkpoint_every=1024)
+    params["imitate"]["ppo"].update(total_timesteps=2048, n_envs=8, n_steps=128, checkpoint_every=1024,
+                                    evaluate_every=1024)
     params["imitate"]["evaluation"].update(seconds=2, width=320, height=192)
     # two short ground-truth clips (the other mocap clips leave `clips` too, or the clips stage would look for them)
     params["render"].update(clips=["jump", "walk"], width=320, height=240)
@@ -242,7 +243,10 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
         "reference.png", "reward_terms.png", "pd_only.png", "rsi_start_phases.png", "learning_curves.png",
         "evaluation.png", "truth_error.png"}
     assert (work / "reports" / "notebooks" / "03_motion_imitation_jump.ipynb").is_file()
-    assert len((work / "plots" / "imitate_curves" / "jump.csv").read_text().splitlines()) == 3  # header + 2 updates
+    from sfv.imitate.curve import read_curve
+
+    curve = read_curve(work / "plots" / "imitate_curves" / "jump.csv")  # 2 updates, an evaluation after each
+    assert len(curve) == 2 and all(r["eval_survived_seconds"] > 0 for r in curve)
     oracle = json.loads((work / "metrics" / "imitate_oracle" / "walk.json").read_text())
     assert oracle["reference"]["source"] == "data/mocap/walk.npz" and "reference_truth_body_error_m" not in oracle
     assert (work / "data" / "policies" / "mocap" / "walk" / "evaluation.mp4").is_file()

@@ -4,12 +4,18 @@ Observation: the phase of the clip, the root height, and every body's position, 
 linear and angular velocity relative to the root in its heading frame (DeepMimic's state).
 Action: one PD target per joint DOF in [-1, 1], an exponential-map offset (radians = action x
 `action_scale`) from the reference pose ("residual") or from the rest pose ("absolute").
-Episodes start at a random phase with the reference's state (reference state initialisation), end
-early when a body other than the feet touches the ground, and last `episode_seconds` at most
-(a non-cyclic clip also ends with its last frame).
+Episodes start at a random phase with the reference's state (reference state initialisation, or
+adaptive: phases drawn from `start_weights`, which training's ASI sets), end early when a body other
+than the feet touches the ground, and last `episode_seconds` at most (a non-cyclic clip also ends with
+its last frame). Each start is scored by the mean reward of its first `asi.horizon_seconds` (info
+`start_score`: the start's fraction of the startable range, and the score), which ASI learns from.
+Options: the phase as one number or as its cosine and sine; the reference root's position and heading
+relative to the character's (so the policy can see and correct drift).
 
-A step costs about as much Python as one physics substep, so the per-step work indexes
-precomputed reference tables and uses few, whole-array numpy operations.
+The Python around the physics is the env's overhead, so a step indexes precomputed reference tables and
+uses few, whole-array numpy operations; `step_many` steps several envs of one worker together (physics per
+env, then the reference lookup, PD targets, state conversion, reward and observation for all of them in one
+pass of numpy over a batch axis), and `step` is `step_many` of one env, so both follow one code path.
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from sfv.config import EnvSettings, RewardParams
+from sfv.config import ASISettings, EnvSettings, RewardParams
 from sfv.imitate import reward as rw
-from sfv.imitate.reference import ReferenceTrack, heading_frame
-from sfv.imitate.sim import Simulation
+from sfv.imitate.reference import heading_frames, shared_track
+from sfv.imitate.sim import BodyState, Simulation
 from sfv.motion import Motion
 
 
@@ -28,14 +34,14 @@ class ImitationEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
 
     def __init__(self, motion: Motion, settings: EnvSettings = EnvSettings(), reward: RewardParams = RewardParams(),
-                 render_mode: str | None = None):
+                 render_mode: str | None = None, asi: ASISettings = ASISettings()):
         """The character is the motion's own: its skeleton's name is the character file's."""
         self.settings, self.reward = settings, reward
         self.render_mode = render_mode
         self.sim = Simulation(motion.skeleton.name, settings, ghost=render_mode == "rgb_array")
         sk = self.sim.skeleton
         self.motion = motion
-        self.reference = ref = ReferenceTrack(motion, settings.physics_hz)
+        self.reference = ref = shared_track(motion, settings.physics_hz)
         self.dt = 1.0 / settings.control_hz
         self.up = "xyz".index(sk.up_axis)
         self.weights = reward.normalised_weights()
@@ -56,52 +62,69 @@ class ImitationEnv(gym.Env):
         self._rev_axes = self.sim.axes[~spherical]
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(int(starts[-1]),), dtype=np.float32)
         self.n_bodies = len(sk.bodies) - 1  # every body but the base (it coincides with the root)
-        self._obs = np.zeros(2 + self.n_bodies * 13, dtype=np.float32)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=self._obs.shape, dtype=np.float32)
+        self._horizontal = [i for i in range(3) if i != self.up]
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(observation_size(self.n_bodies, settings),),
+                                                dtype=np.float32)
+        self._batch, self._index, self._state = None, 0, None
         self.time = 0.0
         self.end_time = settings.episode_seconds
+        # the startable rows of the reference table (a one-shot clip keeps one control step before its end)
+        self._last_start = max(ref.n - 1 if ref.loop else ref.n - 1 - self.sim.substeps, 1)
+        self.start_weights = np.full(asi.bins, 1.0 / asi.bins)  # ASI's distribution over start bins
+        self._score_steps = max(int(round(asi.horizon_seconds * settings.control_hz)), 1)
+        self._start_fraction, self._steps, self._score_sum, self._score_horizon = 0.0, 0, 0.0, 1
+
+    def set_start_weights(self, weights) -> None:
+        """ASI's new start distribution (a probability per bin of the startable range)."""
+        w = np.asarray(weights, dtype=float)
+        if w.shape != self.start_weights.shape or not np.isfinite(w).all() or w.min() < 0 or w.sum() <= 0:
+            raise ValueError(f"start weights must be {len(self.start_weights)} non-negative numbers, got {w}")
+        self.start_weights = w / w.sum()
 
     # --- gymnasium API ----------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         options = options or {}
         ref = self.reference
+        last = self._last_start
         if "time" in options:
             start = float(options["time"])
         elif self.settings.state_init == "reference":
             # a random phase on the table's grid, so every control step lands on a tabulated row
-            last = ref.n - 1 if ref.loop else max(ref.n - 1 - self.sim.substeps, 1)
-            start = int(self.np_random.integers(0, max(last, 1))) / ref.rate
+            start = int(self.np_random.integers(0, last)) / ref.rate
+        elif self.settings.state_init == "adaptive":  # a bin drawn from ASI's weights, a row within it
+            bins = len(self.start_weights)
+            k = int(self.np_random.choice(bins, p=self.start_weights))
+            lo = min(-(-k * last // bins), last - 1)  # the rows whose fraction row / last falls in bin k
+            start = int(self.np_random.integers(lo, max(-(-(k + 1) * last // bins), lo + 1))) / ref.rate
         else:
             start = 0.0
         self.time = start
         self.end_time = start + self.settings.episode_seconds
         if not ref.loop:
             self.end_time = min(self.end_time, ref.duration)
+        self._start_fraction = min(start * ref.rate / last, 1.0)
+        self._steps, self._score_sum = 0, 0.0
+        self._score_horizon = max(min(self._score_steps, int(round((self.end_time - start) / self.dt))), 1)
         frame = ref.frame(start)
         self.sim.set_state(frame.root_pos, frame.root_rot, frame.joint_rot, frame.root_lin_vel, frame.root_ang_vel,
                            frame.joint_vel)
-        self.state = self.sim.read_state()
-        return self._observe(frame.phase), {"time": self.time, "phase": frame.phase}
+        self._batch, self._index, self._state = self.sim.states([self.sim.read_raw()]), 0, None
+        return self._observe(), {"time": self.time, "phase": frame.phase}
 
     def step(self, action):
-        a = np.minimum(np.maximum(np.asarray(action, dtype=np.float64), -1.0), 1.0) * self.settings.action_scale
-        self.time += self.dt
-        ref = self.reference.frame(self.time)
-        self.sim.step(self._pd_targets(a, ref.row))
-        self.state = s = self.sim.read_state()
-        heading = heading_frame(s.root_rot, self.sim.up_axis)
-        rel = s.body_pos - s.root_pos  # bodies relative to the root, world axes
-        reward, terms = rw.combine(self._errors(s, ref, rel, heading[0]), self.weights, self.reward.scales)
-        fallen = self.settings.early_termination and self.sim.fallen()
-        truncated = not fallen and self.time >= self.end_time - 1e-9
-        d = rel - (ref.body_pos - ref.root_pos)
-        r = s.root_pos - ref.root_pos
-        info = {"time": self.time, "phase": ref.phase, "fallen": fallen, "reward_terms": terms,
-                # MimicKit's evaluation metrics (metres): mean root-relative body error, root error
-                "tracking_error": float(np.sqrt(np.einsum("ij,ij->i", d, d)).sum()) / len(d),
-                "root_error": float(np.sqrt(r @ r))}
-        return observe(s, ref.phase, self.up, *heading, rel, self._obs), reward, fallen, truncated, info
+        return step_many([self], np.asarray(action)[None])[0]
+
+    @property
+    def state(self) -> BodyState:
+        """The simulated character now (after `step_many`, a view into the batch it was stepped in)."""
+        if self._state is None:
+            self._state = self._batch.take(self._index)
+        return self._state
+
+    @state.setter
+    def state(self, value: BodyState) -> None:
+        self._state, self._batch = value, None
 
     def render(self):
         if self.render_mode != "rgb_array":
@@ -112,56 +135,171 @@ class ImitationEnv(gym.Env):
     def close(self):
         self.sim.close()
 
-    # --- pieces -----------------------------------------------------------------------------------
+    # --- pieces (batched over envs that share one reference track; one env = a batch of one) ----------------
     def _pd_targets(self, a: np.ndarray, row: int) -> list[list[float]]:
-        """PD targets in pybullet's form: exponential map per spherical joint, angle per revolute one."""
-        d = a[self._sph_cols].reshape(-1, 3)
-        angle = np.sqrt(np.einsum("ij,ij->i", d, d))
+        """PD targets for one action (already scaled to radians) at a reference row."""
+        return self._pd_targets_many(np.asarray(a)[None], np.array([row]))[0]
+
+    def _pd_targets_many(self, a: np.ndarray, rows: np.ndarray) -> list[list[list[float]]]:
+        """PD targets in pybullet's form, per env: exponential map per spherical joint, angle per revolute one."""
+        n = len(a)
+        d = a[:, self._sph_cols].reshape(n, -1, 3)
+        angle = np.sqrt(np.einsum("nji,nji->nj", d, d))
         half = 0.5 * angle
         k = np.where(angle > 1e-9, np.sin(half) / np.maximum(angle, 1e-12), 0.5)
-        delta = np.concatenate([d * k[:, None], np.cos(half)[:, None]], axis=1)
-        rev = a[self._rev_cols]
+        delta = np.concatenate([d * k[..., None], np.cos(half)[..., None]], axis=-1)
+        rev = a[:, self._rev_cols]
         if self.settings.action_mode == "residual":
-            delta = np.einsum("jab,jb->ja", self.reference.spherical_left[row], delta)
-            rev = rev + self.reference.revolute_angle[row]
-        sph, rev = delta.tolist(), rev.tolist()
-        return [sph[k] if s else [rev[k]] for s, k in self._order]
+            delta = np.einsum("njab,njb->nja", self.reference.spherical_left[rows], delta)
+            rev = rev + self.reference.revolute_angle[rows]
+        out = []
+        for sph, rv in zip(delta.tolist(), rev.tolist()):
+            out.append([sph[k] if s else [rv[k]] for s, k in self._order])
+        return out
 
-    def _errors(self, s, ref, rel: np.ndarray, h: np.ndarray) -> dict[str, float]:
-        ee = rel[self.end_effector_index]
-        ee[:, self.up] = s.body_pos[self.end_effector_index, self.up]  # height above the ground
+    def _as_batch(self) -> BodyState:
+        """This env's state as a batch of one (the one it was read in, when it was read alone)."""
+        if self._batch is not None and len(self._batch.root_pos) == 1:
+            return self._batch
+        return BodyState.stack([self.state])
+
+    def errors(self) -> dict[str, float]:
+        """The reward's errors for the state now against the reference now (what a step ending here scores)."""
+        s = self._as_batch()
+        ref = _ReferenceBatch(self.reference, *self.reference.locate_many(np.array([self.time])))
+        h, _ = heading_frames(s.root_rot, self.sim.up_axis)
+        return {k: float(v[0]) for k, v in self._errors_many(s, ref, s.body_pos - s.root_pos[:, None], h).items()}
+
+    def _errors_many(self, s: BodyState, ref: "_ReferenceBatch", rel: np.ndarray, h: np.ndarray) -> dict:
+        ee = rel[:, self.end_effector_index]
+        ee[..., self.up] = s.body_pos[:, self.end_effector_index, self.up]  # height above the ground
+        t, r = self.reference, ref.rows
         return {
-            "pose": rw.pose_error(s.joint_rot, ref.joint_rot, s.root_rot, ref.root_rot, self.joint_weights, self.root_weight),
-            "velocity": rw.velocity_error(s.joint_vel, ref.joint_vel, s.root_ang_vel, ref.root_ang_vel,
+            "pose": rw.pose_error(s.joint_rot, t.joint_rot[r], s.root_rot, t.root_rot[r], self.joint_weights,
+                                  self.root_weight),
+            "velocity": rw.velocity_error(s.joint_vel, t.joint_vel[r], s.root_ang_vel, t.root_ang_vel[r],
                                           self.joint_weights, self.root_weight),
-            "end_effector": rw.end_effector_error(ee @ h.T, ref.end_effectors),
-            "root": rw.root_error(s.root_pos, ref.root_pos, s.root_rot, ref.root_rot, s.root_lin_vel, ref.root_lin_vel,
-                                  s.root_ang_vel, ref.root_ang_vel),
-            "com": rw.com_error(s.com_vel, ref.com_vel),
+            "end_effector": rw.end_effector_error(ee @ np.swapaxes(h, -1, -2), t.end_effectors[r]),
+            "root": rw.root_error(s.root_pos, ref.root_pos, s.root_rot, t.root_rot[r], s.root_lin_vel,
+                                  t.root_lin_vel[r], s.root_ang_vel, t.root_ang_vel[r]),
+            "com": rw.com_error(s.com_vel, t.com_vel[r]),
         }
 
-    def _observe(self, phase: float) -> np.ndarray:
-        s = self.state
-        return observe(s, phase, self.up, *heading_frame(s.root_rot, self.sim.up_axis), s.body_pos - s.root_pos,
-                       self._obs)
+    def _observe(self) -> np.ndarray:
+        """The observation of the state now (after a reset or a teleport)."""
+        s = self._as_batch()
+        ref = _ReferenceBatch(self.reference, *self.reference.locate_many(np.array([self.time])))
+        h, lq = heading_frames(s.root_rot, self.sim.up_axis)
+        return self._observe_many(s, ref, h, lq, s.body_pos - s.root_pos[:, None])[0]
+
+    def _observe_many(self, s: BodyState, ref: "_ReferenceBatch", h: np.ndarray, lq: np.ndarray,
+                      rel: np.ndarray) -> np.ndarray:
+        """The head (phase, root height, optional reference root), then DeepMimic's per-body state."""
+        if self.settings.phase_encoding == "linear":
+            head = [ref.phase]
+        else:
+            head = [np.cos(2 * np.pi * ref.phase), np.sin(2 * np.pi * ref.phase)]
+        head.append(s.root_pos[:, self.up])
+        if self.settings.reference_root_observation:
+            offset = np.einsum("nij,nj->ni", h, ref.root_pos - s.root_pos)  # the reference's root, seen from ours
+            h_ref, _ = heading_frames(self.reference.root_rot[ref.rows], self.sim.up_axis)
+            forward = np.einsum("nij,nj->ni", h, h_ref[:, 0])  # its heading: world x turned back, then into ours
+            head.extend([*offset.T, *forward[:, self._horizontal].T])
+        return observe(s, np.stack(head, axis=-1), h, lq, rel)
 
 
-def observe(s, phase: float, up: int, h: np.ndarray, lq: np.ndarray, rel: np.ndarray,
-            out: np.ndarray | None = None) -> np.ndarray:
-    """DeepMimic's state: phase, root height, and per body (base excluded) its position, orientation
-    (quaternion, w >= 0), linear and angular velocity, all in the root's heading frame.
+class _ReferenceBatch:
+    """The reference at each env's time: table rows, phases and the cycle-shifted root and bodies."""
 
-    h, lq: the inverse heading (`heading_frame`); rel: body positions minus the root's; out: a buffer.
+    __slots__ = ("rows", "phase", "root_pos", "body_pos")
+
+    def __init__(self, track, rows: np.ndarray, cycles: np.ndarray):
+        self.rows = rows
+        self.phase = rows / max(track.n - 1, 1)
+        shift = cycles[:, None] * track.cycle_offset
+        self.root_pos = track.root_pos[rows] + shift
+        self.body_pos = track.body_pos[rows] + shift[:, None]
+
+
+def _batchable(first: ImitationEnv, env: ImitationEnv) -> bool:
+    return env.reference is first.reference and (env.settings is first.settings or env.settings == first.settings) \
+        and (env.reward is first.reward or env.reward == first.reward)
+
+
+def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
+    """Step several envs, one action row each; gymnasium's (obs, reward, terminated, truncated, info) per env.
+
+    Envs on one reference track with equal settings (a worker's: see `shared_track`) are stepped as one batch;
+    others one at a time."""
+    first = envs[0]
+    if len(envs) > 1 and not all(_batchable(first, e) for e in envs[1:]):
+        return [step_many([e], a[None])[0] for e, a in zip(envs, actions)]
+    st, track = first.settings, first.reference
+    n = len(envs)
+    a = np.minimum(np.maximum(np.asarray(actions, dtype=np.float64), -1.0), 1.0) * st.action_scale
+    times = np.empty(n)
+    for i, e in enumerate(envs):
+        e.time += e.dt
+        times[i] = e.time
+    ref = _ReferenceBatch(track, *track.locate_many(times))
+    raws = []
+    for e, targets in zip(envs, first._pd_targets_many(a, ref.rows)):
+        e.sim.step(targets)
+        raws.append(e.sim.read_raw())
+    s = first.sim.states(raws)
+    h, lq = heading_frames(s.root_rot, first.sim.up_axis)
+    rel = s.body_pos - s.root_pos[:, None]  # bodies relative to the root, world axes
+    reward, terms = rw.combine(first._errors_many(s, ref, rel, h), first.weights, first.reward.scales)
+    obs = first._observe_many(s, ref, h, lq, rel)
+    # MimicKit's evaluation metrics (metres): mean root-relative body error, root error
+    d = rel - (ref.body_pos - ref.root_pos[:, None])
+    tracking = np.sqrt(np.einsum("nbi,nbi->nb", d, d)).mean(axis=1).tolist()
+    r = s.root_pos - ref.root_pos
+    root_error = np.sqrt(np.einsum("ni,ni->n", r, r)).tolist()
+    rewards, phases = reward.tolist(), ref.phase.tolist()
+    terms = {k: v.tolist() for k, v in terms.items()}
+    results = []
+    for i, e in enumerate(envs):
+        e._batch, e._index, e._state = s, i, None
+        fallen = st.early_termination and e.sim.fallen()
+        truncated = not fallen and e.time >= e.end_time - 1e-9
+        info = {"time": e.time, "phase": phases[i], "fallen": fallen,
+                "reward_terms": {k: v[i] for k, v in terms.items()},
+                "tracking_error": tracking[i], "root_error": root_error[i]}
+        e._steps += 1
+        if e._steps <= e._score_horizon:
+            e._score_sum += rewards[i]
+            if e._steps == e._score_horizon or fallen:  # a fall scores 0 for the steps it cuts off
+                info["start_score"] = (e._start_fraction, e._score_sum / e._score_horizon)
+        results.append((obs[i], rewards[i], fallen, truncated, info))
+    return results
+
+
+def observation_size(n_bodies: int, settings: EnvSettings) -> int:
+    """Length of the observation: the head (phase, root height, optional reference root) and 13 per body."""
+    head = (1 if settings.phase_encoding == "linear" else 2) + 1 + (5 if settings.reference_root_observation else 0)
+    return head + 13 * n_bodies
+
+
+def observe(s: BodyState, head: np.ndarray, h: np.ndarray, lq: np.ndarray, rel: np.ndarray) -> np.ndarray:
+    """DeepMimic's state for a batch of envs: the `head` numbers (n, k) (phase, root height...), then per body
+    (base excluded) its position, orientation (quaternion, w >= 0), linear and angular velocity, all in the
+    root's heading frame.
+
+    h, lq: the inverse headings (`heading_frames`); rel: body positions minus the root's.
     """
-    n = len(s.body_pos) - 1
-    out = np.empty(2 + 13 * n, dtype=np.float32) if out is None else out
-    ht = h.T
-    out[0] = phase
-    out[1] = s.root_pos[up]
-    out[2:2 + 3 * n] = (rel[1:] @ ht).ravel()
-    rot = s.body_rot[1:] @ lq.T
-    rot *= np.where(rot[:, 3:] < 0, -1.0, 1.0)
-    out[2 + 3 * n:2 + 7 * n] = rot.ravel()
-    out[2 + 7 * n:2 + 10 * n] = (s.body_lin_vel[1:] @ ht).ravel()
-    out[2 + 10 * n:] = (s.body_ang_vel[1:] @ ht).ravel()
-    return out.copy()
+    n, k = head.shape
+    nb = s.body_pos.shape[1] - 1
+    ht = np.swapaxes(h, -1, -2)
+    out = np.empty((n, k + 13 * nb), dtype=np.float32)
+    out[:, :k] = head
+    out[:, k:k + 3 * nb] = (rel[:, 1:] @ ht).reshape(n, -1)
+    rot = s.body_rot[:, 1:] @ np.swapaxes(lq, -1, -2)
+    rot *= np.where(rot[..., 3:] < 0, -1.0, 1.0)
+    out[:, k + 3 * nb:k + 7 * nb] = rot.reshape(n, -1)
+    out[:, k + 7 * nb:k + 10 * nb] = (s.body_lin_vel[:, 1:] @ ht).reshape(n, -1)
+    out[:, k + 10 * nb:] = (s.body_ang_vel[:, 1:] @ ht).reshape(n, -1)
+    return out
+
+
+ImitationEnv.step_many = staticmethod(step_many)

@@ -68,21 +68,30 @@ def rollout_figure(rollouts: dict[str, dict], title: str):
 
 
 def learning_curves(curve: list[dict], title: str):
-    """Tracking error against samples and against wall-clock time; episode length against samples."""
+    """Tracking error against samples and against wall-clock time; episode length against samples. Line: the
+    training episodes (with exploration noise); dots: the deterministic evaluations from phase 0."""
     ts = np.array([r["timesteps"] for r in curve])
     wall = np.array([r["wall_seconds"] for r in curve]) / 60
     err = np.array([r["tracking_error"] for r in curve]) * 100
     ep = np.array([r["episode_seconds"] for r in curve])
+    ev = np.array([r.get("eval_tracking_error", np.nan) for r in curve]) * 100
+    ev_s = np.array([r.get("eval_survived_seconds", np.nan) for r in curve])
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
-    axes[0].plot(ts / 1e6, err)
+    axes[0].plot(ts / 1e6, err, label="training")
+    axes[0].plot(ts / 1e6, ev, "o", ms=3, label="evaluation")
     axes[0].set_xlabel("samples (millions)")
     axes[0].set_ylabel("tracking error (cm)")
     axes[1].plot(wall, err)
+    axes[1].plot(wall, ev, "o", ms=3)
     axes[1].set_xlabel("wall-clock (minutes)")
     axes[1].set_ylabel("tracking error (cm)")
-    axes[2].plot(ts / 1e6, ep)
+    axes[2].plot(ts / 1e6, ep, label="training episodes")
+    axes[2].plot(ts / 1e6, ev_s, "o", ms=3, label="evaluation survived")
     axes[2].set_xlabel("samples (millions)")
-    axes[2].set_ylabel("mean episode length (s)")
+    axes[2].set_ylabel("seconds")
+    if np.isfinite(ev).any():
+        axes[0].legend(fontsize=8)
+        axes[2].legend(fontsize=8)
     for ax in axes:
         ax.grid(alpha=0.3)
     fig.suptitle(title)
@@ -138,5 +147,31 @@ def truth_error_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: 
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def compare_curves(curves: dict[str, list[dict]], title: str, threshold_cm: float | None = None):
+    """Several runs' learning curves side by side (an ablation, ASI against RSI): the deterministic evaluation's
+    tracking error and survival, and the training episodes' length, against samples."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for label, curve in curves.items():
+        ts = np.array([r["timesteps"] for r in curve]) / 1e6
+        ev = np.array([r.get("eval_tracking_error", np.nan) for r in curve]) * 100
+        sv = np.array([r.get("eval_survived_seconds", np.nan) for r in curve])
+        ok = np.isfinite(ev)
+        line, = axes[0].plot(ts[ok], ev[ok], "o-", ms=3, lw=1.2, label=label)
+        axes[1].plot(ts[ok], sv[ok], "o-", ms=3, lw=1.2, color=line.get_color())
+        axes[2].plot(ts, [r["episode_seconds"] for r in curve], lw=1.0, color=line.get_color())
+    if threshold_cm is not None:
+        axes[0].axhline(threshold_cm, color="grey", ls=":", lw=1)
+    axes[0].set_ylabel("evaluation tracking error (cm)")
+    axes[1].set_ylabel("evaluation survived (s)")
+    axes[2].set_ylabel("training episode length (s)")
+    for ax in axes:
+        ax.set_xlabel("samples (millions)")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7, ncol=2)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig

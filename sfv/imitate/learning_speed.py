@@ -7,7 +7,12 @@ the samples and wall-clock time of that row are the cost of the skill. Pure func
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
+
+from sfv import paths
+from sfv.imitate.curve import read_curve
 
 
 def evaluations(curve: list[dict]) -> list[dict]:
@@ -40,3 +45,62 @@ def best_evaluation(curve: list[dict], seconds: float) -> dict | None:
     whole = [r for r in rows if r["eval_survived_seconds"] >= seconds - 1e-6]
     return min(whole, key=lambda r: r["eval_tracking_error"]) if whole else \
         max(rows, key=lambda r: r["eval_survived_seconds"])
+
+
+# --- the benchmarks' results (bench/imitation_levers.py, bench/samples_to_skill.py), as notebook 03 shows them --
+def curve_tail(curve: list[dict], updates: int = 10) -> dict:
+    """The training episodes over the last `updates` rollouts: mean length (s) and tracking error (cm). Averaged
+    over hundreds of episodes, steadier than one evaluation."""
+    tail = [r for r in curve[-updates:] if not math.isnan(r["episode_seconds"])]
+    if not tail:
+        return {"episode_s": None, "error_cm": None}
+    return {"episode_s": round(sum(r["episode_seconds"] for r in tail) / len(tail), 2),
+            "error_cm": round(100 * sum(r["tracking_error"] for r in tail) / len(tail), 2)}
+
+
+def lever_table(rows: list[dict], curves: dict[str, list[dict]] | None = None) -> str:
+    """Markdown: one row per variant of the lever ablation (same clip, budget and seed): the evaluation after the
+    budget and, from the learning curves, the training episodes of the last 10 updates."""
+    lines = ["| variant | overrides | of the defaults | samples | minutes | samples/s | evaluation: tracking error cm | "
+             "survived s | root drift m | training episodes (last 10 updates): length s | tracking error cm |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        overrides = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "params.yaml"
+        tail = curve_tail((curves or {}).get(r["variant"], []))
+        lines.append(f"| {r['variant']} | {overrides} | {r.get('defaults', '')} | {r['samples']:,} | {r['minutes']} | "
+                     f"{r['samples_per_second']} | "
+                     f"{r['tracking_error_cm']} | {r['survived_seconds']} | {r['root_drift_m']} | "
+                     f"{tail['episode_s']} | {tail['error_cm']} |")
+    return "\n".join(lines)
+
+
+def skill_table(rows: list[dict]) -> str:
+    """Markdown: samples and minutes to each skill, per clip and seed (or where the run stands)."""
+    lines = ["| clip | seed | target | learned | samples | minutes | error cm (at that evaluation) | survived s | "
+             "trained (samples, min) |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['clip']} | {r['seed']} | <= {r['threshold_cm']} cm in {r['limit_minutes']} min | "
+                     f"{'yes' if r['learned'] else 'no'} | {r['samples'] or 0:,} | {r['minutes']} | {r['error_cm']} | "
+                     f"{r['survived_s']} | {r['trained_samples']:,}, {r['trained_minutes']} |")
+    return "\n".join(lines)
+
+
+def lever_results(root: Path = Path(".")) -> dict[str, tuple[list[dict], dict[str, list[dict]]]]:
+    """clip -> (the ablation's rows, variant -> learning curve) for every clip the ablation has run on."""
+    out = {}
+    folder = root / paths.BENCH_RESULTS / "levers"
+    for table in sorted(folder.glob("*.json")):
+        clip = table.stem
+        rows = json.loads(table.read_text())
+        curves = {r["variant"]: read_curve(paths.lever_curve_file(clip, r["variant"], root)) for r in rows}
+        out[clip] = (rows, curves)
+    return out
+
+
+def skill_results(root: Path = Path(".")) -> tuple[list[dict], dict[str, list[dict]]]:
+    """(the samples-to-skill rows, "clip seed k" -> learning curve); empty when the benchmark has not run."""
+    table = paths.skill_table_file(root)
+    rows = json.loads(table.read_text()) if table.is_file() else []
+    curves = {f"{r['clip']} seed {r['seed']}": read_curve(paths.skill_curve_file(r["clip"], r["seed"], root))
+              for r in rows}
+    return rows, curves

@@ -77,6 +77,37 @@ def heading_frame(root_rot, up_axis: str) -> tuple[np.ndarray, np.ndarray]:
     return h, lq
 
 
+def heading_frames(root_rot: np.ndarray, up_axis: str) -> tuple[np.ndarray, np.ndarray]:
+    """`heading_frame` for a batch of root orientations (n, 4): matrices (n, 3, 3) and (n, 4, 4).
+
+    The heading's cosine and sine come from the forward vector's horizontal part and its half-angle ones from
+    the half-angle formulas (no trigonometric calls: the env computes this every step)."""
+    x, y, z, w = root_rot[:, 0], root_rot[:, 1], root_rot[:, 2], root_rot[:, 3]
+    fx = 1.0 - 2.0 * (y * y + z * z)
+    fy = -2.0 * (x * z - w * y) if up_axis == "y" else 2.0 * (x * y + w * z)
+    norm = np.hypot(fx, fy)
+    flat = norm < 1e-12  # pointing straight up or down: heading 0, as atan2(0, 0)
+    c = np.where(flat, 1.0, fx / np.where(flat, 1.0, norm))
+    s = np.where(flat, 0.0, fy / np.where(flat, 1.0, norm))
+    half_c = np.sqrt(np.maximum(0.5 * (1.0 + c), 0.0))
+    half_s = np.copysign(np.sqrt(np.maximum(0.5 * (1.0 - c), 0.0)), s)
+    n = len(root_rot)
+    h, lq = np.zeros((n, 3, 3)), np.zeros((n, 4, 4))
+    if up_axis == "y":  # R_y(-theta); quaternion (0, -sin(theta/2), 0, cos(theta/2))
+        h[:, 0, 0], h[:, 0, 2], h[:, 1, 1], h[:, 2, 0], h[:, 2, 2] = c, -s, 1.0, s, c
+        hy = -half_s
+        lq[:, 0, 0] = lq[:, 1, 1] = lq[:, 2, 2] = lq[:, 3, 3] = half_c
+        lq[:, 0, 2] = lq[:, 1, 3] = hy
+        lq[:, 2, 0] = lq[:, 3, 1] = -hy
+    else:  # R_z(-theta); quaternion (0, 0, -sin(theta/2), cos(theta/2))
+        h[:, 0, 0], h[:, 0, 1], h[:, 1, 0], h[:, 1, 1], h[:, 2, 2] = c, s, -s, c, 1.0
+        hz = -half_s
+        lq[:, 0, 0] = lq[:, 1, 1] = lq[:, 2, 2] = lq[:, 3, 3] = half_c
+        lq[:, 0, 1] = lq[:, 3, 2] = -hz
+        lq[:, 1, 0] = lq[:, 2, 3] = hz
+    return h, lq
+
+
 def left_multiplication(q: np.ndarray) -> np.ndarray:
     """Matrices L (..., 4, 4) with L @ p == q * p (Hamilton product, x y z w): one matmul per product."""
     x, y, z, w = q[..., 0], q[..., 1], q[..., 2], q[..., 3]
@@ -143,6 +174,17 @@ class ReferenceTrack:
             row, cycle = 0, cycle + 1
         return row, cycle
 
+    def locate_many(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """`locate` for an array of times: (rows, cycles) as integer arrays."""
+        if self.duration <= 0:
+            return np.zeros(len(times), dtype=int), np.zeros(len(times), dtype=int)
+        if not self.loop:
+            return np.round(np.clip(times, 0.0, self.duration) * self.rate).astype(int), np.zeros(len(times), dtype=int)
+        cycles = np.floor(times / self.duration + 1e-9).astype(int)
+        rows = np.round((times - cycles * self.duration) * self.rate).astype(int)
+        wrap = rows >= self.n - 1
+        return np.where(wrap, 0, rows), cycles + wrap
+
     def frame(self, time: float) -> ReferenceFrame:
         row, cycle = self.locate(time)
         root_pos, body_pos = self.root_pos[row], self.body_pos[row]
@@ -153,6 +195,20 @@ class ReferenceTrack:
             time, row / max(self.n - 1, 1), root_pos, self.root_rot[row], self.root_lin_vel[row],
             self.root_ang_vel[row], self.joint_rot[row], self.joint_vel[row], body_pos, row, self.end_effectors[row],
             self.com_vel[row])
+
+
+_TRACKS: dict[tuple[str, float, tuple | None], ReferenceTrack] = {}
+
+
+def shared_track(motion: Motion, rate: float, end_effectors: list[str] | None = None) -> ReferenceTrack:
+    """The process's one ReferenceTrack of this motion's content at this rate (tracks are read-only): the envs of
+    a worker then share their tables, and a worker steps them together (sfv.imitate.env.step_many)."""
+    key = (motion.fingerprint(), float(rate), tuple(end_effectors) if end_effectors is not None else None)
+    if key not in _TRACKS:
+        if len(_TRACKS) >= 8:  # a process rarely holds more than one clip: keep the newest few
+            _TRACKS.pop(next(iter(_TRACKS)))
+        _TRACKS[key] = ReferenceTrack(motion, rate, end_effectors)
+    return _TRACKS[key]
 
 
 def _diff(x: np.ndarray, rate: float) -> np.ndarray:

@@ -3,12 +3,11 @@
 Weights and scales are named arguments (params.yaml `imitate.reward`, `sfv.config.RewardParams`), never
 constants buried in the env. Defaults are DeepMimic's (SceneImitate.cpp) with the pybullet port's
 end-effector scale.
-The functions run every control step, so they stay on small numpy arrays and Python floats.
+The functions run every control step for every env of a worker at once: each takes arrays with any leading
+batch axes (one env: none) and returns one error per env.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 
@@ -24,48 +23,43 @@ def rotation_angle_sq(q_sim: np.ndarray, q_ref: np.ndarray) -> np.ndarray:
     return (2.0 * np.arccos(np.minimum(dot, 1.0))) ** 2
 
 
-def root_angle_sq(root_rot, ref_root_rot) -> float:
-    """`rotation_angle_sq` for one pair of quaternions, in scalar arithmetic."""
-    dot = abs(float(root_rot @ ref_root_rot))
-    return (2.0 * math.acos(min(dot, 1.0))) ** 2
+def _square(v: np.ndarray) -> np.ndarray:
+    return np.einsum("...i,...i->...", v, v)
 
 
-def pose_error(joint_rot, ref_joint_rot, root_rot, ref_root_rot, joint_weights, root_weight) -> float:
+def pose_error(joint_rot, ref_joint_rot, root_rot, ref_root_rot, joint_weights, root_weight) -> np.ndarray:
     """Weighted squared joint-angle differences, the root's orientation included."""
-    return root_weight * root_angle_sq(root_rot, ref_root_rot) \
-        + float(joint_weights @ rotation_angle_sq(joint_rot, ref_joint_rot))
+    return root_weight * rotation_angle_sq(root_rot, ref_root_rot) \
+        + rotation_angle_sq(joint_rot, ref_joint_rot) @ joint_weights
 
 
-def velocity_error(joint_vel, ref_joint_vel, root_ang_vel, ref_root_ang_vel, joint_weights, root_weight) -> float:
+def velocity_error(joint_vel, ref_joint_vel, root_ang_vel, ref_root_ang_vel, joint_weights, root_weight) -> np.ndarray:
     """Weighted squared local angular-velocity differences, the root's included."""
-    d = joint_vel - ref_joint_vel
-    r = root_ang_vel - ref_root_ang_vel
-    return root_weight * float(r @ r) + float(joint_weights @ np.einsum("ij,ij->i", d, d))
+    return root_weight * _square(root_ang_vel - ref_root_ang_vel) + _square(joint_vel - ref_joint_vel) @ joint_weights
 
 
-def end_effector_error(end_effectors, ref_end_effectors) -> float:
-    """Mean squared distance of hands and feet, each relative to its root in the heading frame."""
+def end_effector_error(end_effectors, ref_end_effectors) -> np.ndarray:
+    """Mean squared distance of hands and feet (..., E, 3), each relative to its root in the heading frame."""
     d = end_effectors - ref_end_effectors
-    return float(np.einsum("ij,ij->", d, d)) / max(len(d), 1)
+    return np.einsum("...ei,...ei->...", d, d) / max(d.shape[-2], 1)
 
 
 def root_error(root_pos, ref_root_pos, root_rot, ref_root_rot, root_lin_vel, ref_root_lin_vel,
-               root_ang_vel, ref_root_ang_vel) -> float:
+               root_ang_vel, ref_root_ang_vel) -> np.ndarray:
     """DeepMimic: |dpos|^2 + 0.1 drot^2 + 0.01 |dvel|^2 + 0.001 |dangvel|^2."""
-    dp = root_pos - ref_root_pos
-    dv = root_lin_vel - ref_root_lin_vel
-    dw = root_ang_vel - ref_root_ang_vel
-    return float(dp @ dp) + 0.1 * root_angle_sq(root_rot, ref_root_rot) \
-        + 0.01 * float(dv @ dv) + 0.001 * float(dw @ dw)
+    return _square(root_pos - ref_root_pos) + 0.1 * rotation_angle_sq(root_rot, ref_root_rot) \
+        + 0.01 * _square(root_lin_vel - ref_root_lin_vel) + 0.001 * _square(root_ang_vel - ref_root_ang_vel)
 
 
-def com_error(com_vel, ref_com_vel) -> float:
+def com_error(com_vel, ref_com_vel) -> np.ndarray:
     """DeepMimic: 0.1 |d com velocity|^2."""
-    d = com_vel - ref_com_vel
-    return 0.1 * float(d @ d)
+    return 0.1 * _square(com_vel - ref_com_vel)
 
 
-def combine(errors: dict[str, float], weights: dict[str, float], scales: RewardTerms) -> tuple[float, dict[str, float]]:
-    """Total reward in [0, 1] and each term's exp(-scale * error); `weights` as `RewardParams.normalised_weights()`."""
-    terms = {k: math.exp(-getattr(scales, k) * errors[k]) for k in TERMS}
-    return sum(weights[k] * terms[k] for k in TERMS), terms
+def combine(errors: dict, weights: dict[str, float], scales: RewardTerms) -> tuple:
+    """Total reward in [0, 1] and each term's exp(-scale * error); `weights` as `RewardParams.normalised_weights()`.
+    Errors may be numbers or arrays over a batch of envs (then so are the results)."""
+    e = np.array([errors[k] for k in TERMS], dtype=float)  # (terms, ...): one exp and one product for all terms
+    scale = np.array([getattr(scales, k) for k in TERMS]).reshape((-1,) + (1,) * (e.ndim - 1))
+    t = np.exp(-scale * e)
+    return np.tensordot([weights[k] for k in TERMS], t, axes=1), dict(zip(TERMS, t))

@@ -72,8 +72,16 @@ class BodyState:
     body_rot: np.ndarray  # (B, 4)
     body_lin_vel: np.ndarray  # (B, 3) velocity of each body's centre of mass
     body_ang_vel: np.ndarray  # (B, 3)
-    com_pos: np.ndarray  # (3,) whole-body centre of mass
-    com_vel: np.ndarray  # (3,)
+    com_vel: np.ndarray  # (3,) whole-body centre-of-mass velocity
+
+    def take(self, i: int) -> "BodyState":
+        """Env i's state from a batch (each field with a leading env axis): views, no copies."""
+        return BodyState(*(getattr(self, f)[i] for f in BodyState.__slots__))
+
+    @staticmethod
+    def stack(states: list["BodyState"]) -> "BodyState":
+        """A batch of one or more states (the inverse of `take`)."""
+        return BodyState(*(np.stack([getattr(s, f) for s in states]) for f in BodyState.__slots__))
 
 
 class Simulation:
@@ -141,6 +149,7 @@ class Simulation:
         self._rev_axes = self.axes[~self.spherical]
         self.masses = np.array([pybullet.getDynamicsInfo(self.body, int(l), physicsClientId=c)[0] for l in self.links])
         self.total_mass = float(self.masses.sum())
+        self._mass_fractions = self.masses / self.total_mass
         try:
             self.feet = {link_of[n] for n in cfg.get("feet", [])}
         except KeyError as e:
@@ -179,13 +188,10 @@ class Simulation:
     # --- control ----------------------------------------------------------------------------------
     def pd_targets(self, joint_rot: np.ndarray) -> list[list[float]]:
         """PD targets in pybullet's per-joint form from (J, 4) local joint quaternions."""
-        out = []
-        for q, s, axis in zip(joint_rot, self.spherical, self.axes):
-            if s:
-                out.append([float(x) for x in q])
-            else:  # revolute: signed angle about the joint axis
-                out.append([2.0 * float(np.arctan2(np.dot(q[:3], axis), q[3]))])
-        return out
+        joint_rot = np.asarray(joint_rot, dtype=float)
+        # revolute: the signed angle about the joint axis
+        angles = 2.0 * np.arctan2(np.einsum("ji,ji->j", joint_rot[:, :3], self.axes), joint_rot[:, 3])
+        return [q if s else [a] for q, s, a in zip(joint_rot.tolist(), self.spherical.tolist(), angles.tolist())]
 
     def step(self, targets: list[list[float]]) -> None:
         """Hold PD targets (pybullet form, see `pd_targets`) for one control step.
@@ -193,13 +199,14 @@ class Simulation:
         pybullet applies a STABLE_PD_CONTROL command for one physics step only, so it is sent
         again before every substep (sent once, the character goes limp after the first substep).
         """
-        c = self.client
+        c, body, links, zero, forces, kp, kd = (self.client, self.body, self.joint_links, self._zero_vel, self.forces,
+                                                self.kp, self.kd)
+        control, advance, mode = pybullet.setJointMotorControlMultiDofArray, pybullet.stepSimulation, \
+            pybullet.STABLE_PD_CONTROL
         for _ in range(self.substeps):
-            pybullet.setJointMotorControlMultiDofArray(
-                self.body, self.joint_links, pybullet.STABLE_PD_CONTROL, targetPositions=targets,
-                targetVelocities=self._zero_vel, forces=self.forces, positionGains=self.kp, velocityGains=self.kd,
-                physicsClientId=c)
-            pybullet.stepSimulation(physicsClientId=c)
+            control(body, links, mode, targetPositions=targets, targetVelocities=zero, forces=forces, positionGains=kp,
+                    velocityGains=kd, physicsClientId=c)
+            advance(physicsClientId=c)
 
     # --- state ------------------------------------------------------------------------------------
     def read_raw(self) -> tuple:
@@ -213,26 +220,44 @@ class Simulation:
 
     def read_state(self) -> BodyState:
         """The character's state: the batched reads turned into arrays in the kit's layout."""
-        (root_pos, root_rot), (root_lin, root_ang), joints, links = self.read_raw()
-        # joints: flat positions (quaternions, angles) and velocities (3-vectors, rates) in joint order
-        jp = np.array([x for st in joints for x in st[0]])
-        jv = np.array([x for st in joints for x in st[1]])
-        joint_rot = np.empty((len(self.spherical), 4))
-        joint_vel = np.empty((len(self.spherical), 3))
-        joint_rot[self.spherical] = jp[self._sph_pos].reshape(-1, 4)
-        joint_vel[self.spherical] = jv[self._sph_vel].reshape(-1, 3)
-        half = 0.5 * jp[self._rev_pos]
-        joint_rot[~self.spherical] = np.concatenate([self._rev_axes * np.sin(half)[:, None], np.cos(half)[:, None]], 1)
-        joint_vel[~self.spherical] = self._rev_axes * jv[self._rev_vel][:, None]
-        # bodies: base first (link -1), then the links in skeleton order; columns: com, frame pos, frame rot, vels
-        rows = np.array([root_pos + root_pos + root_rot + root_lin + root_ang]
-                        + [st[0] + st[4] + st[5] + st[6] + st[7] for st in links])
-        m = self.masses
+        return self.states([self.read_raw()]).take(0)
+
+    def states(self, raws: list[tuple]) -> BodyState:
+        """`read_raw` results of several simulations of this character turned into one batch of states (each
+        field with a leading env axis): one numpy conversion for all of them."""
+        n = len(raws)
+        # flat Python lists first: numpy converts one flat list much faster than nested ones
+        jp, jv, flat = [], [], []
+        for (root_pos, root_rot), (root_lin, root_ang), joints, links in raws:
+            for st in joints:  # positions (quaternions, angles) and velocities (3-vectors, rates) in joint order
+                jp += st[0]
+                jv += st[1]
+            # bodies: base first (link -1), then the links in skeleton order; columns: frame pos, frame rot, velocities
+            # (a link's linear velocity is its centre of mass's, the base's frame is its centre of mass)
+            flat += root_pos
+            flat += root_rot
+            flat += root_lin
+            flat += root_ang
+            for st in links:
+                flat += st[4]
+                flat += st[5]
+                flat += st[6]
+                flat += st[7]
+        jp, jv = np.array(jp).reshape(n, -1), np.array(jv).reshape(n, -1)
+        joint_rot = np.empty((n, len(self.spherical), 4))
+        joint_vel = np.empty((n, len(self.spherical), 3))
+        joint_rot[:, self.spherical] = jp[:, self._sph_pos].reshape(n, -1, 4)
+        joint_vel[:, self.spherical] = jv[:, self._sph_vel].reshape(n, -1, 3)
+        half = 0.5 * jp[:, self._rev_pos]
+        joint_rot[:, ~self.spherical] = np.concatenate([self._rev_axes * np.sin(half)[..., None],
+                                                        np.cos(half)[..., None]], -1)
+        joint_vel[:, ~self.spherical] = self._rev_axes * jv[:, self._rev_vel][..., None]
+        rows = np.array(flat).reshape(n, -1, 13)
         return BodyState(
-            root_pos=rows[0, 3:6], root_rot=rows[0, 6:10], root_lin_vel=rows[0, 10:13], root_ang_vel=rows[0, 13:16],
-            joint_rot=joint_rot, joint_vel=joint_vel, body_pos=rows[:, 3:6], body_rot=rows[:, 6:10],
-            body_lin_vel=rows[:, 10:13], body_ang_vel=rows[:, 13:16], com_pos=m @ rows[:, 0:3] / self.total_mass,
-            com_vel=m @ rows[:, 10:13] / self.total_mass)
+            root_pos=rows[:, 0, 0:3], root_rot=rows[:, 0, 3:7], root_lin_vel=rows[:, 0, 7:10],
+            root_ang_vel=rows[:, 0, 10:13], joint_rot=joint_rot, joint_vel=joint_vel, body_pos=rows[:, :, 0:3],
+            body_rot=rows[:, :, 3:7], body_lin_vel=rows[:, :, 7:10], body_ang_vel=rows[:, :, 10:13],
+            com_vel=self._mass_fractions @ rows[:, :, 7:10])
 
     def set_state(self, root_pos, root_rot, joint_rot, root_lin_vel=(0, 0, 0), root_ang_vel=(0, 0, 0),
                   joint_vel=None) -> None:
@@ -244,9 +269,9 @@ class Simulation:
         if joint_vel is None:
             vels = self._zero_vel
         else:
-            jv = np.asarray(joint_vel)
-            vels = [[float(x) for x in v] if s else [float(np.dot(v, a))]
-                    for v, s, a in zip(jv, self.spherical, self.axes)]
+            jv = np.asarray(joint_vel, dtype=float)
+            rates = np.einsum("ji,ji->j", jv, self.axes).tolist()  # revolute: the rate about the axis
+            vels = [v if s else [r] for v, s, r in zip(jv.tolist(), self.spherical.tolist(), rates)]
         pybullet.resetJointStatesMultiDof(b, self.joint_links, targetValues=values, targetVelocities=vels,
                                           physicsClientId=c)
 

@@ -1,12 +1,17 @@
 """PPO training (stable-baselines3) of an imitation policy, resumable after any interruption.
 
 Everything a run writes lives in one folder (a DVC output that persists between runs):
-  checkpoints/<steps>/   model.zip, vecnormalize.pkl, curve.csv   (every `checkpoint_every` samples)
+  checkpoints/<steps>/   model.zip, vecnormalize.pkl, curve.csv, asi.json (every `checkpoint_every` samples)
   latest                 name of the newest complete checkpoint (written last: the commit point)
   run.json               the settings the run was started with (a resume must match them)
   tb/                    TensorBoard logs
   model.zip, vecnormalize.pkl, curve.csv   the final policy, its observation statistics, the curve
 A killed run (even kill -9) restarts from `latest`, losing at most one checkpoint interval.
+
+Extensions are stable-baselines3 callbacks: the learning curve and checkpoints; every `evaluate_every`
+samples a deterministic evaluation from phase 0 (its error and survival go in the curve: the samples it
+took to learn the skill); with `state_init: adaptive`, ASI's start distribution (sfv.imitate.asi), learned
+from the starts the envs score and handed back to them after each rollout.
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sfv.config import EnvSettings, PPOSettings, RewardParams
+from sfv.config import ASISettings, EnvSettings, PPOSettings, RewardParams
+from sfv.imitate.asi import AdaptiveStart
 from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
 from sfv.io import atomic_path, write_json, write_text
@@ -28,32 +34,38 @@ from sfv.motion import load_motion
 
 
 
-def make_env(motion_path: str, settings: EnvSettings, reward: RewardParams, seed: int, rank: int):
-    """One monitored env (module-level so SubprocVecEnv can pickle it)."""
-    from stable_baselines3.common.monitor import Monitor
-
-    env = Monitor(ImitationEnv(load_motion(motion_path), settings, reward))
+def make_env(motion_path: str, settings: EnvSettings, reward: RewardParams, seed: int, rank: int,
+             asi: ASISettings = ASISettings()):
+    """One env, seeded (module-level so a worker process can unpickle it); episodes are monitored at the vec level
+    (VecMonitor), so that a worker can step its envs together."""
+    env = ImitationEnv(load_motion(motion_path), settings, reward, asi=asi)
     env.reset(seed=seed + rank)
     env.action_space.seed(seed + rank)
     return env
 
 
-def _vec_env(motion_path: str, settings: EnvSettings, reward: RewardParams, n_envs: int, n_workers: int, seed: int):
-    from stable_baselines3.common.vec_env import DummyVecEnv
+def _vec_env(motion_path: str, settings: EnvSettings, reward: RewardParams, n_envs: int, n_workers: int, seed: int,
+             asi: ASISettings):
+    from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
     from sfv.imitate.vec_env import BatchedSubprocVecEnv
 
-    fns = [partial(make_env, str(motion_path), settings, reward, seed, i) for i in range(n_envs)]
-    return BatchedSubprocVecEnv(fns, n_workers) if n_workers > 1 and n_envs > 1 else DummyVecEnv(fns)
+    fns = [partial(make_env, str(motion_path), settings, reward, seed, i, asi) for i in range(n_envs)]
+    return VecMonitor(BatchedSubprocVecEnv(fns, n_workers) if n_workers > 1 and n_envs > 1 else DummyVecEnv(fns))
 
 
-def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams, ppo: PPOSettings, seed: int) -> dict:
+def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams, ppo: PPOSettings, seed: int,
+                   asi: ASISettings) -> dict:
     """What must match for a resume (the budget may grow or shrink; anything else starts afresh, a changed
     reference motion too: the clip's reconstruction changed)."""
-    return {"motion": str(motion_path), "motion_sha256": load_motion(motion_path).fingerprint(),
-            "env": env_settings.model_dump(mode="json"),
-            "reward": reward.model_dump(mode="json"),
-            "ppo": ppo.model_dump(mode="json", exclude={"total_timesteps", "checkpoint_every"}), "seed": seed}
+    signature = {"motion": str(motion_path), "motion_sha256": load_motion(motion_path).fingerprint(),
+                 "env": env_settings.model_dump(mode="json"),
+                 "reward": reward.model_dump(mode="json"),
+                 "ppo": ppo.model_dump(mode="json", exclude={"total_timesteps", "checkpoint_every", "evaluate_every"}),
+                 "seed": seed}
+    if env_settings.state_init == "adaptive":
+        signature["asi"] = asi.model_dump(mode="json")
+    return signature
 
 
 def latest_checkpoint(out: Path) -> Path | None:
@@ -64,17 +76,27 @@ def latest_checkpoint(out: Path) -> Path | None:
     return ckpt if (ckpt / "model.zip").is_file() and (ckpt / "vecnormalize.pkl").is_file() else None
 
 
+def _next(done: int, every: int) -> int | float:
+    return (done // every + 1) * every if every > 0 else float("inf")
+
+
 def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_offset: float, dt: float,
-               progress: bool):
+               progress: bool, evaluate, asi: AdaptiveStart | None):
+    import torch
     from stable_baselines3.common.callbacks import BaseCallback
 
     class ImitationCallback(BaseCallback):
-        """Learning curve per rollout, checkpoints every `checkpoint_every` samples, a progress bar."""
+        """Learning curve per rollout, evaluations, checkpoints every `checkpoint_every` samples, ASI, a progress
+        bar."""
 
         def _on_training_start(self):
             self.t0 = time.time()
             self.returns, self.lengths, self.errors, self.rewards = [], [], [], []
-            self.next_checkpoint = (self.num_timesteps // ppo.checkpoint_every + 1) * ppo.checkpoint_every
+            self.starts, self.scores = [], []
+            self.next_checkpoint = _next(self.num_timesteps, ppo.checkpoint_every)
+            self.next_evaluation = _next(self.num_timesteps, ppo.evaluate_every)
+            if asi is not None:
+                self.training_env.env_method("set_start_weights", asi.probabilities)
             self.bar = None
             if progress:
                 from tqdm.auto import tqdm
@@ -82,9 +104,15 @@ def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_
                 self.bar = tqdm(total=total, initial=self.num_timesteps, unit="sample", desc="PPO", smoothing=0.1,
                                 mininterval=2.0)
 
+        def _on_rollout_start(self):
+            torch.set_num_threads(1)  # the env workers take the cores while the rollout is collected
+
         def _on_step(self) -> bool:
             for info in self.locals["infos"]:
                 self.errors.append(info["tracking_error"])
+                if "start_score" in info:
+                    self.starts.append(info["start_score"][0])
+                    self.scores.append(info["start_score"][1])
                 if "episode" in info:
                     self.returns.append(info["episode"]["r"])
                     self.lengths.append(info["episode"]["l"])
@@ -100,6 +128,16 @@ def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_
                    "episode_seconds": float(np.mean(self.lengths)) * dt if self.lengths else float("nan"),
                    "tracking_error": float(np.mean(self.errors)) if self.errors else float("nan"),
                    "step_reward": float(np.mean(self.rewards)) if self.rewards else float("nan")}
+            if asi is not None:
+                asi.update(self.starts, self.scores)
+                self.training_env.env_method("set_start_weights", asi.probabilities)
+                row["start_entropy"] = float(-asi.probabilities @ np.log(asi.probabilities) / np.log(len(asi.logits)))
+                self.starts, self.scores = [], []
+            if self.num_timesteps >= self.next_evaluation:  # its time is not counted as training time
+                t = time.time()
+                row.update(evaluate(self.model))
+                self.t0 += time.time() - t
+                self.next_evaluation = _next(self.num_timesteps, ppo.evaluate_every)
             curve.append(row)
             self.logger.record("imitate/tracking_error_m", row["tracking_error"])
             self.logger.record("imitate/step_reward", row["step_reward"])
@@ -109,8 +147,9 @@ def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_
                 self.bar.set_postfix(err=f"{row['tracking_error']:.3f}m", ep=f"{row['episode_seconds']:.1f}s")
             write_curve(out / "curve.csv", curve)
             if self.num_timesteps >= self.next_checkpoint:
-                save_checkpoint(out, self.model, curve)
-                self.next_checkpoint = (self.num_timesteps // ppo.checkpoint_every + 1) * ppo.checkpoint_every
+                save_checkpoint(out, self.model, curve, asi)
+                self.next_checkpoint = _next(self.num_timesteps, ppo.checkpoint_every)
+            torch.set_num_threads(ppo.torch_threads)  # PPO's update comes next: the workers idle during it
 
         def _on_training_end(self):
             if self.bar is not None:
@@ -119,7 +158,7 @@ def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_
     return ImitationCallback()
 
 
-def save_checkpoint(out: Path, model, curve: list[dict]) -> Path:
+def save_checkpoint(out: Path, model, curve: list[dict], asi: AdaptiveStart | None = None) -> Path:
     """Write a complete checkpoint folder, then point `latest` at it, then drop older ones."""
     ckpts = out / "checkpoints"
     name = f"{model.num_timesteps:012d}"
@@ -129,6 +168,8 @@ def save_checkpoint(out: Path, model, curve: list[dict]) -> Path:
     model.save(tmp / "model.zip")
     model.get_vec_normalize_env().save(str(tmp / "vecnormalize.pkl"))
     write_curve(tmp / "curve.csv", curve)
+    if asi is not None:
+        write_json(tmp / "asi.json", asi.state())
     final = ckpts / name
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -141,15 +182,18 @@ def save_checkpoint(out: Path, model, curve: list[dict]) -> Path:
 
 def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = EnvSettings(),
           reward: RewardParams = RewardParams(), ppo: PPOSettings = PPOSettings(), seed: int = 0,
-          progress: bool = True) -> dict:
-    """Train (or resume) a policy for the motion; returns a summary. Idempotent once the budget is spent."""
+          progress: bool = True, asi: ASISettings = ASISettings(), evaluation_seconds: float = 20.0) -> dict:
+    """Train (or resume) a policy for the motion; returns a summary. Idempotent once the budget is spent.
+
+    `evaluation_seconds`: the length of the deterministic evaluations logged every `ppo.evaluate_every` samples."""
     import torch
     from stable_baselines3 import PPO
+    from stable_baselines3.common.utils import get_linear_fn
     from stable_baselines3.common.vec_env import VecNormalize
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    signature = _run_signature(motion_path, env_settings, reward, ppo, seed)
+    signature = _run_signature(motion_path, env_settings, reward, ppo, seed, asi)
     run_file = out / "run.json"
     ckpt = latest_checkpoint(out)
     if ckpt is not None and (not run_file.is_file() or json.loads(run_file.read_text()) != signature):
@@ -160,18 +204,24 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     write_json(run_file, signature)
 
     torch.set_num_threads(ppo.torch_threads)
-    venv = _vec_env(motion_path, env_settings, reward, ppo.n_envs, ppo.n_workers, seed)
+    venv = _vec_env(motion_path, env_settings, reward, ppo.n_envs, ppo.n_workers, seed, asi)
+    adaptive = AdaptiveStart(asi) if env_settings.state_init == "adaptive" else None
     try:
         if ckpt is not None:
             venv = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
             model = PPO.load(ckpt / "model.zip", env=venv, device="cpu")
             curve = [r for r in read_curve(ckpt / "curve.csv") if r["timesteps"] <= model.num_timesteps]
+            if adaptive is not None and (ckpt / "asi.json").is_file():
+                adaptive.load(json.loads((ckpt / "asi.json").read_text()))
             print(f"resuming from {ckpt} ({model.num_timesteps} samples done)")
         else:
             venv = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=10.0, gamma=ppo.gamma)
+            learning_rate = ppo.learning_rate if ppo.learning_rate_schedule == "constant" \
+                else get_linear_fn(ppo.learning_rate, 0.0, 1.0)
             model = PPO(
                 "MlpPolicy", venv, n_steps=ppo.n_steps, batch_size=ppo.batch_size, n_epochs=ppo.n_epochs,
-                learning_rate=ppo.learning_rate, gamma=ppo.gamma, gae_lambda=ppo.gae_lambda, clip_range=ppo.clip_range,
+                learning_rate=learning_rate, gamma=ppo.gamma, gae_lambda=ppo.gae_lambda, clip_range=ppo.clip_range,
+                clip_range_vf=ppo.clip_range_vf, normalize_advantage=ppo.normalize_advantage,
                 policy_kwargs={"net_arch": {"pi": list(ppo.net_arch), "vf": list(ppo.net_arch)},
                                "log_std_init": ppo.log_std_init, "activation_fn": torch.nn.ReLU},
                 tensorboard_log=str(out / "tb"), seed=seed, device="cpu", verbose=0)
@@ -179,10 +229,21 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
         wall_offset = curve[-1]["wall_seconds"] if curve else 0.0
         remaining = ppo.total_timesteps - model.num_timesteps
         if remaining > 0:
+            motion = load_motion(motion_path)
+
+            def evaluate(policy) -> dict:
+                from sfv.imitate.evaluate import rollout
+
+                result = rollout(policy, motion, env_settings, reward, evaluation_seconds,
+                                 policy_normaliser=policy.get_vec_normalize_env())
+                return {"eval_tracking_error": result["tracking_error_mean"],
+                        "eval_survived_seconds": result["survived_seconds"],
+                        "eval_root_drift": result["root_error_final"]}
+
             callback = _callbacks(out, ppo.total_timesteps, ppo, curve, wall_offset, 1.0 / env_settings.control_hz,
-                                  progress)
+                                  progress, evaluate, adaptive)
             model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=False, tb_log_name="ppo")
-            save_checkpoint(out, model, curve)
+            save_checkpoint(out, model, curve, adaptive)
         with atomic_path(out / "model.zip") as tmp:
             model.save(tmp)
         with atomic_path(out / "vecnormalize.pkl") as tmp:

@@ -3,7 +3,10 @@
 stable-baselines3's SubprocVecEnv runs one env per process. With a 1 ms physics step, the parent's
 per-step work (policy inference, pipes, pickling) then costs as much as the physics, and the
 workers wait for it. Here each of `n_workers` processes (one per core) steps a block of envs in a
-row, so each round trip and each batched inference serves a whole block of samples.
+row, so each round trip and each batched inference serves a whole block of samples. Envs whose class
+offers `step_many(envs, actions)` (sfv.imitate.env.ImitationEnv) are stepped by it, so the block's
+reward and observation are computed together; wrap such envs at the vec level (VecMonitor), since a
+per-env wrapper hides the method.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ def _worker(remote, parent_remote, fns_wrapper: CloudpickleWrapper, core: int | 
         os.sched_setaffinity(0, {core})
     parent_remote.close()
     envs: list[gym.Env] = [fn() for fn in fns_wrapper.var]
+    kinds = {type(env) for env in envs}
+    step_many = getattr(kinds.pop(), "step_many", None) if len(kinds) == 1 else None
     try:
         while True:
             try:
@@ -33,8 +38,9 @@ def _worker(remote, parent_remote, fns_wrapper: CloudpickleWrapper, core: int | 
                 break
             if cmd == "step":
                 results = []
-                for env, action in zip(envs, data):
-                    obs, reward, terminated, truncated, info = env.step(action)
+                stepped = step_many(envs, data) if step_many is not None else \
+                    [env.step(action) for env, action in zip(envs, data)]
+                for env, (obs, reward, terminated, truncated, info) in zip(envs, stepped):
                     done = terminated or truncated
                     info["TimeLimit.truncated"] = truncated and not terminated
                     reset_info = {}

@@ -1,0 +1,55 @@
+"""Samples to skill from a learning curve, and the benchmarks' tables as the notebook shows them."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from sfv import paths
+from sfv.imitate import learning_speed as ls
+from sfv.imitate.curve import write_curve
+
+
+def row(t, wall, err=None, survived=None):
+    r = {"timesteps": float(t), "wall_seconds": float(wall), "episode_return": 1.0, "episode_seconds": 1.0,
+         "tracking_error": 0.1, "step_reward": 0.5}
+    if err is not None:
+        r.update(eval_tracking_error=err, eval_survived_seconds=survived, eval_root_drift=0.1)
+    return r
+
+
+def test_first_evaluation_that_tracks_the_whole_clip_within_the_threshold():
+    curve = [row(4096, 5), row(100_000, 120, 0.04, 3.0),  # within 5 cm but fell after 3 s: not learned
+             row(150_000, 170), row(200_000, 240, 0.06, 20.0),  # whole clip, too far
+             row(300_000, 360, 0.049, 20.0), row(400_000, 480, 0.03, 20.0)]
+    got = ls.samples_to_skill(curve, 0.05, 20.0)
+    assert got == {"learned": True, "samples": 300_000, "minutes": 6.0, "error_cm": 4.9, "survived_s": 20.0}
+    assert ls.best_evaluation(curve, 20.0)["timesteps"] == 400_000
+    unlearned = ls.samples_to_skill(curve[:4], 0.05, 20.0)  # reports the last evaluation
+    assert not unlearned["learned"] and unlearned["samples"] == 200_000 and unlearned["error_cm"] == 6.0
+    assert ls.samples_to_skill([row(4096, 5)], 0.05, 20.0)["samples"] is None
+    nan_row = dict(row(1, 1), eval_tracking_error=math.nan)
+    assert ls.evaluations([nan_row]) == []
+
+
+def test_benchmark_results_are_read_as_written(tmp_path):
+    rows = [{"variant": "baseline", "overrides": {}, "samples": 600_000, "minutes": 12.0, "samples_per_second": 838,
+             "tracking_error_cm": 9.6, "survived_seconds": 5.5, "root_drift_m": 4.0, "seed": 0},
+            {"variant": "epochs_3", "overrides": {"ppo.n_epochs": 3}, "samples": 600_000, "minutes": 9.0,
+             "samples_per_second": 1100, "tracking_error_cm": 8.0, "survived_seconds": 20.0, "root_drift_m": 2.0,
+             "seed": 0}]
+    table = paths.lever_rows_file("walk", tmp_path)
+    table.parent.mkdir(parents=True)
+    table.write_text(json.dumps(rows))
+    for r in rows:
+        curve = paths.lever_curve_file("walk", r["variant"], tmp_path)
+        curve.parent.mkdir(parents=True, exist_ok=True)
+        write_curve(curve, [row(4096, 5), row(100_000, 120, 0.05, 20.0)])
+    results = ls.lever_results(tmp_path)
+    assert list(results) == ["walk"] and results["walk"][0] == rows
+    assert results["walk"][1]["epochs_3"][1]["eval_survived_seconds"] == 20.0
+    text = ls.lever_table(rows, results["walk"][1])
+    assert "| epochs_3 | ppo.n_epochs=3 |  | 600,000 | 9.0 | 1100 | 8.0 | 20.0 | 2.0 | 1.0 | 10.0 |" in text
+    assert "| baseline | params.yaml |" in text
+    assert ls.curve_tail([]) == {"episode_s": None, "error_cm": None}
+    assert ls.skill_results(tmp_path) == ([], {})  # not run yet: nothing, no error
