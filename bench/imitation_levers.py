@@ -7,6 +7,7 @@ budget and seed, then one deterministic evaluation; prints the table (samples, m
                                       # training samples/s of each variant, measured in one run (idle machine)
 
 A variant is a set of overrides of params.yaml's `imitate` section (dotted keys, e.g. `ppo.n_epochs`).
+A larger --budget continues a variant's run where the smaller one stopped (a row per budget is kept).
 Every run lives in bench/results/levers/runs/<clip>/<variant>/ (not committed) and resumes after an
 interruption (sfv.imitate.train); a finished variant is evaluated once, its row kept in
 bench/results/levers/<clip>.json and its learning curve copied to bench/results/levers/curves/<clip>/,
@@ -63,6 +64,10 @@ VARIANTS: dict[str, dict] = {
     "paper_weights": {"reward.weights": {"pose": 0.65, "velocity": 0.1, "end_effector": 0.15, "root": 0.0,
                                          "com": 0.1}},
     "root_weight_0.4": {"reward.weights.root": 0.4},
+    # drift (walk: <= 0.5 m over 20 s): the reference root observed, and a root term that still pulls when far
+    "root_obs_root_scale_1": {"env.reference_root_observation": True, "reward.scales.root": 1.0},
+    "root_obs_root_weight_0.4": {"env.reference_root_observation": True, "reward.weights.root": 0.4},
+    "root_obs_gamma_0.99": {"env.reference_root_observation": True, "ppo.gamma": 0.99},
     "start_only": {"env.state_init": "start"},
     "asi": {"env.state_init": "adaptive"},
 }
@@ -106,7 +111,8 @@ def run_variant(clip: str, name: str, overrides: dict, budget: int, seed: int, r
     model, normaliser = load_policy(folder)
     result = rollout(model, load_reference(reference, clip), imitate.env, imitate.reward,
                      imitate.evaluation.seconds, policy_normaliser=normaliser)
-    return {"variant": name, "overrides": overrides, "defaults": DEFAULTS, "samples": summary["timesteps"],
+    return {"variant": name, "overrides": overrides, "defaults": DEFAULTS, "budget": budget,
+            "samples": summary["timesteps"],
             "minutes": round(summary["wall_seconds"] / 60, 1),
             "samples_per_second": round(summary["samples_per_second"]),
             "tracking_error_cm": round(100 * result["tracking_error_mean"], 2),
@@ -171,14 +177,14 @@ def main() -> None:
         return
     rows_file = paths.lever_rows_file(args.clip, args.root)
     rows = json.loads(rows_file.read_text()) if rows_file.is_file() else []
-    done = {(r["variant"], r["seed"], r["samples"], r.get("defaults")) for r in rows}
+    done = {(r["variant"], r["seed"], r["budget"], r.get("defaults")) for r in rows if "budget" in r}
     for name in names:
-        if any(v == name and s == args.seed and n >= args.budget and d == DEFAULTS for v, s, n, d in done):
+        if (name, args.seed, args.budget, DEFAULTS) in done:
             continue
         t0 = time.time()
         row = run_variant(args.clip, name, VARIANTS[name], args.budget, args.seed, args.root)
-        rows = [r for r in rows if not (r["variant"] == name and r["seed"] == args.seed
-                                        and r.get("defaults") == DEFAULTS)] + [row]
+        rows = [r for r in rows if (r["variant"], r["seed"], r.get("budget"), r.get("defaults"))
+                != (name, args.seed, args.budget, DEFAULTS)] + [row]
         rows_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = rows_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(rows, indent=1))

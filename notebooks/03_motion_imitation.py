@@ -51,7 +51,7 @@ from sfv.imitate.env import ImitationEnv
 from sfv.imitate.evaluate import SourceVideo, load_policy, rollout
 from sfv.imitate.reference_clip import load_reference, motion_ground_levels
 from sfv.imitate.curve import read_curve, write_curve
-from sfv.imitate.train import train
+from sfv.imitate.train import latest_checkpoint, train
 from sfv.io import write_json
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
@@ -182,6 +182,12 @@ write_curve(paths.learning_curve_file(clip, reference), curve)  # for `dvc plots
 print(f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
       f"({summary['samples_per_second']:.0f} samples/s including learning)")
 display(Image(save_figure(figures.learning_curves(curve, f"{clip}: learning curves"), plot_dir / "learning_curves.png")))
+if cfg.env.state_init == "adaptive":  # ASI: where episodes started by the end, and why
+    asi_state = json.loads((latest_checkpoint(policy_dir) / "asi.json").read_text())
+    asi_p = np.exp(np.array(asi_state["logits"]) - max(asi_state["logits"]))
+    display(Image(save_figure(figures.asi_distribution(asi_p / asi_p.sum(), np.array(asi_state["difficulty"]),
+                                                       f"{clip}: ASI's start distribution after training"),
+                              plot_dir / "asi_start_distribution.png")))
 
 # %% [markdown]
 # ## Evaluation

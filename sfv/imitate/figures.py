@@ -110,6 +110,25 @@ def start_phases(phases: np.ndarray, title: str):
     return fig
 
 
+def asi_distribution(probabilities: np.ndarray, difficulty: np.ndarray, title: str):
+    """ASI's learned start distribution over the clip and the difficulty estimate of each phase bin behind it."""
+    bins = len(probabilities)
+    centres = (np.arange(bins) + 0.5) / bins
+    fig, ax = plt.subplots(figsize=(6, 2.8))
+    ax.bar(centres, probabilities, width=0.9 / bins, color="#4c72b0", label="start probability")
+    ax.axhline(1 / bins, color="grey", ls=":", lw=1, label="uniform (RSI)")
+    ax2 = ax.twinx()
+    ax2.plot(centres, difficulty, "o-", color="#c44e52", ms=3, label="difficulty (1 - early reward)")
+    ax2.set_ylim(0, 1)
+    ax.set_xlabel("start phase (fraction of the startable clip)")
+    ax.set_ylabel("probability")
+    ax2.set_ylabel("difficulty")
+    fig.legend(fontsize=7, loc="lower center", ncol=3)
+    ax.set_title(title)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
+
+
 def reference_figure(raw, reference, first_frame: int, levels: np.ndarray, title: str):
     """What the reference preparation did: the lowest foot and the lowest body of the reconstruction (its
     frames, in its own world) beside the reference's (trimmed, on the floor), and the ground level it checks."""

@@ -59,14 +59,15 @@ def curve_tail(curve: list[dict], updates: int = 10) -> dict:
 
 
 def lever_table(rows: list[dict], curves: dict[str, list[dict]] | None = None) -> str:
-    """Markdown: one row per variant of the lever ablation (same clip, budget and seed): the evaluation after the
-    budget and, from the learning curves, the training episodes of the last 10 updates."""
+    """Markdown: one row per variant and budget of the lever ablation (same clip and seed): the evaluation after the
+    budget and, from the learning curve up to it, the training episodes of the last 10 updates."""
     lines = ["| variant | overrides | of the defaults | samples | minutes | samples/s | evaluation: tracking error cm | "
              "survived s | root drift m | training episodes (last 10 updates): length s | tracking error cm |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         overrides = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "params.yaml"
-        tail = curve_tail((curves or {}).get(r["variant"], []))
+        upto = [c for c in (curves or {}).get(r["variant"], []) if c["timesteps"] <= r["samples"]]  # its budget's part
+        tail = curve_tail(upto)
         lines.append(f"| {r['variant']} | {overrides} | {r.get('defaults', '')} | {r['samples']:,} | {r['minutes']} | "
                      f"{r['samples_per_second']} | "
                      f"{r['tracking_error_cm']} | {r['survived_seconds']} | {r['root_drift_m']} | "

@@ -56,12 +56,14 @@ def _vec_env(motion_path: str, settings: EnvSettings, reward: RewardParams, n_en
 
 def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams, ppo: PPOSettings, seed: int,
                    asi: ASISettings) -> dict:
-    """What must match for a resume (the budget may grow or shrink; anything else starts afresh, a changed
-    reference motion too: the clip's reconstruction changed)."""
+    """What must match for a resume (the budget, the checkpoint and evaluation intervals and the learner's
+    threads may change; anything else starts afresh, a changed reference motion too: the clip's reconstruction
+    changed)."""
     signature = {"motion": str(motion_path), "motion_sha256": load_motion(motion_path).fingerprint(),
                  "env": env_settings.model_dump(mode="json"),
                  "reward": reward.model_dump(mode="json"),
-                 "ppo": ppo.model_dump(mode="json", exclude={"total_timesteps", "checkpoint_every", "evaluate_every"}),
+                 "ppo": ppo.model_dump(mode="json", exclude={"total_timesteps", "checkpoint_every", "evaluate_every",
+                                                             "torch_threads"}),
                  "seed": seed}
     if env_settings.state_init == "adaptive":
         signature["asi"] = asi.model_dump(mode="json")
