@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 #: which params.yaml the variants override (rows of other defaults stay in the table, labelled with theirs)
-DEFAULTS = "32 envs x 128 steps, 2 learner threads"
+DEFAULTS = "32 envs x 128 steps, 2 learner threads, reference root observed"
 #: variant name -> overrides of `imitate` (dotted keys); "baseline" is params.yaml as it is
 VARIANTS: dict[str, dict] = {
     "baseline": {},
