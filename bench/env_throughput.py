@@ -1,7 +1,7 @@
 """Imitation-env speed on one core: the kit's env vs pybullet's own DeepMimic env vs raw physics.
 
 All three run in this process, one after another, on the walk clip with the same rates (physics
-240 Hz, control 30 Hz), random actions and resets whenever an episode ends:
+240 Hz, control 30 Hz; the kit's env with params.yaml's `imitate.env` settings), random actions and resets whenever an episode ends:
 - peer: `pybullet_envs.deep_mimic` PyBulletDeepMimicEnv driven as its gym wrapper drives it
   (reward, action, 8 updates, state, termination per control step);
 - sfv: `sfv.imitate.env.ImitationEnv.step` (one env);
@@ -72,9 +72,9 @@ def bench_peer(steps: int, seed: int) -> float:
     return steps / (time.perf_counter() - t0)
 
 
-def bench_sfv(steps: int, seed: int, batch: int = 1) -> tuple[float, float]:
+def bench_sfv(steps: int, seed: int, batch: int = 1, settings: EnvSettings = EnvSettings()) -> tuple[float, float]:
     """(control steps/s, raw physics steps/s) of `batch` envs stepped together (1: ImitationEnv.step)."""
-    envs = [ImitationEnv(load_mocap("walk"), EnvSettings()) for _ in range(batch)]
+    envs = [ImitationEnv(load_mocap("walk"), settings) for _ in range(batch)]
     physics = [0.0]
 
     def timed(fn):
@@ -109,11 +109,12 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
     a = parser.parse_args()
-    ppo = load_params().imitate.ppo
+    imitate = load_params().imitate
+    ppo, settings = imitate.ppo, imitate.env
     block = max(ppo.n_envs // ppo.n_workers, 1)
     peer = bench_peer(a.steps, a.seed)
-    ours, raw = bench_sfv(a.steps, a.seed)
-    batched, raw_batched = bench_sfv(a.steps, a.seed, block)
+    ours, raw = bench_sfv(a.steps, a.seed, 1, settings)
+    batched, raw_batched = bench_sfv(a.steps, a.seed, block, settings)
     print(f"control steps/s on one core ({a.steps} steps each, walk, random actions, resets included)")
     print(f"  pybullet_envs.deep_mimic (peer):   {peer:8.0f}")
     print(f"  sfv ImitationEnv, one env:         {ours:8.0f}   ({ours / peer:.2f}x peer; {ours / raw:.0%} of its raw "

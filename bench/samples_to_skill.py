@@ -32,7 +32,7 @@ TARGETS = {"walk": (0.05, 60, (0, 1)), "jump": (0.05, 60, (0, 1)),
            "cartwheel": (0.10, 600, (0,)), "backflip": (0.10, 600, (0,))}
 
 
-def run(clip: str, seed: int, chunk: int) -> dict:
+def run(clip: str, seed: int, chunk: int, root: Path = ROOT) -> dict:
     """Train in chunks of `chunk` samples until the skill is learned or the time limit is spent; its table row."""
     from sfv import paths
     from sfv.config import load_params
@@ -44,7 +44,7 @@ def run(clip: str, seed: int, chunk: int) -> dict:
     params = load_params(ROOT / "params.yaml")
     cfg = params.imitate
     threshold, minutes, _ = TARGETS[clip]
-    folder = paths.skill_run_dir(clip, seed, ROOT)
+    folder = paths.skill_run_dir(clip, seed, root)
     folder.mkdir(parents=True, exist_ok=True)
     reference = folder / "reference.npz"
     motion = load_reference(ROOT / paths.mocap_motion(params.clips[clip].mocap), clip)
@@ -62,7 +62,7 @@ def run(clip: str, seed: int, chunk: int) -> dict:
         train(reference, folder, cfg.env, cfg.reward, ppo, seed=seed, asi=cfg.asi, evaluation_seconds=seconds,
               progress=sys.stderr.isatty())
         curve = read_curve(folder / "curve.csv")
-        copy = paths.skill_curve_file(clip, seed, ROOT)
+        copy = paths.skill_curve_file(clip, seed, root)
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(folder / "curve.csv", copy)
         print(f"{clip} seed {seed}: {samples_to_skill(curve, threshold, seconds)}", flush=True)
@@ -77,17 +77,20 @@ def main() -> None:
     ap.add_argument("--runs", nargs="*", default=default, help=f"clip:seed (default: {' '.join(default)})")
     ap.add_argument("--chunk", type=int, default=500_000, help="samples trained between checks of the curve")
     ap.add_argument("--table", action="store_true", help="only print the table of the runs done so far")
+    ap.add_argument("--root", type=Path, default=ROOT,
+                    help="where bench/results/samples_to_skill/ goes (default: the kit; another lets a copy of the "
+                         "code train while this one is edited)")
     args = ap.parse_args()
     from sfv import paths
 
-    table_file = paths.skill_table_file(ROOT)
+    table_file = paths.skill_table_file(args.root)
     rows = json.loads(table_file.read_text()) if table_file.is_file() else []
     if not args.table:
         for spec in args.runs:
             clip, _, seed = spec.partition(":")
             if clip not in TARGETS:
                 ap.error(f"--runs {spec}: clip must be one of {sorted(TARGETS)}")
-            row = run(clip, int(seed or 0), args.chunk)
+            row = run(clip, int(seed or 0), args.chunk, args.root)
             rows = [r for r in rows if (r["clip"], r["seed"]) != (row["clip"], row["seed"])] + [row]
             table_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = table_file.with_suffix(".tmp")

@@ -202,8 +202,7 @@ class ImitationEnv(gym.Env):
         head.append(s.root_pos[:, self.up])
         if self.settings.reference_root_observation:
             offset = np.einsum("nij,nj->ni", h, ref.root_pos - s.root_pos)  # the reference's root, seen from ours
-            h_ref, _ = heading_frames(self.reference.root_rot[ref.rows], self.sim.up_axis)
-            forward = np.einsum("nij,nj->ni", h, h_ref[:, 0])  # its heading: world x turned back, then into ours
+            forward = np.einsum("nij,nj->ni", h, self.reference.heading[ref.rows])  # its heading, seen from ours
             head.extend([*offset.T, *forward[:, self._horizontal].T])
         return observe(s, np.stack(head, axis=-1), h, lq, rel)
 

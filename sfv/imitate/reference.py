@@ -151,8 +151,10 @@ class ReferenceTrack:
         self.joint_rot, self.joint_vel = table.joint_quaternions(), vel["joints"]
         self.body_pos = pos.numpy()
         self.com_vel = _diff(com, self.rate)
+        heading_inv = heading_inverse(self.root_rot, sk.up_axis)
         self.end_effectors = end_effector_positions(self.body_pos[:, self.end_effector_index], self.root_pos,
-                                                    heading_inverse(self.root_rot, sk.up_axis), self.up)
+                                                    heading_inv, self.up)
+        self.heading = heading_inv[:, 0]  # the root's heading, a horizontal unit vector (world) per row
         spherical = np.array([b.joint_type == "spherical" for b in sk.joints])
         self.spherical_left = left_multiplication(self.joint_rot[:, spherical])  # residual PD targets
         axes = np.array([b.axis for b in sk.joints])[~spherical]
