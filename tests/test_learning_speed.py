@@ -53,3 +53,13 @@ def test_benchmark_results_are_read_as_written(tmp_path):
     assert "| baseline | params.yaml |" in text
     assert ls.curve_tail([]) == {"episode_s": None, "error_cm": None}
     assert ls.skill_results(tmp_path) == ([], {})  # not run yet: nothing, no error
+
+
+def test_skill_table_names_the_target_and_the_evaluated_span():
+    row = {"clip": "jump", "seed": 1, "threshold_cm": 5, "limit_minutes": 60, "evaluated_seconds": 1.77,
+           "learned": True, "samples": 1_200_000, "minutes": 16.5, "error_cm": 4.2, "survived_s": 1.77,
+           "trained_samples": 1_500_000, "trained_minutes": 20.1}
+    text = ls.skill_table([row])
+    assert "| jump | 1 | <= 5 cm over 1.77 s in 60 min | yes | 1,200,000 | 16.5 | 4.2 | 1.77 | 1,500,000, 20.1 |" in text
+    old = {k: v for k, v in row.items() if k != "evaluated_seconds"}  # a row written before the span was recorded
+    assert "| <= 5 cm in 60 min |" in ls.skill_table([old])

@@ -80,7 +80,8 @@ def skill_table(rows: list[dict]) -> str:
     lines = ["| clip | seed | target | learned | samples | minutes | error cm (at that evaluation) | survived s | "
              "trained (samples, min) |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['clip']} | {r['seed']} | <= {r['threshold_cm']} cm in {r['limit_minutes']} min | "
+        span = f" over {r['evaluated_seconds']} s" if "evaluated_seconds" in r else ""
+        lines.append(f"| {r['clip']} | {r['seed']} | <= {r['threshold_cm']} cm{span} in {r['limit_minutes']} min | "
                      f"{'yes' if r['learned'] else 'no'} | {r['samples'] or 0:,} | {r['minutes']} | {r['error_cm']} | "
                      f"{r['survived_s']} | {r['trained_samples']:,}, {r['trained_minutes']} |")
     return "\n".join(lines)
