@@ -187,6 +187,9 @@ def compare_curves(curves: dict[str, list[dict]], title: str, threshold_cm: floa
     axes[0].set_ylabel("evaluation tracking error (cm)")
     axes[1].set_ylabel("evaluation survived (s)")
     axes[2].set_ylabel("training episode length (s)")
+    # evaluations all start at phase 0; training episodes start where each run's start distribution puts them
+    axes[0].set_title("deterministic, from the clip's start", fontsize=8)
+    axes[2].set_title("from each run's own starts (ASI: the hard ones)", fontsize=8)
     for ax in axes:
         ax.set_xlabel("samples (millions)")
         ax.grid(alpha=0.3)
