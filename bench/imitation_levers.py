@@ -95,7 +95,7 @@ def run_variant(clip: str, name: str, overrides: dict, budget: int, seed: int, r
     from sfv.imitate.train import train
 
     params = load_params(ROOT / "params.yaml")
-    imitate = settings_of(params.imitate, overrides)
+    imitate = settings_of(params.imitate.for_clip(clip), overrides)
     ppo = imitate.ppo.model_copy(update={"total_timesteps": budget})
     folder = paths.lever_run_dir(clip, name, root)
     folder.mkdir(parents=True, exist_ok=True)
@@ -136,7 +136,7 @@ def throughput(clip: str, names: list[str], samples: int) -> list[tuple[str, flo
     with tempfile.TemporaryDirectory() as tmp:
         reference = motion.save(Path(tmp) / "reference.npz")
         for name in names:
-            imitate = settings_of(params.imitate, VARIANTS[name])
+            imitate = settings_of(params.imitate.for_clip(clip), VARIANTS[name])
             ppo = imitate.ppo.model_copy(update={"total_timesteps": samples, "evaluate_every": 0,
                                                  "checkpoint_every": 10 * samples})
             train(reference, Path(tmp) / name, imitate.env, imitate.reward, ppo, progress=False, asi=imitate.asi)

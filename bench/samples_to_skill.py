@@ -46,7 +46,7 @@ def run(clip: str, seed: int, chunk: int, root: Path = ROOT) -> dict:
     from sfv.imitate.train import train
 
     params = load_params(ROOT / "params.yaml")
-    cfg = params.imitate
+    cfg = params.imitate.for_clip(clip)
     threshold, minutes, _, span = TARGETS[clip]
     folder = paths.skill_run_dir(clip, seed, root)
     folder.mkdir(parents=True, exist_ok=True)

@@ -57,7 +57,7 @@ from sfv.notebook import stage_params
 from sfv.plots import save_figure
 
 params = stage_params(params_file)
-cfg, entry, seed = params.imitate, params.clips[clip], params.base.seed
+cfg, entry, seed = params.imitate.for_clip(clip), params.clips[clip], params.base.seed  # the clip's own ground contacts
 print(show(cfg))
 motion, made, motion_path = stage.make_reference(params, clip, reference)
 ppo = stage.budget(params, clip, reference)

@@ -276,6 +276,10 @@ class EnvSettings(_Section):
     reference_root_observation: bool = Field(
         False, description="also observe where the reference's root is (position and heading relative to the "
         "character's root, in its heading frame), so the policy can steer back when it drifts")
+    ground_contacts: list[str] = Field(
+        [], description="bodies besides the character's feet that may touch the ground without ending the episode "
+        "(DeepMimic's per-skill fall_contact_bodies: a cartwheel's hands); a clip adds its own with "
+        "imitate.clips.<clip>.ground_contacts")
 
     @property
     def substeps(self) -> int:
@@ -381,6 +385,9 @@ class ImitateClip(_Section):
     cyclic: bool = Field(False, description="the clip is one cycle of a periodic skill: close the loop and repeat it "
                          "(else one-shot: episodes end with the clip)")
     total_timesteps: Optional[int] = Field(None, ge=1, description="this clip's training budget (null: imitate.ppo's)")
+    ground_contacts: list[str] = Field([], description="bodies besides the feet this skill puts on the ground (a "
+                                       "cartwheel's wrists): touching with them does not end an episode; added to "
+                                       "imitate.env.ground_contacts for this clip, from its video or its mocap")
 
     @field_validator("frames")
     @classmethod
@@ -414,6 +421,16 @@ class ImitateParams(_Section):
     ppo: PPOSettings = PPOSettings()
     asi: ASISettings = ASISettings()
     evaluation: EvaluationParams = EvaluationParams()
+
+    def for_clip(self, clip: str) -> "ImitateParams":
+        """These settings as a clip's policy uses them: its own ground contacts added to the env's (a clip without an
+        entry in `clips`, such as a mocap clip only benchmarked, keeps the env's)."""
+        extra = [b for b in (self.clips[clip].ground_contacts if clip in self.clips else [])
+                 if b not in self.env.ground_contacts]
+        if not extra:
+            return self
+        return self.model_copy(update={"env": self.env.model_copy(
+            update={"ground_contacts": [*self.env.ground_contacts, *extra]})})
 
 
 # --- the file ---------------------------------------------------------------------------------------

@@ -180,3 +180,13 @@ def test_clip_camera_overrides_are_the_cameras_fields():
     assert CameraOverride().distance is None
     with pytest.raises(ValueError, match="less than or equal to 80"):
         CameraOverride(elevation=95)
+
+
+def test_a_clips_ground_contacts_join_the_envs_for_that_clip_only():
+    params = load_params()
+    env = params.imitate.env.model_copy(update={"ground_contacts": ["left_wrist"]})
+    imitate = params.imitate.model_copy(update={"env": env})
+    assert imitate.for_clip("cartwheel").env.ground_contacts == ["left_wrist", "right_wrist"]  # no duplicate
+    assert imitate.for_clip("walk").env.ground_contacts == ["left_wrist"]
+    assert imitate.for_clip("backflip").env.ground_contacts == ["left_wrist"]  # no imitate.clips entry
+    assert params.imitate.for_clip("cartwheel").env.ground_contacts == ["right_wrist", "left_wrist"]

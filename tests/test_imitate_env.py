@@ -244,3 +244,21 @@ def test_reference_root_observation_sees_the_offset_and_heading_to_the_reference
     assert np.hypot(*forward) == pytest.approx(1, abs=1e-6) and abs(np.arctan2(forward[1], forward[0])) == \
         pytest.approx(1.1, abs=1e-5)
     env.close()
+
+
+def test_a_skills_ground_contacts_do_not_end_its_episodes():
+    """The cartwheel's hands touch down from 1.03 s (left) and 1.2 s (right): with the hands not allowed on the
+    ground (DeepMimic's default fall contacts) the episode ends there; with them allowed it goes on."""
+    cartwheel = load_mocap("cartwheel")
+    ended = {}
+    for contacts in ([], ["right_wrist", "left_wrist"]):
+        env = ImitationEnv(cartwheel, EnvSettings(ground_contacts=contacts))
+        env.reset(seed=0, options={"time": 1.2})
+        ended[len(contacts)] = any(env.step(np.zeros(env.action_space.shape))[2] for _ in range(3))
+        env.close()
+    assert ended == {0: True, 2: False}
+
+
+def test_unknown_ground_contact_is_refused_with_the_body_names(walk):
+    with pytest.raises(SimulationError, match=r"ground_contacts .*\['right_hand'\].*right_wrist"):
+        ImitationEnv(walk, EnvSettings(ground_contacts=["right_hand"]))

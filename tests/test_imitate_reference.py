@@ -197,3 +197,14 @@ def test_end_to_end_measure_ignores_the_cameras_world_and_finds_known_errors(wal
     assert f["body_error_m"] < 1e-6 and f["root_drift_final_m"] < 1e-6
     late = fidelity(later, walk.times[:28], walk, "y", 30.0, offset=0.0)
     assert late["body_error_m"] > 0.05  # misaligned in time: a real error
+
+
+def test_a_reference_with_a_non_foot_body_on_the_ground_is_refused_with_the_fix():
+    from sfv.imitate.reference_clip import ReferenceError, check_ground_contacts
+
+    cartwheel = load_mocap("cartwheel")
+    with pytest.raises(ReferenceError, match=r"left_wrist at frame 61 \(1.02 s\).*ground_contacts: "
+                                             r"\[right_wrist, left_wrist\]"):
+        check_ground_contacts(cartwheel, [], "cartwheel")
+    check_ground_contacts(cartwheel, ["right_wrist", "left_wrist"], "cartwheel")  # allowed: no error
+    check_ground_contacts(load_mocap("walk"), [], "walk")  # only the feet touch

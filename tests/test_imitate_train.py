@@ -133,3 +133,29 @@ def test_evaluation_rollout_and_video(tmp_path, walk_npz):
     frames = [f for f in imageio.get_reader(video)]
     assert len(frames) == n + 1 and frames[0].shape == (192, 320, 3)
     assert frames[0].std() > 10  # a picture, not a blank frame
+
+
+def test_a_reference_touching_down_with_disallowed_bodies_is_refused_before_training(tmp_path):
+    from sfv.imitate.reference_clip import ReferenceError
+
+    path = tmp_path / "cartwheel.npz"
+    load_mocap("cartwheel").save(path)
+    with pytest.raises(ReferenceError, match="imitate.clips.cartwheel.ground_contacts"):
+        train(path, tmp_path / "policy", EnvSettings(), RewardParams(), PPOSettings(total_timesteps=64, n_envs=1,
+                                                                                    n_steps=64, batch_size=64))
+    assert not (tmp_path / "policy").exists()  # nothing made, nothing lost
+
+
+def test_a_setting_added_later_at_its_default_does_not_restart_a_run(tmp_path, walk_npz):
+    from sfv.config import ASISettings
+    from sfv.imitate.train import _run_signature, same_run
+
+    signature = _run_signature(walk_npz, EnvSettings(), RewardParams(), PPOSettings(), 0, ASISettings())
+    older = json.loads(json.dumps(signature))
+    del older["env"]["ground_contacts"]  # recorded by a kit without the setting
+    assert same_run(older, signature)
+    changed = _run_signature(walk_npz, EnvSettings(ground_contacts=["left_wrist"]), RewardParams(), PPOSettings(), 0,
+                             ASISettings())
+    assert not same_run(older, changed)  # the new setting away from its default: a different run
+    older["env"]["action_scale"] = 0.25
+    assert not same_run(older, signature)  # a recorded setting that differs still starts afresh

@@ -154,6 +154,29 @@ def ground(motion: Motion, checks: ReferenceChecks, clip: str, first_frame: int 
     return replace(motion, root_pos=root_pos), lift
 
 
+def check_ground_contacts(motion: Motion, ground_contacts: list[str], clip: str, margin: float = 0.05) -> None:
+    """Refuse a reference that puts a body on the ground which the env does not allow there: a touch by a body
+    other than the feet and the skill's `ground_contacts` ends the episode (early termination), so no policy could
+    get past that frame (a cartwheel's hands). A body is on the ground when its frame comes within `margin` metres
+    of the height the feet have when the character stands."""
+    sk = motion.skeleton
+    up = "xyz".index(sk.up_axis)
+    pos, _ = motion.body_positions()
+    allowed = set(sk.settings["feet"]) | set(ground_contacts)
+    floor = standing_foot_height(sk) + margin
+    low = pos[..., up] <= floor
+    touching = [b for b, body in enumerate(sk.bodies) if body.name not in allowed and low[:, b].any()]
+    if touching:
+        names = [sk.bodies[b].name for b in touching]
+        first = {sk.bodies[b].name: int(np.argmax(low[:, b])) for b in touching}
+        when = ", ".join(f"{n} at frame {f} ({f / motion.fps:.2f} s)" for n, f in first.items())
+        raise ReferenceError(
+            f"clip {clip!r}: the reference puts {when} on the ground, and a touch by a body other than the feet ends "
+            f"an episode (early termination), so no policy could get past it. If the skill does touch the ground "
+            f"there, allow it: imitate.clips.{clip}.ground_contacts: [{', '.join(names)}] (or imitate.env."
+            f"ground_contacts for every clip); if it should not, trim the frames (imitate.clips.{clip}.frames)")
+
+
 def close_loop(motion: Motion) -> Motion:
     """A cyclic version of the motion: its last frame becomes its first (but for the horizontal travel),
     the difference spread linearly over the clip (DeepMimic's convention: the last frame of a cycle is

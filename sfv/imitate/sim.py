@@ -97,6 +97,7 @@ class Simulation:
         self.substeps = settings.substeps
         self.physics_hz, self.control_hz = float(settings.physics_hz), float(settings.control_hz)
         self.terrain_spec = load_terrain(settings.terrain)
+        self.ground_contacts = list(settings.ground_contacts)
         cfg = self.skeleton.settings
         self.up_axis = self.skeleton.up_axis
         self.up = np.eye(3)["xyz".index(self.up_axis)]
@@ -154,6 +155,13 @@ class Simulation:
             self.feet = {link_of[n] for n in cfg.get("feet", [])}
         except KeyError as e:
             raise SkeletonError(f"sfv/characters/{sk.name}.yaml: feet names unknown body {e}") from None
+        unknown = [n for n in self.ground_contacts if n not in link_of]
+        if unknown:
+            raise SimulationError(f"ground_contacts (imitate.env or imitate.clips.<clip>) names {unknown}, which are not "
+                                  f"bodies of {sk.name!r}: use names of sfv/characters/{sk.name}.yaml's skeleton "
+                                  f"({', '.join(n for n in link_of if n != sk.bodies[0].name)})")
+        # bodies whose touch does not end an episode: the feet and the skill's own (a cartwheel's hands)
+        self.allowed_contacts = self.feet | {link_of[n] for n in self.ground_contacts}
 
     def _setup_dynamics(self, cfg: dict) -> None:
         c, pd = self.client, cfg.get("pd", {})
@@ -276,9 +284,10 @@ class Simulation:
                                           physicsClientId=c)
 
     def fallen(self) -> bool:
-        """True when a body other than the feet touches the terrain (DeepMimic's early termination)."""
+        """True when a body other than the feet (and the skill's `ground_contacts`) touches the terrain (DeepMimic's
+        early termination)."""
         for p in pybullet.getContactPoints(self.body, self.terrain, physicsClientId=self.client):
-            if p[3] not in self.feet:
+            if p[3] not in self.allowed_contacts:
                 return True
         return False
 

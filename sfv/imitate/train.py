@@ -29,6 +29,7 @@ from sfv.config import ASISettings, EnvSettings, PPOSettings, RewardParams
 from sfv.imitate.asi import AdaptiveStart
 from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
+from sfv.imitate.reference_clip import check_ground_contacts
 from sfv.io import atomic_path, write_json, write_text
 from sfv.motion import load_motion
 
@@ -68,6 +69,22 @@ def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams,
     if env_settings.state_init == "adaptive":
         signature["asi"] = asi.model_dump(mode="json")
     return signature
+
+
+#: the settings sections of a run signature and their models, for `same_run`
+_SECTIONS = {"env": EnvSettings, "reward": RewardParams, "ppo": PPOSettings, "asi": ASISettings}
+
+
+def same_run(stored: dict, signature: dict) -> bool:
+    """Whether a run recorded with `stored` may resume under `signature`. A setting the kit gained after the run
+    started (absent from `stored`) matches when it has its default value: a new option left at its default does
+    not throw away hours of training."""
+    filled = dict(stored)
+    for key, model in _SECTIONS.items():
+        if isinstance(stored.get(key), dict):
+            defaults = model().model_dump(mode="json")
+            filled[key] = {**{k: v for k, v in defaults.items() if k in signature.get(key, {})}, **stored[key]}
+    return filled == signature
 
 
 def latest_checkpoint(out: Path) -> Path | None:
@@ -193,12 +210,14 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     from stable_baselines3.common.utils import get_linear_fn
     from stable_baselines3.common.vec_env import VecNormalize
 
+    motion = load_motion(motion_path)
+    check_ground_contacts(motion, env_settings.ground_contacts, motion.name)  # before the folder is touched
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     signature = _run_signature(motion_path, env_settings, reward, ppo, seed, asi)
     run_file = out / "run.json"
     ckpt = latest_checkpoint(out)
-    if ckpt is not None and (not run_file.is_file() or json.loads(run_file.read_text()) != signature):
+    if ckpt is not None and (not run_file.is_file() or not same_run(json.loads(run_file.read_text()), signature)):
         print(f"{out}: the checkpoint was trained with other settings; starting afresh")
         shutil.rmtree(out / "checkpoints", ignore_errors=True)
         (out / "latest").unlink(missing_ok=True)
