@@ -77,12 +77,33 @@ def run(clip: str, seed: int, chunk: int, root: Path = ROOT) -> dict:
             "trained_samples": int(last["timesteps"]), "trained_minutes": round(last["wall_seconds"] / 60, 1)}
 
 
+def refresh(row: dict, root: Path) -> dict:
+    """A table row with its result read again from the run's learning curve."""
+    from sfv import paths
+    from sfv.imitate.curve import read_curve
+    from sfv.imitate.learning_speed import samples_to_skill
+
+    curve = read_curve(paths.skill_curve_file(row["clip"], row["seed"], root))
+    seconds = row.get("evaluated_seconds")
+    if not curve or seconds is None:
+        return row
+    return {**row, **samples_to_skill(curve, row["threshold_cm"] / 100, seconds)}
+
+
+def write_table(table_file: Path, rows: list[dict]) -> None:
+    table_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = table_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(rows, indent=1) + "\n")
+    tmp.replace(table_file)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     default = [f"{c}:{s}" for c, (_, _, seeds, _) in TARGETS.items() for s in seeds]
     ap.add_argument("--runs", nargs="*", default=default, help=f"clip:seed (default: {' '.join(default)})")
     ap.add_argument("--chunk", type=int, default=500_000, help="samples trained between checks of the curve")
-    ap.add_argument("--table", action="store_true", help="only print the table of the runs done so far")
+    ap.add_argument("--table", action="store_true", help="only print the table of the runs done so far (each row "
+                    "re-read from its learning curve)")
     ap.add_argument("--root", type=Path, default=ROOT,
                     help="where bench/results/samples_to_skill/ goes (default: the kit; another lets a copy of the "
                          "code train while this one is edited)")
@@ -91,17 +112,17 @@ def main() -> None:
 
     table_file = paths.skill_table_file(args.root)
     rows = json.loads(table_file.read_text()) if table_file.is_file() else []
-    if not args.table:
+    if args.table:  # each row re-read from its learning curve (a row written by an older kit gains new columns)
+        rows = [refresh(row, args.root) for row in rows]
+        write_table(table_file, rows)
+    else:
         for spec in args.runs:
             clip, _, seed = spec.partition(":")
             if clip not in TARGETS:
                 ap.error(f"--runs {spec}: clip must be one of {sorted(TARGETS)}")
             row = run(clip, int(seed or 0), args.chunk, args.root)
             rows = [r for r in rows if (r["clip"], r["seed"]) != (row["clip"], row["seed"])] + [row]
-            table_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = table_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(rows, indent=1) + "\n")
-            tmp.replace(table_file)
+            write_table(table_file, rows)
     from sfv.imitate.learning_speed import skill_table
 
     print(skill_table(sorted(rows, key=lambda r: (list(TARGETS).index(r["clip"]), r["seed"]))))

@@ -14,7 +14,7 @@ def row(t, wall, err=None, survived=None):
     r = {"timesteps": float(t), "wall_seconds": float(wall), "episode_return": 1.0, "episode_seconds": 1.0,
          "tracking_error": 0.1, "step_reward": 0.5}
     if err is not None:
-        r.update(eval_tracking_error=err, eval_survived_seconds=survived, eval_root_drift=0.1)
+        r.update(eval_tracking_error=err, eval_survived_seconds=survived, eval_root_drift=t / 1e6)
     return r
 
 
@@ -23,7 +23,8 @@ def test_first_evaluation_that_tracks_the_whole_clip_within_the_threshold():
              row(150_000, 170), row(200_000, 240, 0.06, 20.0),  # whole clip, too far
              row(300_000, 360, 0.049, 20.0), row(400_000, 480, 0.03, 20.0)]
     got = ls.samples_to_skill(curve, 0.05, 20.0)
-    assert got == {"learned": True, "samples": 300_000, "minutes": 6.0, "error_cm": 4.9, "survived_s": 20.0}
+    assert got == {"learned": True, "samples": 300_000, "minutes": 6.0, "error_cm": 4.9, "survived_s": 20.0,
+                   "drift_m": 0.3}
     assert ls.best_evaluation(curve, 20.0)["timesteps"] == 400_000
     unlearned = ls.samples_to_skill(curve[:4], 0.05, 20.0)  # reports the last evaluation
     assert not unlearned["learned"] and unlearned["samples"] == 200_000 and unlearned["error_cm"] == 6.0
@@ -60,6 +61,8 @@ def test_skill_table_names_the_target_and_the_evaluated_span():
            "learned": True, "samples": 1_200_000, "minutes": 16.5, "error_cm": 4.2, "survived_s": 1.77,
            "trained_samples": 1_500_000, "trained_minutes": 20.1}
     text = ls.skill_table([row])
-    assert "| jump | 1 | <= 5 cm over 1.77 s in 60 min | yes | 1,200,000 | 16.5 | 4.2 | 1.77 | 1,500,000, 20.1 |" in text
+    assert "| jump | 1 | <= 5 cm over 1.77 s in 60 min | yes | 1,200,000 | 16.5 | 4.2 | 1.77 | — | 1,500,000, 20.1 |" \
+        in text
     old = {k: v for k, v in row.items() if k != "evaluated_seconds"}  # a row written before the span was recorded
     assert "| <= 5 cm in 60 min |" in ls.skill_table([old])
+    assert "| 1.77 | 0.4 | 1,500,000" in ls.skill_table([{**row, "drift_m": 0.4}])

@@ -26,15 +26,19 @@ def learned(row: dict, threshold: float, seconds: float) -> bool:
 
 
 def samples_to_skill(curve: list[dict], threshold: float, seconds: float) -> dict:
-    """{learned, samples, minutes, error_cm, survived_s}: the first learned evaluation, else the last one (with
-    learned False); samples None when the curve has no evaluation yet."""
+    """{learned, samples, minutes, error_cm, survived_s, drift_m}: the first learned evaluation, else the last one
+    (with learned False); samples None when the curve has no evaluation yet. drift_m: how far the root was from the
+    reference's at the evaluation's end."""
     rows = evaluations(curve)
     if not rows:
-        return {"learned": False, "samples": None, "minutes": None, "error_cm": None, "survived_s": None}
+        return {"learned": False, "samples": None, "minutes": None, "error_cm": None, "survived_s": None,
+                "drift_m": None}
     hit = next((r for r in rows if learned(r, threshold, seconds)), None)
     row = hit or rows[-1]
+    drift = row.get("eval_root_drift", math.nan)
     return {"learned": hit is not None, "samples": int(row["timesteps"]), "minutes": round(row["wall_seconds"] / 60, 1),
-            "error_cm": round(100 * row["eval_tracking_error"], 2), "survived_s": round(row["eval_survived_seconds"], 2)}
+            "error_cm": round(100 * row["eval_tracking_error"], 2), "survived_s": round(row["eval_survived_seconds"], 2),
+            "drift_m": None if math.isnan(drift) else round(drift, 2)}
 
 
 def best_evaluation(curve: list[dict], seconds: float) -> dict | None:
@@ -78,12 +82,13 @@ def lever_table(rows: list[dict], curves: dict[str, list[dict]] | None = None) -
 def skill_table(rows: list[dict]) -> str:
     """Markdown: samples and minutes to each skill, per clip and seed (or where the run stands)."""
     lines = ["| clip | seed | target | learned | samples | minutes | error cm (at that evaluation) | survived s | "
-             "trained (samples, min) |", "|---|---|---|---|---|---|---|---|---|"]
+             "root drift m | trained (samples, min) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         span = f" over {r['evaluated_seconds']} s" if "evaluated_seconds" in r else ""
+        drift = "—" if r.get("drift_m") is None else r["drift_m"]
         lines.append(f"| {r['clip']} | {r['seed']} | <= {r['threshold_cm']} cm{span} in {r['limit_minutes']} min | "
                      f"{'yes' if r['learned'] else 'no'} | {r['samples'] or 0:,} | {r['minutes']} | {r['error_cm']} | "
-                     f"{r['survived_s']} | {r['trained_samples']:,}, {r['trained_minutes']} |")
+                     f"{r['survived_s']} | {drift} | {r['trained_samples']:,}, {r['trained_minutes']} |")
     return "\n".join(lines)
 
 
