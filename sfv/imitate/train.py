@@ -56,11 +56,11 @@ def _vec_env(motion_path: str, settings: EnvSettings, reward: RewardParams, n_en
 
 
 def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams, ppo: PPOSettings, seed: int,
-                   asi: ASISettings) -> dict:
+                   asi: ASISettings, motion=None) -> dict:
     """What must match for a resume (the budget, the checkpoint and evaluation intervals and the learner's
     threads may change; anything else starts afresh, a changed reference motion too: the clip's reconstruction
     changed)."""
-    signature = {"motion": str(motion_path), "motion_sha256": load_motion(motion_path).fingerprint(),
+    signature = {"motion": str(motion_path), "motion_sha256": (motion or load_motion(motion_path)).fingerprint(),
                  "env": env_settings.model_dump(mode="json"),
                  "reward": reward.model_dump(mode="json"),
                  "ppo": ppo.model_dump(mode="json", exclude={"total_timesteps", "checkpoint_every", "evaluate_every",
@@ -214,7 +214,7 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     check_ground_contacts(motion, env_settings.ground_contacts, motion.name)  # before the folder is touched
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    signature = _run_signature(motion_path, env_settings, reward, ppo, seed, asi)
+    signature = _run_signature(motion_path, env_settings, reward, ppo, seed, asi, motion)  # the motion read once
     run_file = out / "run.json"
     ckpt = latest_checkpoint(out)
     if ckpt is not None and (not run_file.is_file() or not same_run(json.loads(run_file.read_text()), signature)):
