@@ -25,6 +25,11 @@
 #   a tucked body looks smaller, so seems farther away);
 # - **2D reprojection** onto the 2D keypoints through a camera estimated from the clip (never the
 #   ground-truth camera); with the weak root term, this is what places the body in the world;
+# - every 2D distance (this term, e, e_max) in **metres at the body**: pixels times the body's depth over the
+#   focal length. In raw pixels the same weight pulls 16 times harder on a 1920-pixel-high video than on a
+#   480-pixel one; in metres at the body it means the same on every camera, whatever focal length is assumed
+#   (depth from scale grows with it). Smoothness is in (m/s²)², averaged over frames, and outliers are judged
+#   in seconds, so a 60 fps video is fitted like the same motion at 30 fps;
 # - **smoothness**: squared joint acceleration;
 # - **plausibility**: knees and elbows within the character's joint ranges (the simulator enforces them,
 #   and a knee bent forwards fits 3D points as well as the right bend), no body below the floor, and no
@@ -85,7 +90,7 @@ print(f"clip {clip!r}: {len(poses['detected'])} frames at {fps:g} fps, {int(pose
 #
 # **Outlier poses.** The estimator sometimes flips a whole 3D pose for a few frames (seen on the rendered
 # roll and cartwheel: 0.5 m off for 3–5 frames, at ordinary confidence). The body then turns more than
-# `outlier_turn` degrees from one frame to the next, and back within `outlier_frames` frames, which no
+# `outlier_turn` degrees from one frame to the next, and back within `outlier_seconds`, which no
 # skill does at 30 fps. The reconstruction treats such frames as missing (their 3D and 2D weights are 0,
 # the smoothness term fills them); per-frame IK, the baseline, fits them as they are.
 
@@ -94,7 +99,8 @@ targets = prepare(poses, skeleton, cfg)
 cam = targets.camera
 print(f"estimated camera: f = {cam.camera.K[0, 0]:.0f} px (assumed {cfg.vertical_fov:g} deg), body "
       f"{np.nanmedian(cam.translation[:, 2]):.2f} m away (median); initial 2D error "
-      f"{np.nanmedian(cam.reprojection_error):.1f} px (median)")
+      f"{np.nanmedian(cam.reprojection_error):.1f} px = {1000 * np.nanmedian(cam.reprojection_error_m):.0f} mm at the "
+      f"body (median)")
 print(f"outlier frames: {np.flatnonzero(targets.outliers).tolist() or 'none'}")
 init = initial_motion(targets.start, skeleton, fps, name=clip)
 truth = evaluate.Truth.from_ground_truth(gt, first, len(poses["detected"]), targets.bodies) if gt is not None else None

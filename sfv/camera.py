@@ -148,8 +148,10 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0,
 
 
 def orbit_camera(target: np.ndarray, distance: float, elevation_deg: float, azimuth_deg: float, width: int,
-                 height: int, vertical_fov_deg: float) -> Camera:
-    """A camera `distance` metres from `target`, raised by `elevation_deg`, around it by `azimuth_deg`.
+                 height: int, vertical_fov_deg: float, roll_deg: float = 0.0) -> Camera:
+    """A camera `distance` metres from `target`, raised by `elevation_deg`, around it by `azimuth_deg`, turned
+    by `roll_deg` about its optical axis (0 keeps the horizon horizontal; positive turns the picture clockwise:
+    the world's up leans to the image's right).
 
     Azimuth 0 puts the camera on the +x side looking back along -x; 90 on the +y side.
     """
@@ -158,4 +160,8 @@ def orbit_camera(target: np.ndarray, distance: float, elevation_deg: float, azim
     el, az = np.radians(elevation_deg), np.radians(azimuth_deg)
     offset = distance * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
     R, t = look_at(np.asarray(target) + offset, target)
+    if roll_deg:
+        c, s = np.cos(np.radians(roll_deg)), np.sin(np.radians(roll_deg))
+        turn = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # about the optical axis (camera z)
+        R, t = turn @ R, turn @ t
     return Camera(K=intrinsics(width, height, vertical_fov_deg), R=R, t=t, width=width, height=height)

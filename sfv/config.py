@@ -61,6 +61,8 @@ class CameraParams(_Section):
     elevation: float = Field(10.0, ge=-80, le=80, description="degrees above the horizon")
     azimuth: float = Field(-60.0, ge=-360, le=360, description="degrees around the vertical; 0 looks along -x")
     fov: float = Field(45.0, ge=5, le=120, description="vertical field of view, degrees")
+    roll: float = Field(0.0, ge=-45, le=45, description="degrees the camera is turned about its optical axis (0 = "
+                                                        "level: the horizon horizontal in the image)")
 
 
 class BodyParams(_Section):
@@ -92,6 +94,10 @@ class ClipParams(_Section):
     notes: str = ""
     camera: CameraOverride = Field(CameraOverride(), description="rendered clips: overrides of render.camera")
     body: BodyParams = Field(BodyParams(), description="rendered clips: overrides of render.body")
+    width: Optional[int] = Field(None, ge=64, le=3840, multiple_of=2,
+                                 description="rendered clips: the video's width, overrides render.width")
+    height: Optional[int] = Field(None, ge=64, le=3840, multiple_of=2,
+                                  description="rendered clips: the video's height, overrides render.height")
 
     @property
     def is_mocap(self) -> bool:
@@ -122,9 +128,11 @@ class ClipParams(_Section):
         first, end = self.frames
         if first < 0 or (end is not None and end <= first):
             raise ValueError(f"frames {list(self.frames)}: need 0 <= first < end (or end null)")
-        if not self.is_mocap and (self.camera != CameraOverride() or self.body != BodyParams()):
-            raise ValueError("camera and body only apply to clips rendered from mocap (source `mocap:<name>`); "
-                             "a real video has its own camera and person: remove them from this entry")
+        if not self.is_mocap and (self.camera != CameraOverride() or self.body != BodyParams()
+                                  or self.width is not None or self.height is not None):
+            raise ValueError("camera, body, width and height only apply to clips rendered from mocap (source "
+                             "`mocap:<name>`); a real video has its own camera, size and person: remove them from "
+                             "this entry")
         return self
 
 
@@ -133,8 +141,8 @@ ClipName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$")]
 
 # --- stage render -----------------------------------------------------------------------------------
 class _Picture(_Section):
-    width: int = Field(640, ge=64, le=1920, multiple_of=16, description="video width (pixels, multiple of 16)")
-    height: int = Field(480, ge=64, le=1920, multiple_of=16, description="video height (pixels, multiple of 16)")
+    width: int = Field(640, ge=64, le=3840, multiple_of=2, description="video width (pixels, even: H.264 4:2:0)")
+    height: int = Field(480, ge=64, le=3840, multiple_of=2, description="video height (pixels, even: H.264 4:2:0)")
     camera: CameraParams = CameraParams()
     body: BodyParams = BodyParams()
 
@@ -156,8 +164,8 @@ class RenderParams(_Picture):
         """The clip's settings: these defaults overridden by the clip's own camera/body entries."""
         camera = self.camera.model_copy(update=clip.camera.model_dump(exclude_none=True))
         body = self.body.model_copy(update=clip.body.model_dump(exclude_none=True))
-        return RenderSettings(width=self.width, height=self.height, camera=camera, body=body, fps=clip.fps,
-                              frames=clip.frames)
+        return RenderSettings(width=clip.width or self.width, height=clip.height or self.height, camera=camera,
+                              body=body, fps=clip.fps, frames=clip.frames)
 
 
 # --- stage pose -------------------------------------------------------------------------------------
@@ -197,10 +205,12 @@ class TargetSettings(_Section):
                                                  "median torso direction alone")
     still_foot_speed: float = Field(0.5, ge=0, description="m/s: with a level camera, ankles slower than this set "
                                                          "its pitch (they share one height); 0 = the torso's pitch")
-    e_max: float = Field(20.0, gt=0, description="pixels: a frame's 3D target counts exp(-(e/e_max)^2) of its 2D error e")
+    e_max: float = Field(0.12, gt=0, description="metres: a frame's 3D target counts exp(-(e/e_max)^2) of its 2D error e, "
+                                                  "in metres at the body (pixels x its depth / focal length)")
     outlier_turn: float = Field(90.0, gt=0, le=180, description="degrees: a 3D pose turning more than this from one "
                                                                  "frame to the next (and back) is an outlier")
-    outlier_frames: int = Field(10, ge=0, description="longest run of frames between such turns taken as an outlier")
+    outlier_seconds: float = Field(0.34, ge=0, description="longest run between such turns taken as an outlier "
+                                                          "(seconds: 10 frames at 30 fps, 20 at 60)")
 
 
 class FitWeights(_Section):
@@ -210,7 +220,8 @@ class FitWeights(_Section):
     root_position: float = Field(0.01, ge=0, description="robust distance of the root to its world target (per m^2)")
     smoothness: float = Field(2e-6, ge=0, description="squared joint acceleration ((m/s^2)^2); 0 = per-frame IK")
     ground: float = Field(10.0, ge=0, description="bodies below the ground (per m^2)")
-    reprojection: float = Field(1e-4, ge=0, description="robust pixel distance to the 2D keypoints (per px^2)")
+    reprojection: float = Field(2.5, ge=0, description="robust distance to the 2D keypoints, in metres at the body "
+                                                        "(pixels x depth / focal length) (per m^2)")
     joint_limits: float = Field(1.0, ge=0, description="squared violation of revolute joint ranges (per rad^2)")
     foot_sliding: float = Field(1e-3, ge=0, description="squared horizontal speed of a planted foot (per (m/s)^2)")
 
@@ -220,7 +231,8 @@ class FitSettings(_Section):
 
     weights: FitWeights = FitWeights()
     robust_scale: float = Field(0.1, gt=0, description="metres: 3D errors beyond this pull no harder")
-    robust_pixels: float = Field(20.0, gt=0, description="pixels: 2D errors beyond this pull no harder")
+    robust_reprojection: float = Field(0.12, gt=0, description="metres at the body: 2D errors beyond this pull no "
+                                                                "harder")
     contact_height: float = Field(0.12, gt=0, description="metres: a foot's ankle lower than this may be planted")
     contact_speed: float = Field(0.6, gt=0, description="m/s: a low foot slower than this (per-frame IK) is planted")
     optimizer: Literal["lbfgs", "adam"] = Field("lbfgs", description="L-BFGS (strong Wolfe line search) or Adam")

@@ -100,7 +100,7 @@ def mp4_writer(path: str | Path, fps: float, quality: int = 8):
 
     with atomic_path(path) as tmp:
         writer = imageio.get_writer(str(tmp), format="FFMPEG", fps=fps, codec="libx264", quality=quality,
-                                    macro_block_size=16, pixelformat="yuv420p", ffmpeg_log_level="error",
+                                    macro_block_size=2, pixelformat="yuv420p", ffmpeg_log_level="error",
                                     output_params=["-threads", "1"])
         try:
             yield writer.append_data

@@ -155,8 +155,18 @@ def test_render_section_is_checked(tmp_path):
         load_params(_params(tmp_path, clips + "render:\n  clips: [real]\n"))
     with pytest.raises(ParamsError, match=r"render.camera.elevation: .*less than or equal to 80.*degrees above the horizon"):
         load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\n  camera: {elevation: 95}\n"))
-    with pytest.raises(ParamsError, match=r"clips.real: .*camera and body only apply to clips rendered from mocap"):
+    with pytest.raises(ParamsError, match=r"clips.real: .*camera, body, width and height only apply to clips rendered"):
         load_params(_params(tmp_path, clips.replace('x.mp4}', 'x.mp4, camera: {distance: 3}}')))
+    with pytest.raises(ParamsError, match=r"clips.real: .*camera, body, width and height only apply to clips rendered"):
+        load_params(_params(tmp_path, clips.replace('x.mp4}', 'x.mp4, width: 1280}')))
+    # a rendered clip's own size, frame rate and camera roll override the render section's
+    own = clips.replace('"mocap:walk"}', '"mocap:walk", fps: 60, width: 1080, height: 1920, camera: {roll: 12}}')
+    p = load_params(_params(tmp_path, own + "render:\n  clips: [jump, walk]\n"))
+    walk, jump = p.render.for_clip(p.clips["walk"]), p.render.for_clip(p.clips["jump"])
+    assert (walk.width, walk.height, walk.fps, walk.camera.roll) == (1080, 1920, 60, 12)
+    assert (jump.width, jump.height, jump.fps, jump.camera.roll) == (640, 480, 30, 0)
+    with pytest.raises(ParamsError, match=r"clips.walk.width: .*multiple of 2"):
+        load_params(_params(tmp_path, clips.replace('"mocap:walk"}', '"mocap:walk", width: 1081}')))
     with pytest.raises(ParamsError, match=r"pose.clips \['walk'\] are rendered from mocap but not in render.clips"):
         load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\npose:\n  clips: [jump, walk]\n"))
     with pytest.raises(ParamsError, match=r"clips.jump.body.gendr"):

@@ -58,6 +58,20 @@ def test_azimuth_convention():
     assert right[0] > 320
 
 
+def test_camera_roll_turns_the_picture_about_its_centre():
+    level = orbit_camera(np.zeros(3), 5.0, 10.0, -60.0, 640, 480, 45)
+    turned = orbit_camera(np.zeros(3), 5.0, 10.0, -60.0, 640, 480, 45, roll_deg=12.0)
+    assert np.allclose(turned.position, level.position)  # the same place, the same target in the centre
+    pts = np.random.default_rng(0).normal(scale=0.8, size=(30, 3))
+    centre = np.array([320.0, 240.0])
+    a, _ = level.project(pts)
+    b, _ = turned.project(pts)
+    c, s = np.cos(np.radians(12)), np.sin(np.radians(12))
+    assert np.allclose((a - centre) @ np.array([[c, -s], [s, c]]).T + centre, b, atol=1e-9)
+    up = turned.R @ np.array([0.0, 0.0, 1.0])  # the world's up in camera coordinates leans to the image's right
+    assert up[0] == pytest.approx(np.sin(np.radians(12)) * np.cos(np.radians(10)), abs=1e-9)
+
+
 def test_bad_cameras_are_refused():
     with pytest.raises(CameraError, match="straight along the up axis"):
         look_at(np.array([0, 0, 5.0]), np.zeros(3))

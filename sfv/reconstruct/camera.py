@@ -36,6 +36,13 @@ class ClipCamera:
     camera_joints: np.ndarray  # (T, J, 3) HUMANOID_JOINTS in camera coordinates
     world_joints: np.ndarray  # (T, J, 3) the same in the y-up world
     reprojection_error: np.ndarray  # (T,) pixels: each frame's 3D prediction against its 2D keypoints
+    metres_per_pixel: np.ndarray  # (T,) the body's depth over the focal length: one pixel at the body, in metres
+                                  # (missing frames interpolated); pixel errors times this mean the same on any camera
+
+    @property
+    def reprojection_error_m(self) -> np.ndarray:
+        """(T,) each frame's reprojection error in metres at the body (NaN where no person was found)."""
+        return self.reprojection_error * self.metres_per_pixel
 
 
 def solve_translation(uv: np.ndarray, xyz: np.ndarray, weight: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -118,8 +125,10 @@ def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confiden
     R = R_cam_to_world.T
     t_cam = R @ np.array([0.0, ground, 0.0])
     camera = Camera(K=K, R=R, t=t_cam, width=width, height=height)
+    found = np.flatnonzero(detected)
+    depth = np.interp(np.arange(T), found, np.maximum(trans[found, 2], 0.1))  # the body's depth, gaps bridged
     return ClipCamera(camera=camera, translation=trans, camera_joints=cam_joints, world_joints=world,
-                      reprojection_error=err)
+                      reprojection_error=err, metres_per_pixel=depth / K[1, 1])
 
 
 def humanoid_confidence(confidence: np.ndarray, detected: np.ndarray) -> np.ndarray:

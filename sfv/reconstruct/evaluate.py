@@ -135,7 +135,7 @@ def _image(targets: Targets, outliers_weigh_nothing: bool = True) -> tuple:
     """The fit's 2D evidence: the estimated camera, the keypoints, their weights (outlier frames at 0 for the
     reconstruction; as they are for the per-frame IK baseline)."""
     conf = targets.reconstruction_confidence_2d if outliers_weigh_nothing else targets.confidence_2d
-    return targets.camera.camera, targets.keypoints_2d, conf
+    return targets.camera.camera, targets.keypoints_2d, conf, targets.camera.metres_per_pixel
 
 
 def fit_clip(init: Motion, targets: Targets, settings: FitSettings, progress=None, seed: int = 0

@@ -83,7 +83,7 @@ def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence
     # robust_scale would barely pull there, so it uses ten times the scales (nearly quadratic).
     ik_settings = per_frame(settings).model_copy(update={
         "iterations": settings.ik_iterations, "robust_scale": 10 * settings.robust_scale,
-        "robust_pixels": 10 * settings.robust_pixels})
+        "robust_reprojection": 10 * settings.robust_reprojection})
     curve_ik = []
     if ik is None:
         ik, curve_ik = fit(init, targets, bodies, confidence, ik_settings, up_axis, progress, image, seed=seed)
@@ -117,8 +117,8 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
         image: tuple | None = None, contact: np.ndarray | None = None, seed: int = 0) -> tuple[Motion, list[float]]:
     """The motion (starting from `init`, `settings.iterations` loss evaluations) whose bodies `bodies` follow
     `targets` (T, J, 3) in the world frame (the pose root-relative, the root weakly), weighted by `confidence` (T, J), smooth and above the ground.
-    With `image` = (camera, keypoints_2d (T, J, 2), confidence_2d (T, J)) and a reprojection weight, the
-    bodies' projections also follow the 2D keypoints; with `contact` (T, F) and a foot_sliding weight, planted
+    With `image` = (camera, keypoints_2d (T, J, 2), confidence_2d (T, J), metres_per_pixel (T,)) and a
+    reprojection weight, the bodies' projections also follow the 2D keypoints (distances in metres at the body); with `contact` (T, F) and a foot_sliding weight, planted
     feet hold still. Returns the motion and the loss curve."""
     torch.manual_seed(seed)
     T = init.n_frames
@@ -138,7 +138,11 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
     conf = torch.ones(T, len(bodies), dtype=torch.float64) if confidence is None else torch.as_tensor(confidence)
     w = settings.weights
     if image is not None and w.reprojection > 0:
-        cam, uv, conf_2d = image
+        cam, uv, conf_2d, metres_per_pixel = image
+        metres_per_pixel = torch.as_tensor(metres_per_pixel, dtype=torch.float64)
+        if metres_per_pixel.shape != (T,) or not torch.isfinite(metres_per_pixel).all() or (metres_per_pixel <= 0).any():
+            raise ValueError(f"metres_per_pixel must be {T} positive finite numbers (one per frame), "
+                             f"got shape {tuple(metres_per_pixel.shape)}")
         R, t_cam = (torch.as_tensor(a, dtype=torch.float64) for a in (cam.R, cam.t))
         focal = torch.as_tensor([cam.K[0, 0], cam.K[1, 1]], dtype=torch.float64)
         centre = torch.as_tensor(cam.K[:2, 2], dtype=torch.float64)
@@ -178,7 +182,8 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
             terms["ground"] = w.ground * losses.ground_penetration(pos[..., up_axis])
         if image is not None and w.reprojection > 0:
             projected = perspective(pos[:, bodies] @ R.T + t_cam, focal, centre, min_depth=0.05)
-            terms["reprojection"] = w.reprojection * losses.reprojection_2d(projected, uv, conf_2d, settings.robust_pixels)
+            terms["reprojection"] = w.reprojection * losses.reprojection_2d(projected, uv, conf_2d, metres_per_pixel,
+                                                                            settings.robust_reprojection)
         loss = sum(terms.values())
         if not torch.isfinite(loss):
             bad_term = next(k for k, v in terms.items() if not torch.isfinite(v))

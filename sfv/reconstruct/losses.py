@@ -1,6 +1,6 @@
 """Loss terms of the motion reconstruction, each a pure torch function; the weights live in params.
 
-Shapes: T frames, J keypoints. Distances are in metres (3D) or pixels (2D). Every term returns a
+Shapes: T frames, J keypoints. Distances are in metres (2D ones in metres at the body's depth). Every term returns a
 scalar mean, so a weight reads as "how much one unit of this error matters".
 """
 
@@ -24,10 +24,14 @@ def keypoint_3d(pred: torch.Tensor, target: torch.Tensor, confidence: torch.Tens
 
 
 def reprojection_2d(projected: torch.Tensor, keypoints: torch.Tensor, confidence: torch.Tensor,
-                    scale: float = 20.0) -> torch.Tensor:
-    """Robust, confidence-weighted pixel distance between projected joints and 2D keypoints (T, J, 2)."""
-    return (confidence * robust(torch.linalg.norm(projected - keypoints, dim=-1), scale)).sum() / \
-        confidence.sum().clamp_min(1e-9)
+                    metres_per_pixel: torch.Tensor, scale: float = 0.12) -> torch.Tensor:
+    """Robust, confidence-weighted distance between projected joints and 2D keypoints (T, J, 2), in metres at
+    the body: each frame's pixels times its `metres_per_pixel` (T,) (the body's depth over the focal length).
+    In raw pixels the term's pull would grow with the image's resolution and shrink with the person's distance;
+    in metres at the body it means the same on every camera (and does not depend on the assumed focal length,
+    since depth from scale grows with it)."""
+    metres = torch.linalg.norm(projected - keypoints, dim=-1) * metres_per_pixel[:, None]
+    return (confidence * robust(metres, scale)).sum() / confidence.sum().clamp_min(1e-9)
 
 
 def smoothness(joints: torch.Tensor, fps: float) -> torch.Tensor:

@@ -62,8 +62,10 @@ def prepare(poses: dict, skeleton: Skeleton, settings: TargetSettings = TargetSe
                           fps=float(meta.get("fps", 30.0)), still_foot_speed=settings.still_foot_speed)
     conf = humanoid_confidence(poses["confidence"], detected)
     weight = np.zeros(len(detected))
-    weight[detected] = frame_weights(cam.reprojection_error[detected], settings.e_max)
-    outliers = outlier_frames(cam.world_joints, detected, settings.outlier_turn, settings.outlier_frames)
+    weight[detected] = frame_weights(cam.reprojection_error_m[detected], settings.e_max)
+    fps = float(meta.get("fps", 30.0))
+    outliers = outlier_frames(cam.world_joints, detected, settings.outlier_turn,
+                              int(np.floor(settings.outlier_seconds * fps + 1e-9)))
     bodies = [skeleton.index(n) for n in HUMANOID_JOINTS]
     return Targets(world=_interpolate_missing(cam.world_joints, detected), confidence=conf * weight[:, None],
                    keypoints_2d=humanoid_joints(poses["keypoints_2d"]), confidence_2d=conf, camera=cam, bodies=bodies,
@@ -110,7 +112,8 @@ def outlier_frames(joints: np.ndarray, detected: np.ndarray, max_turn_deg: float
 
 def frame_weights(initial_error: np.ndarray, e_max: float) -> np.ndarray:
     """SFV's per-frame weight of the 3D term: exp(-(e / e_max)^2) of each frame's initial 2D reprojection
-    error e, so frames whose 3D prediction disagrees with the image count less."""
+    error e, so frames whose 3D prediction disagrees with the image count less (e and e_max in one unit: the kit
+    uses metres at the body, so the weight means the same on every camera)."""
     return np.exp(-(initial_error / e_max) ** 2)
 
 

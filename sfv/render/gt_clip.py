@@ -47,7 +47,7 @@ def frame_camera(posed: PosedClip, settings: RenderSettings) -> Camera:
     hips = posed.source_joints[:, 1]
     target = np.array([(hips[:, 0].min() + hips[:, 0].max()) / 2, (hips[:, 1].min() + hips[:, 1].max()) / 2, 0.9])
     c = settings.camera
-    return orbit_camera(target, c.distance, c.elevation, c.azimuth, settings.width, settings.height, c.fov)
+    return orbit_camera(target, c.distance, c.elevation, c.azimuth, settings.width, settings.height, c.fov, c.roll)
 
 
 def check_camera_sees_body(camera: Camera, keypoints: np.ndarray, where: str, names=COCO17) -> None:
