@@ -7,7 +7,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup repro test test-fast bench clean-venv
+.PHONY: setup repro test test-fast bench clean-venv pose-heavy
 
 setup: $(VENV)/.installed
 
@@ -41,3 +41,6 @@ bench: setup            ## speed figures, each against a peer measured in the sa
 
 clean-venv:
 	rm -rf $(VENV)
+
+pose-heavy: setup       ## BlazePose heavy for `pose.model: heavy` (npm package @mediapipe/pose, Apache-2.0), once
+	python -m sfv.pose.models install-heavy

@@ -70,7 +70,7 @@ first = entry.frames[0]
 end = entry.frames[1] if entry.frames[1] is not None else probe(video).frames
 middle = (end - first) // 2
 shown = frames_at(video, [middle], first, end)[middle]
-probe_model = BlazePose(video=False)
+probe_model = BlazePose(video=False, model=cfg.model)
 one = probe_model.process(shown)
 probe_model.close()
 display(Image(save_figure(figures.what_the_model_sees(shown, one, first + middle), plot_dir / "what_the_model_sees.png")))

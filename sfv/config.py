@@ -172,6 +172,9 @@ class RenderParams(_Picture):
 class TrackSettings(_Section):
     """How the pose stage follows one actor and searches for flipped people (sfv.pose.tracking)."""
 
+    model: Literal["full", "heavy"] = Field(
+        "full", description="BlazePose's landmark model: full (in mediapipe's wheel) or heavy (more accurate, slower; "
+                            "installed once by `make pose-heavy`)")
     rotation_search: Literal["off", "auto", "all"] = Field(
         "all", description="ask the detector about the frame turned by 0/90/180/270 deg: on every frame, only on "
                            "missing/weak/tilted/jumping ones (auto), or never")

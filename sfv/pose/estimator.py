@@ -2,7 +2,8 @@
 
 An estimator takes an RGB frame and returns a `FramePose` (33 BlazePose keypoints in pixels, in metres
 about the mid-hip, a confidence per keypoint) or None when it finds nobody. BlazePose comes from
-mediapipe 0.10.21's legacy `solutions.pose`, model_complexity=1 (the only weights in the wheel).
+mediapipe 0.10.21's legacy `solutions.pose`: the full landmark model (model_complexity=1, in the wheel) or the
+heavy one (model_complexity=2, installed by `make pose-heavy`: sfv.pose.models).
 Another backend only has to implement `process` and `close`.
 """
 
@@ -39,17 +40,20 @@ class Estimator(Protocol):
 
 
 class BlazePose:
-    """mediapipe BlazePose (full). `video=True` tracks across calls (frames must come in order);
-    `video=False` detects afresh on every image (what the rotation and actor searches use)."""
+    """mediapipe BlazePose, its `model` "full" or "heavy". `video=True` tracks across calls (frames must come in
+    order); `video=False` detects afresh on every image (what the rotation and actor searches use)."""
 
     name = "blazepose"
 
-    def __init__(self, video: bool = True, min_detection_confidence: float = 0.5):
+    def __init__(self, video: bool = True, min_detection_confidence: float = 0.5, model: str = "full"):
+        from sfv.pose.models import complexity
+
         os.environ.setdefault("GLOG_minloglevel", "2")  # mediapipe's C++ logging: warnings and up only
         from mediapipe.python.solutions import pose as mp_pose
 
-        self._pose = mp_pose.Pose(static_image_mode=not video, model_complexity=1, smooth_landmarks=video,
-                                  min_detection_confidence=min_detection_confidence)
+        self.model = model
+        self._pose = mp_pose.Pose(static_image_mode=not video, model_complexity=complexity(model),
+                                  smooth_landmarks=video, min_detection_confidence=min_detection_confidence)
 
     def process(self, rgb: np.ndarray) -> FramePose | None:
         h, w = rgb.shape[:2]

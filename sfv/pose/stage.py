@@ -22,7 +22,11 @@ from sfv.config import TrackSettings
 from sfv.pose.tracking import ClipPoses, estimate_clip
 from sfv.video import VideoError, check_range, probe, read_frames
 
-ESTIMATOR = "BlazePose full (mediapipe 0.10.21, model_complexity=1)"
+def estimator_name(model: str) -> str:
+    """What the poses file says made it."""
+    from sfv.pose.models import MODELS
+
+    return f"BlazePose {model} (mediapipe 0.10.21, model_complexity={MODELS[model][0]})"
 
 
 class NoPersonError(ValueError):
@@ -53,7 +57,7 @@ def estimate_video(clip: str, video: str | Path, frames: tuple, settings: TrackS
 
 def save_poses(path: str | Path, clip: str, poses: ClipPoses, facts: dict, settings: TrackSettings,
                video_sha256: str) -> Path:
-    meta = {"format": POSES_FORMAT, "clip": clip, "estimator": ESTIMATOR, "video_sha256": video_sha256,
+    meta = {"format": POSES_FORMAT, "clip": clip, "estimator": estimator_name(settings.model), "video_sha256": video_sha256,
             "settings": {k: getattr(settings, k) for k in TrackSettings.model_fields}, **facts}
     arrays = {k: getattr(poses, k) for k in ("keypoints_2d", "keypoints_3d", "confidence", "detected", "rotation",
                                              "searched", "source", "baseline_2d", "baseline_3d",

@@ -121,10 +121,10 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
     `estimator` (video mode) and `searcher` (fresh detections) default to BlazePose, closed at the end."""
     owned = []
     if estimator is None:
-        estimator = BlazePose(video=True)
+        estimator = BlazePose(video=True, model=settings.model)
         owned.append(estimator)
     if searcher is None:
-        searcher = BlazePose(video=False)
+        searcher = BlazePose(video=False, model=settings.model)
         owned.append(searcher)
     rows: dict[str, list] = {k: [] for k in ("kp2", "kp3", "conf", "det", "rot", "searched", "source",
                                             "b2", "b3", "bconf", "bdet")}
