@@ -187,6 +187,11 @@ class TrackSettings(_Section):
     consensus_weight: float = Field(3.0, ge=0, description="score penalty per body height of disagreement with the "
                                                            "other candidates")
     temporal_weight: float = Field(1.0, ge=0, description="score penalty per body height of distance to the last pose")
+    crop_scales: list[float] = Field([2.0, 3.0], description="when the actor is lost: crops centred where their "
+                                                              "motion predicts them, this many times their height "
+                                                              "across, each searched at every turn")
+    appearance_weight: float = Field(1.0, ge=0, description="score penalty per unit of colour distance (0 same, 1 "
+                                                            "disjoint) between a candidate's torso and the actor's")
 
 
 class PoseParams(TrackSettings):

@@ -116,6 +116,39 @@ def test_nearest_actor_ignores_someone_else_until_lost():
     assert choose([merged], last, 1, s) is None
 
 
+def test_motion_prediction_follows_a_fast_actor_and_stays_bounded():
+    from sfv.pose.tracking import predict_centre
+
+    track = [(f, np.array([100.0 + 20 * f, 50.0 - 5 * f])) for f in range(4)]  # 20 px/frame right, 5 up
+    assert np.allclose(predict_centre(track, 5), [200.0, 25.0])
+    assert np.allclose(predict_centre(track, 40), [100 + 20 * 3 + 20 * 5, 50 - 15 - 25])  # at most 5 frames on
+    assert np.allclose(predict_centre(track[:1], 9), track[0][1]) and predict_centre([], 3) is None
+    # a fast actor is found where the motion puts them: 90 px from their last pose, within reach of the prediction
+    s = TrackSettings()
+    last, moved = _person(160, 35), (_person(250, 12), "predicted", 0)
+    assert choose([moved], last, 3, s) is None
+    assert choose([moved], last, 3, s, expected=predict_centre(track, 6)) is moved
+
+
+def test_colours_tell_two_people_apart():
+    from sfv.pose.tracking import colour_distance, torso_colours
+
+    frame = np.zeros((200, 300, 3), dtype=np.uint8)
+    frame[:, :150] = (200, 40, 40)  # a red shirt on the left
+    frame[:, 150:] = (40, 160, 60)  # a green one on the right
+    left, right = _person(75, 100, height=120), _person(225, 100, height=120)
+    red, green = torso_colours(frame, left), torso_colours(frame, right)
+    assert colour_distance(red, red) == pytest.approx(0.0, abs=1e-6)
+    assert colour_distance(red, green) > 0.9 and colour_distance(red, None) == 0.0
+    assert torso_colours(frame, _person(75, 100, height=8)) is None  # too small to tell
+    # two candidates equally near and sure: the one dressed like the actor wins
+    s = TrackSettings()
+    last = _person(150, 100, height=120)
+    a, b = (_person(146, 100, height=120), "crop", 0), (_person(154, 100, height=120), "rotated", 1)
+    assert choose([a, b], last, 1, s, appearance=[0.9, 0.05]) is b
+    assert choose([a, b], last, 1, s, appearance=[0.05, 0.9]) is a
+
+
 def test_largest_actor_prefers_the_tallest():
     s = TrackSettings(actor="largest")
     small, tall = (_person(100, 100, height=80), "video", 0), (_person(400, 300, height=200), "crop", 0)

@@ -107,3 +107,12 @@ def crop(rgb: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x0, y0 = (np.clip(centre - side / 2, 0, None)).astype(int)
     x1, y1 = int(min(centre[0] + side / 2, w)), int(min(centre[1] + side / 2, h))
     return np.ascontiguousarray(rgb[y0:y1, x0:x1]), np.array([x0, y0], dtype=float)
+
+
+def crop_square(rgb: np.ndarray, centre: np.ndarray, side: float) -> tuple[np.ndarray, np.ndarray]:
+    """The square region `side` pixels across centred on `centre`, clipped to the frame; and its top-left corner."""
+    h, w = rgb.shape[:2]
+    side = max(float(side), 32.0)
+    x0, y0 = (np.clip(np.asarray(centre, dtype=float) - side / 2, 0, None)).astype(int)
+    x1, y1 = int(min(centre[0] + side / 2, w)), int(min(centre[1] + side / 2, h))
+    return np.ascontiguousarray(rgb[y0:max(y1, y0), x0:max(x1, x0)]), np.array([x0, y0], dtype=float)

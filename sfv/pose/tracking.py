@@ -4,10 +4,13 @@ Every frame first goes through the video-mode estimator (it tracks, so it is fas
 *searched* when that result is missing, weak, tilted far from upright (the paper's failure case:
 people upside down), or jumps away from the actor; or on every frame with `rotation_search: all`.
 The search asks a fresh detector about the frame turned by 0/90/180/270 degrees and, when the actor
-was seen recently, about a crop around where they were. Candidates are scored by confidence, minus
-how far they are from the other candidates (a tracker that drifted off the body disagrees with every
-fresh detection), minus how far they are from the actor's last pose; the best one is kept. A frame where no candidate is
-the actor is recorded as missing: confidence 0 and `detected` false, never an invented pose.
+was seen recently, about crops around where their motion predicts them (constant velocity from their last
+positions; several sizes, every turn: a small, fast, turning body in a flip is found in a crop when the whole
+frame misses it). Candidates are scored by confidence, minus how far they are from the other candidates (a
+tracker that drifted off the body disagrees with every fresh detection), minus how far they are from where the
+actor should be, minus how different their torso's colours are from the actor's (what tells two people apart
+when they are close); the best one is kept. A frame where no candidate is the actor is recorded as missing:
+confidence 0 and `detected` false, never an invented pose.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import numpy as np
 
 from sfv.config import TrackSettings
 from sfv.keypoints import BLAZEPOSE33
-from sfv.pose.estimator import BlazePose, Estimator, FramePose, crop, rotate_image, unrotate
+from sfv.pose.estimator import BlazePose, Estimator, FramePose, crop, crop_square, rotate_image, unrotate
 
 SHOULDERS = [BLAZEPOSE33.index("left_shoulder"), BLAZEPOSE33.index("right_shoulder")]
 HIPS = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
@@ -36,7 +39,7 @@ class ClipPoses:
     detected: np.ndarray  # (T,) bool
     rotation: np.ndarray  # (T,) degrees the chosen result was found at (0 when not rotated)
     searched: np.ndarray  # (T,) bool: the search ran on this frame
-    source: np.ndarray  # (T,) str: video | rotated | crop | none
+    source: np.ndarray  # (T,) str: video | redetected | rotated | crop | predicted | none
     baseline_2d: np.ndarray  # (T, 33, 2) the plain video-mode result, for comparison
     baseline_3d: np.ndarray  # (T, 33, 3)
     baseline_confidence: np.ndarray  # (T, 33)
@@ -71,43 +74,101 @@ def needs_search(pose: FramePose | None, last: FramePose | None, gap: int, s: Tr
     return last is not None and is_jump(pose, last, gap, s)
 
 
-def is_jump(pose: FramePose, last: FramePose, gap: int, s: TrackSettings) -> bool:
-    """The pose is too far from the actor's last one (seen `gap` frames ago), or too much larger or
-    smaller (a detection that merged two people, or someone nearer the camera), to be the same person."""
+def is_jump(pose: FramePose, last: FramePose, gap: int, s: TrackSettings, expected: np.ndarray | None = None) -> bool:
+    """The pose is too far from where the actor was (seen `gap` frames ago) and from where their motion puts
+    them now (`expected`), or too much larger or smaller (a detection that merged two people, or someone
+    nearer the camera), to be the same person."""
     reach = np.sqrt(max(gap, 1))
     ratio = height_of(pose) / height_of(last)
-    far = np.linalg.norm(centre_of(pose) - centre_of(last)) > s.max_jump * height_of(last) * reach
+    far = _offset(pose, last, expected) > s.max_jump * height_of(last) * reach
     return bool(far or not 1 / (1.5 * reach) < ratio < 1.5 * reach)
 
 
+def _offset(pose: FramePose, last: FramePose, expected: np.ndarray | None) -> float:
+    """Pixels from the pose's torso centre to the nearer of the actor's last centre and `expected`."""
+    c = centre_of(pose)
+    d = float(np.linalg.norm(c - centre_of(last)))
+    return d if expected is None else min(d, float(np.linalg.norm(c - expected)))
+
+
+def predict_centre(track: list[tuple[int, np.ndarray]], frame: int, horizon: int = 5) -> np.ndarray | None:
+    """Where the actor's torso centre should be at `frame`: a constant velocity fitted (least squares) to their
+    last few (frame, centre) positions, carried at most `horizon` frames on (a velocity from noisy positions
+    must not run away); the last position when there is only one."""
+    if not track:
+        return None
+    recent = track[-4:]
+    t = np.array([f for f, _ in recent], dtype=float)
+    c = np.stack([x for _, x in recent])
+    if len(recent) < 2 or np.ptp(t) == 0:
+        return c[-1].copy()
+    velocity = np.polyfit(t, c, 1)[0]
+    return c[-1] + velocity * min(frame - t[-1], horizon)
+
+
+def torso_colours(rgb: np.ndarray, pose: FramePose) -> np.ndarray | None:
+    """A colour signature of the torso (hue x saturation histogram, normalised, of the box around shoulders and
+    hips), or None when the torso is too small to tell."""
+    import cv2
+
+    pts = pose.keypoints_2d[SHOULDERS + HIPS]
+    x0, y0 = np.floor(pts.min(0)).astype(int)
+    x1, y1 = np.ceil(pts.max(0)).astype(int)
+    h, w = rgb.shape[:2]
+    x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    hsv = cv2.cvtColor(np.ascontiguousarray(rgb[y0:y1, x0:x1]), cv2.COLOR_RGB2HSV)
+    hist = cv2.calcHist([hsv], [0, 1], None, [12, 4], [0, 180, 0, 256]).astype(np.float32)
+    return hist / max(float(hist.sum()), 1e-9)
+
+
+def colour_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
+    """Bhattacharyya distance of two torso signatures: 0 the same colours, 1 none in common (0 if unknown)."""
+    import cv2
+
+    if a is None or b is None:
+        return 0.0
+    return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
+
+
 def choose(candidates: list[tuple[FramePose, str, int]], last: FramePose | None, gap: int,
-           s: TrackSettings) -> tuple[FramePose, str, int] | None:
+           s: TrackSettings, expected: np.ndarray | None = None,
+           appearance: list[float] | None = None) -> tuple[FramePose, str, int] | None:
     """The candidate that is the actor, or None.
 
-    When the actor was seen in the last `lost_frames` frames, candidates that jump away from them are
-    someone else (`nearest`). The rest are scored: confidence, minus `consensus_weight` x the median
-    distance to the other candidates, minus `temporal_weight` x the distance to the actor's last pose
-    (distances in body heights, the temporal one per frame since). `largest` prefers the tallest person.
+    When the actor was seen in the last `lost_frames` frames, candidates that jump away from where they
+    should be (`expected`, their predicted centre; default their last one) are someone else (`nearest`). The
+    rest are scored: confidence, minus `consensus_weight` x the median distance to the other candidates, minus
+    `temporal_weight` x the distance to the actor (their last pose shifted to `expected`), minus
+    `appearance_weight` x each candidate's colour distance to the actor (`appearance`, aligned with
+    `candidates`) (distances in body heights, the temporal one per frame since). `largest` prefers the tallest.
     """
     if last is not None and gap > s.lost_frames:
         last = None
+    colours = dict(zip(map(id, candidates), appearance)) if appearance is not None else {}
     if last is not None and s.actor == "nearest":
-        candidates = [c for c in candidates if not is_jump(c[0], last, gap, s)]
+        candidates = [c for c in candidates if not is_jump(c[0], last, gap, s, expected)]
     if not candidates:
         return None
     poses = [c[0] for c in candidates]
+    shifts = [np.zeros(2)] if last is None or expected is None else [np.zeros(2), expected - centre_of(last)]
 
-    def score(pose: FramePose) -> float:
+    def score(c) -> float:
+        pose = c[0]
         h = height_of(pose)
         others = [_distance(pose, q) / h for q in poses if q is not pose]
         value = pose.score - s.consensus_weight * (float(np.median(others)) if others else 0.0)
         if last is not None:
-            value -= s.temporal_weight * _distance(pose, last) / height_of(last) / max(gap, 1)
+            moved = min(float(np.linalg.norm(pose.keypoints_2d - (last.keypoints_2d + shift), axis=1).mean())
+                        for shift in shifts)
+            value -= s.temporal_weight * moved / height_of(last) / max(gap, 1)
+            value -= s.appearance_weight * colours.get(id(c), 0.0)
         if s.actor == "largest":
             value += h / max(height_of(q) for q in poses)
         return value
 
-    return max(candidates, key=lambda c: score(c[0]))
+    return max(candidates, key=score)
 
 
 def _distance(a: FramePose, b: FramePose) -> float:
@@ -129,9 +190,11 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
     rows: dict[str, list] = {k: [] for k in ("kp2", "kp3", "conf", "det", "rot", "searched", "source",
                                             "b2", "b3", "bconf", "bdet")}
     last, gap = None, 0
+    track: list[tuple[int, np.ndarray]] = []  # (frame, torso centre) of the actor's recent poses
+    signature = None  # the actor's torso colours, averaged over the frames they were found in
     t_video = t_search = 0.0
     try:
-        for rgb in frames:
+        for index, rgb in enumerate(frames):
             h, w = rgb.shape[:2]
             t0 = time.perf_counter()
             plain = estimator.process(rgb)
@@ -140,19 +203,37 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
                 rows[key].append(val)
             rows["bdet"].append(plain is not None)
             gap += 1
+            if last is not None and gap > settings.lost_frames:
+                track, signature = [], None
+            expected = predict_centre(track, index) if last is not None else None
             candidates = [] if plain is None else [(plain, "video", 0)]
             search = settings.rotation_search != "off" and needs_search(plain, last, gap, settings)
-            # a video result that jumps away from the actor: look for the actor near where they were
+            # a video result that jumps away from the actor: look for the actor where they should be
             lost_actor = last is not None and gap <= settings.lost_frames and (
-                plain is None or is_jump(plain, last, gap, settings))
+                plain is None or is_jump(plain, last, gap, settings, expected))
+            turns = 4 if settings.rotation_search != "off" else 1
             if search or lost_actor:
                 t0 = time.perf_counter()
-                candidates += _search(rgb, searcher, last if lost_actor else None,
-                                      4 if settings.rotation_search != "off" else 1, w, h)
+                candidates += _search(rgb, searcher, last if lost_actor else None, turns, w, h)
                 t_search += time.perf_counter() - t0
-            chosen = choose(candidates, last, gap, settings)
+            appearance = [colour_distance(torso_colours(rgb, c[0]), signature) for c in candidates]
+            chosen = choose(candidates, last, gap, settings, expected, appearance)
+            if chosen is None and lost_actor and settings.crop_scales:
+                # still lost: crops where the motion predicts the actor, at several sizes and every turn
+                t0 = time.perf_counter()
+                around = []
+                for centre in _distinct([expected, centre_of(last)], 0.25 * height_of(last)):
+                    around += _search_around(rgb, searcher, centre, height_of(last), settings.crop_scales, turns)
+                t_search += time.perf_counter() - t0
+                candidates += around
+                appearance += [colour_distance(torso_colours(rgb, c[0]), signature) for c in around]
+                chosen = choose(candidates, last, gap, settings, expected, appearance)
             if chosen is not None:
                 last, gap = chosen[0], 0
+                track = (track + [(index, centre_of(last))])[-8:]
+                colours = torso_colours(rgb, last)
+                if colours is not None:
+                    signature = colours if signature is None else 0.8 * signature + 0.2 * colours
             pose = chosen[0] if chosen else None
             for key, val in zip(("kp2", "kp3", "conf"), _arrays(pose)):
                 rows[key].append(val)
@@ -179,6 +260,32 @@ def _arrays(pose: FramePose | None):
     if pose is None:
         return np.zeros((33, 2)), np.zeros((33, 3)), np.zeros(33)
     return pose.keypoints_2d, pose.keypoints_3d, pose.confidence
+
+
+def _distinct(points: list[np.ndarray], apart: float) -> list[np.ndarray]:
+    """The points, dropping any within `apart` pixels of one kept before it."""
+    kept: list[np.ndarray] = []
+    for p in points:
+        if all(np.linalg.norm(p - q) > apart for q in kept):
+            kept.append(p)
+    return kept
+
+
+def _search_around(rgb, searcher: Estimator, centre: np.ndarray, height: float, scales: list[float], turns: int):
+    """Fresh detections in square crops centred on `centre`, `scale` x `height` across, each turned by
+    0..turns-1 quarter turns, mapped back to the frame."""
+    found = []
+    for scale in scales:
+        region, corner = crop_square(rgb, centre, scale * height)
+        if min(region.shape[:2]) < 32:
+            continue
+        rh, rw = region.shape[:2]
+        for k in range(turns):
+            p = searcher.process(rotate_image(region, k))
+            if p is not None:
+                p = unrotate(p, k, rw, rh)
+                found.append((FramePose(p.keypoints_2d + corner, p.keypoints_3d, p.confidence), "predicted", k))
+    return found
 
 
 def _search(rgb, searcher: Estimator, last: FramePose | None, turns: int, w: int, h: int):
