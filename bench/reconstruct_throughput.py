@@ -37,7 +37,7 @@ def main() -> None:
     error = lambda mo: float(np.linalg.norm(mo.body_positions()[0][:, bodies] - truth, axis=-1).mean() * 1000)  # noqa: E731
     times = {}
     for name, s, threads in (("L-BFGS", settings, 1), ("L-BFGS", settings, 2), ("Adam", settings.model_copy(update={"optimizer": "adam"}), 1)):
-        torch.set_num_threads(threads)
+        s = s.model_copy(update={"torch_threads": threads})  # reconstruct() runs with the settings' threads
         t0 = time.perf_counter()
         motion, _, curve = reconstruct(rest, noisy, bodies, settings=s)
         dt = time.perf_counter() - t0

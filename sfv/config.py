@@ -247,6 +247,8 @@ class FitSettings(_Section):
     ik_iterations: int = Field(150, ge=1, description="loss evaluations of the per-frame IK (the baseline and the start)")
     iterations: int = Field(300, ge=1, description="loss evaluations of the full reconstruction")
     learning_rate: float = Field(0.02, gt=0, description="Adam's step size (L-BFGS searches its own)")
+    torch_threads: int = Field(1, ge=1, description="torch threads of the fit: its tensors are small, and 2 threads on "
+                                                    "2 busy cores ran 10x slower than 1 (bench/reconstruct_throughput.py)")
 
     def with_weights(self, **weights: float) -> "FitSettings":
         """The same settings with some term weights changed (an ablation)."""

@@ -187,6 +187,20 @@ def test_outlier_frames_are_short_runs_between_flips(humanoid):
     assert np.flatnonzero(outlier_frames(flipped, gap)).tolist() == [20, 21, 22, 23]
 
 
+def test_the_fit_runs_on_its_own_thread_count_and_puts_it_back():
+    from sfv.reconstruct import fit as fit_module
+
+    seen = []
+    before = torch.get_num_threads()
+    with fit_module.torch_threads(1):
+        seen.append(torch.get_num_threads())
+    assert seen == [1] and torch.get_num_threads() == before
+    with pytest.raises(RuntimeError):
+        with fit_module.torch_threads(1):
+            raise RuntimeError("a failed fit")
+    assert torch.get_num_threads() == before
+
+
 def test_fit_refuses_bad_targets():
     m, bodies, truth, noisy, rest = _noisy_walk()
     with pytest.raises(ValueError, match=r"targets have shape \(39, 14, 3\), expected \(39, 15, 3\)"):
@@ -423,19 +437,14 @@ def test_reconstruction_is_the_same_on_any_resolution_and_frame_rate(humanoid):
     from sfv.reconstruct.evaluate import fit_clip, mpjpe
     from sfv.reconstruct.stage import initial_motion, prepare
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small tensors: one thread is faster, and far faster on a busy machine
-    try:
-        joints, errors = {}, {}
-        for width, height, fps in ((640, 480, 30), (1080, 1920, 30), (640, 480, 60)):
-            m, poses = _filmed(humanoid, width, height, fps)
-            targets = prepare(poses, humanoid, TargetSettings(vertical_fov=45))
-            init = initial_motion(targets.start, humanoid, fps, name="walk")
-            motion = fit_clip(init, targets, FitSettings())[0]
-            joints[width, fps] = motion.body_positions()[0][:, targets.bodies]
-            errors[width, fps] = mpjpe(joints[width, fps], m.body_positions()[0][:, targets.bodies])
-    finally:
-        torch.set_num_threads(threads)
+    joints, errors = {}, {}
+    for width, height, fps in ((640, 480, 30), (1080, 1920, 30), (640, 480, 60)):
+        m, poses = _filmed(humanoid, width, height, fps)
+        targets = prepare(poses, humanoid, TargetSettings(vertical_fov=45))
+        init = initial_motion(targets.start, humanoid, fps, name="walk")
+        motion = fit_clip(init, targets, FitSettings())[0]
+        joints[width, fps] = motion.body_positions()[0][:, targets.bodies]
+        errors[width, fps] = mpjpe(joints[width, fps], m.body_positions()[0][:, targets.bodies])
     print({k: round(v, 1) for k, v in errors.items()})
     base = joints[640, 30]
     assert 10 < errors[640, 30] < 30  # the fit weighs the two errors: it neither copies one nor fails

@@ -10,6 +10,8 @@ on the rendered clips it reached lower error than Adam on the same number of los
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 import roma
 import torch
@@ -79,6 +81,11 @@ def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence
     result as `ik` and skip it.
 
     Returns (reconstruction, the IK phase's motion, loss curve of the phases run)."""
+    with torch_threads(settings.torch_threads):
+        return _reconstruct(init, targets, bodies, confidence, settings, up_axis, progress, image, ik, seed)
+
+
+def _reconstruct(init, targets, bodies, confidence, settings, up_axis, progress, image, ik, seed):
     # The IK phase starts from a rest pose, often metres from the targets: a robust loss saturated at
     # robust_scale would barely pull there, so it uses ten times the scales (nearly quadratic).
     ik_settings = per_frame(settings).model_copy(update={
@@ -92,6 +99,17 @@ def reconstruct(init: Motion, targets: np.ndarray, bodies: list[int], confidence
         contact = planted_feet(ik, settings, up_axis)
     smooth, curve = fit(ik, targets, bodies, confidence, settings, up_axis, progress, image, contact, seed=seed)
     return smooth, ik, curve_ik + curve
+
+
+@contextmanager
+def torch_threads(n: int):
+    """torch's intra-op threads set to `n` for the block, then put back."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def per_frame(settings: FitSettings) -> FitSettings:
