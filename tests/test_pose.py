@@ -352,3 +352,31 @@ def test_the_stage_builds_the_model_its_settings_name(tmp_path, monkeypatch):
     for model in ("full", "heavy"):
         with pytest.raises(models.ModelMissingError, match=f"pose.model is '{model}'"):
             estimate_clip(frames, TrackSettings(model=model))
+
+
+def test_a_gap_is_searched_again_backwards_from_where_the_actor_is_found():
+    """The actor stands still, then sets off with a jump: forward, every frame of the start is too far from
+    where they stood (they are missed); once found again, the search runs back through the missed frames with
+    the motion seen after them, and finds them all there."""
+    xs = [100, 100, 100, 100, 130, 150, 170, 190, 210, 230]
+    people = [_person(x, 100) for x in xs]
+    frames = [np.full((200, 400, 3), i, dtype=np.uint8) for i in range(len(xs))]
+
+    class Fresh:  # a detector that finds the person in whole frames (not in crops)
+        name = "fresh"
+
+        def process(self, rgb):
+            return people[int(rgb[0, 0, 0])] if rgb.shape == frames[0].shape else None
+
+        def close(self):
+            pass
+
+    s = TrackSettings(rotation_search="off", lost_frames=4)
+    out = estimate_clip(frames, s, estimator=_Scripted(people), searcher=Fresh())
+    assert out.detected.all()
+    assert out.source[4:8].tolist() == ["backward"] * 4 and out.source[8] == "video"
+    assert np.allclose(out.keypoints_2d[4:8], np.stack([p.keypoints_2d for p in people[4:8]]))
+    # someone far from the path between before and after the gap is not taken on the way back
+    people[5] = _person(300, 100)
+    out = estimate_clip(frames, s, estimator=_Scripted(people), searcher=Fresh())
+    assert not out.detected[5] and out.detected[[4, 6, 7]].all()

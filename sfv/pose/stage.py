@@ -124,6 +124,7 @@ def frame_label(poses: ClipPoses, i: int, frame_number: int) -> str:
         return f"frame {frame_number}: no actor found"
     how = {"video": "tracked", "redetected": "re-detected", "crop": "found near the actor",
            "predicted": "found where the actor's motion led",
+           "backward": "found searching back from where the actor was found again",
            "rotated": f"found in the image turned {int(poses.rotation[i])} deg"}[str(poses.source[i])]
     return f"frame {frame_number}: {how}, confidence {poses.confidence[i].mean():.2f}"
 

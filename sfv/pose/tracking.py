@@ -39,7 +39,7 @@ class ClipPoses:
     detected: np.ndarray  # (T,) bool
     rotation: np.ndarray  # (T,) degrees the chosen result was found at (0 when not rotated)
     searched: np.ndarray  # (T,) bool: the search ran on this frame
-    source: np.ndarray  # (T,) str: video | redetected | rotated | crop | predicted | none
+    source: np.ndarray  # (T,) str: video | redetected | rotated | crop | predicted | backward | none
     baseline_2d: np.ndarray  # (T, 33, 2) the plain video-mode result, for comparison
     baseline_3d: np.ndarray  # (T, 33, 3)
     baseline_confidence: np.ndarray  # (T, 33)
@@ -179,6 +179,9 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
                   searcher: Estimator | None = None, progress: Callable[[int], None] | None = None) -> ClipPoses:
     """Run the estimator over `frames` (RGB, in order) with the actor tracking and rotation search.
 
+    Frames where the actor was lost are kept (at most `lost_frames` of them); when the actor is found again,
+    the search runs back through them from there (time reversed: the motion prediction then comes from the
+    frames after the gap), so a gap is closed from both ends.
     `estimator` (video mode) and `searcher` (fresh detections) default to BlazePose, closed at the end."""
     owned = []
     if estimator is None:
@@ -189,58 +192,28 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
         owned.append(searcher)
     rows: dict[str, list] = {k: [] for k in ("kp2", "kp3", "conf", "det", "rot", "searched", "source",
                                             "b2", "b3", "bconf", "bdet")}
-    last, gap = None, 0
-    track: list[tuple[int, np.ndarray]] = []  # (frame, torso centre) of the actor's recent poses
-    signature = None  # the actor's torso colours, averaged over the frames they were found in
-    t_video = t_search = 0.0
+    forward = _Follower(settings, searcher)
+    missed: list[tuple[int, np.ndarray]] = []  # frames since the actor was lost: searched again from the far end
+    before_gap = None  # (frame, torso centre, height) of the actor just before the frames in `missed`
+    t_video = 0.0
     try:
         for index, rgb in enumerate(frames):
-            h, w = rgb.shape[:2]
             t0 = time.perf_counter()
             plain = estimator.process(rgb)
             t_video += time.perf_counter() - t0
             for key, val in zip(("b2", "b3", "bconf"), _arrays(plain)):
                 rows[key].append(val)
             rows["bdet"].append(plain is not None)
-            gap += 1
-            if last is not None and gap > settings.lost_frames:
-                track, signature = [], None
-            expected = predict_centre(track, index) if last is not None else None
-            candidates = [] if plain is None else [(plain, "video", 0)]
-            search = settings.rotation_search != "off" and needs_search(plain, last, gap, settings)
-            # a video result that jumps away from the actor: look for the actor where they should be
-            lost_actor = last is not None and gap <= settings.lost_frames and (
-                plain is None or is_jump(plain, last, gap, settings, expected))
-            turns = 4 if settings.rotation_search != "off" else 1
-            if search or lost_actor:
-                t0 = time.perf_counter()
-                candidates += _search(rgb, searcher, last if lost_actor else None, turns, w, h)
-                t_search += time.perf_counter() - t0
-            appearance = [colour_distance(torso_colours(rgb, c[0]), signature) for c in candidates]
-            chosen = choose(candidates, last, gap, settings, expected, appearance)
-            if chosen is None and lost_actor and settings.crop_scales:
-                # still lost: crops where the motion predicts the actor, at several sizes and every turn
-                t0 = time.perf_counter()
-                around = []
-                for centre in _distinct([expected, centre_of(last)], 0.25 * height_of(last)):
-                    around += _search_around(rgb, searcher, centre, height_of(last), settings.crop_scales, turns)
-                t_search += time.perf_counter() - t0
-                candidates += around
-                appearance += [colour_distance(torso_colours(rgb, c[0]), signature) for c in around]
-                chosen = choose(candidates, last, gap, settings, expected, appearance)
-            if chosen is not None:
-                last, gap = chosen[0], 0
-                track = (track + [(index, centre_of(last))])[-8:]
-                colours = torso_colours(rgb, last)
-                if colours is not None:
-                    signature = colours if signature is None else 0.8 * signature + 0.2 * colours
-            pose = chosen[0] if chosen else None
-            for key, val in zip(("kp2", "kp3", "conf"), _arrays(pose)):
-                rows[key].append(val)
-            rows["det"].append(pose is not None)
-            rows["rot"].append(chosen[2] * 90 if chosen else 0)
-            rows["searched"].append(bool(search or lost_actor))
-            rows["source"].append(chosen[1] if chosen else "none")
+            had_actor = forward.last is not None and forward.gap < settings.lost_frames
+            chosen, searched = forward.step(index, rgb, plain)
+            _record(rows, chosen, searched)
+            if chosen is None and had_actor:
+                if not missed:
+                    before_gap = (forward.track[-1][0], forward.track[-1][1], height_of(forward.last))
+                missed = (missed + [(index, rgb)])[-settings.lost_frames:]
+            elif chosen is not None and missed:
+                _search_back(rows, missed, forward, index, settings, searcher, before_gap)
+                missed = []
             if progress is not None:
                 progress(1)
     finally:
@@ -253,7 +226,103 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
                      detected=stack("det", bool), rotation=stack("rot", float), searched=stack("searched", bool),
                      source=stack("source", str), baseline_2d=stack("b2"), baseline_3d=stack("b3"),
                      baseline_confidence=stack("bconf"), baseline_detected=stack("bdet", bool),
-                     seconds={"video": t_video, "search": t_search})
+                     seconds={"video": t_video, "search": forward.seconds})
+
+
+class _Follower:
+    """The actor's state (last pose, frames since, recent positions, colours) and one frame's search for them."""
+
+    def __init__(self, settings: TrackSettings, searcher: Estimator):
+        self.settings, self.searcher = settings, searcher
+        self.last: FramePose | None = None
+        self.gap = 0
+        self.track: list[tuple[int, np.ndarray]] = []  # (frame, torso centre) of the actor's recent poses
+        self.signature = None  # the actor's torso colours, averaged over the frames they were found in
+        self.seconds = 0.0
+        self.turns = 4 if settings.rotation_search != "off" else 1
+
+    def found(self, index: int, rgb: np.ndarray, pose: FramePose) -> None:
+        self.last, self.gap = pose, 0
+        self.track = (self.track + [(index, centre_of(pose))])[-8:]
+        colours = torso_colours(rgb, pose)
+        if colours is not None:
+            self.signature = colours if self.signature is None else 0.8 * self.signature + 0.2 * colours
+
+    def step(self, index: int, rgb: np.ndarray, plain: FramePose | None, always_search: bool = False,
+             keep: Callable[[FramePose], bool] | None = None):
+        """The actor in this frame (a candidate tuple, or None) and whether the search ran; `keep` filters the
+        candidates first."""
+        s = self.settings
+        h, w = rgb.shape[:2]
+        self.gap += 1
+        if self.last is not None and self.gap > s.lost_frames:
+            self.track, self.signature = [], None
+        last, gap = self.last, self.gap
+        expected = predict_centre(self.track, index) if last is not None else None
+        candidates = [] if plain is None else [(plain, "video", 0)]
+        search = always_search or (s.rotation_search != "off" and needs_search(plain, last, gap, s))
+        # a video result that jumps away from the actor: look for the actor where they should be
+        lost_actor = last is not None and gap <= s.lost_frames and (plain is None or is_jump(plain, last, gap, s, expected))
+        t0 = time.perf_counter()
+        if search or lost_actor:
+            candidates += _search(rgb, self.searcher, last if lost_actor else None, self.turns, w, h)
+        if keep is not None:
+            candidates = [c for c in candidates if keep(c[0])]
+        appearance = [colour_distance(torso_colours(rgb, c[0]), self.signature) for c in candidates]
+        chosen = choose(candidates, last, gap, s, expected, appearance)
+        if chosen is None and lost_actor and s.crop_scales:
+            # still lost: crops where the motion predicts the actor, at several sizes and every turn
+            around = []
+            for centre in _distinct([expected, centre_of(last)], 0.25 * height_of(last)):
+                around += _search_around(rgb, self.searcher, centre, height_of(last), s.crop_scales, self.turns)
+            around = [c for c in around if keep is None or keep(c[0])]
+            candidates += around
+            appearance += [colour_distance(torso_colours(rgb, c[0]), self.signature) for c in around]
+            chosen = choose(candidates, last, gap, s, expected, appearance)
+        self.seconds += time.perf_counter() - t0
+        if chosen is not None:
+            self.found(index, rgb, chosen[0])
+        return chosen, bool(search or lost_actor)
+
+
+def _record(rows: dict, chosen, searched: bool, at: int | None = None) -> None:
+    pose = chosen[0] if chosen else None
+    values = dict(zip(("kp2", "kp3", "conf"), _arrays(pose)))
+    values.update(det=pose is not None, rot=chosen[2] * 90 if chosen else 0, searched=searched,
+                  source=chosen[1] if chosen else "none")
+    for key, val in values.items():
+        if at is None:
+            rows[key].append(val)
+        else:
+            rows[key][at] = val
+
+
+def _search_back(rows: dict, missed: list[tuple[int, np.ndarray]], forward: _Follower, index: int,
+                 settings: TrackSettings, searcher: Estimator, before_gap: tuple | None) -> None:
+    """Search the frames the actor was missed in again, from the frame they were found in (`index`) backwards:
+    time reversed (frame -i), so the prediction carries their motion after the gap back into it. A candidate
+    must also lie within reach of the straight path between where the actor was before the gap (`before_gap`:
+    frame, centre, height) and after it: someone else who happens to be near one end is not taken."""
+    after = (index, centre_of(forward.last), height_of(forward.last))
+
+    def on_path(i: int):
+        if before_gap is None:
+            return None
+        (f0, c0, h0), (f1, c1, h1) = before_gap, after
+        u = (i - f0) / max(f1 - f0, 1)
+        centre, height = (1 - u) * c0 + u * c1, max(h0, h1)
+        reach = settings.max_jump * height * np.sqrt(max(min(i - f0, f1 - i), 1))
+        return lambda pose: bool(np.linalg.norm(centre_of(pose) - centre) <= reach)
+
+    back = _Follower(settings, searcher)
+    back.signature = forward.signature
+    back.last, back.gap, back.track = forward.last, 0, [(-index, centre_of(forward.last))]
+    for i, rgb in reversed(missed):
+        chosen, _ = back.step(-i, rgb, None, always_search=True, keep=on_path(i))
+        if chosen is None:
+            continue
+        _record(rows, (chosen[0], "backward", chosen[2]), True, at=i)
+    forward.seconds += back.seconds
 
 
 def _arrays(pose: FramePose | None):
