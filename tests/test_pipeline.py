@@ -76,7 +76,7 @@ def test_module_closure_follows_imports(tmp_path):
 FOREACH = {"clip": ("${clips}", "${key}"), "imitate": ("${imitate.clips}", "${key}"),
            "imitate_oracle": ("${imitate.oracle_clips}", "${item}")}
 #: stages that read another stage's section; keys of it they do not read; per-clip keys they read instead
-SECTION_OF = {"imitate_oracle": "imitate", "end_to_end": "imitate"}
+SECTION_OF = {"imitate_oracle": "imitate", "end_to_end": "imitate", "cameras": "render"}
 NOT_READ = {"imitate": {"oracle_clips"}, "imitate_oracle": {"oracle_clips", "reference"}}
 PER_CLIP_KEYS = {"imitate": {"imitate.clips.${key}"}}
 

@@ -4,6 +4,7 @@ noisy 3D joints (with an outlier) better and much smoother than per-frame IK."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -452,3 +453,32 @@ def test_reconstruction_is_the_same_on_any_resolution_and_frame_rate(humanoid):
     at_30 = joints[640, 60][::2][:len(base)]  # the 60 fps frames at the 30 fps frames' times
     assert mpjpe(at_30, base) < 8.0
     assert abs(errors[640, 60] - errors[640, 30]) < 3.0 and abs(errors[1080, 30] - errors[640, 30]) < 1.0
+
+
+def test_camera_table_reads_every_rendered_clip_with_its_camera(tmp_path):
+    """The by-camera table (stage `cameras`): one row per rendered clip whose metrics exist, its camera from
+    params (the clip's own size, rate, lens and roll), the stored 'before'; means and the clip count."""
+    import json
+
+    from sfv.config import load_params
+    from sfv.reconstruct import cameras
+
+    params = load_params()
+    clips = [c for c in ("walk", "walk_portrait", "spinkick_tilted") if c in params.render.clips]
+    assert len(clips) == 3
+    for i, clip in enumerate(clips):
+        for stage, values in (("render", {}), ("pose", {"pa_mpjpe_mm": 50.0 + i}),
+                              ("reconstruct", {"mpjpe_mm_targets": 80.0, "mpjpe_mm_ik": 70.0,
+                                               "mpjpe_mm": 60.0 + 10 * i, "up_error_deg": float(i)})):
+            (tmp_path / "metrics" / stage).mkdir(parents=True, exist_ok=True)
+            (tmp_path / "metrics" / stage / f"{clip}.json").write_text(json.dumps(values))
+    (tmp_path / "before.json").write_text(json.dumps({"clips": {c: {"mpjpe_mm": 90.0} for c in clips}}))
+    table = cameras.rows(params, tmp_path, Path("before.json"))
+    assert [r["clip"] for r in table] == [c for c in params.render.clips if c in clips]
+    row = {r["clip"]: r for r in table}
+    assert (row["walk_portrait"]["size"], row["walk_portrait"]["fps"], row["walk_portrait"]["fov"]) == ("1080x1920", 60, 65)
+    assert row["spinkick_tilted"]["roll"] == 12 and row["walk"]["before_mm"] == 90.0
+    s = cameras.summary(table)
+    assert s["clips"] == 3 and s["reconstruction_mm"] == 70.0 and s["before_mm"] == 90.0
+    assert s["reconstruction_at_or_below_targets"] == 3  # 60, 70 and 80 mm against targets of 80
+    assert "| walk_portrait | 1080x1920 | 60 | 65 | 0 |" in cameras.markdown(table)

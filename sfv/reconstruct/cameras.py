@@ -1,0 +1,88 @@
+"""Every rendered clip's pose and reconstruction errors beside the camera that filmed it: the table that shows
+whether a setting is tuned to one camera (issue 18). Read from the stages' metrics; pure but for the reading.
+
+Columns: the pose stage's PA-MPJPE (per frame, aligned by rotation and scale); then, in one metric (root-aligned,
+one rotation for the whole clip), the pose stage's 3D targets in the estimated world, per-frame IK and the
+reconstruction (before: a stored earlier result, e.g. the reconstruction before its 2D terms were put in
+metres at the body); the estimated up's error.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sfv.config import Params
+
+#: the stored reconstruction before issue 18's camera-independent units (commit 9fd90fd)
+BEFORE = Path("bench/results/cameras/before.json")
+
+
+def rows(params: Params, root: Path = Path("."), before: Path | None = BEFORE) -> list[dict]:
+    """One row per rendered clip whose render, pose and reconstruct metrics exist (in params' order)."""
+    old = {}
+    if before is not None and (root / before).is_file():
+        old = json.loads((root / before).read_text())["clips"]
+    out = []
+    for clip in params.render.clips:
+        files = [root / f"metrics/{stage}/{clip}.json" for stage in ("render", "pose", "reconstruct")]
+        if not all(f.is_file() for f in files):
+            continue
+        pose, rec = (json.loads(f.read_text()) for f in files[1:])
+        cam = params.render.for_clip(params.clips[clip])
+        out.append({"clip": clip, "size": f"{cam.width}x{cam.height}", "fps": cam.fps, "fov": cam.camera.fov,
+                    "roll": cam.camera.roll, "pose_pa_mpjpe_mm": pose["pa_mpjpe_mm"],
+                    "targets_mm": rec["mpjpe_mm_targets"], "ik_mm": rec["mpjpe_mm_ik"],
+                    "before_mm": old.get(clip, {}).get("mpjpe_mm"), "reconstruction_mm": rec["mpjpe_mm"],
+                    "up_error_deg": rec["up_error_deg"]})
+    return out
+
+
+def summary(table: list[dict]) -> dict:
+    """Means over the clips (mm) and how many reconstructions are at or below their own 3D targets."""
+    if not table:
+        return {"clips": 0}
+    mean = lambda k: round(sum(r[k] for r in table) / len(table), 1)  # noqa: E731
+    out = {"clips": len(table), "pose_pa_mpjpe_mm": mean("pose_pa_mpjpe_mm"), "targets_mm": mean("targets_mm"),
+           "ik_mm": mean("ik_mm"), "reconstruction_mm": mean("reconstruction_mm"),
+           "reconstruction_at_or_below_targets": sum(r["reconstruction_mm"] <= r["targets_mm"] for r in table)}
+    if all(r["before_mm"] is not None for r in table):
+        out["before_mm"] = mean("before_mm")
+    return out
+
+
+HEAD = ("clip", "size", "fps", "fov", "roll", "pose PA-MPJPE", "3D targets", "per-frame IK", "recon. before",
+        "recon. now", "up error deg")
+
+
+def markdown(table: list[dict]) -> str:
+    lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    for r in table:
+        cells = [r["clip"], r["size"], f"{r['fps']:g}", f"{r['fov']:g}", f"{r['roll']:g}", r["pose_pa_mpjpe_mm"],
+                 r["targets_mm"], r["ik_mm"], "-" if r["before_mm"] is None else r["before_mm"],
+                 r["reconstruction_mm"], r["up_error_deg"]]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def figure(table: list[dict]):
+    """Bars per clip: pose PA-MPJPE, 3D targets, the reconstruction before and now."""
+    import numpy as np
+
+    from sfv.plots import plt
+
+    fig, ax = plt.subplots(figsize=(max(8, 1.0 * len(table)), 4.5))
+    x = np.arange(len(table))
+    series = [("pose PA-MPJPE", "pose_pa_mpjpe_mm", "#9e9e9e"), ("3D targets", "targets_mm", "#ff7f0e"),
+              ("reconstruction before", "before_mm", "#aec7e8"), ("reconstruction now", "reconstruction_mm", "#1f77b4")]
+    width = 0.8 / len(series)
+    for k, (label, key, colour) in enumerate(series):
+        values = [np.nan if r[key] is None else r[key] for r in table]
+        ax.bar(x + (k - 1.5) * width, values, width, label=label, color=colour)
+    ax.set_xticks(x, [f"{r['clip']}\n{r['size']}\n{r['fps']:g} fps, {r['fov']:g}°" + (f"\nroll {r['roll']:g}°" if r["roll"] else "")
+                      for r in table], fontsize=7)
+    ax.set_ylabel("error (mm)")
+    ax.set_title("every rendered clip, by the camera that filmed it")
+    ax.legend(fontsize=8, ncol=4)
+    fig.tight_layout()
+    return fig
