@@ -13,7 +13,6 @@ import time
 from dataclasses import replace
 
 import numpy as np
-import torch
 
 
 def main() -> None:
