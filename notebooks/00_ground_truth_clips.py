@@ -90,8 +90,10 @@ display(Image(str(plot_dir / "retargeting.png")))
 # %% [markdown]
 # ## Render the clip
 #
-# The camera is fixed, aimed at the middle of the path of the hips 0.9 m above the ground; it must see
-# every COCO keypoint of every frame (otherwise the stage stops and says which frame and keypoint).
+# The camera is aimed at the middle of the path of the hips 0.9 m above the ground. It is fixed, unless the
+# clip sets `camera.follow`: then it stays in place but pans and tilts to follow the hips that share of the
+# way, as someone filming would (each frame's camera is stored). It must see every COCO keypoint of every
+# frame (otherwise the stage stops and says which frame and keypoint).
 # pybullet's TinyRenderer draws each frame on the CPU; a keypoint counts as *visible* when it is in the
 # image and no more than 15 cm of body lies in front of it (joint centres sit inside their limb).
 

@@ -60,9 +60,11 @@ from sfv.notebook import stage_params
 from sfv.plots import save_figure
 from sfv.pose.poses_file import load_poses
 from sfv.reconstruct import evaluate, figures
+from sfv.reconstruct.camera_motion import person_boxes, track_background
 from sfv.reconstruct.stage import initial_motion, prepare
 from sfv.render.ground_truth import load_gt
 from sfv.skeleton import load_character
+from sfv.video import read_frames
 
 params = stage_params(params_file)
 cfg, entry, seed = params.reconstruct, params.clips[clip], params.base.seed
@@ -79,10 +81,17 @@ print(f"clip {clip!r}: {len(poses['detected'])} frames at {fps:g} fps, {int(pose
 # %% [markdown]
 # ## Camera and targets
 #
-# BlazePose's 3D keypoints are metric and aligned with the image axes; with a focal length, each frame's
-# body position follows from its 2D keypoints (where it is in the image, and how large). The focal length
-# comes from an assumed field of view (`vertical_fov`): with one person in view it cannot be told apart
-# from depth. Up is the median torso direction with the camera level (no roll: `level_camera`), its pitch
+# BlazePose's 3D keypoints are metric and centred at the hips. The network only sees a crop around the
+# person, so its 3D pose is as seen straight along the ray to them: the kit turns it from that ray into the
+# camera's frame (`ray_aligned`; on the rendered clips the pose's heading error follows the ray's angle with
+# a slope near 1, and the turn takes the 3D targets from 113 to 110 mm on average). With a focal length,
+# each frame's body position follows from its 2D keypoints (where it is in the image, and how large).
+#
+# **The field of view.** Where the person crosses the view (the ray to them sweeps `fov_min_sweep` degrees), the ray's
+# turn and the stretch of an off-centre body tell the lens: the kit tries fields of view from 20 to 90° and
+# keeps the one whose bodies reproject best. Where the person stays near the centre this cue is flat and what
+# remains is biased by the network's depth errors, so the assumed `vertical_fov` stays (the plot shows the
+# cost either way). Up is the median torso direction with the camera level (no roll: `level_camera`), its pitch
 # then turned so that the ankles at rest (slower than `still_foot_speed`) share one height: feet at rest
 # are mostly on the ground, wherever the person went. The ground lies under the lowest ankles. On the
 # rendered clips the torso alone is 5–33° off the true up (people lean into a jump or a kick); its pitch
@@ -94,16 +103,40 @@ print(f"clip {clip!r}: {len(poses['detected'])} frames at {fps:g} fps, {int(pose
 # skill does at 30 fps. The reconstruction treats such frames as missing (their 3D and 2D weights are 0,
 # the smoothness term fills them); per-frame IK, the baseline, fits them as they are.
 
+# %% [markdown]
+# **A camera that turns.** Someone filming a skill often pans to keep the person in view. Then the person's
+# place in the image no longer says where they went. Corners of the background (the person masked out) are
+# tracked from frame to frame; the rotation that turns their viewing rays onto each other is the camera's turn
+# (`camera_motion`). A camera that turns less than `camera_turn_min` over the clip is taken as fixed.
+
 # %%
-targets = prepare(poses, skeleton, cfg)
+background = None
+if cfg.camera_motion:
+    video = paths.clip_video(clip, entry.source)
+    with tqdm(total=poses["meta"]["end"] - first, desc=f"background {clip}", unit="frame") as bar:
+        background = track_background(read_frames(video, first, poses["meta"]["end"]),
+                                      person_boxes(poses["keypoints_2d"], poses["detected"]), progress=bar.update)
+targets = prepare(poses, skeleton, cfg, background=background)
 cam = targets.camera
-print(f"estimated camera: f = {cam.camera.K[0, 0]:.0f} px (assumed {cfg.vertical_fov:g} deg), body "
+print(f"estimated camera: f = {cam.camera.K[0, 0]:.0f} px ({cam.vertical_fov:.1f} deg), body "
       f"{np.nanmedian(cam.translation[:, 2]):.2f} m away (median); initial 2D error "
       f"{np.nanmedian(cam.reprojection_error):.1f} px = {1000 * np.nanmedian(cam.reprojection_error_m):.0f} mm at the "
       f"body (median)")
 print(f"outlier frames: {np.flatnonzero(targets.outliers).tolist() or 'none'}")
 init = initial_motion(targets.start, skeleton, fps, name=clip)
 truth = evaluate.Truth.from_ground_truth(gt, first, len(poses["detected"]), targets.bodies) if gt is not None else None
+if targets.camera_motion is not None:
+    turning = targets.camera_motion
+    print(f"camera: turns up to {turning.turn_deg.max():.1f} deg from the first frame "
+          f"({'followed' if turning.moving else 'taken as fixed'}); background points per frame: median "
+          f"{np.median(turning.tracked[1:]) if len(turning.tracked) > 1 else 0:.0f}")
+    if turning.moving:
+        display(Image(save_figure(figures.camera_turn(turning, fps, truth.rotations if truth else None),
+                                  plot_dir / "camera_turn.png")))
+if targets.fov is not None:
+    print(f"field of view: {targets.fov.reason}" + (f"; the camera's was {truth.fov:.1f} deg" if truth else ""))
+    display(Image(save_figure(figures.fov_costs(targets.fov, truth.fov if truth else None),
+                              plot_dir / "field_of_view.png")))
 
 # %% [markdown]
 # ## Fit: per-frame IK, then the whole clip

@@ -123,6 +123,27 @@ class Camera:
                    t=np.asarray(arrays[f"{prefix}t"], dtype=float), width=width, height=height, near=near, far=far)
 
 
+@dataclass(frozen=True)
+class FrameCameras:
+    """One camera per frame sharing intrinsics: a camera that turns (pans) as it films. Frame t maps world
+    points x to R[t] x + t[t]."""
+
+    K: np.ndarray  # (3, 3)
+    R: np.ndarray  # (T, 3, 3)
+    t: np.ndarray  # (T, 3)
+    width: int
+    height: int
+
+    def project(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """World points (T, ..., 3), frame by frame -> pixels (T, ..., 2) and depth (T, ...)."""
+        points = np.asarray(points, dtype=float)
+        shape = points.shape
+        flat = points.reshape(shape[0], -1, 3)
+        cam = np.einsum("tij,tnj->tni", self.R, flat) + self.t[:, None]
+        uv = perspective(cam, np.array([self.K[0, 0], self.K[1, 1]]), self.K[:2, 2])
+        return uv.reshape(shape[:-1] + (2,)), cam[..., 2].reshape(shape[:-1])
+
+
 def intrinsics(width: int, height: int, vertical_fov_deg: float) -> np.ndarray:
     """Square pixels, principal point at the image centre, the given vertical field of view."""
     if not 1.0 <= vertical_fov_deg <= 170.0:

@@ -63,6 +63,9 @@ class CameraParams(_Section):
     fov: float = Field(45.0, ge=5, le=120, description="vertical field of view, degrees")
     roll: float = Field(0.0, ge=-45, le=45, description="degrees the camera is turned about its optical axis (0 = "
                                                         "level: the horizon horizontal in the image)")
+    follow: float = Field(0.0, ge=0, le=1, description="0: a fixed camera; above 0 it stays in place but pans and "
+                                                     "tilts to follow the hips, this share of the way (1 keeps them "
+                                                     "centred)")
 
 
 class BodyParams(_Section):
@@ -207,8 +210,18 @@ class PoseParams(TrackSettings):
 class TargetSettings(_Section):
     """How the reconstruction turns poses into world targets (sfv.reconstruct.stage.prepare)."""
 
-    vertical_fov: float = Field(45.0, ge=5, le=120, description="assumed camera field of view, degrees (a single "
-                                                               "person cannot tell focal length from depth)")
+    vertical_fov: float = Field(45.0, ge=5, le=120, description="assumed camera field of view, degrees: used where "
+                                                               "the clip cannot tell it (see estimate_fov)")
+    estimate_fov: bool = Field(True, description="estimate the field of view from the clip where the person crosses "
+                                                 "sweeps fov_min_sweep degrees across the view (sfv.reconstruct.field_of_view)")
+    fov_min_sweep: float = Field(15.0, gt=0, le=90, description="degrees the ray to the mid-hip must sweep sideways "
+                                                               "for the field of view to be estimated")
+    camera_motion: bool = Field(True, description="follow a camera that turns (pans, tilts) as it films, read from "
+                                                  "the background (sfv.reconstruct.camera_motion)")
+    camera_turn_min: float = Field(1.0, ge=0, description="degrees: a camera that turns less than this over the clip "
+                                                         "is taken as fixed")
+    ray_aligned: bool = Field(True, description="the estimator's 3D pose is as seen along the ray to the person "
+                                                "(a crop network's): turn it onto that ray (sfv.reconstruct.camera)")
     level_camera: bool = Field(True, description="the camera has no roll (image x horizontal); false: up is the "
                                                  "median torso direction alone")
     still_foot_speed: float = Field(0.5, ge=0, description="m/s: with a level camera, ankles slower than this set "

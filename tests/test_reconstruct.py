@@ -243,6 +243,69 @@ def test_translation_from_2d_and_3d_is_exact_without_noise():
     assert np.allclose(solve_translation(uv, xyz, w, K), T, atol=1e-9)
 
 
+def _seen_along_ray(camera_points: np.ndarray) -> np.ndarray:
+    """What a crop network says of landmarks (T, 33, 3) in camera coordinates: hip-centred, and turned as seen
+    straight along the ray to the mid-hip (it never sees where its crop was in the image)."""
+    from sfv.reconstruct.camera import ray_rotation
+
+    mid_hip = camera_points[:, [23, 24]].mean(1, keepdims=True)
+    return np.stack([(p - c) @ ray_rotation(c[0]) for p, c in zip(camera_points, mid_hip)])
+
+
+def test_ray_rotation_turns_the_optical_axis_onto_the_ray():
+    from sfv.reconstruct.camera import ray_rotation
+
+    for d in ([0.3, -0.2, 1.0], [-1.0, 0.5, 0.2], [0.0, 0.0, 1.0], [1e-14, 0.0, 1.0]):
+        R = ray_rotation(np.array(d))
+        assert np.allclose(R @ R.T, np.eye(3), atol=1e-12) and np.isclose(np.linalg.det(R), 1.0)
+        assert np.allclose(R @ [0.0, 0.0, 1.0], np.array(d) / np.linalg.norm(d), atol=1e-12)
+    assert np.allclose(ray_rotation(np.array([0.0, 0.0, 2.0])), np.eye(3))
+    # the smallest turn: a ray in the horizontal plane turns about the vertical (image y) axis only
+    R = ray_rotation(np.array([0.5, 0.0, 1.0]))
+    assert np.allclose(R @ [0.0, 1.0, 0.0], [0.0, 1.0, 0.0])
+
+
+def test_a_body_seen_along_its_ray_is_placed_where_the_camera_saw_it():
+    """A crop network's 3D pose is seen along the ray; turned back onto the ray, it projects exactly onto the
+    2D keypoints, and the translation is exact. Taken as camera-aligned (no turn), it is not, and an
+    off-centre body (here 25 degrees off the axis) comes out turned by the ray's angle."""
+    from sfv.camera import intrinsics, perspective
+    from sfv.reconstruct.camera import place_body, ray_rotation
+
+    rng = np.random.default_rng(5)
+    K = intrinsics(640, 480, 60)
+    body = rng.normal(scale=0.3, size=(22, 3))
+    body -= body.mean(0)
+    T = np.array([1.6, -0.3, 3.5])  # 25 degrees right of the optical axis
+    uv = perspective(body + T, np.array([K[0, 0], K[1, 1]]), K[:2, 2])
+    seen = body @ ray_rotation(T)  # R^T applied to each point: the pose as the network sees it
+    R, T_est = place_body(uv, seen, np.ones(22), K, ray_aligned=True, iterations=5)
+    assert np.allclose(T_est, T, atol=1e-4) and np.allclose(seen @ R.T, body, atol=1e-4)
+    R0, T0 = place_body(uv, seen, np.ones(22), K, ray_aligned=False)
+    assert np.allclose(R0, np.eye(3))
+    turned = np.degrees(np.arccos((np.trace(ray_rotation(T)) - 1) / 2))
+    assert turned > 20 and np.linalg.norm(T0 - T) > 0.01
+
+
+def test_field_of_view_is_told_where_the_person_crosses_the_image(humanoid):
+    """Issue 18 point 3 on noise-free poses: a walk across the image filmed with a 60-degree and a 35-degree lens
+    is read to within a degree; a jump filmed head-on (the person stays near the image centre) cannot tell the
+    lens, and the assumed field of view stays."""
+    from sfv.reconstruct.field_of_view import estimate_fov
+
+    for fov, distance in ((60.0, 2.5), (35.0, 4.0)):
+        m, poses = _filmed(humanoid, 640, 480, 30, fov=fov, azimuth=-90, error=False, distance=distance)
+        est = estimate_fov(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], poses["detected"],
+                           640, 480, assumed=45.0)
+        assert est.estimated and est.sweep > 15, est.reason
+        assert abs(est.fov - fov) < 1.0, (fov, est.fov)
+    m, poses = _filmed(humanoid, 640, 480, 30, fov=30.0, azimuth=0, error=False, clip="jump", distance=7.0)
+    est = estimate_fov(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], poses["detected"],
+                       640, 480, assumed=45.0)
+    assert not est.estimated and est.fov == 45.0 and est.sweep < 15
+    assert "too little to tell" in est.reason
+
+
 def _synthetic_poses(humanoid, elevation=10.0, clip="walk"):
     """BlazePose-like arrays for the walk mocap filmed by a known camera: the humanoid's joints placed at
     the landmarks HUMANOID_JOINTS reads (the other body landmarks at the nearest joint)."""
@@ -266,10 +329,9 @@ def _synthetic_poses(humanoid, elevation=10.0, clip="walk"):
                                           "right_wrist" if i < 23 else
                                           "left_ankle" if "left" in name else "right_ankle")
             kp3_world[:, i] = pos[:, humanoid.index(near)]
-    cam_pts = cam.to_camera(kp3_world)
-    mid_hip = cam_pts[:, [23, 24]].mean(1, keepdims=True)
     uv, _ = cam.project(kp3_world)
-    return m, pos, cam, {"keypoints_2d": uv, "keypoints_3d": cam_pts - mid_hip, "confidence": np.ones((m.n_frames, 33)),
+    return m, pos, cam, {"keypoints_2d": uv, "keypoints_3d": _seen_along_ray(cam.to_camera(kp3_world)),
+                         "confidence": np.ones((m.n_frames, 33)),
                          "detected": np.ones(m.n_frames, bool), "meta": {"clip": clip, "width": 640, "height": 480}}
 
 
@@ -280,7 +342,7 @@ def test_camera_and_world_targets_from_synthetic_poses(humanoid):
     m, pos, cam, poses = _synthetic_poses(humanoid)
     targets = prepare(poses, humanoid, TargetSettings(vertical_fov=45, e_max=0.12))
     est = targets.camera
-    assert np.nanmax(est.reprojection_error) < 1e-6
+    assert np.nanmax(est.reprojection_error) < 1e-4  # px: the turn onto the ray converges by iteration
     # with the right field of view, depth from scale puts the body where the camera saw it
     hips_cam = cam.to_camera(pos[:, humanoid.index("root")])
     assert np.allclose(est.translation, hips_cam, atol=1e-6)
@@ -406,28 +468,28 @@ def _smooth_error(t, shape, amplitude, seed):
     return amplitude / 2 * np.sin(2 * np.pi * freq[None] * t[:, None, None, None] + phase[None]).sum(1)
 
 
-def _filmed(humanoid, width, height, fps, fov=45.0):
-    """The walk mocap filmed at `width` x `height` and `fps` by one camera (4 m away): BlazePose-like poses
+def _filmed(humanoid, width, height, fps, fov=45.0, azimuth=-60.0, error=True, clip="walk", distance=4.0):
+    """A mocap clip filmed at `width` x `height` and `fps` by one camera (4 m away): BlazePose-like poses
     whose 2D keypoints see the body with 3 cm of error and whose 3D keypoints say it with 5 cm of another
-    error, so that the fit has to weigh the two (and smooth), as on a real clip."""
+    error (with `error`), so that the fit has to weigh the two (and smooth), as on a real clip."""
     from sfv.camera import orbit_camera
     from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
     from sfv.mocap import load_mocap
 
-    m = load_mocap("walk").resample(fps)
+    m = load_mocap(clip).resample(fps)
     t = np.arange(m.n_frames) / fps
     pos = m.body_positions()[0] @ np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]).T  # z-up world
-    cam = orbit_camera(pos[:, 1].mean(0), 4.0, 10.0, -60, width, height, fov)
+    cam = orbit_camera(pos[:, 1].mean(0), distance, 10.0, azimuth, width, height, fov)
     landmark = {names[0]: humanoid.index(j) for j, names in HUMANOID_JOINTS.items() if len(names) == 1}
     nearest = lambda i, n: "neck" if i < 11 else ("left_wrist" if "left" in n and i < 23 else "right_wrist" if i < 23  # noqa: E731
                                                  else "left_ankle" if "left" in n else "right_ankle")
     kp = np.stack([pos[:, landmark[n] if n in landmark else humanoid.index(nearest(i, n))]
                    for i, n in enumerate(BLAZEPOSE33)], axis=1)
-    uv, _ = cam.project(kp + _smooth_error(t, (33, 3), 0.03, 1))
-    said = cam.to_camera(kp + _smooth_error(t, (33, 3), 0.05, 2))
-    return m, {"keypoints_2d": uv, "keypoints_3d": said - said[:, [23, 24]].mean(1, keepdims=True),
+    uv, _ = cam.project(kp + _smooth_error(t, (33, 3), 0.03, 1) * error)
+    said = cam.to_camera(kp + _smooth_error(t, (33, 3), 0.05, 2) * error)
+    return m, {"keypoints_2d": uv, "keypoints_3d": _seen_along_ray(said),
                "confidence": np.ones((m.n_frames, 33)), "detected": np.ones(m.n_frames, bool),
-               "meta": {"clip": "walk", "width": width, "height": height, "fps": fps}}
+               "meta": {"clip": clip, "width": width, "height": height, "fps": fps}}
 
 
 def test_reconstruction_is_the_same_on_any_resolution_and_frame_rate(humanoid):
@@ -469,16 +531,182 @@ def test_camera_table_reads_every_rendered_clip_with_its_camera(tmp_path):
     for i, clip in enumerate(clips):
         for stage, values in (("render", {}), ("pose", {"pa_mpjpe_mm": 50.0 + i}),
                               ("reconstruct", {"mpjpe_mm_targets": 80.0, "mpjpe_mm_ik": 70.0,
-                                               "mpjpe_mm": 60.0 + 10 * i, "up_error_deg": float(i)})):
+                                               "mpjpe_mm": 60.0 + 10 * i, "up_error_deg": float(i),
+                                               "fov_deg": (44.0, 61.0, 45.0)[i], "fov_estimated": i < 2})):
             (tmp_path / "metrics" / stage).mkdir(parents=True, exist_ok=True)
             (tmp_path / "metrics" / stage / f"{clip}.json").write_text(json.dumps(values))
-    (tmp_path / "before.json").write_text(json.dumps({"clips": {c: {"mpjpe_mm": 90.0} for c in clips}}))
+    (tmp_path / "before.json").write_text(json.dumps({"clips": {c: {"mpjpe_mm": 90.0} for c in clips[:2]}}))
     table = cameras.rows(params, tmp_path, Path("before.json"))
     assert [r["clip"] for r in table] == [c for c in params.render.clips if c in clips]
     row = {r["clip"]: r for r in table}
     assert (row["walk_portrait"]["size"], row["walk_portrait"]["fps"], row["walk_portrait"]["fov"]) == ("1080x1920", 60, 65)
     assert row["spinkick_tilted"]["roll"] == 12 and row["walk"]["before_mm"] == 90.0
     s = cameras.summary(table)
-    assert s["clips"] == 3 and s["reconstruction_mm"] == 70.0 and s["before_mm"] == 90.0
+    assert s["clips"] == 3 and s["reconstruction_mm"] == 70.0 and row["spinkick_tilted"]["before_mm"] is None
+    # "before" against now on the clips that have a "before" (60 and 70 mm)
+    assert (s["before_clips"], s["before_mm"], s["reconstruction_mm_before_clips"]) == (2, 90.0, 65.0)
     assert s["reconstruction_at_or_below_targets"] == 3  # 60, 70 and 80 mm against targets of 80
-    assert "| walk_portrait | 1080x1920 | 60 | 65 | 0 |" in cameras.markdown(table)
+    assert "| walk_portrait | 1080x1920 | 60 | 65 | 0 | 61 (est.) |" in cameras.markdown(table)
+    # the field of view: 1 and 4 degrees off where estimated (walk, the portrait walk), 0 where assumed
+    assert (s["fov_estimated_clips"], s["fov_error_deg_estimated"], s["fov_error_deg_max_estimated"]) == (2, 2.5, 4.0)
+    assert s["fov_error_deg_all"] == round(5 / 3, 1)
+
+
+@pytest.mark.slow
+def test_field_of_view_on_rendered_clips(humanoid, tmp_path):
+    """Issue 18 point 3 on ground truth: two of the pipeline's cameras, rendered (at half size) and read by BlazePose.
+    The portrait walk's 65-degree lens, which the kit does not assume, comes back within 3 degrees (the pipeline's
+    full-size clip: 64.8); the 30-degree lens from 7 m that films a jump head-on cannot be told (the person stays
+    near the image centre), so the assumed 45 degrees stays rather than the cost's biased minimum (67 there)."""
+    from sfv.config import load_params
+    from sfv.mocap import load_mocap
+    from sfv.pose.stage import estimate_video
+    from sfv.reconstruct.field_of_view import estimate_fov
+    from sfv.render.body import BodyRetargeter, load_anny
+    from sfv.render.gt_clip import render_gt_clip
+
+    params = load_params()
+    found = {}
+    for clip in ("walk_portrait", "jump_720p"):
+        entry = params.clips[clip]
+        full = params.render.for_clip(entry)
+        settings = full.model_copy(update={"width": full.width // 2, "height": full.height // 2})
+        retargeter = BodyRetargeter(load_anny(), humanoid, settings.body.phenotype())
+        video = tmp_path / f"{clip}.mp4"
+        render_gt_clip(clip, load_mocap(entry.mocap), retargeter, settings, video,
+                       tmp_path / f"{clip}.gt.npz", progress=False)
+        poses, facts = estimate_video(clip, video, (0, None), params.pose, progress=False)
+        found[clip] = estimate_fov(poses.keypoints_2d, poses.keypoints_3d, poses.confidence, poses.detected,
+                                   facts["width"], facts["height"], assumed=params.reconstruct.vertical_fov,
+                                   min_sweep=params.reconstruct.fov_min_sweep)
+    print({c: (round(e.fov, 1), round(e.best, 1), round(e.sweep, 1)) for c, e in found.items()})
+    assert found["walk_portrait"].estimated and abs(found["walk_portrait"].fov - 65.0) < 3.0
+    assert not found["jump_720p"].estimated and found["jump_720p"].fov == params.reconstruct.vertical_fov
+
+
+# --- a camera that turns --------------------------------------------------------------------------------
+def test_rotation_from_rays_and_chained_over_frames():
+    from scipy.spatial.transform import Rotation
+
+    from sfv.camera import intrinsics, perspective
+    from sfv.reconstruct.camera_motion import angle_deg, camera_motion, kabsch
+
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(50, 3))
+    a /= np.linalg.norm(a, axis=1, keepdims=True)
+    R = Rotation.from_rotvec([0.05, -0.2, 0.01]).as_matrix()
+    assert np.allclose(kabsch(a, a @ R.T), R, atol=1e-12)
+    # three frames of background points seen by a camera panning 2 then 3 degrees; one pair lost (no points)
+    K = intrinsics(640, 480, 50)
+    world = rng.uniform([-3, -1, 4], [3, 1, 9], size=(80, 3))
+    turns = [np.eye(3), Rotation.from_euler("y", 2, degrees=True).as_matrix(),
+             Rotation.from_euler("y", 5, degrees=True).as_matrix()]
+    pix = [perspective(world @ Q.T, np.array([K[0, 0], K[1, 1]]), K[:2, 2]) for Q in turns]
+    moving = camera_motion([(pix[0], pix[1]), (pix[1], pix[2])], K, min_turn_deg=1.0)
+    assert moving.moving and np.allclose(moving.rotations, np.stack(turns), atol=1e-9)
+    assert np.allclose(moving.turn_deg, [0, 2, 5]) and list(moving.tracked) == [0, 80, 80]
+    lost = camera_motion([(pix[0], pix[1]), (np.zeros((0, 2)), np.zeros((0, 2)))], K)
+    assert np.allclose(lost.rotations[2], lost.rotations[1])  # keeps the orientation it had
+    still = camera_motion([(pix[0], pix[0] + 0.01)], K, min_turn_deg=1.0)  # a hundredth of a pixel: a fixed camera
+    assert not still.moving and np.allclose(still.rotations, np.eye(3)) and angle_deg(np.eye(3)) == 0
+
+
+def _panned(humanoid, follow=0.9):
+    """The walk filmed from 2.5 m by a camera that pans to follow the hips (as the renderer's `camera.follow`),
+    noise-free BlazePose-like poses, and background points (on the ground) tracked from frame to frame."""
+    from sfv.camera import Camera, look_at, orbit_camera
+    from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
+    from sfv.mocap import load_mocap
+
+    m = load_mocap("walk")
+    pos = m.body_positions()[0] @ np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]).T  # z-up world
+    hips = pos[:, 0]
+    aim = np.array([hips[:, 0].mean(), hips[:, 1].mean(), 0.9])
+    fixed = orbit_camera(aim, 2.5, 10.0, -90, 640, 480, 45)
+    cams = []
+    for h in hips:
+        R, t = look_at(fixed.position, aim + follow * np.array([h[0] - aim[0], h[1] - aim[1], 0.0]))
+        cams.append(Camera(K=fixed.K, R=R, t=t, width=640, height=480))
+    landmark = {names[0]: humanoid.index(j) for j, names in HUMANOID_JOINTS.items() if len(names) == 1}
+    nearest = lambda i, n: "neck" if i < 11 else ("left_wrist" if "left" in n and i < 23 else "right_wrist" if i < 23  # noqa: E731
+                                                 else "left_ankle" if "left" in n else "right_ankle")
+    kp = np.stack([pos[:, landmark[n] if n in landmark else humanoid.index(nearest(i, n))]
+                   for i, n in enumerate(BLAZEPOSE33)], axis=1)
+    uv = np.stack([c.project(k)[0] for c, k in zip(cams, kp)])
+    said = np.stack([c.to_camera(k) for c, k in zip(cams, kp)])
+    ground = np.random.default_rng(0).uniform([-4, -8, 0], [4, -2, 0], size=(150, 3)) + [aim[0], aim[1], 0]
+    seen = [c.project(ground)[0] for c in cams]
+    pairs = [(seen[t], seen[t + 1]) for t in range(len(cams) - 1)]
+    poses = {"keypoints_2d": uv, "keypoints_3d": _seen_along_ray(said), "confidence": np.ones((m.n_frames, 33)),
+             "detected": np.ones(m.n_frames, bool), "meta": {"clip": "walk", "width": 640, "height": 480, "fps": 30}}
+    return m, cams, poses, pairs
+
+
+def test_a_panning_camera_is_followed_and_the_walk_goes_where_it_went(humanoid):
+    """The camera pans about 20 degrees to keep the walker centred. Read from the background, the pan is undone:
+    the world targets are the mocap (up to a turn and shift) and the walker covers the mocap's 1.2 m. Taken as a
+    fixed camera, the walker hardly moves (they stay centred) and the targets are far off. The fit runs with
+    every frame's own camera in its 2D term."""
+    from sfv.reconstruct.camera_motion import angle_deg
+    from sfv.reconstruct.evaluate import fit_clip, mpjpe, root_trajectory_error
+    from sfv.reconstruct.stage import initial_motion, prepare
+
+    m, cams, poses, pairs = _panned(humanoid)
+    true_turn = angle_deg(np.stack([c.R @ cams[0].R.T for c in cams]))
+    assert true_turn.max() > 15
+    source = m.body_positions()[0]
+    settings = TargetSettings(vertical_fov=45, estimate_fov=False)
+    followed = prepare(poses, humanoid, settings, background=pairs)
+    assert followed.camera_motion.moving
+    assert np.allclose(followed.camera_motion.turn_deg, true_turn, atol=1e-6)
+    fixed = prepare(poses, humanoid, settings)
+    assert followed.camera.rotations is not None and fixed.camera.rotations is None
+    travel = lambda targets: np.ptp(targets.world[:, 0, [0, 2]], axis=0).max()  # noqa: E731
+    assert abs(travel(followed) - np.ptp(source[:, 0, 0])) < 0.05 and travel(fixed) < 0.6 * np.ptp(source[:, 0, 0])
+    assert mpjpe(followed.world, source[:, followed.bodies]) < 10.0  # mm, as with a fixed camera
+    assert root_trajectory_error(followed.world[:, 0], source[:, 0]) < 0.01
+    assert root_trajectory_error(fixed.world[:, 0], source[:, 0]) > 0.1
+    # the fit's 2D term films each frame with its own camera: the noise-free keypoints are met
+    init = initial_motion(followed.start, humanoid, 30.0, name="walk")
+    motion = fit_clip(init, followed, FitSettings(iterations=60, ik_iterations=30))[0]
+    from sfv.reconstruct.evaluate import reprojection_error
+    assert reprojection_error(motion.body_positions()[0][:, followed.bodies], followed) < 5.0  # px
+    frames = followed.camera.frames
+    uv0, _ = frames.project(followed.world)
+    # the targets reproject through each frame's camera onto the keypoints (within 1.5 px: a joint that is the
+    # mean of two landmarks, as the root of the hips, projects a little off the mean of their pixels)
+    assert np.abs(uv0 - followed.keypoints_2d).max() < 1.5
+    assert np.abs(fixed.camera.frames.project(fixed.world)[0] - fixed.keypoints_2d).max() < 1.5
+
+
+@pytest.mark.slow
+def test_camera_turn_read_from_a_rendered_clip(humanoid, tmp_path):
+    """A rendered walk filmed by a camera that pans to follow the hips (`camera.follow`): the turn read from the
+    background (the checkered ground) is within 2 degrees of the render camera's over a 20-plus-degree pan
+    (measured at this 480x360: 0.61 mean, 1.34 max; at 640x480 0.45 and 1.05); the same walk filmed by a fixed camera reads as fixed."""
+    from sfv.config import load_params
+    from sfv.mocap import load_mocap
+    from sfv.reconstruct.camera_motion import angle_deg, camera_motion, person_boxes, track_background
+    from sfv.render.body import BodyRetargeter, load_anny
+    from sfv.render.ground_truth import load_gt
+    from sfv.render.gt_clip import render_gt_clip
+    from sfv.video import read_frames
+
+    params = load_params()
+    base = params.render.for_clip(params.clips["walk"])
+    retargeter = BodyRetargeter(load_anny(), humanoid, base.body.phenotype())
+    for follow in (0.9, 0.0):
+        camera = base.camera.model_copy(update={"distance": 2.5, "azimuth": -90, "follow": follow})
+        settings = base.model_copy(update={"camera": camera, "width": 480, "height": 360})
+        video, gt_file = tmp_path / f"walk{follow}.mp4", tmp_path / f"walk{follow}.gt.npz"
+        render_gt_clip("walk", load_mocap("walk"), retargeter, settings, video, gt_file, progress=False)
+        gt = load_gt(gt_file)
+        pairs = track_background(read_frames(video), person_boxes(gt["keypoints_2d"], np.ones(len(gt["keypoints_2d"]), bool)))
+        found = camera_motion(pairs, gt["camera_K"], min_turn_deg=1.0)
+        if follow:
+            true = np.einsum("tij,kj->tik", gt["camera_frames_R"], gt["camera_R"])
+            err = angle_deg(np.einsum("tji,tjk->tik", true, found.rotations))
+            print(f"pan {angle_deg(true).max():.1f} deg, error mean {err.mean():.2f} max {err.max():.2f}")
+            assert found.moving and angle_deg(true).max() > 20 and err.max() < 2.0
+        else:
+            assert "camera_frames_R" not in gt and not found.moving

@@ -34,31 +34,43 @@ def rows(params: Params, root: Path = Path("."), before: Path | None = BEFORE) -
                     "roll": cam.camera.roll, "pose_pa_mpjpe_mm": pose["pa_mpjpe_mm"],
                     "targets_mm": rec["mpjpe_mm_targets"], "ik_mm": rec["mpjpe_mm_ik"],
                     "before_mm": old.get(clip, {}).get("mpjpe_mm"), "reconstruction_mm": rec["mpjpe_mm"],
-                    "up_error_deg": rec["up_error_deg"]})
+                    "up_error_deg": rec["up_error_deg"], "fov_used": rec.get("fov_deg"),
+                    "fov_estimated": rec.get("fov_estimated", False)})
     return out
 
 
 def summary(table: list[dict]) -> dict:
-    """Means over the clips (mm) and how many reconstructions are at or below their own 3D targets."""
+    """Means over the clips (mm), how many reconstructions are at or below their own 3D targets, and the field of
+    view's error (degrees) where it was estimated and over every clip (the assumed one elsewhere)."""
     if not table:
         return {"clips": 0}
     mean = lambda k: round(sum(r[k] for r in table) / len(table), 1)  # noqa: E731
     out = {"clips": len(table), "pose_pa_mpjpe_mm": mean("pose_pa_mpjpe_mm"), "targets_mm": mean("targets_mm"),
            "ik_mm": mean("ik_mm"), "reconstruction_mm": mean("reconstruction_mm"),
            "reconstruction_at_or_below_targets": sum(r["reconstruction_mm"] <= r["targets_mm"] for r in table)}
-    if all(r["before_mm"] is not None for r in table):
-        out["before_mm"] = mean("before_mm")
+    with_before = [r for r in table if r["before_mm"] is not None]
+    if with_before:  # the stored "before" and now, over the clips that have a "before"
+        out.update(before_clips=len(with_before),
+                   before_mm=round(sum(r["before_mm"] for r in with_before) / len(with_before), 1),
+                   reconstruction_mm_before_clips=round(sum(r["reconstruction_mm"] for r in with_before) / len(with_before), 1))
+    if all(r.get("fov_used") is not None for r in table):
+        err = [abs(r["fov_used"] - r["fov"]) for r in table]
+        est = [e for e, r in zip(err, table) if r["fov_estimated"]]
+        out.update(fov_estimated_clips=len(est), fov_error_deg_estimated=round(sum(est) / len(est), 1) if est else None,
+                   fov_error_deg_max_estimated=round(max(est), 1) if est else None,
+                   fov_error_deg_all=round(sum(err) / len(err), 1))
     return out
 
 
-HEAD = ("clip", "size", "fps", "fov", "roll", "pose PA-MPJPE", "3D targets", "per-frame IK", "recon. before",
-        "recon. now", "up error deg")
+HEAD = ("clip", "size", "fps", "fov", "roll", "fov used", "pose PA-MPJPE", "3D targets", "per-frame IK",
+        "recon. before", "recon. now", "up error deg")
 
 
 def markdown(table: list[dict]) -> str:
     lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
     for r in table:
-        cells = [r["clip"], r["size"], f"{r['fps']:g}", f"{r['fov']:g}", f"{r['roll']:g}", r["pose_pa_mpjpe_mm"],
+        used = "-" if r.get("fov_used") is None else f"{r['fov_used']:g}" + (" (est.)" if r.get("fov_estimated") else "")
+        cells = [r["clip"], r["size"], f"{r['fps']:g}", f"{r['fov']:g}", f"{r['roll']:g}", used, r["pose_pa_mpjpe_mm"],
                  r["targets_mm"], r["ik_mm"], "-" if r["before_mm"] is None else r["before_mm"],
                  r["reconstruction_mm"], r["up_error_deg"]]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")

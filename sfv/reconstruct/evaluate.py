@@ -25,11 +25,20 @@ class Truth:
     joints: np.ndarray  # (T, J, 3) the source mocap's joints at the targets' bodies, in its y-up world
     root: np.ndarray  # (T, 3) its root
     up: np.ndarray  # (3,) the true up direction in the render camera's frame
+    fov: float | None = None  # the render camera's vertical field of view, degrees
+    rotations: np.ndarray | None = None  # (T, 3, 3) a turning render camera's orientation relative to its first frame
 
     @classmethod
     def from_ground_truth(cls, gt: dict, first: int, frames: int, bodies: list[int]) -> "Truth":
         source = gt["source_joints"][first:first + frames]
-        return cls(joints=source[:, bodies], root=source[:, 0], up=gt["camera_R"] @ np.array([0.0, 0.0, 1.0]))
+        cam = gt.get("camera")
+        fov = float(np.degrees(2 * np.arctan(cam.height / 2 / cam.K[1, 1]))) if cam is not None else None
+        rotations = None
+        if "camera_frames_R" in gt:  # x_t = R_t R_0^T x_0
+            R = gt["camera_frames_R"][first:first + frames]
+            rotations = np.einsum("tij,kj->tik", R, gt["camera_R"])
+        return cls(joints=source[:, bodies], root=source[:, 0], up=gt["camera_R"] @ np.array([0.0, 0.0, 1.0]), fov=fov,
+                   rotations=rotations)
 
 
 def mpjpe(motion_positions: np.ndarray, source_positions: np.ndarray) -> float:
@@ -46,7 +55,7 @@ def mpjpe(motion_positions: np.ndarray, source_positions: np.ndarray) -> float:
 def reprojection_error(positions: np.ndarray, targets: Targets) -> float:
     """Confidence-weighted pixel distance (px) between the motion's joints (T, J, 3), projected through the
     estimated camera, and the 2D keypoints."""
-    uv, _ = targets.camera.camera.project(positions)
+    uv, _ = targets.camera.frames.project(positions)
     w = targets.confidence_2d
     return float((w * np.linalg.norm(uv - targets.keypoints_2d, axis=-1)).sum() / max(w.sum(), 1e-9))
 
@@ -113,7 +122,14 @@ def clip_metrics(motion: Motion, ik: Motion, targets: Targets, curve: list[float
         "reprojection_error_px": round(reprojection_error(pos, targets), 2),
         "loss_first": round(curve[0], 5), "loss_last": round(curve[-1], 5),
         "outlier_frames": np.flatnonzero(targets.outliers).tolist(),
+        "fov_deg": round(targets.camera.vertical_fov, 1),
     }
+    if targets.camera_motion is not None:
+        metrics.update(camera_moving=targets.camera_motion.moving,
+                       camera_turn_max_deg=round(float(targets.camera_motion.turn_deg.max()), 1))
+    if targets.fov is not None:
+        metrics.update(fov_estimated=targets.fov.estimated, fov_best_deg=round(targets.fov.best, 1),
+                       fov_sweep_deg=round(targets.fov.sweep, 1))
     planted = planted_feet(ik, settings)  # where the per-frame IK has a foot down
     metrics.update(planted_fraction=round(float(planted.mean()), 3),
                    foot_sliding_ik=round(foot_sliding_speed(ik, planted), 3),
@@ -128,6 +144,16 @@ def clip_metrics(motion: Motion, ik: Motion, targets: Targets, curve: list[float
                        root_error_m=round(root_trajectory_error(motion.root_pos, truth.root), 3))
         up = targets.camera.camera.R[:, 1]
         metrics["up_error_deg"] = round(float(np.degrees(np.arccos(np.clip(up @ truth.up, -1, 1)))), 1)
+        if truth.rotations is not None and targets.camera_motion is not None:
+            from sfv.reconstruct.camera_motion import angle_deg
+
+            found = targets.camera_motion.rotations
+            err = angle_deg(np.einsum("tji,tjk->tik", truth.rotations, found))
+            metrics.update(camera_turn_true_max_deg=round(float(angle_deg(truth.rotations).max()), 1),
+                           camera_turn_error_mean_deg=round(float(err.mean()), 2),
+                           camera_turn_error_max_deg=round(float(err.max()), 2))
+        if truth.fov is not None:
+            metrics.update(fov_true_deg=round(truth.fov, 1), fov_error_deg=round(metrics["fov_deg"] - truth.fov, 1))
     return metrics
 
 
@@ -135,7 +161,7 @@ def _image(targets: Targets, outliers_weigh_nothing: bool = True) -> tuple:
     """The fit's 2D evidence: the estimated camera, the keypoints, their weights (outlier frames at 0 for the
     reconstruction; as they are for the per-frame IK baseline)."""
     conf = targets.reconstruction_confidence_2d if outliers_weigh_nothing else targets.confidence_2d
-    return targets.camera.camera, targets.keypoints_2d, conf, targets.camera.metres_per_pixel
+    return targets.camera.frames, targets.keypoints_2d, conf, targets.camera.metres_per_pixel
 
 
 def fit_clip(init: Motion, targets: Targets, settings: FitSettings, progress=None, seed: int = 0

@@ -125,3 +125,48 @@ def term_ablation(rows: dict[str, dict]):
     axes[0].invert_yaxis()  # the reconstruction on top (the axes share it)
     fig.tight_layout()
     return fig
+
+
+def fov_costs(estimate, true_fov: float | None = None):
+    """The reprojection cost per candidate field of view (a `FovEstimate`), the one used and, on a rendered clip,
+    the camera's own."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.plot(estimate.grid, 100 * estimate.costs, "o-", ms=3, label="bodies placed along their rays")
+    ax.axvline(estimate.fov, color="C1", label=f"used: {estimate.fov:.1f}° ({'estimated' if estimate.estimated else 'assumed'})")
+    if not estimate.estimated:
+        ax.axvline(estimate.best, color="C1", ls=":", label=f"cost minimum (not trusted): {estimate.best:.1f}°")
+    if true_fov is not None:
+        ax.axvline(true_fov, color="k", ls="--", label=f"the render camera: {true_fov:.1f}°")
+    ax.set_xlabel("vertical field of view (degrees)")
+    ax.set_ylabel("reprojection error (% of body size)")
+    ax.set_title(f"field of view: the ray to the person sweeps {estimate.sweep:.0f}° across the view")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def camera_turn(motion, fps: float, true_rotations: np.ndarray | None = None):
+    """A turning camera's pan (about the image's vertical axis) and tilt per frame, as read from the background,
+    and on a rendered clip the camera's own."""
+    import matplotlib.pyplot as plt
+
+    def pan_tilt(R):
+        forward = R[:, 2, :]  # the first frame's optical axis seen from frame t: its third row
+        # pan positive to the right, tilt positive upwards (the camera's y points down)
+        return np.degrees(np.arctan2(forward[:, 0], forward[:, 2])), np.degrees(np.arctan2(-forward[:, 1], forward[:, 2]))
+
+    t = np.arange(len(motion.rotations)) / fps
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    for (values, style, who) in ((pan_tilt(motion.rotations), "-", "read from the background"),
+                                 (pan_tilt(true_rotations) if true_rotations is not None else None, "--", "the render camera")):
+        if values is None:
+            continue
+        ax.plot(t, values[0], style, color="C0", label=f"pan, {who}")
+        ax.plot(t, values[1], style, color="C1", label=f"tilt, {who}")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("degrees from the first frame")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -135,7 +135,8 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
         image: tuple | None = None, contact: np.ndarray | None = None, seed: int = 0) -> tuple[Motion, list[float]]:
     """The motion (starting from `init`, `settings.iterations` loss evaluations) whose bodies `bodies` follow
     `targets` (T, J, 3) in the world frame (the pose root-relative, the root weakly), weighted by `confidence` (T, J), smooth and above the ground.
-    With `image` = (camera, keypoints_2d (T, J, 2), confidence_2d (T, J), metres_per_pixel (T,)) and a
+    With `image` = (camera (a `Camera`, or `FrameCameras` for a turning one), keypoints_2d (T, J, 2), confidence_2d
+    (T, J), metres_per_pixel (T,)) and a
     reprojection weight, the bodies' projections also follow the 2D keypoints (distances in metres at the body); with `contact` (T, F) and a foot_sliding weight, planted
     feet hold still. Returns the motion and the loss curve."""
     torch.manual_seed(seed)
@@ -161,7 +162,9 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
         if metres_per_pixel.shape != (T,) or not torch.isfinite(metres_per_pixel).all() or (metres_per_pixel <= 0).any():
             raise ValueError(f"metres_per_pixel must be {T} positive finite numbers (one per frame), "
                              f"got shape {tuple(metres_per_pixel.shape)}")
-        R, t_cam = (torch.as_tensor(a, dtype=torch.float64) for a in (cam.R, cam.t))
+        # one camera (R (3, 3), t (3,)) or one per frame (R (T, 3, 3), t (T, 3)): a camera that turns
+        R = torch.as_tensor(np.broadcast_to(cam.R, (T, 3, 3)).copy(), dtype=torch.float64)
+        t_cam = torch.as_tensor(np.broadcast_to(cam.t, (T, 3)).copy(), dtype=torch.float64)
         focal = torch.as_tensor([cam.K[0, 0], cam.K[1, 1]], dtype=torch.float64)
         centre = torch.as_tensor(cam.K[:2, 2], dtype=torch.float64)
         uv, conf_2d = torch.as_tensor(uv, dtype=torch.float64), torch.as_tensor(conf_2d, dtype=torch.float64)
@@ -199,7 +202,8 @@ def fit(init: Motion, targets: np.ndarray, bodies: list[int], confidence: np.nda
         if w.ground > 0:
             terms["ground"] = w.ground * losses.ground_penetration(pos[..., up_axis])
         if image is not None and w.reprojection > 0:
-            projected = perspective(pos[:, bodies] @ R.T + t_cam, focal, centre, min_depth=0.05)
+            projected = perspective(torch.einsum("tij,tbj->tbi", R, pos[:, bodies]) + t_cam[:, None], focal, centre,
+                                    min_depth=0.05)
             terms["reprojection"] = w.reprojection * losses.reprojection_2d(projected, uv, conf_2d, metres_per_pixel,
                                                                             settings.robust_reprojection)
         loss = sum(terms.values())

@@ -11,10 +11,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sfv.camera import intrinsics
 from sfv.config import TargetSettings
 from sfv.motion import Motion
 from sfv.keypoints import HUMANOID_JOINTS, humanoid_joints
 from sfv.reconstruct.camera import ClipCamera, estimate_camera, humanoid_confidence
+from sfv.reconstruct.camera_motion import CameraMotion, camera_motion
+from sfv.reconstruct.field_of_view import FovEstimate, estimate_fov
 from sfv.skeleton import Skeleton
 
 
@@ -32,6 +35,8 @@ class Targets:
     bodies: list[int]  # skeleton body index of each target
     outliers: np.ndarray  # (T,) frames whose 3D pose turned away and back (see `outlier_frames`)
     start: np.ndarray  # (T, J, 3) where the fit starts: `world` with outlier frames also interpolated
+    fov: FovEstimate | None = None  # the field of view estimate (None: the assumed one, not estimated)
+    camera_motion: CameraMotion | None = None  # the camera's turn per frame (None: not looked for)
 
     @property
     def reconstruction_confidence(self) -> np.ndarray:
@@ -46,8 +51,11 @@ class Targets:
         return self.confidence_2d * ~self.outliers[:, None]
 
 
-def prepare(poses: dict, skeleton: Skeleton, settings: TargetSettings = TargetSettings(), min_frames: int = 3) -> Targets:
-    """World targets and weights from a poses file (a `sfv.pose.poses_file.load_poses` dict)."""
+def prepare(poses: dict, skeleton: Skeleton, settings: TargetSettings = TargetSettings(), min_frames: int = 3,
+            background: list | None = None) -> Targets:
+    """World targets and weights from a poses file (a `sfv.pose.poses_file.load_poses` dict). `background`: the
+    clip's background points tracked from frame to frame (`sfv.reconstruct.camera_motion.track_background`), which
+    tell a camera that turns as it films (with `settings.camera_motion`)."""
     detected = poses["detected"].astype(bool)
     clip = poses["meta"].get("clip", "?")
     if len(detected) < min_frames:
@@ -57,9 +65,23 @@ def prepare(poses: dict, skeleton: Skeleton, settings: TargetSettings = TargetSe
         raise ReconstructionInputError(f"clip {clip!r}: every frame has zero confidence (no person found); "
                                        "re-run the pose stage or change the clip's frame range")
     meta = poses["meta"]
+    fov = None
+    if settings.estimate_fov:
+        fov = estimate_fov(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], detected, meta["width"],
+                           meta["height"], settings.vertical_fov, settings.fov_min_sweep)
+    vertical_fov = fov.fov if fov else settings.vertical_fov
+    turning = None
+    if background is not None and settings.camera_motion:
+        if len(background) != len(detected) - 1:
+            raise ReconstructionInputError(f"clip {clip!r}: background tracked over {len(background) + 1} frames, the "
+                                           f"poses have {len(detected)}; re-run the reconstruction on the same frames")
+        turning = camera_motion(background, intrinsics(meta["width"], meta["height"], vertical_fov),
+                                settings.camera_turn_min)
     cam = estimate_camera(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], detected,
-                          meta["width"], meta["height"], settings.vertical_fov, level=settings.level_camera,
-                          fps=float(meta.get("fps", 30.0)), still_foot_speed=settings.still_foot_speed)
+                          meta["width"], meta["height"], vertical_fov,
+                          level=settings.level_camera, fps=float(meta.get("fps", 30.0)),
+                          still_foot_speed=settings.still_foot_speed, ray_aligned=settings.ray_aligned,
+                          rotations=turning.rotations if turning is not None and turning.moving else None)
     conf = humanoid_confidence(poses["confidence"], detected)
     weight = np.zeros(len(detected))
     weight[detected] = frame_weights(cam.reprojection_error_m[detected], settings.e_max)
@@ -69,7 +91,8 @@ def prepare(poses: dict, skeleton: Skeleton, settings: TargetSettings = TargetSe
     bodies = [skeleton.index(n) for n in HUMANOID_JOINTS]
     return Targets(world=_interpolate_missing(cam.world_joints, detected), confidence=conf * weight[:, None],
                    keypoints_2d=humanoid_joints(poses["keypoints_2d"]), confidence_2d=conf, camera=cam, bodies=bodies,
-                   outliers=outliers, start=_interpolate_missing(cam.world_joints, detected & ~outliers))
+                   outliers=outliers, start=_interpolate_missing(cam.world_joints, detected & ~outliers), fov=fov,
+                   camera_motion=turning)
 
 
 def body_frames(joints: np.ndarray) -> np.ndarray:

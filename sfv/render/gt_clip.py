@@ -21,7 +21,7 @@ from sfv.plots import crop_box
 from sfv.motion import Motion
 from sfv.keypoints import COCO17, COCO_EDGES
 from sfv.render.body import COLOURS, FOLLOWED_JOINTS, BodyRetargeter, PosedClip, follow_errors, foot_down
-from sfv.camera import Camera, CameraError, orbit_camera
+from sfv.camera import Camera, CameraError, look_at, orbit_camera
 from sfv.render.ground_truth import GT_FORMAT
 
 #: a keypoint hidden by at most this much body in front of it still counts as visible (joint centres lie
@@ -48,6 +48,26 @@ def frame_camera(posed: PosedClip, settings: RenderSettings) -> Camera:
     target = np.array([(hips[:, 0].min() + hips[:, 0].max()) / 2, (hips[:, 1].min() + hips[:, 1].max()) / 2, 0.9])
     c = settings.camera
     return orbit_camera(target, c.distance, c.elevation, c.azimuth, settings.width, settings.height, c.fov, c.roll)
+
+
+def frame_cameras(posed: PosedClip, settings: RenderSettings) -> list[Camera]:
+    """The clip's camera at each frame. With `camera.follow` 0 it is `frame_camera` throughout; above 0 it stays
+    where `frame_camera` puts it but turns (pan and tilt about its own centre, the roll kept) towards a point
+    that follows the hips that share of the way from the fixed aim, at its height: an operator panning with
+    the person."""
+    fixed = frame_camera(posed, settings)
+    follow = settings.camera.follow
+    if follow == 0:
+        return [fixed] * len(posed.source_joints)
+    hips = posed.source_joints[:, 1]
+    aim = np.array([(hips[:, 0].min() + hips[:, 0].max()) / 2, (hips[:, 1].min() + hips[:, 1].max()) / 2, 0.9])
+    eye = fixed.position
+    turn = fixed.R @ look_at(eye, aim)[0].T  # the fixed camera's roll about its optical axis
+    cams = []
+    for h in hips:
+        R, t = look_at(eye, aim + follow * np.array([h[0] - aim[0], h[1] - aim[1], 0.0]))
+        cams.append(Camera(K=fixed.K, R=turn @ R, t=turn @ t, width=fixed.width, height=fixed.height))
+    return cams
 
 
 def check_camera_sees_body(camera: Camera, keypoints: np.ndarray, where: str, names=COCO17) -> None:
@@ -92,10 +112,15 @@ def render_gt_clip(name: str, motion: Motion, retargeter: BodyRetargeter, settin
 
     source = source_frames(name, motion, settings)
     posed = retargeter.pose_frames(source.root_pos, source.root_rot, source.pose)
-    camera = frame_camera(posed, settings)
-    check_camera_sees_body(camera, posed.keypoints[:, :17], f"clip {name!r}")
+    cameras = frame_cameras(posed, settings)
+    camera = cameras[0]
+    moving = settings.camera.follow > 0
     T, K = posed.keypoints.shape[:2]
-    kp2d, kp_depth = camera.project(posed.keypoints)
+    kp2d, kp_depth = np.zeros((T, K, 2)), np.zeros((T, K))
+    for f, cam in enumerate(cameras if moving else [camera]):
+        frames = slice(f, f + 1) if moving else slice(None)
+        check_camera_sees_body(cam, posed.keypoints[frames, :17], f"clip {name!r}")
+        kp2d[frames], kp_depth[frames] = cam.project(posed.keypoints[frames])
     visible = np.zeros((T, K), dtype=bool)
     silhouettes = np.zeros((T, settings.height, (settings.width + 7) // 8), dtype=np.uint8)
     digest = hashlib.sha256()
@@ -103,11 +128,11 @@ def render_gt_clip(name: str, motion: Motion, retargeter: BodyRetargeter, settin
     with TinyRenderer(camera) as renderer, mp4_writer(video_path, settings.fps) as append:
         for f in tqdm(range(T), desc=f"render {name}", unit="frame", disable=not progress):
             t0 = time.perf_counter()
-            rgb, depth, silhouette = renderer.render(posed.vertices[f], retargeter.face_groups, COLOURS)
+            rgb, depth, silhouette = renderer.render(posed.vertices[f], retargeter.face_groups, COLOURS, cameras[f])
             render_seconds += time.perf_counter() - t0
             append(rgb)
             digest.update(rgb.tobytes())
-            visible[f] = visibility(camera, posed.keypoints[f], depth)
+            visible[f] = visibility(cameras[f], posed.keypoints[f], depth)
             silhouettes[f] = np.packbits(silhouette, axis=1)
     follow = follow_errors(retargeter, posed)
     contact = sole_gap_in_contact(posed)
@@ -129,8 +154,10 @@ def render_gt_clip(name: str, motion: Motion, retargeter: BodyRetargeter, settin
         "source_sole_heights": posed.source_sole_heights,  # (T, 2) the humanoid's foot boxes, same placement
         "phenotype": np.array(repr(retargeter.phenotype)),
         "silhouette_packed": silhouettes, "frames_sha256": np.array(digest.hexdigest()),
-        **camera.to_arrays(),
+        **camera.to_arrays(),  # the first frame's camera (the only one unless it follows the person)
     }
+    if moving:  # each frame's extrinsics (written only for a moving camera: fixed clips' files stay as they were)
+        arrays.update(camera_frames_R=np.stack([c.R for c in cameras]), camera_frames_t=np.stack([c.t for c in cameras]))
     write_npz(gt_path, compress=True, **arrays)
     return {
         "frames": int(T), "fps": float(settings.fps), "seconds": round(T / settings.fps, 3),

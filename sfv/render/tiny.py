@@ -43,10 +43,12 @@ class TinyRenderer:
         self.close()
 
     def render(self, vertices: np.ndarray, face_groups: dict[str, np.ndarray],
-               colours: dict[str, tuple]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               colours: dict[str, tuple], camera: Camera | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Draw the mesh (vertices (V, 3); faces per colour group) -> rgb (H, W, 3) uint8, depth (H, W)
-        metres (far where nothing was drawn), silhouette (H, W) bool."""
+        metres (far where nothing was drawn), silhouette (H, W) bool. `camera` (same intrinsics and size) films
+        this frame instead of the renderer's own: a camera that moves."""
         p, c = self.p, self.client
+        view = self.view if camera is None else camera.opengl_matrices()[0]
         p.resetSimulation(physicsClientId=c)
         if self.ground:
             p.loadURDF(GROUND_URDF, physicsClientId=c)
@@ -61,7 +63,7 @@ class TinyRenderer:
             body_ids.append(p.createMultiBody(baseVisualShapeIndex=shape, physicsClientId=c))
         w, h = self.camera.width, self.camera.height
         _, _, rgba, zbuffer, seg = p.getCameraImage(
-            w, h, viewMatrix=self.view, projectionMatrix=self.projection, renderer=p.ER_TINY_RENDERER,
+            w, h, viewMatrix=view, projectionMatrix=self.projection, renderer=p.ER_TINY_RENDERER,
             shadow=0, lightDirection=self.light_direction, physicsClientId=c)
         rgb = np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4)[..., :3].copy()
         depth = self.camera.linear_depth(np.asarray(zbuffer).reshape(h, w))
