@@ -7,7 +7,9 @@ matches that agree on one homography are kept (RANSAC: people, shadows and bad t
 rotation that best turns their rays onto each other is solved in closed form (Kabsch). Chained, these give
 every frame's rotation from the first frame's camera; the reconstruction then works in that first camera's
 frame. A clip whose camera turns less than a threshold over the whole clip is taken as fixed, so a still
-camera gains no noise.
+camera gains no noise. Measured on the rendered `cartwheel_panning` (a 20.1-degree pan): 0.22 degrees off on
+average, 0.59 at most; every fixed clip, the two real ones included, reads as fixed (at most 0.1 degrees).
+Parallax (a camera that moves, not only turns) is not modelled.
 """
 
 from __future__ import annotations
