@@ -306,6 +306,23 @@ def test_field_of_view_is_told_where_the_person_crosses_the_image(humanoid):
     assert "too little to tell" in est.reason
 
 
+def test_the_sweep_is_an_angle_the_same_on_any_image_size():
+    """The ray's sideways sweep, which decides whether the lens is estimated, depends on the angles the person
+    is seen at, not on the image's size or aspect: the same angles in a landscape and a portrait video sweep
+    alike (as a share of the width they would differ by 2.4 times)."""
+    from sfv.camera import intrinsics
+    from sfv.reconstruct.field_of_view import lateral_sweep
+
+    angles = np.radians(np.linspace(-10.0, 10.0, 41))
+    sweeps = []
+    for width, height in ((640, 480), (1080, 1920)):
+        K = intrinsics(width, height, 50.0)
+        kp = np.zeros((len(angles), 33, 2))
+        kp[:, 23:25, 0] = (K[0, 2] + K[0, 0] * np.tan(angles))[:, None]
+        sweeps.append(lateral_sweep(kp, np.ones(len(angles), bool), width, height, 50.0))
+    assert np.isclose(sweeps[0], sweeps[1]) and np.isclose(sweeps[0], 18.0, atol=0.01)  # 5th to 95th percentile
+
+
 def _synthetic_poses(humanoid, elevation=10.0, clip="walk"):
     """BlazePose-like arrays for the walk mocap filmed by a known camera: the humanoid's joints placed at
     the landmarks HUMANOID_JOINTS reads (the other body landmarks at the nearest joint)."""
