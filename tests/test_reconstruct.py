@@ -485,23 +485,30 @@ def _smooth_error(t, shape, amplitude, seed):
     return amplitude / 2 * np.sin(2 * np.pi * freq[None] * t[:, None, None, None] + phase[None]).sum(1)
 
 
+def _landmarks_at_joints(humanoid, pos: np.ndarray) -> np.ndarray:
+    """BlazePose's 33 landmarks (T, 33, 3) placed on the humanoid's body positions `pos` (T, B, 3): each landmark
+    HUMANOID_JOINTS reads at its joint, the face at the neck, hands at the wrists, feet at the ankles."""
+    from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
+
+    landmark = {names[0]: humanoid.index(j) for j, names in HUMANOID_JOINTS.items() if len(names) == 1}
+    nearest = lambda i, n: "neck" if i < 11 else ("left_wrist" if "left" in n and i < 23 else "right_wrist" if i < 23  # noqa: E731
+                                                 else "left_ankle" if "left" in n else "right_ankle")
+    return np.stack([pos[:, landmark[n] if n in landmark else humanoid.index(nearest(i, n))]
+                     for i, n in enumerate(BLAZEPOSE33)], axis=1)
+
+
 def _filmed(humanoid, width, height, fps, fov=45.0, azimuth=-60.0, error=True, clip="walk", distance=4.0):
     """A mocap clip filmed at `width` x `height` and `fps` by one camera (4 m away): BlazePose-like poses
     whose 2D keypoints see the body with 3 cm of error and whose 3D keypoints say it with 5 cm of another
     error (with `error`), so that the fit has to weigh the two (and smooth), as on a real clip."""
     from sfv.camera import orbit_camera
-    from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
     from sfv.mocap import load_mocap
 
     m = load_mocap(clip).resample(fps)
     t = np.arange(m.n_frames) / fps
     pos = m.body_positions()[0] @ np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]).T  # z-up world
     cam = orbit_camera(pos[:, 1].mean(0), distance, 10.0, azimuth, width, height, fov)
-    landmark = {names[0]: humanoid.index(j) for j, names in HUMANOID_JOINTS.items() if len(names) == 1}
-    nearest = lambda i, n: "neck" if i < 11 else ("left_wrist" if "left" in n and i < 23 else "right_wrist" if i < 23  # noqa: E731
-                                                 else "left_ankle" if "left" in n else "right_ankle")
-    kp = np.stack([pos[:, landmark[n] if n in landmark else humanoid.index(nearest(i, n))]
-                   for i, n in enumerate(BLAZEPOSE33)], axis=1)
+    kp = _landmarks_at_joints(humanoid, pos)
     uv, _ = cam.project(kp + _smooth_error(t, (33, 3), 0.03, 1) * error)
     said = cam.to_camera(kp + _smooth_error(t, (33, 3), 0.05, 2) * error)
     return m, {"keypoints_2d": uv, "keypoints_3d": _seen_along_ray(said),
@@ -632,7 +639,6 @@ def _panned(humanoid, follow=0.9):
     """The walk filmed from 2.5 m by a camera that pans to follow the hips (as the renderer's `camera.follow`),
     noise-free BlazePose-like poses, and background points (on the ground) tracked from frame to frame."""
     from sfv.camera import Camera, look_at, orbit_camera
-    from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
     from sfv.mocap import load_mocap
 
     m = load_mocap("walk")
@@ -644,11 +650,7 @@ def _panned(humanoid, follow=0.9):
     for h in hips:
         R, t = look_at(fixed.position, aim + follow * np.array([h[0] - aim[0], h[1] - aim[1], 0.0]))
         cams.append(Camera(K=fixed.K, R=R, t=t, width=640, height=480))
-    landmark = {names[0]: humanoid.index(j) for j, names in HUMANOID_JOINTS.items() if len(names) == 1}
-    nearest = lambda i, n: "neck" if i < 11 else ("left_wrist" if "left" in n and i < 23 else "right_wrist" if i < 23  # noqa: E731
-                                                 else "left_ankle" if "left" in n else "right_ankle")
-    kp = np.stack([pos[:, landmark[n] if n in landmark else humanoid.index(nearest(i, n))]
-                   for i, n in enumerate(BLAZEPOSE33)], axis=1)
+    kp = _landmarks_at_joints(humanoid, pos)
     uv = np.stack([c.project(k)[0] for c, k in zip(cams, kp)])
     said = np.stack([c.to_camera(k) for c, k in zip(cams, kp)])
     ground = np.random.default_rng(0).uniform([-4, -8, 0], [4, -2, 0], size=(150, 3)) + [aim[0], aim[1], 0]
