@@ -143,14 +143,18 @@ class ImitationEnv(gym.Env):
     def _pd_targets_many(self, a: np.ndarray, rows: np.ndarray) -> list[list[list[float]]]:
         """PD targets in pybullet's form, per env: exponential map per spherical joint, angle per revolute one."""
         n = len(a)
+        # Elementwise sums in a fixed order, not einsum: einsum's kernels depend on the batch's shape, and one
+        # rounding difference in a PD target grows in the physics, so a batch of n must give each env the bits
+        # it gets stepped alone (tests/test_imitate_vec_env.py).
         d = a[:, self._sph_cols].reshape(n, -1, 3)
-        angle = np.sqrt(np.einsum("nji,nji->nj", d, d))
+        angle = np.sqrt(d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1] + d[..., 2] * d[..., 2])
         half = 0.5 * angle
         k = np.where(angle > 1e-9, np.sin(half) / np.maximum(angle, 1e-12), 0.5)
         delta = np.concatenate([d * k[..., None], np.cos(half)[..., None]], axis=-1)
         rev = a[:, self._rev_cols]
         if self.settings.action_mode == "residual":
-            delta = np.einsum("njab,njb->nja", self.reference.spherical_left[rows], delta)
+            p = self.reference.spherical_left[rows] * delta[..., None, :]
+            delta = p[..., 0] + p[..., 1] + p[..., 2] + p[..., 3]
             rev = rev + self.reference.revolute_angle[rows]
         out = []
         for sph, rv in zip(delta.tolist(), rev.tolist()):
