@@ -68,6 +68,7 @@ VARIANTS: dict[str, dict] = {
     "root_obs_root_scale_1": {"env.reference_root_observation": True, "reward.scales.root": 1.0},
     "root_obs_root_weight_0.4": {"env.reference_root_observation": True, "reward.weights.root": 0.4},
     "root_obs_gamma_0.99": {"env.reference_root_observation": True, "ppo.gamma": 0.99},
+    "root_velocity_0.1": {"reward.weights.root": 0.15, "reward.weights.root_velocity": 0.1},  # MimicKit's split
     "start_only": {"env.state_init": "start"},
     "asi": {"env.state_init": "adaptive"},
 }

@@ -29,6 +29,11 @@ def main(argv: list[str] | None = None) -> int:
 
             out = run_stage(args.stage, params_path=args.params, output=args.output, clip=args.clip)
             print(f"stage {args.stage}{'@' + args.clip if args.clip else ''}: executed notebook {out}")
+            from sfv.report.export import HTML_PAGES, notebook_html
+
+            if args.stage in HTML_PAGES:
+                page = notebook_html(out, HTML_PAGES[args.stage], title="sfv: results")
+                print(f"stage {args.stage}: static page {page}")
     except (ParamsError, KeyError) as e:
         print(f"error: {e.args[0] if isinstance(e, KeyError) else e}", file=sys.stderr)
         return 2

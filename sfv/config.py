@@ -342,13 +342,17 @@ class RewardTerms(_Section):
     end_effector: float = Field(ge=0)
     root: float = Field(ge=0)
     com: float = Field(ge=0)
+    # not in DeepMimic (its root term holds the velocities, faintly): the root's velocity on its own, so that it
+    # still pulls when the root has drifted far from the reference and the root term is ~0 (MimicKit has such a
+    # term). 0 by default, which leaves DeepMimic's reward as it was.
+    root_velocity: float = Field(0.0, ge=0)
 
 
 class RewardParams(_Section):
     """DeepMimic's imitation reward: total = sum_k weight_k exp(-scale_k error_k), weights normalised."""
 
-    weights: RewardTerms = RewardTerms(pose=0.5, velocity=0.05, end_effector=0.15, root=0.2, com=0.1)
-    scales: RewardTerms = RewardTerms(pose=2.0, velocity=0.1, end_effector=40.0, root=5.0, com=10.0)
+    weights: RewardTerms = RewardTerms(pose=0.5, velocity=0.05, end_effector=0.15, root=0.2, com=0.1, root_velocity=0.0)
+    scales: RewardTerms = RewardTerms(pose=2.0, velocity=0.1, end_effector=40.0, root=5.0, com=10.0, root_velocity=2.0)
 
     @field_validator("weights")
     @classmethod
@@ -468,6 +472,48 @@ class ImitateParams(_Section):
             update={"ground_contacts": [*self.env.ground_contacts, *extra]})})
 
 
+# --- stage motion_completion --------------------------------------------------------------------------
+class CompletionModelSettings(_Section):
+    """The small network of motion completion (sfv.completion.model.CompletionMLP)."""
+    hidden: list[int] = Field([256, 256], min_length=1, description="hidden layer widths")
+    epochs: int = Field(600, ge=1, le=100000, description="full-batch Adam steps")
+    learning_rate: float = Field(1e-3, gt=0, le=1)
+    input_noise: float = Field(0.02, ge=0, le=0.5, description="noise on the input poses while training (m)")
+
+
+class CompletionShowcase(_Section):
+    """The still shown continued by a policy in the notebook."""
+    clip: Optional[str] = Field(None, description="a rendered clip in reconstruct.clips: its frame is the still "
+                                "(null: the first rendered clip there)")
+    frame: int = Field(6, ge=0, description="the still's frame in the clip's reconstruction (at the library rate)")
+    seconds: float = Field(4.0, gt=0, le=60, description="how long the policy continues the still")
+
+
+class MotionCompletionParams(_Section):
+    """Motion completion from a single image (the paper's section; notebook 07)."""
+    fps: float = Field(30.0, gt=0, le=240, description="the library's common frame rate")
+    horizon_seconds: float = Field(0.5, gt=0, le=5, description="how far the completion looks ahead")
+    step_seconds: float = Field(0.1, gt=0, le=5, description="spacing of the completion's steps")
+    stride: int = Field(2, ge=1, description="a still every this many frames of each rendered clip")
+    model: CompletionModelSettings = CompletionModelSettings()
+    showcase: CompletionShowcase = CompletionShowcase()
+
+    @model_validator(mode="after")
+    def _steps_within_horizon(self):
+        if self.step_seconds > self.horizon_seconds:
+            raise ValueError(f"step_seconds ({self.step_seconds}) is longer than horizon_seconds "
+                             f"({self.horizon_seconds}); make it at most the horizon")
+        return self
+
+
+# --- stage report -----------------------------------------------------------------------------------
+class ReportParams(_Section):
+    """The results report (notebook 06): rollout GIFs for the HTML page and the README."""
+    gif_seconds: float = Field(4.0, gt=0, le=30, description="length of each rollout GIF (seconds from the start)")
+    gif_fps: float = Field(15.0, gt=0, le=30, description="frame rate of the GIFs (frames are taken from the video's)")
+    gif_width: int = Field(480, ge=64, le=1920, description="width of the GIFs in pixels (aspect kept)")
+
+
 # --- the file ---------------------------------------------------------------------------------------
 class Params(_Section):
     base: BaseParams = BaseParams()
@@ -477,6 +523,8 @@ class Params(_Section):
     pose: PoseParams = PoseParams(clips=[])
     reconstruct: ReconstructParams = ReconstructParams(clips=[])
     imitate: ImitateParams = ImitateParams()
+    motion_completion: MotionCompletionParams = MotionCompletionParams()
+    report: ReportParams = ReportParams()
 
     def _registered(self, key: str, names: list[str]) -> None:
         unknown = [c for c in names if c not in self.clips]
@@ -521,13 +569,19 @@ class Params(_Section):
                              "reconstruct.clips (and pose.clips) too")
         self._mocap_clips_only("imitate.oracle_clips", self.imitate.oracle_clips,
                                "an oracle policy tracks the ground-truth mocap, which only a `mocap:` clip has")
+        show = self.motion_completion.showcase.clip
+        if show is not None and (show not in self.reconstruct.clips or not self.clips[show].is_mocap):
+            raise ValueError(f"motion_completion.showcase.clip: {show!r} must be a clip rendered from mocap and in "
+                             f"reconstruct.clips (its truth scores the completion); rendered and reconstructed: "
+                             f"{', '.join(c for c in self.reconstruct.clips if self.clips[c].is_mocap) or 'none'}")
         return self
 
 
 #: stage name -> the model of its section
 STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams, "render": RenderParams,
                                               "pose": PoseParams, "reconstruct": ReconstructParams,
-                                              "imitate": ImitateParams}
+                                              "imitate": ImitateParams, "motion_completion": MotionCompletionParams,
+                                              "report": ReportParams}
 
 
 def _line_of(text: str, loc: tuple) -> int | None:

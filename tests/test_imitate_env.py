@@ -90,7 +90,7 @@ def test_pd_control_tracks_the_reference_for_a_moment(walk_env):
 def test_reward_is_near_one_right_after_reference_initialisation(walk_env):
     walk_env.reset(options={"time": 0.5})
     errors = walk_env.errors()
-    assert set(errors) == {"pose", "velocity", "end_effector", "root", "com"}
+    assert set(errors) == {"pose", "velocity", "end_effector", "root", "com", "root_velocity"}
     assert all(v < 1e-6 for v in errors.values()), errors
 
 

@@ -42,24 +42,30 @@ def test_velocity_end_effector_root_and_com_errors():
                         np.array([0, 2.0, 0]), np.zeros(3), np.array([0, 0, 10.0]), np.zeros(3))
     assert err == pytest.approx(0.01 + 0.1 * 0.25 + 0.01 * 4 + 0.001 * 100)
     assert rw.com_error(np.array([1.0, 1.0, 0]), np.zeros(3)) == pytest.approx(0.2)
+    assert rw.root_velocity_error(np.array([0, 2.0, 0]), np.zeros(3), np.array([0, 0, 10.0]),
+                                  np.zeros(3)) == pytest.approx(4 + 0.1 * 100)
 
 
 def test_combine_weights_and_scales():
-    errors = {"pose": 0.1, "velocity": 2.0, "end_effector": 0.01, "root": 0.05, "com": 0.02}
+    errors = {"pose": 0.1, "velocity": 2.0, "end_effector": 0.01, "root": 0.05, "com": 0.02, "root_velocity": 0.5}
     reward = RewardParams()
     total, terms = rw.combine(errors, reward.normalised_weights(), reward.scales)
     expected_terms = {"pose": math.exp(-0.2), "velocity": math.exp(-0.2), "end_effector": math.exp(-0.4),
-                      "root": math.exp(-0.25), "com": math.exp(-0.2)}
+                      "root": math.exp(-0.25), "com": math.exp(-0.2), "root_velocity": math.exp(-1.0)}
     assert terms == pytest.approx(expected_terms)
     w = {"pose": 0.5, "velocity": 0.05, "end_effector": 0.15, "root": 0.2, "com": 0.1}
-    assert total == pytest.approx(sum(w[k] * expected_terms[k] for k in w))
+    assert total == pytest.approx(sum(w[k] * expected_terms[k] for k in w))  # root_velocity: weight 0 by default
+    on = RewardParams(weights={**w, "root": 0.15, "root_velocity": 0.1})
+    total_on, _ = rw.combine(errors, on.normalised_weights(), on.scales)
+    w_on = {**w, "root": 0.15, "root_velocity": 0.1}
+    assert total_on == pytest.approx(sum(w_on[k] * expected_terms[k] for k in w_on) / sum(w_on.values()))
     perfect, _ = rw.combine(dict.fromkeys(rw.TERMS, 0.0), reward.normalised_weights(), reward.scales)
     assert perfect == pytest.approx(1.0)
 
 
 def test_weights_are_normalised_and_checked():
     w = RewardParams(weights=dict(pose=2, velocity=0, end_effector=1, root=1, com=0)).normalised_weights()
-    assert w == {"pose": 0.5, "velocity": 0.0, "end_effector": 0.25, "root": 0.25, "com": 0.0}
+    assert w == {"pose": 0.5, "velocity": 0.0, "end_effector": 0.25, "root": 0.25, "com": 0.0, "root_velocity": 0.0}
     with pytest.raises(ValueError, match="at least one reward weight must be positive"):
         RewardParams(weights=dict(pose=0, velocity=0, end_effector=0, root=0, com=0))
     with pytest.raises(ValueError, match="greater than or equal to 0"):
@@ -68,5 +74,20 @@ def test_weights_are_normalised_and_checked():
 
 def test_terms_are_the_schemas():
     """The reward's terms are the params schema's, in its order: a term added there is computed here."""
-    assert rw.TERMS == tuple(RewardTerms.model_fields) == ("pose", "velocity", "end_effector", "root", "com")
+    assert rw.TERMS == tuple(RewardTerms.model_fields) == ("pose", "velocity", "end_effector", "root", "com",
+                                                           "root_velocity")
     assert set(RewardParams().normalised_weights()) == set(rw.TERMS)
+
+
+def test_figures_draw_every_term():
+    """A term added to the schema is drawn too (its label and its error in everyday units)."""
+    from sfv.imitate import figures
+    from sfv.imitate.evaluate import rollout
+    from sfv.config import EnvSettings
+    from sfv.mocap import load_mocap
+
+    shapes = figures.reward_term_shapes(RewardParams())
+    assert len(shapes.axes) == len(rw.TERMS)
+    r = rollout(None, load_mocap("walk"), EnvSettings(), RewardParams(), seconds=0.2)
+    fig = figures.rollout_figure({"PD alone": r}, "walk")
+    assert len(fig.axes[1].get_lines()) == len(rw.TERMS)

@@ -186,6 +186,10 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
                        "sports2d_demo": {**params["clips"]["sports2d_demo"], "frames": [95, 110]}}
     params["pose"].update(clips=["jump", "sports2d_demo"])
     params["reconstruct"].update(clips=["jump"], ik_iterations=20, iterations=20, ablation_smoothness=[1e-5])
+    # motion completion on the 12-frame jump: a 0.2 s horizon, a small network, the still continued by jump's
+    # video policy (walk's oracle is a walk: the still names jump, whose only policy is the video one)
+    params["motion_completion"].update(horizon_seconds=0.2, step_seconds=0.1, model={"hidden": [32], "epochs": 20},
+                                       showcase={"clip": "jump", "frame": 2, "seconds": 1})
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env_bin = Path(sys.executable).parent
     proc = subprocess.run(
@@ -256,6 +260,20 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert table[0]["video_error_cm"] > 0 and table[0]["oracle_error_cm"] is None
     assert table[1]["oracle_error_cm"] > 0 and table[1]["video_error_cm"] is None
     assert (work / "plots" / "end_to_end" / "end_to_end.png").is_file()
+    completion = json.loads((work / "metrics" / "motion_completion.json").read_text())
+    assert {(r["protocol"], r["method"]) for r in completion["rows"]} == {
+        (p, m) for p in ("unseen", "seen") for m in ("hold still", "nearest neighbour", "network")}
+    show = completion["showcase"]  # the still names a skill with a policy here (jump's video one or walk's oracle)
+    assert show["skill"] in ("jump", "walk") and show["policy"] and show["survived_seconds"] > 0
+    assert (work / "data" / "completion" / "still_to_motion.mp4").stat().st_size > 10_000
+    # the report: every table from the metrics above, the experiments with no stage shown as not run
+    report = json.loads((work / "metrics" / "report.json").read_text())
+    assert report["imitation"]["ran"] and report["end_to_end"]["rows"] == 2 and not report["morphology"]["ran"]
+    assert report["motion_completion"]["ran"]
+    page = (work / "reports" / "results.html").read_text()
+    assert "jump" in page and "not run" in page and "stage_params" not in page  # tables, no code
+    assert (work / "plots" / "report" / "jump_video.gif").stat().st_size > 10_000
+    assert "| jump | rendered |" in (work / "reports" / "results_overview.md").read_text()
     status = subprocess.run([str(env_bin / "dvc"), "status"], cwd=work, capture_output=True, text=True)
     assert "up to date" in status.stdout.lower() or status.stdout.strip() == "", status.stdout
 

@@ -115,6 +115,14 @@ class ImitationEnv(gym.Env):
     def step(self, action):
         return step_many([self], np.asarray(action)[None])[0]
 
+    def teleport(self, root_pos, root_rot, joint_rot, root_lin_vel=(0, 0, 0), root_ang_vel=(0, 0, 0),
+                 joint_vel=None) -> np.ndarray:
+        """Put the character in another state than the reference's (after `reset`, which fixed the time): a pose
+        seen in a still image, which a policy then continues (motion completion). Returns the observation."""
+        self.sim.set_state(root_pos, root_rot, joint_rot, root_lin_vel, root_ang_vel, joint_vel)
+        self._batch, self._index, self._state = self.sim.states([self.sim.read_raw()]), 0, None
+        return self._observe()
+
     @property
     def state(self) -> BodyState:
         """The simulated character now (after `step_many`, a view into the batch it was stepped in)."""
@@ -187,6 +195,8 @@ class ImitationEnv(gym.Env):
             "root": rw.root_error(s.root_pos, ref.root_pos, s.root_rot, t.root_rot[r], s.root_lin_vel,
                                   t.root_lin_vel[r], s.root_ang_vel, t.root_ang_vel[r]),
             "com": rw.com_error(s.com_vel, t.com_vel[r]),
+            "root_velocity": rw.root_velocity_error(s.root_lin_vel, t.root_lin_vel[r], s.root_ang_vel,
+                                                    t.root_ang_vel[r]),
         }
 
     def _observe(self) -> np.ndarray:

@@ -8,7 +8,8 @@ from sfv.config import RewardParams
 from sfv.imitate.reward import TERMS
 from sfv.plots import plt
 
-TERM_LABELS = {"pose": "pose", "velocity": "velocity", "end_effector": "end effector", "root": "root", "com": "centre of mass"}
+TERM_LABELS = {"pose": "pose", "velocity": "velocity", "end_effector": "end effector", "root": "root", "com": "centre of mass",
+               "root_velocity": "root velocity"}
 
 
 def reward_term_shapes(reward: RewardParams):
@@ -24,8 +25,9 @@ def reward_term_shapes(reward: RewardParams):
         "end_effector": ("each hand and foot off by (cm)", np.linspace(0, 40, 200), lambda x: (x / 100) ** 2),
         "root": ("root position off by (cm)", np.linspace(0, 100, 200), lambda x: (x / 100) ** 2),
         "com": ("centre-of-mass velocity off by (m/s)", np.linspace(0, 4, 200), lambda x: 0.1 * x**2),
+        "root_velocity": ("root velocity off by (m/s)", np.linspace(0, 4, 200), lambda x: x**2),
     }
-    fig, axes = plt.subplots(1, 5, figsize=(15, 3.1), sharey=True)
+    fig, axes = plt.subplots(1, len(TERMS), figsize=(3 * len(TERMS), 3.1), sharey=True)
     for ax, k in zip(axes, TERMS):
         label, x, err = cases[k]
         s = getattr(scales, k)

@@ -51,6 +51,12 @@ def root_error(root_pos, ref_root_pos, root_rot, ref_root_rot, root_lin_vel, ref
         + 0.01 * _square(root_lin_vel - ref_root_lin_vel) + 0.001 * _square(root_ang_vel - ref_root_ang_vel)
 
 
+def root_velocity_error(root_lin_vel, ref_root_lin_vel, root_ang_vel, ref_root_ang_vel) -> np.ndarray:
+    """|dvel|^2 + 0.1 |dangvel|^2 of the root, world axes: its own term, so it still pulls where the root has
+    drifted far enough to zero the root term (whose 0.01 |dvel|^2 shares that term's exponential)."""
+    return _square(root_lin_vel - ref_root_lin_vel) + 0.1 * _square(root_ang_vel - ref_root_ang_vel)
+
+
 def com_error(com_vel, ref_com_vel) -> np.ndarray:
     """DeepMimic: 0.1 |d com velocity|^2."""
     return 0.1 * _square(com_vel - ref_com_vel)

@@ -1,0 +1,173 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (sfv)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 · Results: what the kit reproduces, and how well
+#
+# One page for the whole kit. Every table below is read from the metrics the other stages wrote, and the
+# learning-speed benchmarks' results committed under `bench/results/` (`sfv/report/tables.py`). Nothing is
+# recomputed here. This stage also exports this page, without its code, to `reports/results.html`.
+#
+# **Reading it.** "not run" means a stage that covers the clip has not written its metrics yet (run
+# `dvc repro`). "—" means the quantity does not apply: a real video has no ground truth, and a clip not in a
+# stage's clip list is not trained. A policy that fell is reported as such, with the fraction of the
+# evaluation it stood through and its learning curve. A failed skill is kept in the tables.
+#
+# Where the paper or DeepMimic published a figure for the same quantity, it is listed beside the section
+# with its source (`sfv/report/paper.py`). The SFV paper's own result tables are not in the kit's checked
+# references, so their values are left empty rather than quoted from memory.
+
+# %% tags=["parameters"]
+params_file = "params.yaml"
+
+# %%
+import json
+
+from IPython.display import HTML, Image, Markdown, display
+
+from sfv import paths
+from sfv.io import write_json, write_text
+from sfv.notebook import stage_params
+from sfv.report import paper
+from sfv.report.export import HTML_PAGES
+from sfv.report.media import inline_img, video_gif
+from sfv.report.tables import all_tables
+
+params = stage_params(params_file)
+cfg = params.report
+print(f"report settings: {cfg.model_dump()}")
+plot_dir = paths.plot_dir("report")
+tables = all_tables(params)
+
+
+def show(name: str) -> None:
+    table = tables[name]
+    display(Markdown(f"**{table.title}**\n\n{table.markdown()}"))
+    published = paper.markdown(name)
+    if published:
+        display(Markdown("Published figures for the same quantities:\n\n" + published))
+
+
+def show_figure(path) -> None:
+    if path.is_file():
+        display(Image(str(path)))
+    else:
+        display(Markdown(f"*not run:* no `{path}` yet"))
+
+
+# %% [markdown]
+# ## Every clip through the chain
+#
+# Per clip: the pose estimator's 3D error and the reconstruction's error against the rendered truth (mm), the
+# reconstruction's jitter before and after the fit, the policy learned from the video (its tracking error
+# against its own reference, the fraction of the 20 s evaluation it survived, the samples and hours it
+# trained), and that policy against the ground truth.
+
+# %%
+show("overview")
+
+# %% [markdown]
+# ## The policies, moving
+#
+# The first seconds of each policy's evaluation: the source video, the simulated character, and its
+# reference (notebook 03 makes the full videos, `data/policies/<kind>/<clip>/evaluation.mp4`).
+
+# %%
+gifs = {}
+for kind, clips in (("video", list(params.imitate.clips)), ("mocap", list(params.imitate.oracle_clips))):
+    for clip in clips:
+        video = paths.policy_dir(clip, kind) / "evaluation.mp4"
+        label = f"{clip} ({'from its video' if kind == 'video' else 'oracle, on the mocap'})"
+        if not video.is_file():
+            display(Markdown(f"*{label}: not run* (no {video})"))
+            continue
+        gif = video_gif(video, plot_dir / f"{clip}_{kind}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
+        gifs[label] = str(gif)
+        display(HTML(f"<p><b>{label}</b></p>" + inline_img(gif, label)))
+
+# %% [markdown]
+# ## Pose estimation
+#
+# 2D error and PCK@0.05 against the rendered keypoints, 3D PA-MPJPE against the mocap joints, with and
+# without the rotation search (notebook 01).
+
+# %%
+show("pose")
+
+# %% [markdown]
+# ## Motion reconstruction
+#
+# Jitter is the mean joint acceleration (mm/frame²). "Before" is the estimator's 3D poses, and "after" is the
+# reconstructed motion. The errors are MPJPE against the mocap the clip was rendered from (notebook 02).
+# The second table sets every rendered clip beside the camera that filmed it (notebook 02b).
+
+# %%
+show("reconstruction")
+show("cameras")
+show_figure(paths.plot_dir("cameras") / "errors_by_camera.png")
+
+# %% [markdown]
+# ## Motion imitation
+#
+# Each policy in a deterministic 20 s rollout from phase 0, against its own reference (notebook 03). The oracle
+# is the same training on the ground-truth mocap: the upper bound a perfect reconstruction would allow.
+
+# %%
+show("imitation")
+
+# %% [markdown]
+# ## End to end, against the ground truth
+#
+# The reference, the video policy and the oracle policy, each against the truth with one measure (notebook 04).
+
+# %%
+show("end_to_end")
+show_figure(paths.plot_dir("end_to_end") / "end_to_end.png")
+show_figure(paths.plot_dir("end_to_end") / "learning_curves.png")
+
+# %% [markdown]
+# ## Learning speed
+#
+# Samples and wall-clock time until a policy tracks the whole mocap clip within its threshold, on 2 cores
+# (`bench/samples_to_skill.py`). Then the paper's adaptive state initialisation against reference state
+# initialisation, at the same seed and budget (`bench/imitation_levers.py`). Both are benchmarks run by hand
+# (hours of training, resumed across sessions), and their results are committed under `bench/results/`.
+
+# %%
+show("samples_to_skill")
+show("asi")
+
+# %% [markdown]
+# ## The paper's experiments
+#
+# Morphology transfer (Atlas), irregular terrain, and motion completion from a single image. Each shows its
+# table once its stage has written `metrics/<stage>.json`.
+
+# %%
+for name in ("morphology", "terrain", "motion_completion"):
+    show(name)
+still_video = paths.DATA / "completion" / "still_to_motion.mp4"  # notebook 07: one still continued by a policy
+if still_video.is_file():
+    gif = video_gif(still_video, plot_dir / "still_to_motion.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
+    gifs["motion completion: a still, continued by a policy"] = str(gif)
+    display(HTML("<p><b>A still (left), continued in physics by the policy of the skill it shows</b></p>"
+                 + inline_img(gif, "still to motion")))
+
+# %%
+summary = {name: t.records() for name, t in tables.items()}
+summary["gifs"] = gifs
+write_json(paths.metrics_file("report"), {name: {"ran": t.ran, "rows": len(t.rows)} for name, t in tables.items()})
+write_json(HTML_PAGES["report"].with_name("results_tables.json"), summary)  # every table as data
+write_text(HTML_PAGES["report"].with_name("results_overview.md"), tables["overview"].markdown() + "\n")
+print(json.dumps({name: t.ran for name, t in tables.items()}, indent=1))
+print(f"`sfv run report` exports this notebook without its code to {HTML_PAGES['report']}")
