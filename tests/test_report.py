@@ -71,9 +71,9 @@ def test_an_experiment_without_a_stage_is_shown_as_not_run_then_its_rows_once_wr
     table = experiment_table("morphology", tmp_path)
     assert not table.ran and table.markdown().startswith(f"*{NOT_RUN}:*") and "morphology_transfer" in table.missing
     write(paths.metrics_file("morphology_transfer", tmp_path),
-          {"rows": [{"clip": "walk", "character": "atlas", "tracking_error_cm": 6.25}]})
+          {"rows": [{"clip": "walk", "character": "atlas", "tracking_error_cm": 6.25, "stills": 12}]})
     table = experiment_table("morphology", tmp_path)
-    assert table.ran and "| walk | atlas | 6.250 |" in table.markdown()
+    assert table.ran and "| walk | atlas | 6.250 | 12 |" in table.markdown()
 
 
 def test_a_broken_metrics_file_names_itself(tmp_path, params):

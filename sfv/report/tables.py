@@ -61,8 +61,8 @@ def cell(row: dict, column: Column) -> str:
         return NOT_APPLICABLE
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if column.digits is None or not isinstance(value, (int, float)):
-        return str(value)
+    if column.digits is None or not isinstance(value, (int, float)) or isinstance(value, int):
+        return str(value)  # counts stay counts
     return f"{value:.{column.digits}f}"
 
 
