@@ -107,18 +107,17 @@ class ImitationEnv(gym.Env):
         self._steps, self._score_sum = 0, 0.0
         self._score_horizon = max(min(self._score_steps, int(round((self.end_time - start) / self.dt))), 1)
         frame = ref.frame(start)
-        self.sim.set_state(frame.root_pos, frame.root_rot, frame.joint_rot, frame.root_lin_vel, frame.root_ang_vel,
-                           frame.joint_vel)
-        self._batch, self._index, self._state = self.sim.states([self.sim.read_raw()]), 0, None
-        return self._observe(), {"time": self.time, "phase": frame.phase}
+        obs = self.teleport(frame.root_pos, frame.root_rot, frame.joint_rot, frame.root_lin_vel, frame.root_ang_vel,
+                            frame.joint_vel)
+        return obs, {"time": self.time, "phase": frame.phase}
 
     def step(self, action):
         return step_many([self], np.asarray(action)[None])[0]
 
     def teleport(self, root_pos, root_rot, joint_rot, root_lin_vel=(0, 0, 0), root_ang_vel=(0, 0, 0),
                  joint_vel=None) -> np.ndarray:
-        """Put the character in another state than the reference's (after `reset`, which fixed the time): a pose
-        seen in a still image, which a policy then continues (motion completion). Returns the observation."""
+        """Put the character in a state and observe it: `reset` puts it in the reference's; motion completion, after
+        a reset has fixed the time, in the pose of a still image, which a policy then continues."""
         self.sim.set_state(root_pos, root_rot, joint_rot, root_lin_vel, root_ang_vel, joint_vel)
         self._batch, self._index, self._state = self.sim.states([self.sim.read_raw()]), 0, None
         return self._observe()

@@ -168,14 +168,18 @@ END_TO_END_COLUMNS = (Column("clip", "clip"), Column("mpjpe_mm", "reconstruction
                       Column("gap_cm", "gap: video − oracle (cm)", 1))
 
 
-def end_to_end_table(params, root: Path = Path(".")) -> Table:
-    m = read_json(paths.metrics_file("end_to_end", root))
-    title = "End to end: the policy learned from video against the ground truth, beside the oracle on the mocap"
+def _stage_rows_table(stage: str, name: str, title: str, columns: tuple[Column, ...], root: Path) -> Table:
+    """A table of one whole-pipeline stage's metrics file (`{"clips": [rows]}`), or "not run" without it."""
+    m = read_json(paths.metrics_file(stage, root))
     if m is None:
-        return Table("end_to_end", title, END_TO_END_COLUMNS,
-                     missing="stage `end_to_end` has not written metrics/end_to_end.json: `dvc repro end_to_end`")
-    rows = [{"status": "ran", **r} for r in m["clips"]]
-    return Table("end_to_end", title, END_TO_END_COLUMNS, rows)
+        return Table(name, title, columns,
+                     missing=f"stage `{stage}` has not written metrics/{stage}.json: `dvc repro {stage}`")
+    return Table(name, title, columns, [{"status": "ran", **r} for r in m["clips"]])
+
+
+def end_to_end_table(params, root: Path = Path(".")) -> Table:
+    return _stage_rows_table("end_to_end", "end_to_end", "End to end: the policy learned from video against the "
+                             "ground truth, beside the oracle on the mocap", END_TO_END_COLUMNS, root)
 
 
 CAMERA_COLUMNS = (Column("clip", "clip"), Column("size", "size"), Column("fps", "fps", 0),
@@ -185,12 +189,8 @@ CAMERA_COLUMNS = (Column("clip", "clip"), Column("size", "size"), Column("fps", 
 
 
 def cameras_table(params, root: Path = Path(".")) -> Table:
-    m = read_json(paths.metrics_file("cameras", root))
-    title = "Every rendered clip by the camera that filmed it"
-    if m is None:
-        return Table("cameras", title, CAMERA_COLUMNS,
-                     missing="stage `cameras` has not written metrics/cameras.json: `dvc repro cameras`")
-    return Table("cameras", title, CAMERA_COLUMNS, [{"status": "ran", **r} for r in m["clips"]])
+    return _stage_rows_table("cameras", "cameras", "Every rendered clip by the camera that filmed it", CAMERA_COLUMNS,
+                             root)
 
 
 # --- benchmarks (run by hand, results committed under bench/results) -------------------------------------------
