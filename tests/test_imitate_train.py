@@ -52,6 +52,10 @@ def test_train_checkpoints_and_resumes_where_it_stopped(tmp_path, walk_npz):
                     progress=False)
     assert changed["timesteps"] == 512  # other settings: the old checkpoint is not reused
     assert json.loads((out / "run.json").read_text())["env"]["action_scale"] == 0.3
+    kept = out / "superseded"  # ... but not deleted either: 1,536 samples of the old run wait there
+    assert (kept / "latest").read_text().strip() == f"{1536:012d}"
+    assert (kept / "checkpoints" / f"{1536:012d}" / "model.zip").is_file()
+    assert json.loads((kept / "run.json").read_text())["env"]["action_scale"] == 0.5
 
 
 def test_a_changed_reference_starts_afresh_an_equal_one_resumes(tmp_path, walk_npz):
@@ -148,7 +152,7 @@ def test_a_reference_touching_down_with_disallowed_bodies_is_refused_before_trai
 
 def test_a_setting_added_later_at_its_default_does_not_restart_a_run(tmp_path, walk_npz):
     from sfv.config import ASISettings
-    from sfv.imitate.train import _run_signature, same_run
+    from sfv.imitate.train import _run_signature, run_differences, same_run
 
     signature = _run_signature(walk_npz, EnvSettings(), RewardParams(), PPOSettings(), 0, ASISettings())
     older = json.loads(json.dumps(signature))
@@ -157,5 +161,8 @@ def test_a_setting_added_later_at_its_default_does_not_restart_a_run(tmp_path, w
     changed = _run_signature(walk_npz, EnvSettings(ground_contacts=["left_wrist"]), RewardParams(), PPOSettings(), 0,
                              ASISettings())
     assert not same_run(older, changed)  # the new setting away from its default: a different run
+    del older["reward"]["weights"]["root_velocity"], older["reward"]["scales"]["root_velocity"]  # a new reward term
+    assert same_run(older, signature)  # (found at any depth: a term's weight lives in reward.weights)
     older["env"]["action_scale"] = 0.25
     assert not same_run(older, signature)  # a recorded setting that differs still starts afresh
+    assert run_differences(older, signature) == ["env.action_scale: 0.25 -> 0.5"]  # named in the message

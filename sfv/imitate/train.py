@@ -75,16 +75,48 @@ def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams,
 _SECTIONS = {"env": EnvSettings, "reward": RewardParams, "ppo": PPOSettings, "asi": ASISettings}
 
 
-def same_run(stored: dict, signature: dict) -> bool:
-    """Whether a run recorded with `stored` may resume under `signature`. A setting the kit gained after the run
-    started (absent from `stored`) matches when it has its default value: a new option left at its default does
-    not throw away hours of training."""
+def _with_defaults(stored, defaults, current):
+    """`stored` with every key it lacks (at any depth) that `current` has taken from `defaults`."""
+    if not (isinstance(stored, dict) and isinstance(defaults, dict) and isinstance(current, dict)):
+        return stored
+    filled = {k: defaults[k] for k in current if k not in stored and k in defaults}
+    for k, v in stored.items():
+        filled[k] = _with_defaults(v, defaults.get(k), current.get(k))
+    return filled
+
+
+def run_differences(stored: dict, signature: dict) -> list[str]:
+    """The settings (dotted keys) in which a run recorded with `stored` differs from `signature`. A setting the
+    kit gained after the run started (absent from `stored`, at any depth: a new reward term's weight) matches
+    when it has its default value: a new option left at its default does not throw away hours of training."""
     filled = dict(stored)
     for key, model in _SECTIONS.items():
         if isinstance(stored.get(key), dict):
-            defaults = model().model_dump(mode="json")
-            filled[key] = {**{k: v for k, v in defaults.items() if k in signature.get(key, {})}, **stored[key]}
-    return filled == signature
+            filled[key] = _with_defaults(stored[key], model().model_dump(mode="json"), signature.get(key, {}))
+
+    def diff(a, b, prefix: str) -> list[str]:
+        if isinstance(a, dict) and isinstance(b, dict):
+            return [d for k in sorted(set(a) | set(b), key=str) for d in diff(a.get(k), b.get(k), f"{prefix}{k}.")]
+        return [] if a == b else [f"{prefix[:-1]}: {a!r} -> {b!r}"]
+
+    return diff(filled, signature, "")
+
+
+def same_run(stored: dict, signature: dict) -> bool:
+    """Whether a run recorded with `stored` may resume under `signature` (see `run_differences`)."""
+    return not run_differences(stored, signature)
+
+
+def _set_aside(out: Path) -> Path:
+    """Move a superseded run's checkpoints, curve and settings to `out/superseded/` (replacing an older one there),
+    so a settings change never deletes hours of training: move them back to resume it."""
+    kept = out / "superseded"
+    shutil.rmtree(kept, ignore_errors=True)
+    kept.mkdir()
+    for name in ("checkpoints", "latest", "run.json", "curve.csv"):
+        if (out / name).exists():
+            os.replace(out / name, kept / name)
+    return kept
 
 
 def latest_checkpoint(out: Path) -> Path | None:
@@ -217,11 +249,14 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     signature = _run_signature(motion_path, env_settings, reward, ppo, seed, asi, motion)  # the motion read once
     run_file = out / "run.json"
     ckpt = latest_checkpoint(out)
-    if ckpt is not None and (not run_file.is_file() or not same_run(json.loads(run_file.read_text()), signature)):
-        print(f"{out}: the checkpoint was trained with other settings; starting afresh")
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)
-        (out / "latest").unlink(missing_ok=True)
-        ckpt = None
+    if ckpt is not None:
+        changes = run_differences(json.loads(run_file.read_text()), signature) if run_file.is_file() \
+            else ["run.json: missing"]
+        if changes:
+            kept = _set_aside(out)
+            print(f"{out}: the checkpoint was trained with other settings ({'; '.join(changes[:6])}"
+                  f"{'; ...' if len(changes) > 6 else ''}); starting afresh. The old run is kept in {kept}")
+            ckpt = None
     write_json(run_file, signature)
 
     torch.set_num_threads(ppo.torch_threads)
