@@ -10,6 +10,7 @@ values are checked once, when the file is loaded. A notebook gets only the path 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
@@ -292,6 +293,34 @@ class MotionLibraryParams(_Section):
 
 
 # --- stage imitate ----------------------------------------------------------------------------------
+class HeightmapSettings(_Section):
+    """The ground's heights around the character, observed on a grid in its heading frame (relative to its root's
+    height), for terrain other than flat ground (sfv.imitate.env; the policy reads them with sfv.imitate.features)."""
+
+    enabled: bool = Field(False, description="append the heightmap to the observation")
+    forward: tuple[float, float] = Field((-0.6, 2.4), description="metres behind (negative) and ahead of the root")
+    lateral: tuple[float, float] = Field((-0.6, 0.6), description="metres to either side of the root")
+    spacing: float = Field(0.3, gt=0, description="metres between grid points")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        for name in ("forward", "lateral"):
+            lo, hi = getattr(self, name)
+            if hi < lo:
+                raise ValueError(f"heightmap.{name} {[lo, hi]}: the first number must not exceed the second")
+        return self
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(points across, points along) the heading: the grid the features extractor convolves."""
+        return tuple(int(math.floor((hi - lo) / self.spacing + 1e-9)) + 1 for lo, hi in (self.lateral, self.forward))
+
+    @property
+    def size(self) -> int:
+        """Numbers it adds to the observation (0 when off)."""
+        return self.shape[0] * self.shape[1] if self.enabled else 0
+
+
 class EnvSettings(_Section):
     """The simulated task (sfv.imitate.env); the character is the reference motion's."""
 
@@ -315,6 +344,8 @@ class EnvSettings(_Section):
         [], description="bodies besides the character's feet that may touch the ground without ending the episode "
         "(DeepMimic's per-skill fall_contact_bodies: a cartwheel's hands); a clip adds its own with "
         "imitate.clips.<clip>.ground_contacts")
+    heightmap: HeightmapSettings = Field(HeightmapSettings(), description="observe the ground's heights around "
+                                         "the character (terrain policies)")
 
     @property
     def substeps(self) -> int:

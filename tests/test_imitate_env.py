@@ -196,9 +196,12 @@ def test_cached_files_are_read_only():
     """The character and terrain loaders are cached: what they hand out cannot be changed by a caller."""
     from sfv.skeleton import load_character
 
+    from pydantic import ValidationError
+
     spec = load_terrain("flat")
-    with pytest.raises(TypeError):
-        spec["kind"] = "moon"
+    with pytest.raises(ValidationError, match="frozen"):
+        spec.friction = 0.1
+    assert load_terrain("flat").friction == 0.9
     settings = load_character("humanoid").settings
     with pytest.raises(TypeError):
         settings["pd"]["chest"] = {}

@@ -139,6 +139,31 @@ def test_evaluation_rollout_and_video(tmp_path, walk_npz):
     assert frames[0].std() > 10  # a picture, not a blank frame
 
 
+def test_evaluation_runs_the_policy_on_one_thread_and_restores_the_callers(walk_npz):
+    """Several torch threads sum a matmul in a different order from run to run, and the physics grows the difference:
+    the deterministic evaluation must give the same figures every time."""
+    import torch
+
+    from sfv.imitate.evaluate import rollout
+    from sfv.motion import load_motion
+
+    seen = []
+
+    class Recorder:  # a policy that notes the threads it is called with
+        def predict(self, obs, deterministic):
+            seen.append(torch.get_num_threads())
+            return np.zeros(28, dtype=np.float32), None
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        rollout(Recorder(), load_motion(walk_npz), EnvSettings(), RewardParams(), seconds=0.2)
+        assert seen and set(seen) == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_a_reference_touching_down_with_disallowed_bodies_is_refused_before_training(tmp_path):
     from sfv.imitate.reference_clip import ReferenceError
 

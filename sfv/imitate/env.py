@@ -23,10 +23,11 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 
-from sfv.config import ASISettings, EnvSettings, RewardParams
+from sfv.config import ASISettings, EnvSettings, HeightmapSettings, RewardParams
 from sfv.imitate import reward as rw
 from sfv.imitate.reference import heading_frames, shared_track
-from sfv.imitate.sim import BodyState, Simulation
+from sfv.imitate.sim import BodyState, Simulation, load_terrain
+from sfv.imitate.terrain import make_heightfield, travel_direction
 from sfv.motion import Motion
 
 
@@ -38,12 +39,16 @@ class ImitationEnv(gym.Env):
         """The character is the motion's own: its skeleton's name is the character file's."""
         self.settings, self.reward = settings, reward
         self.render_mode = render_mode
-        self.sim = Simulation(motion.skeleton.name, settings, ghost=render_mode == "rgb_array")
-        sk = self.sim.skeleton
         self.motion = motion
         self.reference = ref = shared_track(motion, settings.physics_hz)
+        self.up = "xyz".index(motion.skeleton.up_axis)
+        self.terrain = load_terrain(settings.terrain)
+        # terrain other than flat ground lies along the clip's travel, from where the clip starts
+        self.field = None if self.terrain.kind == "plane" else make_heightfield(
+            self.terrain, travel_direction(ref.root_pos, ref.heading[0], self.up), self.up, origin=ref.root_pos[0])
+        self.sim = Simulation(motion.skeleton.name, settings, ghost=render_mode == "rgb_array", heightfield=self.field)
+        sk = self.sim.skeleton
         self.dt = 1.0 / settings.control_hz
-        self.up = "xyz".index(sk.up_axis)
         self.weights = reward.normalised_weights()
 
         pw = sk.settings.get("pose_weights", {})
@@ -65,6 +70,7 @@ class ImitationEnv(gym.Env):
         self._horizontal = [i for i in range(3) if i != self.up]
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(observation_size(self.n_bodies, settings),),
                                                 dtype=np.float32)
+        self._heightmap_grid = heightmap_grid(settings.heightmap, self.up) if settings.heightmap.enabled else None
         self._batch, self._index, self._state = None, 0, None
         self.time = 0.0
         self.end_time = settings.episode_seconds
@@ -73,6 +79,11 @@ class ImitationEnv(gym.Env):
         self.start_weights = np.full(asi.bins, 1.0 / asi.bins)  # ASI's distribution over start bins
         self._score_steps = max(int(round(asi.horizon_seconds * settings.control_hz)), 1)
         self._start_fraction, self._steps, self._score_sum, self._score_horizon = 0.0, 0, 0.0, 1
+
+    def set_heightfield(self, field) -> None:
+        """Lay another grid as this env's ground (a hand-built one in the tests, or one drawn from another seed)."""
+        self.sim.set_heightfield(field)
+        self.field = field
 
     def set_start_weights(self, weights) -> None:
         """ASI's new start distribution (a probability per bin of the startable range)."""
@@ -86,6 +97,11 @@ class ImitationEnv(gym.Env):
         super().reset(seed=seed)
         options = options or {}
         ref = self.reference
+        if self.field is not None and self.terrain.randomise:
+            if seed is not None:  # a seeded reset lays this seed's terrain
+                self.set_heightfield(make_heightfield(self.terrain, self.field.forward, self.up,
+                                                      origin=self.reference.root_pos[0], seed=self.terrain.seed + seed))
+            self.sim.shift_heightfield(self.np_random.uniform(0.0, self.terrain.episode_shift))
         last = self._last_start
         if "time" in options:
             start = float(options["time"])
@@ -107,7 +123,11 @@ class ImitationEnv(gym.Env):
         self._steps, self._score_sum = 0, 0.0
         self._score_horizon = max(min(self._score_steps, int(round((self.end_time - start) / self.dt))), 1)
         frame = ref.frame(start)
-        obs = self.teleport(frame.root_pos, frame.root_rot, frame.joint_rot, frame.root_lin_vel, frame.root_ang_vel,
+        root_pos = frame.root_pos
+        if self.field is not None:  # the reference's pose on this ground: no body below the ground under it
+            root_pos = root_pos + np.eye(3)[self.up] * float(
+                self.field.height(np.vstack([frame.body_pos, root_pos[None]]), tracking=True).max())
+        obs = self.teleport(root_pos, frame.root_rot, frame.joint_rot, frame.root_lin_vel, frame.root_ang_vel,
                             frame.joint_vel)
         return obs, {"time": self.time, "phase": frame.phase}
 
@@ -178,12 +198,15 @@ class ImitationEnv(gym.Env):
         """The reward's errors for the state now against the reference now (what a step ending here scores)."""
         s = self._as_batch()
         ref = _ReferenceBatch(self.reference, *self.reference.locate_many(np.array([self.time])))
+        ref.stand_on(self._ground(s))
         h, _ = heading_frames(s.root_rot, self.sim.up_axis)
         return {k: float(v[0]) for k, v in self._errors_many(s, ref, s.body_pos - s.root_pos[:, None], h).items()}
 
     def _errors_many(self, s: BodyState, ref: "_ReferenceBatch", rel: np.ndarray, h: np.ndarray) -> dict:
         ee = rel[:, self.end_effector_index]
         ee[..., self.up] = s.body_pos[:, self.end_effector_index, self.up]  # height above the ground
+        if self.field is not None:
+            ee[..., self.up] -= self.field.height(s.body_pos[:, self.end_effector_index], tracking=True)
         t, r = self.reference, ref.rows
         return {
             "pose": rw.pose_error(s.joint_rot, t.joint_rot[r], s.root_rot, t.root_rot[r], self.joint_weights,
@@ -202,6 +225,7 @@ class ImitationEnv(gym.Env):
         """The observation of the state now (after a reset or a teleport)."""
         s = self._as_batch()
         ref = _ReferenceBatch(self.reference, *self.reference.locate_many(np.array([self.time])))
+        ref.stand_on(self._ground(s))
         h, lq = heading_frames(s.root_rot, self.sim.up_axis)
         return self._observe_many(s, ref, h, lq, s.body_pos - s.root_pos[:, None])[0]
 
@@ -212,18 +236,41 @@ class ImitationEnv(gym.Env):
             head = [ref.phase]
         else:
             head = [np.cos(2 * np.pi * ref.phase), np.sin(2 * np.pi * ref.phase)]
-        head.append(s.root_pos[:, self.up])
+        head.append(s.root_pos[:, self.up] if ref.ground is None else s.root_pos[:, self.up] - ref.ground)
         if self.settings.reference_root_observation:
             offset = np.einsum("nij,nj->ni", h, ref.root_pos - s.root_pos)  # the reference's root, seen from ours
             forward = np.einsum("nij,nj->ni", h, self.reference.heading[ref.rows])  # its heading, seen from ours
             head.extend([*offset.T, *forward[:, self._horizontal].T])
-        return observe(s, np.stack(head, axis=-1), h, lq, rel)
+        obs = observe(s, np.stack(head, axis=-1), h, lq, rel)
+        if self._heightmap_grid is None:
+            return obs
+        return np.concatenate([obs, self._heightmap(s, h)], axis=1)
+
+    def _ground(self, s: BodyState) -> np.ndarray | None:
+        """The height of the ground the reference is tracked against, under each env's root (None: flat, 0)."""
+        return None if self.field is None else self.field.height(s.root_pos, tracking=True)
+
+    def _heightmap(self, s: BodyState, h: np.ndarray) -> np.ndarray:
+        """The ground's heights on the grid around each root, in its heading frame, minus the root's height (n, k);
+        on flat ground, minus the root's height."""
+        points = s.root_pos[:, None] + self._heightmap_grid @ h  # heading-frame offsets turned to world (h: inverse)
+        ground = np.zeros(points.shape[:2]) if self.field is None else self.field.height(points)
+        return (ground - s.root_pos[:, None, self.up]).astype(np.float32)
+
+    def off_terrain(self) -> bool:
+        """Whether the character has left the terrain's grid (beyond it there is no ground) or sunk below the ground
+        it tracks (fell into a gap): an episode ends there as at a fall."""
+        if self.field is None:
+            return False
+        root = self.state.root_pos
+        return not bool(self.field.inside(root)) or \
+            bool(root[self.up] < self.field.height(root, tracking=True))
 
 
 class _ReferenceBatch:
     """The reference at each env's time: table rows, phases and the cycle-shifted root and bodies."""
 
-    __slots__ = ("rows", "phase", "root_pos", "body_pos")
+    __slots__ = ("rows", "phase", "root_pos", "body_pos", "ground", "up")
 
     def __init__(self, track, rows: np.ndarray, cycles: np.ndarray):
         self.rows = rows
@@ -231,6 +278,17 @@ class _ReferenceBatch:
         shift = cycles[:, None] * track.cycle_offset
         self.root_pos = track.root_pos[rows] + shift
         self.body_pos = track.body_pos[rows] + shift[:, None]
+        self.ground, self.up = None, track.up
+
+    def stand_on(self, ground: np.ndarray | None) -> None:
+        """Lift the reference's root by the ground's height under each character (ground-relative tracking: the
+        clip was on flat ground, so its root height is a height above the ground). None: flat ground."""
+        if ground is not None:
+            self.ground = ground
+            self.root_pos = self.root_pos.copy()
+            self.root_pos[:, self.up] += ground
+            self.body_pos = self.body_pos.copy()
+            self.body_pos[..., self.up] += ground[:, None]
 
 
 def _batchable(first: ImitationEnv, env: ImitationEnv) -> bool:
@@ -259,6 +317,7 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
         e.sim.step(targets)
         raws.append(e.sim.read_raw())
     s = first.sim.states(raws)
+    ref.stand_on(first._ground(s))
     h, lq = heading_frames(s.root_rot, first.sim.up_axis)
     rel = s.body_pos - s.root_pos[:, None]  # bodies relative to the root, world axes
     reward, terms = rw.combine(first._errors_many(s, ref, rel, h), first.weights, first.reward.scales)
@@ -273,7 +332,7 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
     results = []
     for i, e in enumerate(envs):
         e._batch, e._index, e._state = s, i, None
-        fallen = st.early_termination and e.sim.fallen()
+        fallen = st.early_termination and (e.sim.fallen() or e.off_terrain())
         truncated = not fallen and e.time >= e.end_time - 1e-9
         info = {"time": e.time, "phase": phases[i], "fallen": fallen,
                 "reward_terms": {k: v[i] for k, v in terms.items()},
@@ -288,9 +347,22 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
 
 
 def observation_size(n_bodies: int, settings: EnvSettings) -> int:
-    """Length of the observation: the head (phase, root height, optional reference root) and 13 per body."""
+    """Length of the observation: the head (phase, root height, optional reference root), 13 per body, and the
+    heightmap when it is on."""
     head = (1 if settings.phase_encoding == "linear" else 2) + 1 + (5 if settings.reference_root_observation else 0)
-    return head + 13 * n_bodies
+    return head + 13 * n_bodies + settings.heightmap.size
+
+
+def heightmap_grid(settings: HeightmapSettings, up: int) -> np.ndarray:
+    """The heightmap's points (k, 3) in the heading frame (x ahead, then across; 0 along `up`), row-major over
+    (across, along) so the observation's tail reshapes to `settings.shape` (sfv.imitate.features)."""
+    n_across, n_along = settings.shape
+    along = settings.forward[0] + settings.spacing * np.arange(n_along)
+    across = settings.lateral[0] + settings.spacing * np.arange(n_across)
+    grid = np.zeros((n_across, n_along, 3))
+    grid[..., 0] = along[None, :]
+    grid[..., 3 - up] = across[:, None]  # the horizontal axis besides x: z for a y-up character, y for a z-up one
+    return grid.reshape(-1, 3)
 
 
 def observe(s: BodyState, head: np.ndarray, h: np.ndarray, lq: np.ndarray, rel: np.ndarray) -> np.ndarray:

@@ -16,10 +16,10 @@ from typing import Mapping
 
 import numpy as np
 import pybullet
-import yaml
 
-from sfv.assets import frozen, pybullet_data_path, resolve_asset, setting_file, setting_names
+from sfv.assets import pybullet_data_path, resolve_asset
 from sfv.config import EnvSettings
+from sfv.imitate.terrain import Heightfield, TerrainError, make_heightfield, read_terrain
 from sfv.io import quiet_stdio
 from sfv.skeleton import SkeletonError, load_character
 
@@ -31,15 +31,12 @@ class SimulationError(RuntimeError):
 
 
 @lru_cache(maxsize=None)
-def load_terrain(name: str) -> Mapping:
-    """Read `sfv/terrains/<name>.yaml` (cached, so read-only)."""
-    path = setting_file("terrains", name)
-    if not path.is_file():
-        raise SimulationError(f"unknown terrain {name!r}: no {path}; known terrains: {setting_names('terrains')}")
-    spec = yaml.safe_load(path.read_text())
-    if spec.get("kind") not in TERRAIN_BUILDERS:
-        raise SimulationError(f"{path}: kind must be one of {sorted(TERRAIN_BUILDERS)}, got {spec.get('kind')!r}")
-    return frozen(spec)
+def load_terrain(name: str):
+    """The validated terrain file `sfv/terrains/<name>.yaml` (cached; frozen, so read-only)."""
+    try:
+        return read_terrain(name)
+    except TerrainError as e:
+        raise SimulationError(str(e)) from None
 
 
 def _up_rotation(up_axis: str) -> list[float]:
@@ -47,15 +44,64 @@ def _up_rotation(up_axis: str) -> list[float]:
     return list(pybullet.getQuaternionFromEuler([-np.pi / 2, 0, 0])) if up_axis == "y" else [0, 0, 0, 1]
 
 
-def _build_plane(client: int, spec: dict, up_axis: str) -> int:
+def _build_plane(client: int, spec, up_axis: str) -> int:
     body = pybullet.loadURDF(str(pybullet_data_path() / "plane_implicit.urdf"), [0, 0, 0], _up_rotation(up_axis),
                              useMaximalCoordinates=True, physicsClientId=client)
-    pybullet.changeDynamics(body, -1, lateralFriction=float(spec.get("friction", 0.9)), physicsClientId=client)
+    pybullet.changeDynamics(body, -1, lateralFriction=spec.friction, physicsClientId=client)
     return body
 
 
-#: terrain kind -> builder(client, spec, up_axis) -> body id; later issues add heightfields, slopes, gaps
-TERRAIN_BUILDERS = {"plane": _build_plane}
+def _field_pose(field: Heightfield, offset: float) -> tuple[list[float], list[float]]:
+    """Where pybullet's heightfield body goes: its local x along the field's forward, y along its lateral, z up;
+    Bullet centres the grid on the body and its heights on the middle of their range (`offset`)."""
+    up = np.eye(3)[field.up]
+    rotation = np.stack([field.forward, field.lateral, up], axis=1)  # columns: local axes in the world
+    return list(field.centre() + offset * up), _quaternion(rotation)
+
+
+def _quaternion(m: np.ndarray) -> list[float]:
+    """x, y, z, w of a rotation matrix (its trace is > -1 for the rotations used here: about the up axis)."""
+    from scipy.spatial.transform import Rotation
+
+    return Rotation.from_matrix(m).as_quat().tolist()
+
+
+class _FieldBody:
+    """A pybullet heightfield and the grid it was made from (Bullet keeps the height range of its first data)."""
+
+    def __init__(self, client: int, field: Heightfield, friction: float):
+        self.client, self.field = client, field
+        h = field.heights
+        self.low, self.high = float(h.min()), float(h.max())
+        nv, nu = h.shape
+        self.shape_id = pybullet.createCollisionShape(
+            pybullet.GEOM_HEIGHTFIELD, meshScale=[field.cell, field.cell, 1.0], heightfieldData=h.ravel().tolist(),
+            numHeightfieldRows=nu, numHeightfieldColumns=nv, physicsClientId=client)
+        pos, rot = _field_pose(field, 0.5 * (self.low + self.high))
+        self.body = pybullet.createMultiBody(0, self.shape_id, basePosition=pos, baseOrientation=rot,
+                                             physicsClientId=client)
+        pybullet.changeDynamics(self.body, -1, lateralFriction=friction, physicsClientId=client)
+
+    def can_take(self, field: Heightfield) -> bool:
+        h = field.heights
+        return h.shape == self.field.heights.shape and field.cell == self.field.cell and \
+            float(h.min()) >= self.low and float(h.max()) <= self.high
+
+    def replace(self, field: Heightfield) -> None:
+        """New heights in place (cheap), and the body moved to the field's place."""
+        if field.heights is not self.field.heights:
+            nv, nu = field.heights.shape
+            pybullet.createCollisionShape(
+                pybullet.GEOM_HEIGHTFIELD, meshScale=[field.cell, field.cell, 1.0],
+                heightfieldData=field.heights.ravel().tolist(), numHeightfieldRows=nu, numHeightfieldColumns=nv,
+                replaceHeightfieldIndex=self.shape_id, physicsClientId=self.client)
+        self.field = field
+        self.move()
+
+    def move(self) -> None:
+        """Put the body where the field says (after its shift changed)."""
+        pos, rot = _field_pose(self.field, 0.5 * (self.low + self.high))
+        pybullet.resetBasePositionAndOrientation(self.body, pos, rot, physicsClientId=self.client)
 
 
 @dataclass(slots=True)
@@ -92,7 +138,10 @@ class Simulation:
     """
 
     def __init__(self, character: str = "humanoid", settings: EnvSettings = EnvSettings(),
-                 solver_iterations: int = 10, self_collision: bool = True, ghost: bool = False):
+                 solver_iterations: int = 10, self_collision: bool = True, ghost: bool = False,
+                 heightfield: Heightfield | None = None):
+        """`heightfield`: where a terrain other than flat lies (the env lays it along its clip's travel); by default
+        along +x from the origin."""
         self.skeleton = load_character(character)  # a file under sfv/characters/: URDF, PD gains, feet
         self.substeps = settings.substeps
         self.physics_hz, self.control_hz = float(settings.physics_hz), float(settings.control_hz)
@@ -107,7 +156,12 @@ class Simulation:
         pybullet.setGravity(*(-GRAVITY * self.up), physicsClientId=c)
         pybullet.setTimeStep(1.0 / self.physics_hz, physicsClientId=c)
         pybullet.setPhysicsEngineParameter(numSolverIterations=solver_iterations, numSubSteps=1, physicsClientId=c)
-        self.terrain = TERRAIN_BUILDERS[self.terrain_spec["kind"]](c, self.terrain_spec, self.up_axis)
+        self._field_body: _FieldBody | None = None
+        if self.terrain_spec.kind == "plane":
+            self.terrain = _build_plane(c, self.terrain_spec, self.up_axis)
+        else:
+            self.set_heightfield(heightfield if heightfield is not None else
+                                 make_heightfield(self.terrain_spec, np.eye(3)[0], "xyz".index(self.up_axis)))
 
         flags = pybullet.URDF_MAINTAIN_LINK_ORDER
         if self_collision:
@@ -168,7 +222,7 @@ class Simulation:
         missing = [n for n in self.skeleton.joint_names if n not in pd]
         if missing:
             raise SimulationError(f"sfv/characters/{self.skeleton.name}.yaml: pd has no gains for joints {missing}")
-        friction = float(self.terrain_spec.get("friction", 0.9))
+        friction = self.terrain_spec.friction
         for link in [-1, *self.child_links]:
             pybullet.changeDynamics(self.body, link, lateralFriction=friction, linearDamping=0, angularDamping=0,
                                     physicsClientId=c)
@@ -192,6 +246,30 @@ class Simulation:
             pybullet.changeDynamics(self.ghost, link, activationState=pybullet.ACTIVATION_STATE_SLEEP
                                     + pybullet.ACTIVATION_STATE_ENABLE_SLEEPING
                                     + pybullet.ACTIVATION_STATE_DISABLE_WAKEUP, physicsClientId=c)
+
+    # --- terrain ----------------------------------------------------------------------------------
+    @property
+    def heightfield(self) -> Heightfield | None:
+        """The ground's grid (None on flat ground)."""
+        return self._field_body.field if self._field_body is not None else None
+
+    def set_heightfield(self, field: Heightfield) -> None:
+        """Lay this grid as the ground: in place when Bullet can take it (same size, heights within the first
+        grid's range), else as a new body."""
+        if self.terrain_spec.kind == "plane":
+            raise SimulationError(f"terrain {self.terrain_spec.name!r} is flat ground: it has no heightfield")
+        if self._field_body is not None and self._field_body.can_take(field):
+            self._field_body.replace(field)
+            return
+        if self._field_body is not None:
+            pybullet.removeBody(self._field_body.body, physicsClientId=self.client)
+        self._field_body = _FieldBody(self.client, field, self.terrain_spec.friction)
+        self.terrain = self._field_body.body
+
+    def shift_heightfield(self, shift: float) -> None:
+        """Move the terrain's features `shift` metres along the travel (per-episode randomisation)."""
+        self._field_body.field.shift = float(shift)
+        self._field_body.move()
 
     # --- control ----------------------------------------------------------------------------------
     def pd_targets(self, joint_rot: np.ndarray) -> list[list[float]]:

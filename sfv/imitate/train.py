@@ -56,7 +56,7 @@ def _vec_env(motion_path: str, settings: EnvSettings, reward: RewardParams, n_en
 
 
 def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams, ppo: PPOSettings, seed: int,
-                   asi: ASISettings, motion=None) -> dict:
+                   asi: ASISettings, motion=None, warm_start: str | Path | None = None) -> dict:
     """What must match for a resume (the budget, the checkpoint and evaluation intervals and the learner's
     threads may change; anything else starts afresh, a changed reference motion too: the clip's reconstruction
     changed)."""
@@ -68,6 +68,8 @@ def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams,
                  "seed": seed}
     if env_settings.state_init == "adaptive":
         signature["asi"] = asi.model_dump(mode="json")
+    if warm_start is not None:
+        signature["warm_start"] = str(warm_start)
     return signature
 
 
@@ -129,6 +131,20 @@ def latest_checkpoint(out: Path) -> Path | None:
 
 def _next(done: int, every: int) -> int | float:
     return (done // every + 1) * every if every > 0 else float("inf")
+
+
+def policy_kwargs(env_settings: EnvSettings, ppo: PPOSettings) -> dict:
+    """The actor-critic's shape: an MLP per head; with the heightmap on, a conv net reads it first."""
+    import torch
+
+    kwargs = {"net_arch": {"pi": list(ppo.net_arch), "vf": list(ppo.net_arch)}, "log_std_init": ppo.log_std_init,
+              "activation_fn": torch.nn.ReLU}
+    if env_settings.heightmap.enabled:
+        from sfv.imitate.features import HeightmapFeatures
+
+        kwargs.update(features_extractor_class=HeightmapFeatures,
+                      features_extractor_kwargs={"heightmap_shape": env_settings.heightmap.shape})
+    return kwargs
 
 
 def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_offset: float, dt: float,
@@ -233,10 +249,13 @@ def save_checkpoint(out: Path, model, curve: list[dict], asi: AdaptiveStart | No
 
 def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = EnvSettings(),
           reward: RewardParams = RewardParams(), ppo: PPOSettings = PPOSettings(), seed: int = 0,
-          progress: bool = True, asi: ASISettings = ASISettings(), evaluation_seconds: float = 20.0) -> dict:
+          progress: bool = True, asi: ASISettings = ASISettings(), evaluation_seconds: float = 20.0,
+          warm_start: str | Path | None = None) -> dict:
     """Train (or resume) a policy for the motion; returns a summary. Idempotent once the budget is spent.
 
-    `evaluation_seconds`: the length of the deterministic evaluations logged every `ppo.evaluate_every` samples."""
+    `evaluation_seconds`: the length of the deterministic evaluations logged every `ppo.evaluate_every` samples.
+    `warm_start`: a trained policy's folder (same clip and character, flat ground) to start from: a terrain policy
+    begins as the flat one (sfv.imitate.features.warm_start)."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.utils import get_linear_fn
@@ -246,7 +265,7 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     check_ground_contacts(motion, env_settings.ground_contacts, motion.name)  # before the folder is touched
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    signature = _run_signature(motion_path, env_settings, reward, ppo, seed, asi, motion)  # the motion read once
+    signature = _run_signature(motion_path, env_settings, reward, ppo, seed, asi, motion, warm_start)
     run_file = out / "run.json"
     ckpt = latest_checkpoint(out)
     if ckpt is not None:
@@ -278,9 +297,15 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
                 "MlpPolicy", venv, n_steps=ppo.n_steps, batch_size=ppo.batch_size, n_epochs=ppo.n_epochs,
                 learning_rate=learning_rate, gamma=ppo.gamma, gae_lambda=ppo.gae_lambda, clip_range=ppo.clip_range,
                 clip_range_vf=ppo.clip_range_vf, normalize_advantage=ppo.normalize_advantage,
-                policy_kwargs={"net_arch": {"pi": list(ppo.net_arch), "vf": list(ppo.net_arch)},
-                               "log_std_init": ppo.log_std_init, "activation_fn": torch.nn.ReLU},
-                tensorboard_log=str(out / "tb"), seed=seed, device="cpu", verbose=0)
+                policy_kwargs=policy_kwargs(env_settings, ppo), tensorboard_log=str(out / "tb"), seed=seed,
+                device="cpu", verbose=0)
+            if warm_start is not None:
+                from sfv.imitate.evaluate import load_policy
+                from sfv.imitate.features import warm_start as start_from
+
+                source, source_normaliser = load_policy(warm_start)
+                start_from(model, source, source_normaliser, venv)
+                print(f"{out}: starts from the policy in {warm_start}")
             curve = []
         wall_offset = curve[-1]["wall_seconds"] if curve else 0.0
         remaining = ppo.total_timesteps - model.num_timesteps
