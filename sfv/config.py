@@ -537,6 +537,63 @@ class MotionCompletionParams(_Section):
         return self
 
 
+# --- stage irregular_terrain ------------------------------------------------------------------------------------
+class TerrainRun(_Section):
+    """One skill on one terrain: the clip's policy from video (trained on flat ground by `imitate`) is the baseline
+    and the starting point of the terrain policy."""
+
+    clip: str = Field(description="a clip in imitate.clips")
+    terrain: str = Field(description="a terrain file under sfv/terrains/ other than flat ground")
+
+    @field_validator("terrain")
+    @classmethod
+    def _irregular(cls, v: str) -> str:
+        _named_file(v, "terrains", "terrain")
+        if v == "flat":
+            raise ValueError("terrain 'flat' is the ground the clip's policy already learned on: name an irregular "
+                             f"one ({', '.join(n for n in setting_names('terrains') if n != 'flat')})")
+        return v
+
+    @property
+    def name(self) -> str:
+        return f"{self.clip}_{self.terrain}"
+
+
+class TerrainEvaluation(_Section):
+    seeds: list[int] = Field([0, 1, 2, 3, 4], min_length=1, description="terrains (and episode shifts) both policies "
+                             "are evaluated on: the same for both")
+    seconds: float = Field(10.0, gt=0, description="length of each deterministic evaluation rollout")
+    video: bool = Field(True, description="render both policies on the first seed's terrain (mp4)")
+    width: int = Field(640, ge=64, multiple_of=16)
+    height: int = Field(384, ge=64, multiple_of=16)
+
+
+class IrregularTerrainParams(_Section):
+    """Skills learned from video on flat ground, carried over irregular terrain (the paper's experiment; notebook 05)."""
+
+    runs: list[TerrainRun] = Field(default_factory=list, description="(clip, terrain) pairs")
+    budget: int = Field(1_000_000, ge=1, description="samples each terrain policy trains on, from its flat policy")
+    heightmap: HeightmapSettings = Field(HeightmapSettings(enabled=True), description="what the terrain policy sees "
+                                         "of the ground around it")
+    evaluation: TerrainEvaluation = TerrainEvaluation()
+
+    @field_validator("heightmap")
+    @classmethod
+    def _on(cls, v: HeightmapSettings) -> HeightmapSettings:
+        if not v.enabled:
+            raise ValueError("heightmap.enabled must be true: a terrain policy sees the ground (the flat policy, its "
+                             "baseline, is the one without)")
+        return v
+
+    @model_validator(mode="after")
+    def _unique(self):
+        names = [r.name for r in self.runs]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"runs: {repeated} appear more than once")
+        return self
+
+
 # --- stage report -----------------------------------------------------------------------------------
 class ReportParams(_Section):
     """The results report (notebook 06): rollout GIFs for the HTML page and the README."""
@@ -555,6 +612,7 @@ class Params(_Section):
     reconstruct: ReconstructParams = ReconstructParams(clips=[])
     imitate: ImitateParams = ImitateParams()
     motion_completion: MotionCompletionParams = MotionCompletionParams()
+    irregular_terrain: IrregularTerrainParams = IrregularTerrainParams()
     report: ReportParams = ReportParams()
 
     def _registered(self, key: str, names: list[str]) -> None:
@@ -600,6 +658,10 @@ class Params(_Section):
                              "reconstruct.clips (and pose.clips) too")
         self._mocap_clips_only("imitate.oracle_clips", self.imitate.oracle_clips,
                                "an oracle policy tracks the ground-truth mocap, which only a `mocap:` clip has")
+        untrained = [r.clip for r in self.irregular_terrain.runs if r.clip not in self.imitate.clips]
+        if untrained:
+            raise ValueError(f"irregular_terrain.runs: clips {untrained} have no policy from video to carry over: add "
+                             "them to imitate.clips")
         show = self.motion_completion.showcase.clip
         if show is not None and (show not in self.reconstruct.clips or not self.clips[show].is_mocap):
             raise ValueError(f"motion_completion.showcase.clip: {show!r} must be a clip rendered from mocap and in "
@@ -612,7 +674,7 @@ class Params(_Section):
 STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams, "render": RenderParams,
                                               "pose": PoseParams, "reconstruct": ReconstructParams,
                                               "imitate": ImitateParams, "motion_completion": MotionCompletionParams,
-                                              "report": ReportParams}
+                                              "irregular_terrain": IrregularTerrainParams, "report": ReportParams}
 
 
 def _line_of(text: str, loc: tuple) -> int | None:

@@ -140,6 +140,9 @@ def test_a_new_real_clip_runs_only_its_own_stages(tmp_path):
     params["clips"]["x"] = {"source": "data/clips/x/x.mp4", "frames": [0, 20], "fps": 30}
     params["pose"]["clips"].append("x")
     params["reconstruct"]["clips"].append("x")
+    # irregular terrain: jump's video policy carried over gaps, two PPO updates from it, two 1 s evaluations each
+    params["irregular_terrain"].update(runs=[{"clip": "jump", "terrain": "gaps"}], budget=2048,
+                                       evaluation={"seeds": [0, 1], "seconds": 1, "width": 320, "height": 192})
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env_bin = Path(sys.executable).parent
     proc = subprocess.run([str(env_bin / "dvc"), "dag", "--dot", "reconstruct@x"], cwd=work, capture_output=True,
@@ -190,6 +193,9 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     # video policy (walk's oracle is a walk: the still names jump, whose only policy is the video one)
     params["motion_completion"].update(horizon_seconds=0.2, step_seconds=0.1, model={"hidden": [32], "epochs": 20},
                                        showcase={"clip": "jump", "frame": 2, "seconds": 1})
+    # irregular terrain: jump's video policy carried over gaps, two PPO updates from it, two 1 s evaluations each
+    params["irregular_terrain"].update(runs=[{"clip": "jump", "terrain": "gaps"}], budget=2048,
+                                       evaluation={"seeds": [0, 1], "seconds": 1, "width": 320, "height": 192})
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env_bin = Path(sys.executable).parent
     proc = subprocess.run(
@@ -266,10 +272,18 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     show = completion["showcase"]  # the still names a skill with a policy here (jump's video one or walk's oracle)
     assert show["skill"] in ("jump", "walk") and show["policy"] and show["survived_seconds"] > 0
     assert (work / "data" / "completion" / "still_to_motion.mp4").stat().st_size > 10_000
+    terrain = json.loads((work / "metrics" / "irregular_terrain.json").read_text())
+    assert [(r["clip"], r["terrain"], r["policy"]) for r in terrain["rows"]] == [("jump", "gaps", "flat"),
+                                                                                 ("jump", "gaps", "terrain")]
+    assert terrain["rows"][1]["terrain_samples_m"] == pytest.approx(0.002048)
+    assert all(0 < s["survived_s"] <= 1.0 + 1e-6 for p in terrain["per_seed"]["jump_gaps"].values() for s in p)
+    for policy in ("flat", "terrain"):
+        assert (work / "data" / "terrain" / "jump_gaps" / f"{policy}_policy.mp4").stat().st_size > 10_000
+    assert (work / "plots" / "irregular_terrain" / "flat_vs_terrain.png").is_file()
     # the report: every table from the metrics above, the experiments with no stage shown as not run
     report = json.loads((work / "metrics" / "report.json").read_text())
     assert report["imitation"]["ran"] and report["end_to_end"]["rows"] == 2 and not report["morphology"]["ran"]
-    assert report["motion_completion"]["ran"]
+    assert report["motion_completion"]["ran"] and report["terrain"]["ran"]
     page = (work / "reports" / "results.html").read_text()
     assert "jump" in page and "not run" in page and "stage_params" not in page  # tables, no code
     assert (work / "plots" / "report" / "jump_video.gif").stat().st_size > 10_000

@@ -64,7 +64,7 @@ def test_heights_agree_with_the_simulated_ground(up, forward):
     from sfv.imitate.sim import _FieldBody
 
     origin = np.array([0.3, 0.9, 0.2])
-    field = make_heightfield(_spec("rough", seed=2), np.array(forward), up, origin=origin)
+    field = make_heightfield(_spec("rough", seed=2, cell_across=0.15), np.array(forward), up, origin=origin)
     client = pybullet.connect(pybullet.DIRECT)
     try:
         body = _FieldBody(client, field, 0.9)
@@ -91,7 +91,7 @@ def _hand_built(env: ImitationEnv, grade: float, cross: float) -> Heightfield:
     spec = _spec("slope", angle_deg=5)
     u, v, _ = generate_heights(spec)
     heights = grade * u[None, :] + cross * v[:, None]
-    return Heightfield(heights, spec.cell, float(u[0]), float(v[0]), np.array([1.0, 0.0, 0.0]), env.up, heights)
+    return Heightfield(heights, spec.cell, spec.across, float(u[0]), float(v[0]), np.array([1.0, 0.0, 0.0]), env.up, heights)
 
 
 def test_the_heightmap_observation_is_the_known_ground_around_the_character(walk):

@@ -157,7 +157,10 @@ class ImitationEnv(gym.Env):
         if self.render_mode != "rgb_array":
             raise RuntimeError("create the env with render_mode='rgb_array' to render")
         ref = self.reference.frame(self.time)
-        return self.sim.render_with_ghost(ref.root_pos, ref.root_rot, ref.joint_rot)
+        root_pos = ref.root_pos
+        if self.field is not None:  # the reference as it is tracked: standing on the ground under the character
+            root_pos = root_pos + np.eye(3)[self.up] * float(self._ground(self.state))
+        return self.sim.render_with_ghost(root_pos, ref.root_rot, ref.joint_rot)
 
     def close(self):
         self.sim.close()

@@ -44,12 +44,12 @@ def load_policy(policy_dir: str | Path):
 def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams, seconds: float,
             video: str | Path | None = None, width: int = 640, height: int = 384, policy_normaliser=None,
             beside: Callable[[float], np.ndarray] | None = None, start_time: float = 0.0,
-            start: Callable[[ImitationEnv], dict] | None = None) -> dict:
+            start: Callable[[ImitationEnv], dict] | None = None, seed: int = 0) -> dict:
     """Run the policy deterministically from phase 0 for `seconds` (or until it falls, or a one-shot clip ends).
 
     `start_time` starts the reference (and the clock) elsewhere than 0; `start(env)` gives the state to begin in
     instead of the reference's there (`ImitationEnv.teleport`'s arguments): motion completion starts a policy
-    from the pose of a still image.
+    from the pose of a still image. `seed` seeds the reset: on a randomised terrain, which ground it lays.
 
     `policy` is a PPO model (with `policy_normaliser` its VecNormalize statistics), or None for
     zero actions (the reference pose as PD targets, in residual mode: what the PD controller alone
@@ -71,7 +71,7 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
         append = None
         if video:  # written beside its destination, moved into place only when the rollout succeeds
             append = stack.enter_context(mp4_writer(video, settings.control_hz, quality=7))
-        obs, _ = env.reset(seed=0, options={"time": start_time} if start_time else None)
+        obs, _ = env.reset(seed=seed, options={"time": start_time} if start_time else None)
         if start is not None:
             obs = env.teleport(**start(env))
         if append is not None:
@@ -96,6 +96,7 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
                 fallen = bool(terminated)
                 break
     out = {k: np.asarray(v) for k, v in log.items()}
+    out["travel"] = None if env.field is None else env.field.forward  # the terrain's direction of travel
     out.update(fallen=fallen, survived_seconds=float(out["time"][-1] - start_time) if len(out["time"]) else 0.0,
                episode_return=float(out["reward"].sum()), tracking_error_mean=float(out["tracking_error"].mean()),
                root_error_final=float(out["root_error"][-1]), seconds=seconds)

@@ -75,7 +75,7 @@ class _FieldBody:
         self.low, self.high = float(h.min()), float(h.max())
         nv, nu = h.shape
         self.shape_id = pybullet.createCollisionShape(
-            pybullet.GEOM_HEIGHTFIELD, meshScale=[field.cell, field.cell, 1.0], heightfieldData=h.ravel().tolist(),
+            pybullet.GEOM_HEIGHTFIELD, meshScale=[field.cell, field.cell_across, 1.0], heightfieldData=h.ravel().tolist(),
             numHeightfieldRows=nu, numHeightfieldColumns=nv, physicsClientId=client)
         pos, rot = _field_pose(field, 0.5 * (self.low + self.high))
         self.body = pybullet.createMultiBody(0, self.shape_id, basePosition=pos, baseOrientation=rot,
@@ -84,7 +84,7 @@ class _FieldBody:
 
     def can_take(self, field: Heightfield) -> bool:
         h = field.heights
-        return h.shape == self.field.heights.shape and field.cell == self.field.cell and \
+        return h.shape == self.field.heights.shape and (field.cell, field.cell_across) == (self.field.cell, self.field.cell_across) and \
             float(h.min()) >= self.low and float(h.max()) <= self.high
 
     def replace(self, field: Heightfield) -> None:
@@ -92,7 +92,7 @@ class _FieldBody:
         if field.heights is not self.field.heights:
             nv, nu = field.heights.shape
             pybullet.createCollisionShape(
-                pybullet.GEOM_HEIGHTFIELD, meshScale=[field.cell, field.cell, 1.0],
+                pybullet.GEOM_HEIGHTFIELD, meshScale=[field.cell, field.cell_across, 1.0],
                 heightfieldData=field.heights.ravel().tolist(), numHeightfieldRows=nu, numHeightfieldColumns=nv,
                 replaceHeightfieldIndex=self.shape_id, physicsClientId=self.client)
         self.field = field

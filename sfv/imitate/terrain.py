@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Optional, Union
 
 import numpy as np
 import yaml
@@ -54,7 +54,11 @@ class PlaneTerrain(_Terrain):
 class _FieldTerrain(_Terrain):
     """A heightfield laid along the clip's direction of travel."""
 
-    cell: float = Field(0.1, ge=0.02, le=0.5, description="grid spacing (metres); steps and gap edges need <= 0.05")
+    cell: float = Field(0.1, ge=0.02, le=0.5, description="grid spacing along the travel (metres); steps and gap "
+                        "edges need <= 0.05 (an edge is a ramp one cell long)")
+    cell_across: Optional[float] = Field(None, ge=0.02, le=0.5, description="grid spacing across the travel (metres; "
+                                         "null: cell). Features that do not vary across (slope, stairs, gaps) can take "
+                                         "a coarser one: a wide grid at a fine step stays small")
     length: float = Field(30.0, gt=0, description="metres of terrain ahead of the start, along the travel")
     behind: float = Field(4.0, ge=0, description="metres of terrain behind the start")
     width: float = Field(8.0, gt=0, description="metres across the travel (centred on the start)")
@@ -66,6 +70,11 @@ class _FieldTerrain(_Terrain):
     bridge: float = Field(0.0, ge=0, description="the ground the reference is tracked against is the highest within "
                           "this distance (metres): it spans gaps, so a character over a gap is still asked to "
                           "stay at its height above the ground around it, not to fall in")
+
+    @property
+    def across(self) -> float:
+        """The grid spacing across the travel."""
+        return self.cell_across if self.cell_across is not None else self.cell
 
 
 class SlopeTerrain(_FieldTerrain):
@@ -178,7 +187,8 @@ def _stairs_profile(spec: StairsTerrain, u: np.ndarray, rng) -> np.ndarray:
 def _rough_field(spec: RoughTerrain, u: np.ndarray, v: np.ndarray, rng) -> np.ndarray:
     from scipy.ndimage import gaussian_filter
 
-    noise = gaussian_filter(rng.standard_normal((len(v), len(u))), spec.correlation_length / spec.cell, mode="wrap")
+    sigma = (spec.correlation_length / spec.across, spec.correlation_length / spec.cell)
+    noise = gaussian_filter(rng.standard_normal((len(v), len(u))), sigma, mode="wrap")
     noise *= spec.amplitude / max(float(noise.std()), 1e-12)
     ramp = np.clip((u - spec.flat_start) / 1.0, 0.0, 1.0)  # from flat to rough over a metre
     return noise * ramp[None, :]
@@ -189,9 +199,9 @@ def generate_heights(spec: _FieldTerrain, seed: int | None = None) -> tuple[np.n
     `seed`. Deterministic: the same spec and seed give the same heights."""
     rng = np.random.default_rng(spec.seed if seed is None else seed)
     nu = int(round((spec.behind + spec.length) / spec.cell)) + 1
-    nv = int(round(spec.width / spec.cell)) + 1
+    nv = int(round(spec.width / spec.across)) + 1
     u = -spec.behind + spec.cell * np.arange(nu)
-    v = spec.cell * (np.arange(nv) - (nv - 1) / 2)
+    v = spec.across * (np.arange(nv) - (nv - 1) / 2)
     if isinstance(spec, RoughTerrain):
         return u, v, _rough_field(spec, u, v, rng)
     profile = {SlopeTerrain: _slope_profile, GapsTerrain: _gaps_profile, StairsTerrain: _stairs_profile}[type(spec)]
@@ -210,12 +220,13 @@ def _bridged(heights: np.ndarray, cells: int) -> np.ndarray:
 # --- the heightfield: where it lies in the world, and how high the ground is anywhere ---------------------------
 @dataclass
 class Heightfield:
-    """A terrain's grid placed in the world: heights[v, u] at u = u0 + shift + i cell along `forward`, v = v0 + j cell
-    along `lateral` (= up x forward). Queries use Bullet's triangulation of each cell (the diagonal from (i+1, j) to
+    """A terrain's grid placed in the world: heights[v, u] at u = u0 + shift + i cell along `forward`, v = v0 + j
+    cell_across along `lateral` (= up x forward). Queries use Bullet's triangulation of each cell (the diagonal from (i+1, j) to
     (i, j+1)), so they agree with the simulated ground to float precision."""
 
     heights: np.ndarray
     cell: float
+    cell_across: float
     u0: float
     v0: float
     forward: np.ndarray  # (3,) horizontal unit vector, world
@@ -236,7 +247,7 @@ class Heightfield:
         """Grid coordinates (fractional column, row) of world points (..., 3)."""
         u = points @ self.forward
         v = points @ self.lateral
-        return (u - self.u0 - self.shift) / self.cell, (v - self.v0) / self.cell
+        return (u - self.u0 - self.shift) / self.cell, (v - self.v0) / self.cell_across
 
     def inside(self, points: np.ndarray) -> np.ndarray:
         """Whether each world point lies over the grid (beyond it there is no ground)."""
@@ -261,7 +272,7 @@ class Heightfield:
         """World position of the grid's centre at height 0 (where sim.py puts the pybullet body, plus its offset)."""
         nv, nu = self.heights.shape
         return (self.u0 + self.shift + 0.5 * (nu - 1) * self.cell) * self.forward + \
-            (self.v0 + 0.5 * (nv - 1) * self.cell) * self.lateral
+            (self.v0 + 0.5 * (nv - 1) * self.cell_across) * self.lateral
 
 
 def travel_direction(root_pos: np.ndarray, heading: np.ndarray, up: int) -> np.ndarray:
@@ -279,7 +290,7 @@ def make_heightfield(spec: _FieldTerrain, forward: np.ndarray, up: int, origin: 
     """The terrain laid along `forward` from `origin` (the clip's start; world), from the spec's seed or `seed`."""
     u, v, heights = generate_heights(spec, seed)
     forward = np.asarray(forward, dtype=float)
-    hf = Heightfield(heights, spec.cell, float(u[0]), float(v[0]), forward, up,
+    hf = Heightfield(heights, spec.cell, spec.across, float(u[0]), float(v[0]), forward, up,
                      _bridged(heights, int(np.ceil(spec.bridge / spec.cell))))
     if origin is not None:  # lay the grid from the start position, not the world's origin
         o = np.asarray(origin, dtype=float)
