@@ -156,6 +156,11 @@ show("asi")
 # %%
 for name in ("morphology", "terrain", "motion_completion"):
     show(name)
+for video in sorted((paths.DATA / "terrain").glob("*/*_policy.mp4")):  # notebook 05: flat and terrain policies
+    run, policy = video.parent.name, video.stem.removesuffix("_policy")
+    gif = video_gif(video, plot_dir / f"terrain_{run}_{policy}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
+    gifs[f"irregular terrain: {run}, {policy} policy"] = str(gif)
+    display(HTML(f"<p><b>irregular terrain, {run}: the {policy} policy</b></p>" + inline_img(gif, run)))
 still_video = paths.DATA / "completion" / "still_to_motion.mp4"  # notebook 07: one still continued by a policy
 if still_video.is_file():
     gif = video_gif(still_video, plot_dir / "still_to_motion.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)

@@ -233,3 +233,26 @@ def test_a_terrain_policy_warm_started_from_a_flat_one_acts_as_it_did(tmp_path, 
     with pytest.raises(ValueError, match="cannot end with"):
         HeightmapFeatures(flat_venv.observation_space, (50, 50))
     flat_venv.close(), venv.close()
+
+
+def test_a_worker_steps_envs_on_different_terrains_as_each_alone(walk):
+    """A worker's envs each lay their own terrain (seeded resets): stepped as one batch, each env's reward and
+    observation (heightmap included) must use its own ground, as when it is stepped alone."""
+    from sfv.imitate.env import step_many
+
+    settings = EnvSettings(terrain="rough", heightmap=HEIGHTMAP)
+    batch = [ImitationEnv(walk, settings) for _ in range(2)]
+    alone = [ImitationEnv(walk, settings) for _ in range(2)]
+    for seed, (b, a) in enumerate(zip(batch, alone), start=1):  # 6 s in: some 6 m along, on the rough part
+        assert np.array_equal(b.reset(seed=seed, options={"time": 6.0})[0], a.reset(seed=seed, options={"time": 6.0})[0])
+    assert np.abs(batch[0].field.height(batch[0].state.root_pos)) > 1e-3
+    assert not np.array_equal(batch[0].field.heights, batch[1].field.heights)
+    rng = np.random.default_rng(0)
+    for _ in range(6):
+        actions = rng.uniform(-0.3, 0.3, (2, batch[0].action_space.shape[0])).astype(np.float32)
+        together = step_many(batch, actions)
+        for i, env in enumerate(alone):
+            obs, reward, *_ = env.step(actions[i])
+            assert np.array_equal(together[i][0], obs) and together[i][1] == pytest.approx(reward, abs=1e-12)
+    for env in batch + alone:
+        env.close()

@@ -159,7 +159,7 @@ class ImitationEnv(gym.Env):
         ref = self.reference.frame(self.time)
         root_pos = ref.root_pos
         if self.field is not None:  # the reference as it is tracked: standing on the ground under the character
-            root_pos = root_pos + np.eye(3)[self.up] * float(self._ground(self.state))
+            root_pos = root_pos + np.eye(3)[self.up] * float(self.field.height(self.state.root_pos, tracking=True))
         return self.sim.render_with_ghost(root_pos, ref.root_rot, ref.joint_rot)
 
     def close(self):
@@ -201,15 +201,23 @@ class ImitationEnv(gym.Env):
         """The reward's errors for the state now against the reference now (what a step ending here scores)."""
         s = self._as_batch()
         ref = _ReferenceBatch(self.reference, *self.reference.locate_many(np.array([self.time])))
-        ref.stand_on(self._ground(s))
+        fields = self._fields()
+        ref.stand_on(ground_heights(fields, s.root_pos, tracking=True))
         h, _ = heading_frames(s.root_rot, self.sim.up_axis)
-        return {k: float(v[0]) for k, v in self._errors_many(s, ref, s.body_pos - s.root_pos[:, None], h).items()}
+        errors = self._errors_many(s, ref, s.body_pos - s.root_pos[:, None], h, fields)
+        return {k: float(v[0]) for k, v in errors.items()}
 
-    def _errors_many(self, s: BodyState, ref: "_ReferenceBatch", rel: np.ndarray, h: np.ndarray) -> dict:
+    def _fields(self) -> list | None:
+        """This env's ground as a batch of one (None: flat ground)."""
+        return None if self.field is None else [self.field]
+
+    def _errors_many(self, s: BodyState, ref: "_ReferenceBatch", rel: np.ndarray, h: np.ndarray,
+                     fields: list | None = None) -> dict:
+        """The reward's errors for a batch; `fields`: each row's ground (None: flat ground)."""
         ee = rel[:, self.end_effector_index]
         ee[..., self.up] = s.body_pos[:, self.end_effector_index, self.up]  # height above the ground
-        if self.field is not None:
-            ee[..., self.up] -= self.field.height(s.body_pos[:, self.end_effector_index], tracking=True)
+        if fields is not None:
+            ee[..., self.up] -= ground_heights(fields, s.body_pos[:, self.end_effector_index], tracking=True)
         t, r = self.reference, ref.rows
         return {
             "pose": rw.pose_error(s.joint_rot, t.joint_rot[r], s.root_rot, t.root_rot[r], self.joint_weights,
@@ -228,12 +236,13 @@ class ImitationEnv(gym.Env):
         """The observation of the state now (after a reset or a teleport)."""
         s = self._as_batch()
         ref = _ReferenceBatch(self.reference, *self.reference.locate_many(np.array([self.time])))
-        ref.stand_on(self._ground(s))
+        fields = self._fields()
+        ref.stand_on(ground_heights(fields, s.root_pos, tracking=True))
         h, lq = heading_frames(s.root_rot, self.sim.up_axis)
-        return self._observe_many(s, ref, h, lq, s.body_pos - s.root_pos[:, None])[0]
+        return self._observe_many(s, ref, h, lq, s.body_pos - s.root_pos[:, None], fields)[0]
 
     def _observe_many(self, s: BodyState, ref: "_ReferenceBatch", h: np.ndarray, lq: np.ndarray,
-                      rel: np.ndarray) -> np.ndarray:
+                      rel: np.ndarray, fields: list | None = None) -> np.ndarray:
         """The head (phase, root height, optional reference root), then DeepMimic's per-body state."""
         if self.settings.phase_encoding == "linear":
             head = [ref.phase]
@@ -247,17 +256,13 @@ class ImitationEnv(gym.Env):
         obs = observe(s, np.stack(head, axis=-1), h, lq, rel)
         if self._heightmap_grid is None:
             return obs
-        return np.concatenate([obs, self._heightmap(s, h)], axis=1)
+        return np.concatenate([obs, self._heightmap(s, h, fields)], axis=1)
 
-    def _ground(self, s: BodyState) -> np.ndarray | None:
-        """The height of the ground the reference is tracked against, under each env's root (None: flat, 0)."""
-        return None if self.field is None else self.field.height(s.root_pos, tracking=True)
-
-    def _heightmap(self, s: BodyState, h: np.ndarray) -> np.ndarray:
+    def _heightmap(self, s: BodyState, h: np.ndarray, fields: list | None) -> np.ndarray:
         """The ground's heights on the grid around each root, in its heading frame, minus the root's height (n, k);
         on flat ground, minus the root's height."""
         points = s.root_pos[:, None] + self._heightmap_grid @ h  # heading-frame offsets turned to world (h: inverse)
-        ground = np.zeros(points.shape[:2]) if self.field is None else self.field.height(points)
+        ground = np.zeros(points.shape[:2]) if fields is None else ground_heights(fields, points)
         return (ground - s.root_pos[:, None, self.up]).astype(np.float32)
 
     def off_terrain(self) -> bool:
@@ -320,11 +325,12 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
         e.sim.step(targets)
         raws.append(e.sim.read_raw())
     s = first.sim.states(raws)
-    ref.stand_on(first._ground(s))
+    fields = None if first.field is None else [e.field for e in envs]  # each env's own ground (seeded terrains differ)
+    ref.stand_on(ground_heights(fields, s.root_pos, tracking=True))
     h, lq = heading_frames(s.root_rot, first.sim.up_axis)
     rel = s.body_pos - s.root_pos[:, None]  # bodies relative to the root, world axes
-    reward, terms = rw.combine(first._errors_many(s, ref, rel, h), first.weights, first.reward.scales)
-    obs = first._observe_many(s, ref, h, lq, rel)
+    reward, terms = rw.combine(first._errors_many(s, ref, rel, h, fields), first.weights, first.reward.scales)
+    obs = first._observe_many(s, ref, h, lq, rel, fields)
     # MimicKit's evaluation metrics (metres): mean root-relative body error, root error
     d = rel - (ref.body_pos - ref.root_pos[:, None])
     tracking = np.sqrt(np.einsum("nbi,nbi->nb", d, d)).mean(axis=1).tolist()
@@ -347,6 +353,16 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
                 info["start_score"] = (e._start_fraction, e._score_sum / e._score_horizon)
         results.append((obs[i], rewards[i], fallen, truncated, info))
     return results
+
+
+def ground_heights(fields: list | None, points: np.ndarray, tracking: bool = False) -> np.ndarray | None:
+    """Each batch row's ground height under its points (n, ..., 3) -> (n, ...); `fields`: one heightfield per row
+    (the envs of a worker each lay their own terrain). None: flat ground (the callers then skip the ground)."""
+    if fields is None:
+        return None
+    if all(f is fields[0] for f in fields):
+        return fields[0].height(points, tracking)
+    return np.stack([f.height(p, tracking) for f, p in zip(fields, points)])
 
 
 def observation_size(n_bodies: int, settings: EnvSettings) -> int:
