@@ -60,7 +60,8 @@ class ImitationEnv(gym.Env):
         spherical = self.sim.spherical
         sizes = np.where(spherical, 3, 1)
         starts = np.concatenate([[0], np.cumsum(sizes)])
-        self._sph_cols = np.concatenate([np.arange(starts[j], starts[j] + 3) for j in np.flatnonzero(spherical)])
+        self._sph_cols = np.concatenate([np.arange(starts[j], starts[j] + 3) for j in np.flatnonzero(spherical)]
+                                        or [np.zeros(0, dtype=int)])  # a robot may have revolute joints only
         self._rev_cols = starts[:-1][~spherical]
         self._order = [(bool(s), int(k)) for s, k in
                        zip(spherical, np.where(spherical, np.cumsum(spherical) - 1, np.cumsum(~spherical) - 1))]

@@ -17,7 +17,8 @@ from typing import Mapping
 import numpy as np
 import pybullet
 
-from sfv.assets import pybullet_data_path, resolve_asset
+from sfv.assets import pybullet_data_path
+from sfv import rotations
 from sfv.config import EnvSettings
 from sfv.imitate.terrain import Heightfield, TerrainError, make_heightfield, read_terrain
 from sfv.io import quiet_stdio
@@ -166,7 +167,7 @@ class Simulation:
         flags = pybullet.URDF_MAINTAIN_LINK_ORDER
         if self_collision:
             flags |= pybullet.URDF_USE_SELF_COLLISION | pybullet.URDF_USE_SELF_COLLISION_EXCLUDE_ALL_PARENTS
-        urdf = resolve_asset(cfg["urdf"])
+        urdf = self.skeleton.source  # the character file's URDF, resolved where the file says (beside it)
         self.root_height = float(cfg.get("root_height", 1.0))
         with quiet_stdio():  # the URDF loader prints a warning per joint without <axis>
             self.body = pybullet.loadURDF(str(urdf), list(self.up * self.root_height),
@@ -175,6 +176,10 @@ class Simulation:
             self.ghost = pybullet.loadURDF(str(urdf), list(self.up * self.root_height), globalScaling=float(cfg["scale"]),
                                            useFixedBase=True, flags=pybullet.URDF_MAINTAIN_LINK_ORDER,
                                            physicsClientId=c) if ghost else None
+        # pybullet places a base by its centre of mass; the kit's root is the base link's frame. Where the two differ
+        # (Atlas's pelvis: 3 cm), states and teleports convert; the humanoid's coincide and skip it.
+        base_com = np.asarray(self.skeleton.bodies[0].com, dtype=float)
+        self._base_com = base_com if np.abs(base_com).max() > 1e-12 else None
         self._map_links(cfg)
         self._setup_dynamics(cfg)
         if self.ghost is not None:
@@ -339,8 +344,13 @@ class Simulation:
                                                         np.cos(half)[..., None]], -1)
         joint_vel[:, ~self.spherical] = self._rev_axes * jv[:, self._rev_vel][..., None]
         rows = np.array(flat).reshape(n, -1, 13)
+        root_lin_vel = rows[:, 0, 7:10]
+        if self._base_com is not None:  # pybullet's base is its centre of mass: back to the root's frame
+            arm = rotations.rotate(rows[:, 0, 3:7], self._base_com)
+            rows[:, 0, 0:3] -= arm
+            root_lin_vel = root_lin_vel - np.cross(rows[:, 0, 10:13], arm)
         return BodyState(
-            root_pos=rows[:, 0, 0:3], root_rot=rows[:, 0, 3:7], root_lin_vel=rows[:, 0, 7:10],
+            root_pos=rows[:, 0, 0:3], root_rot=rows[:, 0, 3:7], root_lin_vel=root_lin_vel,
             root_ang_vel=rows[:, 0, 10:13], joint_rot=joint_rot, joint_vel=joint_vel, body_pos=rows[:, :, 0:3],
             body_rot=rows[:, :, 3:7], body_lin_vel=rows[:, :, 7:10], body_ang_vel=rows[:, :, 10:13],
             com_vel=self._mass_fractions @ rows[:, :, 7:10])
@@ -349,6 +359,10 @@ class Simulation:
                   joint_vel=None) -> None:
         """Teleport the character (reference state initialisation): pose and velocities."""
         c, b = self.client, self.body
+        if self._base_com is not None:  # the root's frame -> the base's centre of mass, which pybullet places
+            arm = rotations.rotate(np.asarray(root_rot, dtype=float), self._base_com)
+            root_pos = np.asarray(root_pos, dtype=float) + arm
+            root_lin_vel = np.asarray(root_lin_vel, dtype=float) + np.cross(np.asarray(root_ang_vel, dtype=float), arm)
         pybullet.resetBasePositionAndOrientation(b, list(root_pos), list(root_rot), physicsClientId=c)
         pybullet.resetBaseVelocity(b, list(root_lin_vel), list(root_ang_vel), physicsClientId=c)
         values = self.pd_targets(np.asarray(joint_rot))
