@@ -40,19 +40,29 @@ def test_the_character_file_covers_every_joint(atlas):
     assert all(b.limits is not None and b.limits[0] < b.limits[1] for b in atlas.joints)
 
 
-def test_fk_matches_pybullet_link_frames_to_a_millimetre(atlas):
-    """Golden test on random poses inside the joint limits, from random root placements."""
+@pytest.fixture(scope="module")
+def walk_on_atlas(atlas):
+    import torch
+
+    from sfv.mocap import load_mocap
+    from sfv.retarget import RetargetSettings, retarget
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return retarget(load_mocap("walk"), atlas, RetargetSettings(iterations=400))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fk_against_pybullet(atlas, roots, quats, poses) -> tuple[float, float]:
+    """The worst link position (m) and orientation (rad) difference between the kit's FK and pybullet's."""
     client = pybullet.connect(pybullet.DIRECT)
     try:
         body = pybullet.loadURDF(atlas.source, [0, 0, 1], flags=pybullet.URDF_MAINTAIN_LINK_ORDER,
                                  physicsClientId=client)
         links = {pybullet.getJointInfo(body, j, physicsClientId=client)[12].decode(): j
                  for j in range(pybullet.getNumJoints(body, physicsClientId=client))}
-        rng = np.random.default_rng(0)
-        lo, hi = np.array([b.limits for b in atlas.joints]).T
-        poses = rng.uniform(lo, hi, (25, len(lo)))
-        roots = rng.normal(size=(25, 3))
-        quats = rotations.normalize(rng.normal(size=(25, 4)))
         pos, rot = forward_kinematics_np(atlas, roots, quats, poses)
         worst_pos = worst_rot = 0.0
         for k in range(len(poses)):
@@ -66,9 +76,53 @@ def test_fk_matches_pybullet_link_frames_to_a_millimetre(atlas):
                 i = atlas.index(name)
                 worst_pos = max(worst_pos, float(np.linalg.norm(pos[k, i] - state[4])))
                 worst_rot = max(worst_rot, float(rotations.angle_between(rot[k, i], np.array(state[5]))))
-        assert worst_pos < 1e-3 and worst_rot < 1e-3, (worst_pos, worst_rot)
+        return worst_pos, worst_rot
     finally:
         pybullet.disconnect(client)
+
+
+def test_fk_matches_pybullet_link_frames_to_a_millimetre(atlas, walk_on_atlas):
+    """Golden test: random poses inside the joint limits from random root placements, and every frame of the walk
+    retargeted to Atlas."""
+    rng = np.random.default_rng(0)
+    lo, hi = np.array([b.limits for b in atlas.joints]).T
+    worst = _fk_against_pybullet(atlas, rng.normal(size=(25, 3)), rotations.normalize(rng.normal(size=(25, 4))),
+                                 rng.uniform(lo, hi, (25, len(lo))))
+    assert max(worst) < 1e-3, worst
+    walk, _ = walk_on_atlas
+    worst = _fk_against_pybullet(atlas, walk.root_pos, walk.root_rot, walk.pose)
+    assert max(worst) < 1e-3, worst
+
+
+def test_the_walk_retargeted_to_atlas_follows_the_humanoid_inside_the_limits(atlas, walk_on_atlas):
+    walk, report = walk_on_atlas
+    assert walk.skeleton.name == "atlas" and walk.n_frames == 39 and walk.loop == "wrap"
+    lo, hi = np.array([b.limits for b in atlas.joints]).T
+    assert np.all(walk.pose >= lo - 1e-9) and np.all(walk.pose <= hi + 1e-9)  # every angle inside its limits
+    assert 0.9 < report["scale"] < 1.0  # Atlas's hips stand a little lower than the humanoid's
+    assert report["keypoint_error_cm"] < 6 and report["limb_error_cm"] < 5  # legs placed, arms pointed
+    assert report["penetration_cm"] < 1.5 and report["foot_skate_cm"] < 3  # soles on, not through, the ground
+    # it walks: the pelvis travels forward (x) as far as the scaled humanoid root does
+    travel = walk.root_pos[-1, 0] - walk.root_pos[0, 0]
+    assert travel == pytest.approx(0.957 * 1.24, abs=0.1)
+
+
+def test_retargeting_errors_name_the_file_and_the_fix(atlas):
+    from dataclasses import replace
+
+    from sfv.mocap import load_mocap
+    from sfv.retarget import RetargetError, check_skeleton, retarget
+    from sfv.skeleton import SkeletonError
+
+    walk = load_mocap("walk")
+    section = dict(atlas.settings["retarget"])
+    broken = replace(atlas, settings={**atlas.settings, "retarget": {**section, "bodies": {"r_uleg": "right_hipp"}}})
+    with pytest.raises(RetargetError, match=r"sfv/characters/atlas.yaml: retarget names 'right_hipp'.*humanoid's"):
+        retarget(walk, broken)
+    with pytest.raises(RetargetError, match=r"no `retarget` section"):
+        retarget(walk, replace(atlas, settings={k: v for k, v in atlas.settings.items() if k != "retarget"}))
+    with pytest.raises(SkeletonError, match=r"on the 'humanoid' skeleton, not 'atlas': retarget it first"):
+        check_skeleton(walk, atlas)
 
 
 def test_the_env_runs_on_atlas_and_pd_alone_holds_it_standing(atlas):
