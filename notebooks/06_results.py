@@ -156,6 +156,12 @@ show("asi")
 # %%
 for name in ("morphology", "terrain", "motion_completion"):
     show(name)
+for video in sorted((paths.DATA / "morphology").glob("*/side_by_side.mp4")):  # notebook 04b: humanoid and Atlas
+    clip = video.parent.name
+    gif = video_gif(video, plot_dir / f"morphology_{clip}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width * 2)
+    gifs[f"morphology transfer: {clip}"] = str(gif)
+    display(HTML(f"<p><b>morphology transfer, {clip}: the source and the humanoid (left), the other character "
+                 "(right)</b></p>" + inline_img(gif, clip)))
 for video in sorted((paths.DATA / "terrain").glob("*/*_policy.mp4")):  # notebook 05: flat and terrain policies
     run, policy = video.parent.name, video.stem.removesuffix("_policy")
     gif = video_gif(video, plot_dir / f"terrain_{run}_{policy}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)

@@ -537,6 +537,43 @@ class MotionCompletionParams(_Section):
         return self
 
 
+# --- stage morphology_transfer ------------------------------------------------------------------------------------
+class RetargetSettings(_Section):
+    """Retargeting a motion to another character (sfv.retarget): one Adam optimisation over all frames."""
+
+    iterations: int = Field(800, ge=1, description="Adam steps")
+    learning_rate: float = Field(0.1, gt=0)
+    orientation_weight: float = Field(0.3, ge=0, description="feet, torso and root orientation against positions")
+    ground_weight: float = Field(100.0, ge=0, description="soles under the ground")
+    smoothness_weight: float = Field(10.0, ge=0, description="joint and root accelerations")
+
+
+class MorphologyEvaluation(_Section):
+    seconds: float = Field(10.0, gt=0, description="length of the deterministic evaluation rollout")
+    width: int = Field(480, ge=64, multiple_of=16, description="width of each character's view in the video")
+    height: int = Field(288, ge=64, multiple_of=16)
+
+
+class MorphologyTransferParams(_Section):
+    """The clips' motions from video on another character (the paper's Atlas; notebook 04b)."""
+
+    character: str = Field("atlas", description="a character file under sfv/characters/ with a retarget section")
+    clips: list[str] = Field(default_factory=list, description="clips in imitate.clips: their video reference is "
+                             "retargeted and learned by the character")
+    total_timesteps: int = Field(2_000_000, ge=1, description="samples each clip's policy trains on")
+    retarget: RetargetSettings = RetargetSettings()
+    evaluation: MorphologyEvaluation = MorphologyEvaluation()
+
+    @field_validator("character")
+    @classmethod
+    def _another_body(cls, v: str) -> str:
+        _named_file(v, "characters", "character")
+        if v == "humanoid":
+            raise ValueError("character: the humanoid is the body the clips were reconstructed on; name another "
+                             f"({', '.join(n for n in setting_names('characters') if n != 'humanoid')})")
+        return v
+
+
 # --- stage irregular_terrain ------------------------------------------------------------------------------------
 class TerrainRun(_Section):
     """One skill on one terrain: the clip's policy from video (trained on flat ground by `imitate`) is the baseline
@@ -612,6 +649,7 @@ class Params(_Section):
     reconstruct: ReconstructParams = ReconstructParams(clips=[])
     imitate: ImitateParams = ImitateParams()
     motion_completion: MotionCompletionParams = MotionCompletionParams()
+    morphology_transfer: MorphologyTransferParams = MorphologyTransferParams()
     irregular_terrain: IrregularTerrainParams = IrregularTerrainParams()
     report: ReportParams = ReportParams()
 
@@ -658,6 +696,10 @@ class Params(_Section):
                              "reconstruct.clips (and pose.clips) too")
         self._mocap_clips_only("imitate.oracle_clips", self.imitate.oracle_clips,
                                "an oracle policy tracks the ground-truth mocap, which only a `mocap:` clip has")
+        unlearned = [c for c in self.morphology_transfer.clips if c not in self.imitate.clips]
+        if unlearned:
+            raise ValueError(f"morphology_transfer.clips {unlearned} have no policy from video whose reference to "
+                             "retarget: add them to imitate.clips")
         untrained = [r.clip for r in self.irregular_terrain.runs if r.clip not in self.imitate.clips]
         if untrained:
             raise ValueError(f"irregular_terrain.runs: clips {untrained} have no policy from video to carry over: add "
@@ -674,6 +716,7 @@ class Params(_Section):
 STAGE_SECTIONS: dict[str, type[_Section]] = {"motion_library": MotionLibraryParams, "render": RenderParams,
                                               "pose": PoseParams, "reconstruct": ReconstructParams,
                                               "imitate": ImitateParams, "motion_completion": MotionCompletionParams,
+                                              "morphology_transfer": MorphologyTransferParams,
                                               "irregular_terrain": IrregularTerrainParams, "report": ReportParams}
 
 

@@ -21,7 +21,8 @@ NOTEBOOKS = {"motion_library": "notebooks/00_motion_library.py", "render": "note
              "imitate_oracle": "notebooks/03_motion_imitation.py", "end_to_end": "notebooks/04_end_to_end.py",
              "cameras": "notebooks/02b_reconstruction_by_camera.py", "report": "notebooks/06_results.py",
              "motion_completion": "notebooks/07_motion_completion.py",
-             "irregular_terrain": "notebooks/05_irregular_terrain.py"}
+             "irregular_terrain": "notebooks/05_irregular_terrain.py",
+             "morphology_transfer": "notebooks/04b_morphology_transfer.py"}
 #: stages that run once per clip (DVC `foreach`): their notebook also gets `clip`
 PER_CLIP_STAGES = {"clip", "render", "pose", "reconstruct", "imitate", "imitate_oracle"}
 #: stages that share a notebook tell it which they are: the imitation notebook learns from the video or the mocap

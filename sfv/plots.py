@@ -27,7 +27,7 @@ def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
 
 
 def _colour(name: str) -> str:
-    return LEFT if name.startswith("left") else RIGHT if name.startswith("right") else CENTRE
+    return LEFT if name.startswith(("left", "l_")) else RIGHT if name.startswith(("right", "r_")) else CENTRE
 
 
 def extremities(skeleton: Skeleton, positions: np.ndarray, orientations: np.ndarray) -> dict[int, np.ndarray]:

@@ -12,12 +12,11 @@ Pure torch: kinematics only, no simulator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import roma
 import torch
 
+from sfv.config import RetargetSettings
 from sfv.kinematics import forward_kinematics, forward_kinematics_np
 from sfv.motion import Motion
 from sfv.skeleton import Skeleton, SkeletonError
@@ -25,15 +24,6 @@ from sfv.skeleton import Skeleton, SkeletonError
 
 class RetargetError(ValueError):
     """A character file whose retargeting section cannot be used (the message names the file and the fix)."""
-
-
-@dataclass(frozen=True)
-class RetargetSettings:
-    iterations: int = 800
-    learning_rate: float = 0.1
-    orientation_weight: float = 0.3  # feet and root orientation (radians^2 scale) against positions (m^2)
-    ground_weight: float = 100.0
-    smoothness_weight: float = 10.0
 
 
 def frame_change(source_up: str, target_up: str) -> np.ndarray:

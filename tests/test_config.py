@@ -52,7 +52,7 @@ def test_clip_entries_are_checked(tmp_path):
         load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jmup'\n"))
     with pytest.raises(ParamsError, match=r"frames \[10, 5\]"):
         load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jump'\n    frames: [10, 5]\n"))
-    with pytest.raises(ParamsError, match=r"clips.j.character: no character 'atlas2'.*known: humanoid"):
+    with pytest.raises(ParamsError, match=r"clips.j.character: no character 'atlas2'.*known: atlas, humanoid"):
         load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jump'\n    character: atlas2\n"))
     with pytest.raises(ParamsError, match=r"clips.j.fpz"):
         load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jump'\n    fpz: 30\n"))
