@@ -19,7 +19,7 @@
 # Its shoulders are 10 cm wider, its joints are single axes with limits, and its up axis is z.
 #
 # 1. **The character** (`sfv/characters/atlas.yaml`, URDF in `sfv/characters/atlas/`): DART's Atlas v3 from
-#    Debian's `dart-doc` package, with primitive collision shapes. `tools/atlas_from_dart_deb.py` regenerates it.
+#    Debian's `dart-doc` package, with primitive collision shapes. `tools/robots_from_dart_deb.py` regenerates it.
 # 2. **Retargeting** (`sfv/retarget.py`): the clip's reference, on the humanoid, becomes a motion on Atlas by
 #    inverse kinematics through the kit's forward kinematics. Atlas's legs go where the humanoid's are, scaled by
 #    the ratio of hip heights. Its arm segments point as the humanoid's do, at their own length. Its feet and torso

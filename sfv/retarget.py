@@ -60,10 +60,11 @@ def _map(target: Skeleton, source: Skeleton) -> dict:
     sole = np.asarray(section.get("sole", []), dtype=float)
     if sole.ndim != 2 or sole.shape[1] != 3:
         raise RetargetError(f"{where}: retarget.sole must list the sole's corners in the foot frame ([x, y, z] each)")
-    if not any("foot" in t or "ankle" in s for t, s in orient.items()):
-        raise RetargetError(f"{where}: retarget.orient must name the feet (the soles are theirs)")
-    return {"bodies": pairs, "orient": orient, "segments": segments, "sole": sole,
-            "feet": [t for t in orient if "foot" in t]}
+    feet = [t for t in orient if t in target.settings.get("feet", [])]
+    if not feet:
+        raise RetargetError(f"{where}: retarget.orient must name the feet (bodies listed in `feet`): the soles are "
+                            "theirs")
+    return {"bodies": pairs, "orient": orient, "segments": segments, "sole": sole, "feet": feet}
 
 
 def hip_height(skeleton: Skeleton, hips: list[str]) -> float:
