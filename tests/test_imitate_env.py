@@ -34,7 +34,9 @@ def test_passes_gymnasium_check_env(walk):
 
     env = ImitationEnv(walk, EnvSettings())
     check_env(env, skip_render_check=True)
-    assert env.observation_space.shape == (2 + 15 * 13,) and env.action_space.shape == (28,)
+    sk = walk.skeleton  # phase and root height, 13 numbers per body but the base; 3 per ball joint, 1 per hinge
+    assert env.observation_space.shape == (2 + 13 * (len(sk.bodies) - 1),)
+    assert env.action_space.shape == (sum(3 if b.joint_type == "spherical" else 1 for b in sk.joints),)
     env.close()
 
 

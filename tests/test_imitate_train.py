@@ -144,15 +144,19 @@ def test_evaluation_runs_the_policy_on_one_thread_and_restores_the_callers(walk_
     the deterministic evaluation must give the same figures every time."""
     import torch
 
+    from sfv.imitate.env import ImitationEnv
     from sfv.imitate.evaluate import rollout
     from sfv.motion import load_motion
 
     seen = []
+    probe = ImitationEnv(load_motion(walk_npz), EnvSettings())
+    n_actions = probe.action_space.shape[0]
+    probe.close()
 
     class Recorder:  # a policy that notes the threads it is called with
         def predict(self, obs, deterministic):
             seen.append(torch.get_num_threads())
-            return np.zeros(28, dtype=np.float32), None
+            return np.zeros(n_actions, dtype=np.float32), None
 
     before = torch.get_num_threads()
     torch.set_num_threads(2)

@@ -32,7 +32,7 @@ def test_batched_workers_match_dummy_vec_env(n_envs, n_workers):
         rng = np.random.default_rng(0)
         dones_seen = 0
         for _ in range(40):  # episodes of 0.5 s = 15 steps: several automatic resets on the way
-            actions = rng.uniform(-1, 1, (n_envs, 28)).astype(np.float32)
+            actions = rng.uniform(-1, 1, (n_envs, *dummy.action_space.shape)).astype(np.float32)
             ob, rb, db, ib = batched.step(actions)
             od, rd, dd, id_ = dummy.step(actions)
             # equal up to rounding: numpy's BLAS may sum in another order for differently aligned arrays
@@ -70,7 +70,7 @@ def test_worker_steps_its_envs_as_one_batch_like_single_envs():
         rng = np.random.default_rng(1)
         episodes = 0
         for _ in range(40):
-            actions = rng.uniform(-1, 1, (4, 28)).astype(np.float32)
+            actions = rng.uniform(-1, 1, (4, *dummy.action_space.shape)).astype(np.float32)
             ob, rb, db, ib = batched.step(actions)
             od, rd, dd, id_ = dummy.step(actions)
             assert np.allclose(ob, od, atol=1e-6) and np.allclose(rb, rd, atol=1e-6) and np.array_equal(db, dd)
@@ -98,7 +98,7 @@ def test_step_many_equals_each_env_stepped_alone():
     for i, (a, b) in enumerate(zip(together, alone)):
         assert np.array_equal(a.reset(seed=i)[0], b.reset(seed=i)[0])
     for _ in range(12):
-        actions = rng.uniform(-1, 1, (3, 28)).astype(np.float32)
+        actions = rng.uniform(-1, 1, (3, *alone[0].action_space.shape)).astype(np.float32)
         batch = step_many(together, actions)
         for env, action, (obs, reward, terminated, truncated, info) in zip(alone, actions, batch):
             o, r, te, tr, inf = env.step(action)
@@ -129,7 +129,7 @@ def test_pd_targets_of_a_batch_are_bit_identical_to_each_env_alone(action_mode):
     rng = np.random.default_rng(0)
     try:
         for n in (2, 3, 5, 8, 16):
-            a = rng.uniform(-1, 1, (n, 28)) * env.settings.action_scale
+            a = rng.uniform(-1, 1, (n, *env.action_space.shape)) * env.settings.action_scale
             rows = rng.integers(0, len(env.reference.revolute_angle), n)
             batch = env._pd_targets_many(a, rows)
             assert [env._pd_targets_many(a[i:i + 1], rows[i:i + 1])[0] for i in range(n)] == batch
