@@ -43,7 +43,6 @@ params_file = "params.yaml"
 # %%
 import json
 
-import numpy as np
 from IPython.display import Image, Markdown, Video, display
 
 from sfv import paths

@@ -99,8 +99,9 @@ def retarget(source: Motion, target: Skeleton, settings: RetargetSettings = Reta
     dtype = torch.float64
     goal, goal_orient, goal_root = torch.as_tensor(goal, dtype=dtype), goal_orient.to(dtype), goal_root.to(dtype)
     # segments: the source's vectors in the target's world, scaled to the target's segment lengths (rest pose)
-    t_rest, _ = forward_kinematics_np(target, np.zeros((1, 3)), np.array([[0, 0, 0, 1.0]]), target.identity_pose()[None])
-    s_rest, _ = forward_kinematics_np(src, np.zeros((1, 3)), np.array([[0, 0, 0, 1.0]]), src.identity_pose()[None])
+    origin, upright = np.zeros((1, 3)), np.array([[0, 0, 0, 1.0]])
+    t_rest, _ = forward_kinematics_np(target, origin, upright, target.identity_pose()[None])
+    s_rest, _ = forward_kinematics_np(src, origin, upright, src.identity_pose()[None])
     seg_a = [target.index(g[0]) for g in m["segments"]]
     seg_b = [target.index(g[1]) for g in m["segments"]]
     seg_vec = []

@@ -91,7 +91,8 @@ def _hand_built(env: ImitationEnv, grade: float, cross: float) -> Heightfield:
     spec = _spec("slope", angle_deg=5)
     u, v, _ = generate_heights(spec)
     heights = grade * u[None, :] + cross * v[:, None]
-    return Heightfield(heights, spec.cell, spec.across, float(u[0]), float(v[0]), np.array([1.0, 0.0, 0.0]), env.up, heights)
+    along_x = np.array([1.0, 0.0, 0.0])
+    return Heightfield(heights, spec.cell, spec.across, float(u[0]), float(v[0]), along_x, env.up, heights)
 
 
 def test_the_heightmap_observation_is_the_known_ground_around_the_character(walk):
@@ -244,7 +245,8 @@ def test_a_worker_steps_envs_on_different_terrains_as_each_alone(walk):
     batch = [ImitationEnv(walk, settings) for _ in range(2)]
     alone = [ImitationEnv(walk, settings) for _ in range(2)]
     for seed, (b, a) in enumerate(zip(batch, alone), start=1):  # 6 s in: some 6 m along, on the rough part
-        assert np.array_equal(b.reset(seed=seed, options={"time": 6.0})[0], a.reset(seed=seed, options={"time": 6.0})[0])
+        later = {"time": 6.0}
+        assert np.array_equal(b.reset(seed=seed, options=later)[0], a.reset(seed=seed, options=later)[0])
     assert np.abs(batch[0].field.height(batch[0].state.root_pos)) > 1e-3
     assert not np.array_equal(batch[0].field.heights, batch[1].field.heights)
     rng = np.random.default_rng(0)

@@ -12,6 +12,13 @@ its last frame). Each start is scored by the mean reward of its first `asi.horiz
 Options: the phase as one number or as its cosine and sine; the reference root's position and heading
 relative to the character's (so the policy can see and correct drift).
 
+On terrain other than flat ground (`settings.terrain`, sfv.imitate.terrain), the clip's heights are heights above
+the ground: the reference's root and the end effectors are measured from the ground under the character, resets
+stand the reference's pose on the ground, leaving the terrain or sinking below its (gap-spanning) tracked ground
+ends an episode as a fall does, and with `settings.heightmap` on, the ground's heights around the character end
+the observation. A seeded reset on a randomised terrain lays that seed's terrain; every reset shifts its features.
+On flat ground none of this runs: the flat path is what it was.
+
 The Python around the physics is the env's overhead, so a step indexes precomputed reference tables and
 uses few, whole-array numpy operations; `step_many` steps several envs of one worker together (physics per
 env, then the reference lookup, PD targets, state conversion, reward and observation for all of them in one

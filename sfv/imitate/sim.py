@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Mapping
 
 import numpy as np
 import pybullet
@@ -76,8 +75,8 @@ class _FieldBody:
         self.low, self.high = float(h.min()), float(h.max())
         nv, nu = h.shape
         self.shape_id = pybullet.createCollisionShape(
-            pybullet.GEOM_HEIGHTFIELD, meshScale=[field.cell, field.cell_across, 1.0], heightfieldData=h.ravel().tolist(),
-            numHeightfieldRows=nu, numHeightfieldColumns=nv, physicsClientId=client)
+            pybullet.GEOM_HEIGHTFIELD, meshScale=[field.cell, field.cell_across, 1.0],
+            heightfieldData=h.ravel().tolist(), numHeightfieldRows=nu, numHeightfieldColumns=nv, physicsClientId=client)
         pos, rot = _field_pose(field, 0.5 * (self.low + self.high))
         self.body = pybullet.createMultiBody(0, self.shape_id, basePosition=pos, baseOrientation=rot,
                                              physicsClientId=client)
@@ -85,8 +84,9 @@ class _FieldBody:
 
     def can_take(self, field: Heightfield) -> bool:
         h = field.heights
-        return h.shape == self.field.heights.shape and (field.cell, field.cell_across) == (self.field.cell, self.field.cell_across) and \
-            float(h.min()) >= self.low and float(h.max()) <= self.high
+        same_grid = (h.shape, field.cell, field.cell_across) == (self.field.heights.shape, self.field.cell,
+                                                                 self.field.cell_across)
+        return same_grid and float(h.min()) >= self.low and float(h.max()) <= self.high
 
     def replace(self, field: Heightfield) -> None:
         """New heights in place (cheap), and the body moved to the field's place."""

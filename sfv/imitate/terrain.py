@@ -221,8 +221,8 @@ def _bridged(heights: np.ndarray, cells: int) -> np.ndarray:
 @dataclass
 class Heightfield:
     """A terrain's grid placed in the world: heights[v, u] at u = u0 + shift + i cell along `forward`, v = v0 + j
-    cell_across along `lateral` (= up x forward). Queries use Bullet's triangulation of each cell (the diagonal from (i+1, j) to
-    (i, j+1)), so they agree with the simulated ground to float precision."""
+    cell_across along `lateral` (= up x forward). Queries use Bullet's triangulation of each cell (the diagonal
+    from (i+1, j) to (i, j+1)), so they agree with the simulated ground to float precision."""
 
     heights: np.ndarray
     cell: float
