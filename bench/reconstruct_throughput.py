@@ -17,7 +17,7 @@ import numpy as np
 
 def main() -> None:
     from sfv.mocap import load_mocap
-    from sfv.keypoints import HUMANOID_JOINTS
+    from sfv.keypoints import body_map
     from sfv.config import FitSettings
     from sfv.reconstruct.fit import reconstruct
 
@@ -26,7 +26,7 @@ def main() -> None:
     step = pos[-1, 0] - pos[0, 0]
     step[1] = 0.0
     cycles = [pos[:-1] + k * step for k in range(3)]
-    bodies = [m.skeleton.index(n) for n in HUMANOID_JOINTS]
+    bodies = [m.skeleton.index(n) for n in body_map(m.skeleton).names]
     truth = np.concatenate(cycles)[:, bodies]
     T = len(truth)
     noisy = truth + np.random.default_rng(0).normal(scale=0.03, size=truth.shape)

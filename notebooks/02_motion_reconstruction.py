@@ -55,7 +55,7 @@ from tqdm.auto import tqdm
 from sfv import paths
 from sfv.config import show
 from sfv.io import write_json
-from sfv.keypoints import HUMANOID_JOINTS
+from sfv.keypoints import body_map
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
 from sfv.pose.poses_file import load_poses
@@ -158,7 +158,7 @@ display(Image(save_figure(figures.loss_curve(curve, cfg.ik_iterations, cfg.optim
 # %%
 series = {"pose targets": targets.world, "per-frame IK": ik.body_positions()[0][:, targets.bodies],
           "reconstruction": motion.body_positions()[0][:, targets.bodies]}
-ankle = list(HUMANOID_JOINTS).index("right_ankle")
+ankle = body_map(skeleton).role(("right_ankle",))
 fig = figures.trajectories(series, fps, ankle, f"{clip}: right ankle")
 display(Image(save_figure(fig, plot_dir / "trajectories.png")))
 

@@ -1,11 +1,13 @@
 """Keypoint sets, defined once for every stage: BlazePose's 33 landmarks (the pose stage), the COCO-17
-subset the ground-truth renders and the metrics use, their limb graphs, and how landmarks meet the
-humanoid's joints (the reconstruction).
+subset the ground-truth renders and the metrics use, their limb graphs, and how landmarks meet a character's
+bodies (the reconstruction), read from the character's file (`body_map`).
 
 BlazePose names are the subject's sides ("left_shoulder" is the person's left), as in COCO.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,23 +33,74 @@ BLAZEPOSE_EDGES = [(11, 12), (11, 13), (13, 15), (12, 14), (14, 16), (11, 23), (
                    (25, 27), (24, 26), (26, 28), (27, 29), (29, 31), (27, 31), (28, 30), (30, 32), (28, 32),
                    (15, 19), (16, 20), (0, 2), (0, 5), (2, 7), (5, 8), (9, 10)]
 
-#: How the landmarks meet the DeepMimic humanoid's joints (what motion reconstruction fits): each
-#: humanoid joint -> the BlazePose landmarks whose mean stands for it. Hips, knees, ankles, shoulders,
-#: elbows and wrists are one landmark each; the root is the mid-hip (BlazePose's 3D origin); the neck
-#: joint (top of the chest) is the mid-shoulder; the head has no joint of its own in the humanoid, and the
-#: nose and ears say where it points. BlazePose's hips sit higher and wider than anatomical hip centres,
-#: and its ankles are at the malleoli: a reconstruction should weight them as approximate.
-HUMANOID_JOINTS = {
-    "root": ("left_hip", "right_hip"),
-    "neck": ("left_shoulder", "right_shoulder"),
-    "right_hip": ("right_hip",), "right_knee": ("right_knee",), "right_ankle": ("right_ankle",),
-    "left_hip": ("left_hip",), "left_knee": ("left_knee",), "left_ankle": ("left_ankle",),
-    "right_shoulder": ("right_shoulder",), "right_elbow": ("right_elbow",), "right_wrist": ("right_wrist",),
-    "left_shoulder": ("left_shoulder",), "left_elbow": ("left_elbow",), "left_wrist": ("left_wrist",),
-}
+#: the landmark groups the reconstruction finds its way by: the mid-hip (the root), the mid-shoulder (the torso's
+#: top), the hips (which way the body faces) and the ankles (where the ground is). A character's keypoint map
+#: must give a body for each (`BodyMap.role`).
+MID_HIP = ("left_hip", "right_hip")
+MID_SHOULDER = ("left_shoulder", "right_shoulder")
+ROLES = {"mid-hip": MID_HIP, "mid-shoulder": MID_SHOULDER, "left hip": ("left_hip",), "right hip": ("right_hip",),
+         "left ankle": ("left_ankle",), "right ankle": ("right_ankle",)}
 
 
-def humanoid_joints(keypoints: np.ndarray) -> np.ndarray:
-    """BlazePose keypoints (..., 33, D) -> the humanoid joints of HUMANOID_JOINTS, in its order (..., 14, D)."""
-    return np.stack([keypoints[..., [BLAZEPOSE33.index(n) for n in names], :].mean(-2)
-                     for names in HUMANOID_JOINTS.values()], axis=-2)
+class KeypointMapError(ValueError):
+    """A character file whose keypoint map cannot be used (the message names the file, the entry and the fix)."""
+
+
+@dataclass(frozen=True)
+class BodyMap:
+    """How the pose estimator's landmarks meet one character's bodies (its file's `keypoints`: each body -> the
+    BlazePose landmarks whose mean stands for it; what motion reconstruction fits), and how high its ankle joints
+    stand above the ground (`foot_height`)."""
+
+    character: str
+    landmarks: tuple[tuple[str, tuple[str, ...]], ...]  # (body, its landmarks), in the file's order
+    foot_height: float
+
+    @property
+    def names(self) -> list[str]:
+        """The mapped bodies, in the map's order (the order of every target array)."""
+        return [body for body, _ in self.landmarks]
+
+    def role(self, landmarks: tuple[str, ...]) -> int:
+        """The index of the body that stands for exactly these landmarks (see ROLES)."""
+        for k, (_, group) in enumerate(self.landmarks):
+            if group == tuple(landmarks):
+                return k
+        raise KeypointMapError(f"sfv/characters/{self.character}.yaml: keypoints has no body for the landmarks "
+                               f"{list(landmarks)}; add one (e.g. `root: {list(MID_HIP)}`)")
+
+    def joints(self, keypoints: np.ndarray) -> np.ndarray:
+        """BlazePose keypoints (..., 33, D) -> the mapped bodies, in the map's order (..., J, D)."""
+        return np.stack([keypoints[..., [BLAZEPOSE33.index(n) for n in group], :].mean(-2)
+                         for _, group in self.landmarks], axis=-2)
+
+    def confidence(self, confidence: np.ndarray, detected: np.ndarray) -> np.ndarray:
+        """Per-frame confidence (T, J) of each mapped body: the least confident landmark it uses (0 where no one
+        was detected)."""
+        conf = np.stack([confidence[:, [BLAZEPOSE33.index(n) for n in group]].min(1) for _, group in self.landmarks],
+                        axis=1)
+        return np.where(detected[:, None], conf, 0.0)
+
+
+def body_map(skeleton) -> BodyMap:
+    """The keypoint map of a character (its file's `keypoints` and `foot_height`), checked."""
+    where = f"sfv/characters/{skeleton.name}.yaml"
+    cfg = skeleton.settings
+    if "keypoints" not in cfg or "foot_height" not in cfg:
+        raise KeypointMapError(f"{where}: needs `keypoints` (body: [BlazePose landmarks]) and `foot_height` (its "
+                               "ankle joints above the ground, standing) to be reconstructed from video; see "
+                               "humanoid.yaml. A character without them takes motions by retargeting (sfv.retarget)")
+    pairs = []
+    for body, group in cfg["keypoints"].items():
+        if body not in skeleton.body_names:
+            raise KeypointMapError(f"{where}: keypoints names {body!r}, which is not one of its bodies "
+                                   f"({', '.join(skeleton.body_names)})")
+        unknown = [n for n in group if n not in BLAZEPOSE33]
+        if unknown or not group:
+            raise KeypointMapError(f"{where}: keypoints.{body}: {unknown or 'no landmarks'} are not BlazePose "
+                                   f"landmarks; use names from sfv.keypoints.BLAZEPOSE33 ({', '.join(BLAZEPOSE33)})")
+        pairs.append((body, tuple(group)))
+    mapping = BodyMap(skeleton.name, tuple(pairs), float(cfg["foot_height"]))
+    for group in ROLES.values():
+        mapping.role(group)  # every role has its body
+    return mapping

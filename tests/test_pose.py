@@ -260,18 +260,40 @@ def test_bad_videos_name_the_clip_and_the_fix(tmp_path):
         estimate_video("empty", empty, (0, None), s, progress=False)
 
 
-def test_humanoid_joint_mapping_names_real_joints(humanoid):
-    from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS, humanoid_joints
+def test_the_humanoid_keypoint_map_names_real_joints(humanoid):
+    """The map lives in the character's file (humanoid.yaml `keypoints`): its bodies and landmarks exist, and a
+    body's target is the mean of its landmarks."""
+    from sfv.keypoints import BLAZEPOSE33, body_map
 
-    assert set(HUMANOID_JOINTS) <= set(humanoid.body_names)
+    mapped = body_map(humanoid)
+    assert set(mapped.names) <= set(humanoid.body_names) and mapped.foot_height == 0.058
     kp = np.zeros((2, 33, 3))
     kp[:, BLAZEPOSE33.index("left_hip")] = [1.0, 0, 0]
     kp[:, BLAZEPOSE33.index("right_hip")] = [-1.0, 2.0, 0]
     kp[:, BLAZEPOSE33.index("right_knee")] = [5.0, 5.0, 5.0]
-    out = humanoid_joints(kp)
-    names = list(HUMANOID_JOINTS)
+    out = mapped.joints(kp)
+    names = mapped.names
     assert out.shape == (2, 14, 3)
     assert np.allclose(out[:, names.index("root")], [0, 1.0, 0]) and np.allclose(out[:, names.index("right_knee")], 5)
+
+
+def test_a_bad_keypoint_map_names_the_file_and_the_fix(humanoid):
+    from dataclasses import replace
+
+    from sfv.keypoints import KeypointMapError, body_map
+    from sfv.skeleton import load_character
+
+    def with_keypoints(keypoints):
+        return replace(humanoid, settings={**humanoid.settings, "keypoints": keypoints})
+
+    with pytest.raises(KeypointMapError, match=r"humanoid.yaml: keypoints names 'pelvis', which is not one of"):
+        body_map(with_keypoints({"pelvis": ["left_hip", "right_hip"]}))
+    with pytest.raises(KeypointMapError, match=r"keypoints.root: \['hipp'\] are not BlazePose landmarks"):
+        body_map(with_keypoints({"root": ["hipp"]}))
+    with pytest.raises(KeypointMapError, match=r"keypoints has no body for the landmarks \['left_shoulder'"):
+        body_map(with_keypoints({"root": ["left_hip", "right_hip"]}))
+    with pytest.raises(KeypointMapError, match=r"atlas.yaml: needs `keypoints`.*retargeting"):
+        body_map(load_character("atlas"))  # Atlas takes its motions by retargeting
 
 
 def test_confidence_table_and_changed_frames():

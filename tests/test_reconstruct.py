@@ -161,31 +161,32 @@ def test_root_trajectory_error_ignores_heading_and_origin():
 def test_outlier_frames_are_short_runs_between_flips(humanoid):
     """A pose that turns 180 degrees for 4 frames and back is an outlier; a cartwheel and a roll (the
     body upside down, turning fast), a single turn that stays, and missing frames are not."""
+    from sfv.keypoints import body_map
     from sfv.mocap import load_mocap
-    from sfv.keypoints import HUMANOID_JOINTS
     from sfv.reconstruct.stage import outlier_frames
 
+    mapped = body_map(humanoid)
     for clip in ("roll", "backflip"):
         m = load_mocap(clip)
-        moving = m.body_positions()[0][:, [m.skeleton.index(n) for n in HUMANOID_JOINTS]]
-        assert not outlier_frames(moving, np.ones(len(moving), dtype=bool)).any(), clip
+        moving = m.body_positions()[0][:, [m.skeleton.index(n) for n in mapped.names]]
+        assert not outlier_frames(moving, np.ones(len(moving), dtype=bool), mapped).any(), clip
     m = load_mocap("cartwheel")
-    bodies = [m.skeleton.index(n) for n in HUMANOID_JOINTS]
+    bodies = [m.skeleton.index(n) for n in mapped.names]
     joints = m.body_positions()[0][:, bodies]
     detected = np.ones(len(joints), dtype=bool)
-    assert not outlier_frames(joints, detected).any()
+    assert not outlier_frames(joints, detected, mapped).any()
     flipped = joints.copy()
     root = joints[:, :1]
     turn = np.diag([-1.0, 1.0, -1.0])  # 180 degrees about the vertical
     flipped[20:24] = (joints[20:24] - root[20:24]) @ turn.T + root[20:24]
-    out = outlier_frames(flipped, detected)
+    out = outlier_frames(flipped, detected, mapped)
     assert np.flatnonzero(out).tolist() == [20, 21, 22, 23]
     stays = joints.copy()
     stays[20:] = (joints[20:] - root[20:]) @ turn.T + root[20:]  # turned for good: not short, not an outlier
-    assert not outlier_frames(stays, detected).any()
+    assert not outlier_frames(stays, detected, mapped).any()
     gap = detected.copy()
     gap[30:33] = False
-    assert np.flatnonzero(outlier_frames(flipped, gap)).tolist() == [20, 21, 22, 23]
+    assert np.flatnonzero(outlier_frames(flipped, gap, mapped)).tolist() == [20, 21, 22, 23]
 
 
 def test_the_fit_runs_on_its_own_thread_count_and_puts_it_back():
@@ -325,16 +326,16 @@ def test_the_sweep_is_an_angle_the_same_on_any_image_size():
 
 def _synthetic_poses(humanoid, elevation=10.0, clip="walk"):
     """BlazePose-like arrays for the walk mocap filmed by a known camera: the humanoid's joints placed at
-    the landmarks HUMANOID_JOINTS reads (the other body landmarks at the nearest joint)."""
-    from sfv.mocap import load_mocap
-    from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
+    the landmarks its keypoint map reads (the other body landmarks at the nearest joint)."""
     from sfv.camera import orbit_camera
+    from sfv.keypoints import BLAZEPOSE33, body_map
+    from sfv.mocap import load_mocap
 
     m = load_mocap(clip)
     pos = m.body_positions()[0] @ np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]).T  # z-up world
     cam = orbit_camera(pos[:, 1].mean(0), 4.0, elevation, -60, 640, 480, 45)
     landmark = {}
-    for joint, names in HUMANOID_JOINTS.items():
+    for joint, names in body_map(humanoid).landmarks:
         if len(names) == 1:
             landmark[names[0]] = humanoid.index(joint)
     kp3_world = np.zeros((m.n_frames, 33, 3))
@@ -376,11 +377,13 @@ def test_level_camera_finds_up_where_the_torso_leans(humanoid, clip):
     in the image. Keeping the camera level (no roll) leaves only the pitch to the torso. In a jump the
     person lands a metre on: the feet at rest, before and after, fix the pitch; in the kick the standing
     foot never moves, so they cannot, and the torso's pitch stays."""
+    from sfv.keypoints import body_map
     from sfv.reconstruct.camera import estimate_camera
 
     m, pos, cam, poses = _synthetic_poses(humanoid, clip=clip)
     true_up = cam.R @ np.array([0.0, 0.0, 1.0])  # the z-up world's up in camera coordinates
-    args = (poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], poses["detected"], 640, 480, 45)
+    args = (poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], poses["detected"], 640, 480, 45,
+            body_map(humanoid))
     angle = lambda est: np.degrees(np.arccos(np.clip(est.camera.R[:, 1] @ true_up, -1, 1)))  # noqa: E731
     torso = angle(estimate_camera(*args, level=False))
     level_est = estimate_camera(*args, level=True, still_foot_speed=0.0)
@@ -487,10 +490,10 @@ def _smooth_error(t, shape, amplitude, seed):
 
 def _landmarks_at_joints(humanoid, pos: np.ndarray) -> np.ndarray:
     """BlazePose's 33 landmarks (T, 33, 3) placed on the humanoid's body positions `pos` (T, B, 3): each landmark
-    HUMANOID_JOINTS reads at its joint, the face at the neck, hands at the wrists, feet at the ankles."""
-    from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS
+    the keypoint map reads at its joint, the face at the neck, hands at the wrists, feet at the ankles."""
+    from sfv.keypoints import BLAZEPOSE33, body_map
 
-    landmark = {names[0]: humanoid.index(j) for j, names in HUMANOID_JOINTS.items() if len(names) == 1}
+    landmark = {names[0]: humanoid.index(j) for j, names in body_map(humanoid).landmarks if len(names) == 1}
     nearest = lambda i, n: "neck" if i < 11 else ("left_wrist" if "left" in n and i < 23 else "right_wrist" if i < 23  # noqa: E731
                                                  else "left_ankle" if "left" in n else "right_ankle")
     return np.stack([pos[:, landmark[n] if n in landmark else humanoid.index(nearest(i, n))]

@@ -21,19 +21,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sfv.keypoints import BLAZEPOSE33, HUMANOID_JOINTS, humanoid_joints
+from sfv.keypoints import BodyMap, MID_HIP, MID_SHOULDER
 from sfv.reconstruct.contact import steady_speed
 from sfv.camera import Camera, FrameCameras, intrinsics, perspective
 
 BODY = np.arange(11, 33)  # shoulders to feet: the landmarks that fix depth (the face is small and flat)
-ANKLE_HEIGHT = 0.058  # metres: the humanoid's ankle joint above the ground when standing (its foot box)
 
 
 @dataclass
 class ClipCamera:
     camera: Camera  # the estimated camera in the (y-up) world (a turning camera's at the first frame)
     translation: np.ndarray  # (T, 3) mid-hip position in each frame's camera coordinates
-    camera_joints: np.ndarray  # (T, J, 3) HUMANOID_JOINTS in (the first frame's) camera coordinates
+    camera_joints: np.ndarray  # (T, J, 3) the character's mapped bodies in (the first frame's) camera coordinates
     world_joints: np.ndarray  # (T, J, 3) the same in the y-up world
     reprojection_error: np.ndarray  # (T,) pixels: each frame's 3D prediction against its 2D keypoints
     metres_per_pixel: np.ndarray  # (T,) the body's depth over the focal length: one pixel at the body, in metres
@@ -127,15 +126,16 @@ def still_feet_pitch(ankles: np.ndarray, detected: np.ndarray, fps: float, up: n
 
 
 def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confidence: np.ndarray, detected: np.ndarray,
-                    width: int, height: int, vertical_fov_deg: float, level: bool = True, fps: float = 30.0,
-                    still_foot_speed: float = 0.5, ray_aligned: bool = True,
+                    width: int, height: int, vertical_fov_deg: float, bodies: BodyMap, level: bool = True,
+                    fps: float = 30.0, still_foot_speed: float = 0.5, ray_aligned: bool = True,
                     rotations: np.ndarray | None = None) -> ClipCamera:
     """Camera, per-frame body translation and world-frame joints from a clip's BlazePose output. With
     `level`, the camera has no roll (up has no image-x component), as a camera on a tripod or held upright,
     and with `still_foot_speed` > 0 its pitch comes from the feet at rest (`still_feet_pitch`) where they
     tell it. `ray_aligned`: see `place_body`. `rotations` (T, 3, 3): a turning camera's orientation per frame
     relative to the first (`sfv.reconstruct.camera_motion`); the world is then built in the first frame's camera,
-    and `translation` stays in each frame's own."""
+    and `translation` stays in each frame's own. `bodies`: the character's keypoint map (the joints placed, and its
+    foot height, which puts the ground under the ankles)."""
     K = intrinsics(width, height, vertical_fov_deg)
     T = len(detected)
     trans = np.full((T, 3), np.nan)
@@ -147,19 +147,19 @@ def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confiden
         placed[t] = keypoints_3d[t] @ R.T
         uv = perspective(placed[t, BODY] + trans[t], np.array([K[0, 0], K[1, 1]]), K[:2, 2])
         err[t] = float((w * np.linalg.norm(uv - keypoints_2d[t, BODY], axis=1)).sum() / max(w.sum(), 1e-9))
-    cam_joints = humanoid_joints(placed) + trans[:, None, :]
+    cam_joints = bodies.joints(placed) + trans[:, None, :]
     if rotations is not None:  # into the first frame's camera: x_0 = R_t^T x_t (row vectors: x_t @ R_t)
         cam_joints = np.einsum("tji,tnj->tni", rotations, cam_joints)
     # up: the median torso direction (camera y points down, so "up" is mostly -y)
-    names = list(HUMANOID_JOINTS)
-    torso = cam_joints[detected, names.index("neck")] - cam_joints[detected, names.index("root")]
+    ankle_index = [bodies.role(("left_ankle",)), bodies.role(("right_ankle",))]
+    torso = cam_joints[detected, bodies.role(MID_SHOULDER)] - cam_joints[detected, bodies.role(MID_HIP)]
     torso /= np.linalg.norm(torso, axis=1, keepdims=True)
     up = np.median(torso, axis=0)
     if level:
         up[0] = 0.0
     up /= np.linalg.norm(up)
     if level and still_foot_speed > 0:
-        ankles = cam_joints[:, [names.index("left_ankle"), names.index("right_ankle")]]
+        ankles = cam_joints[:, ankle_index]
         up = still_feet_pitch(np.nan_to_num(ankles), detected, fps, up, still_foot_speed)
     # world axes: y = up, x = the camera's x made horizontal, z completes a right-handed frame
     x = np.array([1.0, 0.0, 0.0]) - up * up[0]
@@ -167,8 +167,8 @@ def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confiden
     z = np.cross(x, up)
     R_cam_to_world = np.stack([x, up, z])  # rows: world axes in camera coordinates
     world = cam_joints @ R_cam_to_world.T
-    ankles = world[:, [names.index("left_ankle"), names.index("right_ankle")], 1]
-    ground = np.nanpercentile(ankles[detected], 5) - ANKLE_HEIGHT
+    ankles = world[:, ankle_index, 1]
+    ground = np.nanpercentile(ankles[detected], 5) - bodies.foot_height
     world[..., 1] -= ground
     # the camera in that world: x_cam = R_w2c (x_world + ground*y) with R_w2c = R_cam_to_world^T
     R = R_cam_to_world.T
@@ -178,10 +178,3 @@ def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confiden
     depth = np.interp(np.arange(T), found, np.maximum(trans[found, 2], 0.1))  # the body's depth, gaps bridged
     return ClipCamera(camera=camera, translation=trans, camera_joints=cam_joints, world_joints=world,
                       reprojection_error=err, metres_per_pixel=depth / K[1, 1], rotations=rotations)
-
-
-def humanoid_confidence(confidence: np.ndarray, detected: np.ndarray) -> np.ndarray:
-    """Per-frame confidence (T, J) of each HUMANOID_JOINTS target: the least confident landmark it uses."""
-    conf = np.stack([confidence[:, [BLAZEPOSE33.index(n) for n in names]].min(1) for names in HUMANOID_JOINTS.values()],
-                    axis=1)
-    return np.where(detected[:, None], conf, 0.0)

@@ -7,16 +7,21 @@ from pathlib import Path
 import numpy as np
 
 from sfv.io import atomic_path
-from sfv.keypoints import HUMANOID_JOINTS
+from sfv.keypoints import MID_HIP, MID_SHOULDER, BodyMap, body_map
 from sfv.skeleton import Skeleton
 
-#: target skeleton edges (HUMANOID_JOINTS order) for drawing the pose targets
-_NAMES = list(HUMANOID_JOINTS)
-TARGET_EDGES = [(_NAMES.index(a), _NAMES.index(b)) for a, b in (
-    ("root", "neck"), ("root", "right_hip"), ("right_hip", "right_knee"), ("right_knee", "right_ankle"),
-    ("root", "left_hip"), ("left_hip", "left_knee"), ("left_knee", "left_ankle"), ("neck", "right_shoulder"),
-    ("right_shoulder", "right_elbow"), ("right_elbow", "right_wrist"), ("neck", "left_shoulder"),
-    ("left_shoulder", "left_elbow"), ("left_elbow", "left_wrist"))]
+#: the pose targets' stick figure, as landmark groups (whichever bodies a character maps them to)
+_TARGET_LIMBS = ((MID_HIP, MID_SHOULDER), (MID_HIP, ("right_hip",)), (("right_hip",), ("right_knee",)),
+                 (("right_knee",), ("right_ankle",)), (MID_HIP, ("left_hip",)), (("left_hip",), ("left_knee",)),
+                 (("left_knee",), ("left_ankle",)), (MID_SHOULDER, ("right_shoulder",)),
+                 (("right_shoulder",), ("right_elbow",)), (("right_elbow",), ("right_wrist",)),
+                 (MID_SHOULDER, ("left_shoulder",)), (("left_shoulder",), ("left_elbow",)),
+                 (("left_elbow",), ("left_wrist",)))
+
+
+def target_edges(bodies: BodyMap) -> list[tuple[int, int]]:
+    """The stick figure's edges as indices into a character's target arrays."""
+    return [(bodies.role(a), bodies.role(b)) for a, b in _TARGET_LIMBS]
 
 
 def trajectories(series: dict[str, np.ndarray], fps: float, joint: int, title: str):
@@ -62,7 +67,7 @@ def stick_gif(path: str | Path, targets: np.ndarray, positions: np.ndarray, skel
             ax.set_aspect("equal")
             ax.set_xticks([])
             ax.set_yticks([])
-        for a, b in TARGET_EDGES:
+        for a, b in target_edges(body_map(skeleton)):
             axes[0].plot(targets[t, [a, b], 0], targets[t, [a, b], 1], color="#d62728", lw=2)
         draw_skeleton(axes[1], skeleton, positions[t], axes=(0, 1))
         axes[0].set_title("pose targets", fontsize=8)

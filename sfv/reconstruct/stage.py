@@ -14,8 +14,8 @@ import numpy as np
 from sfv.camera import intrinsics
 from sfv.config import TargetSettings
 from sfv.motion import Motion
-from sfv.keypoints import HUMANOID_JOINTS, humanoid_joints
-from sfv.reconstruct.camera import ClipCamera, estimate_camera, humanoid_confidence
+from sfv.keypoints import MID_HIP, MID_SHOULDER, BodyMap, body_map
+from sfv.reconstruct.camera import ClipCamera, estimate_camera
 from sfv.reconstruct.camera_motion import CameraMotion, camera_motion
 from sfv.reconstruct.field_of_view import FovEstimate, estimate_fov
 from sfv.skeleton import Skeleton
@@ -27,7 +27,8 @@ class ReconstructionInputError(ValueError):
 
 @dataclass
 class Targets:
-    world: np.ndarray  # (T, J, 3) HUMANOID_JOINTS in the y-up world (missing frames interpolated, weight 0)
+    world: np.ndarray  # (T, J, 3) the character's mapped bodies (its file's `keypoints`) in the y-up world (missing
+    #                    frames interpolated, weight 0)
     confidence: np.ndarray  # (T, J) per-target weight: landmark confidence x SFV frame weight (0 when missing)
     keypoints_2d: np.ndarray  # (T, J, 2) the same joints in the image
     confidence_2d: np.ndarray  # (T, J)
@@ -58,6 +59,11 @@ def prepare(poses: dict, skeleton: Skeleton, settings: TargetSettings = TargetSe
     tell a camera that turns as it films (with `settings.camera_motion`)."""
     detected = poses["detected"].astype(bool)
     clip = poses["meta"].get("clip", "?")
+    if skeleton.up_axis != "y":
+        raise ReconstructionInputError(f"clip {clip!r}: the reconstruction builds a y-up world; character "
+                                       f"{skeleton.name!r} is {skeleton.up_axis}-up. Reconstruct on the humanoid and "
+                                       "retarget the motion (sfv.retarget.retarget)")
+    bodies = body_map(skeleton)
     if len(detected) < min_frames:
         raise ReconstructionInputError(f"clip {clip!r}: {len(detected)} frames; the reconstruction needs at least "
                                        f"{min_frames} (widen the clip's `frames` range)")
@@ -78,30 +84,29 @@ def prepare(poses: dict, skeleton: Skeleton, settings: TargetSettings = TargetSe
         turning = camera_motion(background, intrinsics(meta["width"], meta["height"], vertical_fov),
                                 settings.camera_turn_min)
     cam = estimate_camera(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], detected,
-                          meta["width"], meta["height"], vertical_fov,
+                          meta["width"], meta["height"], vertical_fov, bodies,
                           level=settings.level_camera, fps=float(meta.get("fps", 30.0)),
                           still_foot_speed=settings.still_foot_speed, ray_aligned=settings.ray_aligned,
                           rotations=turning.rotations if turning is not None and turning.moving else None)
-    conf = humanoid_confidence(poses["confidence"], detected)
+    conf = bodies.confidence(poses["confidence"], detected)
     weight = np.zeros(len(detected))
     weight[detected] = frame_weights(cam.reprojection_error_m[detected], settings.e_max)
     fps = float(meta.get("fps", 30.0))
-    outliers = outlier_frames(cam.world_joints, detected, settings.outlier_turn,
+    outliers = outlier_frames(cam.world_joints, detected, bodies, settings.outlier_turn,
                               int(np.floor(settings.outlier_seconds * fps + 1e-9)))
-    bodies = [skeleton.index(n) for n in HUMANOID_JOINTS]
     return Targets(world=_interpolate_missing(cam.world_joints, detected), confidence=conf * weight[:, None],
-                   keypoints_2d=humanoid_joints(poses["keypoints_2d"]), confidence_2d=conf, camera=cam, bodies=bodies,
+                   keypoints_2d=bodies.joints(poses["keypoints_2d"]), confidence_2d=conf, camera=cam,
+                   bodies=[skeleton.index(n) for n in bodies.names],
                    outliers=outliers, start=_interpolate_missing(cam.world_joints, detected & ~outliers), fov=fov,
                    camera_motion=turning)
 
 
-def body_frames(joints: np.ndarray) -> np.ndarray:
-    """Rotation matrices (T, 3, 3) of the body from HUMANOID_JOINTS positions (T, J, 3): columns forward,
-    up (hips to neck), right (left hip to right hip), as the humanoid's rest frame (+x, +y, +z)."""
-    names = list(HUMANOID_JOINTS)
-    root = joints[:, names.index("root")]
-    right = joints[:, names.index("right_hip")] - joints[:, names.index("left_hip")]
-    up = joints[:, names.index("neck")] - root
+def body_frames(joints: np.ndarray, bodies: BodyMap) -> np.ndarray:
+    """Rotation matrices (T, 3, 3) of the body from its mapped bodies' positions (T, J, 3): columns forward,
+    up (mid-hip to mid-shoulder), right (left hip to right hip), as the humanoid's rest frame (+x, +y, +z)."""
+    root = joints[:, bodies.role(MID_HIP)]
+    right = joints[:, bodies.role(("right_hip",))] - joints[:, bodies.role(("left_hip",))]
+    up = joints[:, bodies.role(MID_SHOULDER)] - root
     up = up / np.maximum(np.linalg.norm(up, axis=1, keepdims=True), 1e-9)
     right = right - up * np.sum(right * up, axis=1, keepdims=True)
     right /= np.maximum(np.linalg.norm(right, axis=1, keepdims=True), 1e-9)
@@ -109,7 +114,7 @@ def body_frames(joints: np.ndarray) -> np.ndarray:
     return np.stack([forward, up, right], axis=2)
 
 
-def outlier_frames(joints: np.ndarray, detected: np.ndarray, max_turn_deg: float = 90.0,
+def outlier_frames(joints: np.ndarray, detected: np.ndarray, bodies: BodyMap, max_turn_deg: float = 90.0,
                    max_frames: int = 10) -> np.ndarray:
     """Frames (T,) where the estimator's 3D pose flipped: the body turns more than `max_turn_deg` from one
     frame to the next (at 30 fps, 90 degrees is 2700 deg/s, beyond any skill) and back within `max_frames`.
@@ -119,7 +124,7 @@ def outlier_frames(joints: np.ndarray, detected: np.ndarray, max_turn_deg: float
     out = np.zeros(len(detected), dtype=bool)
     if len(idx) < 2:
         return out
-    frames = body_frames(joints[idx])
+    frames = body_frames(joints[idx], bodies)
     relative = np.einsum("tji,tjk->tik", frames[:-1], frames[1:])  # R_t^T R_t+1
     cos = np.clip((np.trace(relative, axis1=1, axis2=2) - 1) / 2, -1.0, 1.0)
     turns = np.degrees(np.arccos(cos))
@@ -151,8 +156,9 @@ def _interpolate_missing(values: np.ndarray, present: np.ndarray) -> np.ndarray:
 
 def initial_motion(targets: np.ndarray, skeleton: Skeleton, fps: float, name: str = "") -> Motion:
     """Rest pose at the targets' root, turned to face where the targets' hips and torso face."""
-    root = targets[:, list(HUMANOID_JOINTS).index("root")]
-    quats = _matrix_to_quat(body_frames(targets))
+    bodies = body_map(skeleton)
+    root = targets[:, bodies.role(MID_HIP)]
+    quats = _matrix_to_quat(body_frames(targets, bodies))
     pose = np.tile(skeleton.identity_pose(), (len(root), 1))
     return Motion(skeleton, fps, root.copy(), quats, pose, name=name)
 
