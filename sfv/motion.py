@@ -285,7 +285,11 @@ def load_npz(path: str | Path, skeleton: Skeleton | None = None) -> Motion:
             raise MotionFormatError(f"{path}: not an sfv motion npz; missing arrays {missing}")
         if str(z["format"]) != NPZ_FORMAT:
             raise MotionFormatError(f"{path}: format {str(z['format'])!r}, this kit reads {NPZ_FORMAT!r}")
-        skel = skeleton or load_character(str(z["skeleton"]))
+        stored = str(z["skeleton"])
+        if skeleton is not None and stored != skeleton.name:
+            raise MotionFormatError(f"{path}: a motion on the {stored!r} skeleton, not {skeleton.name!r}: retarget it "
+                                    f"first (sfv.retarget.retarget(motion, load_character({skeleton.name!r})))")
+        skel = skeleton or load_character(stored)
         names = [str(n) for n in z["joint_names"]]
         unknown = [n for n in names if n not in skel.joint_names]
         if unknown:

@@ -19,7 +19,7 @@ import torch
 from sfv.config import RetargetSettings
 from sfv.kinematics import forward_kinematics, forward_kinematics_np
 from sfv.motion import Motion
-from sfv.skeleton import Skeleton, SkeletonError
+from sfv.skeleton import Skeleton
 
 
 class RetargetError(ValueError):
@@ -174,11 +174,3 @@ def foot_skate(feet: np.ndarray, heights: np.ndarray | None, up: int, contact: f
     step = np.delete(feet[1:] - feet[:-1], up, axis=-1)
     slide = np.linalg.norm(step, axis=-1)
     return float(slide[touching].mean()) if touching.any() else 0.0
-
-
-def check_skeleton(motion: Motion, skeleton: Skeleton) -> None:
-    """A motion for `skeleton` must be on it: a humanoid clip on Atlas is an error that says to retarget it."""
-    if motion.skeleton.name != skeleton.name or motion.skeleton.pose_size != skeleton.pose_size:
-        raise SkeletonError(f"motion {motion.name!r} is on the {motion.skeleton.name!r} skeleton, not "
-                            f"{skeleton.name!r}: retarget it first (sfv.retarget.retarget(motion, "
-                            f"load_character({skeleton.name!r})))")

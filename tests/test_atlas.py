@@ -107,12 +107,12 @@ def test_the_walk_retargeted_to_atlas_follows_the_humanoid_inside_the_limits(atl
     assert travel == pytest.approx(0.957 * 1.24, abs=0.1)
 
 
-def test_retargeting_errors_name_the_file_and_the_fix(atlas):
+def test_retargeting_errors_name_the_file_and_the_fix(atlas, tmp_path):
     from dataclasses import replace
 
     from sfv.mocap import load_mocap
-    from sfv.retarget import RetargetError, check_skeleton, retarget
-    from sfv.skeleton import SkeletonError
+    from sfv.motion import MotionFormatError, load_motion, save_npz
+    from sfv.retarget import RetargetError, retarget
 
     walk = load_mocap("walk")
     section = dict(atlas.settings["retarget"])
@@ -121,8 +121,10 @@ def test_retargeting_errors_name_the_file_and_the_fix(atlas):
         retarget(walk, broken)
     with pytest.raises(RetargetError, match=r"no `retarget` section"):
         retarget(walk, replace(atlas, settings={k: v for k, v in atlas.settings.items() if k != "retarget"}))
-    with pytest.raises(SkeletonError, match=r"on the 'humanoid' skeleton, not 'atlas': retarget it first"):
-        check_skeleton(walk, atlas)
+    path = save_npz(walk, tmp_path / "walk.npz")
+    with pytest.raises(MotionFormatError, match=r"walk.npz: a motion on the 'humanoid' skeleton, not 'atlas': "
+                                                r"retarget it first"):
+        load_motion(path, atlas)  # a humanoid clip read as Atlas's
 
 
 def test_the_env_runs_on_atlas_and_pd_alone_holds_it_standing(atlas):
