@@ -161,6 +161,10 @@ def test_seeded_resets_lay_their_own_terrain_and_episodes_shift_it(walk):
     assert np.array_equal(env.field.heights, first)
     shifts = {env.field.shift for _ in range(4) if env.reset() is not None}
     assert len(shifts) == 4 and all(0 <= s <= read_terrain("rough").episode_shift for s in shifts)
+    start = env.reference.root_pos[0]
+    for shift in (0.0, read_terrain("rough").episode_shift):  # however far an episode shifts it, the start is on it
+        env.field.shift = shift
+        assert env.field.inside(start)
     env.reset(seed=2)
     assert not np.array_equal(env.field.heights, first)
     env.close()

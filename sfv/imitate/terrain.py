@@ -60,7 +60,8 @@ class _FieldTerrain(_Terrain):
                                          "null: cell). Features that do not vary across (slope, stairs, gaps) can take "
                                          "a coarser one: a wide grid at a fine step stays small")
     length: float = Field(30.0, gt=0, description="metres of terrain ahead of the start, along the travel")
-    behind: float = Field(4.0, ge=0, description="metres of terrain behind the start")
+    behind: float = Field(4.0, ge=0, description="metres of terrain behind the start (plus episode_shift when "
+                          "randomised)")
     width: float = Field(8.0, gt=0, description="metres across the travel (centred on the start)")
     flat_start: float = Field(2.0, ge=0, description="the ground stays flat up to this far ahead of the start")
     seed: int = Field(0, ge=0, description="seed of the features' random sizes (an env reset with a seed redraws)")
@@ -196,11 +197,14 @@ def _rough_field(spec: RoughTerrain, u: np.ndarray, v: np.ndarray, rng) -> np.nd
 
 def generate_heights(spec: _FieldTerrain, seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(u, v, heights[v, u]): the terrain's grid along (u) and across (v) the travel, from the spec's seed or
-    `seed`. Deterministic: the same spec and seed give the same heights."""
+    `seed`. Deterministic: the same spec and seed give the same heights. A randomised terrain reaches
+    `episode_shift` further behind the start, so that an episode's shift (which moves the whole grid forward) never
+    leaves the start off it."""
     rng = np.random.default_rng(spec.seed if seed is None else seed)
-    nu = int(round((spec.behind + spec.length) / spec.cell)) + 1
+    behind = spec.behind + (spec.episode_shift if spec.randomise else 0.0)
+    nu = int(round((behind + spec.length) / spec.cell)) + 1
     nv = int(round(spec.width / spec.across)) + 1
-    u = -spec.behind + spec.cell * np.arange(nu)
+    u = -behind + spec.cell * np.arange(nu)
     v = spec.across * (np.arange(nv) - (nv - 1) / 2)
     if isinstance(spec, RoughTerrain):
         return u, v, _rough_field(spec, u, v, rng)
