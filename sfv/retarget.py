@@ -80,6 +80,15 @@ def retarget(source: Motion, target: Skeleton, settings: RetargetSettings = Reta
     """`source` on `target`'s skeleton, and the figures of the fit: key-point error (cm: the `bodies`), limb error
     (cm: the `segments`' vectors), the soles' deepest point under the ground (cm), and foot skate (cm a foot slides
     per frame while it is down: within 2 cm of its lowest height) of the result and of the scaled source's feet."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: the same motion every run (several sum in a varying order)
+    try:
+        return _retarget(source, target, settings, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _retarget(source: Motion, target: Skeleton, settings: RetargetSettings, progress) -> tuple[Motion, dict]:
     m = _map(target, source.skeleton)
     src = source.skeleton
     change = frame_change(src.up_axis, target.up_axis)

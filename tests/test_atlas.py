@@ -47,12 +47,17 @@ def walk_on_atlas(atlas):
     from sfv.mocap import load_mocap
     from sfv.retarget import RetargetSettings, retarget
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
     try:
-        return retarget(load_mocap("walk"), atlas, RetargetSettings(iterations=400))
+        walk = load_mocap("walk")
+        first = retarget(walk, atlas, RetargetSettings(iterations=400))
+        assert torch.get_num_threads() == 2  # the caller's threads are given back
+        again = retarget(walk, atlas, RetargetSettings(iterations=400))
+        assert again[0].fingerprint() == first[0].fingerprint()  # the same motion every run: a policy resumes on it
+        return first
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
 
 
 def _fk_against_pybullet(atlas, roots, quats, poses) -> tuple[float, float]:
