@@ -29,11 +29,14 @@ class ParamsError(ValueError):
     """params.yaml does not fit the schema; the message says where and what is expected."""
 
 
-def _named_file(name: str, folder: str, what: str) -> str:
-    """Check that `sfv/<folder>/<name>.yaml` exists (characters, terrains are files referenced by name)."""
+def _named_file(name: str, folder: str, what: str, excluded: str | None = None, why: str = "") -> str:
+    """Check that `sfv/<folder>/<name>.yaml` exists (characters, terrains are files referenced by name) and, with
+    `excluded`, that it is not that one (`why` says why, the error lists the others)."""
     known = setting_names(folder)
     if name not in known:
         raise ValueError(f"no {what} {name!r} in sfv/{folder}/; known: {', '.join(known)}")
+    if name == excluded:
+        raise ValueError(f"{what} {name!r} {why}: name another ({', '.join(n for n in known if n != excluded)})")
     return name
 
 
@@ -567,11 +570,7 @@ class MorphologyTransferParams(_Section):
     @field_validator("character")
     @classmethod
     def _another_body(cls, v: str) -> str:
-        _named_file(v, "characters", "character")
-        if v == "humanoid":
-            raise ValueError("character: the humanoid is the body the clips were reconstructed on; name another "
-                             f"({', '.join(n for n in setting_names('characters') if n != 'humanoid')})")
-        return v
+        return _named_file(v, "characters", "character", "humanoid", "is the body the clips were reconstructed on")
 
 
 # --- stage irregular_terrain ------------------------------------------------------------------------------------
@@ -585,11 +584,7 @@ class TerrainRun(_Section):
     @field_validator("terrain")
     @classmethod
     def _irregular(cls, v: str) -> str:
-        _named_file(v, "terrains", "terrain")
-        if v == "flat":
-            raise ValueError("terrain 'flat' is the ground the clip's policy already learned on: name an irregular "
-                             f"one ({', '.join(n for n in setting_names('terrains') if n != 'flat')})")
-        return v
+        return _named_file(v, "terrains", "terrain", "flat", "is the ground the clip's policy already learned on")
 
     @property
     def name(self) -> str:
