@@ -12,22 +12,28 @@
 # ---
 
 # %% [markdown]
-# # 04b · Morphology transfer: the motions from video on another body
+# # 04b · Morphology transfer: the motions from video on other bodies
 #
-# The paper's transfer experiment: the motions reconstructed from video drive a character of another shape, the
-# Atlas robot, which learns the same skills in simulation. Atlas is 1.8 m and 146 kg, against the humanoid's 45 kg.
-# Its shoulders are 10 cm wider, its joints are single axes with limits, and its up axis is z.
+# The paper's transfer experiment: the motions reconstructed from video drive characters of other shapes, which
+# learn the same skills in simulation. The bodies are `morphology_transfer.characters`, each unlike the kit's
+# humanoid (45 kg, ball joints, y up):
 #
-# 1. **The character** (`sfv/characters/atlas.yaml`, URDF in `sfv/characters/atlas/`): DART's Atlas v3 from
-#    Debian's `dart-doc` package, with primitive collision shapes. `tools/robots_from_dart_deb.py` regenerates it.
-# 2. **Retargeting** (`sfv/retarget.py`): the clip's reference, on the humanoid, becomes a motion on Atlas by
-#    inverse kinematics through the kit's forward kinematics. Atlas's legs go where the humanoid's are, scaled by
-#    the ratio of hip heights. Its arm segments point as the humanoid's do, at their own length. Its feet and torso
-#    turn as the humanoid's. Every angle stays inside its joint's limits, and the soles stay on the ground.
-# 3. **Imitation**: the same env, reward and PPO as the humanoid's (`imitate` settings), on Atlas.
+# - **Atlas** (`sfv/characters/atlas.yaml`): Boston Dynamics' robot, DART's Atlas v3 from Debian's `dart-doc`
+#   package (`tools/robots_from_dart_deb.py` regenerates it). 1.8 m and 146 kg, shoulders 10 cm wider, 27
+#   single-axis joints with limits, z up.
+# - **The MuJoCo humanoid** (`sfv/characters/mujoco_humanoid.yaml`): OpenAI Gym's, from the MJCF file in
+#   pybullet_data (`tools/character_from_mjcf.py`). 1.57 m and 41 kg, 21 single-axis joints (a waist in two parts,
+#   skewed shoulder and ankle axes), capsule limbs and feet, no neck, z up; its root is the upper torso.
+#
+# 1. **Retargeting** (`sfv/retarget.py`): the clip's reference, on the humanoid, becomes a motion on each body by
+#    inverse kinematics through the kit's forward kinematics. Its legs go where the humanoid's are, scaled by the
+#    ratio of hip heights. Its arm segments point as the humanoid's do, at their own length. Its feet and torso turn
+#    as the humanoid's. Every angle stays inside its joint's limits, and the soles stay on the ground. What maps to
+#    what is in each character's file (`retarget`).
+# 2. **Imitation**: the same env, reward and PPO as the humanoid's (`imitate` settings), on each body.
 #
 # The reference is the one the humanoid's policy from video tracks (`data/policies/video/<clip>/reference.npz`),
-# so both bodies imitate the same motion.
+# so all bodies imitate the same motion.
 
 # %% tags=["parameters"]
 params_file = "params.yaml"
@@ -57,31 +63,32 @@ plot_dir = paths.plot_dir("morphology_transfer")
 out_dir = paths.DATA / "morphology"
 if not cfg.clips:
     raise ValueError("morphology_transfer.clips is empty: name clips of imitate.clips, e.g. [walk, jump]")
+runs = [(character, clip) for character in cfg.characters for clip in cfg.clips]
 
 # %% [markdown]
 # ## Retargeting
 #
-# Per clip: how close the fit came, in centimetres. *Key points*: Atlas's hips, knees and ankles against the scaled
-# humanoid's. *Limbs*: the arm segments against the humanoid's. *Penetration*: the soles' deepest point under the
-# ground. *Foot skate*: how far a foot slides per frame while it is down (Atlas, and the scaled humanoid for
-# comparison).
+# Per body and clip: how close the fit came, in centimetres. *Key points*: the body's hips, knees and ankles against
+# the scaled humanoid's. *Limbs*: the arm segments against the humanoid's. *Penetration*: the soles' deepest point
+# under the ground. *Foot skate*: how far a foot slides per frame while it is down (the body, and the scaled
+# humanoid for comparison).
 
 # %%
 references, fits = {}, {}
-for clip in cfg.clips:
-    motion, fit = transfer_reference(clip, cfg.character, cfg.retarget)
-    references[clip] = save_npz(motion, out_dir / clip / "reference.npz")
-    fits[clip] = fit
+for character, clip in runs:
+    motion, fit = transfer_reference(clip, character, cfg.retarget)
+    references[character, clip] = save_npz(motion, out_dir / character / clip / "reference.npz")
+    fits[character, clip] = fit
     display(Image(str(save_figure(retarget_figure(load_motion(video_reference(clip)), motion),
-                                  plot_dir / f"{clip}_retarget.png"))))
-display(Markdown("| clip | scale | key points (cm) | limbs (cm) | penetration (cm) | foot skate (cm/frame) | humanoid's skate |\n"
-                 "|---|---|---|---|---|---|---|\n" + "\n".join(
-                     f"| {c} | {f['scale']:.3f} | {f['keypoint_error_cm']:.1f} | {f['limb_error_cm']:.1f} | "
+                                  plot_dir / f"{character}_{clip}_retarget.png"))))
+display(Markdown("| body | clip | scale | key points (cm) | limbs (cm) | penetration (cm) | foot skate (cm/frame) | "
+                 "humanoid's skate |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
+                     f"| {ch} | {c} | {f['scale']:.3f} | {f['keypoint_error_cm']:.1f} | {f['limb_error_cm']:.1f} | "
                      f"{f['penetration_cm']:.2f} | {f['foot_skate_cm']:.2f} | {f['source_foot_skate_cm']:.2f} |"
-                     for c, f in fits.items())))
+                     for (ch, c), f in fits.items())))
 
 # %% [markdown]
-# ## Learning on Atlas
+# ## Learning on the other bodies
 #
 # The humanoid's imitation settings (`imitate.env`, `imitate.reward`, `imitate.ppo`), with this stage's budget.
 # Training resumes from its last checkpoint when interrupted.
@@ -89,43 +96,51 @@ display(Markdown("| clip | scale | key points (cm) | limbs (cm) | penetration (c
 # %%
 ppo = params.imitate.ppo.model_copy(update={"total_timesteps": cfg.total_timesteps})
 summaries, curves = {}, {}
-for clip in cfg.clips:
-    summaries[clip] = train(references[clip], out_dir / clip, params.imitate.env, params.imitate.reward, ppo,
-                            seed=params.base.seed, evaluation_seconds=cfg.evaluation.seconds)
-    curves[clip] = read_curve(out_dir / clip / "curve.csv")
-    print(f"{clip}: {summaries[clip]['timesteps']:,} samples, {summaries[clip]['wall_seconds'] / 60:.0f} min")
+for character, clip in runs:
+    run_dir = out_dir / character / clip
+    summaries[character, clip] = train(references[character, clip], run_dir, params.imitate.env, params.imitate.reward,
+                                       ppo, seed=params.base.seed, evaluation_seconds=cfg.evaluation.seconds)
+    curves[f"{character} {clip}"] = read_curve(run_dir / "curve.csv")
+    print(f"{character} {clip}: {summaries[character, clip]['timesteps']:,} samples, "
+          f"{summaries[character, clip]['wall_seconds'] / 60:.0f} min")
 
 # %% [markdown]
-# ## Atlas beside the humanoid
+# ## The bodies beside the humanoid
 #
-# One deterministic rollout from the clip's start. The video puts the humanoid's evaluation (the source video and
-# the humanoid) beside Atlas's. The table compares Atlas with the humanoid's own policy from video
+# One deterministic rollout from the clip's start per body. The video puts the humanoid's evaluation (the source
+# video and the humanoid) beside each body's. The table compares them with the humanoid's own policy from video
 # (`metrics/imitate/<clip>.json`, evaluated over `imitate.evaluation.seconds`).
 
 # %%
 rows = []
 for clip in cfg.clips:
-    model, normaliser = load_policy(out_dir / clip)
-    atlas_video = out_dir / clip / "evaluation.mp4"
-    result = rollout(model, load_motion(references[clip], cfg.character), params.imitate.env, params.imitate.reward,
-                     cfg.evaluation.seconds, video=atlas_video, width=cfg.evaluation.width,
-                     height=cfg.evaluation.height, policy_normaliser=normaliser)
-    rows.append(transfer_row(clip, cfg.character, fits[clip], result, summaries[clip], humanoid_figures(clip)))
+    videos = []
+    for character in cfg.characters:
+        run_dir = out_dir / character / clip
+        model, normaliser = load_policy(run_dir)
+        videos.append(run_dir / "evaluation.mp4")
+        result = rollout(model, load_motion(references[character, clip], character), params.imitate.env,
+                         params.imitate.reward, cfg.evaluation.seconds, video=videos[-1], width=cfg.evaluation.width,
+                         height=cfg.evaluation.height, policy_normaliser=normaliser)
+        rows.append(transfer_row(clip, character, fits[character, clip], result, summaries[character, clip],
+                                 humanoid_figures(clip)))
     humanoid_video = paths.policy_dir(clip, "video") / "evaluation.mp4"
-    videos = [humanoid_video, atlas_video] if humanoid_video.is_file() else [atlas_video]
-    both = side_by_side(videos, out_dir / clip / "side_by_side.mp4", cfg.evaluation.height)
-    display(Markdown(f"**{clip}**: the source video and the humanoid (left), {cfg.character} (right)"))
-    display(Video(str(both), embed=True, width=min(1280, 3 * cfg.evaluation.width)))
+    if humanoid_video.is_file():
+        videos.insert(0, humanoid_video)
+    both = side_by_side(videos, out_dir / f"{clip}_side_by_side.mp4", cfg.evaluation.height)
+    display(Markdown(f"**{clip}**: " + ("the source video and the humanoid, then " if humanoid_video.is_file() else "")
+                     + ", ".join(cfg.characters)))
+    display(Video(str(both), embed=True, width=min(1280, (len(videos) + 1) * cfg.evaluation.width)))
 
-display(Markdown("| clip | tracking (cm) | time up (s) | samples (M) | minutes | humanoid tracking (cm) | humanoid time up (s) |\n"
-                 "|---|---|---|---|---|---|---|\n" + "\n".join(
-                     f"| {r['clip']} | {r['tracking_cm']:.1f} | {r['survived_s']:.1f} of {r['evaluated_s']:g} | "
-                     f"{r['samples_m']:.2f} | {r['minutes']:.0f} | "
+display(Markdown("| body | clip | tracking (cm) | time up (s) | samples (M) | minutes | humanoid tracking (cm) | "
+                 "humanoid time up (s) |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
+                     f"| {r['character']} | {r['clip']} | {r['tracking_cm']:.1f} | {r['survived_s']:.1f} of "
+                     f"{r['evaluated_s']:g} | {r['samples_m']:.2f} | {r['minutes']:.0f} | "
                      + (f"{r['humanoid_tracking_cm']:.1f} | {r['humanoid_survived_s']:.1f} |"
                         if r['humanoid_tracking_cm'] is not None else "— | — |") for r in rows)))
 
 # %%
-display(Image(str(save_figure(compare_curves(curves, f"{cfg.character} learning the clips from video"),
+display(Image(str(save_figure(compare_curves(curves, "other bodies learning the clips from video"),
                               plot_dir / "learning_curves.png"))))
-write_json(paths.metrics_file("morphology_transfer"), {"rows": rows, "character": cfg.character})
+write_json(paths.metrics_file("morphology_transfer"), {"rows": rows, "characters": cfg.characters})
 print(f"wrote {paths.metrics_file('morphology_transfer')}")

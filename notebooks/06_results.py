@@ -150,18 +150,18 @@ show("asi")
 # %% [markdown]
 # ## The paper's experiments
 #
-# Morphology transfer (Atlas), irregular terrain, and motion completion from a single image. Each shows its
-# table once its stage has written `metrics/<stage>.json`.
+# Morphology transfer (Atlas and the MuJoCo humanoid), irregular terrain, and motion completion from a single
+# image. Each shows its table once its stage has written `metrics/<stage>.json`.
 
 # %%
 for name in ("morphology", "terrain", "motion_completion"):
     show(name)
-for video in sorted((paths.DATA / "morphology").glob("*/side_by_side.mp4")):  # notebook 04b: humanoid and Atlas
-    clip = video.parent.name
-    gif = video_gif(video, plot_dir / f"morphology_{clip}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width * 2)
+for video in sorted((paths.DATA / "morphology").glob("*_side_by_side.mp4")):  # notebook 04b: every body on a clip
+    clip = video.name.removesuffix("_side_by_side.mp4")
+    gif = video_gif(video, plot_dir / f"morphology_{clip}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width * 3)
     gifs[f"morphology transfer: {clip}"] = str(gif)
-    display(HTML(f"<p><b>morphology transfer, {clip}: the source and the humanoid (left), the other character "
-                 "(right)</b></p>" + inline_img(gif, clip)))
+    display(HTML(f"<p><b>morphology transfer, {clip}: the source and the humanoid (left), then each other body "
+                 "(morphology_transfer.characters)</b></p>" + inline_img(gif, clip)))
 for video in sorted((paths.DATA / "terrain").glob("*/*_policy.mp4")):  # notebook 05: flat and terrain policies
     run, policy = video.parent.name, video.stem.removesuffix("_policy")
     gif = video_gif(video, plot_dir / f"terrain_{run}_{policy}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)

@@ -560,17 +560,21 @@ class MorphologyEvaluation(_Section):
 class MorphologyTransferParams(_Section):
     """The clips' motions from video on another character (the paper's Atlas; notebook 04b)."""
 
-    character: str = Field("atlas", description="a character file under sfv/characters/ with a retarget section")
+    characters: list[str] = Field(default_factory=lambda: ["atlas"], min_length=1,
+                                  description="character files under sfv/characters/ with a retarget section")
     clips: list[str] = Field(default_factory=list, description="clips in imitate.clips: their video reference is "
-                             "retargeted and learned by the character")
+                             "retargeted and learned by each character")
     total_timesteps: int = Field(2_000_000, ge=1, description="samples each clip's policy trains on")
     retarget: RetargetSettings = RetargetSettings()
     evaluation: MorphologyEvaluation = MorphologyEvaluation()
 
-    @field_validator("character")
+    @field_validator("characters")
     @classmethod
-    def _another_body(cls, v: str) -> str:
-        return _named_file(v, "characters", "character", "humanoid", "is the body the clips were reconstructed on")
+    def _other_bodies(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"names a character twice: {v}")
+        return [_named_file(c, "characters", "character", "humanoid", "is the body the clips were reconstructed on")
+                for c in v]
 
 
 # --- stage irregular_terrain ------------------------------------------------------------------------------------

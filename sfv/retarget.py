@@ -3,11 +3,11 @@
 The reconstruction's idea, on another skeleton: inverse kinematics through the kit's own differentiable forward
 kinematics. The target character's file says which of its bodies go where the source's do (`retarget.bodies`: the
 legs), which of its limb segments point as the source's do, at their own length (`segments`: the arms, since the
-shoulders differ), which bodies also follow a source body's orientation (`orient`: feet, torso), and where its soles
-are. The source is scaled by the ratio of the two characters' hip heights (leg length) and turned
-into the target's up axis; then one optimisation over all frames fits the target's root and joint angles, each
-angle inside its joint's limits (a sigmoid between them), the soles above the ground, and the motion smooth.
-Pure torch: kinematics only, no simulator.
+shoulders differ), which bodies also follow a source body's orientation (`orient`: feet, torso), which source body
+its root turns with (`root`: the source's root unless named), and where its soles are. The source is scaled by the
+ratio of the two characters' hip heights (leg length) and turned into the target's up axis; then one optimisation
+over all frames fits the target's root and joint angles, each angle inside its joint's limits (a sigmoid between
+them), the soles above the ground, and the motion smooth. Pure torch: kinematics only, no simulator.
 """
 
 from __future__ import annotations
@@ -60,11 +60,15 @@ def _map(target: Skeleton, source: Skeleton) -> dict:
     sole = np.asarray(section.get("sole", []), dtype=float)
     if sole.ndim != 2 or sole.shape[1] != 3:
         raise RetargetError(f"{where}: retarget.sole must list the sole's corners in the foot frame ([x, y, z] each)")
+    root = section.get("root", source.bodies[0].name)
+    if root not in source.body_names:
+        raise RetargetError(f"{where}: retarget.root names {root!r}, which is not one of {source.name}'s bodies "
+                            f"({', '.join(source.body_names)})")
     feet = [t for t in orient if t in target.settings.get("feet", [])]
     if not feet:
         raise RetargetError(f"{where}: retarget.orient must name the feet (bodies listed in `feet`): the soles are "
                             "theirs")
-    return {"bodies": pairs, "orient": orient, "segments": segments, "sole": sole, "feet": feet}
+    return {"bodies": pairs, "orient": orient, "segments": segments, "sole": sole, "feet": feet, "root": root}
 
 
 def hip_height(skeleton: Skeleton, hips: list[str]) -> float:
@@ -104,7 +108,7 @@ def _retarget(source: Motion, target: Skeleton, settings: RetargetSettings, prog
     s_mat = roma.unitquat_to_rotmat(torch.as_tensor(s_rot))
     c = torch.as_tensor(change)
     goal_orient = c @ s_mat[:, [src.index(s) for s in m["orient"].values()]] @ c.T
-    goal_root = c @ s_mat[:, 0] @ c.T
+    goal_root = c @ s_mat[:, src.index(m["root"])] @ c.T
     dtype = torch.float64
     goal, goal_orient, goal_root = torch.as_tensor(goal, dtype=dtype), goal_orient.to(dtype), goal_root.to(dtype)
     # segments: the source's vectors in the target's world, scaled to the target's segment lengths (rest pose)

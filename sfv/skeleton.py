@@ -39,6 +39,7 @@ class Body:
     mass: float
     com: np.ndarray  # centre of mass in the body frame (metres, scaled)
     limits: tuple[float, float] | None = None
+    collides: bool = True  # has collision shapes (a massless link between two hinges has none: it never touches)
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skele
         inertial = link.find("inertial")
         mass = float(inertial.find("mass").get("value")) if inertial is not None and inertial.find("mass") is not None else 0.0
         com = vec(inertial.find("origin") if inertial is not None else None, "xyz", [0, 0, 0]) * scale
-        links[link.get("name")] = (mass, com)
+        links[link.get("name")] = (mass, com, link.find("collision") is not None)
 
     joints = {}
     for j in root.findall("joint"):
@@ -191,9 +192,10 @@ def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skele
 
     bodies = []
     for n in order:
-        mass, com = links[n]
+        mass, com, collides = links[n]
         if n == roots[0]:
-            bodies.append(Body(n, "", -1, "free", np.zeros(3), rotations.IDENTITY.copy(), np.zeros(3), mass, com))
+            bodies.append(Body(n, "", -1, "free", np.zeros(3), rotations.IDENTITY.copy(), np.zeros(3), mass, com,
+                               collides=collides))
             continue
         j = joints[n]
         bodies.append(
@@ -201,7 +203,7 @@ def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skele
                 name=n, joint=j["name"],
                 parent=order.index(j["parent"]), joint_type=j["type"], offset=j["offset"],
                 origin_rot=j["origin_rot"], axis=j["axis"] / max(np.linalg.norm(j["axis"]), 1e-12),
-                mass=mass, com=com, limits=j["limits"],
+                mass=mass, com=com, limits=j["limits"], collides=collides,
             )
         )
     return Skeleton(name=name or path.stem, bodies=tuple(bodies), source=str(path))
@@ -219,6 +221,9 @@ def load_character(name: str) -> Skeleton:
     for key in ("urdf", "scale", "up_axis"):
         if key not in cfg:
             raise SkeletonError(f"{cfg_path}: missing key {key!r}")
+    if cfg.get("inertia", "shapes") not in ("shapes", "file"):
+        raise SkeletonError(f"{cfg_path}: inertia is {cfg['inertia']!r}; use `shapes` (pybullet derives the moments "
+                            "from the collision shapes, the default) or `file` (the URDF's own)")
     urdf = resolve_asset(cfg["urdf"], relative_to=cfg_path.parent)
     skel = parse_urdf(urdf, scale=float(cfg["scale"]), name=name)
     # cached and shared: the settings are read-only, so no caller can change another's character

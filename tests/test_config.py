@@ -122,6 +122,21 @@ def test_imitate_section_is_checked(tmp_path):
     assert p.imitate.clips["mine"].frames == (3, 40) and p.imitate.clips["mine"].cyclic
 
 
+def test_morphology_transfer_names_other_bodies_once_each(tmp_path):
+    refused = {  # morphology_transfer.characters -> what the error says
+        "[humanoid]": r"morphology_transfer.characters.*character 'humanoid' is the body the clips were reconstructed "
+                      r"on: name another \(atlas, mujoco_humanoid\)",
+        "[atlas, atlas]": r"morphology_transfer.characters.*names a character twice",
+        "[atlass]": r"morphology_transfer.characters.*no character 'atlass'.*known: atlas, humanoid, mujoco_humanoid",
+        "[]": r"morphology_transfer.characters.*at least 1 item",
+    }
+    for characters, message in refused.items():
+        with pytest.raises(ParamsError, match=message):
+            load_params(_params(tmp_path, f"morphology_transfer:\n  characters: {characters}\n"))
+    assert load_params(_params(tmp_path, "morphology_transfer: {characters: [atlas]}\n")
+                       ).morphology_transfer.characters == ["atlas"]
+
+
 def test_per_clip_stages_need_their_clip():
     p = load_params(ROOT / "params.yaml")
     for stage in ("clip", "render", "pose", "reconstruct", "imitate", "imitate_oracle"):

@@ -140,7 +140,8 @@ def test_a_new_real_clip_runs_only_its_own_stages(tmp_path):
     params["clips"]["x"] = {"source": "data/clips/x/x.mp4", "frames": [0, 20], "fps": 30}
     params["pose"]["clips"].append("x")
     params["reconstruct"]["clips"].append("x")
-    # morphology transfer: jump's video reference retargeted to Atlas (a short fit), two PPO updates, a 1 s rollout
+    # morphology transfer: jump's video reference retargeted to each body (a short fit), two PPO updates, a 1 s
+    # rollout
     params["morphology_transfer"].update(clips=["jump"], total_timesteps=2048, retarget={"iterations": 50},
                                          evaluation={"seconds": 1, "width": 320, "height": 192})
     # irregular terrain: jump's video policy carried over gaps, two PPO updates from it, two 1 s evaluations each
@@ -196,7 +197,8 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     # video policy (walk's oracle is a walk: the still names jump, whose only policy is the video one)
     params["motion_completion"].update(horizon_seconds=0.2, step_seconds=0.1, model={"hidden": [32], "epochs": 20},
                                        showcase={"clip": "jump", "frame": 2, "seconds": 1})
-    # morphology transfer: jump's video reference retargeted to Atlas (a short fit), two PPO updates, a 1 s rollout
+    # morphology transfer: jump's video reference retargeted to each body (a short fit), two PPO updates, a 1 s
+    # rollout
     params["morphology_transfer"].update(clips=["jump"], total_timesteps=2048, retarget={"iterations": 50},
                                          evaluation={"seconds": 1, "width": 320, "height": 192})
     # irregular terrain: jump's video policy carried over gaps, two PPO updates from it, two 1 s evaluations each
@@ -287,12 +289,14 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
         assert (work / "data" / "terrain" / "jump_gaps" / f"{policy}_policy.mp4").stat().st_size > 10_000
     assert (work / "plots" / "irregular_terrain" / "flat_vs_terrain.png").is_file()
     transfer = json.loads((work / "metrics" / "morphology_transfer.json").read_text())
-    assert [(r["clip"], r["character"]) for r in transfer["rows"]] == [("jump", "atlas")]
-    assert transfer["rows"][0]["samples_m"] == pytest.approx(0.002048) and transfer["rows"][0]["keypoint_error_cm"] > 0
+    assert [(r["clip"], r["character"]) for r in transfer["rows"]] == [("jump", "atlas"), ("jump", "mujoco_humanoid")]
+    assert all(r["samples_m"] == pytest.approx(0.002048) and r["keypoint_error_cm"] > 0 for r in transfer["rows"])
     from sfv.motion import load_motion as load_any
 
-    assert load_any(work / "data" / "morphology" / "jump" / "reference.npz", "atlas").skeleton.name == "atlas"
-    assert (work / "data" / "morphology" / "jump" / "side_by_side.mp4").stat().st_size > 10_000
+    for character in ("atlas", "mujoco_humanoid"):
+        reference = load_any(work / "data" / "morphology" / character / "jump" / "reference.npz", character)
+        assert reference.skeleton.name == character
+    assert (work / "data" / "morphology" / "jump_side_by_side.mp4").stat().st_size > 10_000
     # the report: every table from the metrics above (morphology transfer is not among its dependencies yet, so it
     # may run before or after that stage)
     report = json.loads((work / "metrics" / "report.json").read_text())

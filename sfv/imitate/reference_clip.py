@@ -158,14 +158,15 @@ def check_ground_contacts(motion: Motion, ground_contacts: list[str], clip: str,
     """Refuse a reference that puts a body on the ground which the env does not allow there: a touch by a body
     other than the feet and the skill's `ground_contacts` ends the episode (early termination), so no policy could
     get past that frame (a cartwheel's hands). A body is on the ground when its frame comes within `margin` metres
-    of the height the feet have when the character stands."""
+    of the height the feet have when the character stands; a body without collision shapes never touches."""
     sk = motion.skeleton
     up = "xyz".index(sk.up_axis)
     pos, _ = motion.body_positions()
     allowed = set(sk.settings["feet"]) | set(ground_contacts)
     floor = standing_foot_height(sk) + margin
     low = pos[..., up] <= floor
-    touching = [b for b, body in enumerate(sk.bodies) if body.name not in allowed and low[:, b].any()]
+    touching = [b for b, body in enumerate(sk.bodies)
+                if body.name not in allowed and body.collides and low[:, b].any()]
     if touching:
         names = [sk.bodies[b].name for b in touching]
         first = {sk.bodies[b].name: int(np.argmax(low[:, b])) for b in touching}

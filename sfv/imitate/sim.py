@@ -165,6 +165,8 @@ class Simulation:
                                  make_heightfield(self.terrain_spec, np.eye(3)[0], "xyz".index(self.up_axis)))
 
         flags = pybullet.URDF_MAINTAIN_LINK_ORDER
+        if cfg.get("inertia") == "file":  # the URDF's moments; by default pybullet derives them from the shapes
+            flags |= pybullet.URDF_USE_INERTIA_FROM_FILE
         if self_collision:
             flags |= pybullet.URDF_USE_SELF_COLLISION | pybullet.URDF_USE_SELF_COLLISION_EXCLUDE_ALL_PARENTS
         urdf = self.skeleton.source  # the character file's URDF, resolved where the file says (beside it)
@@ -176,10 +178,13 @@ class Simulation:
             self.ghost = pybullet.loadURDF(str(urdf), list(self.up * self.root_height), globalScaling=float(cfg["scale"]),
                                            useFixedBase=True, flags=pybullet.URDF_MAINTAIN_LINK_ORDER,
                                            physicsClientId=c) if ghost else None
-        # pybullet places a base by its centre of mass; the kit's root is the base link's frame. Where the two differ
-        # (Atlas's pelvis: 3 cm), states and teleports convert; the humanoid's coincide and skip it.
-        base_com = np.asarray(self.skeleton.bodies[0].com, dtype=float)
+        # pybullet places a base by its inertial frame (centre of mass, principal axes); the kit's root is the base
+        # link's frame. Where the two differ (Atlas's pelvis and the MuJoCo humanoid's torso: 3 cm; a URDF may also
+        # turn the axes), states and teleports convert; the humanoid's coincide and skip it.
+        inertial = pybullet.getDynamicsInfo(self.body, -1, physicsClientId=c)
+        base_com, base_turn = np.asarray(inertial[3], dtype=float), np.asarray(inertial[4], dtype=float)
         self._base_com = base_com if np.abs(base_com).max() > 1e-12 else None
+        self._base_turn = base_turn if np.abs(base_turn[:3]).max() > 1e-12 else None
         self._map_links(cfg)
         self._setup_dynamics(cfg)
         if self.ghost is not None:
@@ -345,6 +350,8 @@ class Simulation:
         joint_vel[:, ~self.spherical] = self._rev_axes * jv[:, self._rev_vel][..., None]
         rows = np.array(flat).reshape(n, -1, 13)
         root_lin_vel = rows[:, 0, 7:10]
+        if self._base_turn is not None:  # pybullet's base turns with its principal axes: back to the root's frame
+            rows[:, 0, 3:7] = rotations.multiply(rows[:, 0, 3:7], rotations.conjugate(self._base_turn))
         if self._base_com is not None:  # pybullet's base is its centre of mass: back to the root's frame
             arm = rotations.rotate(rows[:, 0, 3:7], self._base_com)
             rows[:, 0, 0:3] -= arm
@@ -361,8 +368,8 @@ class Simulation:
         c, b = self.client, self.body
         if self._base_com is not None:  # the root's frame -> the base's centre of mass, which pybullet places
             arm = rotations.rotate(np.asarray(root_rot, dtype=float), self._base_com)
-            root_pos = np.asarray(root_pos, dtype=float) + arm
             root_lin_vel = np.asarray(root_lin_vel, dtype=float) + np.cross(np.asarray(root_ang_vel, dtype=float), arm)
+        root_pos, root_rot = self._base_pose(root_pos, root_rot)
         pybullet.resetBasePositionAndOrientation(b, list(root_pos), list(root_rot), physicsClientId=c)
         pybullet.resetBaseVelocity(b, list(root_lin_vel), list(root_ang_vel), physicsClientId=c)
         values = self.pd_targets(np.asarray(joint_rot))
@@ -374,6 +381,15 @@ class Simulation:
             vels = [v if s else [r] for v, s, r in zip(jv.tolist(), self.spherical.tolist(), rates)]
         pybullet.resetJointStatesMultiDof(b, self.joint_links, targetValues=values, targetVelocities=vels,
                                           physicsClientId=c)
+
+    def _base_pose(self, root_pos, root_rot) -> tuple:
+        """The pose pybullet places the base by (its inertial frame), for the root frame's pose."""
+        if self._base_com is not None:
+            root_pos = np.asarray(root_pos, dtype=float) + rotations.rotate(np.asarray(root_rot, dtype=float),
+                                                                           self._base_com)
+        if self._base_turn is not None:
+            root_rot = rotations.multiply(np.asarray(root_rot, dtype=float), self._base_turn)
+        return root_pos, root_rot
 
     def fallen(self) -> bool:
         """True when a body other than the feet (and the skill's `ground_contacts`) touches the terrain (DeepMimic's
@@ -400,14 +416,21 @@ class Simulation:
         """Render the simulated character with the ghost showing the given pose `side` metres beside it."""
         if self.ghost is None:
             raise SimulationError("this Simulation was made without a ghost (pass ghost=True)")
-        c = self.client
         lateral = np.cross(self.up, np.array([1.0, 0, 0]) if self.up_axis != "x" else np.array([0, 1.0, 0]))
         pos = np.asarray(root_pos) + side * lateral
-        pybullet.resetBasePositionAndOrientation(self.ghost, list(pos), list(root_rot), physicsClientId=c)
-        pybullet.resetJointStatesMultiDof(self.ghost, self.joint_links, targetValues=self.pd_targets(joint_rot),
-                                          physicsClientId=c)
+        self.place_ghost(pos, root_rot, joint_rot)
         sim_root = self.read_root()[0]
         return self.render(target=list(0.5 * (sim_root + pos)), **camera)
+
+    def place_ghost(self, root_pos, root_rot, joint_rot) -> None:
+        """Pose the ghost: its root frame (not its centre of mass) at `root_pos`, `root_rot`."""
+        if self.ghost is None:
+            raise SimulationError("this Simulation was made without a ghost (pass ghost=True)")
+        c = self.client
+        pybullet.resetBasePositionAndOrientation(self.ghost, *map(list, self._base_pose(root_pos, root_rot)),
+                                                 physicsClientId=c)
+        pybullet.resetJointStatesMultiDof(self.ghost, self.joint_links, targetValues=self.pd_targets(joint_rot),
+                                          physicsClientId=c)
 
     def read_root(self) -> tuple[np.ndarray, np.ndarray]:
         pos, rot = pybullet.getBasePositionAndOrientation(self.body, physicsClientId=self.client)

@@ -235,7 +235,8 @@ def asi_table(clips: tuple[str, ...] = ("cartwheel", "backflip"), root: Path = P
 
 # --- experiments the kit has no stage for yet --------------------------------------------------------------------
 EXPERIMENTS = {
-    "morphology": ("Morphology transfer: Atlas imitating the clips", "morphology_transfer"),
+    "morphology": ("Morphology transfer: Atlas and the MuJoCo humanoid imitating the clips",
+                   "morphology_transfer"),
     "terrain": ("Irregular terrain: the skills on slopes, gaps, stairs and rough ground", "irregular_terrain"),
     "motion_completion": ("Motion completion from a single image", "motion_completion"),
 }
