@@ -297,11 +297,10 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
         reference = load_any(work / "data" / "morphology" / character / "jump" / "reference.npz", character)
         assert reference.skeleton.name == character
     assert (work / "data" / "morphology" / "jump_side_by_side.mp4").stat().st_size > 10_000
-    # the report: every table from the metrics above (morphology transfer is not among its dependencies yet, so it
-    # may run before or after that stage)
+    # the report: every table from the metrics above
     report = json.loads((work / "metrics" / "report.json").read_text())
     assert report["imitation"]["ran"] and report["end_to_end"]["rows"] == 2
-    assert report["motion_completion"]["ran"] and report["terrain"]["ran"]
+    assert report["motion_completion"]["ran"] and report["terrain"]["ran"] and report["morphology"]["ran"]
     page = (work / "reports" / "results.html").read_text()
     assert "jump" in page and "not run" in page and "stage_params" not in page  # tables, no code
     assert (work / "plots" / "report" / "jump_video.gif").stat().st_size > 10_000
