@@ -366,11 +366,11 @@ class Simulation:
                   joint_vel=None) -> None:
         """Teleport the character (reference state initialisation): pose and velocities."""
         c, b = self.client, self.body
-        if self._base_com is not None:  # the root's frame -> the base's centre of mass, which pybullet places
-            arm = rotations.rotate(np.asarray(root_rot, dtype=float), self._base_com)
+        base_pos, base_rot = self._base_pose(root_pos, root_rot)  # the inertial frame, which pybullet places
+        if self._base_com is not None:  # the centre of mass moves with the root's turn as well
+            arm = base_pos - np.asarray(root_pos, dtype=float)
             root_lin_vel = np.asarray(root_lin_vel, dtype=float) + np.cross(np.asarray(root_ang_vel, dtype=float), arm)
-        root_pos, root_rot = self._base_pose(root_pos, root_rot)
-        pybullet.resetBasePositionAndOrientation(b, list(root_pos), list(root_rot), physicsClientId=c)
+        pybullet.resetBasePositionAndOrientation(b, list(base_pos), list(base_rot), physicsClientId=c)
         pybullet.resetBaseVelocity(b, list(root_lin_vel), list(root_ang_vel), physicsClientId=c)
         values = self.pd_targets(np.asarray(joint_rot))
         if joint_vel is None:
