@@ -6,7 +6,8 @@ All three run in this process, one after another, on the walk clip with the same
   (reward, action, 8 updates, state, termination per control step);
 - sfv: `sfv.imitate.env.ImitationEnv.step` (one env);
 - sfv batched: `n_envs / n_workers` envs (a worker's block, params.yaml imitate.ppo) stepped together by
-  `sfv.imitate.env.step_many`, as a training worker steps them;
+  `sfv.imitate.env.step_many` and those that ended restarted together by `reset_many`, as a training worker
+  does;
 - raw physics: the time the sfv run spent inside pybullet calls alone (`Simulation.step`: the
   stable-PD command and a Bullet step, 8 times; `Simulation.read_raw`: the four batched state reads;
   `Simulation.fallen`: the contact query), on the very same trajectories, so contacts and falls cost
@@ -29,7 +30,7 @@ import pybullet_data
 
 from sfv.config import EnvSettings
 from sfv.config import load_params
-from sfv.imitate.env import ImitationEnv, step_many
+from sfv.imitate.env import ImitationEnv, reset_many, step_many
 from sfv.io import quiet_stdio
 from sfv.mocap import load_mocap
 
@@ -96,9 +97,9 @@ def bench_sfv(steps: int, seed: int, batch: int = 1, settings: EnvSettings = Env
     for _ in range(steps // batch):
         actions = rng.uniform(-1, 1, size=shape)
         results = step_many(envs, actions) if batch > 1 else [envs[0].step(actions[0])]
-        for env, (_, _, term, trunc, _) in zip(envs, results):
-            if term or trunc:
-                env.reset()
+        ended = [env for env, (_, _, term, trunc, _) in zip(envs, results) if term or trunc]
+        if ended:  # as a training worker restarts them: together when batched
+            reset_many(ended) if batch > 1 else ended[0].reset()
     total = time.perf_counter() - t0
     done = steps // batch * batch
     return done / total, done / physics[0]

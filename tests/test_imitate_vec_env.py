@@ -135,3 +135,28 @@ def test_pd_targets_of_a_batch_are_bit_identical_to_each_env_alone(action_mode):
             assert [env._pd_targets_many(a[i:i + 1], rows[i:i + 1])[0] for i in range(n)] == batch
     finally:
         env.close()
+
+
+def test_reset_many_equals_each_env_reset_alone():
+    """Envs restarted together (as a worker restarts those whose episodes ended) draw the starts and give the
+    observations and states each gets reset alone; an option (a given start time) reaches its own env only."""
+    from sfv.imitate.env import reset_many
+
+    settings = EnvSettings(phase_encoding="sincos", reference_root_observation=True)
+    together = [ImitationEnv(load_mocap("walk"), settings) for _ in range(3)]
+    alone = [ImitationEnv(load_mocap("walk"), settings) for _ in range(3)]
+    options = [None, {"time": 0.4}, None]
+    started = reset_many(together, [3, 4, 5], options)
+    for i, (env, (obs, info)) in enumerate(zip(alone, started)):
+        o, inf = env.reset(seed=3 + i, options=options[i])
+        assert np.allclose(obs, o, atol=1e-9) and info == inf
+        assert np.array_equal(together[i].state.body_pos, env.state.body_pos)
+    assert started[1][1]["time"] == pytest.approx(0.4)
+    assert len({info["time"] for _, info in started}) == 3  # three seeds, three starts
+    # unseeded restarts continue each env's own random stream, as single resets do
+    again = reset_many(together)
+    for env, (obs, info) in zip(alone, again):
+        o, inf = env.reset()
+        assert np.allclose(obs, o, atol=1e-9) and info == inf
+    for env in together + alone:
+        env.close()

@@ -102,7 +102,12 @@ class ImitationEnv(gym.Env):
 
     # --- gymnasium API ----------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
-        super().reset(seed=seed)
+        return reset_many([self], [seed], [options])[0]
+
+    def _place_at_start(self, seed: int | None, options: dict | None) -> dict:
+        """A reset up to the observation: draw the start (RSI, ASI or given), lay the ground, put the character in
+        the reference's state there; the reset's info."""
+        gym.Env.reset(self, seed=seed)
         options = options or {}
         ref = self.reference
         if self.field is not None and self.terrain.randomise:
@@ -135,9 +140,9 @@ class ImitationEnv(gym.Env):
         if self.field is not None:  # the reference's pose on this ground: no body below the ground under it
             root_pos = root_pos + np.eye(3)[self.up] * float(
                 self.field.height(np.vstack([frame.body_pos, root_pos[None]]), tracking=True).max())
-        obs = self.teleport(root_pos, frame.root_rot, frame.joint_rot, frame.root_lin_vel, frame.root_ang_vel,
-                            frame.joint_vel)
-        return obs, {"time": self.time, "phase": frame.phase}
+        self.sim.set_state(root_pos, frame.root_rot, frame.joint_rot, frame.root_lin_vel, frame.root_ang_vel,
+                           frame.joint_vel)
+        return {"time": self.time, "phase": frame.phase}
 
     def step(self, action):
         return step_many([self], np.asarray(action)[None])[0]
@@ -363,6 +368,25 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
     return results
 
 
+def reset_many(envs: list[ImitationEnv], seeds: list | None = None, options: list | None = None) -> list[tuple]:
+    """Reset several envs; gymnasium's (obs, info) per env. Each draws its own start and is placed there one at a
+    time; envs on one reference track with equal settings (a worker's) are then read and observed as one batch."""
+    n = len(envs)
+    first = envs[0]
+    if n > 1 and not all(_batchable(first, e) for e in envs[1:]):
+        return [reset_many([e], [sd], [op])[0] for e, sd, op in zip(envs, seeds or [None] * n, options or [None] * n)]
+    infos = [e._place_at_start(sd, op) for e, sd, op in zip(envs, seeds or [None] * n, options or [None] * n)]
+    s = first.sim.states([e.sim.read_raw() for e in envs])
+    ref = _ReferenceBatch(first.reference, *first.reference.locate_many(np.array([e.time for e in envs])))
+    fields = None if first.field is None else [e.field for e in envs]
+    ref.stand_on(ground_heights(fields, s.root_pos, tracking=True))
+    h, lq = heading_frames(s.root_rot, first.sim.up_axis)
+    obs = first._observe_many(s, ref, h, lq, s.body_pos - s.root_pos[:, None], fields)
+    for i, e in enumerate(envs):
+        e._batch, e._index, e._state = s, i, None
+    return list(zip(obs, infos))
+
+
 def ground_heights(fields: list | None, points: np.ndarray, tracking: bool = False) -> np.ndarray | None:
     """Each batch row's ground height under its points (n, ..., 3) -> (n, ...); `fields`: one heightfield per row
     (the envs of a worker each lay their own terrain). None: flat ground (the callers then skip the ground)."""
@@ -414,3 +438,4 @@ def observe(s: BodyState, head: np.ndarray, h: np.ndarray, lq: np.ndarray, rel: 
 
 
 ImitationEnv.step_many = staticmethod(step_many)
+ImitationEnv.reset_many = staticmethod(reset_many)

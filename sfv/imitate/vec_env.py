@@ -4,8 +4,8 @@ stable-baselines3's SubprocVecEnv runs one env per process. With a 1 ms physics 
 per-step work (policy inference, pipes, pickling) then costs as much as the physics, and the
 workers wait for it. Here each of `n_workers` processes (one per core) steps a block of envs in a
 row, so each round trip and each batched inference serves a whole block of samples. Envs whose class
-offers `step_many(envs, actions)` (sfv.imitate.env.ImitationEnv) are stepped by it, so the block's
-reward and observation are computed together; wrap such envs at the vec level (VecMonitor), since a
+offers `step_many(envs, actions)` and `reset_many(envs)` (sfv.imitate.env.ImitationEnv) are stepped and
+restarted by them, so the block's rewards and observations are computed together; wrap such envs at the vec level (VecMonitor), since a
 per-env wrapper hides the method.
 """
 
@@ -29,7 +29,8 @@ def _worker(remote, parent_remote, fns_wrapper: CloudpickleWrapper, core: int | 
     parent_remote.close()
     envs: list[gym.Env] = [fn() for fn in fns_wrapper.var]
     kinds = {type(env) for env in envs}
-    step_many = getattr(kinds.pop(), "step_many", None) if len(kinds) == 1 else None
+    kind = kinds.pop() if len(kinds) == 1 else None
+    step_many, reset_many = getattr(kind, "step_many", None), getattr(kind, "reset_many", None)
     try:
         while True:
             try:
@@ -40,20 +41,26 @@ def _worker(remote, parent_remote, fns_wrapper: CloudpickleWrapper, core: int | 
                 results = []
                 stepped = step_many(envs, data) if step_many is not None else \
                     [env.step(action) for env, action in zip(envs, data)]
-                for env, (obs, reward, terminated, truncated, info) in zip(envs, stepped):
+                for obs, reward, terminated, truncated, info in stepped:
                     done = terminated or truncated
                     info["TimeLimit.truncated"] = truncated and not terminated
-                    reset_info = {}
                     if done:  # SB3's convention: keep the last observation, start the next episode
                         info["terminal_observation"] = obs
-                        obs, reset_info = env.reset()
-                    results.append((obs, reward, done, info, reset_info))
-                remote.send(results)
+                    results.append([obs, reward, done, info, {}])
+                ended = [i for i, r in enumerate(results) if r[2]]
+                if ended:  # the next episodes, started together (one batch) where the envs can
+                    started = reset_many([envs[i] for i in ended]) if reset_many is not None else \
+                        [envs[i].reset() for i in ended]
+                    for i, (obs, reset_info) in zip(ended, started):
+                        results[i][0], results[i][4] = obs, reset_info
+                remote.send([tuple(r) for r in results])
             elif cmd == "reset":
-                out = []
-                for env, (seed, options) in zip(envs, data):
-                    out.append(env.reset(seed=seed, **({"options": options} if options else {})))
-                remote.send(out)
+                seeds, options = [seed for seed, _ in data], [opt or None for _, opt in data]
+                if reset_many is not None:
+                    remote.send(reset_many(envs, seeds, options))
+                else:
+                    remote.send([env.reset(seed=seed, **({"options": opt} if opt else {}))
+                                 for env, seed, opt in zip(envs, seeds, options)])
             elif cmd == "get_spaces":
                 remote.send((envs[0].observation_space, envs[0].action_space))
             elif cmd == "get_attr":
