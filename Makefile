@@ -7,7 +7,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup repro test test-fast bench clean-venv pose-heavy
+.PHONY: setup cluster repro test test-fast bench bench-cluster clean-venv pose-heavy
 
 setup: $(VENV)/.installed
 
@@ -24,8 +24,15 @@ $(VENV)/.installed: pyproject.toml
 repro: setup            ## the main job: every stage of dvc.yaml on the shipped defaults
 	dvc repro
 
-test: setup             ## the full test suite, slow end-to-end checks included (what CI runs)
-	python -m pytest -m "slow or not slow"
+$(VENV)/.cluster: $(VENV)/.installed
+	@echo "Adding the cluster extra (Ray) to $(VENV) ..."
+	$(BIN)/python -m pip install --quiet -e '.[dev,cluster]'
+	@touch $@
+
+cluster: $(VENV)/.cluster   ## the optional cluster extra (Ray): rollout workers as Ray actors, `sfv cluster`
+
+test: setup $(VENV)/.cluster  ## the full test suite, slow end-to-end checks included (what CI runs), Ray tests included
+	SFV_REQUIRE_RAY=1 python -m pytest -m "slow or not slow"
 
 test-fast: setup        ## the default quick suite
 	python -m pytest
@@ -38,6 +45,9 @@ bench: setup            ## speed figures, each against a peer measured in the sa
 	python bench/render_throughput.py
 	python bench/pose_throughput.py
 	python bench/reconstruct_throughput.py
+
+bench-cluster: cluster  ## rollouts on local worker processes against Ray actors, on a local two-node Ray cluster
+	python bench/ray_throughput.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -65,7 +65,7 @@ def run(clip: str, seed: int, chunk: int, root: Path = ROOT) -> dict:
         done = int(curve[-1]["timesteps"]) if curve else 0
         ppo = cfg.ppo.model_copy(update={"total_timesteps": done + chunk})
         train(reference, folder, cfg.env, cfg.reward, ppo, seed=seed, asi=cfg.asi, evaluation_seconds=seconds,
-              progress=sys.stderr.isatty())
+              progress=sys.stderr.isatty(), cluster=params.cluster)
         curve = read_curve(folder / "curve.csv")
         copy = paths.skill_curve_file(clip, seed, root)
         copy.parent.mkdir(parents=True, exist_ok=True)

@@ -176,7 +176,7 @@ display(Image(save_figure(figures.start_phases(np.array(starts), f"{clip}: RSI s
 
 # %%
 summary = train(motion_path, policy_dir, cfg.env, cfg.reward, ppo, seed=seed, progress=True, asi=cfg.asi,
-                evaluation_seconds=cfg.evaluation.seconds)
+                evaluation_seconds=cfg.evaluation.seconds, cluster=params.cluster)  # rollouts here or on Ray
 curve = read_curve(policy_dir / "curve.csv")
 write_curve(paths.learning_curve_file(clip, reference), curve)  # for `dvc plots show`
 print(f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "

@@ -99,7 +99,8 @@ summaries, curves = {}, {}
 for character, clip in runs:
     run_dir = out_dir / character / clip
     summaries[character, clip] = train(references[character, clip], run_dir, params.imitate.env, params.imitate.reward,
-                                       ppo, seed=params.base.seed, evaluation_seconds=cfg.evaluation.seconds)
+                                       ppo, seed=params.base.seed, evaluation_seconds=cfg.evaluation.seconds,
+                                       cluster=params.cluster)
     curves[f"{character} {clip}"] = read_curve(run_dir / "curve.csv")
     print(f"{character} {clip}: {summaries[character, clip]['timesteps']:,} samples, "
           f"{summaries[character, clip]['wall_seconds'] / 60:.0f} min")

@@ -95,7 +95,7 @@ for run in cfg.runs:
                                           params.imitate.ppo.evaluate_every)
     print(f"{run.name}: from {flat_dir}, {cfg.budget:,} samples on {run.terrain}")
     summaries[run.name] = train(flat_dir / "reference.npz", out_dir / run.name, s.env, s.reward, s.ppo, seed=s.seed,
-                                evaluation_seconds=cfg.evaluation.seconds, warm_start=flat_dir)
+                                evaluation_seconds=cfg.evaluation.seconds, warm_start=flat_dir, cluster=params.cluster)
     curves[run.name] = read_curve(out_dir / run.name / "curve.csv")
     minutes = summaries[run.name]["wall_seconds"] / 60
     print(f"  {summaries[run.name]['timesteps']:,} samples, {minutes:.0f} min")

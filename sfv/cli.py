@@ -7,6 +7,11 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["cluster"]:  # its own options (sfv/cluster.py)
+        from sfv.cluster import main as cluster_main
+
+        return cluster_main(argv[1:])
     parser = argparse.ArgumentParser(prog="sfv", description="SFV kit: run pipeline stages and checks.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute a stage's notebook with params.yaml (what `dvc repro` calls)")
@@ -14,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--params", default="params.yaml")
     run.add_argument("--output", default=None, help="executed notebook path (default reports/notebooks/)")
     run.add_argument("--clip", default=None, help="the clip, for the stages that run once per clip")
+    sub.add_parser("cluster", help="run several stages at once on a Ray cluster (sfv cluster --help)")
     check = sub.add_parser("check-params", help="validate params.yaml against the schema")
     check.add_argument("path", nargs="?", default="params.yaml")
     args = parser.parse_args(argv)

@@ -14,6 +14,7 @@ settings.load_profile("sfv")
 REPORT: dict[str, str] = {}  # figures the tests measured, printed at the end of the run
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # the Ray tests' local clusters report nowhere
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sfv.config import ASISettings, EnvSettings, PPOSettings, RewardParams
+from sfv.config import ASISettings, ClusterParams, EnvSettings, PPOSettings, RewardParams
 from sfv.imitate.asi import AdaptiveStart
 from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
@@ -46,12 +46,19 @@ def make_env(motion_path: str, settings: EnvSettings, reward: RewardParams, seed
 
 
 def _vec_env(motion_path: str, settings: EnvSettings, reward: RewardParams, n_envs: int, n_workers: int, seed: int,
-             asi: ASISettings):
+             asi: ASISettings, cluster: ClusterParams = ClusterParams()):
+    """The rollout envs: blocks of simulators in local worker processes (one env in all: in this process), or in
+    Ray actors on a cluster (`cluster.backend: ray`); the same rollouts either way."""
     from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
     from sfv.imitate.vec_env import BatchedSubprocVecEnv
 
     fns = [partial(make_env, str(motion_path), settings, reward, seed, i, asi) for i in range(n_envs)]
+    if cluster.backend == "ray":
+        from sfv.imitate.ray_vec_env import RayVecEnv
+
+        return VecMonitor(RayVecEnv(fns, n_workers, address=cluster.address, cpus_per_worker=cluster.cpus_per_worker,
+                                    max_replacements=cluster.max_worker_replacements))
     return VecMonitor(BatchedSubprocVecEnv(fns, n_workers) if n_workers > 1 and n_envs > 1 else DummyVecEnv(fns))
 
 
@@ -175,15 +182,17 @@ def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_
             torch.set_num_threads(1)  # the env workers take the cores while the rollout is collected
 
         def _on_step(self) -> bool:
-            for info in self.locals["infos"]:
+            for info, reward in zip(self.locals["infos"], np.asarray(self.locals["rewards"]).tolist()):
+                if "worker_lost" in info:  # a step its lost worker never took (sfv.imitate.ray_vec_env): no measure
+                    continue
                 self.errors.append(info["tracking_error"])
+                self.rewards.append(reward)
                 if "start_score" in info:
                     self.starts.append(info["start_score"][0])
                     self.scores.append(info["start_score"][1])
                 if "episode" in info:
                     self.returns.append(info["episode"]["r"])
                     self.lengths.append(info["episode"]["l"])
-            self.rewards.extend(np.asarray(self.locals["rewards"]).tolist())
             if self.bar is not None:
                 self.bar.update(self.training_env.num_envs)
             return True
@@ -250,12 +259,13 @@ def save_checkpoint(out: Path, model, curve: list[dict], asi: AdaptiveStart | No
 def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = EnvSettings(),
           reward: RewardParams = RewardParams(), ppo: PPOSettings = PPOSettings(), seed: int = 0,
           progress: bool = True, asi: ASISettings = ASISettings(), evaluation_seconds: float = 20.0,
-          warm_start: str | Path | None = None) -> dict:
+          warm_start: str | Path | None = None, cluster: ClusterParams = ClusterParams()) -> dict:
     """Train (or resume) a policy for the motion; returns a summary. Idempotent once the budget is spent.
 
     `evaluation_seconds`: the length of the deterministic evaluations logged every `ppo.evaluate_every` samples.
     `warm_start`: a trained policy's folder (same clip and character, flat ground) to start from: a terrain policy
-    begins as the flat one (sfv.imitate.features.warm_start)."""
+    begins as the flat one (sfv.imitate.features.warm_start).
+    `cluster`: where the rollout workers run (params.yaml `cluster`: local processes or Ray actors)."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.utils import get_linear_fn
@@ -279,7 +289,7 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     write_json(run_file, signature)
 
     torch.set_num_threads(ppo.torch_threads)
-    venv = _vec_env(motion_path, env_settings, reward, ppo.n_envs, ppo.n_workers, seed, asi)
+    venv = _vec_env(motion_path, env_settings, reward, ppo.n_envs, ppo.n_workers, seed, asi, cluster)
     adaptive = AdaptiveStart(asi) if env_settings.state_init == "adaptive" else None
     try:
         if ckpt is not None:
