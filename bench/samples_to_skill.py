@@ -42,20 +42,17 @@ def run(clip: str, seed: int, chunk: int, root: Path = ROOT) -> dict:
     from sfv.config import load_params
     from sfv.imitate.curve import read_curve
     from sfv.imitate.learning_speed import samples_to_skill
-    from sfv.imitate.reference_clip import load_reference
     from sfv.imitate.train import train
 
     params = load_params(ROOT / "params.yaml")
     cfg = params.imitate.for_clip(clip)
-    threshold, minutes, _, span = TARGETS[clip]
+    threshold, minutes, _, _ = TARGETS[clip]
     folder = paths.skill_run_dir(clip, seed, root)
     folder.mkdir(parents=True, exist_ok=True)
     reference = folder / "reference.npz"
-    motion = load_reference(ROOT / paths.mocap_motion(params.clips[clip].mocap), clip)
+    motion, seconds = evaluated_span(clip)
     if not reference.is_file():
         motion.save(reference)
-    seconds = cfg.evaluation.seconds if span == "cycles" and motion.loop == "wrap" else \
-        min(cfg.evaluation.seconds, motion.duration)
     curve = read_curve(folder / "curve.csv")
     while True:
         result = samples_to_skill(curve, threshold, seconds)
@@ -75,6 +72,39 @@ def run(clip: str, seed: int, chunk: int, root: Path = ROOT) -> dict:
     return {"clip": clip, "seed": seed, "threshold_cm": round(100 * threshold), "limit_minutes": minutes,
             "evaluated_seconds": round(seconds, 2), **result,
             "trained_samples": int(last["timesteps"]), "trained_minutes": round(last["wall_seconds"] / 60, 1)}
+
+
+def evaluated_span(clip: str):
+    """(the clip's mocap reference, the seconds its evaluations must last): params.yaml's evaluation seconds of
+    cycles for a gait, one play of the clip for a skill done once."""
+    from sfv import paths
+    from sfv.config import load_params
+    from sfv.imitate.reference_clip import load_reference
+
+    params = load_params(ROOT / "params.yaml")
+    seconds = params.imitate.for_clip(clip).evaluation.seconds
+    motion = load_reference(ROOT / paths.mocap_motion(params.clips[clip].mocap), clip)
+    span = TARGETS[clip][3]
+    return motion, seconds if span == "cycles" and motion.loop == "wrap" else min(seconds, motion.duration)
+
+
+def stopped_row(clip: str, seed: int, root: Path) -> dict | None:
+    """The row of a run that has a learning curve but stopped before it ended (learned, or its time limit spent):
+    its machine was not kept, so it could not resume. None when it has no curve."""
+    from sfv import paths
+    from sfv.imitate.curve import read_curve
+    from sfv.imitate.learning_speed import samples_to_skill
+
+    curve = read_curve(paths.skill_curve_file(clip, seed, root))
+    if not curve:
+        return None
+    threshold, minutes, _, _ = TARGETS[clip]
+    _, seconds = evaluated_span(clip)
+    last = curve[-1]
+    return {"clip": clip, "seed": seed, "threshold_cm": round(100 * threshold), "limit_minutes": minutes,
+            "evaluated_seconds": round(seconds, 2), **samples_to_skill(curve, threshold, seconds),
+            "trained_samples": int(last["timesteps"]), "trained_minutes": round(last["wall_seconds"] / 60, 1),
+            "stopped": True}
 
 
 def refresh(row: dict, root: Path) -> dict:
@@ -113,7 +143,13 @@ def main() -> None:
     table_file = paths.skill_table_file(args.root)
     rows = json.loads(table_file.read_text()) if table_file.is_file() else []
     if args.table:  # each row re-read from its learning curve (a row written by an older kit gains new columns)
-        rows = [refresh(row, args.root) for row in rows]
+        rows = [refresh(row, args.root) if not row.get("stopped") else stopped_row(row["clip"], row["seed"], args.root)
+                for row in rows]
+        done = {(r["clip"], r["seed"]) for r in rows}
+        for clip, (_, _, seeds, _) in TARGETS.items():  # runs with a curve but no row yet: where they stopped
+            for seed in seeds:
+                row = None if (clip, seed) in done else stopped_row(clip, seed, args.root)
+                rows += [row] if row else []
         write_table(table_file, rows)
     else:
         for spec in args.runs:

@@ -66,3 +66,14 @@ def test_skill_table_names_the_target_and_the_evaluated_span():
     old = {k: v for k, v in row.items() if k != "evaluated_seconds"}  # a row written before the span was recorded
     assert "| <= 5 cm in 60 min |" in ls.skill_table([old])
     assert "| 1.77 | 0.4 | 1,500,000" in ls.skill_table([{**row, "drift_m": 0.4}])
+
+
+def test_a_run_stopped_before_its_limit_says_how_far_it_got():
+    """A run whose machine was not kept is neither learned nor failed: the table says where it stopped."""
+    row = {"clip": "backflip", "seed": 0, "threshold_cm": 10, "limit_minutes": 600, "evaluated_seconds": 1.75,
+           "learned": False, "samples": 4_001_792, "minutes": 50.0, "error_cm": 14.27, "survived_s": 1.77,
+           "trained_samples": 4_030_464, "trained_minutes": 50.3, "stopped": True}
+    assert ls.learned_label(row) == "not yet: stopped at 50.3 of 600 min"
+    assert "| not yet: stopped at 50.3 of 600 min | 4,001,792 |" in ls.skill_table([row])
+    assert ls.learned_label({**row, "stopped": False}) == "no"
+    assert ls.learned_label({**row, "learned": True}) == "yes"  # learned is learned, however the run ended

@@ -79,6 +79,15 @@ def lever_table(rows: list[dict], curves: dict[str, list[dict]] | None = None) -
     return "\n".join(lines)
 
 
+def learned_label(row: dict) -> str:
+    """yes, no, or (a run stopped before its wall-clock limit: its machine was not kept) how far it got."""
+    if row["learned"]:
+        return "yes"
+    if row.get("stopped"):
+        return f"not yet: stopped at {row['trained_minutes']} of {row['limit_minutes']} min"
+    return "no"
+
+
 def skill_table(rows: list[dict]) -> str:
     """Markdown: samples and minutes to each skill, per clip and seed (or where the run stands)."""
     lines = ["| clip | seed | target | learned | samples | minutes | error cm (at that evaluation) | survived s | "
@@ -87,7 +96,7 @@ def skill_table(rows: list[dict]) -> str:
         span = f" over {r['evaluated_seconds']} s" if "evaluated_seconds" in r else ""
         drift = "—" if r.get("drift_m") is None else r["drift_m"]
         lines.append(f"| {r['clip']} | {r['seed']} | <= {r['threshold_cm']} cm{span} in {r['limit_minutes']} min | "
-                     f"{'yes' if r['learned'] else 'no'} | {r['samples'] or 0:,} | {r['minutes']} | {r['error_cm']} | "
+                     f"{learned_label(r)} | {r['samples'] or 0:,} | {r['minutes']} | {r['error_cm']} | "
                      f"{r['survived_s']} | {drift} | {r['trained_samples']:,}, {r['trained_minutes']} |")
     return "\n".join(lines)
 

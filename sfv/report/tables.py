@@ -207,7 +207,9 @@ def samples_to_skill_table(root: Path = Path(".")) -> Table:
     if rows is None:
         return Table("samples_to_skill", title, SKILL_COLUMNS,
                      missing="no runs yet: `python bench/samples_to_skill.py` (hours; it resumes)")
-    out = [{"status": "ran", **r, "samples_m": _get(r, "samples", 1e-6)} for r in rows]
+    from sfv.imitate.learning_speed import learned_label
+
+    out = [{"status": "ran", **r, "learned": learned_label(r), "samples_m": _get(r, "samples", 1e-6)} for r in rows]
     return Table("samples_to_skill", title, SKILL_COLUMNS, out)
 
 
