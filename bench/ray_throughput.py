@@ -8,7 +8,9 @@ env and PPO settings (n_envs simulators, random actions, resets whenever an epis
 - the round trip of one command to a worker and back, pipes against Ray (no env work: the per-step overhead a
   block pays once per step, whatever its size);
 - how throughput grows from one worker to two on each backend.
-No learner runs: this is the sampling side PPO waits on (`bench/ppo_throughput.py` measures the learner).
+- with `--ppo N`: PPO itself (`sfv.imitate.train`, params.yaml's settings, N samples) with its rollout workers local
+  and on Ray actors: samples/s including learning.
+The first figures have no learner: they are the sampling side PPO waits on.
 
 Run: `python bench/ray_throughput.py` (needs the cluster extra: `make cluster`); figures are printed and written
 to bench/results/ray_throughput.json. Run it on otherwise idle cores: it times them.
@@ -120,6 +122,7 @@ def main() -> None:
     ap.add_argument("--calls", type=int, default=300, help="round trips timed")
     ap.add_argument("--port", type=int, default=6391)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--ppo", type=int, default=0, help="also train PPO for this many samples on each backend")
     a = ap.parse_args()
 
     from sfv.config import load_params
@@ -156,9 +159,24 @@ def main() -> None:
                                                 "placed_on": where}
                 print(f"  {backend:5s} {workers} worker(s) on {where:13s}: {rate:7.0f} samples/s; "
                       f"a command to every worker and back {trip:6.0f} µs", flush=True)
+        if a.ppo:
+            from sfv.config import ClusterParams
+            from sfv.imitate.train import train
+
+            budget = ppo.model_copy(update={"total_timesteps": a.ppo, "evaluate_every": 0,
+                                            "checkpoint_every": a.ppo})
+            for backend in ("local", "ray"):
+                with tempfile.TemporaryDirectory() as out:
+                    summary = train(motion, out, imitate.env, imitate.reward, budget, seed=a.seed, progress=False,
+                                    asi=imitate.asi, cluster=ClusterParams(backend=backend))
+                rate = summary["timesteps"] / summary["wall_seconds"]
+                rows[f"ppo_{backend}"] = {"backend": backend, "workers": ppo.n_workers,
+                                          "ppo_samples": summary["timesteps"], "ppo_samples_per_second": round(rate)}
+                print(f"  PPO, {backend:5s} rollout workers ({ppo.n_workers}): {rate:7.0f} samples/s including "
+                      f"learning ({summary['timesteps']:,} samples)", flush=True)
     finally:
         stop_local_cluster(nodes)
-    steps_per_second = {k: r["samples_per_second"] / ppo.n_envs for k, r in rows.items()}
+    steps_per_second = {k: r["samples_per_second"] / ppo.n_envs for k, r in rows.items() if "samples_per_second" in r}
     summary = {
         "ray_vs_local_1_worker": rows["ray_1"]["samples_per_second"] / rows["local_1"]["samples_per_second"],
         "ray_vs_local_2_workers": rows["ray_2"]["samples_per_second"] / rows["local_2"]["samples_per_second"],
@@ -174,6 +192,10 @@ def main() -> None:
           f"(round trip +{summary['round_trip_extra_us']:.0f} µs)")
     print(f"one worker -> two: local {summary['scaling_local_1_to_2']:.2f}x, Ray {summary['scaling_ray_1_to_2']:.2f}x "
           f"(two cores: 2.0x at best)")
+    if a.ppo:
+        summary["ppo_ray_vs_local"] = rows["ppo_ray"]["ppo_samples_per_second"] / \
+            rows["ppo_local"]["ppo_samples_per_second"]
+        print(f"PPO on Ray actors: {summary['ppo_ray_vs_local']:.2f}x the samples/s of local workers")
     out = ROOT / "bench" / "results" / "ray_throughput.json"
     out.write_text(json.dumps({"n_envs": ppo.n_envs, "steps": a.steps, "rows": list(rows.values()),
                                "summary": {k: round(v, 3) for k, v in summary.items()}}, indent=1) + "\n")

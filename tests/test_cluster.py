@@ -201,3 +201,17 @@ def test_cluster_settings_are_validated():
     with pytest.raises(ValueError, match="backend"):
         Params.model_validate({"cluster": {"backend": "slurm"}})
     assert Params().cluster.backend == "local"
+
+
+def test_envs_that_cannot_be_made_on_a_node_are_reported_not_retried(cluster, tmp_path):
+    """A worker whose envs fail to build (here: a motion file that does not exist) is an error in the set-up, not a
+    lost machine: it is reported at once, with the reason, instead of being replaced again and again."""
+    from sfv.config import ImitateParams
+    from sfv.imitate.ray_vec_env import WorkerLost
+    from sfv.imitate.train import make_env
+
+    im = ImitateParams()
+    missing = tmp_path / "nowhere.npz"
+    fns = [partial(make_env, str(missing), im.env, im.reward, 0, i, im.asi) for i in range(2)]
+    with pytest.raises(WorkerLost, match="could not make its envs"):
+        RayVecEnv(fns, 1)

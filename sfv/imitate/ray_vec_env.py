@@ -108,6 +108,9 @@ class RayVecEnv(BlockVecEnv):
     def _replace(self, w: int, cmd: str, data: Any, err: BaseException) -> Any:
         """A new actor for block w; the answer the lost one owed."""
         reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+        if getattr(err, "actor_init_failed", False):  # its envs could not be made there: not a lost machine
+            raise WorkerLost(f"rollout worker {w} could not make its envs on its node (is the kit installed there, and "
+                             f"the motion file on a filesystem every node sees?): {err}") from err
         if len(self.replacements) >= self.max_replacements:
             raise WorkerLost(f"rollout worker {w} lost ({reason}) after {len(self.replacements)} replacements in this "
                              f"run (cluster.max_worker_replacements): start the run again to resume from its last "
