@@ -86,6 +86,9 @@ class RayVecEnv(BlockVecEnv):
         self._pending: list[tuple | None] = [None] * len(self.blocks)
         self._send(0, "get_spaces", None)
         observation_space, action_space = self._recv(0)
+        nodes = len(set(self.worker_nodes()))
+        print(f"rollout workers: {len(self.blocks)} Ray actors of {max(len(b) for b in self.blocks)} envs on {nodes} "
+              f"node(s) of the cluster at {ray.get_runtime_context().gcs_address}", flush=True)
         self._last_obs: np.ndarray | None = None
         self.waiting = False
         self.closed = False
