@@ -247,12 +247,7 @@ class ImitationEnv(gym.Env):
 
     def _observe(self) -> np.ndarray:
         """The observation of the state now (after a reset or a teleport)."""
-        s = self._as_batch()
-        ref = _ReferenceBatch(self.reference, *self.reference.locate_many(np.array([self.time])))
-        fields = self._fields()
-        ref.stand_on(ground_heights(fields, s.root_pos, tracking=True))
-        h, lq = heading_frames(s.root_rot, self.sim.up_axis)
-        return self._observe_many(s, ref, h, lq, s.body_pos - s.root_pos[:, None], fields)[0]
+        return _observe_envs([self], self._as_batch())[0]
 
     def _observe_many(self, s: BodyState, ref: "_ReferenceBatch", h: np.ndarray, lq: np.ndarray,
                       rel: np.ndarray, fields: list | None = None) -> np.ndarray:
@@ -371,20 +366,25 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
 def reset_many(envs: list[ImitationEnv], seeds: list | None = None, options: list | None = None) -> list[tuple]:
     """Reset several envs; gymnasium's (obs, info) per env. Each draws its own start and is placed there one at a
     time; envs on one reference track with equal settings (a worker's) are then read and observed as one batch."""
-    n = len(envs)
-    first = envs[0]
+    n, first = len(envs), envs[0]
+    seeds, options = seeds or [None] * n, options or [None] * n
     if n > 1 and not all(_batchable(first, e) for e in envs[1:]):
-        return [reset_many([e], [sd], [op])[0] for e, sd, op in zip(envs, seeds or [None] * n, options or [None] * n)]
-    infos = [e._place_at_start(sd, op) for e, sd, op in zip(envs, seeds or [None] * n, options or [None] * n)]
+        return [reset_many([e], [sd], [op])[0] for e, sd, op in zip(envs, seeds, options)]
+    infos = [e._place_at_start(sd, op) for e, sd, op in zip(envs, seeds, options)]
     s = first.sim.states([e.sim.read_raw() for e in envs])
+    for i, e in enumerate(envs):
+        e._batch, e._index, e._state = s, i, None
+    return list(zip(_observe_envs(envs, s), infos))
+
+
+def _observe_envs(envs: list[ImitationEnv], s: BodyState) -> np.ndarray:
+    """The observations of envs on one reference track in the states `s` (one row each), at their own times."""
+    first = envs[0]
     ref = _ReferenceBatch(first.reference, *first.reference.locate_many(np.array([e.time for e in envs])))
     fields = None if first.field is None else [e.field for e in envs]
     ref.stand_on(ground_heights(fields, s.root_pos, tracking=True))
     h, lq = heading_frames(s.root_rot, first.sim.up_axis)
-    obs = first._observe_many(s, ref, h, lq, s.body_pos - s.root_pos[:, None], fields)
-    for i, e in enumerate(envs):
-        e._batch, e._index, e._state = s, i, None
-    return list(zip(obs, infos))
+    return first._observe_many(s, ref, h, lq, s.body_pos - s.root_pos[:, None], fields)
 
 
 def ground_heights(fields: list | None, points: np.ndarray, tracking: bool = False) -> np.ndarray | None:

@@ -44,13 +44,11 @@ def connect(address: str | None = None):
 
 
 def _lost_errors(ray) -> tuple[type[BaseException], ...]:
-    """The errors that mean the actor (or its node) is gone, not that the command failed inside it."""
+    """The errors that mean the actor (or its node) is gone, not that the command failed inside it (RayActorError
+    covers a dead or unreachable actor)."""
     from ray import exceptions as rx
 
-    return tuple(e for e in (getattr(rx, n, None) for n in ("RayActorError", "ActorDiedError",
-                                                              "ActorUnavailableError", "NodeDiedError",
-                                                              "WorkerCrashedError", "LocalRayletDiedError"))
-                 if isinstance(e, type))
+    return rx.RayActorError, rx.NodeDiedError, rx.WorkerCrashedError, rx.LocalRayletDiedError
 
 
 class RayEnvBlock(EnvBlock):

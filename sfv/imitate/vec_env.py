@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -123,11 +124,13 @@ class BlockVecEnv(VecEnv):
         bounds = np.linspace(0, n, n_workers + 1).astype(int)
         self.blocks = [list(range(bounds[w], bounds[w + 1])) for w in range(n_workers)]
 
+    @abstractmethod
     def _send(self, w: int, cmd: str, data: Any) -> None:
-        raise NotImplementedError
+        """Send worker w a command (answered by its `EnvBlock.handle`)."""
 
+    @abstractmethod
     def _recv(self, w: int) -> Any:
-        raise NotImplementedError
+        """Worker w's answer to the command last sent to it."""
 
     # --- stepping ---------------------------------------------------------------------------------
     def step_async(self, actions: np.ndarray) -> None:
