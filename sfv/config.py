@@ -189,8 +189,9 @@ class TrackSettings(_Section):
     tilt_degrees: float = Field(30.0, ge=0, le=180, description="auto: a torso tilted more than this is searched")
     actor: Literal["nearest", "largest"] = Field("nearest", description="which person to follow in a multi-person clip")
     max_jump: float = Field(0.25, gt=0, description="a pose further than this x the actor's height x sqrt(frames "
-                                                    "since last seen) from the actor is someone else")
-    lost_frames: int = Field(30, ge=1, description="after this many frames without the actor, anyone becomes the actor")
+                                                    "since last seen, counted at 30 fps) from the actor is someone else")
+    lost_frames: int = Field(30, ge=1, description="after this many frames (counted at 30 fps: 30 = 1 s) without the "
+                                                   "actor, anyone becomes the actor")
     consensus_weight: float = Field(3.0, ge=0, description="score penalty per body height of disagreement with the "
                                                            "other candidates")
     temporal_weight: float = Field(1.0, ge=0, description="score penalty per body height of distance to the last pose")
@@ -199,6 +200,11 @@ class TrackSettings(_Section):
                                                               "across, each searched at every turn")
     appearance_weight: float = Field(1.0, ge=0, description="score penalty per unit of colour distance (0 same, 1 "
                                                             "disjoint) between a candidate's torso and the actor's")
+    fuse_radius: float = Field(0.1, ge=0, le=1, description="the chosen pose's keypoints (2D and 3D) are averaged "
+                                                          "with the candidates within this many body heights of it "
+                                                          "(the same person, turned or cropped); 0: not fused")
+    mask_others: bool = Field(True, description="when the actor is lost: paint out the people the search found "
+                                                "instead (someone else) and search the frame again")
 
 
 class PoseParams(TrackSettings):

@@ -402,3 +402,99 @@ def test_a_gap_is_searched_again_backwards_from_where_the_actor_is_found():
     people[5] = _person(300, 100)
     out = estimate_clip(frames, s, estimator=_Scripted(people), searcher=Fresh())
     assert not out.detected[5] and out.detected[[4, 6, 7]].all()
+
+
+def _one_person_detector(people_at, marker_at):
+    """A detector that, like BlazePose, reports one person per image: the bystander while the marker pixel at
+    `marker_at` (row, col) is visible, else the actor; frames carry their index in pixel (0, 0); crops find
+    nobody."""
+
+    class OnePerson:
+        name = "one-person"
+
+        def process(self, rgb):
+            if rgb.shape != (200, 400, 3):
+                return None
+            actor, bystander = people_at[int(rgb[0, 0, 0])]
+            return bystander if rgb[marker_at][0] == 200 else actor
+
+        def close(self):
+            pass
+
+    return OnePerson()
+
+
+def test_a_bystander_painted_out_reveals_the_actor():
+    """From frame 3 the tracker and every fresh detection report a more visible bystander, never the actor.
+    Painting out the people found elsewhere (mask_others) lets the detector see the actor again; without it
+    the actor is missing until lost_frames, and then the bystander is taken for them."""
+    n = 12
+    actor, bystander = _person(100, 100), _person(300, 100)
+    frames = []
+    for i in range(n):
+        f = np.zeros((200, 400, 3), dtype=np.uint8)
+        f[0, 0] = i
+        f[60:140, 280:320] = 200  # the bystander, what makes the detector report them
+        frames.append(f)
+    detector = _one_person_detector([(actor, bystander)] * n, (100, 300))
+    video = [actor] * 3 + [bystander] * (n - 3)
+    s = TrackSettings(rotation_search="off", lost_frames=5, crop_scales=[2.0])
+    out = estimate_clip(frames, s, estimator=_Scripted(video), searcher=detector)
+    assert out.detected.all() and set(out.source[3:]) == {"unmasked"}
+    assert np.allclose(out.keypoints_2d, actor.keypoints_2d)
+    off = estimate_clip(frames, s.model_copy(update={"mask_others": False}), estimator=_Scripted(video),
+                        searcher=detector)
+    assert not off.detected[3:8].any()
+    assert np.allclose(off.keypoints_2d[9:], bystander.keypoints_2d)  # lost for > 5 frames: anyone is the actor
+
+
+def test_paint_out_leaves_where_the_actor_should_be():
+    from sfv.pose.tracking import paint_out
+
+    rgb = np.zeros((200, 400, 3), dtype=np.uint8)
+    rgb[:, 150:] = 90
+    rgb[80:120, 290:310] = 200  # the person far from the actor's place
+    far, near = _person(300, 100, height=60), _person(120, 100, height=60)
+    out = paint_out(rgb, [far, near], keep_clear=[np.array([115.0, 95.0])])
+    x0, y0, x1, y1 = far.bbox()
+    assert (out[int(y0) + 1:int(y1) - 1, int(x0) + 1:int(x1) - 1] == 90).all()  # filled with the median colour
+    assert (out[:, :200] == rgb[:, :200]).all()  # the box around the actor's place is left alone
+    assert paint_out(rgb, [near], keep_clear=[np.array([115.0, 95.0])]) is None
+
+
+def test_tracking_counts_time_not_frames():
+    """The same motion at 30 and 60 fps: the actor steps 0.3 of their height away after one missed 30 fps
+    frame. At 30 fps that is two frames (reach 0.25 x sqrt 2: taken); at 60 fps the actor is seen a 60th of a
+    second before, the same 30 fps frame of time (reach 0.25: someone else). lost_frames counts 30 fps frames."""
+    actor = _person(100, 100)
+    far = _person(130, 100)
+    frames30 = [np.zeros((200, 400, 3), dtype=np.uint8)] * 3
+    out30 = estimate_clip(frames30, TrackSettings(rotation_search="off"), estimator=_Scripted([actor, None, far]),
+                          searcher=_Scripted([None]), fps=30)
+    assert out30.detected.tolist() == [True, False, True]
+    frames60 = [np.zeros((200, 400, 3), dtype=np.uint8)] * 4
+    out60 = estimate_clip(frames60, TrackSettings(rotation_search="off"),
+                          estimator=_Scripted([actor, actor, None, far]), searcher=_Scripted([None]), fps=60)
+    assert out60.detected.tolist() == [True, True, False, False]
+    other = _person(350, 100)
+    for fps, first_taken in ((30, 5), (60, 9)):  # lost_frames=4: after 4 frames at 30 fps, 8 at 60
+        script = [actor] + [other] * 11
+        out = estimate_clip([np.zeros((200, 400, 3), dtype=np.uint8)] * 12,
+                            TrackSettings(rotation_search="off", lost_frames=4, mask_others=False),
+                            estimator=_Scripted(script), searcher=_Scripted([None]), fps=fps)
+        assert np.flatnonzero(out.detected[1:])[0] + 1 == first_taken, fps
+
+
+def test_the_chosen_pose_is_fused_with_the_candidates_that_agree():
+    """Views of the same person (within fuse_radius) are averaged by confidence; someone else is not."""
+    from sfv.pose.tracking import fuse
+
+    chosen = _person(100, 100, conf=0.9)
+    same = FramePose(chosen.keypoints_2d + 4.0, chosen.keypoints_3d + 0.02, np.full(33, 0.3))
+    other = _person(300, 100)
+    fused = fuse(chosen, [chosen, same, other], radius=0.1)
+    assert np.allclose(fused.keypoints_2d, chosen.keypoints_2d + 1.0)  # 0.3 / (0.9 + 0.3) of the way
+    assert np.allclose(fused.keypoints_3d, chosen.keypoints_3d + 0.005)
+    assert np.array_equal(fused.confidence, chosen.confidence)
+    assert fuse(chosen, [chosen, same, other], radius=0.0) is chosen
+    assert fuse(chosen, [chosen, other], radius=0.1) is chosen

@@ -45,7 +45,7 @@ def estimate_video(clip: str, video: str | Path, frames: tuple, settings: TrackS
         raise VideoError(f"{where}: {e}") from None
     first, end = check_range(info, frames[0], frames[1], where)
     with tqdm(total=end - first, desc=f"pose {clip}", unit="frame", disable=not progress) as bar:
-        poses = estimate_clip(read_frames(video, first, end), settings, progress=bar.update)
+        poses = estimate_clip(read_frames(video, first, end), settings, progress=bar.update, fps=info.fps)
     if not poses.detected.any():
         raise NoPersonError(
             f"{where}: no person found in any of the {end - first} frames [{first}, {end}) of {video}; check that "
@@ -125,6 +125,7 @@ def frame_label(poses: ClipPoses, i: int, frame_number: int) -> str:
     how = {"video": "tracked", "redetected": "re-detected", "crop": "found near the actor",
            "predicted": "found where the actor's motion led",
            "backward": "found searching back from where the actor was found again",
+           "unmasked": "found once the other people were painted out",
            "rotated": f"found in the image turned {int(poses.rotation[i])} deg"}[str(poses.source[i])]
     return f"frame {frame_number}: {how}, confidence {poses.confidence[i].mean():.2f}"
 

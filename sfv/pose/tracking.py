@@ -6,11 +6,17 @@ people upside down), or jumps away from the actor; or on every frame with `rotat
 The search asks a fresh detector about the frame turned by 0/90/180/270 degrees and, when the actor
 was seen recently, about crops around where their motion predicts them (constant velocity from their last
 positions; several sizes, every turn: a small, fast, turning body in a flip is found in a crop when the whole
-frame misses it). Candidates are scored by confidence, minus how far they are from the other candidates (a
+frame misses it). When the actor is still missing, the people the search did find (someone else: too far from the
+actor's path) are painted out and the frame is searched again: the detector reports one person per image, so a
+more visible bystander otherwise hides the actor from every search. Candidates are scored by confidence, minus how far they are from the other candidates (a
 tracker that drifted off the body disagrees with every fresh detection), minus how far they are from where the
 actor should be, minus how different their torso's colours are from the actor's (what tells two people apart
-when they are close); the best one is kept. A frame where no candidate is the actor is recorded as missing:
+when they are close); the best one is kept, its keypoints averaged with those of the candidates that agree with
+it (`fuse_radius`: the same person seen turned or cropped). A frame where no candidate is the actor is recorded as missing:
 confidence 0 and `detected` false, never an invented pose.
+
+Time is counted in frames at 30 fps (`FRAME_RATE`) whatever the clip's rate, so `max_jump` and `lost_frames`
+mean the same on a 60 fps video: a frame of a 60 fps clip is half a step.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from sfv.pose.estimator import BlazePose, Estimator, FramePose, crop, crop_squar
 
 SHOULDERS = [BLAZEPOSE33.index("left_shoulder"), BLAZEPOSE33.index("right_shoulder")]
 HIPS = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
+FRAME_RATE = 30.0  # the tracking settings count frames at this rate
 
 
 @dataclass
@@ -39,7 +46,7 @@ class ClipPoses:
     detected: np.ndarray  # (T,) bool
     rotation: np.ndarray  # (T,) degrees the chosen result was found at (0 when not rotated)
     searched: np.ndarray  # (T,) bool: the search ran on this frame
-    source: np.ndarray  # (T,) str: video | redetected | rotated | crop | predicted | backward | none
+    source: np.ndarray  # (T,) str: video | redetected | rotated | crop | predicted | unmasked | backward | none
     baseline_2d: np.ndarray  # (T, 33, 2) the plain video-mode result, for comparison
     baseline_3d: np.ndarray  # (T, 33, 3)
     baseline_confidence: np.ndarray  # (T, 33)
@@ -171,13 +178,29 @@ def choose(candidates: list[tuple[FramePose, str, int]], last: FramePose | None,
     return max(candidates, key=score)
 
 
+def fuse(chosen: FramePose, candidates: list[FramePose], radius: float) -> FramePose:
+    """The chosen pose with its 2D and 3D keypoints averaged (weighted by each keypoint's confidence) over the
+    candidates within `radius` body heights of it: the same person seen turned, cropped or tracked, whose errors
+    partly cancel. Confidences stay the chosen one's; radius 0 keeps the chosen pose as it is."""
+    h = height_of(chosen)
+    near = [p for p in candidates if p is not chosen and _distance(p, chosen) < radius * h]
+    if radius <= 0 or not near:
+        return chosen
+    near.append(chosen)
+    w = np.stack([p.confidence for p in near])[..., None] + 1e-6
+    mean = lambda key: (np.stack([getattr(p, key) for p in near]) * w).sum(0) / w.sum(0)  # noqa: E731
+    return FramePose(mean("keypoints_2d"), mean("keypoints_3d"), chosen.confidence)
+
+
 def _distance(a: FramePose, b: FramePose) -> float:
     return float(np.linalg.norm(a.keypoints_2d - b.keypoints_2d, axis=1).mean())
 
 
 def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimator: Estimator | None = None,
-                  searcher: Estimator | None = None, progress: Callable[[int], None] | None = None) -> ClipPoses:
-    """Run the estimator over `frames` (RGB, in order) with the actor tracking and rotation search.
+                  searcher: Estimator | None = None, progress: Callable[[int], None] | None = None,
+                  fps: float = FRAME_RATE) -> ClipPoses:
+    """Run the estimator over `frames` (RGB, in order, `fps` of them a second) with the actor tracking and
+    rotation search.
 
     Frames where the actor was lost are kept (at most `lost_frames` of them); when the actor is found again,
     the search runs back through them from there (time reversed: the motion prediction then comes from the
@@ -192,7 +215,9 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
         owned.append(searcher)
     rows: dict[str, list] = {k: [] for k in ("kp2", "kp3", "conf", "det", "rot", "searched", "source",
                                             "b2", "b3", "bconf", "bdet")}
-    forward = _Follower(settings, searcher)
+    tick = FRAME_RATE / fps  # one frame of this clip in frames at FRAME_RATE
+    keep_missed = max(1, int(settings.lost_frames / tick))
+    forward = _Follower(settings, searcher, tick)
     missed: list[tuple[int, np.ndarray]] = []  # frames since the actor was lost: searched again from the far end
     before_gap = None  # (frame, torso centre, height) of the actor just before the frames in `missed`
     t_video = 0.0
@@ -210,7 +235,7 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
             if chosen is None and had_actor:
                 if not missed:
                     before_gap = (forward.track[-1][0], forward.track[-1][1], height_of(forward.last))
-                missed = (missed + [(index, rgb)])[-settings.lost_frames:]
+                missed = (missed + [(index, rgb)])[-keep_missed:]
             elif chosen is not None and missed:
                 _search_back(rows, missed, forward, index, settings, searcher, before_gap)
                 missed = []
@@ -232,10 +257,10 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
 class _Follower:
     """The actor's state (last pose, frames since, recent positions, colours) and one frame's search for them."""
 
-    def __init__(self, settings: TrackSettings, searcher: Estimator):
-        self.settings, self.searcher = settings, searcher
+    def __init__(self, settings: TrackSettings, searcher: Estimator, tick: float = 1.0):
+        self.settings, self.searcher, self.tick = settings, searcher, tick
         self.last: FramePose | None = None
-        self.gap = 0
+        self.gap = 0.0  # time since the actor was last found, in frames at FRAME_RATE
         self.track: list[tuple[int, np.ndarray]] = []  # (frame, torso centre) of the actor's recent poses
         self.signature = None  # the actor's torso colours, averaged over the frames they were found in
         self.seconds = 0.0
@@ -254,11 +279,11 @@ class _Follower:
         candidates first."""
         s = self.settings
         h, w = rgb.shape[:2]
-        self.gap += 1
+        self.gap += self.tick
         if self.last is not None and self.gap > s.lost_frames:
             self.track, self.signature = [], None
         last, gap = self.last, self.gap
-        expected = predict_centre(self.track, index) if last is not None else None
+        expected = predict_centre(self.track, index, round(5 / self.tick)) if last is not None else None
         candidates = [] if plain is None else [(plain, "video", 0)]
         search = always_search or (s.rotation_search != "off" and needs_search(plain, last, gap, s))
         # a video result that jumps away from the actor: look for the actor where they should be
@@ -279,8 +304,20 @@ class _Follower:
             candidates += around
             appearance += [colour_distance(torso_colours(rgb, c[0]), self.signature) for c in around]
             chosen = choose(candidates, last, gap, s, expected, appearance)
+        if chosen is None and lost_actor and s.mask_others and candidates:
+            # still lost: the people found are someone else; paint them out and look again
+            masked = paint_out(rgb, [c[0] for c in candidates], keep_clear=[expected, centre_of(last)])
+            if masked is not None:
+                again = _search(masked, self.searcher, None, self.turns, w, h)
+                for centre in _distinct([expected, centre_of(last)], 0.25 * height_of(last)):
+                    again += _search_around(masked, self.searcher, centre, height_of(last), s.crop_scales, self.turns)
+                again = [(c[0], "unmasked", c[2]) for c in again if keep is None or keep(c[0])]
+                candidates += again
+                appearance += [colour_distance(torso_colours(rgb, c[0]), self.signature) for c in again]
+                chosen = choose(candidates, last, gap, s, expected, appearance)
         self.seconds += time.perf_counter() - t0
         if chosen is not None:
+            chosen = (fuse(chosen[0], [c[0] for c in candidates], s.fuse_radius), *chosen[1:])
             self.found(index, rgb, chosen[0])
         return chosen, bool(search or lost_actor)
 
@@ -311,10 +348,10 @@ def _search_back(rows: dict, missed: list[tuple[int, np.ndarray]], forward: _Fol
         (f0, c0, h0), (f1, c1, h1) = before_gap, after
         u = (i - f0) / max(f1 - f0, 1)
         centre, height = (1 - u) * c0 + u * c1, max(h0, h1)
-        reach = settings.max_jump * height * np.sqrt(max(min(i - f0, f1 - i), 1))
+        reach = settings.max_jump * height * np.sqrt(max(min(i - f0, f1 - i) * forward.tick, 1))
         return lambda pose: bool(np.linalg.norm(centre_of(pose) - centre) <= reach)
 
-    back = _Follower(settings, searcher)
+    back = _Follower(settings, searcher, forward.tick)
     back.signature = forward.signature
     back.last, back.gap, back.track = forward.last, 0, [(-index, centre_of(forward.last))]
     for i, rgb in reversed(missed):
@@ -329,6 +366,30 @@ def _arrays(pose: FramePose | None):
     if pose is None:
         return np.zeros((33, 2)), np.zeros((33, 3)), np.zeros(33)
     return pose.keypoints_2d, pose.keypoints_3d, pose.confidence
+
+
+def paint_out(rgb: np.ndarray, others: list[FramePose], keep_clear: list[np.ndarray | None],
+              pad: float = 0.1) -> np.ndarray | None:
+    """The frame with the boxes of `others` (padded by `pad` x their height) filled with the frame's median
+    colour, so that a detector that reports one person per image looks past them; a box that covers a point of
+    `keep_clear` (where the actor should be) is left alone. None when nothing was painted."""
+    out, painted = None, False
+    h, w = rgb.shape[:2]
+    for pose in others:
+        x0, y0, x1, y1 = pose.bbox()
+        margin = pad * height_of(pose)
+        x0, y0, x1, y1 = x0 - margin, y0 - margin, x1 + margin, y1 + margin
+        if any(p is not None and x0 <= p[0] <= x1 and y0 <= p[1] <= y1 for p in keep_clear):
+            continue
+        if out is None:
+            out = np.array(rgb, copy=True)
+            fill = np.median(rgb.reshape(-1, rgb.shape[-1]), axis=0).astype(rgb.dtype)
+        c0, r0 = max(int(x0), 0), max(int(y0), 0)
+        c1, r1 = min(int(np.ceil(x1)), w), min(int(np.ceil(y1)), h)
+        if c1 > c0 and r1 > r0:
+            out[r0:r1, c0:c1] = fill
+            painted = True
+    return out if painted else None
 
 
 def _distinct(points: list[np.ndarray], apart: float) -> list[np.ndarray]:
