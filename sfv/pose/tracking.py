@@ -6,14 +6,15 @@ people upside down), or jumps away from the actor; or on every frame with `rotat
 The search asks a fresh detector about the frame turned by 0/90/180/270 degrees and, when the actor
 was seen recently, about crops around where their motion predicts them (constant velocity from their last
 positions; several sizes, every turn: a small, fast, turning body in a flip is found in a crop when the whole
-frame misses it). When the actor is still missing, the people the search did find (someone else: too far from the
-actor's path) are painted out and the frame is searched again: the detector reports one person per image, so a
-more visible bystander otherwise hides the actor from every search. Candidates are scored by confidence, minus how far they are from the other candidates (a
-tracker that drifted off the body disagrees with every fresh detection), minus how far they are from where the
-actor should be, minus how different their torso's colours are from the actor's (what tells two people apart
-when they are close); the best one is kept, its keypoints averaged with those of the candidates that agree with
-it (`fuse_radius`: the same person seen turned or cropped). A frame where no candidate is the actor is recorded as missing:
-confidence 0 and `detected` false, never an invented pose.
+frame misses it). When the actor is still missing, the people the search did find (someone else: too far
+from the actor's path) are painted out and the frame is searched again: the detector reports one person per
+image, so a more visible bystander otherwise hides the actor from every search. Candidates are scored by
+confidence, minus how far they are from the other candidates (a tracker that drifted off the body disagrees
+with every fresh detection), minus how far they are from where the actor should be, minus how different their
+torso's colours are from the actor's (what tells two people apart when they are close); the best one is kept,
+its keypoints averaged with those of the candidates that agree with it (`fuse_radius`: the same person seen
+turned or cropped). A frame where no candidate is the actor is recorded as missing: confidence 0 and
+`detected` false, never an invented pose.
 
 Time is counted in frames at 30 fps (`FRAME_RATE`) whatever the clip's rate, so `max_jump` and `lost_frames`
 mean the same on a 60 fps video: a frame of a 60 fps clip is half a step.
@@ -297,10 +298,7 @@ class _Follower:
         chosen = choose(candidates, last, gap, s, expected, appearance)
         if chosen is None and lost_actor and s.crop_scales:
             # still lost: crops where the motion predicts the actor, at several sizes and every turn
-            around = []
-            for centre in _distinct([expected, centre_of(last)], 0.25 * height_of(last)):
-                around += _search_around(rgb, self.searcher, centre, height_of(last), s.crop_scales, self.turns)
-            around = [c for c in around if keep is None or keep(c[0])]
+            around = [c for c in self._around(rgb, last, expected) if keep is None or keep(c[0])]
             candidates += around
             appearance += [colour_distance(torso_colours(rgb, c[0]), self.signature) for c in around]
             chosen = choose(candidates, last, gap, s, expected, appearance)
@@ -308,9 +306,7 @@ class _Follower:
             # still lost: the people found are someone else; paint them out and look again
             masked = paint_out(rgb, [c[0] for c in candidates], keep_clear=[expected, centre_of(last)])
             if masked is not None:
-                again = _search(masked, self.searcher, None, self.turns, w, h)
-                for centre in _distinct([expected, centre_of(last)], 0.25 * height_of(last)):
-                    again += _search_around(masked, self.searcher, centre, height_of(last), s.crop_scales, self.turns)
+                again = _search(masked, self.searcher, None, self.turns, w, h) + self._around(masked, last, expected)
                 again = [(c[0], "unmasked", c[2]) for c in again if keep is None or keep(c[0])]
                 candidates += again
                 appearance += [colour_distance(torso_colours(rgb, c[0]), self.signature) for c in again]
@@ -320,6 +316,14 @@ class _Follower:
             chosen = (fuse(chosen[0], [c[0] for c in candidates], s.fuse_radius), *chosen[1:])
             self.found(index, rgb, chosen[0])
         return chosen, bool(search or lost_actor)
+
+    def _around(self, image: np.ndarray, last: FramePose, expected: np.ndarray | None) -> list:
+        """Candidates in crops of `image` centred where the actor's motion puts them and where they were last."""
+        found = []
+        for centre in _distinct([expected, centre_of(last)], 0.25 * height_of(last)):
+            found += _search_around(image, self.searcher, centre, height_of(last), self.settings.crop_scales,
+                                    self.turns)
+        return found
 
 
 def _record(rows: dict, chosen, searched: bool, at: int | None = None) -> None:
