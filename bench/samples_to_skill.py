@@ -68,10 +68,18 @@ def run(clip: str, seed: int, chunk: int, root: Path = ROOT) -> dict:
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(folder / "curve.csv", copy)
         print(f"{clip} seed {seed}: {samples_to_skill(curve, threshold, seconds)}", flush=True)
+    return table_row(clip, seed, curve, seconds)
+
+
+def table_row(clip: str, seed: int, curve: list[dict], seconds: float, **extra) -> dict:
+    """A run's row of the table: its target, what its learning curve says of it, how far it trained."""
+    from sfv.imitate.learning_speed import samples_to_skill
+
+    threshold, minutes, _, _ = TARGETS[clip]
     last = curve[-1] if curve else {"timesteps": 0, "wall_seconds": 0}
     return {"clip": clip, "seed": seed, "threshold_cm": round(100 * threshold), "limit_minutes": minutes,
-            "evaluated_seconds": round(seconds, 2), **result,
-            "trained_samples": int(last["timesteps"]), "trained_minutes": round(last["wall_seconds"] / 60, 1)}
+            "evaluated_seconds": round(seconds, 2), **samples_to_skill(curve, threshold, seconds),
+            "trained_samples": int(last["timesteps"]), "trained_minutes": round(last["wall_seconds"] / 60, 1), **extra}
 
 
 def evaluated_span(clip: str):
@@ -93,18 +101,9 @@ def stopped_row(clip: str, seed: int, root: Path) -> dict | None:
     its machine was not kept, so it could not resume. None when it has no curve."""
     from sfv import paths
     from sfv.imitate.curve import read_curve
-    from sfv.imitate.learning_speed import samples_to_skill
 
     curve = read_curve(paths.skill_curve_file(clip, seed, root))
-    if not curve:
-        return None
-    threshold, minutes, _, _ = TARGETS[clip]
-    _, seconds = evaluated_span(clip)
-    last = curve[-1]
-    return {"clip": clip, "seed": seed, "threshold_cm": round(100 * threshold), "limit_minutes": minutes,
-            "evaluated_seconds": round(seconds, 2), **samples_to_skill(curve, threshold, seconds),
-            "trained_samples": int(last["timesteps"]), "trained_minutes": round(last["wall_seconds"] / 60, 1),
-            "stopped": True}
+    return table_row(clip, seed, curve, evaluated_span(clip)[1], stopped=True) if curve else None
 
 
 def refresh(row: dict, root: Path) -> dict:
