@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 #: which params.yaml the variants override (rows of other defaults stay in the table, labelled with theirs)
-DEFAULTS = "32 envs x 128 steps, 2 learner threads, reference root observed"
+DEFAULTS = "32 envs x 128 steps, 2 learner threads, reference root observed, pose termination 1 m"
 #: variant name -> overrides of `imitate` (dotted keys); "baseline" is params.yaml as it is
 VARIANTS: dict[str, dict] = {
     "baseline": {},
@@ -69,6 +69,9 @@ VARIANTS: dict[str, dict] = {
     "root_obs_root_weight_0.4": {"env.reference_root_observation": True, "reward.weights.root": 0.4},
     "root_obs_gamma_0.99": {"env.reference_root_observation": True, "ppo.gamma": 0.99},
     "root_velocity_0.1": {"reward.weights.root": 0.15, "reward.weights.root_velocity": 0.1},  # MimicKit's split
+    # drift: MimicKit's pose termination (an episode ends when a body strays this far from the reference's)
+    "pose_termination_1": {"env.pose_termination": 1.0},
+    "pose_termination_0.5": {"env.pose_termination": 0.5},
     "start_only": {"env.state_init": "start"},
     "asi": {"env.state_init": "adaptive"},
 }
@@ -184,6 +187,8 @@ def main() -> None:
             continue
         t0 = time.time()
         row = run_variant(args.clip, name, VARIANTS[name], args.budget, args.seed, args.root)
+        # read again before writing: another run of this bench may have added rows meanwhile
+        rows = json.loads(rows_file.read_text()) if rows_file.is_file() else []
         rows = [r for r in rows if (r["variant"], r["seed"], r.get("budget"), r.get("defaults"))
                 != (name, args.seed, args.budget, DEFAULTS)] + [row]
         rows_file.parent.mkdir(parents=True, exist_ok=True)

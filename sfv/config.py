@@ -341,6 +341,11 @@ class EnvSettings(_Section):
         "reference", description="reference: RSI (a uniformly random phase, the reference's state); adaptive: ASI (start "
         "phases drawn from a distribution that learns toward the phases the policy does worst, imitate.asi); start: phase 0")
     early_termination: bool = Field(True, description="end an episode when a non-foot body touches the ground")
+    pose_termination: float | None = Field(
+        None, gt=0, description="end an episode when a body strays farther than this many metres from the "
+        "reference's (world positions: MimicKit's pose termination, 1 m there): a character that drifts off stops "
+        "collecting reward, so drifting costs the rest of the episode; null: off. Evaluations never end on it "
+        "(they measure the drift)")
     action_mode: Literal["residual", "absolute"] = Field("residual", description="PD targets offset from the reference pose or from rest")
     action_scale: float = Field(0.5, gt=0, le=3.2, description="radians per unit of action")
     phase_encoding: Literal["linear", "sincos"] = Field(
@@ -427,7 +432,11 @@ class PPOSettings(_Section):
                                "(rollouts always use one: the workers take the cores then)")
     checkpoint_every: int = Field(100_000, ge=1, description="samples between checkpoints (a kill loses at most this)")
     learning_rate_schedule: Literal["constant", "linear"] = Field(
-        "constant", description="constant, or linear: decays to 0 at total_timesteps")
+        "constant", description="constant, or linear: decays to 0 at learning_rate_horizon")
+    learning_rate_horizon: Optional[int] = Field(
+        None, ge=1, description="samples at which the linear schedule reaches 0 (null: total_timesteps); set, a run "
+        "trained in chunks of growing budgets (bench/samples_to_skill.py) follows one schedule instead of restarting "
+        "it with each chunk")
     normalize_advantage: bool = Field(True, description="normalise advantages per minibatch")
     clip_range_vf: Optional[float] = Field(None, gt=0, description="clip the value function's change per update "
                                            "(null: no clipping)")

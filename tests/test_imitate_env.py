@@ -120,6 +120,27 @@ def test_early_termination_when_the_body_touches_the_ground(walk_env):
     no_et.close()
 
 
+def test_pose_termination_ends_an_episode_once_a_body_strays_that_far_from_the_reference(walk):
+    """Moved 0.5 m off its reference (pose unchanged, so it does not fall), the character ends the episode with a
+    0.4 m pose termination and not with a 0.6 m one, nor without one; an evaluation rollout never ends on it."""
+    from sfv.config import RewardParams
+    from sfv.imitate.evaluate import rollout
+
+    outcomes = {}
+    for distance in (0.4, 0.6, None):
+        env = ImitationEnv(walk, EnvSettings(pose_termination=distance))
+        env.reset(options={"time": 0.4})
+        s = env.state
+        env.sim.set_state(s.root_pos + np.array([0.0, 0.0, 0.5]), s.root_rot, s.joint_rot, s.root_lin_vel,
+                          s.root_ang_vel, s.joint_vel)
+        _, _, terminated, truncated, info = env.step(np.zeros(env.action_space.shape))
+        outcomes[distance] = (terminated, info["lost_track"], info["fallen"])
+        env.close()
+    assert outcomes == {0.4: (True, True, False), 0.6: (False, False, False), None: (False, False, False)}
+    run = rollout(None, walk, EnvSettings(pose_termination=0.01), RewardParams(), 0.5)
+    assert not run["fallen"] and run["survived_seconds"] == pytest.approx(0.5, abs=1e-6)
+
+
 def test_episode_is_truncated_at_its_length(walk):
     env = ImitationEnv(walk, EnvSettings(episode_seconds=0.2, early_termination=False))
     env.reset(options={"time": 0.0})

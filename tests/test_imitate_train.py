@@ -195,3 +195,24 @@ def test_a_setting_added_later_at_its_default_does_not_restart_a_run(tmp_path, w
     older["env"]["action_scale"] = 0.25
     assert not same_run(older, signature)  # a recorded setting that differs still starts afresh
     assert run_differences(older, signature) == ["env.action_scale: 0.25 -> 0.5"]  # named in the message
+
+
+def test_linear_learning_rate_follows_one_schedule_across_chunks_of_a_growing_budget(tmp_path, walk_npz):
+    """With a horizon, the linear schedule is a function of the samples done, whatever budget each chunk was given:
+    the last update of a chunk ending at 1,024 of 2,048 samples uses half the rate, one ending at 1,536 a quarter
+    (without a horizon each chunk's schedule would reach 0 at its own end)."""
+    from stable_baselines3 import PPO
+
+    from sfv.imitate.train import learning_rate_schedule
+
+    linear = dict(TINY, learning_rate=1e-3, learning_rate_schedule="linear", learning_rate_horizon=2048)
+    rate = learning_rate_schedule(PPOSettings(total_timesteps=1536, **linear))
+    assert [rate(p) for p in (1.0, 1 - 1024 / 1536, 0.0)] == pytest.approx([1e-3, 5e-4, 2.5e-4])
+    assert learning_rate_schedule(PPOSettings(total_timesteps=4096, **linear))(0.0) == 0.0  # past the horizon
+    assert learning_rate_schedule(PPOSettings(total_timesteps=1536, **dict(linear, learning_rate_horizon=None)))(0.0) == 0.0
+    assert learning_rate_schedule(PPOSettings(**TINY)) == PPOSettings().learning_rate
+    out = tmp_path / "policy"
+    for budget, expected in ((1024, 5e-4), (1536, 2.5e-4)):
+        train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=budget, **linear), seed=1, progress=False)
+        lr = PPO.load(out / "model.zip", device="cpu").policy.optimizer.param_groups[0]["lr"]
+        assert lr == pytest.approx(expected)

@@ -29,6 +29,9 @@ def test_first_evaluation_that_tracks_the_whole_clip_within_the_threshold():
     unlearned = ls.samples_to_skill(curve[:4], 0.05, 20.0)  # reports the last evaluation
     assert not unlearned["learned"] and unlearned["samples"] == 200_000 and unlearned["error_cm"] == 6.0
     assert ls.samples_to_skill([row(4096, 5)], 0.05, 20.0)["samples"] is None
+    # a gait's drift limit: the 300k evaluation ended 0.3 m off, the 400k one 0.4 m
+    assert ls.samples_to_skill(curve, 0.05, 20.0, max_drift=0.35)["samples"] == 300_000
+    assert ls.samples_to_skill(curve, 0.05, 20.0, max_drift=0.25)["learned"] is False
     nan_row = dict(row(1, 1), eval_tracking_error=math.nan)
     assert ls.evaluations([nan_row]) == []
 
@@ -66,6 +69,10 @@ def test_skill_table_names_the_target_and_the_evaluated_span():
     old = {k: v for k, v in row.items() if k != "evaluated_seconds"}  # a row written before the span was recorded
     assert "| <= 5 cm in 60 min |" in ls.skill_table([old])
     assert "| 1.77 | 0.4 | 1,500,000" in ls.skill_table([{**row, "drift_m": 0.4}])
+    assert text.endswith("| 1,500,000, 20.1 | off |")  # ran without pose termination
+    gait = {**row, "clip": "walk", "max_drift_m": 0.5, "evaluated_seconds": 20.0, "pose_termination_m": 1.0}
+    assert ls.skill_table([gait]).endswith("| walk | 1 | <= 5 cm over 20.0 s, drift <= 0.5 m in 60 min | yes | "
+                                           "1,200,000 | 16.5 | 4.2 | 1.77 | — | 1,500,000, 20.1 | 1.0 m |")
 
 
 def test_a_run_stopped_before_its_limit_says_how_far_it_got():

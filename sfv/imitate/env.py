@@ -6,7 +6,8 @@ Action: one PD target per joint DOF in [-1, 1], an exponential-map offset (radia
 `action_scale`) from the reference pose ("residual") or from the rest pose ("absolute").
 Episodes start at a random phase with the reference's state (reference state initialisation, or
 adaptive: phases drawn from `start_weights`, which training's ASI sets), end early when a body other
-than the feet touches the ground, and last `episode_seconds` at most (a non-cyclic clip also ends with
+than the feet touches the ground (and, with `pose_termination`, when a body strays that far from the
+reference's), and last `episode_seconds` at most (a non-cyclic clip also ends with
 its last frame). Each start is scored by the mean reward of its first `asi.horizon_seconds` (info
 `start_score`: the start's fraction of the startable range, and the score), which ASI learns from.
 Options: the phase as one number or as its cosine and sine; the reference root's position and heading
@@ -342,6 +343,11 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
     # MimicKit's evaluation metrics (metres): mean root-relative body error, root error
     d = rel - (ref.body_pos - ref.root_pos[:, None])
     tracking = np.sqrt(np.einsum("nbi,nbi->nb", d, d)).mean(axis=1).tolist()
+    if st.pose_termination is None:
+        lost = [False] * n
+    else:  # MimicKit's pose termination: a body (world position) farther than the distance from the reference's
+        w = s.body_pos - ref.body_pos
+        lost = (np.einsum("nbi,nbi->nb", w, w).max(axis=1) > st.pose_termination ** 2).tolist()
     r = s.root_pos - ref.root_pos
     root_error = np.sqrt(np.einsum("ni,ni->n", r, r)).tolist()
     rewards, phases = reward.tolist(), ref.phase.tolist()
@@ -350,16 +356,17 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
     for i, e in enumerate(envs):
         e._batch, e._index, e._state = s, i, None
         fallen = st.early_termination and (e.sim.fallen() or e.off_terrain())
-        truncated = not fallen and e.time >= e.end_time - 1e-9
-        info = {"time": e.time, "phase": phases[i], "fallen": fallen,
+        terminated = fallen or lost[i]
+        truncated = not terminated and e.time >= e.end_time - 1e-9
+        info = {"time": e.time, "phase": phases[i], "fallen": fallen, "lost_track": lost[i],
                 "reward_terms": {k: v[i] for k, v in terms.items()},
                 "tracking_error": tracking[i], "root_error": root_error[i]}
         e._steps += 1
         if e._steps <= e._score_horizon:
             e._score_sum += rewards[i]
-            if e._steps == e._score_horizon or fallen:  # a fall scores 0 for the steps it cuts off
+            if e._steps == e._score_horizon or terminated:  # an ended episode scores 0 for the steps it cuts off
                 info["start_score"] = (e._start_fraction, e._score_sum / e._score_horizon)
-        results.append((obs[i], rewards[i], fallen, truncated, info))
+        results.append((obs[i], rewards[i], terminated, truncated, info))
     return results
 
 

@@ -56,7 +56,9 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
     achieves). Returns per-step arrays (the simulated bodies and root too) and summary figures; writes
     an mp4 when `video` is a path, with `beside(time)` (e.g. the source video's frame) on its left.
     """
-    settings = settings.model_copy(update={"state_init": "start", "early_termination": True, "episode_seconds": seconds})
+    # falls end it, drift does not (pose termination off): the rollout measures how far the character drifts
+    settings = settings.model_copy(update={"state_init": "start", "early_termination": True, "episode_seconds": seconds,
+                                           "pose_termination": None})
     log = {k: [] for k in ("time", "phase", "reward", "tracking_error", "root_error", *TERMS, *STATES)}
     fallen = False
     with ExitStack() as stack:

@@ -1,8 +1,8 @@
 """Samples to skill: when a learning curve's deterministic evaluations first show the skill learned.
 
 Training logs an evaluation from phase 0 every `evaluate_every` samples (sfv.imitate.train). A skill counts
-as learned at the first evaluation that tracks the whole evaluation (no fall) within the error threshold;
-the samples and wall-clock time of that row are the cost of the skill. Pure functions over curve rows.
+as learned at the first evaluation that tracks the whole evaluation (no fall) within the error threshold
+(and, for a gait, ends with its root within a drift limit of the reference's); the samples and wall-clock time of that row are the cost of the skill. Pure functions over curve rows.
 """
 
 from __future__ import annotations
@@ -20,12 +20,14 @@ def evaluations(curve: list[dict]) -> list[dict]:
     return [r for r in curve if not math.isnan(r.get("eval_tracking_error", math.nan))]
 
 
-def learned(row: dict, threshold: float, seconds: float) -> bool:
-    """An evaluation that lasted `seconds` (the whole evaluation: no fall) with mean error <= threshold (m)."""
-    return row["eval_survived_seconds"] >= seconds - 1e-6 and row["eval_tracking_error"] <= threshold
+def learned(row: dict, threshold: float, seconds: float, max_drift: float | None = None) -> bool:
+    """An evaluation that lasted `seconds` (the whole evaluation: no fall) with mean error <= threshold (m) and,
+    with `max_drift`, a root that ended within that many metres of the reference's."""
+    return row["eval_survived_seconds"] >= seconds - 1e-6 and row["eval_tracking_error"] <= threshold and \
+        (max_drift is None or row.get("eval_root_drift", math.inf) <= max_drift)
 
 
-def samples_to_skill(curve: list[dict], threshold: float, seconds: float) -> dict:
+def samples_to_skill(curve: list[dict], threshold: float, seconds: float, max_drift: float | None = None) -> dict:
     """{learned, samples, minutes, error_cm, survived_s, drift_m}: the first learned evaluation, else the last one
     (with learned False); samples None when the curve has no evaluation yet. drift_m: how far the root was from the
     reference's at the evaluation's end."""
@@ -33,7 +35,7 @@ def samples_to_skill(curve: list[dict], threshold: float, seconds: float) -> dic
     if not rows:
         return {"learned": False, "samples": None, "minutes": None, "error_cm": None, "survived_s": None,
                 "drift_m": None}
-    hit = next((r for r in rows if learned(r, threshold, seconds)), None)
+    hit = next((r for r in rows if learned(r, threshold, seconds, max_drift)), None)
     row = hit or rows[-1]
     drift = row.get("eval_root_drift", math.nan)
     return {"learned": hit is not None, "samples": int(row["timesteps"]), "minutes": round(row["wall_seconds"] / 60, 1),
@@ -91,13 +93,15 @@ def learned_label(row: dict) -> str:
 def skill_table(rows: list[dict]) -> str:
     """Markdown: samples and minutes to each skill, per clip and seed (or where the run stands)."""
     lines = ["| clip | seed | target | learned | samples | minutes | error cm (at that evaluation) | survived s | "
-             "root drift m | trained (samples, min) |", "|---|---|---|---|---|---|---|---|---|---|"]
+             "root drift m | trained (samples, min) | pose termination |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         span = f" over {r['evaluated_seconds']} s" if "evaluated_seconds" in r else ""
+        span += f", drift <= {r['max_drift_m']} m" if r.get("max_drift_m") is not None else ""
         drift = "—" if r.get("drift_m") is None else r["drift_m"]
         lines.append(f"| {r['clip']} | {r['seed']} | <= {r['threshold_cm']} cm{span} in {r['limit_minutes']} min | "
                      f"{learned_label(r)} | {r['samples'] or 0:,} | {r['minutes']} | {r['error_cm']} | "
-                     f"{r['survived_s']} | {drift} | {r['trained_samples']:,}, {r['trained_minutes']} |")
+                     f"{r['survived_s']} | {drift} | {r['trained_samples']:,}, {r['trained_minutes']} | "
+                     f"{'off' if r.get('pose_termination_m') is None else str(r['pose_termination_m']) + ' m'} |")
     return "\n".join(lines)
 
 

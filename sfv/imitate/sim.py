@@ -365,13 +365,10 @@ class Simulation:
     def set_state(self, root_pos, root_rot, joint_rot, root_lin_vel=(0, 0, 0), root_ang_vel=(0, 0, 0),
                   joint_vel=None) -> None:
         """Teleport the character (reference state initialisation): pose and velocities."""
-        c, b = self.client, self.body
         base_pos, base_rot = self._base_pose(root_pos, root_rot)  # the inertial frame, which pybullet places
         if self._base_com is not None:  # the centre of mass moves with the root's turn as well
             arm = base_pos - np.asarray(root_pos, dtype=float)
             root_lin_vel = np.asarray(root_lin_vel, dtype=float) + np.cross(np.asarray(root_ang_vel, dtype=float), arm)
-        pybullet.resetBasePositionAndOrientation(b, list(base_pos), list(base_rot), physicsClientId=c)
-        pybullet.resetBaseVelocity(b, list(root_lin_vel), list(root_ang_vel), physicsClientId=c)
         values = self.pd_targets(np.asarray(joint_rot))
         if joint_vel is None:
             vels = self._zero_vel
@@ -379,7 +376,15 @@ class Simulation:
             jv = np.asarray(joint_vel, dtype=float)
             rates = np.einsum("ji,ji->j", jv, self.axes).tolist()  # revolute: the rate about the axis
             vels = [v if s else [r] for v, s, r in zip(jv.tolist(), self.spherical.tolist(), rates)]
-        pybullet.resetJointStatesMultiDof(b, self.joint_links, targetValues=values, targetVelocities=vels,
+        self.write_raw(list(base_pos), list(base_rot), list(root_lin_vel), list(root_ang_vel), values, vels)
+
+    def write_raw(self, base_pos: list, base_rot: list, base_lin_vel: list, base_ang_vel: list, joint_values: list,
+                  joint_vels: list) -> None:
+        """pybullet's three state writes, in the form it takes them (the inverse of `read_raw`)."""
+        c, b = self.client, self.body
+        pybullet.resetBasePositionAndOrientation(b, base_pos, base_rot, physicsClientId=c)
+        pybullet.resetBaseVelocity(b, base_lin_vel, base_ang_vel, physicsClientId=c)
+        pybullet.resetJointStatesMultiDof(b, self.joint_links, targetValues=joint_values, targetVelocities=joint_vels,
                                           physicsClientId=c)
 
     def _base_pose(self, root_pos, root_rot) -> tuple:

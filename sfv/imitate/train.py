@@ -256,6 +256,21 @@ def save_checkpoint(out: Path, model, curve: list[dict], asi: AdaptiveStart | No
     return final
 
 
+def learning_rate_schedule(ppo: PPOSettings):
+    """PPO's learning rate: a number (constant), or a function of stable-baselines3's progress remaining that decays
+    linearly from `learning_rate` at sample 0 to 0 at `learning_rate_horizon` (default: the budget) and stays 0."""
+    if ppo.learning_rate_schedule == "constant":
+        return ppo.learning_rate
+    start, total = ppo.learning_rate, ppo.total_timesteps
+    horizon = ppo.learning_rate_horizon or total
+
+    def rate(progress_remaining: float) -> float:
+        # stable-baselines3: progress remaining = 1 - samples done / budget (a resumed learn() counts from 0 too)
+        return start * max(1.0 - (1.0 - progress_remaining) * total / horizon, 0.0)
+
+    return rate
+
+
 def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = EnvSettings(),
           reward: RewardParams = RewardParams(), ppo: PPOSettings = PPOSettings(), seed: int = 0,
           progress: bool = True, asi: ASISettings = ASISettings(), evaluation_seconds: float = 20.0,
@@ -268,7 +283,6 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     `cluster`: where the rollout workers run (params.yaml `cluster`: local processes or Ray actors)."""
     import torch
     from stable_baselines3 import PPO
-    from stable_baselines3.common.utils import get_linear_fn
     from stable_baselines3.common.vec_env import VecNormalize
 
     motion = load_motion(motion_path)
@@ -289,20 +303,21 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     write_json(run_file, signature)
 
     torch.set_num_threads(ppo.torch_threads)
+    learning_rate = learning_rate_schedule(ppo)
     venv = _vec_env(motion_path, env_settings, reward, ppo.n_envs, ppo.n_workers, seed, asi, cluster)
     adaptive = AdaptiveStart(asi) if env_settings.state_init == "adaptive" else None
     try:
         if ckpt is not None:
             venv = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
-            model = PPO.load(ckpt / "model.zip", env=venv, device="cpu")
+            # the schedule from this call's settings, not the pickled one: a resumed run's budget may have grown
+            model = PPO.load(ckpt / "model.zip", env=venv, device="cpu",
+                             custom_objects={"learning_rate": learning_rate})
             curve = [r for r in read_curve(ckpt / "curve.csv") if r["timesteps"] <= model.num_timesteps]
             if adaptive is not None and (ckpt / "asi.json").is_file():
                 adaptive.load(json.loads((ckpt / "asi.json").read_text()))
             print(f"resuming from {ckpt} ({model.num_timesteps} samples done)")
         else:
             venv = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=10.0, gamma=ppo.gamma)
-            learning_rate = ppo.learning_rate if ppo.learning_rate_schedule == "constant" \
-                else get_linear_fn(ppo.learning_rate, 0.0, 1.0)
             model = PPO(
                 "MlpPolicy", venv, n_steps=ppo.n_steps, batch_size=ppo.batch_size, n_epochs=ppo.n_epochs,
                 learning_rate=learning_rate, gamma=ppo.gamma, gae_lambda=ppo.gae_lambda, clip_range=ppo.clip_range,
