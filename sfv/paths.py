@@ -128,9 +128,14 @@ def skill_table_file(root: Path = Path(".")) -> Path:
     return root / BENCH_RESULTS / "samples_to_skill" / "table.json"
 
 
-def skill_curve_file(clip: str, seed: int, root: Path = Path(".")) -> Path:
-    return root / BENCH_RESULTS / "samples_to_skill" / "curves" / f"{clip}_seed{seed}.csv"
+def _skill_run_name(clip: str, seed: int, variant: str | None) -> str:
+    return f"{clip}_seed{seed}" + (f"@{variant}" if variant else "")
 
 
-def skill_run_dir(clip: str, seed: int, root: Path = Path(".")) -> Path:
-    return root / BENCH_RESULTS / "samples_to_skill" / "runs" / f"{clip}_seed{seed}"
+def skill_curve_file(clip: str, seed: int, root: Path = Path("."), variant: str | None = None) -> Path:
+    """A samples-to-skill run's learning curve; `variant`: a run with settings other than params.yaml's."""
+    return root / BENCH_RESULTS / "samples_to_skill" / "curves" / f"{_skill_run_name(clip, seed, variant)}.csv"
+
+
+def skill_run_dir(clip: str, seed: int, root: Path = Path("."), variant: str | None = None) -> Path:
+    return root / BENCH_RESULTS / "samples_to_skill" / "runs" / _skill_run_name(clip, seed, variant)

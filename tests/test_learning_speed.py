@@ -84,3 +84,27 @@ def test_a_run_stopped_before_its_limit_says_how_far_it_got():
     assert "| not yet: stopped at 50.3 of 600 min | 4,001,792 |" in ls.skill_table([row])
     assert ls.learned_label({**row, "stopped": False}) == "no"
     assert ls.learned_label({**row, "learned": True}) == "yes"  # learned is learned, however the run ended
+
+
+def test_a_variant_run_has_its_own_curve_and_says_its_settings_in_the_table(tmp_path):
+    """A lever tried on a samples-to-skill target (bench/samples_to_skill.py --variant/--set) is read from its own
+    curve beside the default run of the same clip and seed, and its row names the variant and its overrides."""
+    base = {"clip": "jump", "seed": 0, "threshold_cm": 5, "limit_minutes": 60, "evaluated_seconds": 1.77,
+            "learned": False, "samples": 4_500_000, "minutes": 60.0, "error_cm": 5.9, "survived_s": 1.77,
+            "trained_samples": 4_500_000, "trained_minutes": 60.0}
+    variant = {**base, "variant": "lr_linear", "overrides": {"ppo.learning_rate_schedule": "linear"},
+               "learned": True, "error_cm": 4.8}
+    table = paths.skill_table_file(tmp_path)
+    table.parent.mkdir(parents=True)
+    table.write_text(json.dumps([base, variant]))
+    for r, err in ((base, 0.059), (variant, 0.048)):
+        curve = paths.skill_curve_file("jump", 0, tmp_path, r.get("variant"))
+        curve.parent.mkdir(parents=True, exist_ok=True)
+        write_curve(curve, [row(4096, 5), row(4_500_000, 3600, err, 1.77)])
+    assert paths.skill_curve_file("jump", 0, tmp_path, "lr_linear").name == "jump_seed0@lr_linear.csv"
+    rows, curves = ls.skill_results(tmp_path)
+    assert curves["jump seed 0"][-1]["eval_tracking_error"] == 0.059
+    assert curves["jump seed 0 (lr_linear)"][-1]["eval_tracking_error"] == 0.048
+    text = ls.skill_table(rows)
+    assert "| jump | 0 | <= 5 cm over 1.77 s in 60 min | no |" in text
+    assert "| jump (lr_linear: ppo.learning_rate_schedule=linear) | 0 | <= 5 cm over 1.77 s in 60 min | yes |" in text

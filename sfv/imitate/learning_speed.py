@@ -64,6 +64,10 @@ def curve_tail(curve: list[dict], updates: int = 10) -> dict:
             "error_cm": round(100 * sum(r["tracking_error"] for r in tail) / len(tail), 2)}
 
 
+def _overrides_text(overrides: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in overrides.items())
+
+
 def lever_table(rows: list[dict], curves: dict[str, list[dict]] | None = None) -> str:
     """Markdown: one row per variant and budget of the lever ablation (same clip and seed): the evaluation after the
     budget and, from the learning curve up to it, the training episodes of the last 10 updates."""
@@ -71,7 +75,7 @@ def lever_table(rows: list[dict], curves: dict[str, list[dict]] | None = None) -
              "survived s | root drift m | training episodes (last 10 updates): length s | tracking error cm |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        overrides = ", ".join(f"{k}={v}" for k, v in r["overrides"].items()) or "params.yaml"
+        overrides = _overrides_text(r["overrides"]) or "params.yaml"
         upto = [c for c in (curves or {}).get(r["variant"], []) if c["timesteps"] <= r["samples"]]  # its budget's part
         tail = curve_tail(upto)
         lines.append(f"| {r['variant']} | {overrides} | {r.get('defaults', '')} | {r['samples']:,} | {r['minutes']} | "
@@ -95,10 +99,11 @@ def skill_table(rows: list[dict]) -> str:
     lines = ["| clip | seed | target | learned | samples | minutes | error cm (at that evaluation) | survived s | "
              "root drift m | trained (samples, min) | pose termination |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
+        clip = r["clip"] + (f" ({r['variant']}: {_overrides_text(r.get('overrides', {}))})" if r.get("variant") else "")
         span = f" over {r['evaluated_seconds']} s" if "evaluated_seconds" in r else ""
         span += f", drift <= {r['max_drift_m']} m" if r.get("max_drift_m") is not None else ""
         drift = "—" if r.get("drift_m") is None else r["drift_m"]
-        lines.append(f"| {r['clip']} | {r['seed']} | <= {r['threshold_cm']} cm{span} in {r['limit_minutes']} min | "
+        lines.append(f"| {clip} | {r['seed']} | <= {r['threshold_cm']} cm{span} in {r['limit_minutes']} min | "
                      f"{learned_label(r)} | {r['samples'] or 0:,} | {r['minutes']} | {r['error_cm']} | "
                      f"{r['survived_s']} | {drift} | {r['trained_samples']:,}, {r['trained_minutes']} | "
                      f"{'off' if r.get('pose_termination_m') is None else str(r['pose_termination_m']) + ' m'} |")
@@ -121,6 +126,6 @@ def skill_results(root: Path = Path(".")) -> tuple[list[dict], dict[str, list[di
     """(the samples-to-skill rows, "clip seed k" -> learning curve); empty when the benchmark has not run."""
     table = paths.skill_table_file(root)
     rows = json.loads(table.read_text()) if table.is_file() else []
-    curves = {f"{r['clip']} seed {r['seed']}": read_curve(paths.skill_curve_file(r["clip"], r["seed"], root))
-              for r in rows}
+    curves = {f"{r['clip']} seed {r['seed']}" + (f" ({r['variant']})" if r.get("variant") else ""):
+              read_curve(paths.skill_curve_file(r["clip"], r["seed"], root, r.get("variant"))) for r in rows}
     return rows, curves
