@@ -137,8 +137,8 @@ display(Image(save_figure(figures.reward_term_shapes(cfg.reward),
 # moving its arms the right way. A training episode also ends when a body strays more than
 # `imitate.env.pose_termination` metres from the reference's (MimicKit's **pose termination**): a walk that
 # falls behind its reference then loses the rest of the episode, which keeps it on the reference's track
-# (without it, walk policies ended 1.7–4 m from their reference after 20 s). Evaluations like the one below never end on it:
-# they show the drift.
+# (without it, walk policies ended 1.7–4 m from their reference after 20 s). Evaluations like the one below
+# never end on it: they show the drift.
 
 # %%
 pd_only = rollout(None, motion, cfg.env, cfg.reward, seconds=cfg.evaluation.seconds)
