@@ -14,7 +14,7 @@ backflip: DeepMimic stores them as cycles too) over one play of its clip:
     python bench/samples_to_skill.py --runs walk:0      # one run
     python bench/samples_to_skill.py --table            # the table of what has run so far
     python bench/samples_to_skill.py --runs jump:0 --variant lr_linear \
-        --set ppo.learning_rate_schedule=linear ppo.learning_rate_horizon=4500000
+        --set ppo.learning_rate_schedule=linear ppo.learning_rate=0.0006 ppo.learning_rate_horizon=7000000
                                                         # a lever tried on the target itself: its own run,
                                                         # curve (<clip>_seed<k>@<variant>.csv) and table row
 
@@ -133,9 +133,10 @@ def refresh(row: dict, root: Path) -> dict:
     from sfv.imitate.learning_speed import samples_to_skill
 
     curve = read_curve(paths.skill_curve_file(row["clip"], row["seed"], root, row.get("variant")))
-    seconds = row.get("evaluated_seconds")
-    if not curve or seconds is None:
+    if not curve or row.get("evaluated_seconds") is None:
         return row
+    # the exact span, not the row's rounded one: jump's 1.7667 s is stored as 1.77, which no evaluation outlasts
+    seconds = evaluated_span(row["clip"])[1]
     max_drift = TARGETS[row["clip"]].max_drift
     return {**row, "max_drift_m": max_drift, **samples_to_skill(curve, row["threshold_cm"] / 100, seconds, max_drift)}
 
@@ -204,6 +205,8 @@ def main() -> None:
             if clip not in TARGETS:
                 ap.error(f"--runs {spec}: clip must be one of {sorted(TARGETS)}")
             row = run(clip, int(seed or 0), args.chunk, args.root, args.variant, overrides)
+            # read again: another run (another variant, in another process) may have written rows meanwhile
+            rows = json.loads(table_file.read_text()) if table_file.is_file() else []
             rows = [r for r in rows if (r["clip"], r["seed"], r.get("variant"))
                     != (row["clip"], row["seed"], row.get("variant"))] + [row]
             write_table(table_file, rows)

@@ -283,7 +283,8 @@ for bench_clip, (rows, lever_curves) in learning_speed.lever_results().items():
                                   plot_dir / f"levers_{bench_clip}.png")))
 skill_rows, skill_curves = learning_speed.skill_results()
 if skill_rows:
-    display(Markdown("**Samples to skill** (2 cores, the default settings)\n\n" + learning_speed.skill_table(skill_rows)))
+    display(Markdown("**Samples to skill** (2 cores; the default settings, but where the clip's column "
+                     "names a variant and its overrides)\n\n" + learning_speed.skill_table(skill_rows)))
     display(Image(save_figure(figures.compare_curves(skill_curves, "samples to skill"), plot_dir / "samples_to_skill.png")))
 else:
     print("samples to skill: not run yet (python bench/samples_to_skill.py)")

@@ -108,3 +108,26 @@ def test_a_variant_run_has_its_own_curve_and_says_its_settings_in_the_table(tmp_
     text = ls.skill_table(rows)
     assert "| jump | 0 | <= 5 cm over 1.77 s in 60 min | no |" in text
     assert "| jump (lr_linear: ppo.learning_rate_schedule=linear) | 0 | <= 5 cm over 1.77 s in 60 min | yes |" in text
+
+
+def test_the_bench_table_rereads_a_jump_that_outlasted_its_clip_as_learned(tmp_path):
+    """`bench/samples_to_skill.py --table` re-reads each row from its curve against the clip's exact span: jump's
+    one play lasts 1.7667 s, which the row stores rounded (1.77 s), and an evaluation that lasted the whole clip
+    (1.7667 s) must still count as learned."""
+    import importlib.util
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "bench"
+    spec = importlib.util.spec_from_file_location("samples_to_skill_bench", bench / "samples_to_skill.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _, seconds = module.evaluated_span("jump")
+    assert 1.76 < seconds < 1.77
+    curve = paths.skill_curve_file("jump", 0, tmp_path, "lr_linear")
+    curve.parent.mkdir(parents=True)
+    write_curve(curve, [row(4096, 5), row(6_000_000, 2900, 0.0508, seconds), row(6_600_000, 2980, 0.0491, seconds),
+                        row(7_000_000, 3170, 0.0509, seconds)])
+    stored = {"clip": "jump", "seed": 0, "variant": "lr_linear", "threshold_cm": 5, "evaluated_seconds": 1.77,
+              "learned": False}
+    got = module.refresh(stored, tmp_path)
+    assert got["learned"] is True and got["samples"] == 6_600_000 and got["error_cm"] == 4.91
