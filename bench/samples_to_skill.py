@@ -122,6 +122,10 @@ def stopped_row(clip: str, seed: int, root: Path, row: dict | None = None) -> di
     from sfv.imitate.curve import read_curve
 
     kept = {k: row[k] for k in ("variant", "overrides", "pose_termination_m") if row and k in row}
+    if row is None:  # a default run stopped before its first row: it ran with params.yaml's settings
+        from sfv.config import load_params
+
+        kept["pose_termination_m"] = load_params(ROOT / "params.yaml").imitate.env.pose_termination
     curve = read_curve(paths.skill_curve_file(clip, seed, root, kept.get("variant")))
     return table_row(clip, seed, curve, evaluated_span(clip)[1], stopped=True, **kept) if curve else None
 

@@ -114,13 +114,7 @@ def test_the_bench_table_rereads_a_jump_that_outlasted_its_clip_as_learned(tmp_p
     """`bench/samples_to_skill.py --table` re-reads each row from its curve against the clip's exact span: jump's
     one play lasts 1.7667 s, which the row stores rounded (1.77 s), and an evaluation that lasted the whole clip
     (1.7667 s) must still count as learned."""
-    import importlib.util
-    from pathlib import Path
-
-    bench = Path(__file__).resolve().parents[1] / "bench"
-    spec = importlib.util.spec_from_file_location("samples_to_skill_bench", bench / "samples_to_skill.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = samples_to_skill_bench()
     _, seconds = module.evaluated_span("jump")
     assert 1.76 < seconds < 1.77
     curve = paths.skill_curve_file("jump", 0, tmp_path, "lr_linear")
@@ -131,3 +125,31 @@ def test_the_bench_table_rereads_a_jump_that_outlasted_its_clip_as_learned(tmp_p
               "learned": False}
     got = module.refresh(stored, tmp_path)
     assert got["learned"] is True and got["samples"] == 6_600_000 and got["error_cm"] == 4.91
+
+
+def samples_to_skill_bench():
+    """bench/samples_to_skill.py as a module (a script, not part of the package)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("samples_to_skill_bench",
+                                                  Path(__file__).resolve().parents[1] / "bench" / "samples_to_skill.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_default_run_stopped_before_its_first_row_says_the_pose_termination_it_ran_with(tmp_path):
+    """A run stopped before it wrote its row (its curve only) ran with params.yaml's settings: its row records
+    their pose termination, not "off"."""
+    from sfv.config import load_params
+
+    module = samples_to_skill_bench()
+    curve = paths.skill_curve_file("cartwheel", 0, tmp_path)
+    curve.parent.mkdir(parents=True)
+    write_curve(curve, [row(4096, 5), row(3_300_000, 1540, 0.152, 2.73)])
+    got = module.stopped_row("cartwheel", 0, tmp_path)
+    assert got["stopped"] and got["samples"] == 3_300_000 and got["error_cm"] == 15.2
+    assert got["pose_termination_m"] == load_params().imitate.env.pose_termination is not None
+    kept = module.stopped_row("cartwheel", 0, tmp_path, {"pose_termination_m": None})
+    assert kept["pose_termination_m"] is None  # an earlier row's setting is kept
