@@ -137,9 +137,10 @@ def refresh(row: dict, root: Path) -> dict:
     from sfv.imitate.learning_speed import samples_to_skill
 
     curve = read_curve(paths.skill_curve_file(row["clip"], row["seed"], root, row.get("variant")))
-    if not curve or row.get("evaluated_seconds") is None:
+    if not curve:
         return row
-    # the exact span, not the row's rounded one: jump's 1.7667 s is stored as 1.77, which no evaluation outlasts
+    # the clip's exact span, never the row's rounded one: jump's 1.7667 s is stored as 1.77, which no evaluation
+    # outlasts (and rows of older kits, without the column, are judged the same way)
     seconds = evaluated_span(row["clip"])[1]
     max_drift = TARGETS[row["clip"]].max_drift
     return {**row, "max_drift_m": max_drift, **samples_to_skill(curve, row["threshold_cm"] / 100, seconds, max_drift)}
