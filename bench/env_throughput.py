@@ -8,6 +8,8 @@ All three run in this process, one after another, on the walk clip with the same
 - sfv batched: `n_envs / n_workers` envs (a worker's block, params.yaml imitate.ppo) stepped together by
   `sfv.imitate.env.step_many` and those that ended restarted together by `reset_many`, as a training worker
   does;
+- sfv floor: the same worker with the reward and the observation left out (PD targets, physics, the state reads
+  turned into arrays, contact checks, resets without their observation): how close to raw physics the env could get with the rest made free;
 - raw physics: the time the sfv run spent inside pybullet calls alone (`Simulation.step`: the
   stable-PD command and a Bullet step, 8 times; `Simulation.read_raw`: the four batched state reads;
   `Simulation.fallen`: the contact query; `Simulation.write_raw`: a reset's three state writes), on the
@@ -74,9 +76,39 @@ def bench_peer(steps: int, seed: int) -> float:
     return steps / (time.perf_counter() - t0)
 
 
+def step_floor(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
+    """`step_many` without its reward and observation: what the env's Python around pybullet costs at least (PD
+    targets in pybullet's lists, the state reads turned into arrays, the contact checks)."""
+    first = envs[0]
+    a = np.clip(actions, -1.0, 1.0) * first.settings.action_scale
+    for e in envs:
+        e.time += e.dt
+    rows, _ = first.reference.locate_many(np.array([e.time for e in envs]))
+    raws = []
+    for e, targets in zip(envs, first._pd_targets_many(a, rows)):
+        e.sim.step(targets)
+        raws.append(e.sim.read_raw())
+    s = first.sim.states(raws)
+    results = []
+    for i, e in enumerate(envs):
+        e._batch, e._index, e._state = s, i, None
+        results.append((None, 0.0, e.sim.fallen(), e.time >= e.end_time - 1e-9, {}))
+    return results
+
+
+def reset_floor(envs: list[ImitationEnv]) -> None:
+    """`reset_many` without its observation: each env placed at a drawn start, the states read and converted."""
+    for e in envs:
+        e._place_at_start(None, None)
+    s = envs[0].sim.states([e.sim.read_raw() for e in envs])
+    for i, e in enumerate(envs):
+        e._batch, e._index, e._state = s, i, None
+
+
 def bench_sfv(steps: int, seed: int, batch: int = 1, settings: EnvSettings = EnvSettings(),
-              writes_are_physics: bool = True) -> tuple[float, float]:
-    """(control steps/s, raw physics steps/s) of `batch` envs stepped together (1: ImitationEnv.step)."""
+              writes_are_physics: bool = True, floor: bool = False) -> tuple[float, float]:
+    """(control steps/s, raw physics steps/s) of `batch` envs stepped together (1: ImitationEnv.step); `floor`:
+    stepped by `step_floor` (no reward, no observation)."""
     envs = [ImitationEnv(load_mocap("walk"), settings) for _ in range(batch)]
     physics = [0.0]
 
@@ -100,9 +132,14 @@ def bench_sfv(steps: int, seed: int, batch: int = 1, settings: EnvSettings = Env
     t0 = time.perf_counter()
     for _ in range(steps // batch):
         actions = rng.uniform(-1, 1, size=shape)
-        results = step_many(envs, actions) if batch > 1 else [envs[0].step(actions[0])]
+        if floor:
+            results = step_floor(envs, actions)
+        else:
+            results = step_many(envs, actions) if batch > 1 else [envs[0].step(actions[0])]
         ended = [env for env, (_, _, term, trunc, _) in zip(envs, results) if term or trunc]
-        if ended:  # as a training worker restarts them: together when batched
+        if ended and floor:
+            reset_floor(ended)
+        elif ended:  # as a training worker restarts them: together when batched
             reset_many(ended) if batch > 1 else ended[0].reset()
     total = time.perf_counter() - t0
     done = steps // batch * batch
@@ -122,12 +159,15 @@ def main() -> None:
     peer = bench_peer(a.steps, a.seed)
     ours, raw = bench_sfv(a.steps, a.seed, 1, settings, not a.writes_as_overhead)
     batched, raw_batched = bench_sfv(a.steps, a.seed, block, settings, not a.writes_as_overhead)
+    floor, raw_floor = bench_sfv(a.steps, a.seed, block, settings, not a.writes_as_overhead, floor=True)
     print(f"control steps/s on one core ({a.steps} steps each, walk, random actions, resets included)")
     print(f"  pybullet_envs.deep_mimic (peer):   {peer:8.0f}")
     print(f"  sfv ImitationEnv, one env:         {ours:8.0f}   ({ours / peer:.2f}x peer; {ours / raw:.0%} of its raw "
           f"physics, {raw:.0f}/s)")
     print(f"  sfv worker, {block} envs stepped together: {batched:6.0f}   ({batched / peer:.2f}x peer, target >= 2.5x; "
           f"{batched / raw_batched:.0%} of its raw physics, {raw_batched:.0f}/s, target >= 90%)")
+    print(f"  the same worker without reward and observation: {floor:5.0f}   ({floor / raw_floor:.0%} of its raw physics: the "
+          f"ceiling with pybullet's Python API, whatever the reward and observation cost)")
     print("  raw physics = the time inside pybullet calls (PD command + Bullet step x substeps, state reads, contacts"
           + (")" if a.writes_as_overhead else ", a reset's state writes)"))
 

@@ -20,20 +20,23 @@ ends an episode as a fall does, and with `settings.heightmap` on, the ground's h
 the observation. A seeded reset on a randomised terrain lays that seed's terrain; every reset shifts its features.
 On flat ground none of this runs: the flat path is what it was.
 
-The Python around the physics is the env's overhead, so a step indexes precomputed reference tables and
-uses few, whole-array numpy operations; `step_many` steps several envs of one worker together (physics per
-env, then the reference lookup, PD targets, state conversion, reward and observation for all of them in one
-pass of numpy over a batch axis), and `step` is `step_many` of one env, so both follow one code path.
+The Python around the physics is the env's overhead, so a step indexes precomputed reference tables;
+`step_many` steps several envs of one worker together (the reference lookup and PD targets in numpy over a batch
+axis, physics per env, one conversion of their states, then reward, observation and tracking metrics for all of
+them in one compiled call, sfv.imitate.kernel), and `step` is `step_many` of one env, so both follow one code path.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import gymnasium as gym
 import numpy as np
 
 from sfv.config import ASISettings, EnvSettings, HeightmapSettings, RewardParams
-from sfv.imitate import reward as rw
+from sfv.imitate import kernel
 from sfv.imitate.reference import heading_frames, shared_track
+from sfv.imitate.reward import TERMS
 from sfv.imitate.sim import BodyState, Simulation, load_terrain
 from sfv.imitate.terrain import make_heightfield, travel_direction
 from sfv.motion import Motion
@@ -73,13 +76,15 @@ class ImitationEnv(gym.Env):
         self._rev_cols = starts[:-1][~spherical]
         self._order = [(bool(s), int(k)) for s, k in
                        zip(spherical, np.where(spherical, np.cumsum(spherical) - 1, np.cumsum(~spherical) - 1))]
-        self._rev_axes = self.sim.axes[~spherical]
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(int(starts[-1]),), dtype=np.float32)
         self.n_bodies = len(sk.bodies) - 1  # every body but the base (it coincides with the root)
-        self._horizontal = [i for i in range(3) if i != self.up]
         self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(observation_size(self.n_bodies, settings),),
                                                 dtype=np.float32)
         self._heightmap_grid = heightmap_grid(settings.heightmap, self.up) if settings.heightmap.enabled else None
+        self._tables = kernel.tables(ref)
+        self._kernel_setup = kernel.setup(self.up, self.end_effector_index, self.joint_weights, self.root_weight,
+                                          self.weights, reward.scales, settings.phase_encoding,
+                                          settings.reference_root_observation, ref.n)
         self._batch, self._index, self._state = None, 0, None
         self.time = 0.0
         self.end_time = settings.episode_seconds
@@ -213,59 +218,17 @@ class ImitationEnv(gym.Env):
 
     def errors(self) -> dict[str, float]:
         """The reward's errors for the state now against the reference now (what a step ending here scores)."""
-        s = self._as_batch()
-        ref = _ReferenceBatch(self.reference, *self.reference.locate_many(np.array([self.time])))
-        fields = self._fields()
-        ref.stand_on(ground_heights(fields, s.root_pos, tracking=True))
-        h, _ = heading_frames(s.root_rot, self.sim.up_axis)
-        errors = self._errors_many(s, ref, s.body_pos - s.root_pos[:, None], h, fields)
-        return {k: float(v[0]) for k, v in errors.items()}
-
-    def _fields(self) -> list | None:
-        """This env's ground as a batch of one (None: flat ground)."""
-        return None if self.field is None else [self.field]
-
-    def _errors_many(self, s: BodyState, ref: "_ReferenceBatch", rel: np.ndarray, h: np.ndarray,
-                     fields: list | None = None) -> dict:
-        """The reward's errors for a batch; `fields`: each row's ground (None: flat ground)."""
-        ee = rel[:, self.end_effector_index]
-        ee[..., self.up] = s.body_pos[:, self.end_effector_index, self.up]  # height above the ground
-        if fields is not None:
-            ee[..., self.up] -= ground_heights(fields, s.body_pos[:, self.end_effector_index], tracking=True)
-        t, r = self.reference, ref.rows
-        return {
-            "pose": rw.pose_error(s.joint_rot, t.joint_rot[r], s.root_rot, t.root_rot[r], self.joint_weights,
-                                  self.root_weight),
-            "velocity": rw.velocity_error(s.joint_vel, t.joint_vel[r], s.root_ang_vel, t.root_ang_vel[r],
-                                          self.joint_weights, self.root_weight),
-            "end_effector": rw.end_effector_error(ee @ np.swapaxes(h, -1, -2), t.end_effectors[r]),
-            "root": rw.root_error(s.root_pos, ref.root_pos, s.root_rot, t.root_rot[r], s.root_lin_vel,
-                                  t.root_lin_vel[r], s.root_ang_vel, t.root_ang_vel[r]),
-            "com": rw.com_error(s.com_vel, t.com_vel[r]),
-            "root_velocity": rw.root_velocity_error(s.root_lin_vel, t.root_lin_vel[r], s.root_ang_vel,
-                                                    t.root_ang_vel[r]),
-        }
+        rows, cycles = self.reference.locate_many(np.array([self.time]))
+        errors = _evaluate(self, self._as_batch(), rows, cycles, self._fields()).errors
+        return {k: float(v) for k, v in zip(TERMS, errors[0])}
 
     def _observe(self) -> np.ndarray:
         """The observation of the state now (after a reset or a teleport)."""
         return _observe_envs([self], self._as_batch())[0]
 
-    def _observe_many(self, s: BodyState, ref: "_ReferenceBatch", h: np.ndarray, lq: np.ndarray,
-                      rel: np.ndarray, fields: list | None = None) -> np.ndarray:
-        """The head (phase, root height, optional reference root), then DeepMimic's per-body state."""
-        if self.settings.phase_encoding == "linear":
-            head = [ref.phase]
-        else:
-            head = [np.cos(2 * np.pi * ref.phase), np.sin(2 * np.pi * ref.phase)]
-        head.append(s.root_pos[:, self.up] if ref.ground is None else s.root_pos[:, self.up] - ref.ground)
-        if self.settings.reference_root_observation:
-            offset = np.einsum("nij,nj->ni", h, ref.root_pos - s.root_pos)  # the reference's root, seen from ours
-            forward = np.einsum("nij,nj->ni", h, self.reference.heading[ref.rows])  # its heading, seen from ours
-            head.extend([*offset.T, *forward[:, self._horizontal].T])
-        obs = observe(s, np.stack(head, axis=-1), h, lq, rel)
-        if self._heightmap_grid is None:
-            return obs
-        return np.concatenate([obs, self._heightmap(s, h, fields)], axis=1)
+    def _fields(self) -> list | None:
+        """This env's ground as a batch of one (None: flat ground)."""
+        return None if self.field is None else [self.field]
 
     def _heightmap(self, s: BodyState, h: np.ndarray, fields: list | None) -> np.ndarray:
         """The ground's heights on the grid around each root, in its heading frame, minus the root's height (n, k);
@@ -284,28 +247,40 @@ class ImitationEnv(gym.Env):
             bool(root[self.up] < self.field.height(root, tracking=True))
 
 
-class _ReferenceBatch:
-    """The reference at each env's time: table rows, phases and the cycle-shifted root and bodies."""
+class _Numbers(NamedTuple):
+    """What `_evaluate` computes for a batch (one row per env)."""
 
-    __slots__ = ("rows", "phase", "root_pos", "body_pos", "ground", "up")
+    obs: np.ndarray  # (n, observation size) float32
+    errors: np.ndarray  # (n, len(TERMS)) the reward's errors
+    terms: np.ndarray  # (n, len(TERMS)) exp(-scale * error)
+    reward: np.ndarray  # (n,)
+    tracking: np.ndarray  # (n,) mean root-relative body error, metres (MimicKit's evaluation metric)
+    far_sq: np.ndarray  # (n,) the largest squared distance of a body from the reference's (pose termination)
+    root_distance: np.ndarray  # (n,) metres from the reference's root
 
-    def __init__(self, track, rows: np.ndarray, cycles: np.ndarray):
-        self.rows = rows
-        self.phase = rows / max(track.n - 1, 1)
-        shift = cycles[:, None] * track.cycle_offset
-        self.root_pos = track.root_pos[rows] + shift
-        self.body_pos = track.body_pos[rows] + shift[:, None]
-        self.ground, self.up = None, track.up
 
-    def stand_on(self, ground: np.ndarray | None) -> None:
-        """Lift the reference's root by the ground's height under each character (ground-relative tracking: the
-        clip was on flat ground, so its root height is a height above the ground). None: flat ground."""
-        if ground is not None:
-            self.ground = ground
-            self.root_pos = self.root_pos.copy()
-            self.root_pos[:, self.up] += ground
-            self.body_pos = self.body_pos.copy()
-            self.body_pos[..., self.up] += ground[:, None]
+def _evaluate(first: ImitationEnv, s: BodyState, rows: np.ndarray, cycles: np.ndarray,
+              fields: list | None) -> _Numbers:
+    """Reward, observation and tracking metrics of envs on `first`'s reference track in states `s`, at table rows
+    `rows` of cycles `cycles`; `fields`: each row's ground (None: flat ground)."""
+    n, n_terms = len(rows), len(TERMS)
+    if fields is None:
+        ground, ee_ground = np.zeros(n), np.zeros((n, len(first.end_effector_index)))
+    else:  # the reference stands on the ground under each character; end effectors' heights are above it
+        ground = ground_heights(fields, s.root_pos, tracking=True)
+        ee_ground = ground_heights(fields, s.body_pos[:, first.end_effector_index], tracking=True)
+    obs = np.empty((n, first.observation_space.shape[0]), dtype=np.float32)
+    out = np.empty((5 + 2 * n_terms, n))
+    errors, terms = out[:n_terms].T, out[n_terms:2 * n_terms].T
+    reward, tracking, far_sq, root_distance = out[2 * n_terms], out[2 * n_terms + 1], out[2 * n_terms + 2], \
+        out[2 * n_terms + 3]
+    kernel.evaluate(s.root_pos, s.root_rot, s.root_lin_vel, s.root_ang_vel, s.joint_rot, s.joint_vel, s.body_pos,
+                    s.body_rot, s.body_lin_vel, s.body_ang_vel, s.com_vel, rows, cycles, ground, ee_ground,
+                    first._tables, first._kernel_setup, obs, errors, terms, reward, tracking, far_sq, root_distance)
+    if first._heightmap_grid is not None:
+        h, _ = heading_frames(s.root_rot, first.sim.up_axis)
+        obs[:, -first._heightmap_grid.shape[0]:] = first._heightmap(s, h, fields)
+    return _Numbers(obs, errors, terms, reward, tracking, far_sq, root_distance)
 
 
 def _batchable(first: ImitationEnv, env: ImitationEnv) -> bool:
@@ -328,30 +303,22 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
     for i, e in enumerate(envs):
         e.time += e.dt
         times[i] = e.time
-    ref = _ReferenceBatch(track, *track.locate_many(times))
+    rows, cycles = track.locate_many(times)
     raws = []
-    for e, targets in zip(envs, first._pd_targets_many(a, ref.rows)):
+    for e, targets in zip(envs, first._pd_targets_many(a, rows)):
         e.sim.step(targets)
         raws.append(e.sim.read_raw())
     s = first.sim.states(raws)
     fields = None if first.field is None else [e.field for e in envs]  # each env's own ground (seeded terrains differ)
-    ref.stand_on(ground_heights(fields, s.root_pos, tracking=True))
-    h, lq = heading_frames(s.root_rot, first.sim.up_axis)
-    rel = s.body_pos - s.root_pos[:, None]  # bodies relative to the root, world axes
-    reward, terms = rw.combine(first._errors_many(s, ref, rel, h, fields), first.weights, first.reward.scales)
-    obs = first._observe_many(s, ref, h, lq, rel, fields)
-    # MimicKit's evaluation metrics (metres): mean root-relative body error, root error
-    d = rel - (ref.body_pos - ref.root_pos[:, None])
-    tracking = np.sqrt(np.einsum("nbi,nbi->nb", d, d)).mean(axis=1).tolist()
+    numbers = _evaluate(first, s, rows, cycles, fields)
+    obs = numbers.obs
     if st.pose_termination is None:
         lost = [False] * n
     else:  # MimicKit's pose termination: a body (world position) farther than the distance from the reference's
-        w = s.body_pos - ref.body_pos
-        lost = (np.einsum("nbi,nbi->nb", w, w).max(axis=1) > st.pose_termination ** 2).tolist()
-    r = s.root_pos - ref.root_pos
-    root_error = np.sqrt(np.einsum("ni,ni->n", r, r)).tolist()
-    rewards, phases = reward.tolist(), ref.phase.tolist()
-    terms = {k: v.tolist() for k, v in terms.items()}
+        lost = (numbers.far_sq > st.pose_termination ** 2).tolist()
+    tracking, root_error = numbers.tracking.tolist(), numbers.root_distance.tolist()
+    rewards, phases = numbers.reward.tolist(), (rows / max(track.n - 1, 1)).tolist()
+    terms = numbers.terms.tolist()
     results = []
     for i, e in enumerate(envs):
         e._batch, e._index, e._state = s, i, None
@@ -359,7 +326,7 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
         terminated = fallen or lost[i]
         truncated = not terminated and e.time >= e.end_time - 1e-9
         info = {"time": e.time, "phase": phases[i], "fallen": fallen, "lost_track": lost[i],
-                "reward_terms": {k: v[i] for k, v in terms.items()},
+                "reward_terms": dict(zip(TERMS, terms[i])),
                 "tracking_error": tracking[i], "root_error": root_error[i]}
         e._steps += 1
         if e._steps <= e._score_horizon:
@@ -387,11 +354,8 @@ def reset_many(envs: list[ImitationEnv], seeds: list | None = None, options: lis
 def _observe_envs(envs: list[ImitationEnv], s: BodyState) -> np.ndarray:
     """The observations of envs on one reference track in the states `s` (one row each), at their own times."""
     first = envs[0]
-    ref = _ReferenceBatch(first.reference, *first.reference.locate_many(np.array([e.time for e in envs])))
-    fields = None if first.field is None else [e.field for e in envs]
-    ref.stand_on(ground_heights(fields, s.root_pos, tracking=True))
-    h, lq = heading_frames(s.root_rot, first.sim.up_axis)
-    return first._observe_many(s, ref, h, lq, s.body_pos - s.root_pos[:, None], fields)
+    rows, cycles = first.reference.locate_many(np.array([e.time for e in envs]))
+    return _evaluate(first, s, rows, cycles, None if first.field is None else [e.field for e in envs]).obs
 
 
 def ground_heights(fields: list | None, points: np.ndarray, tracking: bool = False) -> np.ndarray | None:
@@ -421,27 +385,6 @@ def heightmap_grid(settings: HeightmapSettings, up: int) -> np.ndarray:
     grid[..., 0] = along[None, :]
     grid[..., 3 - up] = across[:, None]  # the horizontal axis besides x: z for a y-up character, y for a z-up one
     return grid.reshape(-1, 3)
-
-
-def observe(s: BodyState, head: np.ndarray, h: np.ndarray, lq: np.ndarray, rel: np.ndarray) -> np.ndarray:
-    """DeepMimic's state for a batch of envs: the `head` numbers (n, k) (phase, root height...), then per body
-    (base excluded) its position, orientation (quaternion, w >= 0), linear and angular velocity, all in the
-    root's heading frame.
-
-    h, lq: the inverse headings (`heading_frames`); rel: body positions minus the root's.
-    """
-    n, k = head.shape
-    nb = s.body_pos.shape[1] - 1
-    ht = np.swapaxes(h, -1, -2)
-    out = np.empty((n, k + 13 * nb), dtype=np.float32)
-    out[:, :k] = head
-    out[:, k:k + 3 * nb] = (rel[:, 1:] @ ht).reshape(n, -1)
-    rot = s.body_rot[:, 1:] @ np.swapaxes(lq, -1, -2)
-    rot *= np.where(rot[..., 3:] < 0, -1.0, 1.0)
-    out[:, k + 3 * nb:k + 7 * nb] = rot.reshape(n, -1)
-    out[:, k + 7 * nb:k + 10 * nb] = (s.body_lin_vel[:, 1:] @ ht).reshape(n, -1)
-    out[:, k + 10 * nb:] = (s.body_ang_vel[:, 1:] @ ht).reshape(n, -1)
-    return out
 
 
 ImitationEnv.step_many = staticmethod(step_many)

@@ -3,8 +3,9 @@
 Weights and scales are named arguments (params.yaml `imitate.reward`, `sfv.config.RewardParams`), never
 constants buried in the env. Defaults are DeepMimic's (SceneImitate.cpp) with the pybullet port's
 end-effector scale.
-The functions run every control step for every env of a worker at once: each takes arrays with any leading
-batch axes (one env: none) and returns one error per env.
+Each takes arrays with any leading batch axes (one env: none) and returns one error per env. These are the
+definitions, for reading and for analyses over whole episodes; the env computes the same terms env by env in one
+compiled loop (sfv.imitate.kernel), and tests/test_imitate_kernel.py holds the two together.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import pybullet
 from sfv.assets import pybullet_data_path
 from sfv import rotations
 from sfv.config import EnvSettings
+from sfv.imitate.kernel import joint_states
 from sfv.imitate.terrain import Heightfield, TerrainError, make_heightfield, read_terrain
 from sfv.io import quiet_stdio
 from sfv.skeleton import SkeletonError, load_character
@@ -207,11 +208,9 @@ class Simulation:
         self.axes = np.array([b.axis for b in sk.joints])
         # where each joint's numbers sit in the flat joint-state vectors pybullet returns
         npos, nvel = np.where(self.spherical, 4, 1), np.where(self.spherical, 3, 1)
-        pstart, vstart = np.cumsum(npos) - npos, np.cumsum(nvel) - nvel
-        self._sph_pos = np.concatenate([np.arange(p, p + 4) for p in pstart[self.spherical]] or [np.zeros(0, int)])
-        self._sph_vel = np.concatenate([np.arange(v, v + 3) for v in vstart[self.spherical]] or [np.zeros(0, int)])
-        self._rev_pos, self._rev_vel = pstart[~self.spherical], vstart[~self.spherical]
-        self._rev_axes = self.axes[~self.spherical]
+        self._position_start = (np.cumsum(npos) - npos).astype(np.int64)
+        self._velocity_start = (np.cumsum(nvel) - nvel).astype(np.int64)
+        self._axes = np.ascontiguousarray(self.axes, dtype=np.float64)
         self.masses = np.array([pybullet.getDynamicsInfo(self.body, int(l), physicsClientId=c)[0] for l in self.links])
         self.total_mass = float(self.masses.sum())
         self._mass_fractions = self.masses / self.total_mass
@@ -339,15 +338,10 @@ class Simulation:
                 flat += st[5]
                 flat += st[6]
                 flat += st[7]
-        jp, jv = np.array(jp).reshape(n, -1), np.array(jv).reshape(n, -1)
         joint_rot = np.empty((n, len(self.spherical), 4))
         joint_vel = np.empty((n, len(self.spherical), 3))
-        joint_rot[:, self.spherical] = jp[:, self._sph_pos].reshape(n, -1, 4)
-        joint_vel[:, self.spherical] = jv[:, self._sph_vel].reshape(n, -1, 3)
-        half = 0.5 * jp[:, self._rev_pos]
-        joint_rot[:, ~self.spherical] = np.concatenate([self._rev_axes * np.sin(half)[..., None],
-                                                        np.cos(half)[..., None]], -1)
-        joint_vel[:, ~self.spherical] = self._rev_axes * jv[:, self._rev_vel][..., None]
+        joint_states(np.array(jp).reshape(n, -1), np.array(jv).reshape(n, -1), self.spherical, self._position_start,
+                     self._velocity_start, self._axes, joint_rot, joint_vel)
         rows = np.array(flat).reshape(n, -1, 13)
         root_lin_vel = rows[:, 0, 7:10]
         if self._base_turn is not None:  # pybullet's base turns with its principal axes: back to the root's frame
