@@ -205,12 +205,11 @@ class Simulation:
         self.child_links = [int(l) for l in self.links if l >= 0]  # links readable by getLinkStates
         self.joint_links = [link_of[n] for n in sk.joint_names]  # movable joints, pose-vector order
         self.spherical = np.array([b.joint_type == "spherical" for b in sk.joints])
-        self.axes = np.array([b.axis for b in sk.joints])
+        self.axes = np.array([b.axis for b in sk.joints], dtype=np.float64)
         # where each joint's numbers sit in the flat joint-state vectors pybullet returns
         npos, nvel = np.where(self.spherical, 4, 1), np.where(self.spherical, 3, 1)
         self._position_start = (np.cumsum(npos) - npos).astype(np.int64)
         self._velocity_start = (np.cumsum(nvel) - nvel).astype(np.int64)
-        self._axes = np.ascontiguousarray(self.axes, dtype=np.float64)
         self.masses = np.array([pybullet.getDynamicsInfo(self.body, int(l), physicsClientId=c)[0] for l in self.links])
         self.total_mass = float(self.masses.sum())
         self._mass_fractions = self.masses / self.total_mass
@@ -341,7 +340,7 @@ class Simulation:
         joint_rot = np.empty((n, len(self.spherical), 4))
         joint_vel = np.empty((n, len(self.spherical), 3))
         joint_states(np.array(jp).reshape(n, -1), np.array(jv).reshape(n, -1), self.spherical, self._position_start,
-                     self._velocity_start, self._axes, joint_rot, joint_vel)
+                     self._velocity_start, self.axes, joint_rot, joint_vel)
         rows = np.array(flat).reshape(n, -1, 13)
         root_lin_vel = rows[:, 0, 7:10]
         if self._base_turn is not None:  # pybullet's base turns with its principal axes: back to the root's frame
