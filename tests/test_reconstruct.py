@@ -733,3 +733,44 @@ def test_camera_turn_read_from_a_rendered_clip(humanoid, tmp_path):
             assert found.moving and angle_deg(true).max() > 20 and err.max() < 2.0
         else:
             assert "camera_frames_R" not in gt and not found.moving
+
+
+def test_error_sources_split_orientation_depth_and_flips(humanoid):
+    """On the walk mocap seen by a camera: a per-frame turn costs nothing once each frame is aligned, a push
+    along the camera's axis shows as depth error only, and a forearm turned round in depth is found in exactly
+    the frames where it was turned, and mended by the truth's signs."""
+    from sfv.mocap import load_mocap
+    from sfv.reconstruct.error_sources import (camera_axes_error, chain_parents, depth_flips, frame_aligned_mpjpe,
+                                               with_true_depth_signs)
+    from sfv.reconstruct.evaluate import mpjpe
+    from sfv.reconstruct.stage import body_map
+
+    bodies = [humanoid.index(n) for n in body_map(humanoid).names]
+    parents = chain_parents(humanoid, bodies)
+    names = body_map(humanoid).names
+    assert parents[0] == -1 and names[parents[names.index("left_wrist")]] == "left_elbow"
+    assert names[parents[names.index("left_knee")]] == "left_hip" and names[parents[names.index("neck")]] == "root"
+    truth = load_mocap("walk").body_positions()[0][:, bodies]
+    T = len(truth)
+
+    turned = np.stack([x @ np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]).T
+                       for x, a in zip(truth, np.linspace(0, 0.5, T))])
+    assert frame_aligned_mpjpe(turned, truth) < 1e-6 and mpjpe(turned, truth) > 20
+
+    pushed = truth.copy()
+    pushed[:, names.index("right_wrist"), 2] += 0.1  # the camera looks along z here
+    err = camera_axes_error(pushed, truth)
+    assert err[:2] == pytest.approx([0.0, 0.0], abs=1e-9) and err[2] > 10
+
+    wrist, elbow = names.index("left_wrist"), names.index("left_elbow")
+    depth = truth[:, wrist, 2] - truth[:, elbow, 2]
+    frames = np.flatnonzero(np.abs(depth) > 0.05)[::2]
+    assert len(frames) >= 3
+    mirrored = truth.copy()
+    mirrored[frames, wrist, 2] -= 2 * depth[frames]  # the forearm's depth turned round about the elbow
+    flipped, counted = depth_flips(mirrored, truth, parents)
+    assert counted[:, wrist].sum() >= len(frames) and set(np.flatnonzero(flipped[:, wrist])) == set(frames)
+    assert flipped.sum() == len(frames)
+    mended = with_true_depth_signs(mirrored, truth, parents)
+    assert np.allclose(mended, truth - truth[:, :1], atol=1e-12)
+    assert mpjpe(mirrored, truth) > 1 and mpjpe(mended, truth) < 1e-6
