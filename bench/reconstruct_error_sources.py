@@ -41,12 +41,13 @@ LIMBS = ["right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "lef
          "right_elbow", "right_wrist", "left_shoulder", "left_elbow", "left_wrist"]
 
 
-def definition_floor(gt: dict) -> float:
-    """MPJPE (mm) of the rendered body's own joints (root: mid-hips) against the humanoid's: what a reconstruction
-    of exactly the body in the video would still score, since the two bodies' joints sit apart."""
+def definition_floor(gt: dict, frames: slice) -> float:
+    """MPJPE (mm) over the clip's `frames` of the rendered body's own joints (root: mid-hips) against the humanoid's:
+    what a reconstruction of exactly the body in the video would still score, since the two bodies' joints sit
+    apart."""
     rendered, source = list(gt["body_joint_names"]), list(gt["source_joint_names"])
-    body = gt["body_joints"][:, [rendered.index(n) for n in LIMBS]]
-    humanoid = gt["source_joints_render"][:, [source.index(n) for n in LIMBS]]
+    body = gt["body_joints"][frames][:, [rendered.index(n) for n in LIMBS]]
+    humanoid = gt["source_joints_render"][frames][:, [source.index(n) for n in LIMBS]]
     hips = [LIMBS.index("right_hip"), LIMBS.index("left_hip")]
     return mpjpe(np.concatenate([body[:, hips].mean(1, keepdims=True), body], 1),
                  np.concatenate([humanoid[:, hips].mean(1, keepdims=True), humanoid], 1))
@@ -75,7 +76,7 @@ def clip_sources(clip: str, params, skeleton) -> dict:
     targets_cam = np.einsum("tij,tnj->tni", est_R, targets.world)
     parents = es.chain_parents(skeleton, targets.bodies)
     detected = poses["detected"].astype(bool)
-    out = {"frames": T, "definition_floor_mm": round(definition_floor(gt), 1)}
+    out = {"frames": T, "definition_floor_mm": round(definition_floor(gt, slice(first, first + T)), 1)}
     for name, x, x_cam in (("targets", targets.world, targets_cam), ("reconstruction", recon, recon_cam)):
         flipped, counted = es.depth_flips(x_cam[detected], truth_cam[detected], parents)
         mended = es.with_true_depth_signs(x_cam, truth_cam, parents)
