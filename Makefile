@@ -7,7 +7,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup cluster repro test test-fast bench bench-cluster clean-venv pose-heavy
+.PHONY: setup cluster repro repro-all store test test-fast bench bench-cluster clean-venv pose-heavy
 
 setup: $(VENV)/.installed
 
@@ -21,8 +21,16 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 	@echo "$(VENV) ready."
 
-repro: setup            ## the main job: every stage of dvc.yaml on the shipped defaults
+repro: setup            ## the main job: the shipped store restored, then every stage of dvc.yaml that is not up to date
+	python -m sfv.cli store restore
 	dvc repro
+
+repro-all: setup        ## every output computed again from scratch (hours: every policy is trained anew)
+	rm -rf data/policies data/morphology data/terrain runs/*/*/
+	dvc repro --force
+
+store: setup            ## this machine's outputs and trainings in progress into the shipped store (then commit it)
+	python -m sfv.cli store save
 
 $(VENV)/.cluster: $(VENV)/.installed
 	@echo "Adding the cluster extra (Ray) to $(VENV) ..."

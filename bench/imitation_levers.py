@@ -8,7 +8,7 @@ budget and seed, then one deterministic evaluation; prints the table (samples, m
 
 A variant is a set of overrides of params.yaml's `imitate` section (dotted keys, e.g. `ppo.n_epochs`).
 A larger --budget continues a variant's run where the smaller one stopped (a row per budget is kept).
-Every run lives in bench/results/levers/runs/<clip>/<variant>/ (not committed) and resumes after an
+Every run lives in runs/levers/<clip>@<variant>/ (`sfv store save` carries it to another machine) and resumes after an
 interruption (sfv.imitate.train); a finished variant is evaluated once, its row kept in
 bench/results/levers/<clip>.json and its learning curve copied to bench/results/levers/curves/<clip>/,
 so a rerun only adds what is missing (sfv.paths names these files; notebook 03 shows them).

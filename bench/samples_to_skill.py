@@ -18,7 +18,7 @@ backflip: DeepMimic stores them as cycles too) over one play of its clip:
                                                         # a lever tried on the target itself: its own run,
                                                         # curve (<clip>_seed<k>@<variant>.csv) and table row
 
-Policies go to bench/results/samples_to_skill/runs/ (not committed); each run's learning curve to
+Policies go to runs/samples_to_skill/<clip>_seed<k> (`sfv store save` carries them to another machine); each run's learning curve to
 bench/results/samples_to_skill/curves/<clip>_seed<k>.csv (a DVC plot: `dvc plots show`) and the table to
 bench/results/samples_to_skill/table.json.
 """

@@ -51,7 +51,7 @@ from sfv.imitate.env import ImitationEnv
 from sfv.imitate.evaluate import SourceVideo, load_policy, rollout
 from sfv.imitate.reference_clip import load_reference, motion_ground_levels
 from sfv.imitate.curve import read_curve, write_curve
-from sfv.imitate.train import latest_checkpoint, train
+from sfv.imitate.train import train
 from sfv.io import write_json
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
@@ -174,20 +174,24 @@ display(Image(save_figure(figures.start_phases(np.array(starts), f"{clip}: RSI s
 #
 # stable-baselines3 PPO with DeepMimic's discount (γ = λ = 0.95), a fixed-size rollout per update, and
 # observation normalisation (`VecNormalize`, saved with the model). Progress goes to a bar, TensorBoard
-# (`tensorboard --logdir data/policies/<clip>/tb`) and `curve.csv`. A checkpoint is written every
-# `checkpoint_every` samples; if the run is interrupted (even `kill -9`), running the stage again resumes
-# from the last one. Once the budget is spent, re-running only re-evaluates.
+# (`tensorboard --logdir logs/tensorboard`) and `curve.csv`. A checkpoint is written every `checkpoint_every`
+# samples into the run's folder `runs/<stage>/<clip>/` (kept apart from the policy folder, which holds only the
+# final policy); if the run is interrupted (even `kill -9`), running the stage again resumes from the last one,
+# on another machine too once `sfv store save` has carried the folder there. Once the budget is spent,
+# re-running only re-evaluates.
 
 # %%
+stage = paths.imitate_stage(reference)
 summary = train(motion_path, policy_dir, cfg.env, cfg.reward, ppo, seed=seed, progress=True, asi=cfg.asi,
-                evaluation_seconds=cfg.evaluation.seconds, cluster=params.cluster)  # rollouts here or on Ray
+                evaluation_seconds=cfg.evaluation.seconds, cluster=params.cluster,  # rollouts here or on Ray
+                run_dir=paths.run_dir(stage, clip), tensorboard_dir=paths.tensorboard_dir(stage, clip))
 curve = read_curve(policy_dir / "curve.csv")
 write_curve(paths.learning_curve_file(clip, reference), curve)  # for `dvc plots show`
 print(f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
       f"({summary['samples_per_second']:.0f} samples/s including learning)")
 display(Image(save_figure(figures.learning_curves(curve, f"{clip}: learning curves"), plot_dir / "learning_curves.png")))
 if cfg.env.state_init == "adaptive":  # ASI: where episodes started by the end, and why
-    asi_state = json.loads((latest_checkpoint(policy_dir) / "asi.json").read_text())
+    asi_state = json.loads((policy_dir / "asi.json").read_text())
     asi_p = np.exp(np.array(asi_state["logits"]) - max(asi_state["logits"]))
     display(Image(save_figure(figures.asi_distribution(asi_p / asi_p.sum(), np.array(asi_state["difficulty"]),
                                                        f"{clip}: ASI's start distribution after training"),

@@ -97,11 +97,13 @@ display(Markdown("| body | clip | scale | key points (cm) | limbs (cm) | penetra
 ppo = params.imitate.ppo.model_copy(update={"total_timesteps": cfg.total_timesteps})
 summaries, curves = {}, {}
 for character, clip in runs:
-    run_dir = out_dir / character / clip
-    summaries[character, clip] = train(references[character, clip], run_dir, params.imitate.env, params.imitate.reward,
+    policy_folder = out_dir / character / clip
+    summaries[character, clip] = train(references[character, clip], policy_folder, params.imitate.env, params.imitate.reward,
                                        ppo, seed=params.base.seed, evaluation_seconds=cfg.evaluation.seconds,
-                                       cluster=params.cluster)
-    curves[f"{character} {clip}"] = read_curve(run_dir / "curve.csv")
+                                       cluster=params.cluster,
+                                       run_dir=paths.run_dir("morphology_transfer", f"{character}_{clip}"),
+                                       tensorboard_dir=paths.tensorboard_dir("morphology_transfer", f"{character}_{clip}"))
+    curves[f"{character} {clip}"] = read_curve(policy_folder / "curve.csv")
     print(f"{character} {clip}: {summaries[character, clip]['timesteps']:,} samples, "
           f"{summaries[character, clip]['wall_seconds'] / 60:.0f} min")
 
@@ -117,9 +119,9 @@ rows = []
 for clip in cfg.clips:
     videos = []
     for character in cfg.characters:
-        run_dir = out_dir / character / clip
-        model, normaliser = load_policy(run_dir)
-        videos.append(run_dir / "evaluation.mp4")
+        policy_folder = out_dir / character / clip
+        model, normaliser = load_policy(policy_folder)
+        videos.append(policy_folder / "evaluation.mp4")
         result = rollout(model, load_motion(references[character, clip], character), params.imitate.env,
                          params.imitate.reward, cfg.evaluation.seconds, video=videos[-1], width=cfg.evaluation.width,
                          height=cfg.evaluation.height, policy_normaliser=normaliser)
@@ -131,7 +133,7 @@ for clip in cfg.clips:
     both = side_by_side(videos, out_dir / f"{clip}_side_by_side.mp4", cfg.evaluation.height)
     display(Markdown(f"**{clip}**: " + ("the source video and the humanoid, then " if humanoid_video.is_file() else "")
                      + ", ".join(cfg.characters)))
-    display(Video(str(both), embed=True, width=min(1280, (len(videos) + 1) * cfg.evaluation.width)))
+    display(Video(str(both), embed=False, width=min(1280, (len(videos) + 1) * cfg.evaluation.width)))
 
 display(Markdown("| body | clip | tracking (cm) | time up (s) | samples (M) | minutes | humanoid tracking (cm) | "
                  "humanoid time up (s) |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(

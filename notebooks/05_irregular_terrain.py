@@ -95,7 +95,9 @@ for run in cfg.runs:
                                           params.imitate.ppo.evaluate_every)
     print(f"{run.name}: from {flat_dir}, {cfg.budget:,} samples on {run.terrain}")
     summaries[run.name] = train(flat_dir / "reference.npz", out_dir / run.name, s.env, s.reward, s.ppo, seed=s.seed,
-                                evaluation_seconds=cfg.evaluation.seconds, warm_start=flat_dir, cluster=params.cluster)
+                                evaluation_seconds=cfg.evaluation.seconds, warm_start=flat_dir, cluster=params.cluster,
+                                run_dir=paths.run_dir("irregular_terrain", run.name),
+                                tensorboard_dir=paths.tensorboard_dir("irregular_terrain", run.name))
     curves[run.name] = read_curve(out_dir / run.name / "curve.csv")
     minutes = summaries[run.name]["wall_seconds"] / 60
     print(f"  {summaries[run.name]['timesteps']:,} samples, {minutes:.0f} min")
@@ -147,7 +149,7 @@ if cfg.evaluation.video:
     for run in cfg.runs:
         for policy in POLICIES:
             display(Markdown(f"**{run.name}**, {policy} policy"))
-            display(Video(str(out_dir / run.name / f"{policy}_policy.mp4"), embed=True, width=cfg.evaluation.width))
+            display(Video(str(out_dir / run.name / f"{policy}_policy.mp4"), embed=False, width=cfg.evaluation.width))
 
 # %%
 write_json(paths.metrics_file("irregular_terrain"), {

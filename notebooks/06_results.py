@@ -37,16 +37,17 @@ from IPython.display import HTML, Image, Markdown, display
 
 from sfv import paths
 from sfv.io import write_json, write_text
-from sfv.notebook import stage_params
+from sfv.notebook import executed_path, stage_params
 from sfv.report import paper
 from sfv.report.export import HTML_PAGES
-from sfv.report.media import inline_img, video_gif
+from sfv.report.media import linked_img, video_gif
 from sfv.report.tables import all_tables
 
 params = stage_params(params_file)
 cfg = params.report
 print(f"report settings: {cfg.model_dump()}")
 plot_dir = paths.plot_dir("report")
+here = executed_path("report").parent  # the GIFs are linked from where the executed notebook lies
 tables = all_tables(params)
 
 
@@ -93,7 +94,7 @@ for kind, clips in (("video", list(params.imitate.clips)), ("mocap", list(params
             continue
         gif = video_gif(video, plot_dir / f"{clip}_{kind}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
         gifs[label] = str(gif)
-        display(HTML(f"<p><b>{label}</b></p>" + inline_img(gif, label)))
+        display(HTML(f"<p><b>{label}</b></p>" + linked_img(gif, label, here)))
 
 # %% [markdown]
 # ## Pose estimation
@@ -161,18 +162,18 @@ for video in sorted((paths.DATA / "morphology").glob("*_side_by_side.mp4")):  # 
     gif = video_gif(video, plot_dir / f"morphology_{clip}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width * 3)
     gifs[f"morphology transfer: {clip}"] = str(gif)
     display(HTML(f"<p><b>morphology transfer, {clip}: the source and the humanoid (left), then each other body "
-                 "(morphology_transfer.characters)</b></p>" + inline_img(gif, clip)))
+                 "(morphology_transfer.characters)</b></p>" + linked_img(gif, clip, here)))
 for video in sorted((paths.DATA / "terrain").glob("*/*_policy.mp4")):  # notebook 05: flat and terrain policies
     run, policy = video.parent.name, video.stem.removesuffix("_policy")
     gif = video_gif(video, plot_dir / f"terrain_{run}_{policy}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
     gifs[f"irregular terrain: {run}, {policy} policy"] = str(gif)
-    display(HTML(f"<p><b>irregular terrain, {run}: the {policy} policy</b></p>" + inline_img(gif, run)))
+    display(HTML(f"<p><b>irregular terrain, {run}: the {policy} policy</b></p>" + linked_img(gif, run, here)))
 still_video = paths.DATA / "completion" / "still_to_motion.mp4"  # notebook 07: one still continued by a policy
 if still_video.is_file():
     gif = video_gif(still_video, plot_dir / "still_to_motion.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
     gifs["motion completion: a still, continued by a policy"] = str(gif)
     display(HTML("<p><b>A still (left), continued in physics by the policy of the skill it shows</b></p>"
-                 + inline_img(gif, "still to motion")))
+                 + linked_img(gif, "still to motion", here)))
 
 # %%
 summary = {name: t.records() for name, t in tables.items()}

@@ -12,6 +12,14 @@ def main(argv: list[str] | None = None) -> int:
         from sfv.cluster import main as cluster_main
 
         return cluster_main(argv[1:])
+    if argv[:1] == ["store"]:  # the shipped store (sfv/store.py)
+        from sfv.store import main as store_main
+
+        return store_main(argv[1:])
+    if argv[:1] == ["play"]:  # a trained policy, without training (sfv/imitate/play.py)
+        from sfv.imitate.play import main as play_main
+
+        return play_main(argv[1:])
     parser = argparse.ArgumentParser(prog="sfv", description="SFV kit: run pipeline stages and checks.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute a stage's notebook with params.yaml (what `dvc repro` calls)")
@@ -20,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--output", default=None, help="executed notebook path (default reports/notebooks/)")
     run.add_argument("--clip", default=None, help="the clip, for the stages that run once per clip")
     sub.add_parser("cluster", help="run several stages at once on a Ray cluster (sfv cluster --help)")
+    sub.add_parser("store", help="the shipped store: save, restore, size (sfv store --help)")
+    sub.add_parser("play", help="play and re-evaluate a trained policy, e.g. `sfv play imitate@walk` (sfv play --help)")
     check = sub.add_parser("check-params", help="validate params.yaml against the schema")
     check.add_argument("path", nargs="?", default="params.yaml")
     args = parser.parse_args(argv)

@@ -8,6 +8,11 @@ DATA = Path("data")
 CLIPS = DATA / "clips"  # one folder per clip: a real clip's video, or a rendered clip's render
 PLOTS = Path("plots")
 METRICS = Path("metrics")
+#: trainings in progress, one folder each (runs/<stage>/<name>): checkpoints, not outputs; `sfv store save` carries
+#: them to the next machine through the shipped store
+RUNS = Path("runs")
+#: TensorBoard logs of every training (git-ignored, never shipped)
+TENSORBOARD = Path("logs") / "tensorboard"
 
 
 def mocap_motion(clip: str, root: Path = Path(".")) -> Path:
@@ -44,6 +49,18 @@ def _reference_kind(reference: str) -> str:
 def policy_dir(clip: str, reference: str = "video", root: Path = Path(".")) -> Path:
     """Checkpoints, final policy, learning curve, evaluation video and the reference a policy tracks."""
     return root / DATA / "policies" / _reference_kind(reference) / clip
+
+
+def run_dir(stage: str, name: str, root: Path = Path(".")) -> Path:
+    """The checkpoints of a training in progress: one folder per stage and run, at one depth (a run name never
+    holds a '/'), so that the store can track each as a whole."""
+    if "/" in name or not name:
+        raise ValueError(f"a run name is one folder name, got {name!r}")
+    return root / RUNS / stage / name
+
+
+def tensorboard_dir(stage: str, name: str, root: Path = Path(".")) -> Path:
+    return root / TENSORBOARD / stage / name
 
 
 def imitate_stage(reference: str) -> str:
@@ -106,7 +123,7 @@ def reconstructed_motion(clip: str, suffix: str = ".txt", root: Path = Path(".")
 
 
 #: what the learning-speed benchmarks measured (bench/imitation_levers.py, bench/samples_to_skill.py): small
-#: tables and learning curves, committed; their policies stay in each folder's runs/ (ignored)
+#: tables and learning curves, committed; their trainings are runs like the stages' (runs/levers, runs/samples_to_skill)
 BENCH_RESULTS = Path("bench") / "results"
 
 
@@ -120,7 +137,7 @@ def lever_curve_file(clip: str, variant: str, root: Path = Path(".")) -> Path:
 
 
 def lever_run_dir(clip: str, variant: str, root: Path = Path(".")) -> Path:
-    return root / BENCH_RESULTS / "levers" / "runs" / clip / variant
+    return run_dir("levers", f"{clip}@{variant}", root)
 
 
 def skill_table_file(root: Path = Path(".")) -> Path:
@@ -138,4 +155,4 @@ def skill_curve_file(clip: str, seed: int, root: Path = Path("."), variant: str 
 
 
 def skill_run_dir(clip: str, seed: int, root: Path = Path("."), variant: str | None = None) -> Path:
-    return root / BENCH_RESULTS / "samples_to_skill" / "runs" / _skill_run_name(clip, seed, variant)
+    return run_dir("samples_to_skill", _skill_run_name(clip, seed, variant), root)

@@ -17,11 +17,28 @@ from sfv.skeleton import Skeleton  # noqa: E402
 LEFT, RIGHT, CENTRE = "#1f77b4", "#d62728", "#333333"
 
 
+#: colours of a saved PNG: a palette image is about a third of matplotlib's RGBA one (photos in contact sheets too),
+#: and every figure is stored twice (the file and the executed notebook) and shipped in the store
+PNG_COLOURS = 256
+
+
 def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
-    """Save atomically as PNG (deterministic metadata) and close the figure."""
+    """Save atomically (deterministic metadata) and close the figure; a PNG is written with a palette."""
+    import io
+
     path = Path(path)
+    kind = path.suffix.lstrip(".") or "png"
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png", metadata={"Software": None})
+        if kind == "png":
+            from PIL import Image
+
+            buffer = io.BytesIO()
+            fig.savefig(buffer, dpi=dpi, format="png", metadata={"Software": None})
+            image = Image.open(buffer).convert("RGB")
+            image.quantize(colors=PNG_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+                tmp, format="PNG", optimize=True)
+        else:
+            fig.savefig(tmp, dpi=dpi, format=kind, metadata={"Software": None})
     plt.close(fig)
     return path
 

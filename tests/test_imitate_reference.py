@@ -145,7 +145,7 @@ def test_nan_in_a_reconstruction_is_refused_and_nothing_trained_is_lost(tmp_path
     motion, made, ref_file = make_reference(params, "x", "video")
     assert ref_file == paths.policy_dir("x") / "reference.npz" and made["loop"] == "wrap"
     checkpoint = paths.policy_dir("x") / "checkpoints" / "000000001024" / "model.zip"
-    checkpoint.parent.mkdir(parents=True)
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
     checkpoint.write_bytes(b"trained")
     before = ref_file.read_bytes()
     # a NaN at frame 7 of the reconstruction (as a hand-edited or foreign file could hold)

@@ -58,6 +58,58 @@ def test_train_checkpoints_and_resumes_where_it_stopped(tmp_path, walk_npz):
     assert json.loads((kept / "run.json").read_text())["env"]["action_scale"] == 0.5
 
 
+def test_a_stage_keeps_its_run_apart_and_its_final_policy_resumes(tmp_path, walk_npz):
+    """A stage's output holds the final policy only (no checkpoints, no TensorBoard logs); the run folder holds the
+    checkpoints while it trains and is emptied once the final policy is written, which a larger budget (a fresh
+    clone restored from the store, say) then resumes from."""
+    out, run, tb = tmp_path / "policy", tmp_path / "runs" / "imitate" / "walk", tmp_path / "logs" / "walk"
+    first = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=1024, **TINY), seed=1, progress=False,
+                  run_dir=run, tensorboard_dir=tb)
+    assert first["timesteps"] == 1024
+    assert sorted(p.name for p in out.iterdir()) == ["curve.csv", "model.zip", "run.json", "vecnormalize.pkl"]
+    assert latest_checkpoint(run) is None and not (run / "checkpoints").exists()  # served: nothing left to carry
+    assert any(tb.rglob("events.out.tfevents.*"))
+    curve = read_curve(out / "curve.csv")
+    more = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False,
+                 run_dir=run, tensorboard_dir=tb)
+    assert more["timesteps"] == 1536
+    resumed = read_curve(out / "curve.csv")
+    assert resumed[:4] == curve and [r["timesteps"] for r in resumed[4:]] == [1280, 1536]
+    # other settings than the final policy's: a fresh run, never a resume from it
+    other = train(walk_npz, out, EnvSettings(action_scale=0.3), ppo=PPOSettings(total_timesteps=512, **TINY), seed=1,
+                  progress=False, run_dir=run, tensorboard_dir=tb)
+    assert other["timesteps"] == 512
+
+
+def test_a_damaged_checkpoint_is_named_and_the_one_before_resumes(tmp_path, walk_npz, capsys):
+    """A truncated model.zip (a copy cut short, a failed restore) is passed over with its name, and the run resumes
+    from the checkpoint before it (two are kept); with none left it starts afresh."""
+    from sfv.imitate.train import checkpoint_problem
+
+    out = tmp_path / "policy"
+    train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False)
+    kept = sorted(p.name for p in (out / "checkpoints").iterdir())
+    assert kept == [f"{1024:012d}", f"{1536:012d}"]  # the newest two
+    newest = out / "checkpoints" / f"{1536:012d}" / "model.zip"
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])
+    assert "model.zip: damaged" in checkpoint_problem(newest.parent)
+    capsys.readouterr()
+    assert latest_checkpoint(out).name == f"{1024:012d}"
+    assert f"checkpoint {newest.parent} is damaged" in capsys.readouterr().out
+    summary = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=2048, **TINY), seed=1,
+                    progress=False)
+    printed = capsys.readouterr().out
+    assert f"resuming from {out / 'checkpoints' / f'{1024:012d}'} (1024 samples done)" in printed
+    assert summary["timesteps"] == 2048
+    steps = [r["timesteps"] for r in read_curve(out / "curve.csv")]
+    assert steps == sorted(set(steps)) and steps[-1] == 2048
+    for ckpt in (out / "checkpoints").iterdir():  # every checkpoint unreadable: from scratch, not a crash
+        (ckpt / "vecnormalize.pkl").write_bytes(b"not a pickle")
+    assert latest_checkpoint(out, report=None) is None
+    assert train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=512, **TINY), seed=1,
+                 progress=False)["timesteps"] == 512
+
+
 def test_a_changed_reference_starts_afresh_an_equal_one_resumes(tmp_path, walk_npz):
     """A reconstruction that changed (its content, not its file's bytes) must not be resumed on."""
     from dataclasses import replace

@@ -145,3 +145,31 @@ def test_html_page_has_the_outputs_and_no_code(tmp_path):
     assert not re.search(r'<script[^>]*src="(https?:)?//', page) and 'src=""' not in page
     with pytest.raises(FileNotFoundError, match="dvc repro report"):
         notebook_html(tmp_path / "missing.ipynb", tmp_path / "x.html")
+
+
+def test_the_notebook_links_its_gifs_and_the_page_carries_them(tmp_path):
+    """The executed report notebook keeps a link to each GIF (not a second copy); the exported page takes the image
+    itself in, so it stands alone; a link to nothing stays a link."""
+    import base64
+
+    import nbformat
+
+    from sfv.report.export import notebook_html
+    from sfv.report.media import linked_img
+
+    gif = tmp_path / "plots" / "report" / "walk_video.gif"
+    gif.parent.mkdir(parents=True)
+    gif.write_bytes(b"GIF89a-not-really-but-bytes")
+    here = tmp_path / "reports" / "notebooks"
+    here.mkdir(parents=True)
+    tag = linked_img(gif, "walk", here)
+    assert tag == '<img src="../../plots/report/walk_video.gif" alt="walk">'
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("display(HTML(...))")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": tag + '<img src="gone.gif" alt="x">'})]
+    nb.cells = [cell]
+    nbformat.write(nb, str(here / "06_results.ipynb"))
+    assert "base64" not in (here / "06_results.ipynb").read_text()
+    page = notebook_html(here / "06_results.ipynb", tmp_path / "reports" / "results.html").read_text()
+    assert f'src="data:image/gif;base64,{base64.b64encode(gif.read_bytes()).decode()}"' in page
+    assert 'src="gone.gif"' in page

@@ -43,7 +43,7 @@ from sfv.motion import Motion
 
 
 class ImitationEnv(gym.Env):
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+    metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 30}
 
     def __init__(self, motion: Motion, settings: EnvSettings = EnvSettings(), reward: RewardParams = RewardParams(),
                  render_mode: str | None = None, asi: ASISettings = ASISettings()):
@@ -57,7 +57,8 @@ class ImitationEnv(gym.Env):
         # terrain other than flat ground lies along the clip's travel, from where the clip starts
         self.field = None if self.terrain.kind == "plane" else make_heightfield(
             self.terrain, travel_direction(ref.root_pos, ref.heading[0], self.up), self.up, origin=ref.root_pos[0])
-        self.sim = Simulation(motion.skeleton.name, settings, ghost=render_mode == "rgb_array", heightfield=self.field)
+        self.sim = Simulation(motion.skeleton.name, settings, ghost=render_mode is not None, heightfield=self.field,
+                              gui=render_mode == "human")
         sk = self.sim.skeleton
         self.dt = 1.0 / settings.control_hz
         self.weights = reward.normalised_weights()

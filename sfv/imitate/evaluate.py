@@ -35,7 +35,8 @@ def load_policy(policy_dir: str | Path):
     model_path, norm_path = policy_dir / "model.zip", policy_dir / "vecnormalize.pkl"
     for p in (model_path, norm_path):
         if not p.is_file():
-            raise PolicyError(f"{p}: missing; train the policy first (dvc repro, or sfv.imitate.train.train)")
+            raise PolicyError(f"{p}: missing; restore it from the store (`make repro`, or `sfv store restore`) or train "
+                              "the policy first (`dvc repro`, or sfv.imitate.train.train)")
     with open(norm_path, "rb") as f:
         normaliser = pickle.load(f)  # a VecNormalize without its envs: only the statistics
     return PPO.load(model_path, device="cpu"), normaliser
@@ -44,7 +45,7 @@ def load_policy(policy_dir: str | Path):
 def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams, seconds: float,
             video: str | Path | None = None, width: int = 640, height: int = 384, policy_normaliser=None,
             beside: Callable[[float], np.ndarray] | None = None, start_time: float = 0.0,
-            start: Callable[[ImitationEnv], dict] | None = None, seed: int = 0) -> dict:
+            start: Callable[[ImitationEnv], dict] | None = None, seed: int = 0, gui: bool = False) -> dict:
     """Run the policy deterministically from phase 0 for `seconds` (or until it falls, or a one-shot clip ends).
 
     `start_time` starts the reference (and the clock) elsewhere than 0; `start(env)` gives the state to begin in
@@ -68,7 +69,7 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         stack.callback(torch.set_num_threads, threads)
-        env = ImitationEnv(motion, settings, reward, render_mode="rgb_array" if video else None)
+        env = ImitationEnv(motion, settings, reward, render_mode="human" if gui else "rgb_array" if video else None)
         stack.callback(env.close)
         append = None
         if video:  # written beside its destination, moved into place only when the rollout succeeds
@@ -94,6 +95,8 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
                 log[k].append(getattr(env.state, k).copy())
             if append is not None:
                 append(_frame(env, width, height, beside))
+            if gui:
+                _show(env)
             if terminated or truncated:
                 fallen = bool(terminated)
                 break
@@ -103,6 +106,18 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
                episode_return=float(out["reward"].sum()), tracking_error_mean=float(out["tracking_error"].mean()),
                root_error_final=float(out["root_error"][-1]), seconds=seconds)
     return out
+
+
+def _show(env: ImitationEnv) -> None:
+    """The GUI window at the clip's pace: the reference (blue) one metre beside the character, the camera on it."""
+    import time
+
+    import pybullet
+
+    ref = env.reference.frame(env.time)
+    env.sim.place_ghost_beside(ref.root_pos, ref.root_rot, ref.joint_rot)
+    pybullet.resetDebugVisualizerCamera(3.0, 60, -15, env.state.root_pos.tolist(), physicsClientId=env.sim.client)
+    time.sleep(1.0 / env.settings.control_hz)
 
 
 def _frame(env: ImitationEnv, width: int, height: int, beside: Callable[[float], np.ndarray] | None = None) -> np.ndarray:

@@ -133,7 +133,7 @@ class BodyState:
 
 
 class Simulation:
-    """A DIRECT pybullet world with a terrain and one character tracked by C++ stable PD.
+    """A DIRECT (or, to watch it, GUI) pybullet world with a terrain and one character tracked by C++ stable PD.
 
     `settings.physics_hz` sets the Bullet step; each `step(targets)` holds the PD targets for
     physics_hz / control_hz substeps (8 by default, as the DeepMimic port).
@@ -141,9 +141,9 @@ class Simulation:
 
     def __init__(self, character: str = "humanoid", settings: EnvSettings = EnvSettings(),
                  solver_iterations: int = 10, self_collision: bool = True, ghost: bool = False,
-                 heightfield: Heightfield | None = None):
+                 heightfield: Heightfield | None = None, gui: bool = False):
         """`heightfield`: where a terrain other than flat lies (the env lays it along its clip's travel); by default
-        along +x from the origin."""
+        along +x from the origin. `gui`: pybullet's window instead of DIRECT (needs a display; the same physics)."""
         self.skeleton = load_character(character)  # a file under sfv/characters/: URDF, PD gains, feet
         self.substeps = settings.substeps
         self.physics_hz, self.control_hz = float(settings.physics_hz), float(settings.control_hz)
@@ -153,7 +153,9 @@ class Simulation:
         self.up_axis = self.skeleton.up_axis
         self.up = np.eye(3)["xyz".index(self.up_axis)]
 
-        self.client = pybullet.connect(pybullet.DIRECT)
+        self.client = pybullet.connect(pybullet.GUI if gui else pybullet.DIRECT)
+        if self.client < 0:
+            raise SimulationError("pybullet could not open its window (no display?): play without --gui, or set DISPLAY")
         c = self.client
         pybullet.setGravity(*(-GRAVITY * self.up), physicsClientId=c)
         pybullet.setTimeStep(1.0 / self.physics_hz, physicsClientId=c)
@@ -412,13 +414,17 @@ class Simulation:
 
     def render_with_ghost(self, root_pos, root_rot, joint_rot, side: float = 1.0, **camera) -> np.ndarray:
         """Render the simulated character with the ghost showing the given pose `side` metres beside it."""
-        if self.ghost is None:
-            raise SimulationError("this Simulation was made without a ghost (pass ghost=True)")
+        pos = self.place_ghost_beside(root_pos, root_rot, joint_rot, side)
+        sim_root = self.read_root()[0]
+        return self.render(target=list(0.5 * (sim_root + pos)), **camera)
+
+    def place_ghost_beside(self, root_pos, root_rot, joint_rot, side: float = 1.0) -> np.ndarray:
+        """Pose the ghost `side` metres to the side of the given root (so the two bodies never overlap); returns
+        where its root went."""
         lateral = np.cross(self.up, np.array([1.0, 0, 0]) if self.up_axis != "x" else np.array([0, 1.0, 0]))
         pos = np.asarray(root_pos) + side * lateral
         self.place_ghost(pos, root_rot, joint_rot)
-        sim_root = self.read_root()[0]
-        return self.render(target=list(0.5 * (sim_root + pos)), **camera)
+        return pos
 
     def place_ghost(self, root_pos, root_rot, joint_rot) -> None:
         """Pose the ghost: its root frame (not its centre of mass) at `root_pos`, `root_rot`."""

@@ -1,12 +1,16 @@
-"""PPO training (stable-baselines3) of an imitation policy, resumable after any interruption.
+"""PPO training (stable-baselines3) of an imitation policy, resumable after any interruption, on any machine.
 
-Everything a run writes lives in one folder (a DVC output that persists between runs):
-  checkpoints/<steps>/   model.zip, vecnormalize.pkl, curve.csv, asi.json (every `checkpoint_every` samples)
-  latest                 name of the newest complete checkpoint (written last: the commit point)
-  run.json               the settings the run was started with (a resume must match them)
-  tb/                    TensorBoard logs
-  model.zip, vecnormalize.pkl, curve.csv   the final policy, its observation statistics, the curve
-A killed run (even kill -9) restarts from `latest`, losing at most one checkpoint interval.
+A run writes two folders:
+  run_dir (the run in progress; `out` itself unless the caller keeps them apart, as the stages do: runs/<stage>/<name>)
+    checkpoints/<steps>/   model.zip, vecnormalize.pkl, curve.csv, asi.json (every `checkpoint_every` samples;
+                           the newest two are kept, so a damaged one falls back to the one before)
+    latest                 name of the newest complete checkpoint (written last: the commit point)
+    run.json               the settings the run was started with (a resume must match them)
+  out (what the stage hands on, a DVC output)
+    model.zip, vecnormalize.pkl, curve.csv, run.json, asi.json   the final policy (a complete checkpoint itself,
+                           so a larger budget later resumes from it), its observation statistics, curve, settings
+TensorBoard logs go to `tensorboard_dir` (default run_dir/tb). A killed run (even kill -9) restarts from its newest
+good checkpoint, losing at most one checkpoint interval; `sfv store save` carries a run folder to another machine.
 
 Extensions are stable-baselines3 callbacks: the learning curve and checkpoints; every `evaluate_every`
 samples a deterministic evaluation from phase 0 (its error and survival go in the curve: the samples it
@@ -116,24 +120,65 @@ def same_run(stored: dict, signature: dict) -> bool:
     return not run_differences(stored, signature)
 
 
-def _set_aside(out: Path) -> Path:
-    """Move a superseded run's checkpoints, curve and settings to `out/superseded/` (replacing an older one there),
-    so a settings change never deletes hours of training: move them back to resume it."""
-    kept = out / "superseded"
+def _set_aside(run_dir: Path) -> Path:
+    """Move a superseded run's checkpoints, curve and settings to `<run_dir>/superseded/` (replacing an older one
+    there), so a settings change never deletes hours of training: move them back to resume it."""
+    kept = run_dir / "superseded"
     shutil.rmtree(kept, ignore_errors=True)
     kept.mkdir()
     for name in ("checkpoints", "latest", "run.json", "curve.csv"):
-        if (out / name).exists():
-            os.replace(out / name, kept / name)
+        if (run_dir / name).exists():
+            os.replace(run_dir / name, kept / name)
     return kept
 
 
-def latest_checkpoint(out: Path) -> Path | None:
-    marker = out / "latest"
-    if not marker.is_file():
-        return None
-    ckpt = out / "checkpoints" / marker.read_text().strip()
-    return ckpt if (ckpt / "model.zip").is_file() and (ckpt / "vecnormalize.pkl").is_file() else None
+#: the files of a checkpoint (asi.json besides, with ASI)
+CHECKPOINT_FILES = ("model.zip", "vecnormalize.pkl", "curve.csv")
+
+
+def checkpoint_problem(folder: Path) -> str | None:
+    """Why the checkpoint (or final policy) in `folder` cannot be resumed from, or None: a file missing, a model
+    archive that does not open (a truncated copy, a failed restore), statistics that do not unpickle."""
+    import pickle
+    import zipfile
+
+    for name in CHECKPOINT_FILES:
+        if not (folder / name).is_file():
+            return f"{folder / name}: missing"
+    try:
+        with zipfile.ZipFile(folder / "model.zip") as archive:
+            if "data" not in archive.namelist() or archive.testzip() is not None:
+                return f"{folder / 'model.zip'}: damaged (an incomplete archive)"
+    except (zipfile.BadZipFile, OSError) as e:
+        return f"{folder / 'model.zip'}: damaged ({e})"
+    try:
+        with open(folder / "vecnormalize.pkl", "rb") as f:
+            pickle.load(f)
+    except Exception as e:  # noqa: BLE001 - any unpickling error means the same: unusable
+        return f"{folder / 'vecnormalize.pkl'}: damaged ({type(e).__name__}: {e})"
+    return None
+
+
+def checkpoints_newest_first(run_dir: Path) -> list[Path]:
+    """The run's checkpoint folders, the one `latest` names first, then the others from newest."""
+    ckpts = run_dir / "checkpoints"
+    found = sorted((p for p in ckpts.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name),
+                   reverse=True) if ckpts.is_dir() else []
+    marker = run_dir / "latest"
+    named = ckpts / marker.read_text().strip() if marker.is_file() else None
+    return ([named] if named in found else []) + [p for p in found if p != named]
+
+
+def latest_checkpoint(run_dir: Path, report=print) -> Path | None:
+    """The newest checkpoint of the run that can be resumed from; each damaged one met on the way is named
+    (`report`) and passed over."""
+    for ckpt in checkpoints_newest_first(Path(run_dir)):
+        problem = checkpoint_problem(ckpt)
+        if problem is None:
+            return ckpt
+        if report is not None:
+            report(f"checkpoint {ckpt} is damaged and is passed over: {problem}")
+    return None
 
 
 def _next(done: int, every: int) -> int | float:
@@ -154,7 +199,7 @@ def policy_kwargs(env_settings: EnvSettings, ppo: PPOSettings) -> dict:
     return kwargs
 
 
-def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_offset: float, dt: float,
+def _callbacks(run_dir: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_offset: float, dt: float,
                progress: bool, evaluate, asi: AdaptiveStart | None):
     import torch
     from stable_baselines3.common.callbacks import BaseCallback
@@ -221,9 +266,9 @@ def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_
             self.returns, self.lengths, self.errors, self.rewards = [], [], [], []
             if self.bar is not None:
                 self.bar.set_postfix(err=f"{row['tracking_error']:.3f}m", ep=f"{row['episode_seconds']:.1f}s")
-            write_curve(out / "curve.csv", curve)
+            write_curve(run_dir / "curve.csv", curve)
             if self.num_timesteps >= self.next_checkpoint:
-                save_checkpoint(out, self.model, curve, asi)
+                save_checkpoint(run_dir, self.model, curve, asi)
                 self.next_checkpoint = _next(self.num_timesteps, ppo.checkpoint_every)
             torch.set_num_threads(ppo.torch_threads)  # PPO's update comes next: the workers idle during it
 
@@ -234,26 +279,57 @@ def _callbacks(out: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_
     return ImitationCallback()
 
 
-def save_checkpoint(out: Path, model, curve: list[dict], asi: AdaptiveStart | None = None) -> Path:
-    """Write a complete checkpoint folder, then point `latest` at it, then drop older ones."""
-    ckpts = out / "checkpoints"
+def save_checkpoint(run_dir: Path, model, curve: list[dict], asi: AdaptiveStart | None = None, keep: int = 2) -> Path:
+    """Write a complete checkpoint folder, then point `latest` at it, then drop all but the newest `keep`."""
+    ckpts = run_dir / "checkpoints"
     name = f"{model.num_timesteps:012d}"
     tmp = ckpts / (name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    model.save(tmp / "model.zip")
-    model.get_vec_normalize_env().save(str(tmp / "vecnormalize.pkl"))
-    write_curve(tmp / "curve.csv", curve)
-    if asi is not None:
-        write_json(tmp / "asi.json", asi.state())
+    _write_policy(tmp, model, curve, asi)
     final = ckpts / name
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
-    write_text(out / "latest", name + "\n")
-    for old in ckpts.iterdir():
-        if old.name != name:
+    write_text(run_dir / "latest", name + "\n")
+    done = sorted((p for p in ckpts.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+    for old in done[:-keep]:
+        if old != final:
             shutil.rmtree(old, ignore_errors=True)
+    for stale in ckpts.glob("*.tmp"):  # a write a kill interrupted
+        if stale != tmp:
+            shutil.rmtree(stale, ignore_errors=True)
     return final
+
+
+def _write_policy(folder: Path, model, curve: list[dict], asi: AdaptiveStart | None) -> None:
+    """A checkpoint's files, each written atomically (the final policy's folder is read while it is replaced)."""
+    with atomic_path(folder / "model.zip") as tmp:
+        model.save(tmp)
+    with atomic_path(folder / "vecnormalize.pkl") as tmp:
+        model.get_vec_normalize_env().save(str(tmp))
+    write_curve(folder / "curve.csv", curve)
+    if asi is not None:
+        write_json(folder / "asi.json", asi.state())
+
+
+def _resume_point(run_dir: Path, out: Path, signature: dict) -> Path | None:
+    """Where a run resumes: its newest good checkpoint, else (a run folder kept apart from `out`, on a fresh clone
+    after the stage ran) the final policy in `out` when it was trained with the same settings; None: from
+    scratch. A checkpoint trained with other settings is set aside first (never deleted)."""
+    ckpt = latest_checkpoint(run_dir)
+    run_file = run_dir / "run.json"
+    if ckpt is not None:
+        changes = run_differences(json.loads(run_file.read_text()), signature) if run_file.is_file() \
+            else ["run.json: missing"]
+        if not changes:
+            return ckpt
+        kept = _set_aside(run_dir)
+        print(f"{run_dir}: the checkpoint was trained with other settings ({'; '.join(changes[:6])}"
+              f"{'; ...' if len(changes) > 6 else ''}); starting afresh. The old run is kept in {kept}")
+    if out != run_dir and (out / "run.json").is_file() and checkpoint_problem(out) is None \
+            and same_run(json.loads((out / "run.json").read_text()), signature):
+        return out
+    return None
 
 
 def learning_rate_schedule(ppo: PPOSettings):
@@ -274,13 +350,17 @@ def learning_rate_schedule(ppo: PPOSettings):
 def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = EnvSettings(),
           reward: RewardParams = RewardParams(), ppo: PPOSettings = PPOSettings(), seed: int = 0,
           progress: bool = True, asi: ASISettings = ASISettings(), evaluation_seconds: float = 20.0,
-          warm_start: str | Path | None = None, cluster: ClusterParams = ClusterParams()) -> dict:
+          warm_start: str | Path | None = None, cluster: ClusterParams = ClusterParams(),
+          run_dir: str | Path | None = None, tensorboard_dir: str | Path | None = None) -> dict:
     """Train (or resume) a policy for the motion; returns a summary. Idempotent once the budget is spent.
 
     `evaluation_seconds`: the length of the deterministic evaluations logged every `ppo.evaluate_every` samples.
     `warm_start`: a trained policy's folder (same clip and character, flat ground) to start from: a terrain policy
     begins as the flat one (sfv.imitate.features.warm_start).
-    `cluster`: where the rollout workers run (params.yaml `cluster`: local processes or Ray actors)."""
+    `cluster`: where the rollout workers run (params.yaml `cluster`: local processes or Ray actors).
+    `run_dir`: the folder of the run in progress (checkpoints; default `out`); a stage keeps it apart from its
+    output, so that the output holds only the final policy. `tensorboard_dir`: TensorBoard's logs (default
+    run_dir/tb)."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecNormalize
@@ -288,19 +368,12 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     motion = load_motion(motion_path)
     check_ground_contacts(motion, env_settings.ground_contacts, motion.name)  # before the folder is touched
     out = Path(out)
+    run_dir = out if run_dir is None else Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
     signature = _run_signature(motion_path, env_settings, reward, ppo, seed, asi, motion, warm_start)
-    run_file = out / "run.json"
-    ckpt = latest_checkpoint(out)
-    if ckpt is not None:
-        changes = run_differences(json.loads(run_file.read_text()), signature) if run_file.is_file() \
-            else ["run.json: missing"]
-        if changes:
-            kept = _set_aside(out)
-            print(f"{out}: the checkpoint was trained with other settings ({'; '.join(changes[:6])}"
-                  f"{'; ...' if len(changes) > 6 else ''}); starting afresh. The old run is kept in {kept}")
-            ckpt = None
-    write_json(run_file, signature)
+    ckpt = _resume_point(run_dir, out, signature)
+    write_json(run_dir / "run.json", signature)
 
     torch.set_num_threads(ppo.torch_threads)
     learning_rate = learning_rate_schedule(ppo)
@@ -312,6 +385,7 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
             # the schedule from this call's settings, not the pickled one: a resumed run's budget may have grown
             model = PPO.load(ckpt / "model.zip", env=venv, device="cpu",
                              custom_objects={"learning_rate": learning_rate})
+            model.tensorboard_log = str(tensorboard_dir or run_dir / "tb")
             curve = [r for r in read_curve(ckpt / "curve.csv") if r["timesteps"] <= model.num_timesteps]
             if adaptive is not None and (ckpt / "asi.json").is_file():
                 adaptive.load(json.loads((ckpt / "asi.json").read_text()))
@@ -322,8 +396,8 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
                 "MlpPolicy", venv, n_steps=ppo.n_steps, batch_size=ppo.batch_size, n_epochs=ppo.n_epochs,
                 learning_rate=learning_rate, gamma=ppo.gamma, gae_lambda=ppo.gae_lambda, clip_range=ppo.clip_range,
                 clip_range_vf=ppo.clip_range_vf, normalize_advantage=ppo.normalize_advantage,
-                policy_kwargs=policy_kwargs(env_settings, ppo), tensorboard_log=str(out / "tb"), seed=seed,
-                device="cpu", verbose=0)
+                policy_kwargs=policy_kwargs(env_settings, ppo), tensorboard_log=str(tensorboard_dir or run_dir / "tb"),
+                seed=seed, device="cpu", verbose=0)
             if warm_start is not None:
                 from sfv.imitate.evaluate import load_policy
                 from sfv.imitate.features import warm_start as start_from
@@ -346,15 +420,16 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
                         "eval_survived_seconds": result["survived_seconds"],
                         "eval_root_drift": result["root_error_final"]}
 
-            callback = _callbacks(out, ppo.total_timesteps, ppo, curve, wall_offset, 1.0 / env_settings.control_hz,
-                                  progress, evaluate, adaptive)
+            callback = _callbacks(run_dir, ppo.total_timesteps, ppo, curve, wall_offset,
+                                  1.0 / env_settings.control_hz, progress, evaluate, adaptive)
             model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=False, tb_log_name="ppo")
-            save_checkpoint(out, model, curve, adaptive)
-        with atomic_path(out / "model.zip") as tmp:
-            model.save(tmp)
-        with atomic_path(out / "vecnormalize.pkl") as tmp:
-            venv.save(str(tmp))
-        write_curve(out / "curve.csv", curve)
+            save_checkpoint(run_dir, model, curve, adaptive)
+        _write_policy(out, model, curve, adaptive)
+        if out != run_dir:  # the final policy is the run's last checkpoint now: the run folder has served
+            write_json(out / "run.json", signature)
+            for name in ("checkpoints", "latest", "run.json", "curve.csv"):
+                path = run_dir / name
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     finally:
         venv.close()
     last = curve[-1] if curve else {}

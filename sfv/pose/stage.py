@@ -130,13 +130,27 @@ def frame_label(poses: ClipPoses, i: int, frame_number: int) -> str:
     return f"frame {frame_number}: {how}, confidence {poses.confidence[i].mean():.2f}"
 
 
-def write_overlay(video: str | Path, out: str | Path, poses: ClipPoses, first: int, end: int, fps: float) -> Path:
-    """An mp4 of the clip with the chosen pose drawn on every frame."""
+#: the overlay video's longest side (pixels): it is for looking at, and a phone's 1080x1920 source would make it
+#: the largest file the stage ships
+OVERLAY_MAX_SIDE = 640
+
+
+def write_overlay(video: str | Path, out: str | Path, poses: ClipPoses, first: int, end: int, fps: float,
+                  max_side: int = OVERLAY_MAX_SIDE) -> Path:
+    """An mp4 of the clip with the chosen pose drawn on every frame (drawn at full size, then scaled down to
+    `max_side`)."""
+    from PIL import Image
+
     from sfv.video import mp4_writer
 
     with mp4_writer(out, fps) as append:
         for i, rgb in enumerate(read_frames(video, first, end)):
-            append(draw_pose(rgb, poses.keypoints_2d[i], poses.confidence[i], label=frame_label(poses, i, first + i)))
+            drawn = draw_pose(rgb, poses.keypoints_2d[i], poses.confidence[i], label=frame_label(poses, i, first + i))
+            h, w = drawn.shape[:2]
+            if max(h, w) > max_side:
+                size = (2 * round(w * max_side / max(h, w) / 2), 2 * round(h * max_side / max(h, w) / 2))
+                drawn = np.asarray(Image.fromarray(drawn).resize(size, Image.BILINEAR))
+            append(drawn)
     return Path(out)
 
 

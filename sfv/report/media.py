@@ -44,10 +44,17 @@ def video_gif(video: str | Path, gif: str | Path, seconds: float, fps: float, wi
     return Path(gif)
 
 
-def inline_img(path: str | Path, alt: str, width: int | None = None) -> str:
-    """An <img> tag carrying the image itself (base64), so the exported HTML page stands alone."""
+def data_uri(path: str | Path) -> str:
+    """An image file as a data: URI (base64), for a page that stands alone."""
     path = Path(path)
     kind = {".gif": "gif", ".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}[path.suffix.lower()]
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    size = f' width="{width}"' if width else ""
-    return f'<img src="data:image/{kind};base64,{data}" alt="{alt}"{size}>'
+    return f"data:image/{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def linked_img(path: str | Path, alt: str, base: str | Path) -> str:
+    """An <img> tag that points at the image (relative to `base`, the folder of the notebook that shows it): the
+    executed notebook keeps a link, not a second copy of every GIF; the exported page takes the image itself in
+    (`sfv.report.export.notebook_html`)."""
+    import os
+
+    return f'<img src="{Path(os.path.relpath(Path(path), Path(base))).as_posix()}" alt="{alt}">'

@@ -1,0 +1,160 @@
+"""The shipped store: a DVC remote inside the repository (`store/`, the default remote in `.dvc/config`), so that a
+fresh clone restores every stage's outputs and every training in progress without computing them again.
+
+`save` puts what this machine made into the store: each training in progress under `runs/<stage>/<name>` (its
+checkpoints) is tracked by a small `runs/<stage>/<name>.dvc` file, a finished one's file is dropped, every output is
+pushed, and what nothing refers to any more is collected. `restore` is `dvc pull`: the outputs and the runs come back
+(`make repro` does it before `dvc repro`), and an interrupted training resumes where the other machine left it. A
+user with S3, SSH or a shared disk points the default remote elsewhere (`dvc remote add -d NAME URL`).
+"""
+
+from __future__ import annotations
+
+import configparser
+import subprocess
+import sys
+from pathlib import Path
+
+from sfv import paths
+
+#: what a run folder holds that never travels (TensorBoard logs, runs set aside): .dvcignore keeps them out
+RUN_FOLDER_LOCAL = ("tb", "superseded")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be used as asked (no default remote, a dvc command that failed)."""
+
+
+def store_dir(root: Path = Path(".")) -> Path:
+    """The default remote's folder, from .dvc/config (a path relative to .dvc/, as DVC reads it)."""
+    config = configparser.ConfigParser()
+    config.read(root / ".dvc" / "config")
+    name = config.get("core", "remote", fallback=None)
+    section = f"'remote \"{name}\"'"
+    if name is None or not config.has_section(section):
+        raise StoreError(f"{root / '.dvc' / 'config'}: no default remote; the kit's is `store` "
+                         "(`dvc remote add -d store ../store`)")
+    url = config.get(section, "url")
+    if "://" in url:
+        raise StoreError(f"the default remote {name!r} is {url}, not a folder: use `dvc push`/`dvc pull` with it")
+    return (root / ".dvc" / url).resolve() if not Path(url).is_absolute() else Path(url)
+
+
+def _dvc(*args: str, root: Path = Path("."), check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, text=True, capture_output=True)
+    if check and proc.returncode != 0:
+        raise StoreError(f"`dvc {' '.join(args)}` failed ({proc.returncode}):\n{(proc.stderr or proc.stdout)[-3000:]}")
+    return proc
+
+
+def run_folders(root: Path = Path(".")) -> list[Path]:
+    """Every training folder under runs/ (runs/<stage>/<name>), relative to `root`."""
+    base = root / paths.RUNS
+    return sorted(p.relative_to(root) for p in base.glob("*/*") if p.is_dir()) if base.is_dir() else []
+
+
+def tracked_runs(root: Path = Path(".")) -> list[Path]:
+    """The runs the store holds: runs/<stage>/<name>.dvc files, relative to `root`."""
+    base = root / paths.RUNS
+    return sorted(p.relative_to(root) for p in base.glob("*/*.dvc")) if base.is_dir() else []
+
+
+def live_runs(root: Path = Path(".")) -> list[Path]:
+    """The run folders that hold a checkpoint to resume from (a finished stage's run folder is emptied)."""
+    from sfv.imitate.train import latest_checkpoint
+
+    return [p for p in run_folders(root) if latest_checkpoint(root / p, report=None) is not None]
+
+
+def folder_bytes(folder: Path) -> tuple[int, int]:
+    """(bytes, files) under `folder`."""
+    files = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+    return sum(p.stat().st_size for p in files), len(files)
+
+
+def save(root: Path = Path("."), collect: bool = True, stage_git: bool = True, say=print) -> dict:
+    """Put this machine's outputs and trainings in progress into the store; returns what it holds.
+
+    Run it before a machine goes away (the end of a session), then commit `store/`, `runs/*/*.dvc` and dvc.lock.
+    Safe while a training runs: it tracks the run folder as it is at that moment (a checkpoint is complete
+    before `latest` names it, and a restore falls back to the previous one if it caught one half-written)."""
+    root = Path(root)
+    store = store_dir(root)
+    live = live_runs(root)
+    for run in live:
+        _dvc("add", "--quiet", run.as_posix(), root=root)
+        say(f"run in progress: {run} (tracked by {run.as_posix()}.dvc)")
+    for dvc_file in tracked_runs(root):
+        if dvc_file.with_suffix("") not in live:  # finished (its policy is a stage output) or gone
+            _dvc("remove", dvc_file.as_posix(), root=root)
+            say(f"run finished or removed: {dvc_file} dropped from the store")
+    pushed = _dvc("push", root=root, check=False)
+    if pushed.returncode != 0:
+        # outputs listed in dvc.lock that this machine never made cannot be pushed; everything else was
+        say("dvc push: some outputs are not on this machine (stages not run here); the rest is in the store:\n"
+            + _tail(pushed.stderr or pushed.stdout))
+    if collect:
+        _dvc("gc", "--workspace", "--cloud", "--force", "--quiet", root=root)
+    if stage_git and (root / ".git").exists():
+        subprocess.run(["git", "add", "-A", "--", str(store.relative_to(root.resolve())), paths.RUNS.as_posix()],
+                       cwd=root, check=False)
+    size, count = folder_bytes(store)
+    say(f"store {store.relative_to(root.resolve())}: {size / 1e6:.1f} MB in {count} files; "
+        f"{len(live)} run(s) in progress. Commit it: git commit -m 'store' -- store runs dvc.lock")
+    return {"bytes": size, "files": count, "runs": [r.as_posix() for r in live]}
+
+
+def restore(root: Path = Path("."), say=print) -> dict:
+    """Bring back from the store what this clone lacks: the stages' outputs and the trainings in progress (dvc
+    pull; what the store does not hold is left to `dvc repro`). Returns the runs that can resume."""
+    root = Path(root)
+    store = store_dir(root)
+    if not store.is_dir():
+        say(f"no store at {store}: nothing to restore, `dvc repro` computes everything")
+        return {"runs": []}
+    pulled = _dvc("pull", "--allow-missing", root=root, check=False)
+    if pulled.returncode != 0:
+        say("dvc pull could not restore everything (those stages will run again):\n"
+            + _tail(pulled.stderr or pulled.stdout))
+    from sfv.imitate.train import latest_checkpoint
+
+    runs = []
+    for dvc_file in tracked_runs(root):
+        folder = root / dvc_file.with_suffix("")
+        ckpt = latest_checkpoint(folder, report=say)
+        if ckpt is None:
+            say(f"{dvc_file}: no usable checkpoint came back; that training starts afresh")
+        else:
+            say(f"{folder.relative_to(root)}: resumes from {ckpt.name.lstrip('0') or '0'} samples")
+            runs.append(folder.relative_to(root).as_posix())
+    return {"runs": runs}
+
+
+def _tail(text: str, lines: int = 12) -> str:
+    return "\n".join("  " + line for line in text.strip().splitlines()[-lines:])
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="sfv store", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="action", required=True)
+    saving = sub.add_parser("save", help="outputs and trainings in progress into the store (then commit it)")
+    saving.add_argument("--keep-unused", action="store_true", help="do not collect what nothing refers to")
+    sub.add_parser("restore", help="outputs and trainings in progress back from the store (dvc pull)")
+    sub.add_parser("size", help="what the store holds")
+    args = parser.parse_args(argv)
+    try:
+        if args.action == "save":
+            save(collect=not args.keep_unused)
+        elif args.action == "restore":
+            restore()
+        else:
+            store = store_dir()
+            size, count = folder_bytes(store)
+            print(f"{store}: {size / 1e6:.1f} MB in {count} files; runs in progress: "
+                  f"{', '.join(p.with_suffix('').as_posix() for p in tracked_runs()) or 'none'}")
+    except StoreError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

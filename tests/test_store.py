@@ -1,0 +1,142 @@
+"""The shipped store: a training interrupted on one machine resumes on a fresh clone on another (slow: git, DVC and
+a real training in subprocesses); the store's configuration is the one the kit documents (fast)."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from sfv.imitate.curve import read_curve
+from sfv.imitate.train import latest_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+TINY = dict(n_envs=2, n_steps=256, batch_size=128, n_epochs=2, net_arch=(32, 32), checkpoint_every=512)
+
+
+def test_the_default_remote_is_the_store_in_the_repository():
+    from sfv.store import store_dir
+
+    config = configparser.ConfigParser()
+    config.read(ROOT / ".dvc" / "config")
+    assert config.get("core", "remote") == "store"
+    assert store_dir(ROOT) == ROOT / "store"
+    ignored = (ROOT / ".dvcignore").read_text()
+    assert "/runs/*/*/tb/" in ignored and "/runs/*/*/superseded/" in ignored  # never shipped
+
+
+def _git(*args: str, cwd: Path) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
+
+
+def _sfv(*args: str, cwd: Path) -> str:
+    proc = subprocess.run([sys.executable, "-m", "sfv.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"})
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout
+
+
+def _kit_skeleton(dest: Path) -> Path:
+    """A repository with the kit's DVC and git settings and nothing else of it (no pipeline to push)."""
+    dest.mkdir(parents=True)
+    for rel in (".dvc/config", ".dvcignore", ".gitignore"):
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / rel, dest / rel)
+    (dest / ".dvc" / ".gitignore").write_text("/config.local\n/tmp\n/cache\n")
+    _git("init", "-q", cwd=dest)
+    _git("add", "-A", cwd=dest)
+    _git("commit", "-q", "-m", "kit", cwd=dest)
+    return dest
+
+
+@pytest.mark.slow
+def test_an_interrupted_training_resumes_on_a_fresh_clone(tmp_path):
+    """Machine A trains until it goes away (SIGKILL) and saves its run to the store; a clone on machine B restores
+    it and resumes: the sample count continues and the curve up to the checkpoint is A's. A damaged newest
+    checkpoint there is named and the one before it resumes."""
+    from sfv.mocap import load_mocap
+    from sfv.motion import save_npz
+
+    a = _kit_skeleton(tmp_path / "a")
+    reference = save_npz(load_mocap("walk"), a / "reference.npz")
+    _git("add", "reference.npz", cwd=a)
+    _git("commit", "-q", "-m", "reference", cwd=a)
+    run = Path("runs") / "imitate" / "walk"
+    script = textwrap.dedent(f"""
+        from sfv.config import EnvSettings, PPOSettings
+        from sfv.imitate.train import train
+        if __name__ == "__main__":
+            train("reference.npz", "policy", EnvSettings(), ppo=PPOSettings(total_timesteps=100_000, **{TINY!r}),
+                  seed=3, progress=False, run_dir={str(run)!r})
+    """)
+    (tmp_path / "train.py").write_text(script)
+    log = tmp_path / "train.log"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, str(tmp_path / "train.py")], cwd=a, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline:
+            ckpt = latest_checkpoint(a / run, report=None)
+            if ckpt is not None and int(ckpt.name) >= 1536:
+                break
+            if proc.poll() is not None:
+                pytest.fail(f"training exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        else:
+            pytest.fail("no checkpoint after 300 s")
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the machine goes away
+        proc.wait()
+    saved = int(latest_checkpoint(a / run, report=None).name)
+    curve_a = read_curve(a / run / "curve.csv")
+
+    said = _sfv("store", "save", cwd=a)
+    assert f"run in progress: {run}" in said
+    assert (a / run.with_suffix(".dvc")).is_file() and any((a / "store").rglob("*"))
+    _git("commit", "-q", "-m", "store", cwd=a)
+    assert not _git("status", "--porcelain", cwd=a).strip()  # everything to carry is committed, nothing else
+
+    b = tmp_path / "b"
+    _git("clone", "-q", str(a), str(b), cwd=tmp_path)
+    assert not (b / run).exists()
+    restored = _sfv("store", "restore", cwd=b)
+    assert f"{run}: resumes from {saved} samples" in restored
+    budget = saved + 1024
+    resume = textwrap.dedent(f"""
+        from sfv.config import EnvSettings, PPOSettings
+        from sfv.imitate.train import train
+        if __name__ == "__main__":
+            print(train("reference.npz", "policy", EnvSettings(), ppo=PPOSettings(total_timesteps={budget},
+                        **{TINY!r}), seed=3, progress=False, run_dir={str(run)!r})["timesteps"])
+    """)
+    (tmp_path / "resume.py").write_text(resume)
+    out = subprocess.run([sys.executable, str(tmp_path / "resume.py")], cwd=b, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f"resuming from {run / 'checkpoints' / f'{saved:012d}'} ({saved} samples done)" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == str(budget)
+    curve_b = read_curve(b / "policy" / "curve.csv")
+    assert [r for r in curve_b if r["timesteps"] <= saved] == [r for r in curve_a if r["timesteps"] <= saved]
+    assert curve_b[-1]["timesteps"] == budget
+    assert latest_checkpoint(b / run, report=None) is None  # finished: the run folder has served
+
+    # a third machine whose restore cut the newest checkpoint short: named, and the one before it resumes
+    c = tmp_path / "c"
+    _git("clone", "-q", str(a), str(c), cwd=tmp_path)
+    _sfv("store", "restore", cwd=c)
+    newest = c / run / "checkpoints" / f"{saved:012d}" / "model.zip"
+    newest.write_bytes(newest.read_bytes()[:1000])
+    said = _sfv("store", "restore", cwd=c)  # a restore does not overwrite what is there: it reports it
+    previous = int(latest_checkpoint(c / run, report=None).name)
+    assert previous == saved - 512 and f"checkpoint {newest.parent.relative_to(c)} is damaged" in said
