@@ -25,8 +25,9 @@ class StoreError(RuntimeError):
     """The store cannot be used as asked (no default remote, a dvc command that failed)."""
 
 
-def store_dir(root: Path = Path(".")) -> Path:
-    """The default remote's folder, from .dvc/config (a path relative to .dvc/, as DVC reads it)."""
+def store_dir(root: Path = Path(".")) -> Path | None:
+    """The default remote's folder, from .dvc/config (a path relative to .dvc/, as DVC reads it); None for a remote
+    that is not a folder (S3, SSH, ...: `dvc push`/`pull` reach it all the same, git does not carry it)."""
     config = configparser.ConfigParser()
     config.read(root / ".dvc" / "config")
     name = config.get("core", "remote", fallback=None)
@@ -36,7 +37,7 @@ def store_dir(root: Path = Path(".")) -> Path:
                          "(`dvc remote add -d store ../store`)")
     url = config.get(section, "url")
     if "://" in url:
-        raise StoreError(f"the default remote {name!r} is {url}, not a folder: use `dvc push`/`dvc pull` with it")
+        return None
     return (root / ".dvc" / url).resolve() if not Path(url).is_absolute() else Path(url)
 
 
@@ -72,6 +73,30 @@ def folder_bytes(folder: Path) -> tuple[int, int]:
     return sum(p.stat().st_size for p in files), len(files)
 
 
+def _object(store: Path, md5: str) -> Path:
+    """Where DVC 3 keeps an object in a folder remote (files/md5/<2>/<30>, a directory's listing with `.dir`)."""
+    return store / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def contents(root: Path = Path(".")) -> list[dict]:
+    """Per stage of dvc.lock: the bytes of its cached outputs and whether the store holds each (metrics and curves
+    are in git, not here)."""
+    import yaml
+
+    store = store_dir(root)
+    lock = root / "dvc.lock"
+    if store is None or not lock.is_file():
+        return []
+    rows = []
+    for stage, entry in yaml.safe_load(lock.read_text()).get("stages", {}).items():
+        outs = [o for o in entry.get("outs", []) if "md5" in o]
+        held = [o for o in outs if _object(store, o["md5"]).is_file()]
+        if outs:
+            rows.append({"stage": stage, "bytes": sum(o.get("size", 0) for o in outs),
+                         "held": len(held) == len(outs), "outputs": len(outs)})
+    return rows
+
+
 def save(root: Path = Path("."), collect: bool = True, stage_git: bool = True, say=print) -> dict:
     """Put this machine's outputs and trainings in progress into the store; returns what it holds.
 
@@ -95,12 +120,14 @@ def save(root: Path = Path("."), collect: bool = True, stage_git: bool = True, s
             + _tail(pushed.stderr or pushed.stdout))
     if collect:
         _dvc("gc", "--workspace", "--cloud", "--force", "--quiet", root=root)
-    if stage_git and (root / ".git").exists():
+    inside = store is not None and store.is_relative_to(root.resolve())
+    if stage_git and inside and (root / ".git").exists():
         subprocess.run(["git", "add", "-A", "--", str(store.relative_to(root.resolve())), paths.RUNS.as_posix()],
                        cwd=root, check=False)
-    size, count = folder_bytes(store)
-    say(f"store {store.relative_to(root.resolve())}: {size / 1e6:.1f} MB in {count} files; "
-        f"{len(live)} run(s) in progress. Commit it: git commit -m 'store' -- store runs dvc.lock")
+    size, count = folder_bytes(store) if store is not None else (0, 0)
+    where = store.relative_to(root.resolve()) if inside else store or "the default remote"
+    say(f"store {where}: {size / 1e6:.1f} MB in {count} files; {len(live)} run(s) in progress. Commit it: "
+        f"git commit -m 'store' -- {'store ' if inside else ''}runs dvc.lock")
     return {"bytes": size, "files": count, "runs": [r.as_posix() for r in live]}
 
 
@@ -109,7 +136,7 @@ def restore(root: Path = Path("."), say=print) -> dict:
     pull; what the store does not hold is left to `dvc repro`). Returns the runs that can resume."""
     root = Path(root)
     store = store_dir(root)
-    if not store.is_dir():
+    if store is not None and not store.is_dir():
         say(f"no store at {store}: nothing to restore, `dvc repro` computes everything")
         return {"runs": []}
     pulled = _dvc("pull", "--allow-missing", root=root, check=False)
@@ -151,8 +178,15 @@ def main(argv: list[str]) -> int:
             restore()
         else:
             store = store_dir()
-            size, count = folder_bytes(store)
-            print(f"{store}: {size / 1e6:.1f} MB in {count} files; runs in progress: "
+            size, count = folder_bytes(store) if store is not None else (0, 0)
+            rows = contents()
+            for row in rows:
+                print(f"  {row['stage']:<28} {row['bytes'] / 1e6:7.1f} MB  {'held' if row['held'] else 'MISSING'}")
+            missing = [r["stage"] for r in rows if not r["held"]]
+            print(f"{store or 'the default remote (not a folder)'}: {size / 1e6:.1f} MB in {count} files; "
+                  f"{len(rows) - len(missing)} of {len(rows)} stages' outputs held"
+                  f"{' (missing: ' + ', '.join(missing[:8]) + (', ...' if len(missing) > 8 else '') + ')' if missing else ''}"
+                  "; runs in progress: "
                   f"{', '.join(p.with_suffix('').as_posix() for p in tracked_runs()) or 'none'}")
     except StoreError as e:
         print(f"error: {e}", file=sys.stderr)

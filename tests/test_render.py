@@ -297,3 +297,25 @@ def test_one_projection_for_numpy_and_torch():
     with pytest.raises(CameraError, match="skewed"):
         Camera(K=np.array([[500.0, 1.0, 320], [0, 500, 240], [0, 0, 1]]), R=np.eye(3), t=np.zeros(3), width=640,
                height=480)
+
+
+@pytest.mark.slow
+def test_rendered_frames_match_the_committed_hash(retargeter, tmp_path):
+    """Same settings, same pixels on another machine of this kind: walk rendered as the stage renders it (params.yaml's
+    camera and size, the mocap as the motion library stores it) has the frames' hash the committed metrics recorded
+    (made on another session's machine). A change to the renderer that moves a pixel must update the metrics too."""
+    import json
+
+    from sfv.config import load_params
+    from sfv.mocap import load_mocap
+    from sfv.render.gt_clip import render_gt_clip
+
+    root = Path(__file__).resolve().parents[1]
+    params = load_params(root / "params.yaml")
+    entry = params.clips["walk"]
+    settings = params.render.for_clip(entry)
+    assert settings.body.phenotype() == {}  # the fixture's body is the clip's
+    committed = json.loads((root / "metrics" / "render" / "walk.json").read_text())["frames_sha256"]
+    metrics = render_gt_clip("walk", load_mocap(entry.mocap), retargeter, settings, tmp_path / "walk.mp4",
+                             tmp_path / "walk.gt.npz", progress=False)
+    assert metrics["frames_sha256"] == committed

@@ -12,6 +12,7 @@ from sfv import paths
 from sfv.motion import Motion, load_motion
 from sfv.retarget import RetargetSettings, retarget
 from sfv.skeleton import load_character
+from sfv.imitate.evaluate import VIDEO_QUALITY
 from sfv.video import mp4_writer, probe, read_frames
 
 
@@ -66,7 +67,7 @@ def side_by_side(videos: list[Path], out: Path, height: int) -> Path:
         width = int(round(w * height / h / 2)) * 2
         return np.asarray(Image.fromarray(frame).resize((width, height), Image.BILINEAR))
 
-    with mp4_writer(out, fps) as append:
+    with mp4_writer(out, fps, quality=VIDEO_QUALITY) as append:
         for i in range(n):
             append(np.concatenate([scaled(c[min(i, len(c) - 1)]) for c in clips], axis=1))
     return Path(out)
