@@ -40,14 +40,14 @@ from sfv.io import write_json, write_text
 from sfv.notebook import executed_path, stage_params
 from sfv.report import paper
 from sfv.report.export import HTML_PAGES
-from sfv.report.media import linked_img, video_gif
+from sfv.report.media import linked_video, video_clip
 from sfv.report.tables import all_tables
 
 params = stage_params(params_file)
 cfg = params.report
 print(f"report settings: {cfg.model_dump()}")
 plot_dir = paths.plot_dir("report")
-here = executed_path("report").parent  # the GIFs are linked from where the executed notebook lies
+here = executed_path("report").parent  # the rollout clips are linked from where the executed notebook lies
 tables = all_tables(params)
 
 
@@ -84,7 +84,7 @@ show("overview")
 # reference (notebook 03 makes the full videos, `data/policies/<kind>/<clip>/evaluation.mp4`).
 
 # %%
-gifs = {}
+rollout_clips = {}
 for kind, clips in (("video", list(params.imitate.clips)), ("mocap", list(params.imitate.oracle_clips))):
     for clip in clips:
         video = paths.policy_dir(clip, kind) / "evaluation.mp4"
@@ -92,9 +92,9 @@ for kind, clips in (("video", list(params.imitate.clips)), ("mocap", list(params
         if not video.is_file():
             display(Markdown(f"*{label}: not run* (no {video})"))
             continue
-        gif = video_gif(video, plot_dir / f"{clip}_{kind}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
-        gifs[label] = str(gif)
-        display(HTML(f"<p><b>{label}</b></p>" + linked_img(gif, label, here)))
+        clip_file = video_clip(video, plot_dir / f"{clip}_{kind}.mp4", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
+        rollout_clips[label] = str(clip_file)
+        display(HTML(f"<p><b>{label}</b></p>" + linked_video(clip_file, label, here)))
 
 # %% [markdown]
 # ## Pose estimation
@@ -159,25 +159,25 @@ for name in ("morphology", "terrain", "motion_completion"):
     show(name)
 for video in sorted((paths.DATA / "morphology").glob("*_side_by_side.mp4")):  # notebook 04b: every body on a clip
     clip = video.name.removesuffix("_side_by_side.mp4")
-    gif = video_gif(video, plot_dir / f"morphology_{clip}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width * 3)
-    gifs[f"morphology transfer: {clip}"] = str(gif)
+    clip_file = video_clip(video, plot_dir / f"morphology_{clip}.mp4", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width * 3)
+    rollout_clips[f"morphology transfer: {clip}"] = str(clip_file)
     display(HTML(f"<p><b>morphology transfer, {clip}: the source and the humanoid (left), then each other body "
-                 "(morphology_transfer.characters)</b></p>" + linked_img(gif, clip, here)))
+                 "(morphology_transfer.characters)</b></p>" + linked_video(clip_file, clip, here)))
 for video in sorted((paths.DATA / "terrain").glob("*/*_policy.mp4")):  # notebook 05: flat and terrain policies
     run, policy = video.parent.name, video.stem.removesuffix("_policy")
-    gif = video_gif(video, plot_dir / f"terrain_{run}_{policy}.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
-    gifs[f"irregular terrain: {run}, {policy} policy"] = str(gif)
-    display(HTML(f"<p><b>irregular terrain, {run}: the {policy} policy</b></p>" + linked_img(gif, run, here)))
+    clip_file = video_clip(video, plot_dir / f"terrain_{run}_{policy}.mp4", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
+    rollout_clips[f"irregular terrain: {run}, {policy} policy"] = str(clip_file)
+    display(HTML(f"<p><b>irregular terrain, {run}: the {policy} policy</b></p>" + linked_video(clip_file, run, here)))
 still_video = paths.DATA / "completion" / "still_to_motion.mp4"  # notebook 07: one still continued by a policy
 if still_video.is_file():
-    gif = video_gif(still_video, plot_dir / "still_to_motion.gif", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
-    gifs["motion completion: a still, continued by a policy"] = str(gif)
+    clip_file = video_clip(still_video, plot_dir / "still_to_motion.mp4", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
+    rollout_clips["motion completion: a still, continued by a policy"] = str(clip_file)
     display(HTML("<p><b>A still (left), continued in physics by the policy of the skill it shows</b></p>"
-                 + linked_img(gif, "still to motion", here)))
+                 + linked_video(clip_file, "still to motion", here)))
 
 # %%
 summary = {name: t.records() for name, t in tables.items()}
-summary["gifs"] = gifs
+summary["rollout_clips"] = rollout_clips
 write_json(paths.metrics_file("report"), {name: {"ran": t.ran, "rows": len(t.rows)} for name, t in tables.items()})
 write_json(HTML_PAGES["report"].with_name("results_tables.json"), summary)  # every table as data
 write_text(HTML_PAGES["report"].with_name("results_overview.md"), tables["overview"].markdown() + "\n")

@@ -303,8 +303,10 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert report["motion_completion"]["ran"] and report["terrain"]["ran"] and report["morphology"]["ran"]
     page = (work / "reports" / "results.html").read_text()
     assert "jump" in page and "not run" in page and "stage_params" not in page  # tables, no code
-    assert (work / "plots" / "report" / "jump_video.gif").stat().st_size > 10_000
-    assert (work / "plots" / "report" / "terrain_jump_gaps_terrain.gif").stat().st_size > 10_000
+    assert (work / "plots" / "report" / "jump_video.mp4").stat().st_size > 5_000  # the rollout clips, linked...
+    assert (work / "plots" / "report" / "terrain_jump_gaps_terrain.mp4").stat().st_size > 5_000
+    assert page.count("data:video/mp4;base64,") >= 3  # ...and carried by the page alone, not by the notebook too
+    assert "data:video/mp4" not in (work / "reports" / "notebooks" / "06_results.ipynb").read_text()
     assert "| jump | rendered |" in (work / "reports" / "results_overview.md").read_text()
     status = subprocess.run([str(env_bin / "dvc"), "status"], cwd=work, capture_output=True, text=True)
     assert "up to date" in status.stdout.lower() or status.stdout.strip() == "", status.stdout

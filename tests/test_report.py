@@ -103,11 +103,9 @@ def test_paper_figures_name_their_source_and_never_a_guessed_value():
     assert paper.markdown("overview") == ""
 
 
-def test_video_gif_takes_every_kth_frame_at_the_asked_width(tmp_path):
-    from PIL import Image
-
-    from sfv.report.media import video_gif
-    from sfv.video import mp4_writer
+def test_rollout_clip_takes_every_kth_frame_at_the_asked_width(tmp_path):
+    from sfv.report.media import video_clip
+    from sfv.video import mp4_writer, probe, read_frames
 
     video = tmp_path / "v.mp4"
     with mp4_writer(video, fps=30) as append:
@@ -115,15 +113,11 @@ def test_video_gif_takes_every_kth_frame_at_the_asked_width(tmp_path):
             frame = np.zeros((96, 128, 3), np.uint8)
             frame[40:56, 4 * i:4 * i + 16] = 255
             append(frame)
-    gif = video_gif(video, tmp_path / "out" / "v.gif", seconds=0.5, fps=10, width=64)
-    im = Image.open(gif)
-    assert im.size == (64, 48) and im.n_frames == 5  # frames 0, 3, 6, 9, 12 of the first 15
-    assert im.info["duration"] == 100 and im.info["loop"] == 0
-    xs = []
-    for k in range(im.n_frames):
-        im.seek(k)
-        bright = np.argwhere(np.asarray(im.convert("L")) > 128)
-        xs.append(bright[:, 1].mean())
+    clip = video_clip(video, tmp_path / "out" / "v.mp4", seconds=0.5, fps=10, width=64)
+    info = probe(clip)
+    assert (info.width, info.height) == (64, 48) and info.frames == 5  # frames 0, 3, 6, 9, 12 of the first 15
+    assert info.fps == pytest.approx(10)
+    xs = [np.argwhere(f.mean(axis=2) > 128)[:, 1].mean() for f in read_frames(clip)]
     assert np.all(np.diff(xs) > 4)  # the square moves right, 3 video frames (12 px -> 6 px at half width) a step
 
 
@@ -147,15 +141,15 @@ def test_html_page_has_the_outputs_and_no_code(tmp_path):
         notebook_html(tmp_path / "missing.ipynb", tmp_path / "x.html")
 
 
-def test_the_notebook_links_its_gifs_and_the_page_carries_them(tmp_path):
-    """The executed report notebook keeps a link to each GIF (not a second copy); the exported page takes the image
-    itself in, so it stands alone; a link to nothing stays a link."""
+def test_the_notebook_links_its_media_and_the_page_carries_them(tmp_path):
+    """The executed report notebook keeps a link to each rollout clip and image (not a second copy); the exported
+    page takes them in, so it stands alone; a link to nothing stays a link."""
     import base64
 
     import nbformat
 
     from sfv.report.export import notebook_html
-    from sfv.report.media import linked_img
+    from sfv.report.media import linked_img, linked_video
 
     gif = tmp_path / "plots" / "report" / "walk_video.gif"
     gif.parent.mkdir(parents=True)
@@ -166,10 +160,16 @@ def test_the_notebook_links_its_gifs_and_the_page_carries_them(tmp_path):
     assert tag == '<img src="../../plots/report/walk_video.gif" alt="walk">'
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("display(HTML(...))")
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": tag + '<img src="gone.gif" alt="x">'})]
+    clip = gif.with_name("walk_video.mp4")
+    clip.write_bytes(b"not really an mp4 either")
+    video = linked_video(clip, "walk", here)
+    assert video == ('<video src="../../plots/report/walk_video.mp4" title="walk" autoplay loop muted playsinline>'
+                     '</video>')
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": tag + video + '<img src="gone.gif" alt="x">'})]
     nb.cells = [cell]
     nbformat.write(nb, str(here / "06_results.ipynb"))
     assert "base64" not in (here / "06_results.ipynb").read_text()
     page = notebook_html(here / "06_results.ipynb", tmp_path / "reports" / "results.html").read_text()
     assert f'src="data:image/gif;base64,{base64.b64encode(gif.read_bytes()).decode()}"' in page
+    assert f'src="data:video/mp4;base64,{base64.b64encode(clip.read_bytes()).decode()}"' in page
     assert 'src="gone.gif"' in page

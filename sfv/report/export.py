@@ -1,7 +1,7 @@
 """The executed report notebook as a static HTML page: tables, figures and GIFs, no code cells.
 
-Uses nbconvert's HTML exporter (no pandoc, nothing fetched: the page's images are inline, linked GIFs taken in
-too), written atomically
+Uses nbconvert's HTML exporter (no pandoc, nothing fetched: the page's images are inline, linked images and
+clips taken in too), written atomically
 so a failed export never leaves half a page. The page has no math and no widgets, so the scripts nbconvert
 would load from a CDN (require.js, MathJax) are left out: it reads the same offline."""
 
@@ -17,15 +17,15 @@ HTML_PAGES = {"report": Path("reports") / "results.html"}
 
 
 def inline_images(html: str, base: Path) -> str:
-    """Every <img src="relative/path"> whose file exists (relative to `base`) carried in the page as a data URI, so
-    the page stands alone; links that do not resolve are left as they are."""
+    """Every <img src="relative/path"> and <video src="..."> whose file exists (relative to `base`) carried in the page
+    as a data URI, so the page stands alone; links that do not resolve are left as they are."""
     from sfv.report.media import data_uri
 
     def inline(match: re.Match) -> str:
         target = base / match.group(2)
         return f"{match.group(1)}{data_uri(target)}{match.group(3)}" if target.is_file() else match.group(0)
 
-    return re.sub(r'(<img\s[^>]*?src=")(?![a-z]+:)([^"]+)(")', inline, html)
+    return re.sub(r'(<(?:img|video)\s[^>]*?src=")(?![a-z]+:)([^"]+)(")', inline, html)
 
 
 def notebook_html(notebook: str | Path, html: str | Path, title: str | None = None) -> Path:
