@@ -173,3 +173,19 @@ def test_the_notebook_links_its_media_and_the_page_carries_them(tmp_path):
     assert f'src="data:image/gif;base64,{base64.b64encode(gif.read_bytes()).decode()}"' in page
     assert f'src="data:video/mp4;base64,{base64.b64encode(clip.read_bytes()).decode()}"' in page
     assert 'src="gone.gif"' in page
+
+
+def test_the_readme_is_a_front_door_with_the_metrics_results():
+    """The README stays one page (the rest lives in docs/), and its results block is the committed metrics' tables
+    as tools/readme_results.py writes them: no figure typed by hand, none stale."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    assert len(readme.splitlines()) <= 200
+    for link in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (root / link).is_file(), link
+    proc = subprocess.run([sys.executable, str(root / "tools" / "readme_results.py"), "--check"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
