@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -18,6 +13,7 @@ from sfv.imitate.curve import read_curve
 from sfv.imitate.train import latest_checkpoint, train
 from sfv.motion import save_npz
 from sfv.mocap import load_mocap
+from tests.training import kill_after_checkpoint
 
 TINY = dict(n_envs=1, n_steps=256, batch_size=128, n_epochs=2, net_arch=(32, 32), checkpoint_every=512)
 
@@ -137,25 +133,7 @@ def test_kill_minus_nine_loses_at_most_one_checkpoint_interval(tmp_path, walk_np
                   ppo=PPOSettings(total_timesteps=20000, **{dict(TINY, n_envs=2)!r}), seed=2, progress=False)
     """)
     (tmp_path / "run.py").write_text(script)
-    log = tmp_path / "run.log"
-    with open(log, "w") as err:
-        proc = subprocess.Popen([sys.executable, str(tmp_path / "run.py")], cwd=tmp_path, start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            ckpt = latest_checkpoint(out)
-            if ckpt is not None and int(ckpt.name) >= 2048:
-                break
-            if proc.poll() is not None:  # the run died before its first checkpoint: say why
-                pytest.fail(f"training exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        else:
-            pytest.fail("no checkpoint after 300 s")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    saved = int(latest_checkpoint(out).name)
+    saved = kill_after_checkpoint(tmp_path / "run.py", tmp_path, out, 2048)
     curve_before = read_curve(out / "curve.csv")
     done_before = int(curve_before[-1]["timesteps"])
     assert done_before - saved <= 1024  # at most one interval (512 x 2 envs) ahead of the checkpoint

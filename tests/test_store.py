@@ -6,17 +6,16 @@ from __future__ import annotations
 import configparser
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from sfv.imitate.curve import read_curve
 from sfv.imitate.train import latest_checkpoint
+from tests.training import kill_after_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -81,25 +80,7 @@ def test_an_interrupted_training_resumes_on_a_fresh_clone(tmp_path):
                   seed=3, progress=False, run_dir={str(run)!r})
     """)
     (tmp_path / "train.py").write_text(script)
-    log = tmp_path / "train.log"
-    with open(log, "w") as err:
-        proc = subprocess.Popen([sys.executable, str(tmp_path / "train.py")], cwd=a, start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=err)
-    try:
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            ckpt = latest_checkpoint(a / run, report=None)
-            if ckpt is not None and int(ckpt.name) >= 1536:
-                break
-            if proc.poll() is not None:
-                pytest.fail(f"training exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        else:
-            pytest.fail("no checkpoint after 300 s")
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the machine goes away
-        proc.wait()
-    saved = int(latest_checkpoint(a / run, report=None).name)
+    saved = kill_after_checkpoint(tmp_path / "train.py", a, a / run, 1536)  # the machine goes away
     curve_a = read_curve(a / run / "curve.csv")
 
     said = _sfv("store", "save", cwd=a)
