@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	@echo "$(VENV) ready."
 
 repro: setup            ## the main job: the shipped store restored, then every stage of dvc.yaml that is not up to date
-	python -m sfv.cli store restore
+	-python -m sfv.cli store restore   # a clone with outputs of its own keeps them: dvc repro sorts them out
 	dvc repro
 
 repro-all: setup        ## every output computed again from scratch (hours: every policy is trained anew)

@@ -131,18 +131,25 @@ def save(root: Path = Path("."), collect: bool = True, stage_git: bool = True, s
     return {"bytes": size, "files": count, "runs": [r.as_posix() for r in live]}
 
 
-def restore(root: Path = Path("."), say=print) -> dict:
+def restore(root: Path = Path("."), say=print, force: bool = False) -> dict:
     """Bring back from the store what this clone lacks: the stages' outputs and the trainings in progress (dvc
-    pull; what the store does not hold is left to `dvc repro`). Returns the runs that can resume."""
+    pull; what the store does not hold is left to `dvc repro`). Returns the runs that can resume. A clone with
+    files of its own where the store's would go gets nothing and a StoreError saying which (`force`: the store's
+    replace them)."""
     root = Path(root)
     store = store_dir(root)
     if store is not None and not store.is_dir():
         say(f"no store at {store}: nothing to restore, `dvc repro` computes everything")
         return {"runs": []}
-    pulled = _dvc("pull", "--allow-missing", root=root, check=False)
+    pulled = _dvc("pull", "--allow-missing", *(["--force"] if force else []), root=root, check=False)
     if pulled.returncode != 0:
-        say("dvc pull could not restore everything (those stages will run again):\n"
-            + _tail(pulled.stderr or pulled.stdout))
+        message = (pulled.stderr or pulled.stdout).strip()
+        in_the_way = [line.strip() for line in message.splitlines() if line.strip().startswith("/")]
+        if "without confirmation" in message:  # a pull is all or nothing: this clone has files of its own there
+            raise StoreError(f"nothing restored: {len(in_the_way)} file(s) of this clone would be replaced by the "
+                             f"store's, e.g. {', '.join(in_the_way[:3])}. Keep them: run `dvc repro` (it re-runs what "
+                             "does not match its lock); or take the store's copies: `sfv store restore --force`")
+        say("dvc pull could not restore everything (those stages will run again):\n" + _tail(message))
     from sfv.imitate.train import latest_checkpoint
 
     runs = []
@@ -168,14 +175,15 @@ def main(argv: list[str]) -> int:
     sub = parser.add_subparsers(dest="action", required=True)
     saving = sub.add_parser("save", help="outputs and trainings in progress into the store (then commit it)")
     saving.add_argument("--keep-unused", action="store_true", help="do not collect what nothing refers to")
-    sub.add_parser("restore", help="outputs and trainings in progress back from the store (dvc pull)")
+    restoring = sub.add_parser("restore", help="outputs and trainings in progress back from the store (dvc pull)")
+    restoring.add_argument("--force", action="store_true", help="the store's copies replace this clone's own files")
     sub.add_parser("size", help="what the store holds")
     args = parser.parse_args(argv)
     try:
         if args.action == "save":
             save(collect=not args.keep_unused)
         elif args.action == "restore":
-            restore()
+            restore(force=args.force)
         else:
             store = store_dir()
             size, count = folder_bytes(store) if store is not None else (0, 0)

@@ -118,6 +118,12 @@ def test_an_interrupted_training_resumes_on_a_fresh_clone(tmp_path):
     _sfv("store", "restore", cwd=c)
     newest = c / run / "checkpoints" / f"{saved:012d}" / "model.zip"
     newest.write_bytes(newest.read_bytes()[:1000])
-    said = _sfv("store", "restore", cwd=c)  # a restore does not overwrite what is there: it reports it
-    previous = int(latest_checkpoint(c / run, report=None).name)
-    assert previous == saved - 512 and f"checkpoint {newest.parent.relative_to(c)} is damaged" in said
+    said = []
+    assert int(latest_checkpoint(c / run, report=said.append).name) == saved - 512
+    assert said == [f"checkpoint {c / run / 'checkpoints' / f'{saved:012d}'} is damaged and is passed over: "
+                    f"{newest}: damaged (File is not a zip file)"]
+    # restoring again keeps this clone's own file and says which; --force takes the store's copy back
+    again = subprocess.run([sys.executable, "-m", "sfv.cli", "store", "restore"], cwd=c, capture_output=True, text=True)
+    assert again.returncode == 2 and "nothing restored: 1 file(s)" in again.stderr and "model.zip" in again.stderr
+    _sfv("store", "restore", "--force", cwd=c)
+    assert int(latest_checkpoint(c / run, report=None).name) == saved
