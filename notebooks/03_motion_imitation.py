@@ -181,10 +181,9 @@ display(Image(save_figure(figures.start_phases(np.array(starts), f"{clip}: RSI s
 # re-running only re-evaluates.
 
 # %%
-stage = paths.imitate_stage(reference)
 summary = train(motion_path, policy_dir, cfg.env, cfg.reward, ppo, seed=seed, progress=True, asi=cfg.asi,
                 evaluation_seconds=cfg.evaluation.seconds, cluster=params.cluster,  # rollouts here or on Ray
-                run_dir=paths.run_dir(stage, clip), tensorboard_dir=paths.tensorboard_dir(stage, clip))
+                run_dir=paths.run_dir(stage_name, clip), tensorboard_dir=paths.tensorboard_dir(stage_name, clip))
 curve = read_curve(policy_dir / "curve.csv")
 write_curve(paths.learning_curve_file(clip, reference), curve)  # for `dvc plots show`
 print(f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
