@@ -317,6 +317,12 @@ def test_confidence_table_and_changed_frames():
     assert rows[0] == "frame,time,confidence,plain_confidence,detected"
     assert rows[1] == "30,1.0,0.8,0.5,1" and len(rows) == T + 1
     assert changed_frames(poses, count=1) == [4] and changed_frames(poses) == [2, 4]
+    # the actor searched for and found by neither (sports2d_demo's last frames behind a tree): nothing to show
+    lost = np.ones(T, bool)
+    lost[5] = False
+    searched = ClipPoses(**{**poses.__dict__, "source": np.array(["video"] * 5 + ["predicted"]), "detected": lost,
+                            "baseline_detected": lost})
+    assert changed_frames(searched) == []
 
 
 def _npm_tarball(path, files: dict[str, bytes]):

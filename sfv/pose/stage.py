@@ -167,8 +167,10 @@ def confidence_table(poses: ClipPoses, first: int, fps: float) -> str:
 
 def changed_frames(poses: ClipPoses, count: int = 3) -> list[int]:
     """The frames (at most `count`, in order) where the kept pose is not the plain video-mode one, those where the
-    two are furthest apart first: where the search and the actor tracking changed most."""
-    changed = np.flatnonzero((poses.source != "video") | (poses.detected != poses.baseline_detected))
+    two are furthest apart first: where the search and the actor tracking changed most. A frame where neither
+    found anyone (the actor searched for and not found) shows no change and is never picked."""
+    somebody = poses.detected | poses.baseline_detected
+    changed = np.flatnonzero(((poses.source != "video") | (poses.detected != poses.baseline_detected)) & somebody)
     gap = np.linalg.norm(poses.keypoints_2d - poses.baseline_2d, axis=-1).mean(1)
     gap[~(poses.detected & poses.baseline_detected)] = np.inf
     return sorted(int(i) for i in changed[np.argsort(-gap[changed])[:count]])
