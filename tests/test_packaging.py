@@ -38,7 +38,7 @@ def test_torch_pinned_and_no_second_opencv():
 
 def test_readme_quickstart_is_two_make_targets_and_ci_runs_the_test_one():
     readme = (ROOT / "README.md").read_text()
-    block = re.search(r"## Quickstart.*?```(?:bash|sh)?\n(.*?)```", readme, re.S).group(1)
+    block = re.search(r"## Two commands.*?```(?:bash|sh)?\n(.*?)```", readme, re.S).group(1)
     commands = [line.split("#")[0].strip() for line in block.splitlines() if line.split("#")[0].strip()]
     assert commands == ["make repro", "make test"]
     makefile = (ROOT / "Makefile").read_text()
