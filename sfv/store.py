@@ -87,9 +87,10 @@ def contents(root: Path = Path(".")) -> list[dict]:
     lock = root / "dvc.lock"
     if store is None or not lock.is_file():
         return []
+    in_git = set(subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True).stdout.splitlines())
     rows = []
     for stage, entry in yaml.safe_load(lock.read_text()).get("stages", {}).items():
-        outs = [o for o in entry.get("outs", []) if "md5" in o]
+        outs = [o for o in entry.get("outs", []) if "md5" in o and o["path"] not in in_git]  # metrics: in git
         held = [o for o in outs if _object(store, o["md5"]).is_file()]
         if outs:
             rows.append({"stage": stage, "bytes": sum(o.get("size", 0) for o in outs),
