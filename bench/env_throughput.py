@@ -31,8 +31,7 @@ import types
 import numpy as np
 import pybullet_data
 
-from sfv.config import EnvSettings
-from sfv.config import load_params
+from sfv.config import EnvSettings, load_params
 from sfv.imitate.env import ImitationEnv, reset_many, step_many
 from sfv.io import quiet_stdio
 from sfv.mocap import load_mocap
@@ -49,7 +48,10 @@ def load_peer():
         stub = types.ModuleType("pybullet_envs")
         stub.__path__ = [str(root)]
         sys.modules["pybullet_envs"] = stub
-    from pybullet_envs.deep_mimic.env.pybullet_deep_mimic_env import InitializationStrategy, PyBulletDeepMimicEnv
+    from pybullet_envs.deep_mimic.env.pybullet_deep_mimic_env import (
+        InitializationStrategy,
+        PyBulletDeepMimicEnv,
+    )
     from pybullet_utils.arg_parser import ArgParser
 
     args = ArgParser()

@@ -15,8 +15,8 @@ import pybullet as pb
 import pybullet_data
 import torch
 
-from sfv.kinematics import forward_kinematics
 from sfv.assets import available_mocap
+from sfv.kinematics import forward_kinematics
 from sfv.mocap import load_mocap
 from sfv.skeleton import load_character
 

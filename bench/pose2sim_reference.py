@@ -139,9 +139,9 @@ def second_person(video: Path, first, settings):
 
 def pa_mpjpe_per_frame(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """(T,) mm: each frame aligned by rotation, scale and translation (frames with a missing joint: NaN)."""
-    from sfv.pose.metrics import procrustes_align
+    from sfv.alignment import similarity_aligned
 
-    return np.array([np.linalg.norm(procrustes_align(p, g) - g, axis=-1).mean() * 1000 if np.isfinite(g).all() else np.nan
+    return np.array([np.linalg.norm(similarity_aligned(p, g) - g, axis=-1).mean() * 1000 if np.isfinite(g).all() else np.nan
                      for p, g in zip(pred, ref)])
 
 

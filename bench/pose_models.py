@@ -46,8 +46,8 @@ def measure(clip: str, settings, changes: dict[str, dict]) -> dict[str, dict]:
     entry = load_params(ROOT / "params.yaml").clips[clip]
     video = ROOT / paths.clip_video(clip, entry.source)
     info = probe(video)
-    first = entry.frames[0]
-    end = entry.frames[1] if entry.frames[1] is not None else info.frames
+    first = entry.video_frames[0]
+    end = entry.video_frames[1] if entry.video_frames[1] is not None else info.frames
     frames = list(read_frames(video, first, end))
     gt = load_gt(ROOT / paths.ground_truth(clip))
     out = {}

@@ -16,9 +16,9 @@ import numpy as np
 
 
 def main() -> None:
-    from sfv.mocap import load_mocap
-    from sfv.keypoints import body_map
     from sfv.config import FitSettings
+    from sfv.keypoints import body_map
+    from sfv.mocap import load_mocap
     from sfv.reconstruct.fit import reconstruct
 
     m = load_mocap("walk")

@@ -18,16 +18,15 @@ from dataclasses import replace
 from pathlib import Path
 
 
-
 def main(n_frames: int = 24) -> None:
     import pybullet as pb
     import pybullet_data
     import torch
     import trimesh
 
+    from sfv.config import RenderSettings
     from sfv.mocap import load_mocap
     from sfv.render.body import COLOURS, BodyRetargeter, load_anny
-    from sfv.config import RenderSettings
     from sfv.render.gt_clip import frame_camera, render_gt_clip
     from sfv.render.tiny import TinyRenderer
     from sfv.skeleton import load_character

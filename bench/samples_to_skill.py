@@ -185,6 +185,7 @@ def main() -> None:
         ap.error("--set and --variant go together: a run with other settings needs a name, and a name other settings")
     if overrides:  # a wrong key or value fails here, before hours of training
         from imitation_levers import settings_of
+
         from sfv.config import load_params
 
         try:

@@ -21,10 +21,10 @@ threshold tells them apart and the pipeline keeps the level camera.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import argparse
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 

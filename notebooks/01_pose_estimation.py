@@ -61,7 +61,7 @@ print(show(cfg))
 video = paths.clip_video(clip, entry.source)
 plot_dir = paths.clip_plot_dir("pose", clip)
 gt = load_gt(paths.ground_truth(clip)) if entry.is_mocap else None
-print(f"clip {clip!r}: {video}, frames {list(entry.frames)}; ground truth: {'yes' if gt else 'no (a real video)'}")
+print(f"clip {clip!r}: {video}, frames {list(entry.video_frames)} of its video; ground truth: {'yes' if gt else 'no (a real video)'}")
 
 # %% [markdown]
 # ## What the model sees
@@ -70,8 +70,8 @@ print(f"clip {clip!r}: {video}, frames {list(entry.frames)}; ground truth: {'yes
 # (left), and the same landmarks in 3D, metres about the mid-hip (right, seen from the side).
 
 # %%
-first = entry.frames[0]
-end = entry.frames[1] if entry.frames[1] is not None else probe(video).frames
+first = entry.video_frames[0]
+end = entry.video_frames[1] if entry.video_frames[1] is not None else probe(video).frames
 middle = (end - first) // 2
 shown = frames_at(video, [middle], first, end)[middle]
 probe_model = BlazePose(video=False, model=cfg.model)
@@ -87,7 +87,7 @@ display(Image(save_figure(figures.what_the_model_sees(shown, one, first + middle
 # kept in `data/poses/<clip>.npz`.
 
 # %%
-poses, facts = stage.estimate_video(clip, video, tuple(entry.frames), cfg)
+poses, facts = stage.estimate_video(clip, video, entry.video_frames, cfg)
 stage.save_poses(paths.poses_file(clip), clip, poses, facts, cfg, file_sha256(video))
 first, end = facts["first"], facts["end"]
 metrics = {**stage.summary(poses), "video": facts["video"], "first": first, "end": end}

@@ -40,6 +40,7 @@ reference = "video"
 
 # %%
 import json
+import math
 
 import numpy as np
 from IPython.display import Image, Markdown, Video, display
@@ -49,10 +50,12 @@ from sfv.config import show
 from sfv.imitate import figures, stage
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.evaluate import SourceVideo, load_policy, rollout
+from sfv.imitate.reward import ERRORS, TERMS
 from sfv.imitate.reference_clip import load_reference, motion_ground_levels
 from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.train import train
 from sfv.io import write_json
+from sfv.markdown import markdown_table
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
 
@@ -109,20 +112,18 @@ if reference == "video":
 # ## The reward: how close is "close"?
 #
 # DeepMimic scores every control step by comparing the simulated character with the reference at the
-# same instant. Five errors, each turned into a number in [0, 1] by exp(-scale × error):
-#
-# | term | error |
-# |---|---|
-# | pose | weighted sum of squared joint-angle differences (root orientation included) |
-# | velocity | the same for joint angular velocities |
-# | end effector | mean squared distance of hands and feet, each relative to the root, in its heading frame |
-# | root | squared root position error + 0.1 rotation² + 0.01 velocity² + 0.001 angular velocity² |
-# | centre of mass | 0.1 × squared centre-of-mass velocity error |
-#
-# The total is their weighted sum (weights normalised to 1). The scale decides how forgiving a term is:
-# the end-effector term (scale 40) has halved when hands and feet are off by 13 cm on average.
+# same instant. One error per term (`sfv/imitate/reward.py`), each turned into a number in [0, 1] by
+# exp(-scale × error); the total is their weighted sum (weights normalised to 1). The scale decides how
+# forgiving a term is: a term has halved where scale × error = ln 2.
 
 # %%
+weights = cfg.reward.normalised_weights()
+display(Markdown(markdown_table(
+    ["term", "error", "weight", "scale"],
+    ([term, " ".join(ERRORS[term].__doc__.split()), f"{weights[term]:.3f}", f"{getattr(cfg.reward.scales, term):g}"]
+     for term in TERMS))))
+half = math.sqrt(math.log(2) / cfg.reward.scales.end_effector)
+print(f"the end-effector term has halved when hands and feet are off by {half * 100:.0f} cm on average")
 display(Image(save_figure(figures.reward_term_shapes(cfg.reward),
                           plot_dir / "reward_terms.png")))
 
@@ -210,7 +211,7 @@ model, normaliser = load_policy(policy_dir)
 video = policy_dir / "evaluation.mp4" if cfg.evaluation.video else None
 beside = None
 if video and reference == "video":
-    beside = SourceVideo(paths.clip_video(clip, entry.source), entry.frames[0] + made["first_frame"], motion.n_frames,
+    beside = SourceVideo(paths.clip_video(clip, entry.source), entry.video_frames[0] + made["first_frame"], motion.n_frames,
                          entry.fps, cyclic=motion.loop == "wrap", height=cfg.evaluation.height)
 result = rollout(model, motion, cfg.env, cfg.reward, seconds=cfg.evaluation.seconds, video=video,
                  width=cfg.evaluation.width, height=cfg.evaluation.height, policy_normaliser=normaliser, beside=beside)
@@ -251,43 +252,7 @@ write_json(paths.clip_metrics_file(stage_name, clip), metrics)
 print(json.dumps(metrics, indent=2))
 
 # %% [markdown]
-# ## How fast it learns: levers, ASI and samples to skill
+# ## How fast it learns
 #
-# Learning cost decides what a user can do on a laptop, so the kit measures it with two benchmarks that
-# train for hours (run them in the background; they resume where they stopped):
-#
-# - `bench/imitation_levers.py`: an ablation. Each variant changes one setting of `imitate` (PPO's rollout,
-#   minibatch, epochs, learning rate and its schedule, advantage normalisation, value clipping, discount;
-#   network size; action mode and scale; phase encoding; the reference-root observation; reward scales;
-#   early termination; ASI) and trains the same mocap clip for the same budget and seed. The defaults in
-#   `params.yaml` are the variants these measurements chose.
-# - the same script with `--clip cartwheel --variants baseline asi` is the paper's comparison of **adaptive
-#   state initialisation** (ASI: `state_init: adaptive`, `sfv/imitate/asi.py`) with reference state
-#   initialisation (RSI): ASI learns where episodes start, toward the phases whose starts score worst.
-# - `bench/samples_to_skill.py`: samples and minutes (2 cores) until a deterministic evaluation tracks the
-#   whole clip without falling, within 5 cm (walk, jump) or 10 cm (cartwheel, backflip).
-#
-# Their results are committed under `bench/results/`; this section shows what exists, and says so where a
-# benchmark has not run yet. One seed per variant: differences of a centimetre are within the noise between seeds.
-
-# %%
-from sfv.imitate import learning_speed
-
-for bench_clip, (rows, lever_curves) in learning_speed.lever_results().items():
-    display(Markdown(f"**Lever ablation on `{bench_clip}`** (mocap reference, one seed; evaluation after the "
-                     "budget)\n\n" + learning_speed.lever_table(rows, lever_curves)))
-    if {"baseline", "asi"} <= set(lever_curves):
-        display(Image(save_figure(figures.compare_curves(
-            {"RSI": lever_curves["baseline"], "ASI": lever_curves["asi"]}, f"{bench_clip}: ASI against RSI (same seed)"),
-            plot_dir / f"asi_vs_rsi_{bench_clip}.png")))
-    with_evaluations = {k: c for k, c in lever_curves.items() if learning_speed.evaluations(c)}
-    if len(with_evaluations) > 1:
-        display(Image(save_figure(figures.compare_curves(with_evaluations, f"{bench_clip}: lever ablation"),
-                                  plot_dir / f"levers_{bench_clip}.png")))
-skill_rows, skill_curves = learning_speed.skill_results()
-if skill_rows:
-    display(Markdown("**Samples to skill** (2 cores; the default settings, but where the clip's column "
-                     "names a variant and its overrides)\n\n" + learning_speed.skill_table(skill_rows)))
-    display(Image(save_figure(figures.compare_curves(skill_curves, "samples to skill"), plot_dir / "samples_to_skill.png")))
-else:
-    print("samples to skill: not run yet (python bench/samples_to_skill.py)")
+# What learning costs (samples and minutes to skill, the lever ablation, ASI against RSI) is measured by
+# benchmarks that train for hours, outside the pipeline; the results page (notebook 06) shows their figures.

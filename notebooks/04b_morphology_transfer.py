@@ -43,6 +43,7 @@ import json
 
 from IPython.display import Image, Markdown, Video, display
 
+from sfv.markdown import markdown_table
 from sfv import paths
 from sfv.imitate.curve import read_curve
 from sfv.imitate.evaluate import load_policy, rollout
@@ -81,11 +82,12 @@ for character, clip in runs:
     fits[character, clip] = fit
     display(Image(str(save_figure(retarget_figure(load_motion(video_reference(clip)), motion),
                                   plot_dir / f"{character}_{clip}_retarget.png"))))
-display(Markdown("| body | clip | scale | key points (cm) | limbs (cm) | penetration (cm) | foot skate (cm/frame) | "
-                 "humanoid's skate |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
-                     f"| {ch} | {c} | {f['scale']:.3f} | {f['keypoint_error_cm']:.1f} | {f['limb_error_cm']:.1f} | "
-                     f"{f['penetration_cm']:.2f} | {f['foot_skate_cm']:.2f} | {f['source_foot_skate_cm']:.2f} |"
-                     for (ch, c), f in fits.items())))
+display(Markdown(markdown_table(
+    ["body", "clip", "scale", "key points (cm)", "limbs (cm)", "penetration (cm)", "foot skate (cm/frame)",
+     "humanoid's skate"],
+    ([ch, c, f"{f['scale']:.3f}", f"{f['keypoint_error_cm']:.1f}", f"{f['limb_error_cm']:.1f}",
+      f"{f['penetration_cm']:.2f}", f"{f['foot_skate_cm']:.2f}", f"{f['source_foot_skate_cm']:.2f}"]
+     for (ch, c), f in fits.items()))))
 
 # %% [markdown]
 # ## Learning on the other bodies
@@ -135,12 +137,13 @@ for clip in cfg.clips:
                      + ", ".join(cfg.characters)))
     display(Video(str(both), embed=False, width=min(1280, (len(videos) + 1) * cfg.evaluation.width)))
 
-display(Markdown("| body | clip | tracking (cm) | time up (s) | samples (M) | minutes | humanoid tracking (cm) | "
-                 "humanoid time up (s) |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
-                     f"| {r['character']} | {r['clip']} | {r['tracking_cm']:.1f} | {r['survived_s']:.1f} of "
-                     f"{r['evaluated_s']:g} | {r['samples_m']:.2f} | {r['minutes']:.0f} | "
-                     + (f"{r['humanoid_tracking_cm']:.1f} | {r['humanoid_survived_s']:.1f} |"
-                        if r['humanoid_tracking_cm'] is not None else "— | — |") for r in rows)))
+display(Markdown(markdown_table(
+    ["body", "clip", "tracking (cm)", "time up (s)", "samples (M)", "minutes", "humanoid tracking (cm)",
+     "humanoid time up (s)"],
+    ([r["character"], r["clip"], f"{r['tracking_cm']:.1f}", f"{r['survived_s']:.1f} of {r['evaluated_s']:g}",
+      f"{r['samples_m']:.2f}", f"{r['minutes']:.0f}",
+      *((f"{r['humanoid_tracking_cm']:.1f}", f"{r['humanoid_survived_s']:.1f}")
+        if r["humanoid_tracking_cm"] is not None else ("—", "—"))] for r in rows))))
 
 # %%
 display(Image(str(save_figure(compare_curves(curves, "other bodies learning the clips from video"),

@@ -45,6 +45,7 @@ import json
 
 from IPython.display import Image, Markdown, Video, display
 
+from sfv.markdown import markdown_table
 from sfv import paths
 from sfv.imitate.curve import read_curve
 from sfv.imitate.evaluate import load_policy, rollout
@@ -133,9 +134,10 @@ for run in cfg.runs:
         scores[run.name][policy] = per_seed
         rows.append(summarise(run, policy, per_seed, None if policy == "flat" else summaries[run.name]["timesteps"]))
 
-display(Markdown("| clip | terrain | policy | distance (m) | time up (s) | falls | tracking (cm) |\n|---|---|---|---|---|---|---|\n"
-                 + "\n".join(f"| {r['clip']} | {r['terrain']} | {r['policy']} | {r['distance_m']:.2f} | "
-                             f"{r['survived_s']:.1f} | {r['falls']} | {r['tracking_cm']:.1f} |" for r in rows)))
+display(Markdown(markdown_table(
+    ["clip", "terrain", "policy", "distance (m)", "time up (s)", "falls", "tracking (cm)"],
+    ([r["clip"], r["terrain"], r["policy"], f"{r['distance_m']:.2f}", f"{r['survived_s']:.1f}", r["falls"],
+      f"{r['tracking_cm']:.1f}"] for r in rows))))
 display(Image(str(save_figure(comparison_figure(scores), plot_dir / "flat_vs_terrain.png"))))
 
 # %% [markdown]

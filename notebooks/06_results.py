@@ -36,8 +36,10 @@ import json
 from IPython.display import HTML, Image, Markdown, display
 
 from sfv import paths
+from sfv.imitate import figures, learning_speed
 from sfv.io import write_json, write_text
 from sfv.notebook import executed_path, stage_params
+from sfv.plots import save_figure
 from sfv.report import paper
 from sfv.report.export import HTML_PAGES
 from sfv.report.media import linked_video, video_clip
@@ -147,6 +149,34 @@ show_figure(paths.plot_dir("end_to_end") / "learning_curves.png")
 # %%
 show("samples_to_skill")
 show("asi")
+
+# %% [markdown]
+# The lever ablation: each variant changes one setting of `imitate` (PPO's rollout, minibatch, epochs,
+# learning rate and its schedule, advantage normalisation, value clipping, discount; network size; action mode
+# and scale; phase encoding; the reference-root observation; reward scales; early termination; ASI) and trains
+# the same mocap clip for the same budget and seed (`bench/imitation_levers.py`). The defaults in `params.yaml`
+# are the variants these measurements chose. One seed per variant: differences of a centimetre are within the
+# noise between seeds.
+
+# %%
+for bench_clip, (rows, lever_curves) in learning_speed.lever_results().items():
+    display(Markdown(f"**Lever ablation on `{bench_clip}`** (mocap reference, one seed; evaluation after the "
+                     "budget)\n\n" + learning_speed.lever_table(rows, lever_curves)))
+    if {"baseline", "asi"} <= set(lever_curves):
+        display(Image(save_figure(figures.compare_curves(
+            {"RSI": lever_curves["baseline"], "ASI": lever_curves["asi"]}, f"{bench_clip}: ASI against RSI (same seed)"),
+            plot_dir / f"asi_vs_rsi_{bench_clip}.png")))
+    with_evaluations = {k: c for k, c in lever_curves.items() if learning_speed.evaluations(c)}
+    if len(with_evaluations) > 1:
+        display(Image(save_figure(figures.compare_curves(with_evaluations, f"{bench_clip}: lever ablation"),
+                                  plot_dir / f"levers_{bench_clip}.png")))
+skill_rows, skill_curves = learning_speed.skill_results()
+if skill_rows:
+    display(Markdown("**Samples to skill** (2 cores; the default settings, but where the clip's column "
+                     "names a variant and its overrides)\n\n" + learning_speed.skill_table(skill_rows)))
+    display(Image(save_figure(figures.compare_curves(skill_curves, "samples to skill"), plot_dir / "samples_to_skill.png")))
+else:
+    print("samples to skill: not run yet (python bench/samples_to_skill.py)")
 
 # %% [markdown]
 # ## The paper's experiments

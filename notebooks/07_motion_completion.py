@@ -44,6 +44,7 @@ import numpy as np
 from IPython.display import Image, Markdown, Video, display
 from tqdm.auto import tqdm
 
+from sfv.markdown import markdown_table
 from sfv import paths
 from sfv.assets import available_mocap
 from sfv.completion.evaluate import evaluate, features_of, library_for, make_query, summary
@@ -86,9 +87,9 @@ for clip in params.reconstruct.clips:
     entries.append(make_entry(motion, skill, "reconstruction", *entry_args, loop=False, name=clip))
 library_rows = [{"motion": e.name, "kind": e.kind, "skill": e.skill, "frames": len(e.features), "cyclic": e.loop}
                 for e in entries]
-display(Markdown("| motion | kind | skill | frames | cyclic |\n|---|---|---|---|---|\n" + "\n".join(
-    f"| {r['motion']} | {r['kind']} | {r['skill']} | {r['frames']} | {'yes' if r['cyclic'] else 'no'} |"
-    for r in library_rows)))
+display(Markdown(markdown_table(["motion", "kind", "skill", "frames", "cyclic"],
+                                ([r["motion"], r["kind"], r["skill"], r["frames"], "yes" if r["cyclic"] else "no"]
+                                 for r in library_rows))))
 print(f"{len(entries)} motions, {sum(r['frames'] for r in library_rows)} examples at {cfg.fps:g} fps; "
       f"continuation: {entries[0].continuation.shape[1]} steps of {cfg.step_seconds} s")
 
@@ -132,9 +133,7 @@ table = summary(rows)
 
 
 def markdown(rows, keys):
-    head = "| " + " | ".join(keys) + " |\n|" + "---|" * len(keys)
-    body = "\n".join("| " + " | ".join("—" if r.get(k) is None else str(r[k]) for k in keys) + " |" for r in rows)
-    return head + "\n" + body
+    return markdown_table(keys, (["—" if r.get(k) is None else r[k] for k in keys] for r in rows))
 
 
 display(Markdown(markdown(table, ["protocol", "method", "clips", "error_cm", "end_error_cm", "skill_right",
@@ -198,7 +197,7 @@ if policy_dir is None:
 else:
     reference = load_motion(policy_dir / "reference.npz")
     model, normaliser = load_policy(policy_dir)
-    video_frame = params.clips[show.clip].frames[0] + int(round(show.frame * float(gt["fps"]) / cfg.fps))
+    video_frame = params.clips[show.clip].video_frames[0] + int(round(show.frame * float(gt["fps"]) / cfg.fps))
     image = next(read_frames(paths.rendered_video(show.clip), video_frame, video_frame + 1))
     start_time = phase * reference.duration
     video = out_dir / "still_to_motion.mp4"

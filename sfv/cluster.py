@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sfv.config import ClusterParams
+from sfv.settings.cluster import ClusterParams
 
 
 @dataclass(frozen=True)

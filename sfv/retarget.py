@@ -16,9 +16,9 @@ import numpy as np
 import roma
 import torch
 
-from sfv.config import RetargetSettings
 from sfv.kinematics import forward_kinematics, forward_kinematics_np
 from sfv.motion import Motion
+from sfv.settings.morphology_transfer import RetargetSettings
 from sfv.skeleton import Skeleton
 
 

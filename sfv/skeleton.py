@@ -18,6 +18,11 @@ import yaml
 
 from sfv import rotations
 from sfv.assets import frozen, resolve_asset, setting_file, setting_names
+from sfv.settings.character import (
+    CharacterFileError,
+    check_body_names,
+    check_character_file,
+)
 
 JOINT_TYPES = ("spherical", "revolute", "fixed")
 DOF = {"spherical": 4, "revolute": 1, "fixed": 0}  # numbers per joint in a pose vector
@@ -218,13 +223,16 @@ def load_character(name: str) -> Skeleton:
                             f"{setting_names('characters')} (a motion on another skeleton must be retargeted to one "
                             "of them first)")
     cfg = yaml.safe_load(cfg_path.read_text())
-    for key in ("urdf", "scale", "up_axis"):
-        if key not in cfg:
-            raise SkeletonError(f"{cfg_path}: missing key {key!r}")
-    if cfg.get("inertia", "shapes") not in ("shapes", "file"):
-        raise SkeletonError(f"{cfg_path}: inertia is {cfg['inertia']!r}; use `shapes` (pybullet derives the moments "
-                            "from the collision shapes, the default) or `file` (the URDF's own)")
+    where = f"sfv/characters/{name}.yaml"
+    try:
+        checked = check_character_file(cfg, where)
+    except CharacterFileError as e:
+        raise SkeletonError(str(e)) from None
     urdf = resolve_asset(cfg["urdf"], relative_to=cfg_path.parent)
     skel = parse_urdf(urdf, scale=float(cfg["scale"]), name=name)
+    try:
+        check_body_names(checked, [b.name for b in skel.bodies], where)
+    except CharacterFileError as e:
+        raise SkeletonError(str(e)) from None
     # cached and shared: the settings are read-only, so no caller can change another's character
     return Skeleton(name=name, bodies=skel.bodies, up_axis=cfg["up_axis"], source=str(urdf), settings=frozen(cfg))

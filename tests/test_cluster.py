@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from functools import partial
+
 import numpy as np
 import pytest
 

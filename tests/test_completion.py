@@ -9,9 +9,22 @@ import numpy as np
 import pytest
 
 from sfv import rotations
-from sfv.completion.evaluate import Query, evaluate, library_for, make_query, score, summary
-from sfv.completion.library import (continuations, horizon_offsets, looped, make_entry, phase_error,
-                                    pose_features)
+from sfv.completion.evaluate import (
+    Query,
+    evaluate,
+    library_for,
+    make_query,
+    score,
+    summary,
+)
+from sfv.completion.library import (
+    continuations,
+    horizon_offsets,
+    looped,
+    make_entry,
+    phase_error,
+    pose_features,
+)
 from sfv.completion.model import CompletionMLP, HoldStill, NearestNeighbour, Prediction
 from sfv.imitate.reference import heading_angle
 from sfv.mocap import load_mocap

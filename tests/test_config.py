@@ -148,7 +148,13 @@ def test_per_clip_stages_need_their_clip():
 
 def test_stage_sections_extend_the_settings_their_code_takes():
     """One definition per setting: the code's settings model is the section's base, with the same defaults."""
-    from sfv.config import (FitSettings, PoseParams, ReconstructParams, TargetSettings, TrackSettings)
+    from sfv.config import (
+        FitSettings,
+        PoseParams,
+        ReconstructParams,
+        TargetSettings,
+        TrackSettings,
+    )
 
     p = load_params(ROOT / "params.yaml")
     assert isinstance(p.pose, TrackSettings) and isinstance(p.reconstruct, FitSettings)
@@ -215,3 +221,73 @@ def test_a_clips_ground_contacts_join_the_envs_for_that_clip_only():
     assert imitate.for_clip("walk").env.ground_contacts == ["left_wrist"]
     assert imitate.for_clip("backflip").env.ground_contacts == ["left_wrist"]  # no imitate.clips entry
     assert params.imitate.for_clip("cartwheel").env.ground_contacts == ["right_wrist", "left_wrist"]
+
+
+def _selections(model) -> set[str]:
+    return {name for name, f in model.model_fields.items() if (f.json_schema_extra or {}).get("selection")}
+
+
+def _differences(raw, default, where: str) -> list[str]:
+    """Leaves of params.yaml (`raw`) whose value is not the schema's default (`default`, a model instance), except
+    the project's selections (which clips, characters, runs): those have no default to match."""
+    from pydantic import BaseModel
+
+    out = []
+    for key, value in raw.items():
+        if key in _selections(type(default)):
+            continue
+        current = getattr(default, key)
+        if isinstance(current, BaseModel) and isinstance(value, dict):
+            out += _differences(value, current, f"{where}{key}.")
+            continue
+        shipped = type(default).model_validate({**default.model_dump(), key: value})
+        if getattr(shipped, key) != current:
+            out.append(f"{where}{key}: params.yaml {value!r}, schema default {current!r}")
+    return out
+
+
+def test_schema_defaults_are_the_shipped_params():
+    """One truth: `train()`, `ImitationEnv(motion)` or any settings model built in Python gets what the pipeline
+    runs with. Every value params.yaml sets equals its schema default, except the project's selections."""
+    import yaml
+
+    from sfv.config import Params
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert _differences(raw, Params(), "") == []
+
+
+def test_the_defaults_check_catches_a_drift():
+    import yaml
+
+    from sfv.config import Params
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["imitate"]["ppo"]["n_steps"] = 64
+    raw["irregular_terrain"]["heightmap"]["spacing"] = 0.5
+    assert _differences(raw, Params(), "") == ["imitate.ppo.n_steps: params.yaml 64, schema default 128",
+                                               "irregular_terrain.heightmap.spacing: params.yaml 0.5, schema default 0.3"]
+
+
+def test_a_misspelt_key_in_a_clips_entry_gets_the_entrys_keys(tmp_path):
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["imitate"]["clips"]["walk"] = {"cyclc": True}
+    raw["clips"]["walk"]["fpz"] = 30
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert "unknown key 'imitate.clips.walk.cyclc' — did you mean 'cyclic'? (allowed here: frames, cyclic," in str(err.value)
+    assert "unknown key 'clips.walk.fpz' — did you mean 'fps'? (allowed here: source, frames, fps," in str(err.value)
+
+
+def test_a_clips_frames_are_cut_once():
+    """A real video is cut to `frames` where it is read; a rendered clip's video already holds only its range."""
+    from sfv.config import ClipParams
+
+    video = ClipParams(source="data/clips/mine/mine.mp4", frames=(30, 90))
+    rendered = ClipParams(source="mocap:walk", frames=(30, None))
+    assert video.video_frames == (30, 90)
+    assert rendered.video_frames == (0, None)

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from sfv.config import ASISettings, EnvSettings, PPOSettings
-from sfv.imitate.asi import AdaptiveStart, objective_gradient, phase_bin, probabilities, update_difficulty
+from sfv.imitate.asi import (
+    AdaptiveStart,
+    objective_gradient,
+    phase_bin,
+    probabilities,
+    update_difficulty,
+)
 from sfv.imitate.curve import read_curve
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.train import latest_checkpoint, train

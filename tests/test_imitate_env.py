@@ -12,9 +12,9 @@ from sfv.config import EnvSettings
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.reference import heading_frame
 from sfv.imitate.sim import SimulationError, load_terrain
-from sfv.skeleton import SkeletonError
 from sfv.kinematics import forward_kinematics
 from sfv.mocap import load_mocap
+from sfv.skeleton import SkeletonError
 
 
 @pytest.fixture(scope="module")
@@ -217,9 +217,9 @@ def test_clear_errors_for_bad_settings(walk):
 
 def test_cached_files_are_read_only():
     """The character and terrain loaders are cached: what they hand out cannot be changed by a caller."""
-    from sfv.skeleton import load_character
-
     from pydantic import ValidationError
+
+    from sfv.skeleton import load_character
 
     spec = load_terrain("flat")
     with pytest.raises(ValidationError, match="frozen"):

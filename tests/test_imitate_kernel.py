@@ -12,7 +12,13 @@ import pytest
 from sfv import rotations
 from sfv.config import EnvSettings, HeightmapSettings, RewardParams
 from sfv.imitate import reward as rw
-from sfv.imitate.env import ImitationEnv, _evaluate, ground_heights, reset_many, step_many
+from sfv.imitate.env import (
+    ImitationEnv,
+    _evaluate,
+    ground_heights,
+    reset_many,
+    step_many,
+)
 from sfv.imitate.reference import heading_frames
 from sfv.imitate.sim import BodyState
 from sfv.mocap import load_mocap

@@ -13,8 +13,15 @@ from sfv.config import EnvSettings, ImitateClip, Params, ReferenceChecks
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.fidelity import body_error, fidelity, motion_states, root_drift
 from sfv.imitate.reference import ReferenceTrack, heading_angle
-from sfv.imitate.reference_clip import (ReferenceError, close_loop, foot_indices, ground, one_level_span,
-                                        prepare_reference, standing_foot_height)
+from sfv.imitate.reference_clip import (
+    ReferenceError,
+    close_loop,
+    foot_indices,
+    ground,
+    one_level_span,
+    prepare_reference,
+    standing_foot_height,
+)
 from sfv.imitate.stage import make_reference
 from sfv.mocap import load_mocap
 from sfv.motion import save_npz

@@ -81,9 +81,9 @@ def test_terms_are_the_schemas():
 
 def test_figures_draw_every_term():
     """A term added to the schema is drawn too (its label and its error in everyday units)."""
+    from sfv.config import EnvSettings
     from sfv.imitate import figures
     from sfv.imitate.evaluate import rollout
-    from sfv.config import EnvSettings
     from sfv.mocap import load_mocap
 
     shapes = figures.reward_term_shapes(RewardParams())
@@ -91,3 +91,11 @@ def test_figures_draw_every_term():
     r = rollout(None, load_mocap("walk"), EnvSettings(), RewardParams(), seconds=0.2)
     fig = figures.rollout_figure({"PD alone": r}, "walk")
     assert len(fig.axes[1].get_lines()) == len(rw.TERMS)
+
+
+def test_every_term_has_its_error_and_its_definition():
+    """The table notebook 03 shows is built from these: one error function per reward term, each documented."""
+    from sfv.imitate.reward import ERRORS, TERMS
+
+    assert tuple(ERRORS) == TERMS
+    assert all(f.__doc__ and f.__doc__.strip() for f in ERRORS.values())

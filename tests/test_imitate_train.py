@@ -11,8 +11,8 @@ import pytest
 from sfv.config import EnvSettings, PPOSettings, RewardParams
 from sfv.imitate.curve import read_curve
 from sfv.imitate.train import latest_checkpoint, train
-from sfv.motion import save_npz
 from sfv.mocap import load_mocap
+from sfv.motion import save_npz
 from tests.training import kill_after_checkpoint
 
 TINY = dict(n_envs=1, n_steps=256, batch_size=128, n_epochs=2, net_arch=(32, 32), checkpoint_every=512)

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from sfv import rotations
-from sfv.kinematics import centre_of_mass, forward_kinematics, forward_kinematics_np
 from sfv.assets import available_mocap
+from sfv.kinematics import centre_of_mass, forward_kinematics, forward_kinematics_np
 from sfv.mocap import load_mocap
 from tests.conftest import REPORT
 

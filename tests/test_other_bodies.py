@@ -17,7 +17,6 @@ from sfv.kinematics import forward_kinematics_np
 from sfv.motion import Motion
 from sfv.skeleton import load_character
 
-
 #: what each body's source says: joints, mass (kg), a joint's gains, hip height against the humanoid's, and the walk's
 #: retargeted root travel over its 1.24 m (scaled)
 BODIES = {
@@ -289,5 +288,31 @@ def test_a_character_file_names_how_its_inertia_is_read(monkeypatch, tmp_path):
         text.replace("inertia: file", "inertia: guess").replace("urdf: mujoco_humanoid/",
                                                                 f"urdf: {assets.PACKAGE_DIR}/characters/mujoco_humanoid/"))
     monkeypatch.setattr(assets, "PACKAGE_DIR", tmp_path)
-    with pytest.raises(skeleton.SkeletonError, match=r"odd.yaml: inertia is 'guess'; use `shapes` .* or `file`"):
+    with pytest.raises(skeleton.SkeletonError, match=r"odd.yaml: inertia: Input should be 'shapes' or 'file' "
+                                                     r"\[inertia: shapes: pybullet derives"):
         skeleton.load_character("odd")
+
+
+@pytest.mark.parametrize("change, message", [
+    (("  right_knee:", "  right_kne:"), r"humanoid.yaml: pd.right_kne: 'right_kne' is not one of its bodies — did you "
+                                        r"mean 'right_knee'\?"),
+    (("pose_weights:\n  root: 0.208\n  chest:", "pose_weights:\n  root: 0.208\n  chets:"),
+     r"pose_weights.chets: 'chets' is not one of its bodies — did you mean 'chest'\?"),
+    (("feet: [", "fet: ["), r"unknown key 'fet' — did you mean 'feet'\? \(allowed here: name, urdf"),
+    (("kp: 1000, kd: 100", "kp: 1000, kdd: 100"), r"unknown key 'pd.chest.kdd' — did you mean 'kd'\?"),
+])
+def test_a_character_files_keys_and_body_names_are_checked(monkeypatch, tmp_path, change, message):
+    """A misspelt joint would get no PD gains or pose weight without a word: the file is checked on load."""
+    from sfv import assets, skeleton
+
+    (tmp_path / "characters").mkdir()
+    text = (assets.PACKAGE_DIR / "characters" / "humanoid.yaml").read_text()
+    assert change[0] in text
+    (tmp_path / "characters" / "humanoid.yaml").write_text(text.replace(change[0], change[1], 1))
+    monkeypatch.setattr(assets, "PACKAGE_DIR", tmp_path)
+    skeleton.load_character.cache_clear()
+    try:
+        with pytest.raises(skeleton.SkeletonError, match=message):
+            skeleton.load_character("humanoid")
+    finally:
+        skeleton.load_character.cache_clear()

@@ -42,7 +42,7 @@ def test_notebook_parameters_are_the_file_and_the_clip(stage):
     assert "stage_params(params_file)" in (ROOT / NOTEBOOKS[stage]).read_text()
 
 
-def sfv_modules_used(source: Path) -> set[str]:
+def sfv_modules_used(*sources: Path) -> set[str]:
     """Every sfv module a notebook imports, directly or through other sfv modules (imports inside functions
     included): what its stage's output can depend on."""
     def imports(path: Path) -> set[str]:
@@ -55,12 +55,23 @@ def sfv_modules_used(source: Path) -> set[str]:
                 found |= {a.name.replace(".", "/") + ".py" for a in node.names if a.name.startswith("sfv.")}
         return {m for m in found if (ROOT / m).is_file()}
 
-    seen, todo = set(), [source]
+    seen, todo = {s.relative_to(ROOT).as_posix() for s in sources if s.is_relative_to(ROOT)}, list(sources)
     while todo:
-        for m in imports(todo.pop()) - seen:
+        path = todo.pop()
+        found = imports(path)
+        if path == ROOT / "sfv/config.py":  # the loader puts every section together: a stage reads its own
+            found = {m for m in found if not m.startswith("sfv/settings/")}
+        for m in found - seen:
             seen.add(m)
             todo.append(ROOT / m)
     return seen
+
+
+def settings_read(spec: dict) -> set[str]:
+    """The schema modules of the params.yaml sections a stage reads (its params keys say which): a change to
+    another section's schema cannot change its outputs, so it is not a dependency."""
+    tops = {p.split(".")[0] for p in spec["params"]}
+    return {"sfv/settings/common.py"} | {f"sfv/settings/{t}.py" for t in tops if (ROOT / f"sfv/settings/{t}.py").is_file()}
 
 
 def test_module_closure_follows_imports(tmp_path):
@@ -68,7 +79,7 @@ def test_module_closure_follows_imports(tmp_path):
     nb = tmp_path / "nb.py"
     nb.write_text("from sfv.reconstruct import evaluate\n")
     used = sfv_modules_used(nb)
-    assert {"sfv/reconstruct/evaluate.py", "sfv/reconstruct/fit.py", "sfv/config.py", "sfv/assets.py"} <= used
+    assert {"sfv/reconstruct/evaluate.py", "sfv/reconstruct/fit.py", "sfv/settings/reconstruct.py", "sfv/assets.py"} <= used
     assert "sfv/pose/tracking.py" not in used and "sfv/imitate/sim.py" not in used
 
 
@@ -103,7 +114,7 @@ def test_dvc_stage_declares_exactly_the_code_it_runs(stage):
     assert NOTEBOOKS[stage] in spec["deps"]
     assert "base.seed" in spec["params"]
     code = {d for d in spec["deps"] if d.startswith("sfv/") and d.endswith(".py")}
-    used = sfv_modules_used(ROOT / NOTEBOOKS[stage])
+    used = sfv_modules_used(ROOT / NOTEBOOKS[stage], *(ROOT / m for m in settings_read(spec))) - {NOTEBOOKS[stage]}
     assert not used - code, f"dvc.yaml stage {stage} does not list {sorted(used - code)} as deps"
     assert not code - used, f"dvc.yaml stage {stage} lists {sorted(code - used)}, which its notebook never imports"
 

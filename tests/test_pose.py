@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfv.pose.estimator import BlazePose, FramePose, crop, rotate_image, unrotate
-from sfv.pose.metrics import pa_mpjpe, pck, pixel_error, procrustes_align
+from sfv.alignment import similarity_aligned
 from sfv.config import TrackSettings
+from sfv.pose.estimator import BlazePose, FramePose, crop, rotate_image, unrotate
+from sfv.pose.metrics import pa_mpjpe, pck, pixel_error
 from sfv.pose.tracking import choose, estimate_clip, torso_tilt
 from sfv.video import VideoError, mp4_writer, read_frames
 
@@ -194,7 +195,7 @@ def test_pa_mpjpe_ignores_similarity_transforms():
     q *= np.sign(np.linalg.det(q))
     pred = 1.7 * gt @ q.T + [0.3, -1.0, 2.0]
     assert pa_mpjpe(pred, gt, np.ones(5, bool)) < 1e-6
-    assert np.allclose(procrustes_align(pred[0], gt[0]), gt[0])
+    assert np.allclose(similarity_aligned(pred[0], gt[0]), gt[0])
     noisy = pred + rng.normal(scale=0.01, size=pred.shape)
     assert 5 < pa_mpjpe(noisy, gt, np.ones(5, bool)) < 30
     assert np.isnan(pa_mpjpe(pred, gt, np.zeros(5, bool)))

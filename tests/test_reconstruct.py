@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from sfv.reconstruct import losses
 from sfv.config import FitSettings, FitWeights, TargetSettings
+from sfv.reconstruct import losses
 from sfv.reconstruct.fit import MotionVariables, fit, reconstruct
 
 JOINTS = ["root", "chest", "neck", "right_hip", "right_knee", "right_ankle", "right_shoulder", "right_elbow",
@@ -130,8 +130,8 @@ def test_plausibility_terms_act_in_the_fit():
     """Per-frame IK of knee-height targets that a forward knee bend fits as well as the right one; the
     joint-limit term keeps the knees within range. A planted foot with jittery targets holds still with the
     foot-sliding term."""
-    from sfv.reconstruct.fit import per_frame, planted_feet
     from sfv.reconstruct.evaluate import foot_sliding_speed, limit_violations
+    from sfv.reconstruct.fit import per_frame, planted_feet
 
     m, bodies, truth, noisy, rest = _noisy_walk()
     free = FitSettings(weights=FitWeights(joint_limits=0.0, foot_sliding=0.0))
@@ -460,7 +460,12 @@ def test_ablations_on_a_short_clip(humanoid):
     """The smoothness ablation has the IK (0), the chosen weight and the extra ones, sorted; the term ablation
     names every variant, and with no outlier frames the 'kept' variant is the reconstruction itself."""
     from sfv.config import FitSettings
-    from sfv.reconstruct.evaluate import TERM_VARIANTS, fit_clip, smoothness_ablation, term_ablation
+    from sfv.reconstruct.evaluate import (
+        TERM_VARIANTS,
+        fit_clip,
+        smoothness_ablation,
+        term_ablation,
+    )
     from sfv.reconstruct.stage import initial_motion, prepare
 
     m, pos, cam, poses = _synthetic_poses(humanoid)
@@ -616,14 +621,15 @@ def test_field_of_view_on_rendered_clips(humanoid, tmp_path):
 def test_rotation_from_rays_and_chained_over_frames():
     from scipy.spatial.transform import Rotation
 
+    from sfv.alignment import best_rotation
     from sfv.camera import intrinsics, perspective
-    from sfv.reconstruct.camera_motion import angle_deg, camera_motion, kabsch
+    from sfv.reconstruct.camera_motion import angle_deg, camera_motion
 
     rng = np.random.default_rng(2)
     a = rng.normal(size=(50, 3))
     a /= np.linalg.norm(a, axis=1, keepdims=True)
     R = Rotation.from_rotvec([0.05, -0.2, 0.01]).as_matrix()
-    assert np.allclose(kabsch(a, a @ R.T), R, atol=1e-12)
+    assert np.allclose(best_rotation(a, a @ R.T), R, atol=1e-12)
     # three frames of background points seen by a camera panning 2 then 3 degrees; one pair lost (no points)
     K = intrinsics(640, 480, 50)
     world = rng.uniform([-3, -1, 4], [3, 1, 9], size=(80, 3))
@@ -709,7 +715,12 @@ def test_camera_turn_read_from_a_rendered_clip(humanoid, tmp_path):
     (measured at this 480x360: 0.61 mean, 1.34 max; at 640x480 0.45 and 1.05); the same walk filmed by a fixed camera reads as fixed."""
     from sfv.config import load_params
     from sfv.mocap import load_mocap
-    from sfv.reconstruct.camera_motion import angle_deg, camera_motion, person_boxes, track_background
+    from sfv.reconstruct.camera_motion import (
+        angle_deg,
+        camera_motion,
+        person_boxes,
+        track_background,
+    )
     from sfv.render.body import BodyRetargeter, load_anny
     from sfv.render.ground_truth import load_gt
     from sfv.render.gt_clip import render_gt_clip
@@ -740,8 +751,13 @@ def test_error_sources_split_orientation_depth_and_flips(humanoid):
     along the camera's axis shows as depth error only, and a forearm turned round in depth is found in exactly
     the frames where it was turned, and mended by the truth's signs."""
     from sfv.mocap import load_mocap
-    from sfv.reconstruct.error_sources import (camera_axes_error, chain_parents, depth_flips, frame_aligned_mpjpe,
-                                               with_true_depth_signs)
+    from sfv.reconstruct.error_sources import (
+        camera_axes_error,
+        chain_parents,
+        depth_flips,
+        frame_aligned_mpjpe,
+        with_true_depth_signs,
+    )
     from sfv.reconstruct.evaluate import mpjpe
     from sfv.reconstruct.stage import body_map
 

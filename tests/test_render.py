@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 
 from sfv.camera import Camera, CameraError, look_at, orbit_camera
+from sfv.config import CameraParams, ClipParams, RenderSettings
 from sfv.plots import crop_box
-from sfv.config import CameraParams, RenderSettings
 from sfv.render.gt_clip import check_camera_sees_body, visibility
 from sfv.video import VideoError, check_range, mp4_writer, probe, read_frames
-
 from tests.conftest import REPORT
 
 
@@ -261,6 +260,11 @@ def test_short_clip_renders_end_to_end(retargeter, tmp_path):
     # upside down mid-flip: the head is below the hips in some frame, as in the mocap
     names = list(gt["keypoint_names"])
     assert (gt["keypoints_3d"][:, names.index("nose"), 2] < gt["keypoints_3d"][:, names.index("left_hip"), 2]).any()
+    # `frames` is applied once: the render cut [24, 32) out of the mocap, so the stages read its video whole
+    entry = ClipParams(source="mocap:backflip", frames=(24, 32))
+    assert check_range(probe(video), *entry.video_frames, "clip 'bf'") == (0, 8)
+    with pytest.raises(VideoError):  # cutting the range again, out of the cut video, is refused
+        check_range(probe(video), *entry.frames, "clip 'bf'")
     REPORT["render 320x240: s per frame"] = f"{metrics['render_seconds_per_frame']:.3f}"
     # deterministic: the same settings give the same frames
     again = render_gt_clip("bf", motion, retargeter, settings, tmp_path / "b2.mp4", tmp_path / "b2.gt.npz", progress=False)

@@ -12,7 +12,14 @@ import pytest
 from sfv import paths
 from sfv.config import load_params
 from sfv.report import paper
-from sfv.report.tables import NOT_APPLICABLE, NOT_RUN, all_tables, experiment_table, overview, pose_table
+from sfv.report.tables import (
+    NOT_APPLICABLE,
+    NOT_RUN,
+    all_tables,
+    experiment_table,
+    overview,
+    pose_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,8 +10,15 @@ import pytest
 from sfv.assets import setting_names
 from sfv.config import EnvSettings, HeightmapSettings
 from sfv.imitate.env import ImitationEnv
-from sfv.imitate.terrain import (Heightfield, TerrainError, generate_heights, make_heightfield, parse_terrain,
-                                 read_terrain, travel_direction)
+from sfv.imitate.terrain import (
+    Heightfield,
+    TerrainError,
+    generate_heights,
+    make_heightfield,
+    parse_terrain,
+    read_terrain,
+    travel_direction,
+)
 from sfv.mocap import load_mocap
 
 HEIGHTMAP = HeightmapSettings(enabled=True)

@@ -16,9 +16,9 @@ import numpy as np
 
 from sfv import paths, rotations
 from sfv.completion.library import UP
-from sfv.config import EnvSettings, RewardParams
 from sfv.imitate.reference import heading_angle
 from sfv.motion import Motion
+from sfv.settings.imitate import EnvSettings, RewardParams
 
 
 def policy_for(skill: str, root: Path = Path(".")) -> Path | None:

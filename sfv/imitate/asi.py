@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfv.config import ASISettings
+from sfv.settings.imitate import ASISettings
 
 
 def phase_bin(phase: np.ndarray | float, bins: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from sfv import paths
+from sfv.markdown import markdown_table
 from sfv.plots import plt
 
 #: table columns: (key, header, unit scale, digits)
@@ -69,12 +70,8 @@ def table(clips: list[str], oracle_clips: list[str], root: Path = Path(".")) -> 
 
 def markdown(rows: list[dict]) -> str:
     """The table as markdown (— where a column does not apply)."""
-    head = "| clip | " + " | ".join(h for _, h, _, _ in COLUMNS) + " |"
-    lines = [head, "|" + "---|" * (len(COLUMNS) + 1)]
-    for r in rows:
-        cells = ["—" if r[k] is None else f"{r[k]:.{d}f}" for k, _, _, d in COLUMNS]
-        lines.append(f"| {r['clip']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return markdown_table(["clip", *(h for _, h, _, _ in COLUMNS)],
+                          ([r["clip"], *("—" if r[k] is None else f"{r[k]:.{d}f}" for k, _, _, d in COLUMNS)] for r in rows))
 
 
 def figure(rows: list[dict]):

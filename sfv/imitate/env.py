@@ -33,13 +33,18 @@ from typing import NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from sfv.config import ASISettings, EnvSettings, HeightmapSettings, RewardParams
 from sfv.imitate import kernel
 from sfv.imitate.reference import heading_frames, shared_track
 from sfv.imitate.reward import TERMS
 from sfv.imitate.sim import BodyState, Simulation, load_terrain
 from sfv.imitate.terrain import make_heightfield, travel_direction
 from sfv.motion import Motion
+from sfv.settings.imitate import (
+    ASISettings,
+    EnvSettings,
+    HeightmapSettings,
+    RewardParams,
+)
 
 
 class ImitationEnv(gym.Env):

@@ -15,13 +15,12 @@ from typing import Callable
 import numpy as np
 import torch
 
-from sfv.config import EnvSettings, RewardParams
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.fidelity import STATES
 from sfv.imitate.reward import TERMS
-from sfv.video import mp4_writer
 from sfv.motion import Motion
-
+from sfv.settings.imitate import EnvSettings, RewardParams
+from sfv.video import mp4_writer
 
 #: H.264 quality (imageio, 0-10) of the evaluation videos: they are for looking at and ship in the store; 5 keeps the
 #: bodies and the floor sharp at about a third of the bytes of 7 (measured: 3 kB a frame against 10 at 640x384)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfv.config import RewardParams
 from sfv.imitate.reward import TERMS
 from sfv.plots import plt
+from sfv.settings.imitate import RewardParams
 
 TERM_LABELS = {"pose": "pose", "velocity": "velocity", "end_effector": "end effector", "root": "root", "com": "centre of mass",
                "root_velocity": "root velocity"}

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sfv import paths
 from sfv.imitate.curve import read_curve
+from sfv.markdown import markdown_table
 
 
 def evaluations(curve: list[dict]) -> list[dict]:
@@ -53,7 +54,7 @@ def best_evaluation(curve: list[dict], seconds: float) -> dict | None:
         max(rows, key=lambda r: r["eval_survived_seconds"])
 
 
-# --- the benchmarks' results (bench/imitation_levers.py, bench/samples_to_skill.py), as notebook 03 shows them --
+# --- the benchmarks' results (bench/imitation_levers.py, bench/samples_to_skill.py), as the results page (notebook 06) shows them --
 def curve_tail(curve: list[dict], updates: int = 10) -> dict:
     """The training episodes over the last `updates` rollouts: mean length (s) and tracking error (cm). Averaged
     over hundreds of episodes, steadier than one evaluation."""
@@ -71,18 +72,18 @@ def _overrides_text(overrides: dict) -> str:
 def lever_table(rows: list[dict], curves: dict[str, list[dict]] | None = None) -> str:
     """Markdown: one row per variant and budget of the lever ablation (same clip and seed): the evaluation after the
     budget and, from the learning curve up to it, the training episodes of the last 10 updates."""
-    lines = ["| variant | overrides | of the defaults | samples | minutes | samples/s | evaluation: tracking error cm | "
-             "survived s | root drift m | training episodes (last 10 updates): length s | tracking error cm |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    header = ["variant", "overrides", "of the defaults", "samples", "minutes", "samples/s",
+              "evaluation: tracking error cm", "survived s", "root drift m",
+              "training episodes (last 10 updates): length s", "tracking error cm"]
+    lines = []
     for r in rows:
         overrides = _overrides_text(r["overrides"]) or "params.yaml"
         upto = [c for c in (curves or {}).get(r["variant"], []) if c["timesteps"] <= r["samples"]]  # its budget's part
         tail = curve_tail(upto)
-        lines.append(f"| {r['variant']} | {overrides} | {r.get('defaults', '')} | {r['samples']:,} | {r['minutes']} | "
-                     f"{r['samples_per_second']} | "
-                     f"{r['tracking_error_cm']} | {r['survived_seconds']} | {r['root_drift_m']} | "
-                     f"{tail['episode_s']} | {tail['error_cm']} |")
-    return "\n".join(lines)
+        lines.append([r["variant"], overrides, r.get("defaults", ""), f"{r['samples']:,}", r["minutes"],
+                      r["samples_per_second"], r["tracking_error_cm"], r["survived_seconds"], r["root_drift_m"],
+                      tail["episode_s"], tail["error_cm"]])
+    return markdown_table(header, lines)
 
 
 def learned_label(row: dict) -> str:
@@ -96,18 +97,19 @@ def learned_label(row: dict) -> str:
 
 def skill_table(rows: list[dict]) -> str:
     """Markdown: samples and minutes to each skill, per clip and seed (or where the run stands)."""
-    lines = ["| clip | seed | target | learned | samples | minutes | error cm (at that evaluation) | survived s | "
-             "root drift m | trained (samples, min) | pose termination |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    header = ["clip", "seed", "target", "learned", "samples", "minutes", "error cm (at that evaluation)", "survived s",
+              "root drift m", "trained (samples, min)", "pose termination"]
+    lines = []
     for r in rows:
         clip = r["clip"] + (f" ({r['variant']}: {_overrides_text(r.get('overrides', {}))})" if r.get("variant") else "")
         span = f" over {r['evaluated_seconds']} s" if "evaluated_seconds" in r else ""
         span += f", drift <= {r['max_drift_m']} m" if r.get("max_drift_m") is not None else ""
         drift = "—" if r.get("drift_m") is None else r["drift_m"]
-        lines.append(f"| {clip} | {r['seed']} | <= {r['threshold_cm']} cm{span} in {r['limit_minutes']} min | "
-                     f"{learned_label(r)} | {r['samples'] or 0:,} | {r['minutes']} | {r['error_cm']} | "
-                     f"{r['survived_s']} | {drift} | {r['trained_samples']:,}, {r['trained_minutes']} | "
-                     f"{'off' if r.get('pose_termination_m') is None else str(r['pose_termination_m']) + ' m'} |")
-    return "\n".join(lines)
+        lines.append([clip, r["seed"], f"<= {r['threshold_cm']} cm{span} in {r['limit_minutes']} min", learned_label(r),
+                      f"{r['samples'] or 0:,}", r["minutes"], r["error_cm"], r["survived_s"], drift,
+                      f"{r['trained_samples']:,}, {r['trained_minutes']}",
+                      "off" if r.get("pose_termination_m") is None else str(r["pose_termination_m"]) + " m"])
+    return markdown_table(header, lines)
 
 
 def lever_results(root: Path = Path(".")) -> dict[str, tuple[list[dict], dict[str, list[dict]]]]:

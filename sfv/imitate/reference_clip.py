@@ -29,9 +29,9 @@ from dataclasses import replace
 import numpy as np
 
 from sfv import rotations
-from sfv.config import ImitateClip, ReferenceChecks
 from sfv.kinematics import forward_kinematics_np
 from sfv.motion import Motion, MotionFormatError, load_motion
+from sfv.settings.imitate import ImitateClip, ReferenceChecks
 from sfv.skeleton import Skeleton
 
 

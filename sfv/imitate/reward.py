@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfv.config import RewardTerms
+from sfv.settings.imitate import RewardTerms
 
 #: the reward's terms, in the order of the params schema (its one list of them)
 TERMS = tuple(RewardTerms.model_fields)
@@ -61,6 +61,11 @@ def root_velocity_error(root_lin_vel, ref_root_lin_vel, root_ang_vel, ref_root_a
 def com_error(com_vel, ref_com_vel) -> np.ndarray:
     """DeepMimic: 0.1 |d com velocity|^2."""
     return 0.1 * _square(com_vel - ref_com_vel)
+
+
+#: each term's error: its docstring is the term's definition (notebook 03 shows them as a table)
+ERRORS = {"pose": pose_error, "velocity": velocity_error, "end_effector": end_effector_error, "root": root_error,
+          "com": com_error, "root_velocity": root_velocity_error}
 
 
 def combine(errors: dict, weights: dict[str, float], scales: RewardTerms) -> tuple:

@@ -16,12 +16,17 @@ from functools import lru_cache
 import numpy as np
 import pybullet
 
-from sfv.assets import pybullet_data_path
 from sfv import rotations
-from sfv.config import EnvSettings
+from sfv.assets import pybullet_data_path
 from sfv.imitate.kernel import joint_states
-from sfv.imitate.terrain import Heightfield, TerrainError, make_heightfield, read_terrain
+from sfv.imitate.terrain import (
+    Heightfield,
+    TerrainError,
+    make_heightfield,
+    read_terrain,
+)
 from sfv.io import quiet_stdio
+from sfv.settings.imitate import EnvSettings
 from sfv.skeleton import SkeletonError, load_character
 
 GRAVITY = 9.8  # m/s^2, as DeepMimic and its pybullet port

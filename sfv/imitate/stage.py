@@ -15,10 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from sfv import paths
-from sfv.config import Params, PPOSettings
+from sfv.config import Params
 from sfv.imitate.fidelity import STATES, fidelity, motion_states
-from sfv.imitate.reference_clip import ReferenceError, describe, load_reference, prepare_reference
+from sfv.imitate.reference_clip import (
+    ReferenceError,
+    describe,
+    load_reference,
+    prepare_reference,
+)
 from sfv.motion import Motion
+from sfv.settings.imitate import PPOSettings
 
 
 def make_reference(params: Params, clip: str, reference: str) -> tuple[Motion, dict, Path]:

@@ -29,14 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sfv.config import ASISettings, ClusterParams, EnvSettings, PPOSettings, RewardParams
 from sfv.imitate.asi import AdaptiveStart
 from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.reference_clip import check_ground_contacts
 from sfv.io import atomic_path, write_json, write_text
 from sfv.motion import load_motion
-
+from sfv.settings.cluster import ClusterParams
+from sfv.settings.imitate import ASISettings, EnvSettings, PPOSettings, RewardParams
 
 
 def make_env(motion_path: str, settings: EnvSettings, reward: RewardParams, seed: int, rank: int,

@@ -15,7 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
-from sfv.config import EnvSettings, HeightmapSettings, PPOSettings, RewardParams, TerrainRun
+from sfv.settings.imitate import (
+    EnvSettings,
+    HeightmapSettings,
+    PPOSettings,
+    RewardParams,
+)
+from sfv.settings.irregular_terrain import TerrainRun
 
 #: the two policies of a run
 POLICIES = ("flat", "terrain")

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 
 from sfv import paths
+from sfv.imitate.evaluate import VIDEO_QUALITY
 from sfv.motion import Motion, load_motion
 from sfv.retarget import RetargetSettings, retarget
 from sfv.skeleton import load_character
-from sfv.imitate.evaluate import VIDEO_QUALITY
 from sfv.video import mp4_writer, probe, read_frames
 
 

@@ -18,9 +18,10 @@ from sfv.io import write_npz
 from sfv.keypoints import BLAZEPOSE33, BLAZEPOSE_EDGES, BLAZEPOSE_TO_COCO, LIMB_JOINTS
 from sfv.pose.metrics import pa_mpjpe, pck, pixel_error
 from sfv.pose.poses_file import POSES_FORMAT
-from sfv.config import TrackSettings
 from sfv.pose.tracking import ClipPoses, estimate_clip
+from sfv.settings.pose import TrackSettings
 from sfv.video import VideoError, check_range, probe, read_frames
+
 
 def estimator_name(model: str) -> str:
     """What the poses file says made it."""

@@ -28,9 +28,17 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from sfv.config import TrackSettings
 from sfv.keypoints import BLAZEPOSE33
-from sfv.pose.estimator import BlazePose, Estimator, FramePose, crop, crop_square, rotate_image, unrotate
+from sfv.pose.estimator import (
+    BlazePose,
+    Estimator,
+    FramePose,
+    crop,
+    crop_square,
+    rotate_image,
+    unrotate,
+)
+from sfv.settings.pose import TrackSettings
 
 SHOULDERS = [BLAZEPOSE33.index("left_shoulder"), BLAZEPOSE33.index("right_shoulder")]
 HIPS = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sfv.keypoints import BodyMap, MID_HIP, MID_SHOULDER
-from sfv.reconstruct.contact import steady_speed
 from sfv.camera import Camera, FrameCameras, intrinsics, perspective
+from sfv.keypoints import MID_HIP, MID_SHOULDER, BodyMap
+from sfv.reconstruct.contact import steady_speed
 
 BODY = np.arange(11, 33)  # shoulders to feet: the landmarks that fix depth (the face is small and flat)
 

@@ -19,6 +19,8 @@ from typing import Iterable
 
 import numpy as np
 
+from sfv.alignment import best_rotation
+
 
 @dataclass
 class CameraMotion:
@@ -26,13 +28,6 @@ class CameraMotion:
     tracked: np.ndarray  # (T,) background points that agreed on the turn into each frame (0 for the first)
     turn_deg: np.ndarray  # (T,) angle of each frame's rotation from the first frame
     moving: bool  # whether the camera turned more than the threshold (else rotations are all identity)
-
-
-def kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The rotation R (3, 3) minimising sum |b_i - R a_i|^2 for unit rays a, b (N, 3)."""
-    u, _, vt = np.linalg.svd(b.T @ a)
-    d = np.sign(np.linalg.det(u @ vt))
-    return u @ np.diag([1.0, 1.0, d]) @ vt
 
 
 def rays(points: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -96,7 +91,7 @@ def camera_motion(pairs: list[tuple[np.ndarray, np.ndarray]], K: np.ndarray, min
     frame turns more than `min_turn_deg` from the first, the camera is fixed (every rotation the identity)."""
     rotations = [np.eye(3)]
     for p0, p1 in pairs:
-        turn = kabsch(rays(p0, K), rays(p1, K)) if len(p0) else np.eye(3)
+        turn = best_rotation(rays(p0, K), rays(p1, K)) if len(p0) else np.eye(3)
         rotations.append(turn @ rotations[-1])
     R = np.stack(rotations)
     turn = angle_deg(R)

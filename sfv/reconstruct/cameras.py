@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from sfv.config import Params
+from sfv.markdown import markdown_table
 
 #: the stored reconstruction before issue 18's camera-independent units (commit 9fd90fd)
 BEFORE = Path("bench/results/cameras/before.json")
@@ -67,14 +68,14 @@ HEAD = ("clip", "size", "fps", "fov", "roll", "fov used", "pose PA-MPJPE", "3D t
 
 
 def markdown(table: list[dict]) -> str:
-    lines = ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    rows = []
     for r in table:
         used = "-" if r.get("fov_used") is None else f"{r['fov_used']:g}" + (" (est.)" if r.get("fov_estimated") else "")
         cells = [r["clip"], r["size"], f"{r['fps']:g}", f"{r['fov']:g}", f"{r['roll']:g}", used, r["pose_pa_mpjpe_mm"],
                  r["targets_mm"], r["ik_mm"], "-" if r["before_mm"] is None else r["before_mm"],
                  r["reconstruction_mm"], r["up_error_deg"]]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
-    return "\n".join(lines)
+        rows.append(cells)
+    return markdown_table(HEAD, rows)
 
 
 def figure(table: list[dict]):

@@ -17,14 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sfv.alignment import rotated_onto
 from sfv.skeleton import Skeleton
-
-
-def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The rotation (3, 3) that best turns point set a (N, 3) onto b, applied as a @ rot (no reflection)."""
-    u, _, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(u @ vt))
-    return u @ np.diag([1.0, 1.0, d]) @ vt
 
 
 def frame_aligned_mpjpe(positions: np.ndarray, source: np.ndarray) -> float:
@@ -32,7 +26,7 @@ def frame_aligned_mpjpe(positions: np.ndarray, source: np.ndarray) -> float:
     alone, the body's orientation in each frame forgiven (the stage's MPJPE forgives one rotation per clip)."""
     a = positions - positions[:, :1]
     b = source - source[:, :1]
-    errors = [np.linalg.norm(x @ _kabsch(x, y) - y, axis=-1).mean() for x, y in zip(a, b)]
+    errors = [np.linalg.norm(rotated_onto(x, y) - y, axis=-1).mean() for x, y in zip(a, b)]
     return float(np.mean(errors) * 1000)
 
 

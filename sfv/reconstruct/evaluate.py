@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sfv.config import FitSettings
+from sfv.alignment import best_rotation
 from sfv.motion import Motion
 from sfv.reconstruct import losses
 from sfv.reconstruct.fit import feet, per_frame, planted_feet, reconstruct
 from sfv.reconstruct.stage import Targets
+from sfv.settings.reconstruct import FitSettings
 
 
 @dataclass
@@ -46,10 +47,8 @@ def mpjpe(motion_positions: np.ndarray, source_positions: np.ndarray) -> float:
     world is the camera's, turned about an unknown heading): positions (T, J, 3), root first."""
     a = motion_positions - motion_positions[:, :1]
     b = source_positions - source_positions[:, :1]
-    u, _, vt = np.linalg.svd(a.reshape(-1, 3).T @ b.reshape(-1, 3))
-    d = np.sign(np.linalg.det(u @ vt))
-    rot = u @ np.diag([1, 1, d]) @ vt
-    return float(np.linalg.norm(a @ rot - b, axis=-1).mean() * 1000)
+    rot = best_rotation(a.reshape(-1, 3), b.reshape(-1, 3))
+    return float(np.linalg.norm(a @ rot.T - b, axis=-1).mean() * 1000)
 
 
 def reprojection_error(positions: np.ndarray, targets: Targets) -> float:

@@ -17,11 +17,11 @@ import roma
 import torch
 
 from sfv.camera import perspective
-from sfv.config import FitSettings
 from sfv.kinematics import chain
 from sfv.motion import Motion
 from sfv.reconstruct import losses
 from sfv.reconstruct.contact import foot_contact
+from sfv.settings.reconstruct import FitSettings
 from sfv.skeleton import Skeleton
 
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from sfv.camera import intrinsics
-from sfv.config import TargetSettings
-from sfv.motion import Motion
 from sfv.keypoints import MID_HIP, MID_SHOULDER, BodyMap, body_map
+from sfv.motion import Motion
 from sfv.reconstruct.camera import ClipCamera, estimate_camera
 from sfv.reconstruct.camera_motion import CameraMotion, camera_motion
 from sfv.reconstruct.field_of_view import FovEstimate, estimate_fov
+from sfv.settings.reconstruct import TargetSettings
 from sfv.skeleton import Skeleton
 
 

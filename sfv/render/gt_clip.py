@@ -14,15 +14,22 @@ from pathlib import Path
 
 import numpy as np
 
-from sfv.frame_grid import frame_grid
-from sfv.config import RenderSettings
-from sfv.io import write_npz
-from sfv.plots import crop_box
-from sfv.motion import Motion
-from sfv.keypoints import COCO17, COCO_EDGES
-from sfv.render.body import COLOURS, FOLLOWED_JOINTS, BodyRetargeter, PosedClip, follow_errors, foot_down
 from sfv.camera import Camera, CameraError, look_at, orbit_camera
+from sfv.frame_grid import frame_grid
+from sfv.io import write_npz
+from sfv.keypoints import COCO17, COCO_EDGES
+from sfv.motion import Motion
+from sfv.plots import crop_box
+from sfv.render.body import (
+    COLOURS,
+    FOLLOWED_JOINTS,
+    BodyRetargeter,
+    PosedClip,
+    follow_errors,
+    foot_down,
+)
 from sfv.render.ground_truth import GT_FORMAT
+from sfv.settings.render import RenderSettings
 
 #: a keypoint hidden by at most this much body in front of it still counts as visible (joint centres lie
 #: inside the limb they belong to, up to ~12 cm under the skin of the hips)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfv.io import quiet_stdio
 from sfv.camera import Camera
+from sfv.io import quiet_stdio
 
 GROUND_URDF = "plane.urdf"  # pybullet_data's checkered ground: texture gives the viewer depth and motion cues
 

@@ -24,8 +24,8 @@ MEDIA_TYPES = {".gif": "image/gif", ".png": "image/png", ".jpg": "image/jpeg", "
 def video_clip(video: str | Path, clip: str | Path, seconds: float, fps: float, width: int) -> Path:
     """The first `seconds` of `video` at about `fps` frames/s (every k-th frame, k = round(video fps / fps)) and
     `width` pixels wide at most (aspect kept, never enlarged, even sizes for H.264), as an mp4 written atomically."""
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     video = Path(video)
     info = probe(video)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sfv.markdown import markdown_table
+
 
 @dataclass(frozen=True)
 class PaperFigure:
@@ -49,8 +51,6 @@ def markdown(section: str) -> str:
     figures = PAPER.get(section, ())
     if not figures:
         return ""
-    lines = ["| quantity | published | source |", "|---|---|---|"]
-    for f in figures:
-        lines.append(f"| {f.quantity} | {f.value if f.value is not None else 'not in the kit’s checked references'} "
-                     f"| {f.source} |")
-    return "\n".join(lines)
+    return markdown_table(["quantity", "published", "source"],
+                          ([f.quantity, f.value if f.value is not None else "not in the kit’s checked references", f.source]
+                           for f in figures))

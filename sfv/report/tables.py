@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sfv import paths
+from sfv.markdown import markdown_table
 
 NOT_RUN = "not run"
 NOT_APPLICABLE = "—"
@@ -42,11 +43,7 @@ class Table:
     def markdown(self) -> str:
         if self.missing is not None:
             return f"*{NOT_RUN}:* {self.missing}"
-        lines = ["| " + " | ".join(c.header for c in self.columns) + " |",
-                 "|" + "---|" * len(self.columns)]
-        for r in self.rows:
-            lines.append("| " + " | ".join(cell(r, c) for c in self.columns) + " |")
-        return "\n".join(lines)
+        return markdown_table([c.header for c in self.columns], ([cell(r, c) for c in self.columns] for r in self.rows))
 
     def records(self) -> dict:
         """The table as JSON-ready data (metrics/report.json)."""
