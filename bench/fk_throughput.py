@@ -65,7 +65,9 @@ def main(repeats: int = 5) -> None:
         states = pb.getLinkStates(body, links, computeForwardKinematics=True)
         if f % 50 == 0:
             ref = np.array([states[k][4] for k in body_link if k is not None])
-            worst = max(worst, float(np.abs(ref - ours[f, [i for i, k in enumerate(body_link) if k is not None]]).max()))
+            worst = max(
+                worst, float(np.abs(ref - ours[f, [i for i, k in enumerate(body_link) if k is not None]]).max())
+            )
     peer = n / (time.perf_counter() - t0)
     pb.disconnect(client)
 

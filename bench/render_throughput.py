@@ -58,10 +58,19 @@ def main(n_frames: int = 24) -> None:
         for f in range(n):
             path = Path(tmp) / f"frame{f}.obj"
             trimesh.Trimesh(posed.vertices[f], retargeter.faces, process=False).export(path)
-            shape = pb.createVisualShape(pb.GEOM_MESH, fileName=str(path), rgbaColor=COLOURS["skin"], physicsClientId=client)
+            shape = pb.createVisualShape(
+                pb.GEOM_MESH, fileName=str(path), rgbaColor=COLOURS["skin"], physicsClientId=client
+            )
             body = pb.createMultiBody(baseVisualShapeIndex=shape, physicsClientId=client)
-            pb.getCameraImage(640, 480, viewMatrix=view, projectionMatrix=proj, renderer=pb.ER_TINY_RENDERER,
-                              shadow=0, physicsClientId=client)
+            pb.getCameraImage(
+                640,
+                480,
+                viewMatrix=view,
+                projectionMatrix=proj,
+                renderer=pb.ER_TINY_RENDERER,
+                shadow=0,
+                physicsClientId=client,
+            )
             pb.removeBody(body, physicsClientId=client)
         peer = (time.perf_counter() - t0) / n
     pb.disconnect(client)

@@ -96,8 +96,10 @@ class Params(Section):
     def _registered(self, key: str, names: list[str]) -> None:
         unknown = [c for c in names if c not in self.clips]
         if unknown:
-            raise ValueError(f"{key} names {unknown}, which are not in `clips` "
-                             f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first")
+            raise ValueError(
+                f"{key} names {unknown}, which are not in `clips` "
+                f"(registered: {', '.join(self.clips) or 'none'}); add an entry under `clips` first"
+            )
 
     def _mocap_clips_only(self, key: str, names: list[str], why: str) -> None:
         """Every name in `<key>` is a registered clip rendered from mocap; else an error naming them and `why`."""
@@ -111,15 +113,18 @@ class Params(Section):
         for name, clip in self.clips.items():
             folder = clip_dir(name)
             if not clip.is_mocap and Path(clip.source).parent != folder:
-                raise ValueError(f"clips.{name}.source: {clip.source!r} is not in the clip's own folder: put the "
-                                 f"video in {folder.as_posix()}/ (e.g. {(folder / Path(clip.source).name).as_posix()}) "
-                                 "and set source to that path; each clip's stages then depend on its folder only")
+                raise ValueError(
+                    f"clips.{name}.source: {clip.source!r} is not in the clip's own folder: put the "
+                    f"video in {folder.as_posix()}/ (e.g. {(folder / Path(clip.source).name).as_posix()}) "
+                    "and set source to that path; each clip's stages then depend on its folder only"
+                )
         return self
 
     @model_validator(mode="after")
     def _stage_clips_registered(self):
-        self._mocap_clips_only("render.clips", self.render.clips,
-                               "only `mocap:<name>` clips are rendered (a video is already a video)")
+        self._mocap_clips_only(
+            "render.clips", self.render.clips, "only `mocap:<name>` clips are rendered (a video is already a video)"
+        )
         self._registered("pose.clips", self.pose.clips)
         self._registered("reconstruct.clips", self.reconstruct.clips)
         missing = [c for c in self.reconstruct.clips if c not in self.pose.clips]
@@ -127,37 +132,56 @@ class Params(Section):
             raise ValueError(f"reconstruct.clips {missing} have no poses: add them to pose.clips too")
         unrendered = [c for c in self.pose.clips if self.clips[c].is_mocap and c not in self.render.clips]
         if unrendered:
-            raise ValueError(f"pose.clips {unrendered} are rendered from mocap but not in render.clips: add them there "
-                             "too (their video is the render)")
+            raise ValueError(
+                f"pose.clips {unrendered} are rendered from mocap but not in render.clips: add them there "
+                "too (their video is the render)"
+            )
         self._registered("imitate.clips", list(self.imitate.clips))
         unreconstructed = [c for c in self.imitate.clips if c not in self.reconstruct.clips]
         if unreconstructed:
-            raise ValueError(f"imitate.clips {unreconstructed} have no reconstructed motion to imitate: add them to "
-                             "reconstruct.clips (and pose.clips) too")
-        self._mocap_clips_only("imitate.oracle_clips", self.imitate.oracle_clips,
-                               "an oracle policy tracks the ground-truth mocap, which only a `mocap:` clip has")
+            raise ValueError(
+                f"imitate.clips {unreconstructed} have no reconstructed motion to imitate: add them to "
+                "reconstruct.clips (and pose.clips) too"
+            )
+        self._mocap_clips_only(
+            "imitate.oracle_clips",
+            self.imitate.oracle_clips,
+            "an oracle policy tracks the ground-truth mocap, which only a `mocap:` clip has",
+        )
         unlearned = [c for c in self.morphology_transfer.clips if c not in self.imitate.clips]
         if unlearned:
-            raise ValueError(f"morphology_transfer.clips {unlearned} have no policy from video whose reference to "
-                             "retarget: add them to imitate.clips")
+            raise ValueError(
+                f"morphology_transfer.clips {unlearned} have no policy from video whose reference to "
+                "retarget: add them to imitate.clips"
+            )
         untrained = [r.clip for r in self.irregular_terrain.runs if r.clip not in self.imitate.clips]
         if untrained:
-            raise ValueError(f"irregular_terrain.runs: clips {untrained} have no policy from video to carry over: add "
-                             "them to imitate.clips")
+            raise ValueError(
+                f"irregular_terrain.runs: clips {untrained} have no policy from video to carry over: add "
+                "them to imitate.clips"
+            )
         show = self.motion_completion.showcase.clip
         if show is not None and (show not in self.reconstruct.clips or not self.clips[show].is_mocap):
-            raise ValueError(f"motion_completion.showcase.clip: {show!r} must be a clip rendered from mocap and in "
-                             f"reconstruct.clips (its truth scores the completion); rendered and reconstructed: "
-                             f"{', '.join(c for c in self.reconstruct.clips if self.clips[c].is_mocap) or 'none'}")
+            raise ValueError(
+                f"motion_completion.showcase.clip: {show!r} must be a clip rendered from mocap and in "
+                f"reconstruct.clips (its truth scores the completion); rendered and reconstructed: "
+                f"{', '.join(c for c in self.reconstruct.clips if self.clips[c].is_mocap) or 'none'}"
+            )
         return self
 
 
 #: stage name -> the model of its section
-STAGE_SECTIONS: dict[str, type[Section]] = {"motion_library": MotionLibraryParams, "render": RenderParams,
-                                              "pose": PoseParams, "reconstruct": ReconstructParams,
-                                              "imitate": ImitateParams, "motion_completion": MotionCompletionParams,
-                                              "morphology_transfer": MorphologyTransferParams,
-                                              "irregular_terrain": IrregularTerrainParams, "report": ReportParams}
+STAGE_SECTIONS: dict[str, type[Section]] = {
+    "motion_library": MotionLibraryParams,
+    "render": RenderParams,
+    "pose": PoseParams,
+    "reconstruct": ReconstructParams,
+    "imitate": ImitateParams,
+    "motion_completion": MotionCompletionParams,
+    "morphology_transfer": MorphologyTransferParams,
+    "irregular_terrain": IrregularTerrainParams,
+    "report": ReportParams,
+}
 
 
 def _line_of(text: str, loc: tuple) -> int | None:

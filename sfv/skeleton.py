@@ -157,7 +157,11 @@ def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skele
     links = {}
     for link in root.findall("link"):
         inertial = link.find("inertial")
-        mass = float(inertial.find("mass").get("value")) if inertial is not None and inertial.find("mass") is not None else 0.0
+        mass = (
+            float(inertial.find("mass").get("value"))
+            if inertial is not None and inertial.find("mass") is not None
+            else 0.0
+        )
         com = vec(inertial.find("origin") if inertial is not None else None, "xyz", [0, 0, 0]) * scale
         links[link.get("name")] = (mass, com, link.find("collision") is not None)
 
@@ -176,10 +180,13 @@ def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skele
         if jtype == "revolute" and limit is not None and limit.get("lower") is not None:
             limits = (float(limit.get("lower")), float(limit.get("upper")))
         joints[child] = dict(
-            name=j.get("name"), parent=parent, type=jtype,
+            name=j.get("name"),
+            parent=parent,
+            type=jtype,
             offset=vec(origin, "xyz", [0, 0, 0]) * scale,
             origin_rot=rotations.from_rpy(vec(origin, "rpy", [0, 0, 0])),
-            axis=vec(j.find("axis"), "xyz", [1, 0, 0]), limits=limits,
+            axis=vec(j.find("axis"), "xyz", [1, 0, 0]),
+            limits=limits,
         )
 
     roots = [n for n in links if n not in joints]
@@ -199,16 +206,26 @@ def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skele
     for n in order:
         mass, com, collides = links[n]
         if n == roots[0]:
-            bodies.append(Body(n, "", -1, "free", np.zeros(3), rotations.IDENTITY.copy(), np.zeros(3), mass, com,
-                               collides=collides))
+            bodies.append(
+                Body(
+                    n, "", -1, "free", np.zeros(3), rotations.IDENTITY.copy(), np.zeros(3), mass, com, collides=collides
+                )
+            )
             continue
         j = joints[n]
         bodies.append(
             Body(
-                name=n, joint=j["name"],
-                parent=order.index(j["parent"]), joint_type=j["type"], offset=j["offset"],
-                origin_rot=j["origin_rot"], axis=j["axis"] / max(np.linalg.norm(j["axis"]), 1e-12),
-                mass=mass, com=com, limits=j["limits"], collides=collides,
+                name=n,
+                joint=j["name"],
+                parent=order.index(j["parent"]),
+                joint_type=j["type"],
+                offset=j["offset"],
+                origin_rot=j["origin_rot"],
+                axis=j["axis"] / max(np.linalg.norm(j["axis"]), 1e-12),
+                mass=mass,
+                com=com,
+                limits=j["limits"],
+                collides=collides,
             )
         )
     return Skeleton(name=name or path.stem, bodies=tuple(bodies), source=str(path))
@@ -219,9 +236,11 @@ def load_character(name: str) -> Skeleton:
     """Load `sfv/characters/<name>.yaml` and the URDF it names."""
     cfg_path = setting_file("characters", name)
     if not cfg_path.is_file():
-        raise SkeletonError(f"unknown character {name!r}: no {cfg_path}; known characters: "
-                            f"{setting_names('characters')} (a motion on another skeleton must be retargeted to one "
-                            "of them first)")
+        raise SkeletonError(
+            f"unknown character {name!r}: no {cfg_path}; known characters: "
+            f"{setting_names('characters')} (a motion on another skeleton must be retargeted to one "
+            "of them first)"
+        )
     cfg = yaml.safe_load(cfg_path.read_text())
     where = f"sfv/characters/{name}.yaml"
     try:

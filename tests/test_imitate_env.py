@@ -53,8 +53,12 @@ def test_reference_state_copied_into_simulator_with_velocities(clip):
         env.reset(options={"time": row / ref.rate})
         s = env.state
         pose = torch.as_tensor(motion.sample(np.array([row, row + 1]) / ref.rate).pose)
-        pos, rot = forward_kinematics(ref.skeleton, torch.as_tensor(ref.root_pos[row:row + 2]),
-                                      torch.as_tensor(ref.root_rot[row:row + 2]), pose)
+        pos, rot = forward_kinematics(
+            ref.skeleton,
+            torch.as_tensor(ref.root_pos[row : row + 2]),
+            torch.as_tensor(ref.root_rot[row : row + 2]),
+            pose,
+        )
         pos, rot = pos.numpy(), rot.numpy()
         omega = rotations.to_rotvec(rotations.multiply(rot[1], rotations.conjugate(rot[0]))) * ref.rate
         worst_pos = max(worst_pos, np.abs(s.body_pos - pos[0]).max())
@@ -131,8 +135,9 @@ def test_pose_termination_ends_an_episode_once_a_body_strays_that_far_from_the_r
         env = ImitationEnv(walk, EnvSettings(pose_termination=distance))
         env.reset(options={"time": 0.4})
         s = env.state
-        env.sim.set_state(s.root_pos + np.array([0.0, 0.0, 0.5]), s.root_rot, s.joint_rot, s.root_lin_vel,
-                          s.root_ang_vel, s.joint_vel)
+        env.sim.set_state(
+            s.root_pos + np.array([0.0, 0.0, 0.5]), s.root_rot, s.joint_rot, s.root_lin_vel, s.root_ang_vel, s.joint_vel
+        )
         _, _, terminated, truncated, info = env.step(np.zeros(env.action_space.shape))
         outcomes[distance] = (terminated, info["lost_track"], info["fallen"])
         env.close()
@@ -159,8 +164,14 @@ def test_observation_does_not_change_when_the_whole_scene_turns(walk_env):
     obs0 = walk_env._observe()
     yaw = rotations.from_axis_angle(np.array([0, 1.0, 0]), np.array(1.1))
     sim = walk_env.sim
-    sim.set_state(rotations.rotate(yaw, s0.root_pos), rotations.multiply(yaw, s0.root_rot), s0.joint_rot,
-                  rotations.rotate(yaw, s0.root_lin_vel), rotations.rotate(yaw, s0.root_ang_vel), s0.joint_vel)
+    sim.set_state(
+        rotations.rotate(yaw, s0.root_pos),
+        rotations.multiply(yaw, s0.root_rot),
+        s0.joint_rot,
+        rotations.rotate(yaw, s0.root_lin_vel),
+        rotations.rotate(yaw, s0.root_ang_vel),
+        s0.joint_vel,
+    )
     walk_env.state = sim.read_state()
     obs1 = walk_env._observe()
     assert np.abs(obs1 - obs0).max() < 1e-4
@@ -267,8 +278,9 @@ def test_reference_root_observation_sees_the_offset_and_heading_to_the_reference
     env.sim.set_state(s.root_pos, rotations.multiply(yaw, s.root_rot), s.joint_rot)
     env.state = env.sim.read_state()
     forward = env._observe()[5:7]
-    assert np.hypot(*forward) == pytest.approx(1, abs=1e-6) and abs(np.arctan2(forward[1], forward[0])) == \
-        pytest.approx(1.1, abs=1e-5)
+    assert np.hypot(*forward) == pytest.approx(1, abs=1e-6) and abs(
+        np.arctan2(forward[1], forward[0])
+    ) == pytest.approx(1.1, abs=1e-5)
     env.close()
 
 

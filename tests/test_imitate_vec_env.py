@@ -11,8 +11,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sfv.config import EnvSettings
 from sfv.imitate.env import ImitationEnv
-from sfv.imitate.vec_env import BatchedSubprocVecEnv
 from sfv.mocap import load_mocap
+from sfv.rollout_workers.vec_env import BatchedSubprocVecEnv
 
 
 def make(rank: int):
@@ -132,7 +132,7 @@ def test_pd_targets_of_a_batch_are_bit_identical_to_each_env_alone(action_mode):
             a = rng.uniform(-1, 1, (n, *env.action_space.shape)) * env.settings.action_scale
             rows = rng.integers(0, len(env.reference.revolute_angle), n)
             batch = env._pd_targets_many(a, rows)
-            assert [env._pd_targets_many(a[i:i + 1], rows[i:i + 1])[0] for i in range(n)] == batch
+            assert [env._pd_targets_many(a[i : i + 1], rows[i : i + 1])[0] for i in range(n)] == batch
     finally:
         env.close()
 

@@ -37,8 +37,9 @@ def policy_settings(policy_dir: str | Path) -> tuple[EnvSettings, RewardParams]:
     it."""
     run_file = Path(policy_dir) / "run.json"
     if not run_file.is_file():
-        raise FileNotFoundError(f"{run_file}: missing; the policy folder has no record of its training settings "
-                                "(re-train it: dvc repro)")
+        raise FileNotFoundError(
+            f"{run_file}: missing; the policy folder has no record of its training settings (re-train it: dvc repro)"
+        )
     run = json.loads(run_file.read_text())
     return EnvSettings(**run["env"]), RewardParams(**run["reward"])
 
@@ -52,15 +53,19 @@ def still_state(still: Motion, frame: int, ref_root_pos: np.ndarray, ref_root_ro
     yaw = rotations.from_axis_angle(np.array([0.0, 1.0, 0.0]), np.array(turn))
     root_pos = np.array(ref_root_pos, dtype=float)
     root_pos[UP] = still.root_pos[frame, UP]
-    return {"root_pos": root_pos, "root_rot": rotations.normalize(rotations.multiply(yaw, q)),
-            "joint_rot": still.joint_quaternions()[frame]}
+    return {
+        "root_pos": root_pos,
+        "root_rot": rotations.normalize(rotations.multiply(yaw, q)),
+        "joint_rot": still.joint_quaternions()[frame],
+    }
 
 
 def start_from_still(still: Motion, frame: int):
     """`rollout(start=...)`: the still's pose at the reference's place, with the reference's velocities."""
+
     def start(env) -> dict:
         ref = env.reference.frame(env.time)
         state = still_state(still, frame, ref.root_pos, ref.root_rot)
-        return {**state, "root_lin_vel": ref.root_lin_vel, "root_ang_vel": ref.root_ang_vel,
-                "joint_vel": ref.joint_vel}
+        return {**state, "root_lin_vel": ref.root_lin_vel, "root_ang_vel": ref.root_ang_vel, "joint_vel": ref.joint_vel}
+
     return start

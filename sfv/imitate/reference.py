@@ -115,8 +115,9 @@ def left_multiplication(q: np.ndarray) -> np.ndarray:
     return np.stack(rows, axis=-1).reshape(q.shape[:-1] + (4, 4))
 
 
-def end_effector_positions(body_pos: np.ndarray, root_pos: np.ndarray, heading_inv: np.ndarray,
-                           up: int, ground: float = 0.0) -> np.ndarray:
+def end_effector_positions(
+    body_pos: np.ndarray, root_pos: np.ndarray, heading_inv: np.ndarray, up: int, ground: float = 0.0
+) -> np.ndarray:
     """End-effector positions relative to the root in its heading frame, height above the ground.
 
     DeepMimic's definition: horizontal offsets follow the root, the height stays absolute, so a
@@ -152,8 +153,9 @@ class ReferenceTrack:
         self.body_pos = pos.numpy()
         self.com_vel = _diff(com, self.rate)
         heading_inv = heading_inverse(self.root_rot, sk.up_axis)
-        self.end_effectors = end_effector_positions(self.body_pos[:, self.end_effector_index], self.root_pos,
-                                                    heading_inv, self.up)
+        self.end_effectors = end_effector_positions(
+            self.body_pos[:, self.end_effector_index], self.root_pos, heading_inv, self.up
+        )
         self.heading = heading_inv[:, 0]  # the root's heading, a horizontal unit vector (world) per row
         spherical = np.array([b.joint_type == "spherical" for b in sk.joints])
         self.spherical_left = left_multiplication(self.joint_rot[:, spherical])  # residual PD targets
@@ -194,9 +196,19 @@ class ReferenceTrack:
             shift = cycle * self.cycle_offset
             root_pos, body_pos = root_pos + shift, body_pos + shift
         return ReferenceFrame(
-            time, row / max(self.n - 1, 1), root_pos, self.root_rot[row], self.root_lin_vel[row],
-            self.root_ang_vel[row], self.joint_rot[row], self.joint_vel[row], body_pos, row, self.end_effectors[row],
-            self.com_vel[row])
+            time,
+            row / max(self.n - 1, 1),
+            root_pos,
+            self.root_rot[row],
+            self.root_lin_vel[row],
+            self.root_ang_vel[row],
+            self.joint_rot[row],
+            self.joint_vel[row],
+            body_pos,
+            row,
+            self.end_effectors[row],
+            self.com_vel[row],
+        )
 
 
 _TRACKS: dict[tuple[str, float, tuple | None], ReferenceTrack] = {}

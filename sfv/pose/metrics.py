@@ -28,5 +28,7 @@ def pck(pred_2d: np.ndarray, gt_2d: np.ndarray, detected: np.ndarray, threshold:
 
 def pa_mpjpe(pred_3d: np.ndarray, gt_3d: np.ndarray, detected: np.ndarray) -> float:
     """Mean per-joint position error (mm) after Procrustes alignment of each detected frame."""
-    errs = [np.linalg.norm(similarity_aligned(p, g) - g, axis=-1).mean() for p, g, d in zip(pred_3d, gt_3d, detected) if d]
+    errs = [
+        np.linalg.norm(similarity_aligned(p, g) - g, axis=-1).mean() for p, g, d in zip(pred_3d, gt_3d, detected) if d
+    ]
     return float(np.mean(errs) * 1000.0) if errs else float("nan")

@@ -36,9 +36,9 @@ class ClipCamera:
     world_joints: np.ndarray  # (T, J, 3) the same in the y-up world
     reprojection_error: np.ndarray  # (T,) pixels: each frame's 3D prediction against its 2D keypoints
     metres_per_pixel: np.ndarray  # (T,) the body's depth over the focal length: one pixel at the body, in metres
-                                  # (missing frames interpolated); pixel errors times this mean the same on any camera
+    # (missing frames interpolated); pixel errors times this mean the same on any camera
     rotations: np.ndarray | None = None  # (T, 3, 3) a turning camera's orientation per frame relative to `camera`
-                                         # (x_t = R_t x): None for a fixed camera
+    # (x_t = R_t x): None for a fixed camera
 
     @property
     def frames(self) -> FrameCameras:
@@ -83,11 +83,12 @@ def ray_rotation(direction: np.ndarray) -> np.ndarray:
     if s < 1e-12:
         return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
     k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
-    return np.eye(3) + k + k @ k * ((1.0 - c) / s ** 2)
+    return np.eye(3) + k + k @ k * ((1.0 - c) / s**2)
 
 
-def place_body(uv: np.ndarray, xyz: np.ndarray, weight: np.ndarray, K: np.ndarray, ray_aligned: bool = True,
-               iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def place_body(
+    uv: np.ndarray, xyz: np.ndarray, weight: np.ndarray, K: np.ndarray, ray_aligned: bool = True, iterations: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     """One frame's body in camera coordinates, `xyz @ R.T + T`: the rotation R (3, 3) and translation T (3,).
     With `ray_aligned`, the estimator's 3D pose is taken as seen along the ray to the person (the network
     only sees its crop, never where the crop was in the image) and turned from that ray into the camera's
@@ -101,8 +102,15 @@ def place_body(uv: np.ndarray, xyz: np.ndarray, weight: np.ndarray, K: np.ndarra
     return R, T
 
 
-def still_feet_pitch(ankles: np.ndarray, detected: np.ndarray, fps: float, up: np.ndarray, max_speed: float = 0.5,
-                     min_points: int = 10, min_depth_range: float = 0.3) -> np.ndarray:
+def still_feet_pitch(
+    ankles: np.ndarray,
+    detected: np.ndarray,
+    fps: float,
+    up: np.ndarray,
+    max_speed: float = 0.5,
+    min_points: int = 10,
+    min_depth_range: float = 0.3,
+) -> np.ndarray:
     """A level camera's up (0, y, z) re-pitched so that the ankles standing still (slower than `max_speed`
     m/s, camera coordinates (T, 2, 3)) share one height: feet at rest are mostly on the ground, wherever
     the person has moved. `up` is returned as it is when too few still points (`min_points`) or too
@@ -125,10 +133,21 @@ def still_feet_pitch(ankles: np.ndarray, detected: np.ndarray, fps: float, up: n
     return best_up
 
 
-def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confidence: np.ndarray, detected: np.ndarray,
-                    width: int, height: int, vertical_fov_deg: float, bodies: BodyMap, level: bool = True,
-                    fps: float = 30.0, still_foot_speed: float = 0.5, ray_aligned: bool = True,
-                    rotations: np.ndarray | None = None) -> ClipCamera:
+def estimate_camera(
+    keypoints_2d: np.ndarray,
+    keypoints_3d: np.ndarray,
+    confidence: np.ndarray,
+    detected: np.ndarray,
+    width: int,
+    height: int,
+    vertical_fov_deg: float,
+    bodies: BodyMap,
+    level: bool = True,
+    fps: float = 30.0,
+    still_foot_speed: float = 0.5,
+    ray_aligned: bool = True,
+    rotations: np.ndarray | None = None,
+) -> ClipCamera:
     """Camera, per-frame body translation and world-frame joints from a clip's BlazePose output. With
     `level`, the camera has no roll (up has no image-x component), as a camera on a tripod or held upright,
     and with `still_foot_speed` > 0 its pitch comes from the feet at rest (`still_feet_pitch`) where they
@@ -176,5 +195,12 @@ def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confiden
     camera = Camera(K=K, R=R, t=t_cam, width=width, height=height)
     found = np.flatnonzero(detected)
     depth = np.interp(np.arange(T), found, np.maximum(trans[found, 2], 0.1))  # the body's depth, gaps bridged
-    return ClipCamera(camera=camera, translation=trans, camera_joints=cam_joints, world_joints=world,
-                      reprojection_error=err, metres_per_pixel=depth / K[1, 1], rotations=rotations)
+    return ClipCamera(
+        camera=camera,
+        translation=trans,
+        camera_joints=cam_joints,
+        world_joints=world,
+        reprojection_error=err,
+        metres_per_pixel=depth / K[1, 1],
+        rotations=rotations,
+    )

@@ -54,8 +54,13 @@ def person_mask(shape: tuple[int, int], box: np.ndarray | None, margin: float = 
     return mask
 
 
-def track_background(frames: Iterable[np.ndarray], boxes: np.ndarray | None = None, max_corners: int = 400,
-                     min_tracked: int = 20, progress=None) -> list[tuple[np.ndarray, np.ndarray]]:
+def track_background(
+    frames: Iterable[np.ndarray],
+    boxes: np.ndarray | None = None,
+    max_corners: int = 400,
+    min_tracked: int = 20,
+    progress=None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each pair of consecutive RGB frames, the background points (pixels, (N, 2) in the earlier frame and in
     the later) that moved together under one homography; `boxes` (T, 4) is the person's box per frame (NaN
     where unknown), masked out. A pair with fewer than `min_tracked` such points gets empty arrays."""
@@ -98,8 +103,7 @@ def camera_motion(pairs: list[tuple[np.ndarray, np.ndarray]], K: np.ndarray, min
     moving = bool(turn.max() > min_turn_deg)
     if not moving:
         R = np.tile(np.eye(3), (len(R), 1, 1))
-    return CameraMotion(rotations=R, tracked=np.array([0] + [len(p0) for p0, _ in pairs]), turn_deg=turn,
-                        moving=moving)
+    return CameraMotion(rotations=R, tracked=np.array([0] + [len(p0) for p0, _ in pairs]), turn_deg=turn, moving=moving)
 
 
 def person_boxes(keypoints_2d: np.ndarray, detected: np.ndarray) -> np.ndarray:

@@ -59,8 +59,9 @@ def _bones(x: np.ndarray, parents: list[int]) -> np.ndarray:
     return bones
 
 
-def depth_flips(positions_cam: np.ndarray, truth_cam: np.ndarray, parents: list[int],
-                min_depth: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def depth_flips(
+    positions_cam: np.ndarray, truth_cam: np.ndarray, parents: list[int], min_depth: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
     """(flipped, counted), both (T, J) bool: `counted` where the truth's bone into joint j runs at least `min_depth`
     metres towards or away from the camera (shorter runs have no clear sign); `flipped` where the reconstruction's
     runs the other way."""
@@ -69,8 +70,9 @@ def depth_flips(positions_cam: np.ndarray, truth_cam: np.ndarray, parents: list[
     return counted & (np.sign(mine) != np.sign(true)), counted
 
 
-def with_true_depth_signs(positions_cam: np.ndarray, truth_cam: np.ndarray, parents: list[int],
-                          min_depth: float = 0.05) -> np.ndarray:
+def with_true_depth_signs(
+    positions_cam: np.ndarray, truth_cam: np.ndarray, parents: list[int], min_depth: float = 0.05
+) -> np.ndarray:
     """The joints (T, J, 3, camera coordinates, root-relative) rebuilt bone by bone with each flipped bone's depth
     turned round (`depth_flips`): the same bone lengths and image-plane offsets, the truth's depth signs."""
     flipped, _ = depth_flips(positions_cam, truth_cam, parents, min_depth)

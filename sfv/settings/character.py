@@ -29,10 +29,12 @@ class RetargetMap(Section):
     source: str = Field(alias="from", description="the character the motions come from")
     root: Optional[str] = Field(None, description="the source body the root follows (null: its first body)")
     bodies: dict[str, str] = Field({}, description="this character's body -> the source body it follows")
-    segments: list[list[str]] = Field([], description="[body, body, source body, source body]: a limb segment "
-                                      "pointed along the source's")
-    orient: dict[str, str] = Field({}, description="this character's body -> the source body whose orientation it "
-                                   "takes (the feet among them)")
+    segments: list[list[str]] = Field(
+        [], description="[body, body, source body, source body]: a limb segment pointed along the source's"
+    )
+    orient: dict[str, str] = Field(
+        {}, description="this character's body -> the source body whose orientation it takes (the feet among them)"
+    )
     sole: list[list[float]] = Field([], description="the sole's corners in the foot frame")
 
 
@@ -43,16 +45,19 @@ class CharacterFile(Section):
     urdf: str = Field(description='the URDF, beside the file or "pybullet_data:<path>"')
     scale: float = Field(gt=0, description="pybullet's globalScaling")
     up_axis: Literal["x", "y", "z"]
-    inertia: Literal["shapes", "file"] = Field("shapes", description="shapes: pybullet derives the moments from "
-                                               "the collision shapes; file: the URDF's own")
+    inertia: Literal["shapes", "file"] = Field(
+        "shapes", description="shapes: pybullet derives the moments from the collision shapes; file: the URDF's own"
+    )
     root_height: float = Field(gt=0, description="metres the root is spawned at, standing")
     end_effectors: list[str] = Field([], description="bodies of the reward's end-effector term")
     feet: list[str] = Field(min_length=1, description="bodies allowed to touch the ground")
     pd: dict[str, PDGains] = Field(description="each joint's PD gains, by body name")
-    pose_weights: dict[str, float] = Field({}, description="each joint's weight in the pose reward (`root` for "
-                                           "the root's orientation)")
-    keypoints: Optional[dict[str, list[str]]] = Field(None, description="body -> the BlazePose landmarks standing "
-                                                      "for it (characters reconstructed from video)")
+    pose_weights: dict[str, float] = Field(
+        {}, description="each joint's weight in the pose reward (`root` for the root's orientation)"
+    )
+    keypoints: Optional[dict[str, list[str]]] = Field(
+        None, description="body -> the BlazePose landmarks standing for it (characters reconstructed from video)"
+    )
     foot_height: Optional[float] = Field(None, gt=0, description="the ankle joint above the ground, standing")
     retarget: Optional[RetargetMap] = None
 
@@ -76,8 +81,11 @@ def check_character_file(data: object, where: str) -> CharacterFile:
                 hint = f" — did you mean {close[0]!r}?" if close else ""
                 problems.append(f"{where}: unknown key {key!r}{hint} (allowed here: {', '.join(known)})")
             else:
-                field = next((f for n, f in model.model_fields.items() if (f.alias or n) == err["loc"][-1]), None) \
-                    if model else None
+                field = (
+                    next((f for n, f in model.model_fields.items() if (f.alias or n) == err["loc"][-1]), None)
+                    if model
+                    else None
+                )
                 meaning = f" [{err['loc'][-1]}: {field.description}]" if field and field.description else ""
                 problems.append(f"{where}: {key}: {err['msg']}{meaning}")
         raise CharacterFileError("\n".join(problems)) from None

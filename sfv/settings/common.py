@@ -37,10 +37,13 @@ class Section(BaseModel):
 def overrides_of(model: type[Section]) -> type[Section]:
     """The same fields as `model`, each optional (None = keep the default it overrides), same checks and
     descriptions: how a clip's entry overrides the render section without a second list of fields."""
-    fields = {name: (Optional[f.annotation], FieldInfo.merge_field_infos(f, default=None))
-              for name, f in model.model_fields.items()}
-    return create_model(f"{model.__name__}Override", __base__=Section, __doc__=f"Optional overrides of {model.__name__}.",
-                        **fields)
+    fields = {
+        name: (Optional[f.annotation], FieldInfo.merge_field_infos(f, default=None))
+        for name, f in model.model_fields.items()
+    }
+    return create_model(
+        f"{model.__name__}Override", __base__=Section, __doc__=f"Optional overrides of {model.__name__}.", **fields
+    )
 
 
 def selection(default: Any = None, default_factory: Any = None, **kwargs: Any) -> Any:
@@ -63,15 +66,26 @@ class CameraParams(Section):
     elevation: float = Field(10.0, ge=-80, le=80, description="degrees above the horizon")
     azimuth: float = Field(-60.0, ge=-360, le=360, description="degrees around the vertical; 0 looks along -x")
     fov: float = Field(45.0, ge=5, le=120, description="vertical field of view, degrees")
-    roll: float = Field(0.0, ge=-45, le=45, description="degrees the camera is turned about its optical axis (0 = "
-                                                        "level: the horizon horizontal in the image)")
-    follow: float = Field(0.0, ge=0, le=1, description="0: a fixed camera; above 0 it stays in place but pans and "
-                                                     "tilts to follow the hips, this share of the way (1 keeps them "
-                                                     "centred)")
+    roll: float = Field(
+        0.0,
+        ge=-45,
+        le=45,
+        description="degrees the camera is turned about its optical axis (0 = "
+        "level: the horizon horizontal in the image)",
+    )
+    follow: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="0: a fixed camera; above 0 it stays in place but pans and "
+        "tilts to follow the hips, this share of the way (1 keeps them "
+        "centred)",
+    )
 
 
 class BodyParams(Section):
-    """anny's phenotype, each in [0, 1]; unset is anny's average adult (gender: 0 male, 1 female; age 0.5 young adult)."""
+    """anny's phenotype, each in [0, 1]; unset is anny's average adult (gender: 0 male, 1 female; age 0.5 young
+    adult)."""
 
     gender: Optional[float] = Field(None, ge=0, le=1)
     age: Optional[float] = Field(None, ge=0, le=1)
@@ -99,10 +113,12 @@ class ClipParams(Section):
     notes: str = ""
     camera: CameraOverride = Field(CameraOverride(), description="rendered clips: overrides of render.camera")
     body: BodyParams = Field(BodyParams(), description="rendered clips: overrides of render.body")
-    width: Optional[int] = Field(None, ge=64, le=3840, multiple_of=2,
-                                 description="rendered clips: the video's width, overrides render.width")
-    height: Optional[int] = Field(None, ge=64, le=3840, multiple_of=2,
-                                  description="rendered clips: the video's height, overrides render.height")
+    width: Optional[int] = Field(
+        None, ge=64, le=3840, multiple_of=2, description="rendered clips: the video's width, overrides render.width"
+    )
+    height: Optional[int] = Field(
+        None, ge=64, le=3840, multiple_of=2, description="rendered clips: the video's height, overrides render.height"
+    )
 
     @property
     def is_mocap(self) -> bool:
@@ -124,8 +140,10 @@ class ClipParams(Section):
     @classmethod
     def _source_form(cls, v: str) -> str:
         if not (v.startswith("mocap:") or v.startswith(f"{CLIPS.as_posix()}/")):
-            raise ValueError(f"must be `mocap:<name>` or a video in the clip's folder under `{CLIPS.as_posix()}/` "
-                             f"(e.g. {CLIPS.as_posix()}/my_jump/my_jump.mp4)")
+            raise ValueError(
+                f"must be `mocap:<name>` or a video in the clip's folder under `{CLIPS.as_posix()}/` "
+                f"(e.g. {CLIPS.as_posix()}/my_jump/my_jump.mp4)"
+            )
         if v.startswith("mocap:") and v.removeprefix("mocap:") not in available_mocap():
             raise ValueError(f"no mocap clip {v.removeprefix('mocap:')!r}; available: {', '.join(available_mocap())}")
         return v
@@ -140,11 +158,17 @@ class ClipParams(Section):
         first, end = self.frames
         if first < 0 or (end is not None and end <= first):
             raise ValueError(f"frames {list(self.frames)}: need 0 <= first < end (or end null)")
-        if not self.is_mocap and (self.camera != CameraOverride() or self.body != BodyParams()
-                                  or self.width is not None or self.height is not None):
-            raise ValueError("camera, body, width and height only apply to clips rendered from mocap (source "
-                             "`mocap:<name>`); a real video has its own camera, size and person: remove them from "
-                             "this entry")
+        if not self.is_mocap and (
+            self.camera != CameraOverride()
+            or self.body != BodyParams()
+            or self.width is not None
+            or self.height is not None
+        ):
+            raise ValueError(
+                "camera, body, width and height only apply to clips rendered from mocap (source "
+                "`mocap:<name>`); a real video has its own camera, size and person: remove them from "
+                "this entry"
+            )
         return self
 
 

@@ -26,8 +26,11 @@ class TerrainRun(Section):
 
 
 class TerrainEvaluation(Section):
-    seeds: list[int] = Field([0, 1, 2, 3, 4], min_length=1, description="terrains (and episode shifts) both policies "
-                             "are evaluated on: the same for both")
+    seeds: list[int] = Field(
+        [0, 1, 2, 3, 4],
+        min_length=1,
+        description="terrains (and episode shifts) both policies are evaluated on: the same for both",
+    )
     seconds: float = Field(10.0, gt=0, description="length of each deterministic evaluation rollout")
     video: bool = Field(True, description="render both policies on the first seed's terrain (mp4)")
     width: int = Field(640, ge=64, multiple_of=16)
@@ -35,20 +38,24 @@ class TerrainEvaluation(Section):
 
 
 class IrregularTerrainParams(Section):
-    """Skills learned from video on flat ground, carried over irregular terrain (the paper's experiment; notebook 05)."""
+    """Skills learned from video on flat ground, carried over irregular terrain (the paper's experiment; notebook
+    05)."""
 
     runs: list[TerrainRun] = selection(default_factory=list, description="(clip, terrain) pairs")
     budget: int = Field(1_000_000, ge=1, description="samples each terrain policy trains on, from its flat policy")
-    heightmap: HeightmapSettings = Field(HeightmapSettings(enabled=True), description="what the terrain policy sees "
-                                         "of the ground around it")
+    heightmap: HeightmapSettings = Field(
+        HeightmapSettings(enabled=True), description="what the terrain policy sees of the ground around it"
+    )
     evaluation: TerrainEvaluation = TerrainEvaluation()
 
     @field_validator("heightmap")
     @classmethod
     def _on(cls, v: HeightmapSettings) -> HeightmapSettings:
         if not v.enabled:
-            raise ValueError("heightmap.enabled must be true: a terrain policy sees the ground (the flat policy, its "
-                             "baseline, is the one without)")
+            raise ValueError(
+                "heightmap.enabled must be true: a terrain policy sees the ground (the flat policy, its "
+                "baseline, is the one without)"
+            )
         return v
 
     @model_validator(mode="after")

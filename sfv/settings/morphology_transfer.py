@@ -24,12 +24,17 @@ class MorphologyEvaluation(Section):
 
 
 class MorphologyTransferParams(Section):
-    """The clips' motions from video on another character (the paper's Atlas; notebook 04b)."""
+    """The clips' motions from video on another character (the paper's Atlas; notebook 08)."""
 
-    characters: list[str] = selection(default_factory=lambda: ["atlas"], min_length=1,
-                                  description="character files under sfv/characters/ with a retarget section")
-    clips: list[str] = selection(default_factory=list, description="clips in imitate.clips: their video reference is "
-                             "retargeted and learned by each character")
+    characters: list[str] = selection(
+        default_factory=lambda: ["atlas"],
+        min_length=1,
+        description="character files under sfv/characters/ with a retarget section",
+    )
+    clips: list[str] = selection(
+        default_factory=list,
+        description="clips in imitate.clips: their video reference is retargeted and learned by each character",
+    )
     total_timesteps: int = Field(2_000_000, ge=1, description="samples each clip's policy trains on")
     retarget: RetargetSettings = RetargetSettings()
     evaluation: MorphologyEvaluation = MorphologyEvaluation()
@@ -39,5 +44,7 @@ class MorphologyTransferParams(Section):
     def _other_bodies(cls, v: list[str]) -> list[str]:
         if len(set(v)) != len(v):
             raise ValueError(f"names a character twice: {v}")
-        return [named_file(c, "characters", "character", "humanoid", "is the body the clips were reconstructed on")
-                for c in v]
+        return [
+            named_file(c, "characters", "character", "humanoid", "is the body the clips were reconstructed on")
+            for c in v
+        ]

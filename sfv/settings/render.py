@@ -26,12 +26,20 @@ class RenderSettings(_Picture):
 class RenderParams(_Picture):
     """Ground-truth clips rendered from mocap: the defaults every clip's own camera/body entries override."""
 
-    clips: list[str] = selection(default_factory=list, description="mocap clips (keys of `clips`) to render; one DVC stage render@<clip> each")
+    clips: list[str] = selection(
+        default_factory=list, description="mocap clips (keys of `clips`) to render; one DVC stage render@<clip> each"
+    )
     contact_sheet_frames: int = Field(8, ge=2, le=32, description="video frames shown on the contact sheet")
 
     def for_clip(self, clip: ClipParams) -> RenderSettings:
         """The clip's settings: these defaults overridden by the clip's own camera/body entries."""
         camera = self.camera.model_copy(update=clip.camera.model_dump(exclude_none=True))
         body = self.body.model_copy(update=clip.body.model_dump(exclude_none=True))
-        return RenderSettings(width=clip.width or self.width, height=clip.height or self.height, camera=camera,
-                              body=body, fps=clip.fps, frames=clip.frames)
+        return RenderSettings(
+            width=clip.width or self.width,
+            height=clip.height or self.height,
+            camera=camera,
+            body=body,
+            fps=clip.fps,
+            frames=clip.frames,
+        )
