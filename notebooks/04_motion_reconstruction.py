@@ -131,8 +131,8 @@ print(
 print(f"outlier frames: {np.flatnonzero(targets.outliers).tolist() or 'none'}")
 init = initial_motion(targets.start, skeleton, fps, name=clip)
 truth = evaluate.Truth.from_ground_truth(gt, first, len(poses["detected"]), targets.bodies) if gt is not None else None
-if targets.camera_motion is not None:
-    turning = targets.camera_motion
+if targets.camera.motion is not None:
+    turning = targets.camera.motion
     print(
         f"camera: turns up to {turning.turn_deg.max():.1f} deg from the first frame "
         f"({'followed' if turning.moving else 'taken as fixed'}); background points per frame: median "
@@ -146,10 +146,18 @@ if targets.camera_motion is not None:
                 )
             )
         )
-if targets.fov is not None:
-    print(f"field of view: {targets.fov.reason}" + (f"; the camera's was {truth.fov:.1f} deg" if truth else ""))
+if targets.camera.lens.estimate is not None:
+    print(
+        f"field of view: {targets.camera.lens.estimate.reason}"
+        + (f"; the camera's was {truth.fov:.1f} deg" if truth else "")
+    )
     display(
-        Image(save_figure(figures.fov_costs(targets.fov, truth.fov if truth else None), plot_dir / "field_of_view.png"))
+        Image(
+            save_figure(
+                figures.fov_costs(targets.camera.lens.estimate, truth.fov if truth else None),
+                plot_dir / "field_of_view.png",
+            )
+        )
     )
 
 # %% [markdown]

@@ -12,6 +12,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from sfv import paths
 from sfv.config import DEFAULT_PARAMS, Params, ParamsError, load_params
 
 #: stage -> notebook source (relative to the repository root)
@@ -59,7 +60,7 @@ def notebook_parameters(params: Params, stage: str, clip: str | None, params_pat
 
 def executed_path(stage: str, root: Path = Path("."), clip: str | None = None) -> Path:
     stem = Path(NOTEBOOKS[stage]).stem + EXECUTED_SUFFIX.get(stage, "") + (f"_{clip}" if clip else "")
-    return root / "reports" / "notebooks" / (stem + ".ipynb")
+    return root / paths.EXECUTED_NOTEBOOKS / (stem + ".ipynb")
 
 
 def notebook_source(stage: str, root: Path = Path(".")) -> Path:

@@ -317,3 +317,21 @@ def test_a_clips_frames_are_cut_once():
     rendered = ClipParams(source="mocap:walk", frames=(30, None))
     assert video.video_frames == (30, 90)
     assert rendered.video_frames == (0, None)
+
+
+def test_a_setting_added_after_a_run_reads_as_the_run_behaved():
+    """Today's defaults are the tuned ones; a policy recorded before a setting existed behaved as without it, so
+    its record reads that way (its observation, its resume check), not as today's default."""
+    from sfv.config import EnvSettings
+    from sfv.imitate.train import run_differences
+    from sfv.settings.common import from_record
+
+    assert EnvSettings().reference_root_observation is True and EnvSettings().pose_termination == 1.0
+    old = from_record(EnvSettings, {"action_scale": 0.4})
+    assert old.reference_root_observation is False and old.pose_termination is None and old.action_scale == 0.4
+    today = EnvSettings().model_dump(mode="json")
+    stored = {"env": {k: v for k, v in today.items() if k not in ("reference_root_observation", "pose_termination")}}
+    assert run_differences(stored, {"env": today}) == [
+        "env.pose_termination: None -> 1.0",
+        "env.reference_root_observation: False -> True",
+    ]

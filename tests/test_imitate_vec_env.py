@@ -109,16 +109,20 @@ def test_step_many_equals_each_env_stepped_alone():
         env.close()
 
 
-def test_batched_heading_frames_equal_the_single_ones():
+def test_heading_frames_undo_the_heading():
+    """The env's heading frame (no trigonometric calls) is the heading's inverse, as a matrix and as the matrix that
+    left-multiplies quaternions by it."""
     from sfv import rotations
-    from sfv.imitate.reference import heading_frame, heading_frames
+    from sfv.imitate.reference import heading_frames, heading_inverse
 
     q = rotations.normalize(np.random.default_rng(2).normal(size=(6, 4)))
+    v = np.array([0.3, -1.2, 0.7])
     for up in ("y", "z"):
         h, lq = heading_frames(q, up)
+        assert np.allclose(h, heading_inverse(q, up), atol=1e-12)
         for i in range(6):
-            h1, lq1 = heading_frame(q[i], up)
-            assert np.allclose(h[i], h1, atol=1e-12) and np.allclose(lq[i], lq1, atol=1e-12)
+            turned = rotations.rotate(lq[i] @ q[i], v)
+            assert np.allclose(turned, h[i] @ rotations.rotate(q[i], v), atol=1e-12)
 
 
 @pytest.mark.parametrize("action_mode", ["residual", "absolute"])

@@ -201,7 +201,7 @@ def test_the_env_runs_on_the_body_and_pd_alone_holds_it_standing(atlas):
     env = ImitationEnv(_standing(atlas), EnvSettings())
     check_env(env, warn=False, skip_render_check=True)
     assert env.action_space.shape == (len(atlas.joints),)  # one target per revolute joint
-    assert env.observation_space.shape == (2 + 13 * (len(atlas.bodies) - 1),)
+    assert env.observation_space.shape == (2 + 5 + 13 * (len(atlas.bodies) - 1),)
     env.reset(seed=0, options={"time": 0.0})
     errors = env.errors()
     assert errors["pose"] == pytest.approx(0.0, abs=1e-10) and errors["root"] < 1e-3  # it starts as its reference

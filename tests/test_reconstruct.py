@@ -421,7 +421,7 @@ def test_level_camera_finds_up_where_the_torso_leans(humanoid, clip):
     person lands a metre on: the feet at rest, before and after, fix the pitch; in the kick the standing
     foot never moves, so they cannot, and the torso's pitch stays."""
     from sfv.keypoints import body_map
-    from sfv.reconstruct.camera import estimate_camera
+    from sfv.reconstruct.camera import Lens, estimate_camera
 
     m, pos, cam, poses = _synthetic_poses(humanoid, clip=clip)
     true_up = cam.R @ np.array([0.0, 0.0, 1.0])  # the z-up world's up in camera coordinates
@@ -430,9 +430,7 @@ def test_level_camera_finds_up_where_the_torso_leans(humanoid, clip):
         poses["keypoints_3d"],
         poses["confidence"],
         poses["detected"],
-        640,
-        480,
-        45,
+        Lens.of(640, 480, 45),
         body_map(humanoid),
     )
     angle = lambda est: np.degrees(np.arccos(np.clip(est.camera.R[:, 1] @ true_up, -1, 1)))  # noqa: E731
@@ -782,8 +780,8 @@ def test_a_panning_camera_is_followed_and_the_walk_goes_where_it_went(humanoid):
     source = m.body_positions()[0]
     settings = TargetSettings(vertical_fov=45, estimate_fov=False)
     followed = prepare(poses, humanoid, settings, background=pairs)
-    assert followed.camera_motion.moving
-    assert np.allclose(followed.camera_motion.turn_deg, true_turn, atol=1e-6)
+    assert followed.camera.motion.moving
+    assert np.allclose(followed.camera.motion.turn_deg, true_turn, atol=1e-6)
     fixed = prepare(poses, humanoid, settings)
     assert followed.camera.rotations is not None and fixed.camera.rotations is None
     travel = lambda targets: np.ptp(targets.world[:, 0, [0, 2]], axis=0).max()  # noqa: E731

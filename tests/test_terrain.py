@@ -166,7 +166,7 @@ def test_the_env_passes_check_env_on_every_terrain(walk, terrain):
 
     env = ImitationEnv(walk, EnvSettings(terrain=terrain, heightmap=HEIGHTMAP))
     check_env(env, warn=False, skip_render_check=True)
-    assert env.observation_space.shape == (2 + 15 * 13 + HEIGHTMAP.size,)
+    assert env.observation_space.shape == (2 + 5 + 15 * 13 + HEIGHTMAP.size,)  # phase, height, reference root
     env.close()
 
 

@@ -18,6 +18,7 @@ from sfv import paths, rotations
 from sfv.completion.library import UP
 from sfv.imitate.reference import heading_angle
 from sfv.motion import Motion
+from sfv.settings.common import from_record
 from sfv.settings.imitate import EnvSettings, RewardParams
 
 
@@ -33,15 +34,15 @@ def policy_for(skill: str, root: Path = Path(".")) -> Path | None:
 
 def policy_settings(policy_dir: str | Path) -> tuple[EnvSettings, RewardParams]:
     """The env and reward a policy was trained with (its run.json), not today's params: its observation must be
-    the one it learned on. A setting added to the kit after the run keeps its default, as `train.same_run` reads
-    it."""
+    the one it learned on. A setting added to the kit after the run takes the value the run behaved with, as
+    `train.same_run` reads it (`sfv.settings.common.record_defaults`)."""
     run_file = Path(policy_dir) / "run.json"
     if not run_file.is_file():
         raise FileNotFoundError(
             f"{run_file}: missing; the policy folder has no record of its training settings (re-train it: dvc repro)"
         )
     run = json.loads(run_file.read_text())
-    return EnvSettings(**run["env"]), RewardParams(**run["reward"])
+    return from_record(EnvSettings, run["env"]), from_record(RewardParams, run["reward"])
 
 
 def still_state(still: Motion, frame: int, ref_root_pos: np.ndarray, ref_root_rot: np.ndarray) -> dict:

@@ -96,7 +96,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         stage, clip = parse_target(args.target)
-        video = None if args.no_video else Path(args.video or Path("logs") / "play" / f"{stage}@{clip}.mp4")
+        video = None if args.no_video else Path(args.video or paths.PLAYED / f"{stage}@{clip}.mp4")
         if video is not None:
             video.parent.mkdir(parents=True, exist_ok=True)
         out = replay(stage, clip, args.params, video, args.gui, args.seconds)

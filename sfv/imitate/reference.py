@@ -8,7 +8,6 @@ cycle k is the clip again, shifted by k times the root's horizontal travel over 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,28 +56,9 @@ def heading_inverse(root_rot: np.ndarray, up_axis: str) -> np.ndarray:
     return np.stack(rows, axis=-1).reshape(np.shape(theta) + (3, 3))
 
 
-def heading_frame(root_rot, up_axis: str) -> tuple[np.ndarray, np.ndarray]:
-    """`heading_inverse` for one root orientation, as a 3x3 matrix and as the 4x4 matrix that
-    left-multiplies quaternions by it; scalar arithmetic, since the env calls it every step."""
-    x, y, z, w = (float(v) for v in root_rot)
-    fx = 1.0 - 2.0 * (y * y + z * z)
-    if up_axis == "y":
-        theta = math.atan2(-2.0 * (x * z - w * y), fx)
-        c, s = math.cos(theta), math.sin(theta)
-        h = np.array([[c, 0.0, -s], [0.0, 1.0, 0.0], [s, 0.0, c]])
-        hy, hw = -math.sin(0.5 * theta), math.cos(0.5 * theta)  # quaternion (0, hy, 0, hw)
-        lq = np.array([[hw, 0.0, hy, 0.0], [0.0, hw, 0.0, hy], [-hy, 0.0, hw, 0.0], [0.0, -hy, 0.0, hw]])
-    else:
-        theta = math.atan2(2.0 * (x * y + w * z), fx)
-        c, s = math.cos(theta), math.sin(theta)
-        h = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
-        hz, hw = -math.sin(0.5 * theta), math.cos(0.5 * theta)  # quaternion (0, 0, hz, hw)
-        lq = np.array([[hw, -hz, 0.0, 0.0], [hz, hw, 0.0, 0.0], [0.0, 0.0, hw, hz], [0.0, 0.0, -hz, hw]])
-    return h, lq
-
-
 def heading_frames(root_rot: np.ndarray, up_axis: str) -> tuple[np.ndarray, np.ndarray]:
-    """`heading_frame` for a batch of root orientations (n, 4): matrices (n, 3, 3) and (n, 4, 4).
+    """`heading_inverse` for a batch of root orientations (n, 4): as matrices (n, 3, 3), and as the matrices (n, 4, 4)
+    that left-multiply quaternions by it.
 
     The heading's cosine and sine come from the forward vector's horizontal part and its half-angle ones from
     the half-angle formulas (no trigonometric calls: the env computes this every step)."""

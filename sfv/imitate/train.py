@@ -12,10 +12,11 @@ A run writes two folders:
 TensorBoard logs go to `tensorboard_dir` (default run_dir/tb). A killed run (even kill -9) restarts from its newest
 good checkpoint, losing at most one checkpoint interval; `sfv store save` carries a run folder to another machine.
 
-Extensions are stable-baselines3 callbacks: the learning curve and checkpoints; every `evaluate_every`
-samples a deterministic evaluation from phase 0 (its error and survival go in the curve: the samples it
-took to learn the skill); with `state_init: adaptive`, ASI's start distribution (sfv.imitate.asi), learned
-from the starts the envs score and handed back to them after each rollout.
+Extensions are stable-baselines3 callbacks composed in one list (sfv.imitate.callbacks): the learning curve and
+checkpoints; every `evaluate_every` samples a deterministic evaluation from phase 0 (its error and survival go in
+the curve: the samples it took to learn the skill); with `state_init: adaptive`, ASI's start distribution
+(sfv.imitate.asi), learned from the starts the envs score and handed back to them after each rollout; the learner's
+threads; a progress bar.
 """
 
 from __future__ import annotations
@@ -23,19 +24,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-
 from sfv.imitate.asi import AdaptiveStart
+from sfv.imitate.callbacks import training_callbacks
 from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.reference_clip import check_ground_contacts
 from sfv.io import atomic_path, write_json, write_text
 from sfv.motion import load_motion
 from sfv.settings.cluster import ClusterParams
+from sfv.settings.common import record_defaults
 from sfv.settings.imitate import ASISettings, EnvSettings, PPOSettings, RewardParams
 
 
@@ -134,11 +134,12 @@ def _with_defaults(stored, defaults, current):
 def run_differences(stored: dict, signature: dict) -> list[str]:
     """The settings (dotted keys) in which a run recorded with `stored` differs from `signature`. A setting the
     kit gained after the run started (absent from `stored`, at any depth: a new reward term's weight) matches
-    when it has its default value: a new option left at its default does not throw away hours of training."""
+    when it has the value the run behaved with (`record_defaults`): a new option left there does not throw away
+    hours of training."""
     filled = dict(stored)
     for key, model in _SECTIONS.items():
         if isinstance(stored.get(key), dict):
-            filled[key] = _with_defaults(stored[key], model().model_dump(mode="json"), signature.get(key, {}))
+            filled[key] = _with_defaults(stored[key], record_defaults(model), signature.get(key, {}))
 
     def diff(a, b, prefix: str) -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
@@ -217,10 +218,6 @@ def latest_checkpoint(run_dir: Path, report=print) -> Path | None:
     return None
 
 
-def _next(done: int, every: int) -> int | float:
-    return (done // every + 1) * every if every > 0 else float("inf")
-
-
 def policy_kwargs(env_settings: EnvSettings, ppo: PPOSettings) -> dict:
     """The actor-critic's shape: an MLP per head; with the heightmap on, a conv net reads it first."""
     import torch
@@ -238,101 +235,6 @@ def policy_kwargs(env_settings: EnvSettings, ppo: PPOSettings) -> dict:
             features_extractor_kwargs={"heightmap_shape": env_settings.heightmap.shape},
         )
     return kwargs
-
-
-def _callbacks(
-    run_dir: Path,
-    total: int,
-    ppo: PPOSettings,
-    curve: list[dict],
-    wall_offset: float,
-    dt: float,
-    progress: bool,
-    evaluate,
-    asi: AdaptiveStart | None,
-):
-    import torch
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    class ImitationCallback(BaseCallback):
-        """Learning curve per rollout, evaluations, checkpoints every `checkpoint_every` samples, ASI, a progress
-        bar."""
-
-        def _on_training_start(self):
-            self.t0 = time.time()
-            self.returns, self.lengths, self.errors, self.rewards = [], [], [], []
-            self.starts, self.scores = [], []
-            self.next_checkpoint = _next(self.num_timesteps, ppo.checkpoint_every)
-            self.next_evaluation = _next(self.num_timesteps, ppo.evaluate_every)
-            if asi is not None:
-                self.training_env.env_method("set_start_weights", asi.probabilities)
-            self.bar = None
-            if progress:
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(
-                    total=total, initial=self.num_timesteps, unit="sample", desc="PPO", smoothing=0.1, mininterval=2.0
-                )
-
-        def _on_rollout_start(self):
-            torch.set_num_threads(1)  # the env workers take the cores while the rollout is collected
-
-        def _on_step(self) -> bool:
-            for info, reward in zip(self.locals["infos"], np.asarray(self.locals["rewards"]).tolist()):
-                if (
-                    "worker_lost" in info
-                ):  # a step its lost worker never took (sfv.rollout_workers.ray_vec_env): no measure
-                    continue
-                self.errors.append(info["tracking_error"])
-                self.rewards.append(reward)
-                if "start_score" in info:
-                    self.starts.append(info["start_score"][0])
-                    self.scores.append(info["start_score"][1])
-                if "episode" in info:
-                    self.returns.append(info["episode"]["r"])
-                    self.lengths.append(info["episode"]["l"])
-            if self.bar is not None:
-                self.bar.update(self.training_env.num_envs)
-            return True
-
-        def _on_rollout_end(self):
-            wall = wall_offset + time.time() - self.t0
-            row = {
-                "timesteps": float(self.num_timesteps),
-                "wall_seconds": round(wall, 1),
-                "episode_return": float(np.mean(self.returns)) if self.returns else float("nan"),
-                "episode_seconds": float(np.mean(self.lengths)) * dt if self.lengths else float("nan"),
-                "tracking_error": float(np.mean(self.errors)) if self.errors else float("nan"),
-                "step_reward": float(np.mean(self.rewards)) if self.rewards else float("nan"),
-            }
-            if asi is not None:
-                asi.update(self.starts, self.scores)
-                self.training_env.env_method("set_start_weights", asi.probabilities)
-                row["start_entropy"] = float(-asi.probabilities @ np.log(asi.probabilities) / np.log(len(asi.logits)))
-                self.starts, self.scores = [], []
-            if self.num_timesteps >= self.next_evaluation:  # its time is not counted as training time
-                t = time.time()
-                row.update(evaluate(self.model))
-                self.t0 += time.time() - t
-                self.next_evaluation = _next(self.num_timesteps, ppo.evaluate_every)
-            curve.append(row)
-            self.logger.record("imitate/tracking_error_m", row["tracking_error"])
-            self.logger.record("imitate/step_reward", row["step_reward"])
-            self.logger.record("imitate/episode_seconds", row["episode_seconds"])
-            self.returns, self.lengths, self.errors, self.rewards = [], [], [], []
-            if self.bar is not None:
-                self.bar.set_postfix(err=f"{row['tracking_error']:.3f}m", ep=f"{row['episode_seconds']:.1f}s")
-            write_curve(run_dir / "curve.csv", curve)
-            if self.num_timesteps >= self.next_checkpoint:
-                save_checkpoint(run_dir, self.model, curve, asi)
-                self.next_checkpoint = _next(self.num_timesteps, ppo.checkpoint_every)
-            torch.set_num_threads(ppo.torch_threads)  # PPO's update comes next: the workers idle during it
-
-        def _on_training_end(self):
-            if self.bar is not None:
-                self.bar.close()
-
-    return ImitationCallback()
 
 
 def save_checkpoint(run_dir: Path, model, curve: list[dict], asi: AdaptiveStart | None = None, keep: int = 2) -> Path:
@@ -516,9 +418,8 @@ def train(
                     "eval_root_drift": result["root_error_final"],
                 }
 
-            callback = _callbacks(
+            callback = training_callbacks(
                 run_dir,
-                ppo.total_timesteps,
                 ppo,
                 curve,
                 wall_offset,
@@ -526,6 +427,7 @@ def train(
                 progress,
                 evaluate,
                 adaptive,
+                save=lambda model: save_checkpoint(run_dir, model, curve, adaptive),
             )
             model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=False, tb_log_name="ppo")
             save_checkpoint(run_dir, model, curve, adaptive)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sfv.settings.common import from_record
 from sfv.settings.imitate import (
     EnvSettings,
     HeightmapSettings,
@@ -59,7 +60,7 @@ def run_settings(
             f"`dvc repro imitate@{run.clip}` first"
         )
     recorded = json.loads(run_file.read_text())
-    flat_env = EnvSettings(**recorded["env"])
+    flat_env = from_record(EnvSettings, recorded["env"])
     if flat_env.heightmap.enabled:
         raise TerrainExperimentError(
             f"{run_file}: this policy already observes a heightmap; the baseline must be a "
@@ -69,7 +70,7 @@ def run_settings(
     ppo.update(total_timesteps=budget, checkpoint_every=checkpoint_every, evaluate_every=evaluate_every)
     return RunSettings(
         env=flat_env.model_copy(update={"terrain": run.terrain, "heightmap": heightmap}),
-        reward=RewardParams(**recorded["reward"]),
+        reward=from_record(RewardParams, recorded["reward"]),
         ppo=PPOSettings(**ppo),
         seed=int(recorded["seed"]),
         flat_env=flat_env.model_copy(update={"terrain": run.terrain}),

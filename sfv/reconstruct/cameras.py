@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from sfv import paths
 from sfv.config import Params
 from sfv.markdown import markdown_table
 
-#: the reconstruction with its 2D terms in raw pixels and its outlier window in frames, before the units became
-#: independent of the camera (bench/results/cameras/before.json says which code made it)
-BEFORE = Path("bench/results/cameras/before.json")
+BEFORE = paths.RECONSTRUCTION_BEFORE_CAMERA_UNITS
 
 
 def rows(params: Params, root: Path = Path("."), before: Path | None = BEFORE) -> list[dict]:
@@ -27,7 +26,7 @@ def rows(params: Params, root: Path = Path("."), before: Path | None = BEFORE) -
         old = json.loads((root / before).read_text())["clips"]
     out = []
     for clip in params.render.clips:
-        files = [root / f"metrics/{stage}/{clip}.json" for stage in ("render", "pose", "reconstruct")]
+        files = [paths.clip_metrics_file(stage, clip, root) for stage in ("render", "pose", "reconstruct")]
         if not all(f.is_file() for f in files):
             continue
         pose, rec = (json.loads(f.read_text()) for f in files[1:])

@@ -132,16 +132,16 @@ def clip_metrics(
         "outlier_frames": np.flatnonzero(targets.outliers).tolist(),
         "fov_deg": round(targets.camera.vertical_fov, 1),
     }
-    if targets.camera_motion is not None:
+    if targets.camera.motion is not None:
         metrics.update(
-            camera_moving=targets.camera_motion.moving,
-            camera_turn_max_deg=round(float(targets.camera_motion.turn_deg.max()), 1),
+            camera_moving=targets.camera.motion.moving,
+            camera_turn_max_deg=round(float(targets.camera.motion.turn_deg.max()), 1),
         )
-    if targets.fov is not None:
+    if targets.camera.lens.estimate is not None:
         metrics.update(
-            fov_estimated=targets.fov.estimated,
-            fov_best_deg=round(targets.fov.best, 1),
-            fov_sweep_deg=round(targets.fov.sweep, 1),
+            fov_estimated=targets.camera.lens.estimate.estimated,
+            fov_best_deg=round(targets.camera.lens.estimate.best, 1),
+            fov_sweep_deg=round(targets.camera.lens.estimate.sweep, 1),
         )
     planted = planted_feet(ik, settings)  # where the per-frame IK has a foot down
     metrics.update(
@@ -165,10 +165,10 @@ def clip_metrics(
         )
         up = targets.camera.camera.R[:, 1]
         metrics["up_error_deg"] = round(float(np.degrees(np.arccos(np.clip(up @ truth.up, -1, 1)))), 1)
-        if truth.rotations is not None and targets.camera_motion is not None:
+        if truth.rotations is not None and targets.camera.motion is not None:
             from sfv.reconstruct.camera_motion import angle_deg
 
-            found = targets.camera_motion.rotations
+            found = targets.camera.motion.rotations
             err = angle_deg(np.einsum("tji,tjk->tik", truth.rotations, found))
             metrics.update(
                 camera_turn_true_max_deg=round(float(angle_deg(truth.rotations).max()), 1),

@@ -11,12 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sfv.camera import intrinsics
 from sfv.keypoints import MID_HIP, MID_SHOULDER, BodyMap, body_map
 from sfv.motion import Motion
-from sfv.reconstruct.camera import ClipCamera, estimate_camera
-from sfv.reconstruct.camera_motion import CameraMotion, camera_motion
-from sfv.reconstruct.field_of_view import FovEstimate, estimate_fov
+from sfv.reconstruct.camera import ClipCamera, Lens, estimate_camera
+from sfv.reconstruct.camera_motion import camera_motion
+from sfv.reconstruct.field_of_view import estimate_fov
 from sfv.settings.reconstruct import TargetSettings
 from sfv.skeleton import Skeleton
 
@@ -36,8 +35,6 @@ class Targets:
     bodies: list[int]  # skeleton body index of each target
     outliers: np.ndarray  # (T,) frames whose 3D pose turned away and back (see `outlier_frames`)
     start: np.ndarray  # (T, J, 3) where the fit starts: `world` with outlier frames also interpolated
-    fov: FovEstimate | None = None  # the field of view estimate (None: the assumed one, not estimated)
-    camera_motion: CameraMotion | None = None  # the camera's turn per frame (None: not looked for)
 
     @property
     def reconstruction_confidence(self) -> np.ndarray:
@@ -94,7 +91,7 @@ def prepare(
             settings.vertical_fov,
             settings.fov_min_sweep,
         )
-    vertical_fov = fov.fov if fov else settings.vertical_fov
+    lens = Lens.of(meta["width"], meta["height"], fov.fov if fov else settings.vertical_fov, fov)
     turning = None
     if background is not None and settings.camera_motion:
         if len(background) != len(detected) - 1:
@@ -102,23 +99,19 @@ def prepare(
                 f"clip {clip!r}: background tracked over {len(background) + 1} frames, the "
                 f"poses have {len(detected)}; re-run the reconstruction on the same frames"
             )
-        turning = camera_motion(
-            background, intrinsics(meta["width"], meta["height"], vertical_fov), settings.camera_turn_min
-        )
+        turning = camera_motion(background, lens.K, settings.camera_turn_min)
     cam = estimate_camera(
         poses["keypoints_2d"],
         poses["keypoints_3d"],
         poses["confidence"],
         detected,
-        meta["width"],
-        meta["height"],
-        vertical_fov,
+        lens,
         bodies,
         level=settings.level_camera,
         fps=float(meta.get("fps", 30.0)),
         still_foot_speed=settings.still_foot_speed,
         ray_aligned=settings.ray_aligned,
-        rotations=turning.rotations if turning is not None and turning.moving else None,
+        motion=turning,
     )
     conf = bodies.confidence(poses["confidence"], detected)
     weight = np.zeros(len(detected))
@@ -136,8 +129,6 @@ def prepare(
         bodies=[skeleton.index(n) for n in bodies.names],
         outliers=outliers,
         start=_interpolate_missing(cam.world_joints, detected & ~outliers),
-        fov=fov,
-        camera_motion=turning,
     )
 
 

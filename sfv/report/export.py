@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sfv import paths
 from sfv.io import atomic_path
 
 #: stage -> the static page its executed notebook is exported to (by `sfv run`, after the notebook ran)
-HTML_PAGES = {"report": Path("reports") / "results.html"}
+HTML_PAGES = {"report": paths.RESULTS_PAGE}
 
 
 def inline_images(html: str, base: Path) -> str:

@@ -54,6 +54,23 @@ def selection(default: Any = None, default_factory: Any = None, **kwargs: Any) -
     return Field(default, json_schema_extra={"selection": True}, **kwargs)
 
 
+def record_defaults(model: type[BaseModel]) -> dict:
+    """`model`'s defaults as a run's record (a policy's run.json) reads them. A setting the kit gained after the run
+    is absent from its record, and the run behaved as before the setting existed: a field that says so
+    (`json_schema_extra={"absent_means": value}`, where today's default differs from that) takes that value."""
+    out = model().model_dump(mode="json")
+    for name, f in model.model_fields.items():
+        extra = f.json_schema_extra if isinstance(f.json_schema_extra, dict) else {}
+        if "absent_means" in extra:
+            out[name] = extra["absent_means"]
+    return out
+
+
+def from_record(model: type[BaseModel], recorded: dict) -> Any:
+    """The settings a run was recorded with (its run.json section), the ones it lacks as `record_defaults` says."""
+    return model.model_validate({**record_defaults(model), **recorded})
+
+
 class BaseParams(Section):
     seed: int = Field(0, ge=0, description="seed for every random generator of every stage")
 

@@ -59,6 +59,7 @@ class EnvSettings(Section):
         "reference's (world positions: MimicKit's pose termination, 1 m there): a character that drifts off stops "
         "collecting reward, so drifting costs the rest of the episode; null: off. Evaluations never end on it "
         "(they measure the drift)",
+        json_schema_extra={"absent_means": None},  # runs recorded before it existed did not end on it
     )
     action_mode: Literal["residual", "absolute"] = Field(
         "residual", description="PD targets offset from the reference pose or from rest"
@@ -73,6 +74,7 @@ class EnvSettings(Section):
         True,
         description="also observe where the reference's root is (position and heading relative to the "
         "character's root, in its heading frame), so the policy can steer back when it drifts",
+        json_schema_extra={"absent_means": False},  # runs recorded before it existed observed without it
     )
     ground_contacts: list[str] = Field(
         [],
