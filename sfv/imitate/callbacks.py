@@ -97,13 +97,12 @@ class AdaptiveStartUpdate(BaseCallback):
         self.starts, self.scores = [], []
 
 
-class Evaluations(BaseCallback):
-    """Every `every` samples, `evaluate(model)` (a deterministic rollout from phase 0) adds its figures to the
-    rollout's row: the samples it took to learn the skill. Its time is not training time."""
+class _Periodic(BaseCallback):
+    """Acts after the first rollout that ends at or past each multiple of `every` samples (never, for 0)."""
 
-    def __init__(self, every: int, evaluate: Callable, curve: LearningCurve):
+    def __init__(self, every: int):
         super().__init__()
-        self.every, self.evaluate, self.curve = every, evaluate, curve
+        self.every = every
 
     def _on_training_start(self) -> None:
         self.next = next_multiple(self.num_timesteps, self.every)
@@ -113,10 +112,25 @@ class Evaluations(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         if self.num_timesteps >= self.next:
-            t = time.time()
-            self.curve.row.update(self.evaluate(self.model))
-            self.curve.exclude(time.time() - t)
+            self.act()
             self.next = next_multiple(self.num_timesteps, self.every)
+
+    def act(self) -> None:
+        raise NotImplementedError
+
+
+class Evaluations(_Periodic):
+    """Every `every` samples, `evaluate(model)` (a deterministic rollout from phase 0) adds its figures to the
+    rollout's row: the samples it took to learn the skill. Its time is not training time."""
+
+    def __init__(self, every: int, evaluate: Callable, curve: LearningCurve):
+        super().__init__(every)
+        self.evaluate, self.curve = evaluate, curve
+
+    def act(self) -> None:
+        t = time.time()
+        self.curve.row.update(self.evaluate(self.model))
+        self.curve.exclude(time.time() - t)
 
 
 class CurveRecorder(BaseCallback):
@@ -138,23 +152,15 @@ class CurveRecorder(BaseCallback):
         write_curve(self.run_dir / "curve.csv", self.curve.rows)
 
 
-class Checkpoints(BaseCallback):
+class Checkpoints(_Periodic):
     """A checkpoint (`save(model)`) every `every` samples: a kill loses at most that much training."""
 
     def __init__(self, every: int, save: Callable):
-        super().__init__()
-        self.every, self.save = every, save
+        super().__init__(every)
+        self.save = save
 
-    def _on_training_start(self) -> None:
-        self.next = next_multiple(self.num_timesteps, self.every)
-
-    def _on_step(self) -> bool:
-        return True
-
-    def _on_rollout_end(self) -> None:
-        if self.num_timesteps >= self.next:
-            self.save(self.model)
-            self.next = next_multiple(self.num_timesteps, self.every)
+    def act(self) -> None:
+        self.save(self.model)
 
 
 class LearnerThreads(BaseCallback):
