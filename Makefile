@@ -7,7 +7,7 @@ BIN    := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: setup cluster repro repro-all store test test-fast bench bench-cluster clean-venv pose-heavy
+.PHONY: setup cluster repro repro-all store test test-fast lint format bench bench-cluster clean-venv pose-heavy
 
 setup: $(VENV)/.installed
 
@@ -39,8 +39,16 @@ $(VENV)/.cluster: $(VENV)/.installed
 
 cluster: $(VENV)/.cluster   ## the optional cluster extra (Ray): rollout workers as Ray actors, `sfv cluster`
 
-test: setup $(VENV)/.cluster  ## the full test suite, slow end-to-end checks included (what CI runs), Ray tests included
+test: setup $(VENV)/.cluster lint  ## lint, then the full test suite, slow end-to-end checks included (what CI runs), Ray tests included
 	SFV_REQUIRE_RAY=1 python -m pytest -m "slow or not slow"
+
+lint: setup             ## ruff: the linter and the formatter's check (`make format` applies the formatter)
+	ruff check .
+	ruff format --check .
+
+format: setup
+	ruff format .
+	ruff check --fix .
 
 test-fast: setup        ## the default quick suite
 	python -m pytest

@@ -1,7 +1,8 @@
 """Imitation-env speed on one core: the kit's env vs pybullet's own DeepMimic env vs raw physics.
 
 All three run in this process, one after another, on the walk clip with the same rates (physics
-240 Hz, control 30 Hz; the kit's env with params.yaml's `imitate.env` settings), random actions and resets whenever an episode ends:
+240 Hz, control 30 Hz; the kit's env with params.yaml's `imitate.env` settings), random actions and resets whenever an
+episode ends:
 - peer: `pybullet_envs.deep_mimic` PyBulletDeepMimicEnv driven as its gym wrapper drives it
   (reward, action, 8 updates, state, termination per control step);
 - sfv: `sfv.imitate.env.ImitationEnv.step` (one env);
@@ -9,7 +10,8 @@ All three run in this process, one after another, on the walk clip with the same
   `sfv.imitate.env.step_many` and those that ended restarted together by `reset_many`, as a training worker
   does;
 - sfv floor: the same worker with the reward and the observation left out (PD targets, physics, the state reads
-  turned into arrays, contact checks, resets without their observation): how close to raw physics the env could get with the rest made free;
+  turned into arrays, contact checks, resets without their observation): how close to raw physics the env could get
+  with the rest made free;
 - raw physics: the time the sfv run spent inside pybullet calls alone (`Simulation.step`: the
   stable-PD command and a Bullet step, 8 times; `Simulation.read_raw`: the four batched state reads;
   `Simulation.fallen`: the contact query; `Simulation.write_raw`: a reset's three state writes), on the
@@ -31,8 +33,7 @@ import types
 import numpy as np
 import pybullet_data
 
-from sfv.config import EnvSettings
-from sfv.config import load_params
+from sfv.config import EnvSettings, load_params
 from sfv.imitate.env import ImitationEnv, reset_many, step_many
 from sfv.io import quiet_stdio
 from sfv.mocap import load_mocap
@@ -49,7 +50,10 @@ def load_peer():
         stub = types.ModuleType("pybullet_envs")
         stub.__path__ = [str(root)]
         sys.modules["pybullet_envs"] = stub
-    from pybullet_envs.deep_mimic.env.pybullet_deep_mimic_env import InitializationStrategy, PyBulletDeepMimicEnv
+    from pybullet_envs.deep_mimic.env.pybullet_deep_mimic_env import (
+        InitializationStrategy,
+        PyBulletDeepMimicEnv,
+    )
     from pybullet_utils.arg_parser import ArgParser
 
     args = ArgParser()
@@ -105,8 +109,14 @@ def reset_floor(envs: list[ImitationEnv]) -> None:
         e._batch, e._index, e._state = s, i, None
 
 
-def bench_sfv(steps: int, seed: int, batch: int = 1, settings: EnvSettings = EnvSettings(),
-              writes_are_physics: bool = True, floor: bool = False) -> tuple[float, float]:
+def bench_sfv(
+    steps: int,
+    seed: int,
+    batch: int = 1,
+    settings: EnvSettings = EnvSettings(),
+    writes_are_physics: bool = True,
+    floor: bool = False,
+) -> tuple[float, float]:
     """(control steps/s, raw physics steps/s) of `batch` envs stepped together (1: ImitationEnv.step); `floor`:
     stepped by `step_floor` (no reward, no observation)."""
     envs = [ImitationEnv(load_mocap("walk"), settings) for _ in range(batch)]
@@ -118,11 +128,15 @@ def bench_sfv(steps: int, seed: int, batch: int = 1, settings: EnvSettings = Env
             out = fn(*args)
             physics[0] += time.perf_counter() - t
             return out
+
         return wrapper
 
     for i, env in enumerate(envs):
-        env.sim.step, env.sim.read_raw, env.sim.fallen = (timed(env.sim.step), timed(env.sim.read_raw),
-                                                          timed(env.sim.fallen))
+        env.sim.step, env.sim.read_raw, env.sim.fallen = (
+            timed(env.sim.step),
+            timed(env.sim.read_raw),
+            timed(env.sim.fallen),
+        )
         if writes_are_physics:
             env.sim.write_raw = timed(env.sim.write_raw)
         env.reset(seed=seed + i)
@@ -150,8 +164,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--writes-as-overhead", action="store_true",
-                        help="count the resets' pybullet state writes as the env's overhead, not as physics")
+    parser.add_argument(
+        "--writes-as-overhead",
+        action="store_true",
+        help="count the resets' pybullet state writes as the env's overhead, not as physics",
+    )
     a = parser.parse_args()
     imitate = load_params().imitate
     ppo, settings = imitate.ppo, imitate.env
@@ -162,14 +179,23 @@ def main() -> None:
     floor, raw_floor = bench_sfv(a.steps, a.seed, block, settings, not a.writes_as_overhead, floor=True)
     print(f"control steps/s on one core ({a.steps} steps each, walk, random actions, resets included)")
     print(f"  pybullet_envs.deep_mimic (peer):   {peer:8.0f}")
-    print(f"  sfv ImitationEnv, one env:         {ours:8.0f}   ({ours / peer:.2f}x peer; {ours / raw:.0%} of its raw "
-          f"physics, {raw:.0f}/s)")
-    print(f"  sfv worker, {block} envs stepped together: {batched:6.0f}   ({batched / peer:.2f}x peer, target >= 2.5x; "
-          f"{batched / raw_batched:.0%} of its raw physics, {raw_batched:.0f}/s, target >= 90%)")
-    print(f"  the same worker without reward and observation: {floor:5.0f}   ({floor / raw_floor:.0%} of its raw physics: the "
-          f"ceiling with pybullet's Python API, whatever the reward and observation cost)")
-    print("  raw physics = the time inside pybullet calls (PD command + Bullet step x substeps, state reads, contacts"
-          + (")" if a.writes_as_overhead else ", a reset's state writes)"))
+    print(
+        f"  sfv ImitationEnv, one env:         {ours:8.0f}   ({ours / peer:.2f}x peer; {ours / raw:.0%} of its raw "
+        f"physics, {raw:.0f}/s)"
+    )
+    print(
+        f"  sfv worker, {block} envs stepped together: {batched:6.0f}   ({batched / peer:.2f}x peer, target >= 2.5x; "
+        f"{batched / raw_batched:.0%} of its raw physics, {raw_batched:.0f}/s, target >= 90%)"
+    )
+    print(
+        f"  the same worker without reward and observation: {floor:5.0f}   "
+        f"({floor / raw_floor:.0%} of its raw physics: the "
+        f"ceiling with pybullet's Python API, whatever the reward and observation cost)"
+    )
+    print(
+        "  raw physics = the time inside pybullet calls (PD command + Bullet step x substeps, state reads, contacts"
+        + (")" if a.writes_as_overhead else ", a reset's state writes)")
+    )
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ import pybullet as pb
 import pybullet_data
 import torch
 
-from sfv.kinematics import forward_kinematics
 from sfv.assets import available_mocap
+from sfv.kinematics import forward_kinematics
 from sfv.mocap import load_mocap
 from sfv.skeleton import load_character
 
@@ -65,7 +65,9 @@ def main(repeats: int = 5) -> None:
         states = pb.getLinkStates(body, links, computeForwardKinematics=True)
         if f % 50 == 0:
             ref = np.array([states[k][4] for k in body_link if k is not None])
-            worst = max(worst, float(np.abs(ref - ours[f, [i for i, k in enumerate(body_link) if k is not None]]).max()))
+            worst = max(
+                worst, float(np.abs(ref - ours[f, [i for i, k in enumerate(body_link) if k is not None]]).max())
+            )
     peer = n / (time.perf_counter() - t0)
     pb.disconnect(client)
 

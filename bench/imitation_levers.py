@@ -11,7 +11,7 @@ A larger --budget continues a variant's run where the smaller one stopped (a row
 Every run lives in runs/levers/<clip>@<variant>/ (`sfv store save` carries it to another machine) and resumes after an
 interruption (sfv.imitate.train); a finished variant is evaluated once, its row kept in
 bench/results/levers/<clip>.json and its learning curve copied to bench/results/levers/curves/<clip>/,
-so a rerun only adds what is missing (sfv.paths names these files; notebook 03 shows them).
+so a rerun only adds what is missing (sfv.paths names these files; the results page, notebook 11, shows them).
 Variants run one after another, each on all the cores (ppo.n_workers).
 """
 
@@ -41,7 +41,11 @@ VARIANTS: dict[str, dict] = {
     "envs_16": {"ppo.n_envs": 16, "ppo.n_steps": 256},
     "envs_32": {"ppo.n_envs": 32, "ppo.n_steps": 128},
     "learner_threads_2": {"ppo.torch_threads": 2},  # the envs idle while PPO learns: give it both cores
-    "envs_16_threads_2": {"ppo.n_envs": 16, "ppo.n_steps": 256, "ppo.torch_threads": 2},  # same samples per update, 8 envs stepped together per worker
+    "envs_16_threads_2": {
+        "ppo.n_envs": 16,
+        "ppo.n_steps": 256,
+        "ppo.torch_threads": 2,
+    },  # same samples per update, 8 envs stepped together per worker
     "lr_1e-4": {"ppo.learning_rate": 1.0e-4},
     "lr_1e-3": {"ppo.learning_rate": 1.0e-3},
     "lr_linear": {"ppo.learning_rate_schedule": "linear", "ppo.learning_rate": 6.0e-4},
@@ -61,8 +65,7 @@ VARIANTS: dict[str, dict] = {
     "no_early_termination": {"env.early_termination": False},
     "physics_120hz": {"env.physics_hz": 120.0},
     "ee_scale_10": {"reward.scales.end_effector": 10.0},
-    "paper_weights": {"reward.weights": {"pose": 0.65, "velocity": 0.1, "end_effector": 0.15, "root": 0.0,
-                                         "com": 0.1}},
+    "paper_weights": {"reward.weights": {"pose": 0.65, "velocity": 0.1, "end_effector": 0.15, "root": 0.0, "com": 0.1}},
     "root_weight_0.4": {"reward.weights.root": 0.4},
     # drift (walk: <= 0.5 m over 20 s): the reference root observed, and a root term that still pulls when far
     "root_obs_root_scale_1": {"env.reference_root_observation": True, "reward.scales.root": 1.0},
@@ -107,21 +110,42 @@ def run_variant(clip: str, name: str, overrides: dict, budget: int, seed: int, r
     if not reference.is_file():
         motion = load_reference(ROOT / paths.mocap_motion(params.clips[clip].mocap), clip)
         motion.save(reference)
-    summary = train(reference, folder, imitate.env, imitate.reward, ppo, seed=seed, progress=False, asi=imitate.asi,
-                    evaluation_seconds=imitate.evaluation.seconds)
+    summary = train(
+        reference,
+        folder,
+        imitate.env,
+        imitate.reward,
+        ppo,
+        seed=seed,
+        progress=False,
+        asi=imitate.asi,
+        evaluation_seconds=imitate.evaluation.seconds,
+    )
     curve_copy = paths.lever_curve_file(clip, name, root)
     curve_copy.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(folder / "curve.csv", curve_copy)
     model, normaliser = load_policy(folder)
-    result = rollout(model, load_reference(reference, clip), imitate.env, imitate.reward,
-                     imitate.evaluation.seconds, policy_normaliser=normaliser)
-    return {"variant": name, "overrides": overrides, "defaults": DEFAULTS, "budget": budget,
-            "samples": summary["timesteps"],
-            "minutes": round(summary["wall_seconds"] / 60, 1),
-            "samples_per_second": round(summary["samples_per_second"]),
-            "tracking_error_cm": round(100 * result["tracking_error_mean"], 2),
-            "survived_seconds": round(result["survived_seconds"], 2),
-            "root_drift_m": round(result["root_error_final"], 2), "seed": seed}
+    result = rollout(
+        model,
+        load_reference(reference, clip),
+        imitate.env,
+        imitate.reward,
+        imitate.evaluation.seconds,
+        policy_normaliser=normaliser,
+    )
+    return {
+        "variant": name,
+        "overrides": overrides,
+        "defaults": DEFAULTS,
+        "budget": budget,
+        "samples": summary["timesteps"],
+        "minutes": round(summary["wall_seconds"] / 60, 1),
+        "samples_per_second": round(summary["samples_per_second"]),
+        "tracking_error_cm": round(100 * result["tracking_error_mean"], 2),
+        "survived_seconds": round(result["survived_seconds"], 2),
+        "root_drift_m": round(result["root_error_final"], 2),
+        "seed": seed,
+    }
 
 
 def throughput(clip: str, names: list[str], samples: int) -> list[tuple[str, float]]:
@@ -141,12 +165,15 @@ def throughput(clip: str, names: list[str], samples: int) -> list[tuple[str, flo
         reference = motion.save(Path(tmp) / "reference.npz")
         for name in names:
             imitate = settings_of(params.imitate.for_clip(clip), VARIANTS[name])
-            ppo = imitate.ppo.model_copy(update={"total_timesteps": samples, "evaluate_every": 0,
-                                                 "checkpoint_every": 10 * samples})
+            ppo = imitate.ppo.model_copy(
+                update={"total_timesteps": samples, "evaluate_every": 0, "checkpoint_every": 10 * samples}
+            )
             train(reference, Path(tmp) / name, imitate.env, imitate.reward, ppo, progress=False, asi=imitate.asi)
             curve = read_curve(Path(tmp) / name / "curve.csv")
             first, last = curve[0], curve[-1]
-            out.append((name, (last["timesteps"] - first["timesteps"]) / (last["wall_seconds"] - first["wall_seconds"])))
+            out.append(
+                (name, (last["timesteps"] - first["timesteps"]) / (last["wall_seconds"] - first["wall_seconds"]))
+            )
             print(f"{name}: {out[-1][1]:.0f} samples/s", flush=True)
     return out
 
@@ -159,8 +186,12 @@ def main() -> None:
     ap.add_argument("--root", type=Path, default=ROOT, help="where bench/results/levers/ goes (default: the kit)")
     ap.add_argument("--variants", nargs="*", default=None, help=f"default: all ({', '.join(VARIANTS)})")
     ap.add_argument("--list", action="store_true", help="print the variants and exit")
-    ap.add_argument("--throughput", type=int, metavar="SAMPLES", help="only measure each variant's training speed "
-                    "over this many samples (no evaluation, nothing kept)")
+    ap.add_argument(
+        "--throughput",
+        type=int,
+        metavar="SAMPLES",
+        help="only measure each variant's training speed over this many samples (no evaluation, nothing kept)",
+    )
     args = ap.parse_args()
     if args.list:
         for name, o in VARIANTS.items():
@@ -189,15 +220,20 @@ def main() -> None:
         row = run_variant(args.clip, name, VARIANTS[name], args.budget, args.seed, args.root)
         # read again before writing: another run of this bench may have added rows meanwhile
         rows = json.loads(rows_file.read_text()) if rows_file.is_file() else []
-        rows = [r for r in rows if (r["variant"], r["seed"], r.get("budget"), r.get("defaults"))
-                != (name, args.seed, args.budget, DEFAULTS)] + [row]
+        rows = [
+            r
+            for r in rows
+            if (r["variant"], r["seed"], r.get("budget"), r.get("defaults")) != (name, args.seed, args.budget, DEFAULTS)
+        ] + [row]
         rows_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = rows_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(rows, indent=1))
         tmp.replace(rows_file)
-        print(f"{name}: {row['tracking_error_cm']} cm, survived {row['survived_seconds']} s "
-              f"({time.time() - t0:.0f} s)", flush=True)
-    from sfv.imitate.learning_speed import lever_table
+        print(
+            f"{name}: {row['tracking_error_cm']} cm, survived {row['survived_seconds']} s ({time.time() - t0:.0f} s)",
+            flush=True,
+        )
+    from sfv.analysis.learning_speed import lever_table
 
     print(lever_table([r for r in rows if r["variant"] in names and r["seed"] == args.seed]))
 

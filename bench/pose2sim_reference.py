@@ -3,7 +3,7 @@
 are one of them each. BlazePose's 2D keypoints in all four views, triangulated, give a 3D reference of the same
 motion; this prints how far BlazePose's own 3D (the clip's camera) and the reconstruction
 (`data/motions/<clip>.npz`, run `dvc repro reconstruct@<clip>` first) are from it, and the same reconstruction
-with one of its settings changed (issue 18: on the first clip the 2D term used to make the 3D worse).
+with one of its settings changed (on the first clip the 2D term made the 3D worse).
 
     python bench/pose2sim_reference.py                              # needs network once: pip downloads the
     python bench/pose2sim_reference.py --clip pose2sim_multiperson  # pose2sim 0.10.49 wheel
@@ -56,8 +56,9 @@ def fetch_demo(cache: Path, folder: str) -> Path:
     demo = cache / "unpacked" / folder
     if not demo.is_dir():
         cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", WHEEL, "-d", str(cache)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", WHEEL, "-d", str(cache)], check=True
+        )
         wheel = next(cache.glob("pose2sim-*.whl"))
         with zipfile.ZipFile(wheel) as z:
             z.extractall(cache / "unpacked", [n for n in z.namelist() if n.startswith(folder)])
@@ -70,18 +71,31 @@ def qualisys_cameras(calibration: Path, height: int = 1920) -> dict[str, tuple]:
     for cam in ET.parse(calibration).getroot().findall("cameras/camera"):
         i = {k: float(v) for k, v in cam.find("intrinsic").attrib.items()}
         t = {k: float(v) for k, v in cam.find("transform").attrib.items()}
-        K = np.array([[i["focalLengthU"] / 64, 0.0, i["centerPointU"] / 64],
-                      [0.0, i["focalLengthV"] / 64, height - i["centerPointV"] / 64], [0.0, 0.0, 1.0]])
+        K = np.array(
+            [
+                [i["focalLengthU"] / 64, 0.0, i["centerPointU"] / 64],
+                [0.0, i["focalLengthV"] / 64, height - i["centerPointV"] / 64],
+                [0.0, 0.0, 1.0],
+            ]
+        )
         R = np.diag([1.0, -1.0, -1.0]) @ np.array([[t[f"r{a}{b}"] for b in (1, 2, 3)] for a in (1, 2, 3)])
         centre = np.array([t["x"], t["y"], t["z"]]) / 1000.0
-        dist = np.array([i["radialDistortion1"], i["radialDistortion2"], i["tangentalDistortion1"],
-                         i["tangentalDistortion2"], i["radialDistortion3"]])
+        dist = np.array(
+            [
+                i["radialDistortion1"],
+                i["radialDistortion2"],
+                i["tangentalDistortion1"],
+                i["tangentalDistortion2"],
+                i["radialDistortion3"],
+            ]
+        )
         cams[cam.attrib["serial"]] = (K, R, -R @ centre, dist)
     return cams
 
 
-def triangulate(views: dict[str, tuple], cams: dict[str, tuple], required: str | None = None
-                ) -> tuple[np.ndarray, np.ndarray]:
+def triangulate(
+    views: dict[str, tuple], cams: dict[str, tuple], required: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Joints (T, 33, 3) from views {view: (keypoints_2d (T, 33, 2), confidence (T, 33), detected (T,))} and
     how many views agreed on each (0: none, NaN joint); every set of views includes `required` when given. A
     view is named by its camera, optionally followed by "/" and what it is (two people seen by one camera): a
@@ -91,13 +105,21 @@ def triangulate(views: dict[str, tuple], cams: dict[str, tuple], required: str |
     camera = {v: v.split("/")[0] for v in views}
     T = min(len(v[0]) for v in views.values())
     J = next(iter(views.values()))[0].shape[1]
-    norm = {c: cv2.undistortPoints(v[0][:T].reshape(-1, 1, 2).astype(np.float64), cams[camera[c]][0],
-                                   cams[camera[c]][3]).reshape(T, J, 2) for c, v in views.items()}
+    norm = {
+        c: cv2.undistortPoints(
+            v[0][:T].reshape(-1, 1, 2).astype(np.float64), cams[camera[c]][0], cams[camera[c]][3]
+        ).reshape(T, J, 2)
+        for c, v in views.items()
+    }
     cams = {c: cams[camera[c]] for c in views}
     proj = {c: np.c_[cams[c][1], cams[c][2]] for c in views}
     rvec = {c: cv2.Rodrigues(cams[c][1])[0] for c in views}
-    subsets = [s for k in range(len(views), 1, -1) for s in itertools.combinations(views, k)
-               if (required is None or required in s) and len({camera[c] for c in s}) == len(s)]
+    subsets = [
+        s
+        for k in range(len(views), 1, -1)
+        for s in itertools.combinations(views, k)
+        if (required is None or required in s) and len({camera[c] for c in s}) == len(s)
+    ]
     X, agreed = np.full((T, J, 3), np.nan), np.zeros((T, J), dtype=int)
     for f, j in itertools.product(range(T), range(J)):
         best = None
@@ -114,8 +136,13 @@ def triangulate(views: dict[str, tuple], cams: dict[str, tuple], required: str |
             p = h[:3] / h[3]
             if any((cams[c][1] @ p + cams[c][2])[2] <= 0 for c in s):
                 continue
-            err = max(np.linalg.norm(cv2.projectPoints(p[None], rvec[c], cams[c][2], cams[c][0], cams[c][3])[0].reshape(2)
-                                     - views[c][0][f, j]) for c in s)
+            err = max(
+                np.linalg.norm(
+                    cv2.projectPoints(p[None], rvec[c], cams[c][2], cams[c][0], cams[c][3])[0].reshape(2)
+                    - views[c][0][f, j]
+                )
+                for c in s
+            )
             if err < MAX_PX and (best is None or err < best[1]):
                 best = (len(s), err, p)
         if best is not None:
@@ -139,10 +166,14 @@ def second_person(video: Path, first, settings):
 
 def pa_mpjpe_per_frame(pred: np.ndarray, ref: np.ndarray) -> np.ndarray:
     """(T,) mm: each frame aligned by rotation, scale and translation (frames with a missing joint: NaN)."""
-    from sfv.pose.metrics import procrustes_align
+    from sfv.alignment import similarity_aligned
 
-    return np.array([np.linalg.norm(procrustes_align(p, g) - g, axis=-1).mean() * 1000 if np.isfinite(g).all() else np.nan
-                     for p, g in zip(pred, ref)])
+    return np.array(
+        [
+            np.linalg.norm(similarity_aligned(p, g) - g, axis=-1).mean() * 1000 if np.isfinite(g).all() else np.nan
+            for p, g in zip(pred, ref)
+        ]
+    )
 
 
 def limb_joints(motion) -> np.ndarray:
@@ -178,42 +209,63 @@ def main() -> None:
     views = {own: (poses["keypoints_2d"], poses["confidence"], poses["detected"].astype(bool))}
     for cam in CAMERAS:
         if cam != own:
-            found, _ = estimate_video(clip, demo / "videos" / f"{cam}.mp4", (0, None), params.pose,
-                                      progress=sys.stderr.isatty())
+            found, _ = estimate_video(
+                clip, demo / "videos" / f"{cam}.mp4", (0, None), params.pose, progress=sys.stderr.isatty()
+            )
             views[cam] = (found.keypoints_2d, found.confidence, found.detected)
             if must_see:  # the other person too: the same video with the person followed first painted out
                 second = second_person(demo / "videos" / f"{cam}.mp4", found, params.pose)
                 views[f"{cam}/second"] = (second.keypoints_2d, second.confidence, second.detected)
     cams = qualisys_cameras(demo / "calibration" / "Calib.qca.txt")
     lens = float(np.degrees(2 * np.arctan(1920 / 2 / cams[own][0][1, 1])))  # the clip camera's vertical field of view
-    reference, agreed = triangulate(views, cams,
-                                    required=own if must_see else None)
+    reference, agreed = triangulate(views, cams, required=own if must_see else None)
     limbs = BLAZEPOSE_TO_COCO[LIMB_JOINTS]
     ref = reference[:, limbs]
-    rows = {f"BlazePose 3D ({own})": pa_mpjpe_per_frame(poses["keypoints_3d"][:, limbs], ref),
-            "reconstruction (pipeline)": pa_mpjpe_per_frame(limb_joints(load_motion(ROOT / f"data/motions/{clip}.npz")), ref)}
+    rows = {
+        f"BlazePose 3D ({own})": pa_mpjpe_per_frame(poses["keypoints_3d"][:, limbs], ref),
+        "reconstruction (pipeline)": pa_mpjpe_per_frame(
+            limb_joints(load_motion(ROOT / f"data/motions/{clip}.npz")), ref
+        ),
+    }
     cfg, skeleton = params.reconstruct, load_character("humanoid")
-    variants = {"reprojection weight 0": cfg.model_copy(update={"weights": cfg.weights.model_copy(update={"reprojection": 0.0})}),
-                "not turned onto the ray": cfg.model_copy(update={"ray_aligned": False}),
-                f"the calibrated lens ({lens:.1f} deg)": cfg.model_copy(update={"vertical_fov": lens, "estimate_fov": False})}
+    variants = {
+        "reprojection weight 0": cfg.model_copy(
+            update={"weights": cfg.weights.model_copy(update={"reprojection": 0.0})}
+        ),
+        "not turned onto the ray": cfg.model_copy(update={"ray_aligned": False}),
+        f"the calibrated lens ({lens:.1f} deg)": cfg.model_copy(update={"vertical_fov": lens, "estimate_fov": False}),
+    }
     for name, settings in variants.items():
         targets = prepare(poses, skeleton, settings)
         with torch_threads(settings.torch_threads):
-            motion, _, _, ik_motion = evaluate.fit_clip(initial_motion(targets.start, skeleton, 60.0), targets, settings,
-                                                        seed=params.base.seed)
+            motion, _, _, ik_motion = evaluate.fit_clip(
+                initial_motion(targets.start, skeleton, 60.0), targets, settings, seed=params.base.seed
+            )
         rows[f"reconstruction, {name}"] = pa_mpjpe_per_frame(limb_joints(motion), ref)
         if name == "reprojection weight 0":  # the baseline of that fit: every frame's 3D targets alone
             ik = pa_mpjpe_per_frame(limb_joints(ik_motion), ref)
     rows["per-frame IK (no reprojection term)"] = ik
-    print(f"reference: {np.isfinite(ref[..., 0]).mean():.0%} of the limb joints triangulated; views agreeing per joint: "
-          f"{', '.join(f'{k}: {int((agreed[:, limbs] == k).sum())}' for k in (2, 3, 4))}")
+    print(
+        f"reference: {np.isfinite(ref[..., 0]).mean():.0%} of the limb joints triangulated; views agreeing per joint: "
+        f"{', '.join(f'{k}: {int((agreed[:, limbs] == k).sum())}' for k in (2, 3, 4))}"
+    )
     print(f"| 3D of {clip} against the 4-camera reference | median PA-MPJPE mm | mean |\n|---|---|---|")
     for name, v in rows.items():
         print(f"| {name} | {np.nanmedian(v):.1f} | {np.nanmean(v):.1f} |")
     out = RESULTS / ("pose2sim_reference.json" if clip == "pose2sim_demo" else f"pose2sim_reference_{clip}.json")
-    out.write_text(json.dumps({"metric": "per-frame PA-MPJPE, 12 limb joints, mm",
-                               "rows": {k: {"median": round(float(np.nanmedian(v)), 1), "mean": round(float(np.nanmean(v)), 1)}
-                                        for k, v in rows.items()}}, indent=1) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "metric": "per-frame PA-MPJPE, 12 limb joints, mm",
+                "rows": {
+                    k: {"median": round(float(np.nanmedian(v)), 1), "mean": round(float(np.nanmean(v)), 1)}
+                    for k, v in rows.items()
+                },
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"wrote {out.relative_to(ROOT)}")
 
 

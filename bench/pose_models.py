@@ -1,4 +1,4 @@
-"""Pose-stage variants on every rendered clip, against their ground truth, in one run (issue 18):
+"""Pose-stage variants on every rendered clip, against their ground truth, in one run:
 
 - `--compare model` (default): BlazePose full against heavy (needs `make pose-heavy` first);
 - `--compare fusion`: the chosen pose as found (`fuse_radius: 0`) against it averaged with the candidates that
@@ -46,8 +46,8 @@ def measure(clip: str, settings, changes: dict[str, dict]) -> dict[str, dict]:
     entry = load_params(ROOT / "params.yaml").clips[clip]
     video = ROOT / paths.clip_video(clip, entry.source)
     info = probe(video)
-    first = entry.frames[0]
-    end = entry.frames[1] if entry.frames[1] is not None else info.frames
+    first = entry.video_frames[0]
+    end = entry.video_frames[1] if entry.video_frames[1] is not None else info.frames
     frames = list(read_frames(video, first, end))
     gt = load_gt(ROOT / paths.ground_truth(clip))
     out = {}
@@ -56,8 +56,14 @@ def measure(clip: str, settings, changes: dict[str, dict]) -> dict[str, dict]:
         poses = estimate_clip(frames, settings.model_copy(update=change), fps=info.fps)
         fps = len(frames) / (time.perf_counter() - t0)
         m = gt_metrics(poses, gt, first, end, settings.pck_threshold)
-        out[name] = {"pa_mpjpe_mm": m["pa_mpjpe_mm"], "pixel_error": m["pixel_error"], "pck": m["pck"],
-                     "fps": round(fps, 2), "frames": len(frames), "detected": round(float(poses.detected.mean()), 3)}
+        out[name] = {
+            "pa_mpjpe_mm": m["pa_mpjpe_mm"],
+            "pixel_error": m["pixel_error"],
+            "pck": m["pck"],
+            "fps": round(fps, 2),
+            "frames": len(frames),
+            "detected": round(float(poses.detected.mean()), 3),
+        }
     return out
 
 
@@ -79,22 +85,31 @@ def main() -> None:
     for clip in a.clips:
         r = results[clip] = measure(clip, params.pose, changes)
         f, h = r[one], r[two]
-        print(f"{clip:16s} | {f['pa_mpjpe_mm']:7.1f} {h['pa_mpjpe_mm']:7.1f} | {f['pixel_error']:6.2f} "
-              f"{h['pixel_error']:6.2f} | {f['pck']:6.3f} {h['pck']:6.3f} | {f['fps']:5.1f} {h['fps']:5.1f}", flush=True)
+        print(
+            f"{clip:16s} | {f['pa_mpjpe_mm']:7.1f} {h['pa_mpjpe_mm']:7.1f} | {f['pixel_error']:6.2f} "
+            f"{h['pixel_error']:6.2f} | {f['pck']:6.3f} {h['pck']:6.3f} | {f['fps']:5.1f} {h['fps']:5.1f}",
+            flush=True,
+        )
     n = len(results)
     mean = lambda v, k: sum(r[v][k] for r in results.values()) / n  # noqa: E731
-    print(f"{'mean of ' + str(n):16s} | {mean(one, 'pa_mpjpe_mm'):7.1f} {mean(two, 'pa_mpjpe_mm'):7.1f} | "
-          f"{mean(one, 'pixel_error'):6.2f} {mean(two, 'pixel_error'):6.2f} | {mean(one, 'pck'):6.3f} "
-          f"{mean(two, 'pck'):6.3f} | {mean(one, 'fps'):5.1f} {mean(two, 'fps'):5.1f}")
+    print(
+        f"{'mean of ' + str(n):16s} | {mean(one, 'pa_mpjpe_mm'):7.1f} {mean(two, 'pa_mpjpe_mm'):7.1f} | "
+        f"{mean(one, 'pixel_error'):6.2f} {mean(two, 'pixel_error'):6.2f} | {mean(one, 'pck'):6.3f} "
+        f"{mean(two, 'pck'):6.3f} | {mean(one, 'fps'):5.1f} {mean(two, 'fps'):5.1f}"
+    )
     better = sum(r[two]["pa_mpjpe_mm"] < r[one]["pa_mpjpe_mm"] for r in results.values())
     sharper = sum(r[two]["pixel_error"] < r[one]["pixel_error"] for r in results.values())
-    print(f"{two} has the lower PA-MPJPE on {better} of {n} clips and the lower 2D error on {sharper}; it runs at "
-          f"{mean(two, 'fps') / mean(one, 'fps'):.2f}x the frame rate of {one} (rotation search: "
-          f"{params.pose.rotation_search})")
+    print(
+        f"{two} has the lower PA-MPJPE on {better} of {n} clips and the lower 2D error on {sharper}; it runs at "
+        f"{mean(two, 'fps') / mean(one, 'fps'):.2f}x the frame rate of {one} (rotation search: "
+        f"{params.pose.rotation_search})"
+    )
     name = "pose_models.json" if a.compare == "model" else "pose_fusion.json"
     out = ROOT / "bench" / "results" / name
-    out.write_text(json.dumps({"rotation_search": params.pose.rotation_search, "variants": changes, "clips": results},
-                              indent=1) + "\n")
+    out.write_text(
+        json.dumps({"rotation_search": params.pose.rotation_search, "variants": changes, "clips": results}, indent=1)
+        + "\n"
+    )
     print(f"wrote {out.relative_to(ROOT)}")
 
 

@@ -49,9 +49,13 @@ def main(first: int = 0, end: int = 140, repeats: int = 2) -> None:
     every, _ = stage(frames, "all")
     print(f"frames: {len(frames)} of {CLIP.name} ({frames[0].shape[1]}x{frames[0].shape[0]}), best of {repeats}")
     print(f"bare mediapipe loop (video mode):        {bare:6.1f} frames/s")
-    print(f"sfv stage, rotation search off:          {off:6.1f} frames/s ({off / bare:.0%} of bare; "
-          f"{searched_off} frames searched for the actor)")
-    print(f"sfv stage, rotation search auto:         {auto:6.1f} frames/s ({auto / bare:.0%}; {searched_auto} searched)")
+    print(
+        f"sfv stage, rotation search off:          {off:6.1f} frames/s ({off / bare:.0%} of bare; "
+        f"{searched_off} frames searched for the actor)"
+    )
+    print(
+        f"sfv stage, rotation search auto:         {auto:6.1f} frames/s ({auto / bare:.0%}; {searched_auto} searched)"
+    )
     print(f"sfv stage, rotation search all:          {every:6.1f} frames/s ({every / bare:.0%})")
 
 

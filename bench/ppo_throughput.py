@@ -61,10 +61,23 @@ def measure(venv, ppo, updates: int) -> float:
 
     venv = VecNormalize(venv, norm_obs=True, norm_reward=False, gamma=ppo.gamma)
     per_update = venv.num_envs * (4096 // venv.num_envs)
-    model = PPO("MlpPolicy", venv, n_steps=4096 // venv.num_envs, batch_size=ppo.batch_size, n_epochs=ppo.n_epochs,
-                learning_rate=ppo.learning_rate, gamma=ppo.gamma, gae_lambda=ppo.gae_lambda,
-                policy_kwargs={"net_arch": list(ppo.net_arch), "log_std_init": ppo.log_std_init,
-                               "activation_fn": torch.nn.ReLU}, device="cpu", seed=0)
+    model = PPO(
+        "MlpPolicy",
+        venv,
+        n_steps=4096 // venv.num_envs,
+        batch_size=ppo.batch_size,
+        n_epochs=ppo.n_epochs,
+        learning_rate=ppo.learning_rate,
+        gamma=ppo.gamma,
+        gae_lambda=ppo.gae_lambda,
+        policy_kwargs={
+            "net_arch": list(ppo.net_arch),
+            "log_std_init": ppo.log_std_init,
+            "activation_fn": torch.nn.ReLU,
+        },
+        device="cpu",
+        seed=0,
+    )
     model.learn(per_update)  # warm-up: process start, first rollout
     t0 = time.perf_counter()
     model.learn(updates * per_update, reset_num_timesteps=False)
@@ -80,7 +93,7 @@ def main() -> None:
     a = parser.parse_args()
     from stable_baselines3.common.vec_env import SubprocVecEnv
 
-    from sfv.imitate.vec_env import BatchedSubprocVecEnv
+    from sfv.rollout_workers.vec_env import BatchedSubprocVecEnv
 
     params = load_params()
     env_settings, reward, ppo = params.imitate.env, params.imitate.reward, params.imitate.ppo
@@ -90,13 +103,16 @@ def main() -> None:
         raise SystemExit(f"{motion} is missing: run `dvc repro motion_library` first")
     fns = [partial(make_env, motion, env_settings, reward, 0, i) for i in range(ppo.n_envs)]
     ours = measure(BatchedSubprocVecEnv(fns, ppo.n_workers), ppo, a.updates)
-    plain = measure(SubprocVecEnv(fns[:ppo.n_workers], start_method="forkserver"), ppo, a.updates)
+    plain = measure(SubprocVecEnv(fns[: ppo.n_workers], start_method="forkserver"), ppo, a.updates)
     print(f"PPO samples/s including learning, {os.cpu_count()} cores, {a.updates} updates of 4096 samples, walk")
     print(f"  sfv ({ppo.n_envs} envs in {ppo.n_workers} processes):      {ours:7.0f}   (target >= 1000)")
     print(f"  sfv env, SB3 SubprocVecEnv ({ppo.n_workers} envs):   {plain:7.0f}   (sfv is {ours / plain:.2f}x)")
     if not a.skip_peer:
-        peer = measure(SubprocVecEnv([partial(make_peer, i) for i in range(ppo.n_workers)], start_method="forkserver"),
-                       ppo, a.updates)
+        peer = measure(
+            SubprocVecEnv([partial(make_peer, i) for i in range(ppo.n_workers)], start_method="forkserver"),
+            ppo,
+            a.updates,
+        )
         print(f"  peer pybullet_envs.deep_mimic ({ppo.n_workers} envs):   {peer:7.0f}   (sfv is {ours / peer:.2f}x)")
 
 

@@ -44,9 +44,22 @@ def start_local_cluster(port: int, cpus_per_node: int = 1) -> tuple[list[subproc
     os.environ["RAY_AUTH_MODE"] = "disabled"
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     address = f"127.0.0.1:{port}"
-    head = subprocess.Popen([ray_cmd, "start", "--head", "--block", "--node-ip-address=127.0.0.1", f"--port={port}",
-                             f"--num-cpus={cpus_per_node}", "--include-dashboard=false", "--disable-usage-stats"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    head = subprocess.Popen(
+        [
+            ray_cmd,
+            "start",
+            "--head",
+            "--block",
+            "--node-ip-address=127.0.0.1",
+            f"--port={port}",
+            f"--num-cpus={cpus_per_node}",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     nodes = [head]
     deadline = time.time() + 120
     while True:  # until the head's GCS listens
@@ -69,9 +82,21 @@ def start_local_cluster(port: int, cpus_per_node: int = 1) -> tuple[list[subproc
                 stop_local_cluster(nodes)
                 raise
             time.sleep(2.0)
-    nodes.append(subprocess.Popen([ray_cmd, "start", "--block", f"--address={address}", "--node-ip-address=127.0.0.1",
-                                   f"--num-cpus={cpus_per_node}"], env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL))
+    nodes.append(
+        subprocess.Popen(
+            [
+                ray_cmd,
+                "start",
+                "--block",
+                f"--address={address}",
+                "--node-ip-address=127.0.0.1",
+                f"--num-cpus={cpus_per_node}",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    )
     while len([n for n in ray.nodes() if n["Alive"]]) < 2:
         if time.time() > deadline:
             raise RuntimeError("the second Ray node did not join")
@@ -126,25 +151,28 @@ def main() -> None:
     a = ap.parse_args()
 
     from sfv.config import load_params
-    from sfv.imitate.ray_vec_env import RayVecEnv
     from sfv.imitate.train import make_env
-    from sfv.imitate.vec_env import BatchedSubprocVecEnv
     from sfv.mocap import load_mocap
+    from sfv.rollout_workers.ray_vec_env import RayVecEnv
+    from sfv.rollout_workers.vec_env import BatchedSubprocVecEnv
 
     imitate = load_params(ROOT / "params.yaml").imitate
     ppo = imitate.ppo
     motion = Path(tempfile.mkdtemp(prefix="sfv_ray_bench_")) / "walk.npz"
     load_mocap("walk").save(motion)
-    fns = [partial(make_env, str(motion), imitate.env, imitate.reward, a.seed, i, imitate.asi)
-           for i in range(ppo.n_envs)]
+    fns = [
+        partial(make_env, str(motion), imitate.env, imitate.reward, a.seed, i, imitate.asi) for i in range(ppo.n_envs)
+    ]
 
     nodes, address = start_local_cluster(a.port)
     rows = {}
     try:
         import ray
 
-        print(f"local Ray cluster at {address}: {len(ray.nodes())} nodes, {ray.cluster_resources().get('CPU'):g} CPUs; "
-              f"{ppo.n_envs} walk envs, {a.steps} steps per measurement")
+        print(
+            f"local Ray cluster at {address}: {len(ray.nodes())} nodes, {ray.cluster_resources().get('CPU'):g} CPUs; "
+            f"{ppo.n_envs} walk envs, {a.steps} steps per measurement"
+        )
         for backend in ("local", "ray"):
             for workers in (1, 2):
                 venv = BatchedSubprocVecEnv(fns, workers) if backend == "local" else RayVecEnv(fns, workers)
@@ -154,26 +182,48 @@ def main() -> None:
                     trip = round_trip_us(venv, a.calls)
                 finally:
                     venv.close()
-                rows[f"{backend}_{workers}"] = {"backend": backend, "workers": workers,
-                                                "samples_per_second": round(rate), "round_trip_us": round(trip),
-                                                "placed_on": where}
-                print(f"  {backend:5s} {workers} worker(s) on {where:13s}: {rate:7.0f} samples/s; "
-                      f"a command to every worker and back {trip:6.0f} µs", flush=True)
+                rows[f"{backend}_{workers}"] = {
+                    "backend": backend,
+                    "workers": workers,
+                    "samples_per_second": round(rate),
+                    "round_trip_us": round(trip),
+                    "placed_on": where,
+                }
+                print(
+                    f"  {backend:5s} {workers} worker(s) on {where:13s}: {rate:7.0f} samples/s; "
+                    f"a command to every worker and back {trip:6.0f} µs",
+                    flush=True,
+                )
         if a.ppo:
             from sfv.config import ClusterParams
             from sfv.imitate.train import train
 
-            budget = ppo.model_copy(update={"total_timesteps": a.ppo, "evaluate_every": 0,
-                                            "checkpoint_every": a.ppo})
+            budget = ppo.model_copy(update={"total_timesteps": a.ppo, "evaluate_every": 0, "checkpoint_every": a.ppo})
             for backend in ("local", "ray"):
                 with tempfile.TemporaryDirectory() as out:
-                    summary = train(motion, out, imitate.env, imitate.reward, budget, seed=a.seed, progress=False,
-                                    asi=imitate.asi, cluster=ClusterParams(backend=backend))
+                    summary = train(
+                        motion,
+                        out,
+                        imitate.env,
+                        imitate.reward,
+                        budget,
+                        seed=a.seed,
+                        progress=False,
+                        asi=imitate.asi,
+                        cluster=ClusterParams(backend=backend),
+                    )
                 rate = summary["timesteps"] / summary["wall_seconds"]
-                rows[f"ppo_{backend}"] = {"backend": backend, "workers": ppo.n_workers,
-                                          "ppo_samples": summary["timesteps"], "ppo_samples_per_second": round(rate)}
-                print(f"  PPO, {backend:5s} rollout workers ({ppo.n_workers}): {rate:7.0f} samples/s including "
-                      f"learning ({summary['timesteps']:,} samples)", flush=True)
+                rows[f"ppo_{backend}"] = {
+                    "backend": backend,
+                    "workers": ppo.n_workers,
+                    "ppo_samples": summary["timesteps"],
+                    "ppo_samples_per_second": round(rate),
+                }
+                print(
+                    f"  PPO, {backend:5s} rollout workers ({ppo.n_workers}): {rate:7.0f} samples/s including "
+                    f"learning ({summary['timesteps']:,} samples)",
+                    flush=True,
+                )
     finally:
         stop_local_cluster(nodes)
     steps_per_second = {k: r["samples_per_second"] / ppo.n_envs for k, r in rows.items() if "samples_per_second" in r}
@@ -186,19 +236,34 @@ def main() -> None:
         "ray_overhead_us_per_step_2_workers": 1e6 / steps_per_second["ray_2"] - 1e6 / steps_per_second["local_2"],
         "round_trip_extra_us": rows["ray_2"]["round_trip_us"] - rows["local_2"]["round_trip_us"],
     }
-    print(f"Ray against local pipes: {summary['ray_vs_local_1_worker']:.2f}x with one worker, "
-          f"{summary['ray_vs_local_2_workers']:.2f}x with two; Ray adds "
-          f"{summary['ray_overhead_us_per_step_2_workers']:.0f} µs per step of {ppo.n_envs} envs "
-          f"(round trip +{summary['round_trip_extra_us']:.0f} µs)")
-    print(f"one worker -> two: local {summary['scaling_local_1_to_2']:.2f}x, Ray {summary['scaling_ray_1_to_2']:.2f}x "
-          f"(two cores: 2.0x at best)")
+    print(
+        f"Ray against local pipes: {summary['ray_vs_local_1_worker']:.2f}x with one worker, "
+        f"{summary['ray_vs_local_2_workers']:.2f}x with two; Ray adds "
+        f"{summary['ray_overhead_us_per_step_2_workers']:.0f} µs per step of {ppo.n_envs} envs "
+        f"(round trip +{summary['round_trip_extra_us']:.0f} µs)"
+    )
+    print(
+        f"one worker -> two: local {summary['scaling_local_1_to_2']:.2f}x, Ray {summary['scaling_ray_1_to_2']:.2f}x "
+        f"(two cores: 2.0x at best)"
+    )
     if a.ppo:
-        summary["ppo_ray_vs_local"] = rows["ppo_ray"]["ppo_samples_per_second"] / \
-            rows["ppo_local"]["ppo_samples_per_second"]
+        summary["ppo_ray_vs_local"] = (
+            rows["ppo_ray"]["ppo_samples_per_second"] / rows["ppo_local"]["ppo_samples_per_second"]
+        )
         print(f"PPO on Ray actors: {summary['ppo_ray_vs_local']:.2f}x the samples/s of local workers")
     out = ROOT / "bench" / "results" / "ray_throughput.json"
-    out.write_text(json.dumps({"n_envs": ppo.n_envs, "steps": a.steps, "rows": list(rows.values()),
-                               "summary": {k: round(v, 3) for k, v in summary.items()}}, indent=1) + "\n")
+    out.write_text(
+        json.dumps(
+            {
+                "n_envs": ppo.n_envs,
+                "steps": a.steps,
+                "rows": list(rows.values()),
+                "summary": {k: round(v, 3) for k, v in summary.items()},
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     print(f"written {out.relative_to(ROOT)}")
 
 

@@ -1,4 +1,4 @@
-"""Where the reconstruction's error comes from, on every rendered clip (issue 18's 70 mm target).
+"""Where the reconstruction's error comes from, on every rendered clip.
 
 For each clip rendered from mocap, from the pipeline's outputs (run `dvc repro reconstruct` first): the stage's
 MPJPE (one rotation per clip); the same with one rotation per frame (the articulated pose alone); the
@@ -37,8 +37,20 @@ from sfv.render.ground_truth import load_gt  # noqa: E402
 from sfv.skeleton import load_character  # noqa: E402
 from sfv.video import read_frames  # noqa: E402
 
-LIMBS = ["right_hip", "right_knee", "right_ankle", "left_hip", "left_knee", "left_ankle", "right_shoulder",
-         "right_elbow", "right_wrist", "left_shoulder", "left_elbow", "left_wrist"]
+LIMBS = [
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+]
 
 
 def definition_floor(gt: dict, frames: slice) -> float:
@@ -49,8 +61,10 @@ def definition_floor(gt: dict, frames: slice) -> float:
     body = gt["body_joints"][frames][:, [rendered.index(n) for n in LIMBS]]
     humanoid = gt["source_joints_render"][frames][:, [source.index(n) for n in LIMBS]]
     hips = [LIMBS.index("right_hip"), LIMBS.index("left_hip")]
-    return mpjpe(np.concatenate([body[:, hips].mean(1, keepdims=True), body], 1),
-                 np.concatenate([humanoid[:, hips].mean(1, keepdims=True), humanoid], 1))
+    return mpjpe(
+        np.concatenate([body[:, hips].mean(1, keepdims=True), body], 1),
+        np.concatenate([humanoid[:, hips].mean(1, keepdims=True), humanoid], 1),
+    )
 
 
 def clip_sources(clip: str, params, skeleton) -> dict:
@@ -66,9 +80,9 @@ def clip_sources(clip: str, params, skeleton) -> dict:
     recon = motion.body_positions()[0][:, targets.bodies]
     gt = load_gt(paths.ground_truth(clip, ROOT))
     names = list(gt["source_joint_names"])
-    truth = gt["source_joints"][first:first + T][:, [names.index(skeleton.body_names[b]) for b in targets.bodies]]
+    truth = gt["source_joints"][first : first + T][:, [names.index(skeleton.body_names[b]) for b in targets.bodies]]
     # camera coordinates (rotation only: root-relative errors need no translation)
-    true_R = gt["camera_frames_R"][first:first + T] if "camera_frames_R" in gt else np.tile(gt["camera_R"], (T, 1, 1))
+    true_R = gt["camera_frames_R"][first : first + T] if "camera_frames_R" in gt else np.tile(gt["camera_R"], (T, 1, 1))
     to_camera = true_R @ gt["source_to_render_rotation"]
     truth_cam = np.einsum("tij,tnj->tni", to_camera, truth)
     est_R = targets.camera.frames.R
@@ -84,7 +98,8 @@ def clip_sources(clip: str, params, skeleton) -> dict:
             "mpjpe_mm": round(mpjpe(x, truth), 1),
             "frame_aligned_mm": round(es.frame_aligned_mpjpe(x, truth), 1),
             "camera_axes_rms_mm": [round(float(v), 1) for v in es.camera_axes_error(x_cam, truth_cam)],
-            "flipped_bones": int(flipped.sum()), "signed_bones": int(counted.sum()),
+            "flipped_bones": int(flipped.sum()),
+            "signed_bones": int(counted.sum()),
             "with_true_depth_signs_mm": round(mpjpe(mended, truth_cam), 1),
         }
     return out
@@ -92,41 +107,59 @@ def clip_sources(clip: str, params, skeleton) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", nargs="*", help="rendered clips (default: every one in params.yaml reconstruct.clips)")
+    parser.add_argument(
+        "--clips", nargs="*", help="rendered clips (default: every one in params.yaml reconstruct.clips)"
+    )
     a = parser.parse_args()
     params = load_params(ROOT / "params.yaml")
     skeleton = load_character("humanoid")
     clips = a.clips or [c for c in params.reconstruct.clips if params.clips[c].is_mocap]
     table = {}
-    print("clip | MPJPE | per-frame aligned | camera x / y / depth RMS (targets -> reconstruction) | depth-flipped bones "
-          "| with the true depth signs | floor (mm)")
+    print(
+        "clip | MPJPE | per-frame aligned | camera x / y / depth RMS (targets -> reconstruction) | depth-flipped bones "
+        "| with the true depth signs | floor (mm)"
+    )
     for clip in clips:
         r = table[clip] = clip_sources(clip, params, skeleton)
         t, m = r["targets"], r["reconstruction"]
         axes = " / ".join(f"{u:.0f}->{v:.0f}" for u, v in zip(t["camera_axes_rms_mm"], m["camera_axes_rms_mm"]))
-        print(f"{clip} | {m['mpjpe_mm']} | {m['frame_aligned_mm']} | {axes} | "
-              f"{t['flipped_bones']}/{t['signed_bones']} -> {m['flipped_bones']}/{m['signed_bones']} | "
-              f"{m['with_true_depth_signs_mm']} | {r['definition_floor_mm']}", flush=True)
+        print(
+            f"{clip} | {m['mpjpe_mm']} | {m['frame_aligned_mm']} | {axes} | "
+            f"{t['flipped_bones']}/{t['signed_bones']} -> {m['flipped_bones']}/{m['signed_bones']} | "
+            f"{m['with_true_depth_signs_mm']} | {r['definition_floor_mm']}",
+            flush=True,
+        )
 
     def mean(key, part="reconstruction"):
         return round(float(np.mean([r[part][key] if part else r[key] for r in table.values()])), 1)
 
-    flips = {p: sum(r[p]["flipped_bones"] for r in table.values()) / max(sum(r[p]["signed_bones"]
-                                                                            for r in table.values()), 1)
-             for p in ("targets", "reconstruction")}
+    flips = {
+        p: sum(r[p]["flipped_bones"] for r in table.values())
+        / max(sum(r[p]["signed_bones"] for r in table.values()), 1)
+        for p in ("targets", "reconstruction")
+    }
     summary = {
-        "clips": len(table), "mpjpe_mm": mean("mpjpe_mm"), "frame_aligned_mm": mean("frame_aligned_mm"),
-        "with_true_depth_signs_mm": mean("with_true_depth_signs_mm"), "definition_floor_mm": mean("definition_floor_mm", None),
-        "camera_axes_rms_mm": {p: np.mean([r[p]["camera_axes_rms_mm"] for r in table.values()], 0).round(1).tolist()
-                               for p in ("targets", "reconstruction")},
+        "clips": len(table),
+        "mpjpe_mm": mean("mpjpe_mm"),
+        "frame_aligned_mm": mean("frame_aligned_mm"),
+        "with_true_depth_signs_mm": mean("with_true_depth_signs_mm"),
+        "definition_floor_mm": mean("definition_floor_mm", None),
+        "camera_axes_rms_mm": {
+            p: np.mean([r[p]["camera_axes_rms_mm"] for r in table.values()], 0).round(1).tolist()
+            for p in ("targets", "reconstruction")
+        },
         "flipped_fraction": {p: round(v, 3) for p, v in flips.items()},
     }
-    print(f"\nmean over {summary['clips']} clips: MPJPE {summary['mpjpe_mm']} mm; per-frame aligned "
-          f"{summary['frame_aligned_mm']}; with the true depth signs {summary['with_true_depth_signs_mm']}; "
-          f"floor {summary['definition_floor_mm']}")
-    print(f"camera axes x, y, depth RMS (mm): targets {summary['camera_axes_rms_mm']['targets']}, reconstruction "
-          f"{summary['camera_axes_rms_mm']['reconstruction']}; depth-flipped bones: targets "
-          f"{flips['targets']:.0%}, reconstruction {flips['reconstruction']:.0%}")
+    print(
+        f"\nmean over {summary['clips']} clips: MPJPE {summary['mpjpe_mm']} mm; per-frame aligned "
+        f"{summary['frame_aligned_mm']}; with the true depth signs {summary['with_true_depth_signs_mm']}; "
+        f"floor {summary['definition_floor_mm']}"
+    )
+    print(
+        f"camera axes x, y, depth RMS (mm): targets {summary['camera_axes_rms_mm']['targets']}, reconstruction "
+        f"{summary['camera_axes_rms_mm']['reconstruction']}; depth-flipped bones: targets "
+        f"{flips['targets']:.0%}, reconstruction {flips['reconstruction']:.0%}"
+    )
     out = ROOT / "bench" / "results" / "reconstruct_error_sources.json"
     write_json(out, {"summary": summary, "clips": table}, indent=1)
     print(f"wrote {out.relative_to(ROOT)}")

@@ -18,16 +18,15 @@ from dataclasses import replace
 from pathlib import Path
 
 
-
 def main(n_frames: int = 24) -> None:
     import pybullet as pb
     import pybullet_data
     import torch
     import trimesh
 
+    from sfv.config import RenderSettings
     from sfv.mocap import load_mocap
     from sfv.render.body import COLOURS, BodyRetargeter, load_anny
-    from sfv.config import RenderSettings
     from sfv.render.gt_clip import frame_camera, render_gt_clip
     from sfv.render.tiny import TinyRenderer
     from sfv.skeleton import load_character
@@ -59,10 +58,19 @@ def main(n_frames: int = 24) -> None:
         for f in range(n):
             path = Path(tmp) / f"frame{f}.obj"
             trimesh.Trimesh(posed.vertices[f], retargeter.faces, process=False).export(path)
-            shape = pb.createVisualShape(pb.GEOM_MESH, fileName=str(path), rgbaColor=COLOURS["skin"], physicsClientId=client)
+            shape = pb.createVisualShape(
+                pb.GEOM_MESH, fileName=str(path), rgbaColor=COLOURS["skin"], physicsClientId=client
+            )
             body = pb.createMultiBody(baseVisualShapeIndex=shape, physicsClientId=client)
-            pb.getCameraImage(640, 480, viewMatrix=view, projectionMatrix=proj, renderer=pb.ER_TINY_RENDERER,
-                              shadow=0, physicsClientId=client)
+            pb.getCameraImage(
+                640,
+                480,
+                viewMatrix=view,
+                projectionMatrix=proj,
+                renderer=pb.ER_TINY_RENDERER,
+                shadow=0,
+                physicsClientId=client,
+            )
             pb.removeBody(body, physicsClientId=client)
         peer = (time.perf_counter() - t0) / n
     pb.disconnect(client)

@@ -2,7 +2,7 @@
 
 Each run trains one mocap clip with params.yaml's default `imitate` settings (one seed), in chunks, until a
 deterministic evaluation from the clip's start tracks it without falling and within the clip's threshold
-(sfv.imitate.learning_speed), or until its wall-clock limit. Walk, a gait, is evaluated over params.yaml's
+(sfv.analysis.learning_speed), or until its wall-clock limit. Walk, a gait, is evaluated over params.yaml's
 `imitate.evaluation.seconds` (20 s of cycles, where its drift shows); a skill done once (jump, cartwheel,
 backflip: DeepMimic stores them as cycles too) over one play of its clip:
 
@@ -18,7 +18,8 @@ backflip: DeepMimic stores them as cycles too) over one play of its clip:
                                                         # a lever tried on the target itself: its own run,
                                                         # curve (<clip>_seed<k>@<variant>.csv) and table row
 
-Policies go to runs/samples_to_skill/<clip>_seed<k> (`sfv store save` carries them to another machine); each run's learning curve to
+Policies go to runs/samples_to_skill/<clip>_seed<k> (`sfv store save` carries them to another machine); each run's
+learning curve to
 bench/results/samples_to_skill/curves/<clip>_seed<k>.csv (a DVC plot: `dvc plots show`) and the table to
 bench/results/samples_to_skill/table.json.
 """
@@ -35,28 +36,34 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+
 class Target(NamedTuple):
-    threshold: float          # mean tracking error, metres
-    minutes: int              # wall-clock limit
+    threshold: float  # mean tracking error, metres
+    minutes: int  # wall-clock limit
     seeds: tuple
-    span: str                 # "cycles": params.yaml's evaluation seconds; "clip": one play of the clip
-    max_drift: float | None   # metres the root may end from the reference's (a gait's drift), None: any
+    span: str  # "cycles": params.yaml's evaluation seconds; "clip": one play of the clip
+    max_drift: float | None  # metres the root may end from the reference's (a gait's drift), None: any
 
 
-TARGETS = {"walk": Target(0.05, 60, (0, 1), "cycles", 0.5), "jump": Target(0.05, 60, (0, 1), "clip", None),
-           "cartwheel": Target(0.10, 600, (0,), "clip", None), "backflip": Target(0.10, 600, (0,), "clip", None)}
+TARGETS = {
+    "walk": Target(0.05, 60, (0, 1), "cycles", 0.5),
+    "jump": Target(0.05, 60, (0, 1), "clip", None),
+    "cartwheel": Target(0.10, 600, (0,), "clip", None),
+    "backflip": Target(0.10, 600, (0,), "clip", None),
+}
 
 
-def run(clip: str, seed: int, chunk: int, root: Path = ROOT, variant: str | None = None,
-        overrides: dict | None = None) -> dict:
+def run(
+    clip: str, seed: int, chunk: int, root: Path = ROOT, variant: str | None = None, overrides: dict | None = None
+) -> dict:
     """Train in chunks of `chunk` samples until the skill is learned or the time limit is spent; its table row.
     `variant` names a run with `overrides` (dotted keys of `imitate`, as bench/imitation_levers.py's) applied."""
     from imitation_levers import settings_of  # beside this script
 
     from sfv import paths
+    from sfv.analysis.learning_speed import samples_to_skill
     from sfv.config import load_params
     from sfv.imitate.curve import read_curve
-    from sfv.imitate.learning_speed import samples_to_skill
     from sfv.imitate.train import train
 
     params = load_params(ROOT / "params.yaml")
@@ -76,8 +83,18 @@ def run(clip: str, seed: int, chunk: int, root: Path = ROOT, variant: str | None
             break
         done = int(curve[-1]["timesteps"]) if curve else 0
         ppo = cfg.ppo.model_copy(update={"total_timesteps": done + chunk})
-        train(reference, folder, cfg.env, cfg.reward, ppo, seed=seed, asi=cfg.asi, evaluation_seconds=seconds,
-              progress=sys.stderr.isatty(), cluster=params.cluster)
+        train(
+            reference,
+            folder,
+            cfg.env,
+            cfg.reward,
+            ppo,
+            seed=seed,
+            asi=cfg.asi,
+            evaluation_seconds=seconds,
+            progress=sys.stderr.isatty(),
+            cluster=params.cluster,
+        )
         curve = read_curve(folder / "curve.csv")
         copy = paths.skill_curve_file(clip, seed, root, variant)
         copy.parent.mkdir(parents=True, exist_ok=True)
@@ -90,14 +107,22 @@ def run(clip: str, seed: int, chunk: int, root: Path = ROOT, variant: str | None
 
 def table_row(clip: str, seed: int, curve: list[dict], seconds: float, **extra) -> dict:
     """A run's row of the table: its target, what its learning curve says of it, how far it trained."""
-    from sfv.imitate.learning_speed import samples_to_skill
+    from sfv.analysis.learning_speed import samples_to_skill
 
     threshold, minutes, _, _, max_drift = TARGETS[clip]
     last = curve[-1] if curve else {"timesteps": 0, "wall_seconds": 0}
-    return {"clip": clip, "seed": seed, "threshold_cm": round(100 * threshold), "limit_minutes": minutes,
-            "max_drift_m": max_drift, "evaluated_seconds": round(seconds, 2),
-            **samples_to_skill(curve, threshold, seconds, max_drift),
-            "trained_samples": int(last["timesteps"]), "trained_minutes": round(last["wall_seconds"] / 60, 1), **extra}
+    return {
+        "clip": clip,
+        "seed": seed,
+        "threshold_cm": round(100 * threshold),
+        "limit_minutes": minutes,
+        "max_drift_m": max_drift,
+        "evaluated_seconds": round(seconds, 2),
+        **samples_to_skill(curve, threshold, seconds, max_drift),
+        "trained_samples": int(last["timesteps"]),
+        "trained_minutes": round(last["wall_seconds"] / 60, 1),
+        **extra,
+    }
 
 
 def evaluated_span(clip: str):
@@ -133,8 +158,8 @@ def stopped_row(clip: str, seed: int, root: Path, row: dict | None = None) -> di
 def refresh(row: dict, root: Path) -> dict:
     """A table row with its result read again from the run's learning curve."""
     from sfv import paths
+    from sfv.analysis.learning_speed import samples_to_skill
     from sfv.imitate.curve import read_curve
-    from sfv.imitate.learning_speed import samples_to_skill
 
     curve = read_curve(paths.skill_curve_file(row["clip"], row["seed"], root, row.get("variant")))
     if not curve:
@@ -172,19 +197,33 @@ def main() -> None:
     ap.add_argument("--runs", nargs="*", default=default, help=f"clip:seed (default: {' '.join(default)})")
     ap.add_argument("--chunk", type=int, default=500_000, help="samples trained between checks of the curve")
     ap.add_argument("--variant", help="name of runs with other settings than params.yaml's (--set)")
-    ap.add_argument("--set", nargs="+", default=[], metavar="KEY=VALUE", help="overrides of `imitate` (dotted "
-                    "keys, YAML values, e.g. ppo.learning_rate_schedule=linear); needs --variant")
-    ap.add_argument("--table", action="store_true", help="only print the table of the runs done so far (each row "
-                    "re-read from its learning curve)")
-    ap.add_argument("--root", type=Path, default=ROOT,
-                    help="where bench/results/samples_to_skill/ goes (default: the kit; another lets a copy of the "
-                         "code train while this one is edited)")
+    ap.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="overrides of `imitate` (dotted "
+        "keys, YAML values, e.g. ppo.learning_rate_schedule=linear); needs --variant",
+    )
+    ap.add_argument(
+        "--table",
+        action="store_true",
+        help="only print the table of the runs done so far (each row re-read from its learning curve)",
+    )
+    ap.add_argument(
+        "--root",
+        type=Path,
+        default=ROOT,
+        help="where bench/results/samples_to_skill/ goes (default: the kit; another lets a copy of the "
+        "code train while this one is edited)",
+    )
     args = ap.parse_args()
     overrides = parse_overrides(args.set, ap)
     if bool(overrides) != bool(args.variant):
         ap.error("--set and --variant go together: a run with other settings needs a name, and a name other settings")
     if overrides:  # a wrong key or value fails here, before hours of training
         from imitation_levers import settings_of
+
         from sfv.config import load_params
 
         try:
@@ -196,8 +235,10 @@ def main() -> None:
     table_file = paths.skill_table_file(args.root)
     rows = json.loads(table_file.read_text()) if table_file.is_file() else []
     if args.table:  # each row re-read from its learning curve (a row written by an older kit gains new columns)
-        rows = [refresh(row, args.root) if not row.get("stopped") else
-                stopped_row(row["clip"], row["seed"], args.root, row) for row in rows]
+        rows = [
+            refresh(row, args.root) if not row.get("stopped") else stopped_row(row["clip"], row["seed"], args.root, row)
+            for row in rows
+        ]
         done = {(r["clip"], r["seed"]) for r in rows if not r.get("variant")}
         for clip, target in TARGETS.items():  # runs with a curve but no row yet: where they stopped
             for seed in target.seeds:
@@ -212,10 +253,13 @@ def main() -> None:
             row = run(clip, int(seed or 0), args.chunk, args.root, args.variant, overrides)
             # read again: another run (another variant, in another process) may have written rows meanwhile
             rows = json.loads(table_file.read_text()) if table_file.is_file() else []
-            rows = [r for r in rows if (r["clip"], r["seed"], r.get("variant"))
-                    != (row["clip"], row["seed"], row.get("variant"))] + [row]
+            rows = [
+                r
+                for r in rows
+                if (r["clip"], r["seed"], r.get("variant")) != (row["clip"], row["seed"], row.get("variant"))
+            ] + [row]
             write_table(table_file, rows)
-    from sfv.imitate.learning_speed import skill_table
+    from sfv.analysis.learning_speed import skill_table
 
     print(skill_table(sorted(rows, key=lambda r: (list(TARGETS).index(r["clip"]), r.get("variant") or "", r["seed"]))))
 

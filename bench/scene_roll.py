@@ -21,10 +21,10 @@ threshold tells them apart and the pipeline keeps the level camera.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import argparse
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -58,14 +58,22 @@ def roll_of(direction: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(direction[0], -direction[1])))
 
 
-def vertical_candidates(segments: np.ndarray, K: np.ndarray, frames: int, height: int, count: int = 3,
-                        max_lean_deg: float = 45.0, tolerance_deg: float = 1.0, iterations: int = 1500,
-                        seed: int = 0) -> list[RollCandidate]:
+def vertical_candidates(
+    segments: np.ndarray,
+    K: np.ndarray,
+    frames: int,
+    height: int,
+    count: int = 3,
+    max_lean_deg: float = 45.0,
+    tolerance_deg: float = 1.0,
+    iterations: int = 1500,
+    seed: int = 0,
+) -> list[RollCandidate]:
     """Up to `count` directions within `max_lean_deg` of the image's up that the most near-vertical segment length
     (segments gathered from `frames` frames of `height` pixels) points at, strongest first."""
     if len(segments) < 2:
         return []
-    ends = [np.c_[segments[:, k:k + 2], np.ones(len(segments))] @ np.linalg.inv(K).T for k in (0, 2)]
+    ends = [np.c_[segments[:, k : k + 2], np.ones(len(segments))] @ np.linalg.inv(K).T for k in (0, 2)]
     normals = np.cross(*ends)
     normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
     dx, dy = segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1]
@@ -110,14 +118,21 @@ def near_bones(segments: np.ndarray, keypoints_2d: np.ndarray, reach: float) -> 
     a = keypoints_2d[[e[0] for e in BLAZEPOSE_EDGES]]
     b = keypoints_2d[[e[1] for e in BLAZEPOSE_EDGES]]
     ab = b - a
-    u = np.clip(np.einsum("nkd,kd->nk", mid[:, None] - a, ab) / np.maximum((ab ** 2).sum(1), 1e-9), 0.0, 1.0)
+    u = np.clip(np.einsum("nkd,kd->nk", mid[:, None] - a, ab) / np.maximum((ab**2).sum(1), 1e-9), 0.0, 1.0)
     gap = np.linalg.norm(mid[:, None] - (a + u[..., None] * ab), axis=-1)
     return gap.min(axis=1) <= reach
 
 
-def scene_candidates(frames: Iterable[np.ndarray], K: np.ndarray, fps: float, keypoints_2d: np.ndarray | None = None,
-                     detected: np.ndarray | None = None, every_seconds: float = 1 / 3, min_length: float = 0.05,
-                     limb_reach: float = 0.1) -> list[RollCandidate]:
+def scene_candidates(
+    frames: Iterable[np.ndarray],
+    K: np.ndarray,
+    fps: float,
+    keypoints_2d: np.ndarray | None = None,
+    detected: np.ndarray | None = None,
+    every_seconds: float = 1 / 3,
+    min_length: float = 0.05,
+    limb_reach: float = 0.1,
+) -> list[RollCandidate]:
     """The vertical-direction candidates of a clip: segments at least `min_length` image heights long from one frame
     every `every_seconds`, leaving out the outline of the person (a standing person's legs are near-vertical edges
     too): segments whose middle is within `limb_reach` of their height from a bone, where `keypoints_2d` (T, 33, 2)
@@ -140,8 +155,9 @@ def scene_candidates(frames: Iterable[np.ndarray], K: np.ndarray, fps: float, ke
     return vertical_candidates(np.concatenate(found), K, looked, height)
 
 
-def pick_roll(candidates: list[RollCandidate], torso_roll_deg: float, min_support: float = 0.3,
-              max_from_torso_deg: float = 30.0) -> RollCandidate | None:
+def pick_roll(
+    candidates: list[RollCandidate], torso_roll_deg: float, min_support: float = 0.3, max_from_torso_deg: float = 30.0
+) -> RollCandidate | None:
     """The candidate with at least `min_support` image heights of segments per frame whose roll is nearest the
     torso's, if within `max_from_torso_deg` of it; None (keep the camera level) otherwise."""
     strong = [c for c in candidates if c.support >= min_support]
@@ -173,14 +189,22 @@ def main() -> None:
     for clip, (folder, cam, _) in reference.CLIPS.items():
         cams = reference.qualisys_cameras(reference.fetch_demo(a.cache, folder) / "calibration" / "Calib.qca.txt")
         truths[clip] = cams[cam][1] @ np.array([0.0, 0.0, 1.0])  # the world's up (z) in the clip camera's frame
-    print("| clip | true roll | candidates (roll deg, support) | chosen | level camera's up error deg |\n|---|---|---|---|---|")
+    print(
+        "| clip | true roll | candidates (roll deg, support) | chosen | level camera's up error deg |\n"
+        "|---|---|---|---|---|"
+    )
     for clip in [*reference.CLIPS, *params.render.clips]:
         entry = params.clips[clip]
         video = ROOT / paths.clip_video(clip, entry.source)
         poses = load_poses(ROOT / f"data/poses/{clip}.npz", clip)
         info, meta = probe(video), poses["meta"]
-        found = scene_candidates(read_frames(video, meta["first"], meta["end"]), intrinsics(info.width, info.height, 45.0),
-                                 info.fps, poses["keypoints_2d"], poses["detected"])
+        found = scene_candidates(
+            read_frames(video, meta["first"], meta["end"]),
+            intrinsics(info.width, info.height, 45.0),
+            info.fps,
+            poses["keypoints_2d"],
+            poses["detected"],
+        )
         level = prepare(poses, skeleton, params.reconstruct)
         up = level.camera.camera.R[:, 1]
         if clip in truths:
@@ -193,8 +217,12 @@ def main() -> None:
         lean = np.median(torso[det, bodies.role(MID_SHOULDER)] - torso[det, bodies.role(MID_HIP)], axis=0)
         chosen = pick_roll(found, roll_of(lean))
         error = np.degrees(np.arccos(np.clip(up @ true_up, -1.0, 1.0)))
-        print(f"| {clip} | {roll_of(true_up):.1f} | {', '.join(f'{c.roll_deg:.1f} ({c.support:.2f})' for c in found) or '-'} "
-              f"| {'-' if chosen is None else f'{chosen.roll_deg:.1f}'} | {error:.1f} |", flush=True)
+        print(
+            f"| {clip} | {roll_of(true_up):.1f} | "
+            f"{', '.join(f'{c.roll_deg:.1f} ({c.support:.2f})' for c in found) or '-'} "
+            f"| {'-' if chosen is None else f'{chosen.roll_deg:.1f}'} | {error:.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -38,9 +38,9 @@ from IPython.display import Image, display
 from tqdm import tqdm
 
 from sfv import paths
+from sfv.assets import available_mocap
 from sfv.config import show
 from sfv.io import write_json
-from sfv.assets import available_mocap
 from sfv.mocap import library_entry, library_metrics, load_mocap
 from sfv.motion import load_npz
 from sfv.notebook import stage_params
@@ -132,5 +132,7 @@ plt.show()
 # %%
 print(f"{'clip':<16}{'frames':>7}{'fps':>6}{'sec':>7}{'loop':>6}{'travel m':>10}{'max speed':>11}")
 for name, s in summary.items():
-    print(f"{name:<16}{s['frames']:>7}{s['fps']:>6g}{s['duration_s']:>7.2f}{s['loop']:>6}"
-          f"{s['root_travel_m']:>10.2f}{s['max_root_speed_mps']:>11.2f}")
+    print(
+        f"{name:<16}{s['frames']:>7}{s['fps']:>6g}{s['duration_s']:>7.2f}{s['loop']:>6}"
+        f"{s['root_travel_m']:>10.2f}{s['max_root_speed_mps']:>11.2f}"
+    )

@@ -80,8 +80,13 @@ class Camera:
 
     def in_image(self, uv: np.ndarray, depth: np.ndarray, margin: float = 0.0) -> np.ndarray:
         """Which projected points land inside the image (at least `margin` pixels from its border)."""
-        return ((depth > self.near) & (uv[..., 0] >= margin) & (uv[..., 0] <= self.width - margin)
-                & (uv[..., 1] >= margin) & (uv[..., 1] <= self.height - margin))
+        return (
+            (depth > self.near)
+            & (uv[..., 0] >= margin)
+            & (uv[..., 0] <= self.width - margin)
+            & (uv[..., 1] >= margin)
+            & (uv[..., 1] <= self.height - margin)
+        )
 
     def opengl_matrices(self) -> tuple[list[float], list[float]]:
         """(view, projection) as 16 floats each, column-major, for pybullet's getCameraImage.
@@ -96,12 +101,14 @@ class Camera:
         view[:3, 3] = flip @ self.t
         fx, fy, cx, cy, s = self.K[0, 0], self.K[1, 1], self.K[0, 2], self.K[1, 2], self.K[0, 1]
         w, h, n, f = self.width, self.height, self.near, self.far
-        proj = np.array([
-            [2 * fx / w, -2 * s / w, 1 - 2 * cx / w, 0],
-            [0, 2 * fy / h, 2 * cy / h - 1, 0],
-            [0, 0, -(f + n) / (f - n), -2 * f * n / (f - n)],
-            [0, 0, -1, 0],
-        ])
+        proj = np.array(
+            [
+                [2 * fx / w, -2 * s / w, 1 - 2 * cx / w, 0],
+                [0, 2 * fy / h, 2 * cy / h - 1, 0],
+                [0, 0, -(f + n) / (f - n), -2 * f * n / (f - n)],
+                [0, 0, -1, 0],
+            ]
+        )
         return view.T.reshape(-1).tolist(), proj.T.reshape(-1).tolist()
 
     def linear_depth(self, zbuffer: np.ndarray) -> np.ndarray:
@@ -111,16 +118,27 @@ class Camera:
 
     # --- storage -----------------------------------------------------------------------------------
     def to_arrays(self, prefix: str = "camera_") -> dict[str, np.ndarray]:
-        return {f"{prefix}K": self.K, f"{prefix}R": self.R, f"{prefix}t": self.t,
-                f"{prefix}size": np.array([self.width, self.height]),
-                f"{prefix}clip": np.array([self.near, self.far])}
+        return {
+            f"{prefix}K": self.K,
+            f"{prefix}R": self.R,
+            f"{prefix}t": self.t,
+            f"{prefix}size": np.array([self.width, self.height]),
+            f"{prefix}clip": np.array([self.near, self.far]),
+        }
 
     @classmethod
     def from_arrays(cls, arrays, prefix: str = "camera_") -> "Camera":
         width, height = (int(x) for x in arrays[f"{prefix}size"])
         near, far = (float(x) for x in arrays[f"{prefix}clip"])
-        return cls(K=np.asarray(arrays[f"{prefix}K"], dtype=float), R=np.asarray(arrays[f"{prefix}R"], dtype=float),
-                   t=np.asarray(arrays[f"{prefix}t"], dtype=float), width=width, height=height, near=near, far=far)
+        return cls(
+            K=np.asarray(arrays[f"{prefix}K"], dtype=float),
+            R=np.asarray(arrays[f"{prefix}R"], dtype=float),
+            t=np.asarray(arrays[f"{prefix}t"], dtype=float),
+            width=width,
+            height=height,
+            near=near,
+            far=far,
+        )
 
 
 @dataclass(frozen=True)
@@ -152,7 +170,9 @@ def intrinsics(width: int, height: int, vertical_fov_deg: float) -> np.ndarray:
     return np.array([[f, 0.0, width / 2], [0.0, f, height / 2], [0.0, 0.0, 1.0]])
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> tuple[np.ndarray, np.ndarray]:
+def look_at(
+    eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])
+) -> tuple[np.ndarray, np.ndarray]:
     """Extrinsics (R, t) of a camera at `eye` looking at `target`, the image's up along world `up`."""
     eye, target = np.asarray(eye, dtype=float), np.asarray(target, dtype=float)
     forward = target - eye
@@ -168,8 +188,16 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0,
     return R, -R @ eye
 
 
-def orbit_camera(target: np.ndarray, distance: float, elevation_deg: float, azimuth_deg: float, width: int,
-                 height: int, vertical_fov_deg: float, roll_deg: float = 0.0) -> Camera:
+def orbit_camera(
+    target: np.ndarray,
+    distance: float,
+    elevation_deg: float,
+    azimuth_deg: float,
+    width: int,
+    height: int,
+    vertical_fov_deg: float,
+    roll_deg: float = 0.0,
+) -> Camera:
     """A camera `distance` metres from `target`, raised by `elevation_deg`, around it by `azimuth_deg`, turned
     by `roll_deg` about its optical axis (0 keeps the horizon horizontal; positive turns the picture clockwise:
     the world's up leans to the image's right).

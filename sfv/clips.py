@@ -27,22 +27,34 @@ def describe_clip(name: str, clip, root: Path = Path(".")) -> dict:
     video = paths.clip_video(name, clip.source, root)
     where = f"clips.{name}"
     if clip.is_mocap and not video.is_file():
-        raise VideoError(f"{where}: {video} is missing; it is rendered from {clip.source} by the render stage: "
-                         f"add {name!r} to render.clips in params.yaml and run `dvc repro`")
+        raise VideoError(
+            f"{where}: {video} is missing; it is rendered from {clip.source} by the render stage: "
+            f"add {name!r} to render.clips in params.yaml and run `dvc repro`"
+        )
     try:
         info = probe(video)
     except VideoError as e:
         raise VideoError(f"{where}: {e}") from None
     first, end = check_range(info, clip.frames[0], clip.frames[1], where)
     if abs(info.fps - clip.fps) > 0.01:
-        raise VideoError(f"{where}: fps is {clip.fps:g} but {video} runs at {info.fps:g} fps; set `fps: {info.fps:g}` "
-                         "in its entry (the stages work at the video's own rate)")
+        raise VideoError(
+            f"{where}: fps is {clip.fps:g} but {video} runs at {info.fps:g} fps; set `fps: {info.fps:g}` "
+            "in its entry (the stages work at the video's own rate)"
+        )
     facts = {
-        "kind": "rendered" if clip.is_mocap else "video", "source": clip.source,
+        "kind": "rendered" if clip.is_mocap else "video",
+        "source": clip.source,
         "video": str(video.relative_to(root) if video.is_relative_to(root) else video),
-        "frames": end - first, "first": first, "end": end, "video_frames": info.frames, "fps": info.fps,
-        "seconds": round((end - first) / info.fps, 3), "width": info.width, "height": info.height,
-        "codec": info.codec, "sha256": file_sha256(video),
+        "frames": end - first,
+        "first": first,
+        "end": end,
+        "video_frames": info.frames,
+        "fps": info.fps,
+        "seconds": round((end - first) / info.fps, 3),
+        "width": info.width,
+        "height": info.height,
+        "codec": info.codec,
+        "sha256": file_sha256(video),
     }
     if clip.is_mocap:
         facts["ground_truth"] = str(paths.ground_truth(name))

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sfv.config import ClusterParams
+from sfv.settings.cluster import ClusterParams
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,9 @@ def stage_plan(targets: list[str], repo: Path = Path(".")) -> tuple[dict[str, st
                 stages = dvc_repo.stage.collect(target)
             except DvcException as err:
                 names = sorted(s.addressing for s in dvc_repo.index.stages)
-                raise ValueError(f"{target!r} is not a stage of {repo.resolve() / 'dvc.yaml'} ({err}); stages: "
-                                 f"{', '.join(names)}") from None
+                raise ValueError(
+                    f"{target!r} is not a stage of {repo.resolve() / 'dvc.yaml'} ({err}); stages: {', '.join(names)}"
+                ) from None
             for stage in stages:
                 if not stage.cmd:
                     raise ValueError(f"stage {stage.addressing} has no command to run")
@@ -74,23 +75,36 @@ def _run_command(stage: str, command: str, cwd: str, log: str) -> tuple[int, flo
     start = time.time()
     Path(log).parent.mkdir(parents=True, exist_ok=True)
     with open(log, "a") as out:
-        out.write(f"--- {stage}: {command} (node {ray.get_runtime_context().get_node_id()}, "
-                  f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+        out.write(
+            f"--- {stage}: {command} (node {ray.get_runtime_context().get_node_id()}, "
+            f"{time.strftime('%Y-%m-%d %H:%M:%S')})\n"
+        )
         out.flush()
         # the node's Python first on the PATH: the stage's `python -m sfv.cli ...` is the kit's environment there
         path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
         # and this cluster's address, so a run with `cluster.backend: ray` puts its rollout workers here too
         address = os.environ.get("RAY_ADDRESS") or ray.get_runtime_context().gcs_address
-        code = subprocess.run(command, shell=True, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-                              env={**os.environ, "PATH": path, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": address}
-                              ).returncode
+        code = subprocess.run(
+            command,
+            shell=True,
+            cwd=cwd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PATH": path, "PYTHONUNBUFFERED": "1", "RAY_ADDRESS": address},
+        ).returncode
     return code, time.time() - start, ray.get_runtime_context().get_node_id()
 
 
-def run_stages(targets: list[str], cluster: ClusterParams = ClusterParams(), repo: Path = Path("."),
-               reproduce_upstream: bool = True, commit: bool = True, echo=print) -> list[RunResult]:
+def run_stages(
+    targets: list[str],
+    cluster: ClusterParams = ClusterParams(),
+    repo: Path = Path("."),
+    reproduce_upstream: bool = True,
+    commit: bool = True,
+    echo=print,
+) -> list[RunResult]:
     """Run the target stages at once as Ray tasks (see the module's docstring); one result per target."""
-    from sfv.imitate.ray_vec_env import connect
+    from sfv.rollout_workers.ray_vec_env import connect
 
     repo = Path(repo).resolve()
     commands, upstream = stage_plan(targets, repo)
@@ -100,9 +114,11 @@ def run_stages(targets: list[str], cluster: ClusterParams = ClusterParams(), rep
     ray = connect(cluster.address)
     task = ray.remote(_run_command).options(num_cpus=cluster.cpus_per_run, max_retries=cluster.max_run_retries)
     logs = {s: repo / "logs" / "cluster" / f"{s.replace('@', '_')}.log" for s in commands}
-    echo(f"{len(commands)} runs on Ray ({ray.cluster_resources().get('CPU', 0):g} CPUs, "
-         f"{len([n for n in ray.nodes() if n['Alive']])} nodes): {', '.join(commands)}; "
-         f"logs in {logs[targets[0]].parent}")
+    echo(
+        f"{len(commands)} runs on Ray ({ray.cluster_resources().get('CPU', 0):g} CPUs, "
+        f"{len([n for n in ray.nodes() if n['Alive']])} nodes): {', '.join(commands)}; "
+        f"logs in {logs[targets[0]].parent}"
+    )
     refs = {task.remote(s, cmd, str(repo), str(logs[s])): s for s, cmd in commands.items()}
     results = {}
     pending = list(refs)
@@ -129,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="sfv cluster", description=main.__doc__)
     ap.add_argument("stages", nargs="+", help="dvc.yaml stages, e.g. imitate@walk imitate@jump")
     ap.add_argument("--params", default="params.yaml")
-    ap.add_argument("--address", default=None, help="Ray cluster address (default: params.yaml cluster.address, "
-                    "then $RAY_ADDRESS)")
+    ap.add_argument(
+        "--address", default=None, help="Ray cluster address (default: params.yaml cluster.address, then $RAY_ADDRESS)"
+    )
     ap.add_argument("--no-upstream", action="store_true", help="do not run `dvc repro` on the stages they depend on")
     ap.add_argument("--no-commit", action="store_true", help="do not record the outputs in dvc.lock")
     a = ap.parse_args(argv)
@@ -138,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.address:
         cluster = cluster.model_copy(update={"address": a.address})
     try:
-        results = run_stages(a.stages, cluster, Path("."), reproduce_upstream=not a.no_upstream,
-                             commit=not a.no_commit)
+        results = run_stages(a.stages, cluster, Path("."), reproduce_upstream=not a.no_upstream, commit=not a.no_commit)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -16,7 +16,9 @@ from sfv.skeleton import Skeleton
 def _movable_rotations(skeleton: Skeleton, pose: torch.Tensor) -> list[torch.Tensor]:
     """Local rotation (..., 4) of each movable joint, in skeleton.joints order."""
     if pose.shape[-1] != skeleton.pose_size:
-        raise ValueError(f"pose has {pose.shape[-1]} numbers per frame; skeleton {skeleton.name!r} needs {skeleton.pose_size}")
+        raise ValueError(
+            f"pose has {pose.shape[-1]} numbers per frame; skeleton {skeleton.name!r} needs {skeleton.pose_size}"
+        )
     slices = skeleton.dof_slices
     out = []
     for b in skeleton.joints:
@@ -35,8 +37,11 @@ def joint_rotations(skeleton: Skeleton, pose: torch.Tensor) -> torch.Tensor:
     spherical joint, 1 angle (radians) for a revolute joint. Fixed joints and the base get identity.
     """
     movable = dict(zip(skeleton.joint_names, _movable_rotations(skeleton, pose)))
-    identity = roma.identity_quat(pose.shape[:-1], dtype=pose.dtype, device=pose.device) if pose.dim() > 1 \
+    identity = (
+        roma.identity_quat(pose.shape[:-1], dtype=pose.dtype, device=pose.device)
+        if pose.dim() > 1
         else roma.identity_quat(dtype=pose.dtype, device=pose.device)
+    )
     return torch.stack([movable.get(b.name, identity) for b in skeleton.bodies], dim=-2)
 
 
@@ -57,14 +62,16 @@ def forward_kinematics(
     return positions, roma.rotmat_to_unitquat(frames)
 
 
-def chain(skeleton: Skeleton, root_pos: torch.Tensor, root_mat: torch.Tensor,
-          local: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def chain(
+    skeleton: Skeleton, root_pos: torch.Tensor, root_mat: torch.Tensor, local: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """World positions (..., B, 3) and rotation matrices (..., B, 3, 3) of every body from the base's position
     and matrix and each movable joint's local rotation matrix (..., n_joints, 3, 3, skeleton.joints order).
     The core of `forward_kinematics`, for callers that have matrices already (the reconstruction's fit)."""
     offsets = torch.as_tensor(skeleton.offsets, dtype=local.dtype, device=local.device)[..., None]
-    origin_mats = roma.unitquat_to_rotmat(torch.as_tensor(skeleton.origin_rotations, dtype=local.dtype,
-                                                          device=local.device))
+    origin_mats = roma.unitquat_to_rotmat(
+        torch.as_tensor(skeleton.origin_rotations, dtype=local.dtype, device=local.device)
+    )
     joint_of = {name: j for j, name in enumerate(skeleton.joint_names)}
     positions, frames = [], []
     for i, b in enumerate(skeleton.bodies):

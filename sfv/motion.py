@@ -93,7 +93,9 @@ class Motion:
     # --- resampling ----------------------------------------------------------------------------
     def sample(self, times: np.ndarray) -> "Motion":
         """Interpolate at arbitrary times (seconds, clamped to the clip): lerp positions and angles, slerp rotations."""
-        root_pos, root_rot, pose = _interpolate(self.skeleton, self.times, self.root_pos, self.root_rot, self.pose, times)
+        root_pos, root_rot, pose = _interpolate(
+            self.skeleton, self.times, self.root_pos, self.root_rot, self.pose, times
+        )
         return replace(self, root_pos=root_pos, root_rot=root_rot, pose=pose)
 
     def resample(self, fps: float) -> "Motion":
@@ -162,7 +164,7 @@ def _frame_lines(text: str) -> list[int]:
     """1-based line number where each row of "Frames" starts (for error messages)."""
     start = text.find('"Frames"')
     lines, depth, line, in_str = [], 0, text.count("\n", 0, max(start, 0)) + 1, False
-    for ch in text[max(start, 0):]:
+    for ch in text[max(start, 0) :]:
         if ch == "\n":
             line += 1
         elif ch == '"':
@@ -249,9 +251,7 @@ def to_deepmimic_dict(motion: Motion) -> dict:
     durations = np.full(motion.n_frames, dt)
     durations[-1] = 0.0
     pose = _convert_pose(motion.skeleton, motion.pose, rotations.xyzw_to_wxyz)
-    rows = np.concatenate(
-        [durations[:, None], motion.root_pos, rotations.xyzw_to_wxyz(motion.root_rot), pose], axis=1
-    )
+    rows = np.concatenate([durations[:, None], motion.root_pos, rotations.xyzw_to_wxyz(motion.root_rot), pose], axis=1)
     return {"Loop": motion.loop, "Frames": rows.tolist()}
 
 
@@ -265,9 +265,17 @@ def save_deepmimic(motion: Motion, path: str | Path) -> Path:
 def save_npz(motion: Motion, path: str | Path) -> Path:
     skel = motion.skeleton
     return write_npz(
-        path, format=NPZ_FORMAT, name=motion.name, skeleton=skel.name, fps=motion.fps, loop=motion.loop,
-        joint_names=np.array(skel.joint_names), joint_types=np.array([b.joint_type for b in skel.joints]),
-        root_pos=motion.root_pos, root_rot=motion.root_rot, pose=motion.pose,
+        path,
+        format=NPZ_FORMAT,
+        name=motion.name,
+        skeleton=skel.name,
+        fps=motion.fps,
+        loop=motion.loop,
+        joint_names=np.array(skel.joint_names),
+        joint_types=np.array([b.joint_type for b in skel.joints]),
+        root_pos=motion.root_pos,
+        root_rot=motion.root_rot,
+        pose=motion.pose,
     )
 
 
@@ -280,21 +288,28 @@ def load_npz(path: str | Path, skeleton: Skeleton | None = None) -> Motion:
     except Exception as e:  # numpy raises several types for a file that is not npz
         raise MotionFormatError(f"{path}: not an npz file ({e})") from None
     with z:
-        missing = [k for k in ("format", "skeleton", "fps", "loop", "joint_names", "root_pos", "root_rot", "pose") if k not in z]
+        missing = [
+            k
+            for k in ("format", "skeleton", "fps", "loop", "joint_names", "root_pos", "root_rot", "pose")
+            if k not in z
+        ]
         if missing:
             raise MotionFormatError(f"{path}: not an sfv motion npz; missing arrays {missing}")
         if str(z["format"]) != NPZ_FORMAT:
             raise MotionFormatError(f"{path}: format {str(z['format'])!r}, this kit reads {NPZ_FORMAT!r}")
         stored = str(z["skeleton"])
         if skeleton is not None and stored != skeleton.name:
-            raise MotionFormatError(f"{path}: a motion on the {stored!r} skeleton, not {skeleton.name!r}: retarget it "
-                                    f"first (sfv.retarget.retarget(motion, load_character({skeleton.name!r})))")
+            raise MotionFormatError(
+                f"{path}: a motion on the {stored!r} skeleton, not {skeleton.name!r}: retarget it "
+                f"first (sfv.retarget.retarget(motion, load_character({skeleton.name!r})))"
+            )
         skel = skeleton or load_character(stored)
         names = [str(n) for n in z["joint_names"]]
         unknown = [n for n in names if n not in skel.joint_names]
         if unknown:
             raise MotionFormatError(
-                f"{path}: unknown joint {unknown[0]!r} for skeleton {skel.name!r} (its joints: {', '.join(skel.joint_names)})"
+                f"{path}: unknown joint {unknown[0]!r} for skeleton {skel.name!r} "
+                f"(its joints: {', '.join(skel.joint_names)})"
             )
         if names != skel.joint_names:
             missing_j = [n for n in skel.joint_names if n not in names]
@@ -304,8 +319,13 @@ def load_npz(path: str | Path, skeleton: Skeleton | None = None) -> Motion:
             )
         try:
             return Motion(
-                skel, float(z["fps"]), z["root_pos"].astype(float), z["root_rot"].astype(float), z["pose"].astype(float),
-                loop=str(z["loop"]), name=str(z["name"]) if "name" in z else path.stem,
+                skel,
+                float(z["fps"]),
+                z["root_pos"].astype(float),
+                z["root_rot"].astype(float),
+                z["pose"].astype(float),
+                loop=str(z["loop"]),
+                name=str(z["name"]) if "name" in z else path.stem,
             )
         except MotionFormatError as e:
             raise MotionFormatError(f"{path}: {e}") from None

@@ -12,17 +12,25 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from sfv import paths
 from sfv.config import DEFAULT_PARAMS, Params, ParamsError, load_params
 
 #: stage -> notebook source (relative to the repository root)
-NOTEBOOKS = {"motion_library": "notebooks/00_motion_library.py", "render": "notebooks/00_ground_truth_clips.py",
-             "clip": "notebooks/00_input_clips.py", "pose": "notebooks/01_pose_estimation.py",
-             "reconstruct": "notebooks/02_motion_reconstruction.py", "imitate": "notebooks/03_motion_imitation.py",
-             "imitate_oracle": "notebooks/03_motion_imitation.py", "end_to_end": "notebooks/04_end_to_end.py",
-             "cameras": "notebooks/02b_reconstruction_by_camera.py", "report": "notebooks/06_results.py",
-             "motion_completion": "notebooks/07_motion_completion.py",
-             "irregular_terrain": "notebooks/05_irregular_terrain.py",
-             "morphology_transfer": "notebooks/04b_morphology_transfer.py"}
+NOTEBOOKS = {
+    "motion_library": "notebooks/00_motion_library.py",
+    "render": "notebooks/01_ground_truth_clips.py",
+    "clip": "notebooks/02_input_clips.py",
+    "pose": "notebooks/03_pose_estimation.py",
+    "reconstruct": "notebooks/04_motion_reconstruction.py",
+    "imitate": "notebooks/06_motion_imitation.py",
+    "imitate_oracle": "notebooks/06_motion_imitation.py",
+    "end_to_end": "notebooks/07_end_to_end.py",
+    "cameras": "notebooks/05_reconstruction_by_camera.py",
+    "report": "notebooks/11_results.py",
+    "motion_completion": "notebooks/10_motion_completion.py",
+    "irregular_terrain": "notebooks/09_irregular_terrain.py",
+    "morphology_transfer": "notebooks/08_morphology_transfer.py",
+}
 #: stages that run once per clip (DVC `foreach`): their notebook also gets `clip`
 PER_CLIP_STAGES = {"clip", "render", "pose", "reconstruct", "imitate", "imitate_oracle"}
 #: stages that share a notebook tell it which they are: the imitation notebook learns from the video or the mocap
@@ -40,8 +48,10 @@ def notebook_parameters(params: Params, stage: str, clip: str | None, params_pat
     values = {"params_file": str(params_path)}
     if stage in PER_CLIP_STAGES:
         if clip is None or clip not in params.clips:
-            raise ParamsError(f"stage {stage!r} runs per clip: pass --clip NAME with NAME one of "
-                              f"{', '.join(params.clips) or '(no clips registered)'}")
+            raise ParamsError(
+                f"stage {stage!r} runs per clip: pass --clip NAME with NAME one of "
+                f"{', '.join(params.clips) or '(no clips registered)'}"
+            )
         values["clip"] = clip
     elif clip is not None:
         raise ParamsError(f"stage {stage!r} does not run per clip; drop --clip")
@@ -50,7 +60,7 @@ def notebook_parameters(params: Params, stage: str, clip: str | None, params_pat
 
 def executed_path(stage: str, root: Path = Path("."), clip: str | None = None) -> Path:
     stem = Path(NOTEBOOKS[stage]).stem + EXECUTED_SUFFIX.get(stage, "") + (f"_{clip}" if clip else "")
-    return root / "reports" / "notebooks" / (stem + ".ipynb")
+    return root / paths.EXECUTED_NOTEBOOKS / (stem + ".ipynb")
 
 
 def notebook_source(stage: str, root: Path = Path(".")) -> Path:
@@ -59,8 +69,14 @@ def notebook_source(stage: str, root: Path = Path(".")) -> Path:
     return root / NOTEBOOKS[stage]
 
 
-def run_stage(stage: str, params_path: str | Path = DEFAULT_PARAMS, root: str | Path = ".",
-              output: str | Path | None = None, progress: bool = True, clip: str | None = None) -> Path:
+def run_stage(
+    stage: str,
+    params_path: str | Path = DEFAULT_PARAMS,
+    root: str | Path = ".",
+    output: str | Path | None = None,
+    progress: bool = True,
+    clip: str | None = None,
+) -> Path:
     """Execute the stage's notebook on params.yaml (for a per-clip stage, on `clip`). The file is checked
     here first, so a mistake stops the run before a kernel starts; the notebook then loads it itself."""
     import jupytext
@@ -78,8 +94,14 @@ def run_stage(stage: str, params_path: str | Path = DEFAULT_PARAMS, root: str | 
     try:
         with _kernels_first():
             papermill.execute_notebook(
-                nb, str(running), parameters=parameters, kernel_name="python3", cwd=str(root),
-                progress_bar=progress, log_output=False, request_save_on_cell_execute=False,
+                nb,
+                str(running),
+                parameters=parameters,
+                kernel_name="python3",
+                cwd=str(root),
+                progress_bar=progress,
+                log_output=False,
+                request_save_on_cell_execute=False,
             )
     except BaseException:
         failed = output.with_suffix(".failed.ipynb")

@@ -11,8 +11,14 @@ METRICS = Path("metrics")
 #: trainings in progress, one folder each (runs/<stage>/<name>): checkpoints, not outputs; `sfv store save` carries
 #: them to the next machine through the shipped store
 RUNS = Path("runs")
-#: TensorBoard logs of every training (git-ignored, never shipped)
-TENSORBOARD = Path("logs") / "tensorboard"
+#: what a run leaves for a person to look at, never shipped (git-ignored): TensorBoard logs, played policies' videos
+LOGS = Path("logs")
+TENSORBOARD = LOGS / "tensorboard"
+PLAYED = LOGS / "play"
+#: the executed notebooks (DVC outputs) and the results page
+REPORTS = Path("reports")
+EXECUTED_NOTEBOOKS = REPORTS / "notebooks"
+RESULTS_PAGE = REPORTS / "results.html"
 
 
 def mocap_motion(clip: str, root: Path = Path(".")) -> Path:
@@ -125,6 +131,8 @@ def reconstructed_motion(clip: str, suffix: str = ".txt", root: Path = Path(".")
 #: what the learning-speed benchmarks measured (bench/imitation_levers.py, bench/samples_to_skill.py): small
 #: tables and learning curves, committed; their trainings are runs like the stages' (runs/levers, runs/samples_to_skill)
 BENCH_RESULTS = Path("bench") / "results"
+#: the reconstruction with its 2D terms in raw pixels and its outlier window in frames, kept to compare the cameras
+RECONSTRUCTION_BEFORE_CAMERA_UNITS = BENCH_RESULTS / "cameras" / "before.json"
 
 
 def lever_rows_file(clip: str, root: Path = Path(".")) -> Path:

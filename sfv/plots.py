@@ -36,7 +36,8 @@ def save_figure(fig, path: str | Path, dpi: int = 100) -> Path:
             fig.savefig(buffer, dpi=dpi, format="png", metadata={"Software": None})
             image = Image.open(buffer).convert("RGB")
             image.quantize(colors=PNG_COLOURS, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-                tmp, format="PNG", optimize=True)
+                tmp, format="PNG", optimize=True
+            )
         else:
             fig.savefig(tmp, dpi=dpi, format=kind, metadata={"Software": None})
     plt.close(fig)
@@ -57,8 +58,15 @@ def extremities(skeleton: Skeleton, positions: np.ndarray, orientations: np.ndar
     return tips
 
 
-def draw_skeleton(ax, skeleton: Skeleton, positions: np.ndarray, axes=(0, 1), lw: float = 2.0, alpha: float = 1.0,
-                  orientations: np.ndarray | None = None):
+def draw_skeleton(
+    ax,
+    skeleton: Skeleton,
+    positions: np.ndarray,
+    axes=(0, 1),
+    lw: float = 2.0,
+    alpha: float = 1.0,
+    orientations: np.ndarray | None = None,
+):
     """Draw one frame's bodies (B, 3) as line segments parent -> child, projected on `axes`.
 
     With `orientations` (B, 4), leaf bodies (head, feet) are drawn out to their tips too.
@@ -76,8 +84,14 @@ def draw_skeleton(ax, skeleton: Skeleton, positions: np.ndarray, axes=(0, 1), lw
     ax.scatter(positions[:, a], positions[:, b], s=6, color=CENTRE, alpha=alpha, zorder=3)
 
 
-def contact_sheet(skeleton: Skeleton, positions: np.ndarray, frames: list[int], fps: float, title: str,
-                  orientations: np.ndarray | None = None):
+def contact_sheet(
+    skeleton: Skeleton,
+    positions: np.ndarray,
+    frames: list[int],
+    fps: float,
+    title: str,
+    orientations: np.ndarray | None = None,
+):
     """Stick figures of `frames` (positions (T, B, 3)): two side views, ground at height 0."""
     up = "xyz".index(skeleton.up_axis)
     horizontal = [i for i in range(3) if i != up]
@@ -90,8 +104,9 @@ def contact_sheet(skeleton: Skeleton, positions: np.ndarray, frames: list[int], 
         for row, h in enumerate(horizontal):
             ax = axes[row, col]
             ax.axhline(0.0, color="#8c6d31", lw=1.5)
-            draw_skeleton(ax, skeleton, positions[f], axes=(h, up),
-                          orientations=None if orientations is None else orientations[f])
+            draw_skeleton(
+                ax, skeleton, positions[f], axes=(h, up), orientations=None if orientations is None else orientations[f]
+            )
             ax.set_xlim(root[h] - half, root[h] + half)
             ax.set_ylim(min(-0.05, positions[f, :, up].min() - 0.05), height)
             ax.set_aspect("equal")

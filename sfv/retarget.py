@@ -16,9 +16,9 @@ import numpy as np
 import roma
 import torch
 
-from sfv.config import RetargetSettings
 from sfv.kinematics import forward_kinematics, forward_kinematics_np
 from sfv.motion import Motion
+from sfv.settings.morphology_transfer import RetargetSettings
 from sfv.skeleton import Skeleton
 
 
@@ -50,37 +50,48 @@ def _map(target: Skeleton, source: Skeleton) -> dict:
     segments = [list(seg) for seg in section.get("segments", [])]
     if any(len(seg) != 4 for seg in segments):
         raise RetargetError(f"{where}: each retarget.segments entry is [body, body, source body, source body]")
-    named = [*pairs.items(), *orient.items(), *((seg[0], seg[2]) for seg in segments),
-             *((seg[1], seg[3]) for seg in segments)]
+    named = [
+        *pairs.items(),
+        *orient.items(),
+        *((seg[0], seg[2]) for seg in segments),
+        *((seg[1], seg[3]) for seg in segments),
+    ]
     for t, s in named:
         for skeleton, name, role in ((target, t, "its own"), (source, s, f"{source.name}'s")):
             if name not in skeleton.body_names:
-                raise RetargetError(f"{where}: retarget names {name!r}, which is not one of {role} bodies "
-                                    f"({', '.join(skeleton.body_names)})")
+                raise RetargetError(
+                    f"{where}: retarget names {name!r}, which is not one of {role} bodies "
+                    f"({', '.join(skeleton.body_names)})"
+                )
     sole = np.asarray(section.get("sole", []), dtype=float)
     if sole.ndim != 2 or sole.shape[1] != 3:
         raise RetargetError(f"{where}: retarget.sole must list the sole's corners in the foot frame ([x, y, z] each)")
     root = section.get("root", source.bodies[0].name)
     if root not in source.body_names:
-        raise RetargetError(f"{where}: retarget.root names {root!r}, which is not one of {source.name}'s bodies "
-                            f"({', '.join(source.body_names)})")
+        raise RetargetError(
+            f"{where}: retarget.root names {root!r}, which is not one of {source.name}'s bodies "
+            f"({', '.join(source.body_names)})"
+        )
     feet = [t for t in orient if t in target.settings.get("feet", [])]
     if not feet:
-        raise RetargetError(f"{where}: retarget.orient must name the feet (bodies listed in `feet`): the soles are "
-                            "theirs")
+        raise RetargetError(
+            f"{where}: retarget.orient must name the feet (bodies listed in `feet`): the soles are theirs"
+        )
     return {"bodies": pairs, "orient": orient, "segments": segments, "sole": sole, "feet": feet, "root": root}
 
 
 def hip_height(skeleton: Skeleton, hips: list[str]) -> float:
     """Height of the hips above the lowest body frame in the rest pose: the leg length used to scale."""
     up = "xyz".index(skeleton.up_axis)
-    pos, _ = forward_kinematics_np(skeleton, np.zeros((1, 3)), np.array([[0, 0, 0, 1.0]]),
-                                   skeleton.identity_pose()[None])
+    pos, _ = forward_kinematics_np(
+        skeleton, np.zeros((1, 3)), np.array([[0, 0, 0, 1.0]]), skeleton.identity_pose()[None]
+    )
     return float(np.mean([pos[0, skeleton.index(h), up] for h in hips]) - pos[0, :, up].min())
 
 
-def retarget(source: Motion, target: Skeleton, settings: RetargetSettings = RetargetSettings(),
-             progress=None) -> tuple[Motion, dict]:
+def retarget(
+    source: Motion, target: Skeleton, settings: RetargetSettings = RetargetSettings(), progress=None
+) -> tuple[Motion, dict]:
     """`source` on `target`'s skeleton, and the figures of the fit: key-point error (cm: the `bodies`), limb error
     (cm: the `segments`' vectors), the soles' deepest point under the ground (cm), and foot skate (cm a foot slides
     per frame while it is down: within 2 cm of its lowest height) of the result and of the scaled source's feet."""
@@ -122,8 +133,7 @@ def _retarget(source: Motion, target: Skeleton, settings: RetargetSettings, prog
         length = np.linalg.norm(t_rest[0, target.index(b)] - t_rest[0, target.index(a)])
         length_s = np.linalg.norm(s_rest[0, src.index(sb)] - s_rest[0, src.index(sa)])
         seg_vec.append(length / length_s * (s_pos[:, src.index(sb)] - s_pos[:, src.index(sa)]) @ change.T)
-    seg_goal = torch.as_tensor(np.stack(seg_vec, axis=1) if seg_vec else np.zeros((source.n_frames, 0, 3)),
-                               dtype=dtype)
+    seg_goal = torch.as_tensor(np.stack(seg_vec, axis=1) if seg_vec else np.zeros((source.n_frames, 0, 3)), dtype=dtype)
 
     # the unknowns: root position and rotation vector, and each joint's angle through a sigmoid inside its limits
     lo, hi = (torch.as_tensor(v, dtype=dtype) for v in np.array([b.limits for b in target.joints]).T)
@@ -151,8 +161,10 @@ def _retarget(source: Motion, target: Skeleton, settings: RetargetSettings, prog
         loss = ((pos[:, t_index] - goal) ** 2).sum(-1).mean()
         if seg_a:
             loss = loss + ((pos[:, seg_b] - pos[:, seg_a] - seg_goal) ** 2).sum(-1).mean()
-        loss = loss + settings.orientation_weight * (((mats[:, o_index] - goal_orient) ** 2).sum((-1, -2)).mean()
-                                                     + ((mats[:, 0] - goal_root) ** 2).sum((-1, -2)).mean())
+        loss = loss + settings.orientation_weight * (
+            ((mats[:, o_index] - goal_orient) ** 2).sum((-1, -2)).mean()
+            + ((mats[:, 0] - goal_root) ** 2).sum((-1, -2)).mean()
+        )
         loss = loss + settings.ground_weight * (torch.relu(-corners[..., up]) ** 2).mean()
         if n >= 3:
             acc = lambda x: x[2:] - 2 * x[1:-1] + x[:-2]  # noqa: E731
@@ -165,16 +177,27 @@ def _retarget(source: Motion, target: Skeleton, settings: RetargetSettings, prog
 
     with torch.no_grad():
         angles, root_rot, pos, mats, corners = solve()
-    motion = Motion(target, source.fps, root_pos.detach().numpy().copy(), root_rot.numpy().copy(),
-                    angles.numpy().copy(), loop=source.loop, name=source.name)
+    motion = Motion(
+        target,
+        source.fps,
+        root_pos.detach().numpy().copy(),
+        root_rot.numpy().copy(),
+        angles.numpy().copy(),
+        loop=source.loop,
+        name=source.name,
+    )
     keypoint = float(torch.linalg.norm(pos[:, t_index] - goal, dim=-1).mean())
     limbs = float(torch.linalg.norm(pos[:, seg_b] - pos[:, seg_a] - seg_goal, dim=-1).mean()) if seg_a else 0.0
     sole_heights = corners[..., up].numpy()
-    report = {"scale": scale, "keypoint_error_cm": 100 * keypoint, "limb_error_cm": 100 * limbs,
-              "penetration_cm": 100 * float(max(0.0, -sole_heights.min())),
-              "foot_skate_cm": 100 * foot_skate(pos[:, f_index].numpy(), None, up),
-              "source_foot_skate_cm": 100 * foot_skate(
-                  scale * s_pos[:, [src.index(m["orient"][f]) for f in m["feet"]]] @ change.T, None, up)}
+    report = {
+        "scale": scale,
+        "keypoint_error_cm": 100 * keypoint,
+        "limb_error_cm": 100 * limbs,
+        "penetration_cm": 100 * float(max(0.0, -sole_heights.min())),
+        "foot_skate_cm": 100 * foot_skate(pos[:, f_index].numpy(), None, up),
+        "source_foot_skate_cm": 100
+        * foot_skate(scale * s_pos[:, [src.index(m["orient"][f]) for f in m["feet"]]] @ change.T, None, up),
+    }
     return motion, report
 
 

@@ -18,6 +18,11 @@ import yaml
 
 from sfv import rotations
 from sfv.assets import frozen, resolve_asset, setting_file, setting_names
+from sfv.settings.character import (
+    CharacterFileError,
+    check_body_names,
+    check_character_file,
+)
 
 JOINT_TYPES = ("spherical", "revolute", "fixed")
 DOF = {"spherical": 4, "revolute": 1, "fixed": 0}  # numbers per joint in a pose vector
@@ -152,7 +157,11 @@ def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skele
     links = {}
     for link in root.findall("link"):
         inertial = link.find("inertial")
-        mass = float(inertial.find("mass").get("value")) if inertial is not None and inertial.find("mass") is not None else 0.0
+        mass = (
+            float(inertial.find("mass").get("value"))
+            if inertial is not None and inertial.find("mass") is not None
+            else 0.0
+        )
         com = vec(inertial.find("origin") if inertial is not None else None, "xyz", [0, 0, 0]) * scale
         links[link.get("name")] = (mass, com, link.find("collision") is not None)
 
@@ -171,10 +180,13 @@ def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skele
         if jtype == "revolute" and limit is not None and limit.get("lower") is not None:
             limits = (float(limit.get("lower")), float(limit.get("upper")))
         joints[child] = dict(
-            name=j.get("name"), parent=parent, type=jtype,
+            name=j.get("name"),
+            parent=parent,
+            type=jtype,
             offset=vec(origin, "xyz", [0, 0, 0]) * scale,
             origin_rot=rotations.from_rpy(vec(origin, "rpy", [0, 0, 0])),
-            axis=vec(j.find("axis"), "xyz", [1, 0, 0]), limits=limits,
+            axis=vec(j.find("axis"), "xyz", [1, 0, 0]),
+            limits=limits,
         )
 
     roots = [n for n in links if n not in joints]
@@ -194,16 +206,26 @@ def parse_urdf(path: Path, scale: float = 1.0, name: str | None = None) -> Skele
     for n in order:
         mass, com, collides = links[n]
         if n == roots[0]:
-            bodies.append(Body(n, "", -1, "free", np.zeros(3), rotations.IDENTITY.copy(), np.zeros(3), mass, com,
-                               collides=collides))
+            bodies.append(
+                Body(
+                    n, "", -1, "free", np.zeros(3), rotations.IDENTITY.copy(), np.zeros(3), mass, com, collides=collides
+                )
+            )
             continue
         j = joints[n]
         bodies.append(
             Body(
-                name=n, joint=j["name"],
-                parent=order.index(j["parent"]), joint_type=j["type"], offset=j["offset"],
-                origin_rot=j["origin_rot"], axis=j["axis"] / max(np.linalg.norm(j["axis"]), 1e-12),
-                mass=mass, com=com, limits=j["limits"], collides=collides,
+                name=n,
+                joint=j["name"],
+                parent=order.index(j["parent"]),
+                joint_type=j["type"],
+                offset=j["offset"],
+                origin_rot=j["origin_rot"],
+                axis=j["axis"] / max(np.linalg.norm(j["axis"]), 1e-12),
+                mass=mass,
+                com=com,
+                limits=j["limits"],
+                collides=collides,
             )
         )
     return Skeleton(name=name or path.stem, bodies=tuple(bodies), source=str(path))
@@ -214,17 +236,22 @@ def load_character(name: str) -> Skeleton:
     """Load `sfv/characters/<name>.yaml` and the URDF it names."""
     cfg_path = setting_file("characters", name)
     if not cfg_path.is_file():
-        raise SkeletonError(f"unknown character {name!r}: no {cfg_path}; known characters: "
-                            f"{setting_names('characters')} (a motion on another skeleton must be retargeted to one "
-                            "of them first)")
+        raise SkeletonError(
+            f"unknown character {name!r}: no {cfg_path}; known characters: "
+            f"{setting_names('characters')} (a motion on another skeleton must be retargeted to one "
+            "of them first)"
+        )
     cfg = yaml.safe_load(cfg_path.read_text())
-    for key in ("urdf", "scale", "up_axis"):
-        if key not in cfg:
-            raise SkeletonError(f"{cfg_path}: missing key {key!r}")
-    if cfg.get("inertia", "shapes") not in ("shapes", "file"):
-        raise SkeletonError(f"{cfg_path}: inertia is {cfg['inertia']!r}; use `shapes` (pybullet derives the moments "
-                            "from the collision shapes, the default) or `file` (the URDF's own)")
+    where = f"sfv/characters/{name}.yaml"
+    try:
+        checked = check_character_file(cfg, where)
+    except CharacterFileError as e:
+        raise SkeletonError(str(e)) from None
     urdf = resolve_asset(cfg["urdf"], relative_to=cfg_path.parent)
     skel = parse_urdf(urdf, scale=float(cfg["scale"]), name=name)
+    try:
+        check_body_names(checked, [b.name for b in skel.bodies], where)
+    except CharacterFileError as e:
+        raise SkeletonError(str(e)) from None
     # cached and shared: the settings are read-only, so no caller can change another's character
     return Skeleton(name=name, bodies=skel.bodies, up_axis=cfg["up_axis"], source=str(urdf), settings=frozen(cfg))

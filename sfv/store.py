@@ -33,8 +33,9 @@ def store_dir(root: Path = Path(".")) -> Path | None:
     name = config.get("core", "remote", fallback=None)
     section = f"'remote \"{name}\"'"
     if name is None or not config.has_section(section):
-        raise StoreError(f"{root / '.dvc' / 'config'}: no default remote; the kit's is `store` "
-                         "(`dvc remote add -d store ../store`)")
+        raise StoreError(
+            f"{root / '.dvc' / 'config'}: no default remote; the kit's is `store` (`dvc remote add -d store ../store`)"
+        )
     url = config.get(section, "url")
     if "://" in url:
         return None
@@ -93,8 +94,14 @@ def contents(root: Path = Path(".")) -> list[dict]:
         outs = [o for o in entry.get("outs", []) if "md5" in o and o["path"] not in in_git]  # metrics: in git
         held = [o for o in outs if _object(store, o["md5"]).is_file()]
         if outs:
-            rows.append({"stage": stage, "bytes": sum(o.get("size", 0) for o in outs),
-                         "held": len(held) == len(outs), "outputs": len(outs)})
+            rows.append(
+                {
+                    "stage": stage,
+                    "bytes": sum(o.get("size", 0) for o in outs),
+                    "held": len(held) == len(outs),
+                    "outputs": len(outs),
+                }
+            )
     return rows
 
 
@@ -117,18 +124,25 @@ def save(root: Path = Path("."), collect: bool = True, stage_git: bool = True, s
     pushed = _dvc("push", root=root, check=False)
     if pushed.returncode != 0:
         # outputs listed in dvc.lock that this machine never made cannot be pushed; everything else was
-        say("dvc push: some outputs are not on this machine (stages not run here); the rest is in the store:\n"
-            + _tail(pushed.stderr or pushed.stdout))
+        say(
+            "dvc push: some outputs are not on this machine (stages not run here); the rest is in the store:\n"
+            + _tail(pushed.stderr or pushed.stdout)
+        )
     if collect:
         _dvc("gc", "--workspace", "--cloud", "--force", "--quiet", root=root)
     inside = store is not None and store.is_relative_to(root.resolve())
     if stage_git and inside and (root / ".git").exists():
-        subprocess.run(["git", "add", "-A", "--", str(store.relative_to(root.resolve())), paths.RUNS.as_posix()],
-                       cwd=root, check=False)
+        subprocess.run(
+            ["git", "add", "-A", "--", str(store.relative_to(root.resolve())), paths.RUNS.as_posix()],
+            cwd=root,
+            check=False,
+        )
     size, count = folder_bytes(store) if store is not None else (0, 0)
     where = store.relative_to(root.resolve()) if inside else store or "the default remote"
-    say(f"store {where}: {size / 1e6:.1f} MB in {count} files; {len(live)} run(s) in progress. Commit it: "
-        f"git commit -m 'store' -- {'store ' if inside else ''}runs dvc.lock")
+    say(
+        f"store {where}: {size / 1e6:.1f} MB in {count} files; {len(live)} run(s) in progress. Commit it: "
+        f"git commit -m 'store' -- {'store ' if inside else ''}runs dvc.lock"
+    )
     return {"bytes": size, "files": count, "runs": [r.as_posix() for r in live]}
 
 
@@ -147,9 +161,11 @@ def restore(root: Path = Path("."), say=print, force: bool = False) -> dict:
         message = (pulled.stderr or pulled.stdout).strip()
         in_the_way = [line.strip() for line in message.splitlines() if line.strip().startswith("/")]
         if "without confirmation" in message:  # a pull is all or nothing: this clone has files of its own there
-            raise StoreError(f"nothing restored: {len(in_the_way)} file(s) of this clone would be replaced by the "
-                             f"store's, e.g. {', '.join(in_the_way[:3])}. Keep them: run `dvc repro` (it re-runs what "
-                             "does not match its lock); or take the store's copies: `sfv store restore --force`")
+            raise StoreError(
+                f"nothing restored: {len(in_the_way)} file(s) of this clone would be replaced by the "
+                f"store's, e.g. {', '.join(in_the_way[:3])}. Keep them: run `dvc repro` (it re-runs what "
+                "does not match its lock); or take the store's copies: `sfv store restore --force`"
+            )
         say("dvc pull could not restore everything (those stages will run again):\n" + _tail(message))
     from sfv.imitate.train import latest_checkpoint
 
@@ -192,11 +208,13 @@ def main(argv: list[str]) -> int:
             for row in rows:
                 print(f"  {row['stage']:<28} {row['bytes'] / 1e6:7.1f} MB  {'held' if row['held'] else 'MISSING'}")
             missing = [r["stage"] for r in rows if not r["held"]]
-            print(f"{store or 'the default remote (not a folder)'}: {size / 1e6:.1f} MB in {count} files; "
-                  f"{len(rows) - len(missing)} of {len(rows)} stages' outputs held"
-                  f"{' (missing: ' + ', '.join(missing[:8]) + (', ...' if len(missing) > 8 else '') + ')' if missing else ''}"
-                  "; runs in progress: "
-                  f"{', '.join(p.with_suffix('').as_posix() for p in tracked_runs()) or 'none'}")
+            print(
+                f"{store or 'the default remote (not a folder)'}: {size / 1e6:.1f} MB in {count} files; "
+                f"{len(rows) - len(missing)} of {len(rows)} stages' outputs held"
+                + (f" (missing: {', '.join(missing[:8])}{', ...' if len(missing) > 8 else ''})" if missing else "")
+                + "; runs in progress: "
+                f"{', '.join(p.with_suffix('').as_posix() for p in tracked_runs()) or 'none'}"
+            )
     except StoreError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -38,12 +38,16 @@ def _reader(path: Path):
     import imageio.v2 as imageio
 
     if not path.is_file():
-        raise VideoError(f"{path}: no such video file (put the clip under data/clips/ and check `source` in params.yaml)")
+        raise VideoError(
+            f"{path}: no such video file (put the clip under data/clips/ and check `source` in params.yaml)"
+        )
     try:
         return imageio.get_reader(str(path), format="FFMPEG")
     except Exception as e:  # imageio raises OSError/RuntimeError/IndexError depending on what is wrong
-        raise VideoError(f"{path}: not a readable video ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
-                         "re-encode it as H.264 mp4, e.g. `ffmpeg -i in.mov -c:v libx264 -pix_fmt yuv420p out.mp4`") from None
+        raise VideoError(
+            f"{path}: not a readable video ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); "
+            "re-encode it as H.264 mp4, e.g. `ffmpeg -i in.mov -c:v libx264 -pix_fmt yuv420p out.mp4`"
+        ) from None
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -85,8 +89,10 @@ def check_range(info: VideoInfo, first: int, end: int | None, where: str) -> tup
     """The clip's [first, end) frame range resolved against the video; a clear error when outside it."""
     stop = info.frames if end is None else end
     if first >= info.frames or stop > info.frames:
-        raise VideoError(f"{where}: frames [{first}, {end}] is outside {info.path}, which has {info.frames} frames "
-                         f"(0..{info.frames - 1}); set the range within it, or end null for the last frame")
+        raise VideoError(
+            f"{where}: frames [{first}, {end}] is outside {info.path}, which has {info.frames} frames "
+            f"(0..{info.frames - 1}); set the range within it, or end null for the last frame"
+        )
     return first, stop
 
 
@@ -99,9 +105,17 @@ def mp4_writer(path: str | Path, fps: float, quality: int = 8):
     import imageio.v2 as imageio
 
     with atomic_path(path) as tmp:
-        writer = imageio.get_writer(str(tmp), format="FFMPEG", fps=fps, codec="libx264", quality=quality,
-                                    macro_block_size=2, pixelformat="yuv420p", ffmpeg_log_level="error",
-                                    output_params=["-threads", "1"])
+        writer = imageio.get_writer(
+            str(tmp),
+            format="FFMPEG",
+            fps=fps,
+            codec="libx264",
+            quality=quality,
+            macro_block_size=2,
+            pixelformat="yuv420p",
+            ffmpeg_log_level="error",
+            output_params=["-threads", "1"],
+        )
         try:
             yield writer.append_data
         finally:

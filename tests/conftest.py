@@ -33,8 +33,11 @@ def bullet():
     client = pybullet.connect(pybullet.DIRECT)
     pybullet.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=client)
     body = pybullet.loadURDF(
-        "humanoid/humanoid.urdf", [0, 0.889540259, 0], globalScaling=0.25,
-        flags=pybullet.URDF_MAINTAIN_LINK_ORDER, physicsClientId=client,
+        "humanoid/humanoid.urdf",
+        [0, 0.889540259, 0],
+        globalScaling=0.25,
+        flags=pybullet.URDF_MAINTAIN_LINK_ORDER,
+        physicsClientId=client,
     )
     joints = {
         pybullet.getJointInfo(body, j, physicsClientId=client)[12].decode(): j

@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from functools import partial
+
 import numpy as np
 import pytest
 
@@ -25,8 +26,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: E402
 
 from sfv.config import ClusterParams, EnvSettings, PPOSettings  # noqa: E402
 from sfv.imitate.env import ImitationEnv  # noqa: E402
-from sfv.imitate.ray_vec_env import RayVecEnv  # noqa: E402
 from sfv.mocap import load_mocap  # noqa: E402
+from sfv.rollout_workers.ray_vec_env import RayVecEnv  # noqa: E402
 
 
 def make(rank: int):
@@ -135,8 +136,17 @@ def test_training_goes_on_when_a_worker_is_killed(cluster, tmp_path, capsys):
     from sfv.imitate.curve import read_curve
     from sfv.imitate.train import train
 
-    ppo = PPOSettings(total_timesteps=3072, n_envs=2, n_workers=2, n_steps=256, batch_size=128, n_epochs=1,
-                      net_arch=(16, 16), checkpoint_every=512, evaluate_every=0)
+    ppo = PPOSettings(
+        total_timesteps=3072,
+        n_envs=2,
+        n_workers=2,
+        n_steps=256,
+        batch_size=128,
+        n_epochs=1,
+        net_arch=(16, 16),
+        checkpoint_every=512,
+        evaluate_every=0,
+    )
     motion = tmp_path / "walk.npz"
     load_mocap("walk").save(motion)
     out = tmp_path / "run"
@@ -153,8 +163,9 @@ def test_training_goes_on_when_a_worker_is_killed(cluster, tmp_path, capsys):
 
     killer = threading.Thread(target=kill_after_first_checkpoint, daemon=True)
     killer.start()
-    summary = train(motion, out, EnvSettings(episode_seconds=1.0), ppo=ppo, progress=False,
-                    cluster=ClusterParams(backend="ray"))
+    summary = train(
+        motion, out, EnvSettings(episode_seconds=1.0), ppo=ppo, progress=False, cluster=ClusterParams(backend="ray")
+    )
     killer.join(timeout=60)
     assert killed, "no worker process was found to kill"
     assert summary["timesteps"] >= 3072
@@ -172,16 +183,19 @@ def test_stages_run_at_once_as_ray_tasks_and_dvc_records_them(cluster, tmp_path)
     work.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=work, check=True)
     subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=work, check=True)
-    stamp = ("import json, os, sys, time; t0 = time.time(); time.sleep(3); "
-             "json.dump({'start': t0, 'end': time.time(), 'base': open('base.txt').read(), "
-             "'ray': os.environ.get('RAY_ADDRESS')}, open(sys.argv[1], 'w'))")
+    stamp = (
+        "import json, os, sys, time; t0 = time.time(); time.sleep(3); "
+        "json.dump({'start': t0, 'end': time.time(), 'base': open('base.txt').read(), "
+        "'ray': os.environ.get('RAY_ADDRESS')}, open(sys.argv[1], 'w'))"
+    )
     (work / "stamp.py").write_text(stamp)
     (work / "dvc.yaml").write_text(
         "stages:\n"
         "  base:\n    cmd: python -c \"open('base.txt', 'w').write('upstream')\"\n    outs: [base.txt]\n"
         "  run:\n    foreach: [a, b]\n    do:\n"
         "      cmd: python stamp.py ${item}.json\n      deps: [base.txt, stamp.py]\n"
-        "      outs:\n        - ${item}.json\n")
+        "      outs:\n        - ${item}.json\n"
+    )
     results = run_stages(["run@a", "run@b"], ClusterParams(), work, echo=lambda *_: None)
     assert [r.stage for r in results] == ["run@a", "run@b"] and all(r.ok for r in results)
     spans = [json.loads((work / f"{k}.json").read_text()) for k in "ab"]
@@ -189,8 +203,9 @@ def test_stages_run_at_once_as_ray_tasks_and_dvc_records_them(cluster, tmp_path)
     # a run's own rollout workers (cluster.backend: ray) would join this cluster, not start another
     assert all(s["ray"] == ray.get_runtime_context().gcs_address for s in spans)
     assert max(s["start"] for s in spans) < min(s["end"] for s in spans)  # at once, not one after the other
-    status = subprocess.run([sys.executable, "-m", "dvc", "status", "--json"], cwd=work, capture_output=True,
-                            text=True, check=True)
+    status = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json"], cwd=work, capture_output=True, text=True, check=True
+    )
     assert json.loads(status.stdout) == {}
     with pytest.raises(ValueError, match="nosuch"):
         run_stages(["nosuch"], ClusterParams(), work)
@@ -208,8 +223,8 @@ def test_envs_that_cannot_be_made_on_a_node_are_reported_not_retried(cluster, tm
     """A worker whose envs fail to build (here: a motion file that does not exist) is an error in the set-up, not a
     lost machine: it is reported at once, with the reason, instead of being replaced again and again."""
     from sfv.config import ImitateParams
-    from sfv.imitate.ray_vec_env import WorkerLost
     from sfv.imitate.train import make_env
+    from sfv.rollout_workers.ray_vec_env import WorkerLost
 
     im = ImitateParams()
     missing = tmp_path / "nowhere.npz"

@@ -9,9 +9,22 @@ import numpy as np
 import pytest
 
 from sfv import rotations
-from sfv.completion.evaluate import Query, evaluate, library_for, make_query, score, summary
-from sfv.completion.library import (continuations, horizon_offsets, looped, make_entry, phase_error,
-                                    pose_features)
+from sfv.completion.evaluate import (
+    Query,
+    evaluate,
+    library_for,
+    make_query,
+    score,
+    summary,
+)
+from sfv.completion.library import (
+    continuations,
+    horizon_offsets,
+    looped,
+    make_entry,
+    phase_error,
+    pose_features,
+)
 from sfv.completion.model import CompletionMLP, HoldStill, NearestNeighbour, Prediction
 from sfv.imitate.reference import heading_angle
 from sfv.mocap import load_mocap
@@ -26,8 +39,11 @@ def yaw(q: np.ndarray, angle: float) -> np.ndarray:
 def turned(motion, angle: float, shift=(0.0, 0.0, 0.0)):
     """The same motion turned about the vertical through the origin and moved: it should look the same."""
     r = rotations.from_axis_angle(np.array([0.0, 1.0, 0.0]), np.array(angle))
-    return replace(motion, root_pos=rotations.rotate(r, motion.root_pos) + np.array(shift),
-                   root_rot=rotations.multiply(np.broadcast_to(r, motion.root_rot.shape), motion.root_rot))
+    return replace(
+        motion,
+        root_pos=rotations.rotate(r, motion.root_pos) + np.array(shift),
+        root_rot=rotations.multiply(np.broadcast_to(r, motion.root_rot.shape), motion.root_rot),
+    )
 
 
 def test_features_and_continuations_do_not_depend_on_where_the_motion_faces_or_stands():
@@ -44,7 +60,7 @@ def test_features_and_continuations_do_not_depend_on_where_the_motion_faces_or_s
 def test_continuation_by_hand_for_a_root_that_glides_forward():
     """Bodies relative to the start's ground point in its heading frame: a root sliding at 1 m/s along its own
     facing direction (heading 90 degrees) moves +0.1 m per step along the heading frame's forward axis."""
-    T, B = 20, 2
+    T = 20
     heading = np.pi / 2
     root_rot = np.tile(yaw(np.array([0.0, 0.0, 0.0, 1.0]), heading), (T, 1))
     forward_world = rotations.rotate(root_rot[0], np.array([1.0, 0.0, 0.0]))
@@ -113,8 +129,9 @@ def test_the_network_learns_the_library_it_was_fitted_on():
 
 def test_protocols_hold_out_the_skill_or_only_the_clip():
     walk = make_entry(load_mocap("walk"), "walk", "mocap", FPS, HORIZON, STEP)
-    video = make_entry(load_mocap("walk"), "walk", "reconstruction", FPS, HORIZON, STEP, loop=False,
-                       name="walk_portrait")
+    video = make_entry(
+        load_mocap("walk"), "walk", "reconstruction", FPS, HORIZON, STEP, loop=False, name="walk_portrait"
+    )
     other = make_entry(load_mocap("walk"), "walk", "reconstruction", FPS, HORIZON, STEP, loop=False, name="walk")
     run = make_entry(load_mocap("run"), "run", "mocap", FPS, HORIZON, STEP)
     q = Query("walk_portrait", "walk", True, np.array([0]), walk.features[:1], walk.continuation[:1], walk.phase[:1])
@@ -134,9 +151,11 @@ def test_score_and_leave_one_clip_out_on_a_hand_built_case():
     q = make_query("walk_copy", "walk", turned(truth, 1.0, (2, 0, 2)), truth, walk, FPS, HORIZON, STEP, stride=3)
     assert len(q.frames) > 0 and np.allclose(q.phase, walk.phase[q.frames])
     nb, k = walk.continuation.shape[2], walk.continuation.shape[1]
-    rows = evaluate(entries + [make_entry(truth, "walk", "reconstruction", FPS, HORIZON, STEP, loop=False,
-                                          name="walk_copy")], [q],
-                    {"hold": lambda: HoldStill(nb, k), "nn": NearestNeighbour})
+    rows = evaluate(
+        entries + [make_entry(truth, "walk", "reconstruction", FPS, HORIZON, STEP, loop=False, name="walk_copy")],
+        [q],
+        {"hold": lambda: HoldStill(nb, k), "nn": NearestNeighbour},
+    )
     by = {(r["protocol"], r["method"]): r for r in rows}
     assert by[("seen", "nn")]["error_cm"] == pytest.approx(0.0, abs=1e-6)
     assert by[("seen", "nn")]["skill_right"] == 1.0 and by[("seen", "nn")]["phase_error"] == pytest.approx(0.0)
@@ -144,8 +163,12 @@ def test_score_and_leave_one_clip_out_on_a_hand_built_case():
     assert by[("unseen", "nn")]["error_cm"] > 1.0
     assert by[("seen", "hold")]["error_cm"] == by[("unseen", "hold")]["error_cm"] > 5.0  # walking is not standing
     table = summary(rows)
-    assert [(r["protocol"], r["method"]) for r in table] == [("unseen", "hold"), ("unseen", "nn"), ("seen", "hold"),
-                                                              ("seen", "nn")]
+    assert [(r["protocol"], r["method"]) for r in table] == [
+        ("unseen", "hold"),
+        ("unseen", "nn"),
+        ("seen", "hold"),
+        ("seen", "nn"),
+    ]
     p = Prediction(q.truth + np.array([0.03, 0.0, 0.04]), ["walk"] * len(q.frames), q.phase, [None] * len(q.frames))
     assert score(q, p)["error_cm"] == pytest.approx(5.0)  # 3-4-5 cm off everywhere
 
@@ -188,8 +211,9 @@ def test_a_policy_started_from_a_still_begins_in_its_pose():
         env.close()
     from sfv.imitate.evaluate import rollout
 
-    out = rollout(None, walk, EnvSettings(), RewardParams(), seconds=0.5, start_time=0.4,
-                  start=start_from_still(walk, 12))
+    out = rollout(
+        None, walk, EnvSettings(), RewardParams(), seconds=0.5, start_time=0.4, start=start_from_still(walk, 12)
+    )
     assert out["time"][0] == pytest.approx(0.4 + 1 / 30) and out["survived_seconds"] <= 0.5 + 1e-9
 
 
@@ -198,10 +222,14 @@ def test_a_policy_is_rolled_out_with_the_settings_it_was_trained_with(tmp_path):
 
     from sfv.completion.perform import policy_settings
 
-    (tmp_path / "run.json").write_text(json.dumps({"env": {"action_scale": 0.4, "control_hz": 30.0},
-                                                    "reward": {"weights": {"pose": 0.6, "velocity": 0.05,
-                                                                           "end_effector": 0.15, "root": 0.1,
-                                                                           "com": 0.1}}}))
+    (tmp_path / "run.json").write_text(
+        json.dumps(
+            {
+                "env": {"action_scale": 0.4, "control_hz": 30.0},
+                "reward": {"weights": {"pose": 0.6, "velocity": 0.05, "end_effector": 0.15, "root": 0.1, "com": 0.1}},
+            }
+        )
+    )
     env, reward = policy_settings(tmp_path)
     assert env.action_scale == 0.4 and reward.weights.pose == 0.6
     assert env.reference_root_observation is False  # added after such a run: its default, the old observation

@@ -24,17 +24,22 @@ def test_shipped_params_load():
     assert {"walk", "backflip", "cartwheel"} <= set(p.clips)
     assert all(c.source.startswith(("mocap:", "data/clips/")) for c in p.clips.values())
     videos = [(name, c.source) for name, c in p.clips.items() if not c.is_mocap]
-    assert videos and all(source.startswith(f"data/clips/{name}/") and (ROOT / source).is_file()
-                          for name, source in videos)
+    assert videos and all(
+        source.startswith(f"data/clips/{name}/") and (ROOT / source).is_file() for name, source in videos
+    )
 
 
 def test_typo_in_section_name(tmp_path):
-    with pytest.raises(ParamsError, match=r"params.yaml:3: unknown key 'motion_libary' — did you mean 'motion_library'"):
+    with pytest.raises(
+        ParamsError, match=r"params.yaml:3: unknown key 'motion_libary' — did you mean 'motion_library'"
+    ):
         load_params(_params(tmp_path, "base:\n  seed: 1\nmotion_libary:\n  clips: all\n"))
 
 
 def test_typo_inside_section(tmp_path):
-    with pytest.raises(ParamsError, match=r":3: unknown key 'motion_library.contact_sheet_frame' — did you mean 'contact_sheet_frames'"):
+    with pytest.raises(
+        ParamsError, match=r":3: unknown key 'motion_library.contact_sheet_frame' — did you mean 'contact_sheet_frames'"
+    ):
         load_params(_params(tmp_path, "motion_library:\n  clips: all\n  contact_sheet_frame: 4\n"))
 
 
@@ -46,7 +51,9 @@ def test_wrong_type_names_key_and_line(tmp_path):
 
 
 def test_clip_entries_are_checked(tmp_path):
-    with pytest.raises(ParamsError, match=r":3: clips.mine.source: must be `mocap:<name>` or a video in the clip's folder"):
+    with pytest.raises(
+        ParamsError, match=r":3: clips.mine.source: must be `mocap:<name>` or a video in the clip's folder"
+    ):
         load_params(_params(tmp_path, "clips:\n  mine:\n    source: /home/me/v.mp4\n"))
     with pytest.raises(ParamsError, match=r"no mocap clip 'jmup'"):
         load_params(_params(tmp_path, "clips:\n  j:\n    source: 'mocap:jmup'\n"))
@@ -68,9 +75,12 @@ def test_missing_and_non_mapping(tmp_path):
 def test_a_real_clip_lives_in_its_own_folder(tmp_path):
     """Each clip's stages depend on its folder alone: a video elsewhere is refused, naming the line and the fix."""
     text = "clips:\n  walk: {source: 'mocap:walk'}\n  mine:\n    source: data/clips/mine.mp4\n"
-    with pytest.raises(ParamsError, match=r"params.yaml:4: clips.mine.source: 'data/clips/mine.mp4' is not in the "
-                                          r"clip's own folder: put the video in data/clips/mine/ \(e.g. "
-                                          r"data/clips/mine/mine.mp4\)"):
+    with pytest.raises(
+        ParamsError,
+        match=r"params.yaml:4: clips.mine.source: 'data/clips/mine.mp4' is not in the "
+        r"clip's own folder: put the video in data/clips/mine/ \(e.g. "
+        r"data/clips/mine/mine.mp4\)",
+    ):
         load_params(_params(tmp_path, text))
     ok = load_params(_params(tmp_path, text.replace("clips/mine.mp4", "clips/mine/take_2.mp4")))
     assert ok.clips["mine"].source == "data/clips/mine/take_2.mp4"
@@ -82,8 +92,11 @@ def test_notebooks_get_the_file_and_the_clip_only():
     assert notebook_parameters(p, "motion_library", None, "/x/params.yaml") == {"params_file": "/x/params.yaml"}
     assert notebook_parameters(p, "pose", "walk", "params.yaml") == {"params_file": "params.yaml", "clip": "walk"}
     # the two imitation stages share a notebook: it is told which reference it learns from
-    assert notebook_parameters(p, "imitate", "walk", "p.yaml") == {"params_file": "p.yaml", "clip": "walk",
-                                                                   "reference": "video"}
+    assert notebook_parameters(p, "imitate", "walk", "p.yaml") == {
+        "params_file": "p.yaml",
+        "clip": "walk",
+        "reference": "video",
+    }
     assert notebook_parameters(p, "imitate_oracle", "walk", "p.yaml")["reference"] == "mocap"
     with pytest.raises(ParamsError, match="unknown stage 'train'"):
         notebook_parameters(p, "train", None, "params.yaml")
@@ -109,7 +122,7 @@ def test_imitate_section_is_checked(tmp_path):
         "oracle_clips: [mine]": r"imitate.oracle_clips \['mine'\] come from video.*only a `mocap:` clip",
         "clips: {walk: {frames: [5, 3]}}": r"imitate.clips.walk.frames: .*\[5, 3\) is empty",
         "oracle_clips: [walk]\n  env:\n    physics_hz: 200": r":6: imitate.env: physics_hz \(200.0\) must be a whole "
-                                                           r"multiple of control_hz",
+        r"multiple of control_hz",
         "env: {terrain: moon}": r"imitate.env.terrain: no terrain 'moon'.*known: flat",
         "ppo: {total_steps: 10}": r"unknown key 'imitate.ppo.total_steps' — did you mean 'total_timesteps'",
     }
@@ -117,15 +130,16 @@ def test_imitate_section_is_checked(tmp_path):
         with pytest.raises(ParamsError, match=message):
             load_params(_params(tmp_path, clips + f"imitate:\n  {section}\n"))
     both = clips + "pose: {clips: [mine]}\nreconstruct: {clips: [mine]}\n"
-    p = load_params(_params(tmp_path, both + "imitate:\n  clips: {mine: {frames: [3, 40], cyclic: true}}\n"
-                            "  oracle_clips: [walk]\n"))
+    p = load_params(
+        _params(tmp_path, both + "imitate:\n  clips: {mine: {frames: [3, 40], cyclic: true}}\n  oracle_clips: [walk]\n")
+    )
     assert p.imitate.clips["mine"].frames == (3, 40) and p.imitate.clips["mine"].cyclic
 
 
 def test_morphology_transfer_names_other_bodies_once_each(tmp_path):
     refused = {  # morphology_transfer.characters -> what the error says
         "[humanoid]": r"morphology_transfer.characters.*character 'humanoid' is the body the clips were reconstructed "
-                      r"on: name another \(atlas, mujoco_humanoid\)",
+        r"on: name another \(atlas, mujoco_humanoid\)",
         "[atlas, atlas]": r"morphology_transfer.characters.*names a character twice",
         "[atlass]": r"morphology_transfer.characters.*no character 'atlass'.*known: atlas, humanoid, mujoco_humanoid",
         "[]": r"morphology_transfer.characters.*at least 1 item",
@@ -133,8 +147,9 @@ def test_morphology_transfer_names_other_bodies_once_each(tmp_path):
     for characters, message in refused.items():
         with pytest.raises(ParamsError, match=message):
             load_params(_params(tmp_path, f"morphology_transfer:\n  characters: {characters}\n"))
-    assert load_params(_params(tmp_path, "morphology_transfer: {characters: [atlas]}\n")
-                       ).morphology_transfer.characters == ["atlas"]
+    assert load_params(
+        _params(tmp_path, "morphology_transfer: {characters: [atlas]}\n")
+    ).morphology_transfer.characters == ["atlas"]
 
 
 def test_per_clip_stages_need_their_clip():
@@ -148,7 +163,13 @@ def test_per_clip_stages_need_their_clip():
 
 def test_stage_sections_extend_the_settings_their_code_takes():
     """One definition per setting: the code's settings model is the section's base, with the same defaults."""
-    from sfv.config import (FitSettings, PoseParams, ReconstructParams, TargetSettings, TrackSettings)
+    from sfv.config import (
+        FitSettings,
+        PoseParams,
+        ReconstructParams,
+        TargetSettings,
+        TrackSettings,
+    )
 
     p = load_params(ROOT / "params.yaml")
     assert isinstance(p.pose, TrackSettings) and isinstance(p.reconstruct, FitSettings)
@@ -161,19 +182,26 @@ def test_stage_sections_extend_the_settings_their_code_takes():
 
 
 def test_render_section_is_checked(tmp_path):
-    clips = ('clips:\n  jump: {source: "mocap:jump"}\n  walk: {source: "mocap:walk"}\n  real: {source: data/clips/real/x.mp4}\n')
+    clips = (
+        'clips:\n  jump: {source: "mocap:jump"}\n  walk: {source: "mocap:walk"}\n'
+        "  real: {source: data/clips/real/x.mp4}\n"
+    )
     p = load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\n"))
     assert p.render.clips == ["jump"] and p.render.camera.distance == 3.5
     with pytest.raises(ParamsError, match=r"render.clips names \['jmup'\], which are not in `clips`"):
         load_params(_params(tmp_path, clips + "render:\n  clips: [jmup]\n"))
-    with pytest.raises(ParamsError, match=r"render.clips \['real'\] come from video .*only `mocap:<name>` clips are rendered"):
+    with pytest.raises(
+        ParamsError, match=r"render.clips \['real'\] come from video .*only `mocap:<name>` clips are rendered"
+    ):
         load_params(_params(tmp_path, clips + "render:\n  clips: [real]\n"))
-    with pytest.raises(ParamsError, match=r"render.camera.elevation: .*less than or equal to 80.*degrees above the horizon"):
+    with pytest.raises(
+        ParamsError, match=r"render.camera.elevation: .*less than or equal to 80.*degrees above the horizon"
+    ):
         load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\n  camera: {elevation: 95}\n"))
     with pytest.raises(ParamsError, match=r"clips.real: .*camera, body, width and height only apply to clips rendered"):
-        load_params(_params(tmp_path, clips.replace('x.mp4}', 'x.mp4, camera: {distance: 3}}')))
+        load_params(_params(tmp_path, clips.replace("x.mp4}", "x.mp4, camera: {distance: 3}}")))
     with pytest.raises(ParamsError, match=r"clips.real: .*camera, body, width and height only apply to clips rendered"):
-        load_params(_params(tmp_path, clips.replace('x.mp4}', 'x.mp4, width: 1280}')))
+        load_params(_params(tmp_path, clips.replace("x.mp4}", "x.mp4, width: 1280}")))
     # a rendered clip's own size, frame rate and camera roll override the render section's
     own = clips.replace('"mocap:walk"}', '"mocap:walk", fps: 60, width: 1080, height: 1920, camera: {roll: 12}}')
     p = load_params(_params(tmp_path, own + "render:\n  clips: [jump, walk]\n"))
@@ -215,3 +243,95 @@ def test_a_clips_ground_contacts_join_the_envs_for_that_clip_only():
     assert imitate.for_clip("walk").env.ground_contacts == ["left_wrist"]
     assert imitate.for_clip("backflip").env.ground_contacts == ["left_wrist"]  # no imitate.clips entry
     assert params.imitate.for_clip("cartwheel").env.ground_contacts == ["right_wrist", "left_wrist"]
+
+
+def _selections(model) -> set[str]:
+    return {name for name, f in model.model_fields.items() if (f.json_schema_extra or {}).get("selection")}
+
+
+def _differences(raw, default, where: str) -> list[str]:
+    """Leaves of params.yaml (`raw`) whose value is not the schema's default (`default`, a model instance), except
+    the project's selections (which clips, characters, runs): those have no default to match."""
+    from pydantic import BaseModel
+
+    out = []
+    for key, value in raw.items():
+        if key in _selections(type(default)):
+            continue
+        current = getattr(default, key)
+        if isinstance(current, BaseModel) and isinstance(value, dict):
+            out += _differences(value, current, f"{where}{key}.")
+            continue
+        shipped = type(default).model_validate({**default.model_dump(), key: value})
+        if getattr(shipped, key) != current:
+            out.append(f"{where}{key}: params.yaml {value!r}, schema default {current!r}")
+    return out
+
+
+def test_schema_defaults_are_the_shipped_params():
+    """One truth: `train()`, `ImitationEnv(motion)` or any settings model built in Python gets what the pipeline
+    runs with. Every value params.yaml sets equals its schema default, except the project's selections."""
+    import yaml
+
+    from sfv.config import Params
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert _differences(raw, Params(), "") == []
+
+
+def test_the_defaults_check_catches_a_drift():
+    import yaml
+
+    from sfv.config import Params
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["imitate"]["ppo"]["n_steps"] = 64
+    raw["irregular_terrain"]["heightmap"]["spacing"] = 0.5
+    assert _differences(raw, Params(), "") == [
+        "imitate.ppo.n_steps: params.yaml 64, schema default 128",
+        "irregular_terrain.heightmap.spacing: params.yaml 0.5, schema default 0.3",
+    ]
+
+
+def test_a_misspelt_key_in_a_clips_entry_gets_the_entrys_keys(tmp_path):
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["imitate"]["clips"]["walk"] = {"cyclc": True}
+    raw["clips"]["walk"]["fpz"] = 30
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ParamsError) as err:
+        load_params(path)
+    assert "unknown key 'imitate.clips.walk.cyclc' — did you mean 'cyclic'? (allowed here: frames, cyclic," in str(
+        err.value
+    )
+    assert "unknown key 'clips.walk.fpz' — did you mean 'fps'? (allowed here: source, frames, fps," in str(err.value)
+
+
+def test_a_clips_frames_are_cut_once():
+    """A real video is cut to `frames` where it is read; a rendered clip's video already holds only its range."""
+    from sfv.config import ClipParams
+
+    video = ClipParams(source="data/clips/mine/mine.mp4", frames=(30, 90))
+    rendered = ClipParams(source="mocap:walk", frames=(30, None))
+    assert video.video_frames == (30, 90)
+    assert rendered.video_frames == (0, None)
+
+
+def test_a_setting_added_after_a_run_reads_as_the_run_behaved():
+    """Today's defaults are the tuned ones; a policy recorded before a setting existed behaved as without it, so
+    its record reads that way (its observation, its resume check), not as today's default."""
+    from sfv.config import EnvSettings
+    from sfv.imitate.train import run_differences
+    from sfv.settings.common import from_record
+
+    assert EnvSettings().reference_root_observation is True and EnvSettings().pose_termination == 1.0
+    old = from_record(EnvSettings, {"action_scale": 0.4})
+    assert old.reference_root_observation is False and old.pose_termination is None and old.action_scale == 0.4
+    today = EnvSettings().model_dump(mode="json")
+    stored = {"env": {k: v for k, v in today.items() if k not in ("reference_root_observation", "pose_termination")}}
+    assert run_differences(stored, {"env": today}) == [
+        "env.pose_termination: None -> 1.0",
+        "env.reference_root_observation: False -> True",
+    ]

@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from sfv.config import ASISettings, EnvSettings, PPOSettings
-from sfv.imitate.asi import AdaptiveStart, objective_gradient, phase_bin, probabilities, update_difficulty
+from sfv.imitate.asi import (
+    AdaptiveStart,
+    objective_gradient,
+    phase_bin,
+    probabilities,
+    update_difficulty,
+)
 from sfv.imitate.curve import read_curve
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.train import latest_checkpoint, train
@@ -27,8 +33,12 @@ def test_gradient_is_the_objectives():
     rng = np.random.default_rng(3)
     logits, difficulty = rng.normal(size=7), rng.uniform(size=7)
     eps = 1e-6
-    numeric = np.array([(objective(logits + eps * e, difficulty, 0.2) - objective(logits - eps * e, difficulty, 0.2))
-                        / (2 * eps) for e in np.eye(7)])
+    numeric = np.array(
+        [
+            (objective(logits + eps * e, difficulty, 0.2) - objective(logits - eps * e, difficulty, 0.2)) / (2 * eps)
+            for e in np.eye(7)
+        ]
+    )
     assert np.allclose(objective_gradient(logits, difficulty, 0.2), numeric, atol=1e-7)
 
 
@@ -72,8 +82,9 @@ def test_distribution_moves_toward_the_phases_the_policy_fails():
 
 
 def test_env_starts_in_the_weighted_bin_and_scores_each_start():
-    env = ImitationEnv(load_mocap("walk"), EnvSettings(state_init="adaptive"), asi=ASISettings(bins=10,
-                                                                                                horizon_seconds=0.5))
+    env = ImitationEnv(
+        load_mocap("walk"), EnvSettings(state_init="adaptive"), asi=ASISettings(bins=10, horizon_seconds=0.5)
+    )
     weights = np.zeros(10)
     weights[7] = 1.0
     env.set_start_weights(weights)
@@ -95,19 +106,41 @@ def test_env_starts_in_the_weighted_bin_and_scores_each_start():
 
 def test_training_with_asi_checkpoints_and_resumes_its_distribution(tmp_path):
     motion = str(save_npz(load_mocap("walk"), tmp_path / "walk.npz"))
-    tiny = dict(n_envs=2, n_workers=1, n_steps=256, batch_size=128, n_epochs=1, net_arch=(16, 16),
-                checkpoint_every=1024, evaluate_every=1024)
+    tiny = dict(
+        n_envs=2,
+        n_workers=1,
+        n_steps=256,
+        batch_size=128,
+        n_epochs=1,
+        net_arch=(16, 16),
+        checkpoint_every=1024,
+        evaluate_every=1024,
+    )
     env = EnvSettings(state_init="adaptive")
     asi = ASISettings(bins=5, horizon_seconds=0.3, step_size=5.0)
-    train(motion, tmp_path / "p", env, ppo=PPOSettings(total_timesteps=1024, **tiny), asi=asi, progress=False,
-          evaluation_seconds=1.0)
+    train(
+        motion,
+        tmp_path / "p",
+        env,
+        ppo=PPOSettings(total_timesteps=1024, **tiny),
+        asi=asi,
+        progress=False,
+        evaluation_seconds=1.0,
+    )
     state = json.loads((latest_checkpoint(tmp_path / "p") / "asi.json").read_text())
     assert not np.allclose(state["logits"], 0)  # it learned from the scored starts
     curve = read_curve(tmp_path / "p" / "curve.csv")
     assert all(0 < r["start_entropy"] < 1 for r in curve)
     assert np.isnan(curve[0]["eval_tracking_error"]) and curve[-1]["eval_survived_seconds"] > 0  # at 1024 samples
-    out = train(motion, tmp_path / "p", env, ppo=PPOSettings(total_timesteps=1536, **tiny), asi=asi, progress=False,
-                evaluation_seconds=1.0)
+    out = train(
+        motion,
+        tmp_path / "p",
+        env,
+        ppo=PPOSettings(total_timesteps=1536, **tiny),
+        asi=asi,
+        progress=False,
+        evaluation_seconds=1.0,
+    )
     assert out["timesteps"] == 1536
     resumed = json.loads((latest_checkpoint(tmp_path / "p") / "asi.json").read_text())
     assert resumed["seen"] and not np.allclose(resumed["logits"], state["logits"])

@@ -10,11 +10,11 @@ import torch
 from sfv import rotations
 from sfv.config import EnvSettings
 from sfv.imitate.env import ImitationEnv
-from sfv.imitate.reference import heading_frame
+from sfv.imitate.reference import heading_frames
 from sfv.imitate.sim import SimulationError, load_terrain
-from sfv.skeleton import SkeletonError
 from sfv.kinematics import forward_kinematics
 from sfv.mocap import load_mocap
+from sfv.skeleton import SkeletonError
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,10 @@ def test_passes_gymnasium_check_env(walk):
 
     env = ImitationEnv(walk, EnvSettings())
     check_env(env, skip_render_check=True)
-    sk = walk.skeleton  # phase and root height, 13 numbers per body but the base; 3 per ball joint, 1 per hinge
-    assert env.observation_space.shape == (2 + 13 * (len(sk.bodies) - 1),)
+    # phase and root height, where the reference's root is (3 + 2), 13 numbers per body but the base; 3 per ball
+    # joint, 1 per hinge
+    sk = walk.skeleton
+    assert env.observation_space.shape == (2 + 5 + 13 * (len(sk.bodies) - 1),)
     assert env.action_space.shape == (sum(3 if b.joint_type == "spherical" else 1 for b in sk.joints),)
     env.close()
 
@@ -53,8 +55,12 @@ def test_reference_state_copied_into_simulator_with_velocities(clip):
         env.reset(options={"time": row / ref.rate})
         s = env.state
         pose = torch.as_tensor(motion.sample(np.array([row, row + 1]) / ref.rate).pose)
-        pos, rot = forward_kinematics(ref.skeleton, torch.as_tensor(ref.root_pos[row:row + 2]),
-                                      torch.as_tensor(ref.root_rot[row:row + 2]), pose)
+        pos, rot = forward_kinematics(
+            ref.skeleton,
+            torch.as_tensor(ref.root_pos[row : row + 2]),
+            torch.as_tensor(ref.root_rot[row : row + 2]),
+            pose,
+        )
         pos, rot = pos.numpy(), rot.numpy()
         omega = rotations.to_rotvec(rotations.multiply(rot[1], rotations.conjugate(rot[0]))) * ref.rate
         worst_pos = max(worst_pos, np.abs(s.body_pos - pos[0]).max())
@@ -113,7 +119,7 @@ def test_early_termination_when_the_body_touches_the_ground(walk_env):
     sim.set_state([0, 0.12, 0], lying, walk_env.reference.joint_rot[0])
     _, _, terminated, truncated, info = walk_env.step(np.zeros(walk_env.action_space.shape))
     assert terminated and info["fallen"] and not truncated
-    no_et = ImitationEnv(walk_env.motion, EnvSettings(early_termination=False))
+    no_et = ImitationEnv(walk_env.motion, EnvSettings(early_termination=False, pose_termination=None))
     no_et.reset(options={"time": 0.0})
     no_et.sim.set_state([0, 0.12, 0], lying, walk_env.reference.joint_rot[0])
     assert not no_et.step(np.zeros(no_et.action_space.shape))[2]
@@ -131,8 +137,9 @@ def test_pose_termination_ends_an_episode_once_a_body_strays_that_far_from_the_r
         env = ImitationEnv(walk, EnvSettings(pose_termination=distance))
         env.reset(options={"time": 0.4})
         s = env.state
-        env.sim.set_state(s.root_pos + np.array([0.0, 0.0, 0.5]), s.root_rot, s.joint_rot, s.root_lin_vel,
-                          s.root_ang_vel, s.joint_vel)
+        env.sim.set_state(
+            s.root_pos + np.array([0.0, 0.0, 0.5]), s.root_rot, s.joint_rot, s.root_lin_vel, s.root_ang_vel, s.joint_vel
+        )
         _, _, terminated, truncated, info = env.step(np.zeros(env.action_space.shape))
         outcomes[distance] = (terminated, info["lost_track"], info["fallen"])
         env.close()
@@ -149,9 +156,10 @@ def test_episode_is_truncated_at_its_length(walk):
     env.close()
 
 
-def test_observation_does_not_change_when_the_whole_scene_turns(walk_env):
+def test_observation_does_not_change_when_the_whole_scene_turns(walk):
     """The observation lives in the root's heading frame: turning the character about the vertical
-    (pose, position and velocities) must not change it."""
+    (pose, position and velocities) must not change it (the reference, which does not turn, left out)."""
+    walk_env = ImitationEnv(walk, EnvSettings(reference_root_observation=False))
     walk_env.reset(options={"time": 0.4})
     for _ in range(3):
         walk_env.step(np.full(walk_env.action_space.shape, 0.1))
@@ -159,12 +167,19 @@ def test_observation_does_not_change_when_the_whole_scene_turns(walk_env):
     obs0 = walk_env._observe()
     yaw = rotations.from_axis_angle(np.array([0, 1.0, 0]), np.array(1.1))
     sim = walk_env.sim
-    sim.set_state(rotations.rotate(yaw, s0.root_pos), rotations.multiply(yaw, s0.root_rot), s0.joint_rot,
-                  rotations.rotate(yaw, s0.root_lin_vel), rotations.rotate(yaw, s0.root_ang_vel), s0.joint_vel)
+    sim.set_state(
+        rotations.rotate(yaw, s0.root_pos),
+        rotations.multiply(yaw, s0.root_rot),
+        s0.joint_rot,
+        rotations.rotate(yaw, s0.root_lin_vel),
+        rotations.rotate(yaw, s0.root_ang_vel),
+        s0.joint_vel,
+    )
     walk_env.state = sim.read_state()
     obs1 = walk_env._observe()
     assert np.abs(obs1 - obs0).max() < 1e-4
     assert np.abs(walk_env.state.body_pos - s0.body_pos).max() > 0.1  # the scene did turn
+    walk_env.close()
 
 
 def test_cyclic_clip_continues_with_the_root_offset(walk):
@@ -217,9 +232,9 @@ def test_clear_errors_for_bad_settings(walk):
 
 def test_cached_files_are_read_only():
     """The character and terrain loaders are cached: what they hand out cannot be changed by a caller."""
-    from sfv.skeleton import load_character
-
     from pydantic import ValidationError
+
+    from sfv.skeleton import load_character
 
     spec = load_terrain("flat")
     with pytest.raises(ValidationError, match="frozen"):
@@ -244,7 +259,7 @@ def test_motion_on_another_skeleton_is_refused(walk):
 def test_phase_as_cosine_and_sine(walk):
     env = ImitationEnv(walk, EnvSettings(phase_encoding="sincos"))
     obs, info = env.reset(options={"time": 0.3})
-    assert env.observation_space.shape == (3 + 15 * 13,) and obs.shape == env.observation_space.shape
+    assert env.observation_space.shape == (3 + 5 + 15 * 13,) and obs.shape == env.observation_space.shape
     angle = 2 * np.pi * info["phase"]
     assert obs[:2] == pytest.approx([np.cos(angle), np.sin(angle)], abs=1e-6)
     env.close()
@@ -259,7 +274,7 @@ def test_reference_root_observation_sees_the_offset_and_heading_to_the_reference
     head = env._observe()[2:7]
     assert head == pytest.approx([0, 0, 0, 1, 0], abs=1e-6)
     s = env.state
-    h, _ = heading_frame(s.root_rot, "y")
+    h = heading_frames(s.root_rot[None], "y")[0][0]
     env.sim.set_state(s.root_pos + h.T @ np.array([1.0, 0, 0]), s.root_rot, s.joint_rot)
     env.state = env.sim.read_state()
     assert env._observe()[2:7] == pytest.approx([-1, 0, 0, 1, 0], abs=1e-6)
@@ -267,8 +282,9 @@ def test_reference_root_observation_sees_the_offset_and_heading_to_the_reference
     env.sim.set_state(s.root_pos, rotations.multiply(yaw, s.root_rot), s.joint_rot)
     env.state = env.sim.read_state()
     forward = env._observe()[5:7]
-    assert np.hypot(*forward) == pytest.approx(1, abs=1e-6) and abs(np.arctan2(forward[1], forward[0])) == \
-        pytest.approx(1.1, abs=1e-5)
+    assert np.hypot(*forward) == pytest.approx(1, abs=1e-6) and abs(
+        np.arctan2(forward[1], forward[0])
+    ) == pytest.approx(1.1, abs=1e-5)
     env.close()
 
 

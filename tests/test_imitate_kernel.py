@@ -1,7 +1,7 @@
 """The compiled per-step kernel (sfv.imitate.kernel) computes what the readable numpy definitions say.
 
-The oracle below is the env's numpy code from before the kernel: sfv.imitate.reward's terms, `heading_frames`, and
-DeepMimic's observation in the root's heading frame, over a batch axis. States come from real simulated steps.
+The definitions are sfv.imitate.numpy_step's: sfv.imitate.reward's terms, `heading_frames`, and DeepMimic's observation
+in the root's heading frame, over a batch axis. States come from real simulated steps.
 """
 
 from __future__ import annotations
@@ -11,81 +11,43 @@ import pytest
 
 from sfv import rotations
 from sfv.config import EnvSettings, HeightmapSettings, RewardParams
-from sfv.imitate import reward as rw
-from sfv.imitate.env import ImitationEnv, _evaluate, ground_heights, reset_many, step_many
-from sfv.imitate.reference import heading_frames
+from sfv.imitate.env import (
+    ImitationEnv,
+    _evaluate,
+    reset_many,
+    step_many,
+)
+from sfv.imitate.numpy_step import step_figures
 from sfv.imitate.sim import BodyState
 from sfv.mocap import load_mocap
 from sfv.motion import Motion
 from sfv.skeleton import load_character
 
 
-def _oracle(env: ImitationEnv, s: BodyState, rows: np.ndarray, cycles: np.ndarray, fields: list | None) -> dict:
-    """Everything `_evaluate` returns, in whole-array numpy (the env's code before the kernel)."""
-    t, up = env.reference, env.up
-    root_ref = t.root_pos[rows] + cycles[:, None] * t.cycle_offset
-    body_ref = t.body_pos[rows] + (cycles[:, None] * t.cycle_offset)[:, None]
-    ground = np.zeros(len(rows)) if fields is None else ground_heights(fields, s.root_pos, tracking=True)
-    root_ref[:, up] += ground
-    body_ref[..., up] += ground[:, None]
-    h, lq = heading_frames(s.root_rot, env.sim.up_axis)
-    ht = np.swapaxes(h, -1, -2)
-    rel = s.body_pos - s.root_pos[:, None]
-    ee = rel[:, env.end_effector_index].copy()
-    ee[..., up] = s.body_pos[:, env.end_effector_index, up]
-    if fields is not None:
-        ee[..., up] -= ground_heights(fields, s.body_pos[:, env.end_effector_index], tracking=True)
-    errors = {
-        "pose": rw.pose_error(s.joint_rot, t.joint_rot[rows], s.root_rot, t.root_rot[rows], env.joint_weights,
-                              env.root_weight),
-        "velocity": rw.velocity_error(s.joint_vel, t.joint_vel[rows], s.root_ang_vel, t.root_ang_vel[rows],
-                                      env.joint_weights, env.root_weight),
-        "end_effector": rw.end_effector_error(ee @ ht, t.end_effectors[rows]),
-        "root": rw.root_error(s.root_pos, root_ref, s.root_rot, t.root_rot[rows], s.root_lin_vel,
-                              t.root_lin_vel[rows], s.root_ang_vel, t.root_ang_vel[rows]),
-        "com": rw.com_error(s.com_vel, t.com_vel[rows]),
-        "root_velocity": rw.root_velocity_error(s.root_lin_vel, t.root_lin_vel[rows], s.root_ang_vel,
-                                                t.root_ang_vel[rows]),
-    }
-    reward, terms = rw.combine(errors, env.weights, env.reward.scales)
-    phase = rows / max(t.n - 1, 1)
-    head = [phase] if env.settings.phase_encoding == "linear" else [np.cos(2 * np.pi * phase),
-                                                                     np.sin(2 * np.pi * phase)]
-    head.append(s.root_pos[:, up] - ground)
-    if env.settings.reference_root_observation:
-        offset = np.einsum("nij,nj->ni", h, root_ref - s.root_pos)
-        forward = np.einsum("nij,nj->ni", h, t.heading[rows])
-        head.extend([*offset.T, *forward[:, [i for i in range(3) if i != up]].T])
-    rot = s.body_rot[:, 1:] @ np.swapaxes(lq, -1, -2)
-    rot *= np.where(rot[..., 3:] < 0, -1.0, 1.0)
-    n = len(rows)
-    obs = np.concatenate([np.stack(head, axis=-1), (rel[:, 1:] @ ht).reshape(n, -1), rot.reshape(n, -1),
-                          (s.body_lin_vel[:, 1:] @ ht).reshape(n, -1), (s.body_ang_vel[:, 1:] @ ht).reshape(n, -1)],
-                         axis=1).astype(np.float32)
-    d = rel - (body_ref - root_ref[:, None])
-    w = s.body_pos - body_ref
-    return {"obs": obs, "errors": np.stack([errors[k] for k in rw.TERMS], axis=1),
-            "terms": np.stack([terms[k] for k in rw.TERMS], axis=1), "reward": reward,
-            "tracking": np.sqrt(np.einsum("nbi,nbi->nb", d, d)).mean(axis=1),
-            "far_sq": np.einsum("nbi,nbi->nb", w, w).max(axis=1),
-            "root_distance": np.linalg.norm(s.root_pos - root_ref, axis=1)}
-
-
 def _at_rest(name: str, frames: int = 60) -> Motion:
     """A character holding its rest pose (each joint at 0 or its nearest limit) at its standing height."""
     body = load_character(name)
     low, high = np.array([j.limits for j in body.joints]).T
-    return Motion(body, 30.0, np.tile([0.0, 0.0, float(body.settings["root_height"])], (frames, 1)),
-                  np.tile(rotations.IDENTITY, (frames, 1)), np.tile(np.clip(0.0, low, high), (frames, 1)),
-                  name=f"{name}_at_rest")
+    return Motion(
+        body,
+        30.0,
+        np.tile([0.0, 0.0, float(body.settings["root_height"])], (frames, 1)),
+        np.tile(rotations.IDENTITY, (frames, 1)),
+        np.tile(np.clip(0.0, low, high), (frames, 1)),
+        name=f"{name}_at_rest",
+    )
 
 
 CASES = {
     "walk": lambda: (load_mocap("walk"), EnvSettings()),  # y up, cyclic: later cycles shift the reference
     "jump, phase as one number, no reference root": lambda: (
-        load_mocap("jump"), EnvSettings(phase_encoding="linear", reference_root_observation=False)),
+        load_mocap("jump"),
+        EnvSettings(phase_encoding="linear", reference_root_observation=False),
+    ),
     "walk on rough ground, heightmap": lambda: (
-        load_mocap("walk"), EnvSettings(terrain="rough", heightmap=HeightmapSettings(enabled=True))),
+        load_mocap("walk"),
+        EnvSettings(terrain="rough", heightmap=HeightmapSettings(enabled=True)),
+    ),
     "atlas (z up, revolute joints)": lambda: (_at_rest("atlas"), EnvSettings()),
 }
 
@@ -93,8 +55,10 @@ CASES = {
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_kernel_computes_what_the_numpy_definitions_say(case):
     motion, settings = CASES[case]()
-    reward = RewardParams(scales=dict(pose=2, velocity=0.1, end_effector=40, root=5, com=10, root_velocity=0.5),
-                          weights=dict(pose=0.5, velocity=0.05, end_effector=0.15, root=0.1, com=0.1, root_velocity=0.1))
+    reward = RewardParams(
+        scales=dict(pose=2, velocity=0.1, end_effector=40, root=5, com=10, root_velocity=0.5),
+        weights=dict(pose=0.5, velocity=0.05, end_effector=0.15, root=0.1, com=0.1, root_velocity=0.1),
+    )
     envs = [ImitationEnv(motion, settings, reward) for _ in range(3)]
     late = 0.85 * envs[0].reference.duration  # a cyclic clip's next cycle comes within a few steps
     reset_many(envs, [0, 1, 2], [{"time": late}] * 3)
@@ -107,7 +71,10 @@ def test_the_kernel_computes_what_the_numpy_definitions_say(case):
             s = BodyState.stack([e.state for e in live])
             rows, cycles = live[0].reference.locate_many(np.array([e.time for e in live]))
             fields = None if live[0].field is None else [e.field for e in live]
-            got, want = _evaluate(live[0], s, rows, cycles, fields)._asdict(), _oracle(live[0], s, rows, cycles, fields)
+            got, want = (
+                _evaluate(live[0], s, rows, cycles, fields)._asdict(),
+                step_figures(live[0], s, rows, cycles, fields),
+            )
             k = len(want["obs"][0])  # the heightmap, after these columns, is numpy's in both
             assert np.allclose(got["obs"][:, :k], want["obs"], rtol=0, atol=1e-6), case
             for name in ("errors", "terms", "reward", "tracking", "far_sq", "root_distance"):
@@ -133,7 +100,7 @@ def test_an_env_alone_and_in_a_batch_gets_the_same_bits():
     rows, cycles = envs[0].reference.locate_many(np.array([e.time for e in envs]))
     together = _evaluate(envs[0], s, rows, cycles, None)
     for i, env in enumerate(envs):
-        alone = _evaluate(env, BodyState.stack([env.state]), rows[i:i + 1], cycles[i:i + 1], None)
+        alone = _evaluate(env, BodyState.stack([env.state]), rows[i : i + 1], cycles[i : i + 1], None)
         for a, b in zip(alone, together):
             assert np.array_equal(a[0], b[i])
     for env in envs:

@@ -9,12 +9,19 @@ import numpy as np
 import pytest
 
 from sfv import paths, rotations
+from sfv.analysis.fidelity import body_error, fidelity, motion_states, root_drift
 from sfv.config import EnvSettings, ImitateClip, Params, ReferenceChecks
 from sfv.imitate.env import ImitationEnv
-from sfv.imitate.fidelity import body_error, fidelity, motion_states, root_drift
 from sfv.imitate.reference import ReferenceTrack, heading_angle
-from sfv.imitate.reference_clip import (ReferenceError, close_loop, foot_indices, ground, one_level_span,
-                                        prepare_reference, standing_foot_height)
+from sfv.imitate.reference_clip import (
+    ReferenceError,
+    close_loop,
+    foot_indices,
+    ground,
+    one_level_span,
+    prepare_reference,
+    standing_foot_height,
+)
 from sfv.imitate.stage import make_reference
 from sfv.mocap import load_mocap
 from sfv.motion import save_npz
@@ -69,8 +76,9 @@ def test_cyclic_reference_closes_its_loop_and_repeats(walk):
     raw = replace(walk, loop="none")
     drift = np.linspace(0.0, 1.0, raw.n_frames)
     turn = rotations.from_axis_angle(np.array([0.0, 1.0, 0.0]), np.radians(20.0) * drift)
-    raw = replace(raw, root_rot=rotations.multiply(turn, raw.root_rot),
-                  root_pos=raw.root_pos + np.outer(drift, [0.0, 0.03, 0.0]))
+    raw = replace(
+        raw, root_rot=rotations.multiply(turn, raw.root_rot), root_pos=raw.root_pos + np.outer(drift, [0.0, 0.03, 0.0])
+    )
     ref, made = prepare_reference(raw, ImitateClip(cyclic=True), CHECKS, "walk")
     assert ref.loop == "wrap" and made["loop"] == "wrap"
     jq = ref.joint_quaternions()
@@ -78,8 +86,10 @@ def test_cyclic_reference_closes_its_loop_and_repeats(walk):
     assert np.degrees(rotations.angle_between(ref.root_rot[0], ref.root_rot[-1])) < 1e-6
     assert ref.root_pos[-1, 1] == pytest.approx(ref.root_pos[0, 1])
     h = np.degrees(heading_angle(ref.root_rot, "y"))
-    assert abs(h[-1] - h[0]) < 1e-6 and abs(np.degrees(heading_angle(raw.root_rot[-1], "y") -
-                                                       heading_angle(raw.root_rot[0], "y"))) > 15
+    assert (
+        abs(h[-1] - h[0]) < 1e-6
+        and abs(np.degrees(heading_angle(raw.root_rot[-1], "y") - heading_angle(raw.root_rot[0], "y"))) > 15
+    )
     # the middle frames change by a part of the fix only
     mid = ref.n_frames // 2
     assert 5 < np.degrees(rotations.angle_between(ref.root_rot[mid], raw.root_rot[mid])) < 15
@@ -95,8 +105,11 @@ def test_cyclic_reference_closes_its_loop_and_repeats(walk):
 
 
 def test_too_short_reference_is_refused_naming_the_clip_and_fix(walk):
-    with pytest.raises(ReferenceError, match=r"clip 'hop': the reference is 10 frames \(0.30 s at 30 fps\).*"
-                                             r"imitate.reference.min_seconds = 0.5 s.*imitate.clips.hop.frames"):
+    with pytest.raises(
+        ReferenceError,
+        match=r"clip 'hop': the reference is 10 frames \(0.30 s at 30 fps\).*"
+        r"imitate.reference.min_seconds = 0.5 s.*imitate.clips.hop.frames",
+    ):
         prepare_reference(walk, ImitateClip(frames=(0, 10)), CHECKS, "hop")
     with pytest.raises(ReferenceError, match=r"frames \[30, 60\) lies outside .* 39 frames"):
         prepare_reference(walk, ImitateClip(frames=(30, 60)), CHECKS, "hop")
@@ -107,8 +120,11 @@ def test_sinking_reference_is_refused_naming_the_frame(walk):
     pos, _ = sunk.body_positions()
     feet = pos[3:, foot_indices(walk.skeleton), 1]  # the frames imitated: from 3 on
     frame = int(np.unravel_index(np.argmin(feet), feet.shape)[0])
-    with pytest.raises(ReferenceError, match=rf"clip 'walk': the reference sinks 0.5\d m below the floor at frame "
-                                             rf"{frame + 3} \(.*_ankle\).*reconstruct.weights.ground.*sink_tolerance"):
+    with pytest.raises(
+        ReferenceError,
+        match=rf"clip 'walk': the reference sinks 0.5\d m below the floor at frame "
+        rf"{frame + 3} \(.*_ankle\).*reconstruct.weights.ground.*sink_tolerance",
+    ):
         prepare_reference(sunk, ImitateClip(frames=(3, None)), CHECKS, "walk")
     # one broken frame, 0.5 m down: that frame is named
     bad = replace(walk, root_pos=walk.root_pos.copy())
@@ -117,29 +133,46 @@ def test_sinking_reference_is_refused_naming_the_frame(walk):
         prepare_reference(bad, ImitateClip(), CHECKS, "walk")
     # a frame upside down and low while the feet stand elsewhere: a hand under the floor, named with its frame
     bad.root_pos[12, 1] = 0.2
-    bad.root_rot[12] = rotations.multiply(rotations.from_axis_angle(np.array([1.0, 0.0, 0.0]), np.pi), walk.root_rot[12])
-    with pytest.raises(ReferenceError, match=r"with its feet on the floor, the reference's \w+ is 0.\d\d m under it "
-                                             r"at frame 12"):
+    bad.root_rot[12] = rotations.multiply(
+        rotations.from_axis_angle(np.array([1.0, 0.0, 0.0]), np.pi), walk.root_rot[12]
+    )
+    with pytest.raises(
+        ReferenceError,
+        match=r"with its feet on the floor, the reference's \w+ is 0.\d\d m under it "
+        r"at frame 12",
+    ):
         prepare_reference(bad, ImitateClip(), CHECKS, "walk")
 
 
 def test_two_ground_levels_are_refused_with_the_part_on_one_level(walk):
     # a walk on a 1 m wall, then on the ground (a cut, like stepping off)
     wall = replace(walk, loop="none", root_pos=walk.root_pos + [0.0, 1.0, 0.0])
-    both = replace(wall, root_pos=np.concatenate([wall.root_pos, walk.root_pos[1:] + wall.root_pos[-1] * [1, 0, 1]]),
-                   root_rot=np.concatenate([wall.root_rot, walk.root_rot[1:]]),
-                   pose=np.concatenate([wall.pose, walk.pose[1:]]))
-    with pytest.raises(ReferenceError, match=r"ground under the body is at 1.\d\d m around frame \d+ and at 0.0\d m "
-                                             r"around frame \d+.*imitate.clips.wall.frames: \[(0, 3\d|2\d, 7\d)\] is the longest part"):
+    both = replace(
+        wall,
+        root_pos=np.concatenate([wall.root_pos, walk.root_pos[1:] + wall.root_pos[-1] * [1, 0, 1]]),
+        root_rot=np.concatenate([wall.root_rot, walk.root_rot[1:]]),
+        pose=np.concatenate([wall.pose, walk.pose[1:]]),
+    )
+    with pytest.raises(
+        ReferenceError,
+        match=r"ground under the body is at 1.\d\d m around frame \d+ and at 0.0\d m "
+        r"around frame \d+.*imitate.clips.wall.frames: \[(0, 3\d|2\d, 7\d)\] is the longest part",
+    ):
         prepare_reference(both, ImitateClip(), CHECKS, "wall")
     assert one_level_span(np.array([1.0, 1.0, 1.1, 0.0, 0.05, 0.0, 0.0, 0.02]), 0.3) == (3, 8)
 
 
 def test_nan_in_a_reconstruction_is_refused_and_nothing_trained_is_lost(tmp_path, monkeypatch, walk):
     monkeypatch.chdir(tmp_path)
-    params = Params.model_validate({"clips": {"x": {"source": "mocap:walk"}}, "render": {"clips": ["x"]},
-                                    "pose": {"clips": ["x"]}, "reconstruct": {"clips": ["x"]},
-                                    "imitate": {"clips": {"x": {"cyclic": True}}}})
+    params = Params.model_validate(
+        {
+            "clips": {"x": {"source": "mocap:walk"}},
+            "render": {"clips": ["x"]},
+            "pose": {"clips": ["x"]},
+            "reconstruct": {"clips": ["x"]},
+            "imitate": {"clips": {"x": {"cyclic": True}}},
+        }
+    )
     save_npz(walk, paths.reconstructed_motion("x", ".npz"))
     save_npz(walk, paths.mocap_motion("walk"))
     motion, made, ref_file = make_reference(params, "x", "video")
@@ -153,8 +186,11 @@ def test_nan_in_a_reconstruction_is_refused_and_nothing_trained_is_lost(tmp_path
     arrays = dict(np.load(path))
     arrays["root_pos"][7, 1] = np.nan
     np.savez(path, **arrays)
-    with pytest.raises(ReferenceError, match=r"clip 'x': .*x.npz: motion 'walk': root_pos has a non-finite value at "
-                                             r"frame 7.*dvc repro reconstruct@x"):
+    with pytest.raises(
+        ReferenceError,
+        match=r"clip 'x': .*x.npz: motion 'walk': root_pos has a non-finite value at "
+        r"frame 7.*dvc repro reconstruct@x",
+    ):
         make_reference(params, "x", "video")
     assert checkpoint.read_bytes() == b"trained" and ref_file.read_bytes() == before
     # unchanged content is not rewritten (the training's resume check compares content)
@@ -203,8 +239,11 @@ def test_a_reference_with_a_non_foot_body_on_the_ground_is_refused_with_the_fix(
     from sfv.imitate.reference_clip import ReferenceError, check_ground_contacts
 
     cartwheel = load_mocap("cartwheel")
-    with pytest.raises(ReferenceError, match=r"left_wrist at frame 61 \(1.02 s\).*ground_contacts: "
-                                             r"\[right_wrist, left_wrist\]"):
+    with pytest.raises(
+        ReferenceError,
+        match=r"left_wrist at frame 61 \(1.02 s\).*ground_contacts: "
+        r"\[right_wrist, left_wrist\]",
+    ):
         check_ground_contacts(cartwheel, [], "cartwheel")
     check_ground_contacts(cartwheel, ["right_wrist", "left_wrist"], "cartwheel")  # allowed: no error
     check_ground_contacts(load_mocap("walk"), [], "walk")  # only the feet touch

@@ -34,24 +34,40 @@ def test_rotation_angle_ignores_quaternion_sign():
 
 def test_velocity_end_effector_root_and_com_errors():
     jv, jv_ref = np.array([[1.0, 0, 0], [0, 2.0, 0]]), np.zeros((2, 3))
-    assert rw.velocity_error(jv, jv_ref, np.array([0, 0, 3.0]), np.zeros(3), np.array([0.5, 0.25]), 0.1) == \
-        pytest.approx(0.1 * 9 + 0.5 * 1 + 0.25 * 4)
+    assert rw.velocity_error(
+        jv, jv_ref, np.array([0, 0, 3.0]), np.zeros(3), np.array([0.5, 0.25]), 0.1
+    ) == pytest.approx(0.1 * 9 + 0.5 * 1 + 0.25 * 4)
     ee = np.array([[0.1, 0, 0], [0, 0, 0], [0, 0.2, 0], [0, 0, 0]])
     assert rw.end_effector_error(ee, np.zeros((4, 3))) == pytest.approx((0.01 + 0.04) / 4)
-    err = rw.root_error(np.array([0.1, 0, 0]), np.zeros(3), quat_about([0, 1, 0], 0.5), rotations.IDENTITY,
-                        np.array([0, 2.0, 0]), np.zeros(3), np.array([0, 0, 10.0]), np.zeros(3))
+    err = rw.root_error(
+        np.array([0.1, 0, 0]),
+        np.zeros(3),
+        quat_about([0, 1, 0], 0.5),
+        rotations.IDENTITY,
+        np.array([0, 2.0, 0]),
+        np.zeros(3),
+        np.array([0, 0, 10.0]),
+        np.zeros(3),
+    )
     assert err == pytest.approx(0.01 + 0.1 * 0.25 + 0.01 * 4 + 0.001 * 100)
     assert rw.com_error(np.array([1.0, 1.0, 0]), np.zeros(3)) == pytest.approx(0.2)
-    assert rw.root_velocity_error(np.array([0, 2.0, 0]), np.zeros(3), np.array([0, 0, 10.0]),
-                                  np.zeros(3)) == pytest.approx(4 + 0.1 * 100)
+    assert rw.root_velocity_error(
+        np.array([0, 2.0, 0]), np.zeros(3), np.array([0, 0, 10.0]), np.zeros(3)
+    ) == pytest.approx(4 + 0.1 * 100)
 
 
 def test_combine_weights_and_scales():
     errors = {"pose": 0.1, "velocity": 2.0, "end_effector": 0.01, "root": 0.05, "com": 0.02, "root_velocity": 0.5}
     reward = RewardParams()
     total, terms = rw.combine(errors, reward.normalised_weights(), reward.scales)
-    expected_terms = {"pose": math.exp(-0.2), "velocity": math.exp(-0.2), "end_effector": math.exp(-0.4),
-                      "root": math.exp(-0.25), "com": math.exp(-0.2), "root_velocity": math.exp(-1.0)}
+    expected_terms = {
+        "pose": math.exp(-0.2),
+        "velocity": math.exp(-0.2),
+        "end_effector": math.exp(-0.4),
+        "root": math.exp(-0.25),
+        "com": math.exp(-0.2),
+        "root_velocity": math.exp(-1.0),
+    }
     assert terms == pytest.approx(expected_terms)
     w = {"pose": 0.5, "velocity": 0.05, "end_effector": 0.15, "root": 0.2, "com": 0.1}
     assert total == pytest.approx(sum(w[k] * expected_terms[k] for k in w))  # root_velocity: weight 0 by default
@@ -74,16 +90,19 @@ def test_weights_are_normalised_and_checked():
 
 def test_terms_are_the_schemas():
     """The reward's terms are the params schema's, in its order: a term added there is computed here."""
-    assert rw.TERMS == tuple(RewardTerms.model_fields) == ("pose", "velocity", "end_effector", "root", "com",
-                                                           "root_velocity")
+    assert (
+        rw.TERMS
+        == tuple(RewardTerms.model_fields)
+        == ("pose", "velocity", "end_effector", "root", "com", "root_velocity")
+    )
     assert set(RewardParams().normalised_weights()) == set(rw.TERMS)
 
 
 def test_figures_draw_every_term():
     """A term added to the schema is drawn too (its label and its error in everyday units)."""
+    from sfv.config import EnvSettings
     from sfv.imitate import figures
     from sfv.imitate.evaluate import rollout
-    from sfv.config import EnvSettings
     from sfv.mocap import load_mocap
 
     shapes = figures.reward_term_shapes(RewardParams())
@@ -91,3 +110,11 @@ def test_figures_draw_every_term():
     r = rollout(None, load_mocap("walk"), EnvSettings(), RewardParams(), seconds=0.2)
     fig = figures.rollout_figure({"PD alone": r}, "walk")
     assert len(fig.axes[1].get_lines()) == len(rw.TERMS)
+
+
+def test_every_term_has_its_error_and_its_definition():
+    """The table notebook 06 shows is built from these: one error function per reward term, each documented."""
+    from sfv.imitate.reward import ERRORS, TERMS
+
+    assert tuple(ERRORS) == TERMS
+    assert all(f.__doc__ and f.__doc__.strip() for f in ERRORS.values())

@@ -11,8 +11,8 @@ import pytest
 from sfv.config import EnvSettings, PPOSettings, RewardParams
 from sfv.imitate.curve import read_curve
 from sfv.imitate.train import latest_checkpoint, train
-from sfv.motion import save_npz
 from sfv.mocap import load_mocap
+from sfv.motion import save_npz
 from tests.training import kill_after_checkpoint
 
 TINY = dict(n_envs=1, n_steps=256, batch_size=128, n_epochs=2, net_arch=(32, 32), checkpoint_every=512)
@@ -44,8 +44,14 @@ def test_train_checkpoints_and_resumes_where_it_stopped(tmp_path, walk_npz):
     again = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False)
     assert again["timesteps"] == 1536  # budget spent: nothing more to do
 
-    changed = train(walk_npz, out, EnvSettings(action_scale=0.3), ppo=PPOSettings(total_timesteps=512, **TINY), seed=1,
-                    progress=False)
+    changed = train(
+        walk_npz,
+        out,
+        EnvSettings(action_scale=0.3),
+        ppo=PPOSettings(total_timesteps=512, **TINY),
+        seed=1,
+        progress=False,
+    )
     assert changed["timesteps"] == 512  # other settings: the old checkpoint is not reused
     assert json.loads((out / "run.json").read_text())["env"]["action_scale"] == 0.3
     kept = out / "superseded"  # ... but not deleted either: 1,536 samples of the old run wait there
@@ -59,21 +65,45 @@ def test_a_stage_keeps_its_run_apart_and_its_final_policy_resumes(tmp_path, walk
     checkpoints while it trains and is emptied once the final policy is written, which a larger budget (a fresh
     clone restored from the store, say) then resumes from."""
     out, run, tb = tmp_path / "policy", tmp_path / "runs" / "imitate" / "walk", tmp_path / "logs" / "walk"
-    first = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=1024, **TINY), seed=1, progress=False,
-                  run_dir=run, tensorboard_dir=tb)
+    first = train(
+        walk_npz,
+        out,
+        EnvSettings(),
+        ppo=PPOSettings(total_timesteps=1024, **TINY),
+        seed=1,
+        progress=False,
+        run_dir=run,
+        tensorboard_dir=tb,
+    )
     assert first["timesteps"] == 1024
     assert sorted(p.name for p in out.iterdir()) == ["curve.csv", "model.zip", "run.json", "vecnormalize.pkl"]
     assert latest_checkpoint(run) is None and not (run / "checkpoints").exists()  # served: nothing left to carry
     assert any(tb.rglob("events.out.tfevents.*"))
     curve = read_curve(out / "curve.csv")
-    more = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False,
-                 run_dir=run, tensorboard_dir=tb)
+    more = train(
+        walk_npz,
+        out,
+        EnvSettings(),
+        ppo=PPOSettings(total_timesteps=1536, **TINY),
+        seed=1,
+        progress=False,
+        run_dir=run,
+        tensorboard_dir=tb,
+    )
     assert more["timesteps"] == 1536
     resumed = read_curve(out / "curve.csv")
     assert resumed[:4] == curve and [r["timesteps"] for r in resumed[4:]] == [1280, 1536]
     # other settings than the final policy's: a fresh run, never a resume from it
-    other = train(walk_npz, out, EnvSettings(action_scale=0.3), ppo=PPOSettings(total_timesteps=512, **TINY), seed=1,
-                  progress=False, run_dir=run, tensorboard_dir=tb)
+    other = train(
+        walk_npz,
+        out,
+        EnvSettings(action_scale=0.3),
+        ppo=PPOSettings(total_timesteps=512, **TINY),
+        seed=1,
+        progress=False,
+        run_dir=run,
+        tensorboard_dir=tb,
+    )
     assert other["timesteps"] == 512
 
 
@@ -92,8 +122,7 @@ def test_a_damaged_checkpoint_is_named_and_the_one_before_resumes(tmp_path, walk
     capsys.readouterr()
     assert latest_checkpoint(out).name == f"{1024:012d}"
     assert f"checkpoint {newest.parent} is damaged" in capsys.readouterr().out
-    summary = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=2048, **TINY), seed=1,
-                    progress=False)
+    summary = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=2048, **TINY), seed=1, progress=False)
     printed = capsys.readouterr().out
     assert f"resuming from {out / 'checkpoints' / f'{1024:012d}'} (1024 samples done)" in printed
     assert summary["timesteps"] == 2048
@@ -102,8 +131,12 @@ def test_a_damaged_checkpoint_is_named_and_the_one_before_resumes(tmp_path, walk
     for ckpt in (out / "checkpoints").iterdir():  # every checkpoint unreadable: from scratch, not a crash
         (ckpt / "vecnormalize.pkl").write_bytes(b"not a pickle")
     assert latest_checkpoint(out, report=None) is None
-    assert train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=512, **TINY), seed=1,
-                 progress=False)["timesteps"] == 512
+    assert (
+        train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=512, **TINY), seed=1, progress=False)[
+            "timesteps"
+        ]
+        == 512
+    )
 
 
 def test_a_changed_reference_starts_afresh_an_equal_one_resumes(tmp_path, walk_npz):
@@ -137,13 +170,20 @@ def test_kill_minus_nine_loses_at_most_one_checkpoint_interval(tmp_path, walk_np
     curve_before = read_curve(out / "curve.csv")
     done_before = int(curve_before[-1]["timesteps"])
     assert done_before - saved <= 1024  # at most one interval (512 x 2 envs) ahead of the checkpoint
-    summary = train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=saved + 2048, **dict(TINY, n_envs=2)),
-                    seed=2, progress=False)
+    summary = train(
+        walk_npz,
+        out,
+        EnvSettings(),
+        ppo=PPOSettings(total_timesteps=saved + 2048, **dict(TINY, n_envs=2)),
+        seed=2,
+        progress=False,
+    )
     assert summary["timesteps"] == saved + 2048
     steps = [r["timesteps"] for r in read_curve(out / "curve.csv")]
     assert steps == sorted(set(steps)) and steps[-1] == saved + 2048
-    assert [r for r in read_curve(out / "curve.csv") if r["timesteps"] <= saved] == \
-        [r for r in curve_before if r["timesteps"] <= saved]
+    assert [r for r in read_curve(out / "curve.csv") if r["timesteps"] <= saved] == [
+        r for r in curve_before if r["timesteps"] <= saved
+    ]
 
 
 def test_evaluation_rollout_and_video(tmp_path, walk_npz):
@@ -156,8 +196,17 @@ def test_evaluation_rollout_and_video(tmp_path, walk_npz):
     train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=256, **TINY), seed=0, progress=False)
     model, normaliser = load_policy(out)
     video = tmp_path / "eval.mp4"
-    result = rollout(model, load_motion(walk_npz), EnvSettings(), RewardParams(), seconds=1.0, video=video, width=320, height=192,
-                     policy_normaliser=normaliser)
+    result = rollout(
+        model,
+        load_motion(walk_npz),
+        EnvSettings(),
+        RewardParams(),
+        seconds=1.0,
+        video=video,
+        width=320,
+        height=192,
+        policy_normaliser=normaliser,
+    )
     n = len(result["time"])
     assert 1 <= n <= 30 and result["survived_seconds"] == pytest.approx(n / 30)
     assert result["fallen"] == (n < 30)
@@ -204,8 +253,13 @@ def test_a_reference_touching_down_with_disallowed_bodies_is_refused_before_trai
     path = tmp_path / "cartwheel.npz"
     load_mocap("cartwheel").save(path)
     with pytest.raises(ReferenceError, match="imitate.clips.cartwheel.ground_contacts"):
-        train(path, tmp_path / "policy", EnvSettings(), RewardParams(), PPOSettings(total_timesteps=64, n_envs=1,
-                                                                                    n_steps=64, batch_size=64))
+        train(
+            path,
+            tmp_path / "policy",
+            EnvSettings(),
+            RewardParams(),
+            PPOSettings(total_timesteps=64, n_envs=1, n_steps=64, batch_size=64),
+        )
     assert not (tmp_path / "policy").exists()  # nothing made, nothing lost
 
 
@@ -217,8 +271,9 @@ def test_a_setting_added_later_at_its_default_does_not_restart_a_run(tmp_path, w
     older = json.loads(json.dumps(signature))
     del older["env"]["ground_contacts"]  # recorded by a kit without the setting
     assert same_run(older, signature)
-    changed = _run_signature(walk_npz, EnvSettings(ground_contacts=["left_wrist"]), RewardParams(), PPOSettings(), 0,
-                             ASISettings())
+    changed = _run_signature(
+        walk_npz, EnvSettings(ground_contacts=["left_wrist"]), RewardParams(), PPOSettings(), 0, ASISettings()
+    )
     assert not same_run(older, changed)  # the new setting away from its default: a different run
     del older["reward"]["weights"]["root_velocity"], older["reward"]["scales"]["root_velocity"]  # a new reward term
     assert same_run(older, signature)  # (found at any depth: a term's weight lives in reward.weights)
@@ -239,7 +294,10 @@ def test_linear_learning_rate_follows_one_schedule_across_chunks_of_a_growing_bu
     rate = learning_rate_schedule(PPOSettings(total_timesteps=1536, **linear))
     assert [rate(p) for p in (1.0, 1 - 1024 / 1536, 0.0)] == pytest.approx([1e-3, 5e-4, 2.5e-4])
     assert learning_rate_schedule(PPOSettings(total_timesteps=4096, **linear))(0.0) == 0.0  # past the horizon
-    assert learning_rate_schedule(PPOSettings(total_timesteps=1536, **dict(linear, learning_rate_horizon=None)))(0.0) == 0.0
+    assert (
+        learning_rate_schedule(PPOSettings(total_timesteps=1536, **dict(linear, learning_rate_horizon=None)))(0.0)
+        == 0.0
+    )
     assert learning_rate_schedule(PPOSettings(**TINY)) == PPOSettings().learning_rate
     out = tmp_path / "policy"
     for budget, expected in ((1024, 5e-4), (1536, 2.5e-4)):

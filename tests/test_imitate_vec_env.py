@@ -11,8 +11,8 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 from sfv.config import EnvSettings
 from sfv.imitate.env import ImitationEnv
-from sfv.imitate.vec_env import BatchedSubprocVecEnv
 from sfv.mocap import load_mocap
+from sfv.rollout_workers.vec_env import BatchedSubprocVecEnv
 
 
 def make(rank: int):
@@ -109,16 +109,20 @@ def test_step_many_equals_each_env_stepped_alone():
         env.close()
 
 
-def test_batched_heading_frames_equal_the_single_ones():
+def test_heading_frames_undo_the_heading():
+    """The env's heading frame (no trigonometric calls) is the heading's inverse, as a matrix and as the matrix that
+    left-multiplies quaternions by it."""
     from sfv import rotations
-    from sfv.imitate.reference import heading_frame, heading_frames
+    from sfv.imitate.reference import heading_frames, heading_inverse
 
     q = rotations.normalize(np.random.default_rng(2).normal(size=(6, 4)))
+    v = np.array([0.3, -1.2, 0.7])
     for up in ("y", "z"):
         h, lq = heading_frames(q, up)
+        assert np.allclose(h, heading_inverse(q, up), atol=1e-12)
         for i in range(6):
-            h1, lq1 = heading_frame(q[i], up)
-            assert np.allclose(h[i], h1, atol=1e-12) and np.allclose(lq[i], lq1, atol=1e-12)
+            turned = rotations.rotate(lq[i] @ q[i], v)
+            assert np.allclose(turned, h[i] @ rotations.rotate(q[i], v), atol=1e-12)
 
 
 @pytest.mark.parametrize("action_mode", ["residual", "absolute"])
@@ -132,7 +136,7 @@ def test_pd_targets_of_a_batch_are_bit_identical_to_each_env_alone(action_mode):
             a = rng.uniform(-1, 1, (n, *env.action_space.shape)) * env.settings.action_scale
             rows = rng.integers(0, len(env.reference.revolute_angle), n)
             batch = env._pd_targets_many(a, rows)
-            assert [env._pd_targets_many(a[i:i + 1], rows[i:i + 1])[0] for i in range(n)] == batch
+            assert [env._pd_targets_many(a[i : i + 1], rows[i : i + 1])[0] for i in range(n)] == batch
     finally:
         env.close()
 

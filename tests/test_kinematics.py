@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from sfv import rotations
-from sfv.kinematics import centre_of_mass, forward_kinematics, forward_kinematics_np
 from sfv.assets import available_mocap
+from sfv.kinematics import centre_of_mass, forward_kinematics, forward_kinematics_np
 from sfv.mocap import load_mocap
 from tests.conftest import REPORT
 
@@ -48,14 +48,18 @@ def test_fk_matches_pybullet_link_frames(clip, humanoid, bullet):
     pos, rot = forward_kinematics_np(humanoid, motion.root_pos[frames], motion.root_rot[frames], motion.pose[frames])
     worst_pos, worst_rot = 0.0, 0.0
     for k, f in enumerate(frames):
-        ref_pos, ref_rot, _ = _set_pybullet_pose(bullet, humanoid, motion.root_pos[f], motion.root_rot[f], motion.pose[f])
+        ref_pos, ref_rot, _ = _set_pybullet_pose(
+            bullet, humanoid, motion.root_pos[f], motion.root_rot[f], motion.pose[f]
+        )
         for i, b in enumerate(humanoid.bodies):
             if b.parent < 0:
                 continue
             worst_pos = max(worst_pos, float(np.linalg.norm(pos[k, i] - ref_pos[b.name])))
             worst_rot = max(worst_rot, float(rotations.angle_between(rot[k, i], ref_rot[b.name])))
-    key = (f"FK vs pybullet over all frames of the {len(available_mocap())} clips: max link position error (m) / "
-           "orientation error (rad)")
+    key = (
+        f"FK vs pybullet over all frames of the {len(available_mocap())} clips: max link position error (m) / "
+        "orientation error (rad)"
+    )
     prev = [float(x) for x in REPORT.get(key, "0 / 0").split(" / ")]
     REPORT[key] = f"{max(prev[0], worst_pos):.2e} / {max(prev[1], worst_rot):.2e}"
     assert worst_pos < 1e-3, f"{clip}: FK link position off by {worst_pos * 1000:.3f} mm"
@@ -121,8 +125,10 @@ def test_kinematics_never_imports_the_simulator():
     import subprocess
     import sys
 
-    code = ("import sys, sfv.kinematics, sfv.motion, sfv.mocap, sfv.skeleton, sfv.config, sfv.plots; "
-            "sfv.mocap.load_mocap('walk').body_positions(); "
-            "assert 'pybullet' not in sys.modules, 'pybullet was imported'")
+    code = (
+        "import sys, sfv.kinematics, sfv.motion, sfv.mocap, sfv.skeleton, sfv.config, sfv.plots; "
+        "sfv.mocap.load_mocap('walk').body_positions(); "
+        "assert 'pybullet' not in sys.modules, 'pybullet was imported'"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr

@@ -6,25 +6,42 @@ import json
 import math
 
 from sfv import paths
-from sfv.imitate import learning_speed as ls
+from sfv.analysis import learning_speed as ls
 from sfv.imitate.curve import write_curve
 
 
 def row(t, wall, err=None, survived=None):
-    r = {"timesteps": float(t), "wall_seconds": float(wall), "episode_return": 1.0, "episode_seconds": 1.0,
-         "tracking_error": 0.1, "step_reward": 0.5}
+    r = {
+        "timesteps": float(t),
+        "wall_seconds": float(wall),
+        "episode_return": 1.0,
+        "episode_seconds": 1.0,
+        "tracking_error": 0.1,
+        "step_reward": 0.5,
+    }
     if err is not None:
         r.update(eval_tracking_error=err, eval_survived_seconds=survived, eval_root_drift=t / 1e6)
     return r
 
 
 def test_first_evaluation_that_tracks_the_whole_clip_within_the_threshold():
-    curve = [row(4096, 5), row(100_000, 120, 0.04, 3.0),  # within 5 cm but fell after 3 s: not learned
-             row(150_000, 170), row(200_000, 240, 0.06, 20.0),  # whole clip, too far
-             row(300_000, 360, 0.049, 20.0), row(400_000, 480, 0.03, 20.0)]
+    curve = [
+        row(4096, 5),
+        row(100_000, 120, 0.04, 3.0),  # within 5 cm but fell after 3 s: not learned
+        row(150_000, 170),
+        row(200_000, 240, 0.06, 20.0),  # whole clip, too far
+        row(300_000, 360, 0.049, 20.0),
+        row(400_000, 480, 0.03, 20.0),
+    ]
     got = ls.samples_to_skill(curve, 0.05, 20.0)
-    assert got == {"learned": True, "samples": 300_000, "minutes": 6.0, "error_cm": 4.9, "survived_s": 20.0,
-                   "drift_m": 0.3}
+    assert got == {
+        "learned": True,
+        "samples": 300_000,
+        "minutes": 6.0,
+        "error_cm": 4.9,
+        "survived_s": 20.0,
+        "drift_m": 0.3,
+    }
     assert ls.best_evaluation(curve, 20.0)["timesteps"] == 400_000
     unlearned = ls.samples_to_skill(curve[:4], 0.05, 20.0)  # reports the last evaluation
     assert not unlearned["learned"] and unlearned["samples"] == 200_000 and unlearned["error_cm"] == 6.0
@@ -37,11 +54,30 @@ def test_first_evaluation_that_tracks_the_whole_clip_within_the_threshold():
 
 
 def test_benchmark_results_are_read_as_written(tmp_path):
-    rows = [{"variant": "baseline", "overrides": {}, "samples": 600_000, "minutes": 12.0, "samples_per_second": 838,
-             "tracking_error_cm": 9.6, "survived_seconds": 5.5, "root_drift_m": 4.0, "seed": 0},
-            {"variant": "epochs_3", "overrides": {"ppo.n_epochs": 3}, "samples": 600_000, "minutes": 9.0,
-             "samples_per_second": 1100, "tracking_error_cm": 8.0, "survived_seconds": 20.0, "root_drift_m": 2.0,
-             "seed": 0}]
+    rows = [
+        {
+            "variant": "baseline",
+            "overrides": {},
+            "samples": 600_000,
+            "minutes": 12.0,
+            "samples_per_second": 838,
+            "tracking_error_cm": 9.6,
+            "survived_seconds": 5.5,
+            "root_drift_m": 4.0,
+            "seed": 0,
+        },
+        {
+            "variant": "epochs_3",
+            "overrides": {"ppo.n_epochs": 3},
+            "samples": 600_000,
+            "minutes": 9.0,
+            "samples_per_second": 1100,
+            "tracking_error_cm": 8.0,
+            "survived_seconds": 20.0,
+            "root_drift_m": 2.0,
+            "seed": 0,
+        },
+    ]
     table = paths.lever_rows_file("walk", tmp_path)
     table.parent.mkdir(parents=True)
     table.write_text(json.dumps(rows))
@@ -60,26 +96,53 @@ def test_benchmark_results_are_read_as_written(tmp_path):
 
 
 def test_skill_table_names_the_target_and_the_evaluated_span():
-    row = {"clip": "jump", "seed": 1, "threshold_cm": 5, "limit_minutes": 60, "evaluated_seconds": 1.77,
-           "learned": True, "samples": 1_200_000, "minutes": 16.5, "error_cm": 4.2, "survived_s": 1.77,
-           "trained_samples": 1_500_000, "trained_minutes": 20.1}
+    row = {
+        "clip": "jump",
+        "seed": 1,
+        "threshold_cm": 5,
+        "limit_minutes": 60,
+        "evaluated_seconds": 1.77,
+        "learned": True,
+        "samples": 1_200_000,
+        "minutes": 16.5,
+        "error_cm": 4.2,
+        "survived_s": 1.77,
+        "trained_samples": 1_500_000,
+        "trained_minutes": 20.1,
+    }
     text = ls.skill_table([row])
-    assert "| jump | 1 | <= 5 cm over 1.77 s in 60 min | yes | 1,200,000 | 16.5 | 4.2 | 1.77 | — | 1,500,000, 20.1 |" \
+    assert (
+        "| jump | 1 | <= 5 cm over 1.77 s in 60 min | yes | 1,200,000 | 16.5 | 4.2 | 1.77 | — | 1,500,000, 20.1 |"
         in text
+    )
     old = {k: v for k, v in row.items() if k != "evaluated_seconds"}  # a row written before the span was recorded
     assert "| <= 5 cm in 60 min |" in ls.skill_table([old])
     assert "| 1.77 | 0.4 | 1,500,000" in ls.skill_table([{**row, "drift_m": 0.4}])
     assert text.endswith("| 1,500,000, 20.1 | off |")  # ran without pose termination
     gait = {**row, "clip": "walk", "max_drift_m": 0.5, "evaluated_seconds": 20.0, "pose_termination_m": 1.0}
-    assert ls.skill_table([gait]).endswith("| walk | 1 | <= 5 cm over 20.0 s, drift <= 0.5 m in 60 min | yes | "
-                                           "1,200,000 | 16.5 | 4.2 | 1.77 | — | 1,500,000, 20.1 | 1.0 m |")
+    assert ls.skill_table([gait]).endswith(
+        "| walk | 1 | <= 5 cm over 20.0 s, drift <= 0.5 m in 60 min | yes | "
+        "1,200,000 | 16.5 | 4.2 | 1.77 | — | 1,500,000, 20.1 | 1.0 m |"
+    )
 
 
 def test_a_run_stopped_before_its_limit_says_how_far_it_got():
     """A run whose machine was not kept is neither learned nor failed: the table says where it stopped."""
-    row = {"clip": "backflip", "seed": 0, "threshold_cm": 10, "limit_minutes": 600, "evaluated_seconds": 1.75,
-           "learned": False, "samples": 4_001_792, "minutes": 50.0, "error_cm": 14.27, "survived_s": 1.77,
-           "trained_samples": 4_030_464, "trained_minutes": 50.3, "stopped": True}
+    row = {
+        "clip": "backflip",
+        "seed": 0,
+        "threshold_cm": 10,
+        "limit_minutes": 600,
+        "evaluated_seconds": 1.75,
+        "learned": False,
+        "samples": 4_001_792,
+        "minutes": 50.0,
+        "error_cm": 14.27,
+        "survived_s": 1.77,
+        "trained_samples": 4_030_464,
+        "trained_minutes": 50.3,
+        "stopped": True,
+    }
     assert ls.learned_label(row) == "not yet: stopped at 50.3 of 600 min"
     assert "| not yet: stopped at 50.3 of 600 min | 4,001,792 |" in ls.skill_table([row])
     assert ls.learned_label({**row, "stopped": False}) == "no"
@@ -89,11 +152,27 @@ def test_a_run_stopped_before_its_limit_says_how_far_it_got():
 def test_a_variant_run_has_its_own_curve_and_says_its_settings_in_the_table(tmp_path):
     """A lever tried on a samples-to-skill target (bench/samples_to_skill.py --variant/--set) is read from its own
     curve beside the default run of the same clip and seed, and its row names the variant and its overrides."""
-    base = {"clip": "jump", "seed": 0, "threshold_cm": 5, "limit_minutes": 60, "evaluated_seconds": 1.77,
-            "learned": False, "samples": 4_500_000, "minutes": 60.0, "error_cm": 5.9, "survived_s": 1.77,
-            "trained_samples": 4_500_000, "trained_minutes": 60.0}
-    variant = {**base, "variant": "lr_linear", "overrides": {"ppo.learning_rate_schedule": "linear"},
-               "learned": True, "error_cm": 4.8}
+    base = {
+        "clip": "jump",
+        "seed": 0,
+        "threshold_cm": 5,
+        "limit_minutes": 60,
+        "evaluated_seconds": 1.77,
+        "learned": False,
+        "samples": 4_500_000,
+        "minutes": 60.0,
+        "error_cm": 5.9,
+        "survived_s": 1.77,
+        "trained_samples": 4_500_000,
+        "trained_minutes": 60.0,
+    }
+    variant = {
+        **base,
+        "variant": "lr_linear",
+        "overrides": {"ppo.learning_rate_schedule": "linear"},
+        "learned": True,
+        "error_cm": 4.8,
+    }
     table = paths.skill_table_file(tmp_path)
     table.parent.mkdir(parents=True)
     table.write_text(json.dumps([base, variant]))
@@ -119,10 +198,23 @@ def test_the_bench_table_rereads_a_jump_that_outlasted_its_clip_as_learned(tmp_p
     monkeypatch.setattr(module, "evaluated_span", lambda clip: (None, seconds))
     curve = paths.skill_curve_file("jump", 0, tmp_path, "lr_linear")
     curve.parent.mkdir(parents=True)
-    write_curve(curve, [row(4096, 5), row(6_000_000, 2900, 0.0508, seconds), row(6_600_000, 2980, 0.0491, seconds),
-                        row(7_000_000, 3170, 0.0509, seconds)])
-    stored = {"clip": "jump", "seed": 0, "variant": "lr_linear", "threshold_cm": 5, "evaluated_seconds": 1.77,
-              "learned": False}
+    write_curve(
+        curve,
+        [
+            row(4096, 5),
+            row(6_000_000, 2900, 0.0508, seconds),
+            row(6_600_000, 2980, 0.0491, seconds),
+            row(7_000_000, 3170, 0.0509, seconds),
+        ],
+    )
+    stored = {
+        "clip": "jump",
+        "seed": 0,
+        "variant": "lr_linear",
+        "threshold_cm": 5,
+        "evaluated_seconds": 1.77,
+        "learned": False,
+    }
     got = module.refresh(stored, tmp_path)
     assert got["learned"] is True and got["samples"] == 6_600_000 and got["error_cm"] == 4.91
 
@@ -132,8 +224,9 @@ def samples_to_skill_bench():
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("samples_to_skill_bench",
-                                                  Path(__file__).resolve().parents[1] / "bench" / "samples_to_skill.py")
+    spec = importlib.util.spec_from_file_location(
+        "samples_to_skill_bench", Path(__file__).resolve().parents[1] / "bench" / "samples_to_skill.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

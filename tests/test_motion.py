@@ -69,7 +69,8 @@ def test_resample_keeps_motion(walk):
     mid = up.pose[2, sl]
     assert np.linalg.norm(mid) == pytest.approx(1.0)
     assert rotations.angle_between(walk.pose[0, sl], mid) == pytest.approx(
-        0.5 * rotations.angle_between(walk.pose[0, sl], walk.pose[1, sl]), abs=1e-9)
+        0.5 * rotations.angle_between(walk.pose[0, sl], walk.pose[1, sl]), abs=1e-9
+    )
 
 
 def test_velocities_of_known_motion(humanoid):
@@ -189,8 +190,14 @@ def test_library_catalogue_of_a_known_motion():
     root = np.zeros((T, 3))
     root[:, 0] = np.linspace(0.0, 1.0, T)
     root[:, 1] = 0.9
-    m = Motion(walk.skeleton, 30.0, root, np.tile([0, 0, 0, 1.0], (T, 1)), np.tile(walk.skeleton.identity_pose(), (T, 1)),
-               name="glide")
+    m = Motion(
+        walk.skeleton,
+        30.0,
+        root,
+        np.tile([0, 0, 0, 1.0], (T, 1)),
+        np.tile(walk.skeleton.identity_pose(), (T, 1)),
+        name="glide",
+    )
     e = library_entry(m)
     assert (e["frames"], e["fps"], e["duration_s"], e["root_travel_m"]) == (31, 30.0, 1.0, 1.0)
     assert e["max_root_speed_mps"] == pytest.approx(1.0, abs=1e-3)

@@ -17,16 +17,24 @@ from sfv.kinematics import forward_kinematics_np
 from sfv.motion import Motion
 from sfv.skeleton import load_character
 
-
 #: what each body's source says: joints, mass (kg), a joint's gains, hip height against the humanoid's, and the walk's
 #: retargeted root travel over its 1.24 m (scaled)
 BODIES = {
-    "atlas": {"joints": 27, "mass": (140, 150), "gains": ("l_lleg", {"kp": 1100, "kd": 110, "torque_limit": 220}),
-              "scale": (0.9, 1.0), "stands_s": 1.0},
+    "atlas": {
+        "joints": 27,
+        "mass": (140, 150),
+        "gains": ("l_lleg", {"kp": 1100, "kd": 110, "torque_limit": 220}),
+        "scale": (0.9, 1.0),
+        "stands_s": 1.0,
+    },
     # its rest pose leans 2 cm ahead of its ankles: PD alone holds it half a second, then it tips forward
-    "mujoco_humanoid": {"joints": 21, "mass": (40, 42), "gains": ("left_shin", {"kp": 500, "kd": 50,
-                                                                              "torque_limit": 150}),
-                        "scale": (0.85, 0.95), "stands_s": 0.5},
+    "mujoco_humanoid": {
+        "joints": 21,
+        "mass": (40, 42),
+        "gains": ("left_shin", {"kp": 500, "kd": 50, "torque_limit": 150}),
+        "scale": (0.85, 0.95),
+        "stands_s": 0.5,
+    },
 }
 
 
@@ -41,9 +49,14 @@ def _standing(skeleton, seconds: float = 2.0) -> Motion:
     ground."""
     n = int(seconds * 30)
     height = float(skeleton.settings["root_height"])
-    return Motion(skeleton, 30.0, np.tile([0.0, 0.0, height], (n, 1)), np.tile(rotations.IDENTITY, (n, 1)),
-                  np.tile(np.clip(0.0, *np.array([b.limits for b in skeleton.joints]).T), (n, 1)),
-                  name=f"{skeleton.name}_standing")
+    return Motion(
+        skeleton,
+        30.0,
+        np.tile([0.0, 0.0, height], (n, 1)),
+        np.tile(rotations.IDENTITY, (n, 1)),
+        np.tile(np.clip(0.0, *np.array([b.limits for b in skeleton.joints]).T), (n, 1)),
+        name=f"{skeleton.name}_standing",
+    )
 
 
 def test_the_character_file_covers_every_joint(atlas):
@@ -84,10 +97,13 @@ def _fk_against_pybullet(atlas, roots, quats, poses) -> tuple[float, float]:
     """The worst link position (m) and orientation (rad) difference between the kit's FK and pybullet's."""
     client = pybullet.connect(pybullet.DIRECT)
     try:
-        body = pybullet.loadURDF(atlas.source, [0, 0, 1], flags=pybullet.URDF_MAINTAIN_LINK_ORDER,
-                                 physicsClientId=client)
-        links = {pybullet.getJointInfo(body, j, physicsClientId=client)[12].decode(): j
-                 for j in range(pybullet.getNumJoints(body, physicsClientId=client))}
+        body = pybullet.loadURDF(
+            atlas.source, [0, 0, 1], flags=pybullet.URDF_MAINTAIN_LINK_ORDER, physicsClientId=client
+        )
+        links = {
+            pybullet.getJointInfo(body, j, physicsClientId=client)[12].decode(): j
+            for j in range(pybullet.getNumJoints(body, physicsClientId=client))
+        }
         inertial = pybullet.getDynamicsInfo(body, -1, physicsClientId=client)
         pos, rot = forward_kinematics_np(atlas, roots, quats, poses)
         worst_pos = worst_rot = 0.0
@@ -98,8 +114,9 @@ def _fk_against_pybullet(atlas, roots, quats, poses) -> tuple[float, float]:
             com = roots[k] + rotations.rotate(quats[k], np.array(inertial[3]))
             turned = rotations.multiply(quats[k], np.array(inertial[4]))
             pybullet.resetBasePositionAndOrientation(body, com.tolist(), turned.tolist(), physicsClientId=client)
-            states = pybullet.getLinkStates(body, list(links.values()), computeForwardKinematics=True,
-                                            physicsClientId=client)
+            states = pybullet.getLinkStates(
+                body, list(links.values()), computeForwardKinematics=True, physicsClientId=client
+            )
             for (name, _), state in zip(links.items(), states):
                 i = atlas.index(name)
                 worst_pos = max(worst_pos, float(np.linalg.norm(pos[k, i] - state[4])))
@@ -114,8 +131,12 @@ def test_fk_matches_pybullet_link_frames_to_a_millimetre(atlas, walk_on_atlas):
     retargeted to the body."""
     rng = np.random.default_rng(0)
     lo, hi = np.array([b.limits for b in atlas.joints]).T
-    worst = _fk_against_pybullet(atlas, rng.normal(size=(25, 3)), rotations.normalize(rng.normal(size=(25, 4))),
-                                 rng.uniform(lo, hi, (25, len(lo))))
+    worst = _fk_against_pybullet(
+        atlas,
+        rng.normal(size=(25, 3)),
+        rotations.normalize(rng.normal(size=(25, 4))),
+        rng.uniform(lo, hi, (25, len(lo))),
+    )
     assert max(worst) < 1e-3, worst
     walk, _ = walk_on_atlas
     worst = _fk_against_pybullet(atlas, walk.root_pos, walk.root_rot, walk.pose)
@@ -154,7 +175,9 @@ def test_retargeting_errors_name_the_file_and_the_fix(atlas, tmp_path):
     section = dict(atlas.settings["retarget"])
     leg = next(iter(section["bodies"]))
     broken = replace(atlas, settings={**atlas.settings, "retarget": {**section, "bodies": {leg: "right_hipp"}}})
-    with pytest.raises(RetargetError, match=rf"sfv/characters/{atlas.name}.yaml: retarget names 'right_hipp'.*humanoid"):
+    with pytest.raises(
+        RetargetError, match=rf"sfv/characters/{atlas.name}.yaml: retarget names 'right_hipp'.*humanoid"
+    ):
         retarget(walk, broken)
     broken = replace(atlas, settings={**atlas.settings, "retarget": {**section, "root": "pelviss"}})
     with pytest.raises(RetargetError, match=r"retarget.root names 'pelviss', which is not one of humanoid's bodies"):
@@ -162,8 +185,11 @@ def test_retargeting_errors_name_the_file_and_the_fix(atlas, tmp_path):
     with pytest.raises(RetargetError, match=r"no `retarget` section"):
         retarget(walk, replace(atlas, settings={k: v for k, v in atlas.settings.items() if k != "retarget"}))
     path = save_npz(walk, tmp_path / "walk.npz")
-    with pytest.raises(MotionFormatError, match=rf"walk.npz: a motion on the 'humanoid' skeleton, not '{atlas.name}': "
-                                                r"retarget it first"):
+    with pytest.raises(
+        MotionFormatError,
+        match=rf"walk.npz: a motion on the 'humanoid' skeleton, not '{atlas.name}': "
+        r"retarget it first",
+    ):
         load_motion(path, atlas)  # a humanoid clip read as this body's
 
 
@@ -175,7 +201,7 @@ def test_the_env_runs_on_the_body_and_pd_alone_holds_it_standing(atlas):
     env = ImitationEnv(_standing(atlas), EnvSettings())
     check_env(env, warn=False, skip_render_check=True)
     assert env.action_space.shape == (len(atlas.joints),)  # one target per revolute joint
-    assert env.observation_space.shape == (2 + 13 * (len(atlas.bodies) - 1),)
+    assert env.observation_space.shape == (2 + 5 + 13 * (len(atlas.bodies) - 1),)
     env.reset(seed=0, options={"time": 0.0})
     errors = env.errors()
     assert errors["pose"] == pytest.approx(0.0, abs=1e-10) and errors["root"] < 1e-3  # it starts as its reference
@@ -212,9 +238,13 @@ def test_the_ghost_shows_the_reference_pose_where_the_kinematics_put_it(atlas, w
     sim = Simulation(atlas.name, EnvSettings(), ghost=True)
     f = 17
     sim.place_ghost(walk.root_pos[f], walk.root_rot[f], walk.joint_quaternions()[f])
-    pos, _ = forward_kinematics_np(atlas, walk.root_pos[f:f + 1], walk.root_rot[f:f + 1], walk.pose[f:f + 1])
-    states = pybullet.getLinkStates(sim.ghost, [int(l) for l in sim.links if l >= 0], computeForwardKinematics=True,
-                                    physicsClientId=sim.client)
+    pos, _ = forward_kinematics_np(atlas, walk.root_pos[f : f + 1], walk.root_rot[f : f + 1], walk.pose[f : f + 1])
+    states = pybullet.getLinkStates(
+        sim.ghost,
+        [int(link) for link in sim.links if link >= 0],
+        computeForwardKinematics=True,
+        physicsClientId=sim.client,
+    )
     worst = max(float(np.linalg.norm(pos[0, i] - s[4])) for i, s in zip(np.flatnonzero(sim.links >= 0), states))
     assert worst < 1e-6, worst
     sim.close()
@@ -242,8 +272,12 @@ def test_a_base_whose_principal_axes_are_turned_still_reads_and_writes_its_root_
     try:
         sk = skeleton.load_character("atlas")
         sim = Simulation("atlas", EnvSettings())
-        assert rotations.angle_between(np.array(pybullet.getDynamicsInfo(sim.body, -1, physicsClientId=sim.client)[4]),
-                                       rotations.IDENTITY) > 0.5  # the base's inertial frame is turned
+        assert (
+            rotations.angle_between(
+                np.array(pybullet.getDynamicsInfo(sim.body, -1, physicsClientId=sim.client)[4]), rotations.IDENTITY
+            )
+            > 0.5
+        )  # the base's inertial frame is turned
         root, rot = np.array([0.3, -0.2, 1.1]), rotations.normalize(np.array([0.1, 0.2, 0.3, 0.9]))
         lin, ang = np.array([0.5, 0.1, -0.2]), np.array([0.3, -1.0, 0.7])
         sim.set_state(root, rot, np.tile(rotations.IDENTITY, (len(sk.joints), 1)), lin, ang)
@@ -286,8 +320,47 @@ def test_a_character_file_names_how_its_inertia_is_read(monkeypatch, tmp_path):
     (tmp_path / "characters").mkdir()
     text = (assets.PACKAGE_DIR / "characters" / "mujoco_humanoid.yaml").read_text()
     (tmp_path / "characters" / "odd.yaml").write_text(
-        text.replace("inertia: file", "inertia: guess").replace("urdf: mujoco_humanoid/",
-                                                                f"urdf: {assets.PACKAGE_DIR}/characters/mujoco_humanoid/"))
+        text.replace("inertia: file", "inertia: guess").replace(
+            "urdf: mujoco_humanoid/", f"urdf: {assets.PACKAGE_DIR}/characters/mujoco_humanoid/"
+        )
+    )
     monkeypatch.setattr(assets, "PACKAGE_DIR", tmp_path)
-    with pytest.raises(skeleton.SkeletonError, match=r"odd.yaml: inertia is 'guess'; use `shapes` .* or `file`"):
+    with pytest.raises(
+        skeleton.SkeletonError,
+        match=r"odd.yaml: inertia: Input should be 'shapes' or 'file' "
+        r"\[inertia: shapes: pybullet derives",
+    ):
         skeleton.load_character("odd")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            ("  right_knee:", "  right_kne:"),
+            r"humanoid.yaml: pd.right_kne: 'right_kne' is not one of its bodies — did you "
+            r"mean 'right_knee'\?",
+        ),
+        (
+            ("pose_weights:\n  root: 0.208\n  chest:", "pose_weights:\n  root: 0.208\n  chets:"),
+            r"pose_weights.chets: 'chets' is not one of its bodies — did you mean 'chest'\?",
+        ),
+        (("feet: [", "fet: ["), r"unknown key 'fet' — did you mean 'feet'\? \(allowed here: name, urdf"),
+        (("kp: 1000, kd: 100", "kp: 1000, kdd: 100"), r"unknown key 'pd.chest.kdd' — did you mean 'kd'\?"),
+    ],
+)
+def test_a_character_files_keys_and_body_names_are_checked(monkeypatch, tmp_path, change, message):
+    """A misspelt joint would get no PD gains or pose weight without a word: the file is checked on load."""
+    from sfv import assets, skeleton
+
+    (tmp_path / "characters").mkdir()
+    text = (assets.PACKAGE_DIR / "characters" / "humanoid.yaml").read_text()
+    assert change[0] in text
+    (tmp_path / "characters" / "humanoid.yaml").write_text(text.replace(change[0], change[1], 1))
+    monkeypatch.setattr(assets, "PACKAGE_DIR", tmp_path)
+    skeleton.load_character.cache_clear()
+    try:
+        with pytest.raises(skeleton.SkeletonError, match=message):
+            skeleton.load_character("humanoid")
+    finally:
+        skeleton.load_character.cache_clear()

@@ -37,14 +37,16 @@ def test_notebook_parameters_are_the_file_and_the_clip(stage):
     assert set(NOTEBOOKS) == set(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
     params = parameters_cell(ROOT / NOTEBOOKS[stage])
     assert set(params) == {"params_file"} | ({"clip"} if stage in PER_CLIP_STAGES else set()) | set(
-        STAGE_ARGUMENTS.get(stage, {}))
+        STAGE_ARGUMENTS.get(stage, {})
+    )
     assert params["params_file"] == "params.yaml"
     assert "stage_params(params_file)" in (ROOT / NOTEBOOKS[stage]).read_text()
 
 
-def sfv_modules_used(source: Path) -> set[str]:
+def sfv_modules_used(*sources: Path) -> set[str]:
     """Every sfv module a notebook imports, directly or through other sfv modules (imports inside functions
     included): what its stage's output can depend on."""
+
     def imports(path: Path) -> set[str]:
         found = set()
         for node in ast.walk(ast.parse(path.read_text())):
@@ -55,12 +57,25 @@ def sfv_modules_used(source: Path) -> set[str]:
                 found |= {a.name.replace(".", "/") + ".py" for a in node.names if a.name.startswith("sfv.")}
         return {m for m in found if (ROOT / m).is_file()}
 
-    seen, todo = set(), [source]
+    seen, todo = {s.relative_to(ROOT).as_posix() for s in sources if s.is_relative_to(ROOT)}, list(sources)
     while todo:
-        for m in imports(todo.pop()) - seen:
+        path = todo.pop()
+        found = imports(path)
+        if path == ROOT / "sfv/config.py":  # the loader puts every section together: a stage reads its own
+            found = {m for m in found if not m.startswith("sfv/settings/")}
+        for m in found - seen:
             seen.add(m)
             todo.append(ROOT / m)
     return seen
+
+
+def settings_read(spec: dict) -> set[str]:
+    """The schema modules of the params.yaml sections a stage reads (its params keys say which): a change to
+    another section's schema cannot change its outputs, so it is not a dependency."""
+    tops = {p.split(".")[0] for p in spec["params"]}
+    return {"sfv/settings/common.py"} | {
+        f"sfv/settings/{t}.py" for t in tops if (ROOT / f"sfv/settings/{t}.py").is_file()
+    }
 
 
 def test_module_closure_follows_imports(tmp_path):
@@ -68,13 +83,21 @@ def test_module_closure_follows_imports(tmp_path):
     nb = tmp_path / "nb.py"
     nb.write_text("from sfv.reconstruct import evaluate\n")
     used = sfv_modules_used(nb)
-    assert {"sfv/reconstruct/evaluate.py", "sfv/reconstruct/fit.py", "sfv/config.py", "sfv/assets.py"} <= used
+    assert {
+        "sfv/reconstruct/evaluate.py",
+        "sfv/reconstruct/fit.py",
+        "sfv/settings/reconstruct.py",
+        "sfv/assets.py",
+    } <= used
     assert "sfv/pose/tracking.py" not in used and "sfv/imitate/sim.py" not in used
 
 
 #: per-clip stages that iterate over something else than `<stage>.clips` (DVC foreach, and the loop variable)
-FOREACH = {"clip": ("${clips}", "${key}"), "imitate": ("${imitate.clips}", "${key}"),
-           "imitate_oracle": ("${imitate.oracle_clips}", "${item}")}
+FOREACH = {
+    "clip": ("${clips}", "${key}"),
+    "imitate": ("${imitate.clips}", "${key}"),
+    "imitate_oracle": ("${imitate.oracle_clips}", "${item}"),
+}
 #: stages that read another stage's section; keys of it they do not read; per-clip keys they read instead
 SECTION_OF = {"imitate_oracle": "imitate", "end_to_end": "imitate", "cameras": "render"}
 NOT_READ = {"imitate": {"oracle_clips"}, "imitate_oracle": {"oracle_clips", "reference"}}
@@ -103,7 +126,7 @@ def test_dvc_stage_declares_exactly_the_code_it_runs(stage):
     assert NOTEBOOKS[stage] in spec["deps"]
     assert "base.seed" in spec["params"]
     code = {d for d in spec["deps"] if d.startswith("sfv/") and d.endswith(".py")}
-    used = sfv_modules_used(ROOT / NOTEBOOKS[stage])
+    used = sfv_modules_used(ROOT / NOTEBOOKS[stage], *(ROOT / m for m in settings_read(spec))) - {NOTEBOOKS[stage]}
     assert not used - code, f"dvc.yaml stage {stage} does not list {sorted(used - code)} as deps"
     assert not code - used, f"dvc.yaml stage {stage} lists {sorted(code - used)}, which its notebook never imports"
 
@@ -136,22 +159,37 @@ def test_a_new_real_clip_runs_only_its_own_stages(tmp_path):
     target's ancestors in DVC's graph)."""
     work = _tracked_copy(tmp_path / "clone")
     (work / "data" / "clips" / "x").mkdir()
-    shutil.copy2(ROOT / "data" / "clips" / "sports2d_demo" / "sports2d_demo.mp4", work / "data" / "clips" / "x" / "x.mp4")
+    shutil.copy2(
+        ROOT / "data" / "clips" / "sports2d_demo" / "sports2d_demo.mp4", work / "data" / "clips" / "x" / "x.mp4"
+    )
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["clips"]["x"] = {"source": "data/clips/x/x.mp4", "frames": [0, 20], "fps": 30}
     params["pose"]["clips"].append("x")
     params["reconstruct"]["clips"].append("x")
     # morphology transfer: jump's video reference retargeted to each body (a short fit), two PPO updates, a 1 s
     # rollout
-    params["morphology_transfer"].update(clips=["jump"], total_timesteps=2048, retarget={"iterations": 50},
-                                         evaluation={"seconds": 1, "width": 320, "height": 192})
+    params["morphology_transfer"].update(
+        clips=["jump"],
+        total_timesteps=2048,
+        retarget={"iterations": 50},
+        evaluation={"seconds": 1, "width": 320, "height": 192},
+    )
     # irregular terrain: jump's video policy carried over gaps, two PPO updates from it, two 1 s evaluations each
-    params["irregular_terrain"].update(runs=[{"clip": "jump", "terrain": "gaps"}], budget=2048,
-                                       evaluation={"seeds": [0, 1], "seconds": 1, "width": 320, "height": 192})
+    params["irregular_terrain"].update(
+        runs=[{"clip": "jump", "terrain": "gaps"}],
+        budget=2048,
+        evaluation={"seeds": [0, 1], "seconds": 1, "width": 320, "height": 192},
+    )
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env_bin = Path(sys.executable).parent
-    proc = subprocess.run([str(env_bin / "dvc"), "dag", "--dot", "reconstruct@x"], cwd=work, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "PATH": f"{env_bin}:{os.environ['PATH']}"})
+    proc = subprocess.run(
+        [str(env_bin / "dvc"), "dag", "--dot", "reconstruct@x"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PATH": f"{env_bin}:{os.environ['PATH']}"},
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     stages = set(re.findall(r'^"([^"]+)";$', proc.stdout, flags=re.M))
     assert stages == {"clip@x", "pose@x", "reconstruct@x"}, proc.stdout
@@ -184,33 +222,55 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["imitate"].update(clips={"jump": {"cyclic": True}}, oracle_clips=["walk"])
     params["imitate"]["reference"].update(min_seconds=0.2)
-    params["imitate"]["ppo"].update(total_timesteps=2048, n_envs=8, n_steps=128, checkpoint_every=1024,
-                                    evaluate_every=1024)
+    params["imitate"]["ppo"].update(
+        total_timesteps=2048, n_envs=8, n_steps=128, checkpoint_every=1024, evaluate_every=1024
+    )
     params["imitate"]["evaluation"].update(seconds=2, width=320, height=192)
     # two short ground-truth clips (the other mocap clips leave `clips` too, or the clips stage would look for them)
     params["render"].update(clips=["jump", "walk"], width=320, height=240)
-    params["clips"] = {"jump": {**params["clips"]["jump"], "frames": [0, 12]},
-                       "walk": {**params["clips"]["walk"], "frames": [0, 6]},
-                       "sports2d_demo": {**params["clips"]["sports2d_demo"], "frames": [95, 110]}}
+    params["clips"] = {
+        "jump": {**params["clips"]["jump"], "frames": [0, 12]},
+        "walk": {**params["clips"]["walk"], "frames": [0, 6]},
+        "sports2d_demo": {**params["clips"]["sports2d_demo"], "frames": [95, 110]},
+    }
     params["pose"].update(clips=["jump", "sports2d_demo"])
     params["reconstruct"].update(clips=["jump"], ik_iterations=20, iterations=20, ablation_smoothness=[1e-5])
     # motion completion on the 12-frame jump: a 0.2 s horizon, a small network, the still continued by jump's
     # video policy (walk's oracle is a walk: the still names jump, whose only policy is the video one)
-    params["motion_completion"].update(horizon_seconds=0.2, step_seconds=0.1, model={"hidden": [32], "epochs": 20},
-                                       showcase={"clip": "jump", "frame": 2, "seconds": 1})
+    params["motion_completion"].update(
+        horizon_seconds=0.2,
+        step_seconds=0.1,
+        model={"hidden": [32], "epochs": 20},
+        showcase={"clip": "jump", "frame": 2, "seconds": 1},
+    )
     # morphology transfer: jump's video reference retargeted to each body (a short fit), two PPO updates, a 1 s
     # rollout
-    params["morphology_transfer"].update(clips=["jump"], total_timesteps=2048, retarget={"iterations": 50},
-                                         evaluation={"seconds": 1, "width": 320, "height": 192})
+    params["morphology_transfer"].update(
+        clips=["jump"],
+        total_timesteps=2048,
+        retarget={"iterations": 50},
+        evaluation={"seconds": 1, "width": 320, "height": 192},
+    )
     # irregular terrain: jump's video policy carried over gaps, two PPO updates from it, two 1 s evaluations each
-    params["irregular_terrain"].update(runs=[{"clip": "jump", "terrain": "gaps"}], budget=2048,
-                                       evaluation={"seeds": [0, 1], "seconds": 1, "width": 320, "height": 192})
+    params["irregular_terrain"].update(
+        runs=[{"clip": "jump", "terrain": "gaps"}],
+        budget=2048,
+        evaluation={"seeds": [0, 1], "seconds": 1, "width": 320, "height": 192},
+    )
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env_bin = Path(sys.executable).parent
     proc = subprocess.run(
-        [str(env_bin / "dvc"), "repro"], cwd=work, capture_output=True, text=True, timeout=900,
-        env={"PATH": f"{env_bin}:/usr/bin:/bin", "HOME": str(tmp_path), "MPLBACKEND": "Agg",
-             "ANNY_CACHE_DIR": str(ROOT / ".cache" / "anny")},  # reuse the body model built once per checkout
+        [str(env_bin / "dvc"), "repro"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={
+            "PATH": f"{env_bin}:/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "MPLBACKEND": "Agg",
+            "ANNY_CACHE_DIR": str(ROOT / ".cache" / "anny"),
+        },  # reuse the body model built once per checkout
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     metrics = json.loads((work / "metrics" / "motion_library.json").read_text())
@@ -232,7 +292,10 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     rendered = json.loads((work / "metrics" / "clips" / "jump.json").read_text())
     assert real["frames"] == 15 and real["kind"] == "video" and rendered["kind"] == "rendered"
     assert {p.parent.name for p in (work / "plots" / "clips").glob("*/contact_sheet.png")} == {
-        "jump", "walk", "sports2d_demo"}
+        "jump",
+        "walk",
+        "sports2d_demo",
+    }
     pose = json.loads((work / "metrics" / "pose" / "jump.json").read_text())
     assert pose["frames"] == 12 and pose["detection_rate"] == 1.0 and pose["pixel_error"] < 15
     assert pose["pa_mpjpe_mm"] < 150 and "plain_pck" in pose
@@ -259,9 +322,15 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     frame = iio.imread(policy / "evaluation.mp4", index=0)  # the source video beside the simulation
     assert frame.shape[0] == 192 and frame.shape[1] > 320 + 192
     assert {p.name for p in (work / "plots" / "imitate" / "jump").glob("*.png")} >= {
-        "reference.png", "reward_terms.png", "pd_only.png", "rsi_start_phases.png", "learning_curves.png",
-        "evaluation.png", "truth_error.png"}
-    assert (work / "reports" / "notebooks" / "03_motion_imitation_jump.ipynb").is_file()
+        "reference.png",
+        "reward_terms.png",
+        "pd_only.png",
+        "rsi_start_phases.png",
+        "learning_curves.png",
+        "evaluation.png",
+        "truth_error.png",
+    }
+    assert (work / "reports" / "notebooks" / "06_motion_imitation_jump.ipynb").is_file()
     from sfv.imitate.curve import read_curve
 
     curve = read_curve(work / "plots" / "imitate_curves" / "jump.csv")  # 2 updates, an evaluation after each
@@ -269,7 +338,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     oracle = json.loads((work / "metrics" / "imitate_oracle" / "walk.json").read_text())
     assert oracle["reference"]["source"] == "data/mocap/walk.npz" and "reference_truth_body_error_m" not in oracle
     assert (work / "data" / "policies" / "mocap" / "walk" / "evaluation.mp4").is_file()
-    assert (work / "reports" / "notebooks" / "03_motion_imitation_oracle_walk.ipynb").is_file()
+    assert (work / "reports" / "notebooks" / "06_motion_imitation_oracle_walk.ipynb").is_file()
     table = json.loads((work / "metrics" / "end_to_end.json").read_text())["clips"]
     assert [r["clip"] for r in table] == ["jump", "walk"]
     assert table[0]["video_error_cm"] > 0 and table[0]["oracle_error_cm"] is None
@@ -277,13 +346,16 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert (work / "plots" / "end_to_end" / "end_to_end.png").is_file()
     completion = json.loads((work / "metrics" / "motion_completion.json").read_text())
     assert {(r["protocol"], r["method"]) for r in completion["rows"]} == {
-        (p, m) for p in ("unseen", "seen") for m in ("hold still", "nearest neighbour", "network")}
+        (p, m) for p in ("unseen", "seen") for m in ("hold still", "nearest neighbour", "network")
+    }
     show = completion["showcase"]  # the still names a skill with a policy here (jump's video one or walk's oracle)
     assert show["skill"] in ("jump", "walk") and show["policy"] and show["survived_seconds"] > 0
     assert (work / "data" / "completion" / "still_to_motion.mp4").stat().st_size > 10_000
     terrain = json.loads((work / "metrics" / "irregular_terrain.json").read_text())
-    assert [(r["clip"], r["terrain"], r["policy"]) for r in terrain["rows"]] == [("jump", "gaps", "flat"),
-                                                                                 ("jump", "gaps", "terrain")]
+    assert [(r["clip"], r["terrain"], r["policy"]) for r in terrain["rows"]] == [
+        ("jump", "gaps", "flat"),
+        ("jump", "gaps", "terrain"),
+    ]
     assert terrain["rows"][1]["terrain_samples_m"] == pytest.approx(0.002048)
     assert all(0 < s["survived_s"] <= 1.0 + 1e-6 for p in terrain["per_seed"]["jump_gaps"].values() for s in p)
     for policy in ("flat", "terrain"):
@@ -307,7 +379,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert (work / "plots" / "report" / "jump_video.mp4").stat().st_size > 5_000  # the rollout clips, linked...
     assert (work / "plots" / "report" / "terrain_jump_gaps_terrain.mp4").stat().st_size > 5_000
     assert page.count("data:video/mp4;base64,") >= 3  # ...and carried by the page alone, not by the notebook too
-    assert "data:video/mp4" not in (work / "reports" / "notebooks" / "06_results.ipynb").read_text()
+    assert "data:video/mp4" not in (work / "reports" / "notebooks" / "11_results.ipynb").read_text()
     assert "| jump | rendered |" in (work / "reports" / "results_overview.md").read_text()
     status = subprocess.run([str(env_bin / "dvc"), "status"], cwd=work, capture_output=True, text=True)
     assert "up to date" in status.stdout.lower() or status.stdout.strip() == "", status.stdout
@@ -320,10 +392,17 @@ def test_failed_stage_keeps_notebook_with_error(tmp_path):
     shutil.copy2(ROOT / "params.yaml", tmp_path / "params.yaml")
     source = tmp_path / "notebooks" / "00_motion_library.py"
     source.parent.mkdir(parents=True)
-    source.write_text('# %% tags=["parameters"]\nparams_file = "params.yaml"\n\n# %%\n'
-                      'raise RuntimeError("the stage broke on purpose")\n')
-    proc = subprocess.run([sys.executable, "-m", "sfv.cli", "run", "motion_library"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)
+    source.write_text(
+        '# %% tags=["parameters"]\nparams_file = "params.yaml"\n\n# %%\n'
+        'raise RuntimeError("the stage broke on purpose")\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "sfv.cli", "run", "motion_library"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode != 0
     assert "the stage broke on purpose" in proc.stderr + proc.stdout
     out = tmp_path / "reports" / "notebooks"
@@ -332,8 +411,13 @@ def test_failed_stage_keeps_notebook_with_error(tmp_path):
     bad = (tmp_path / "params.yaml").read_text().replace("clips: all ", "clips: [walk, nosuchclip] ")
     (tmp_path / "params.yaml").write_text(bad)
     (out / "00_motion_library.failed.ipynb").unlink()
-    proc = subprocess.run([sys.executable, "-m", "sfv.cli", "run", "motion_library"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sfv.cli", "run", "motion_library"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 2 and "unknown mocap clips ['nosuchclip']" in proc.stderr
     assert not list(out.glob("*.ipynb"))
 

@@ -37,15 +37,34 @@ def test_a_replay_equals_the_stage_evaluation_to_the_last_digit(tmp_path, monkey
     folder = paths.policy_dir("walk", "mocap")
     save_npz(load_mocap("walk"), folder / "reference.npz")
     ppo = PPOSettings(total_timesteps=512, n_envs=1, n_steps=256, batch_size=128, n_epochs=1, net_arch=(32, 32))
-    train(folder / "reference.npz", folder, params.imitate.env, params.imitate.reward, ppo, progress=False,
-          run_dir=tmp_path / "runs" / "x")
+    train(
+        folder / "reference.npz",
+        folder,
+        params.imitate.env,
+        params.imitate.reward,
+        ppo,
+        progress=False,
+        run_dir=tmp_path / "runs" / "x",
+    )
     model, normaliser = load_policy(folder)
     cfg = params.imitate
-    seen = rollout(model, load_mocap("walk"), cfg.env, cfg.reward, seconds=cfg.evaluation.seconds,
-                   video=tmp_path / "stage.mp4", width=160, height=96, policy_normaliser=normaliser)
-    metrics = {"tracking_error_m": round(seen["tracking_error_mean"], 5), "survived_seconds": round(
-        seen["survived_seconds"], 3), "root_error_final_m": round(seen["root_error_final"], 4),
-        "return": round(seen["episode_return"], 2)}
+    seen = rollout(
+        model,
+        load_mocap("walk"),
+        cfg.env,
+        cfg.reward,
+        seconds=cfg.evaluation.seconds,
+        video=tmp_path / "stage.mp4",
+        width=160,
+        height=96,
+        policy_normaliser=normaliser,
+    )
+    metrics = {
+        "tracking_error_m": round(seen["tracking_error_mean"], 5),
+        "survived_seconds": round(seen["survived_seconds"], 3),
+        "root_error_final_m": round(seen["root_error_final"], 4),
+        "return": round(seen["episode_return"], 2),
+    }
     write_json(paths.clip_metrics_file("imitate_oracle", "walk"), metrics)
     out = replay("imitate_oracle", "walk")
     assert out["same"] is True and out["figures"] == metrics

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sfv.pose.estimator import BlazePose, FramePose, crop, rotate_image, unrotate
-from sfv.pose.metrics import pa_mpjpe, pck, pixel_error, procrustes_align
+from sfv.alignment import similarity_aligned
 from sfv.config import TrackSettings
+from sfv.pose.estimator import BlazePose, FramePose, crop, rotate_image, unrotate
+from sfv.pose.metrics import pa_mpjpe, pck, pixel_error
 from sfv.pose.tracking import choose, estimate_clip, torso_tilt
 from sfv.video import VideoError, mp4_writer, read_frames
 
@@ -25,8 +26,9 @@ def upright_frames():
 
 def _pose(points, conf=0.9, scale=1.0):
     points = np.asarray(points, dtype=float)
-    return FramePose(points, np.concatenate([points / 100.0 * scale, np.zeros((len(points), 1))], 1),
-                     np.full(len(points), conf))
+    return FramePose(
+        points, np.concatenate([points / 100.0 * scale, np.zeros((len(points), 1))], 1), np.full(len(points), conf)
+    )
 
 
 def _person(cx, cy, height=100.0, conf=0.9, jitter=0.0, seed=0):
@@ -176,8 +178,9 @@ def test_missing_frames_are_kept_with_zero_confidence():
     people = [_person(100 + 2 * i, 100) for i in range(10)]
     script = [p if i not in (3, 4, 5) else None for i, p in enumerate(people)]
     frames = [np.zeros((200, 300, 3), dtype=np.uint8)] * 10
-    out = estimate_clip(frames, TrackSettings(rotation_search="auto"), estimator=_Scripted(script),
-                        searcher=_Scripted([None]))
+    out = estimate_clip(
+        frames, TrackSettings(rotation_search="auto"), estimator=_Scripted(script), searcher=_Scripted([None])
+    )
     assert len(out.detected) == 10 and out.detected.tolist() == [i not in (3, 4, 5) for i in range(10)]
     assert (out.confidence[3:6] == 0).all() and (out.keypoints_2d[3:6] == 0).all()
     assert np.allclose(out.keypoints_2d[6], people[6].keypoints_2d)
@@ -194,7 +197,7 @@ def test_pa_mpjpe_ignores_similarity_transforms():
     q *= np.sign(np.linalg.det(q))
     pred = 1.7 * gt @ q.T + [0.3, -1.0, 2.0]
     assert pa_mpjpe(pred, gt, np.ones(5, bool)) < 1e-6
-    assert np.allclose(procrustes_align(pred[0], gt[0]), gt[0])
+    assert np.allclose(similarity_aligned(pred[0], gt[0]), gt[0])
     noisy = pred + rng.normal(scale=0.01, size=pred.shape)
     assert 5 < pa_mpjpe(noisy, gt, np.ones(5, bool)) < 30
     assert np.isnan(pa_mpjpe(pred, gt, np.zeros(5, bool)))
@@ -235,8 +238,11 @@ def test_person_leaving_is_flagged_and_stage_completes(tmp_path, upright_frames)
         arrays = {k: z[k] for k in z.files}
     arrays["meta"] = np.array(json.dumps({**json.loads(str(arrays["meta"])), "format": "sfv-poses/0"}))
     np.savez(tmp_path / "old.npz", **arrays)
-    with pytest.raises(ValueError, match=r"format 'sfv-poses/0', expected 'sfv-poses/1' \(an older or foreign file\); "
-                                         r"re-run `dvc repro pose`"):
+    with pytest.raises(
+        ValueError,
+        match=r"format 'sfv-poses/0', expected 'sfv-poses/1' \(an older or foreign file\); "
+        r"re-run `dvc repro pose`",
+    ):
         load_poses(tmp_path / "old.npz", "leaves")
 
 
@@ -308,11 +314,19 @@ def test_confidence_table_and_changed_frames():
     base[2] += 5.0  # a small change ...
     base[4] += 50.0  # ... and a large one
     detected = np.ones(T, bool)
-    poses = ClipPoses(keypoints_2d=kp, keypoints_3d=np.zeros((T, 33, 3)), confidence=np.full((T, 33), 0.8),
-                      detected=detected, rotation=np.zeros(T), searched=np.ones(T, bool),
-                      source=np.array(["video", "video", "rotated", "video", "crop", "video"]), baseline_2d=base,
-                      baseline_3d=np.zeros((T, 33, 3)), baseline_confidence=np.full((T, 33), 0.5),
-                      baseline_detected=detected)
+    poses = ClipPoses(
+        keypoints_2d=kp,
+        keypoints_3d=np.zeros((T, 33, 3)),
+        confidence=np.full((T, 33), 0.8),
+        detected=detected,
+        rotation=np.zeros(T),
+        searched=np.ones(T, bool),
+        source=np.array(["video", "video", "rotated", "video", "crop", "video"]),
+        baseline_2d=base,
+        baseline_3d=np.zeros((T, 33, 3)),
+        baseline_confidence=np.full((T, 33), 0.5),
+        baseline_detected=detected,
+    )
     rows = confidence_table(poses, first=30, fps=30.0).splitlines()
     assert rows[0] == "frame,time,confidence,plain_confidence,detected"
     assert rows[1] == "30,1.0,0.8,0.5,1" and len(rows) == T + 1
@@ -320,8 +334,14 @@ def test_confidence_table_and_changed_frames():
     # the actor searched for and found by neither (sports2d_demo's last frames behind a tree): nothing to show
     lost = np.ones(T, bool)
     lost[5] = False
-    searched = ClipPoses(**{**poses.__dict__, "source": np.array(["video"] * 5 + ["predicted"]), "detected": lost,
-                            "baseline_detected": lost})
+    searched = ClipPoses(
+        **{
+            **poses.__dict__,
+            "source": np.array(["video"] * 5 + ["predicted"]),
+            "detected": lost,
+            "baseline_detected": lost,
+        }
+    )
     assert changed_frames(searched) == []
 
 
@@ -448,8 +468,9 @@ def test_a_bystander_painted_out_reveals_the_actor():
     out = estimate_clip(frames, s, estimator=_Scripted(video), searcher=detector)
     assert out.detected.all() and set(out.source[3:]) == {"unmasked"}
     assert np.allclose(out.keypoints_2d, actor.keypoints_2d)
-    off = estimate_clip(frames, s.model_copy(update={"mask_others": False}), estimator=_Scripted(video),
-                        searcher=detector)
+    off = estimate_clip(
+        frames, s.model_copy(update={"mask_others": False}), estimator=_Scripted(video), searcher=detector
+    )
     assert not off.detected[3:8].any()
     assert np.allclose(off.keypoints_2d[9:], bystander.keypoints_2d)  # lost for > 5 frames: anyone is the actor
 
@@ -463,7 +484,7 @@ def test_paint_out_leaves_where_the_actor_should_be():
     far, near = _person(300, 100, height=60), _person(120, 100, height=60)
     out = paint_out(rgb, [far, near], keep_clear=[np.array([115.0, 95.0])])
     x0, y0, x1, y1 = far.bbox()
-    assert (out[int(y0) + 1:int(y1) - 1, int(x0) + 1:int(x1) - 1] == 90).all()  # filled with the median colour
+    assert (out[int(y0) + 1 : int(y1) - 1, int(x0) + 1 : int(x1) - 1] == 90).all()  # filled with the median colour
     assert (out[:, :200] == rgb[:, :200]).all()  # the box around the actor's place is left alone
     assert paint_out(rgb, [near], keep_clear=[np.array([115.0, 95.0])]) is None
 
@@ -475,19 +496,33 @@ def test_tracking_counts_time_not_frames():
     actor = _person(100, 100)
     far = _person(130, 100)
     frames30 = [np.zeros((200, 400, 3), dtype=np.uint8)] * 3
-    out30 = estimate_clip(frames30, TrackSettings(rotation_search="off"), estimator=_Scripted([actor, None, far]),
-                          searcher=_Scripted([None]), fps=30)
+    out30 = estimate_clip(
+        frames30,
+        TrackSettings(rotation_search="off"),
+        estimator=_Scripted([actor, None, far]),
+        searcher=_Scripted([None]),
+        fps=30,
+    )
     assert out30.detected.tolist() == [True, False, True]
     frames60 = [np.zeros((200, 400, 3), dtype=np.uint8)] * 4
-    out60 = estimate_clip(frames60, TrackSettings(rotation_search="off"),
-                          estimator=_Scripted([actor, actor, None, far]), searcher=_Scripted([None]), fps=60)
+    out60 = estimate_clip(
+        frames60,
+        TrackSettings(rotation_search="off"),
+        estimator=_Scripted([actor, actor, None, far]),
+        searcher=_Scripted([None]),
+        fps=60,
+    )
     assert out60.detected.tolist() == [True, True, False, False]
     other = _person(350, 100)
     for fps, first_taken in ((30, 5), (60, 9)):  # lost_frames=4: after 4 frames at 30 fps, 8 at 60
         script = [actor] + [other] * 11
-        out = estimate_clip([np.zeros((200, 400, 3), dtype=np.uint8)] * 12,
-                            TrackSettings(rotation_search="off", lost_frames=4, mask_others=False),
-                            estimator=_Scripted(script), searcher=_Scripted([None]), fps=fps)
+        out = estimate_clip(
+            [np.zeros((200, 400, 3), dtype=np.uint8)] * 12,
+            TrackSettings(rotation_search="off", lost_frames=4, mask_others=False),
+            estimator=_Scripted(script),
+            searcher=_Scripted([None]),
+            fps=fps,
+        )
         assert np.flatnonzero(out.detected[1:])[0] + 1 == first_taken, fps
 
 

@@ -10,20 +10,35 @@ import numpy as np
 import pytest
 import torch
 
-from sfv.reconstruct import losses
 from sfv.config import FitSettings, FitWeights, TargetSettings
+from sfv.reconstruct import losses
 from sfv.reconstruct.fit import MotionVariables, fit, reconstruct
 
-JOINTS = ["root", "chest", "neck", "right_hip", "right_knee", "right_ankle", "right_shoulder", "right_elbow",
-          "right_wrist", "left_hip", "left_knee", "left_ankle", "left_shoulder", "left_elbow", "left_wrist"]
+JOINTS = [
+    "root",
+    "chest",
+    "neck",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+]
 
 
 def test_robust_loss_saturates():
     r = torch.tensor([0.0, 0.01, 0.1, 1.0, 10.0])
     out = losses.robust(r, 0.1)
     assert out[0] == 0 and torch.all(out[1:] > out[:-1])
-    assert out[1] == pytest.approx(0.01 ** 2, rel=0.02)  # quadratic when small
-    assert out[-1] < 0.1 ** 2 and out[-1] - out[-2] < 1e-4  # flat when large
+    assert out[1] == pytest.approx(0.01**2, rel=0.02)  # quadratic when small
+    assert out[-1] < 0.1**2 and out[-1] - out[-2] < 1e-4  # flat when large
 
 
 def test_frame_weights_follow_sfv():
@@ -78,8 +93,12 @@ def _noisy_walk():
     truth = pos[:, bodies]
     noisy = truth + np.random.default_rng(0).normal(scale=0.03, size=truth.shape)
     noisy[10, JOINTS.index("right_ankle")] += [0.4, 0.0, 0.0]  # one wild keypoint
-    rest = replace(m, pose=np.tile(m.skeleton.identity_pose(), (m.n_frames, 1)),
-                   root_rot=np.tile([0, 0, 0, 1.0], (m.n_frames, 1)), root_pos=noisy[:, 0])
+    rest = replace(
+        m,
+        pose=np.tile(m.skeleton.identity_pose(), (m.n_frames, 1)),
+        root_rot=np.tile([0, 0, 0, 1.0], (m.n_frames, 1)),
+        root_pos=noisy[:, 0],
+    )
     return m, bodies, truth, noisy, rest
 
 
@@ -103,7 +122,7 @@ def test_reconstruction_beats_per_frame_ik_on_noisy_mocap():
     again, _, _ = reconstruct(rest, noisy, bodies)  # deterministic
     assert np.array_equal(again.pose, smooth.pose)
     reused, _, tail = reconstruct(rest, noisy, bodies, ik=ik)  # the same IK phase, passed in: the same result
-    assert np.array_equal(reused.pose, smooth.pose) and tail == curve[-len(tail):]
+    assert np.array_equal(reused.pose, smooth.pose) and tail == curve[-len(tail) :]
 
 
 def test_joint_limits_and_foot_contact_terms():
@@ -130,8 +149,8 @@ def test_plausibility_terms_act_in_the_fit():
     """Per-frame IK of knee-height targets that a forward knee bend fits as well as the right one; the
     joint-limit term keeps the knees within range. A planted foot with jittery targets holds still with the
     foot-sliding term."""
-    from sfv.reconstruct.fit import per_frame, planted_feet
     from sfv.reconstruct.evaluate import foot_sliding_speed, limit_violations
+    from sfv.reconstruct.fit import per_frame, planted_feet
 
     m, bodies, truth, noisy, rest = _noisy_walk()
     free = FitSettings(weights=FitWeights(joint_limits=0.0, foot_sliding=0.0))
@@ -222,8 +241,11 @@ def test_fit_refuses_bad_targets():
 def test_fit_stops_naming_the_term_that_went_non_finite(monkeypatch):
     m, bodies, truth, noisy, rest = _noisy_walk()
     monkeypatch.setattr(losses, "ground_penetration", lambda heights: heights.sum() * np.nan)
-    with pytest.raises(FloatingPointError, match=r"the ground term is not finite at evaluation 0 \(every frame's "
-                                                 r"pose is finite\)"):
+    with pytest.raises(
+        FloatingPointError,
+        match=r"the ground term is not finite at evaluation 0 \(every frame's "
+        r"pose is finite\)",
+    ):
         fit(rest, noisy, bodies, settings=FitSettings(iterations=3))
 
 
@@ -296,13 +318,15 @@ def test_field_of_view_is_told_where_the_person_crosses_the_image(humanoid):
 
     for fov, distance in ((60.0, 2.5), (35.0, 4.0)):
         m, poses = _filmed(humanoid, 640, 480, 30, fov=fov, azimuth=-90, error=False, distance=distance)
-        est = estimate_fov(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], poses["detected"],
-                           640, 480, assumed=45.0)
+        est = estimate_fov(
+            poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], poses["detected"], 640, 480, assumed=45.0
+        )
         assert est.estimated and est.sweep > 15, est.reason
         assert abs(est.fov - fov) < 1.0, (fov, est.fov)
     m, poses = _filmed(humanoid, 640, 480, 30, fov=30.0, azimuth=0, error=False, clip="jump", distance=7.0)
-    est = estimate_fov(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], poses["detected"],
-                       640, 480, assumed=45.0)
+    est = estimate_fov(
+        poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], poses["detected"], 640, 480, assumed=45.0
+    )
     assert not est.estimated and est.fov == 45.0 and est.sweep < 15
     assert "too little to tell" in est.reason
 
@@ -343,14 +367,33 @@ def _synthetic_poses(humanoid, elevation=10.0, clip="walk"):
         if name in landmark:
             kp3_world[:, i] = pos[:, landmark[name]]
         else:  # face, hands, feet: at the neck, wrists and ankles
-            near = "neck" if i < 11 else ("left_wrist" if "left" in name and i < 23 else
-                                          "right_wrist" if i < 23 else
-                                          "left_ankle" if "left" in name else "right_ankle")
+            near = (
+                "neck"
+                if i < 11
+                else (
+                    "left_wrist"
+                    if "left" in name and i < 23
+                    else "right_wrist"
+                    if i < 23
+                    else "left_ankle"
+                    if "left" in name
+                    else "right_ankle"
+                )
+            )
             kp3_world[:, i] = pos[:, humanoid.index(near)]
     uv, _ = cam.project(kp3_world)
-    return m, pos, cam, {"keypoints_2d": uv, "keypoints_3d": _seen_along_ray(cam.to_camera(kp3_world)),
-                         "confidence": np.ones((m.n_frames, 33)),
-                         "detected": np.ones(m.n_frames, bool), "meta": {"clip": clip, "width": 640, "height": 480}}
+    return (
+        m,
+        pos,
+        cam,
+        {
+            "keypoints_2d": uv,
+            "keypoints_3d": _seen_along_ray(cam.to_camera(kp3_world)),
+            "confidence": np.ones((m.n_frames, 33)),
+            "detected": np.ones(m.n_frames, bool),
+            "meta": {"clip": clip, "width": 640, "height": 480},
+        },
+    )
 
 
 def test_camera_and_world_targets_from_synthetic_poses(humanoid):
@@ -378,12 +421,18 @@ def test_level_camera_finds_up_where_the_torso_leans(humanoid, clip):
     person lands a metre on: the feet at rest, before and after, fix the pitch; in the kick the standing
     foot never moves, so they cannot, and the torso's pitch stays."""
     from sfv.keypoints import body_map
-    from sfv.reconstruct.camera import estimate_camera
+    from sfv.reconstruct.camera import Lens, estimate_camera
 
     m, pos, cam, poses = _synthetic_poses(humanoid, clip=clip)
     true_up = cam.R @ np.array([0.0, 0.0, 1.0])  # the z-up world's up in camera coordinates
-    args = (poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], poses["detected"], 640, 480, 45,
-            body_map(humanoid))
+    args = (
+        poses["keypoints_2d"],
+        poses["keypoints_3d"],
+        poses["confidence"],
+        poses["detected"],
+        Lens.of(640, 480, 45),
+        body_map(humanoid),
+    )
     angle = lambda est: np.degrees(np.arccos(np.clip(est.camera.R[:, 1] @ true_up, -1, 1)))  # noqa: E731
     torso = angle(estimate_camera(*args, level=False))
     level_est = estimate_camera(*args, level=True, still_foot_speed=0.0)
@@ -460,7 +509,12 @@ def test_ablations_on_a_short_clip(humanoid):
     """The smoothness ablation has the IK (0), the chosen weight and the extra ones, sorted; the term ablation
     names every variant, and with no outlier frames the 'kept' variant is the reconstruction itself."""
     from sfv.config import FitSettings
-    from sfv.reconstruct.evaluate import TERM_VARIANTS, fit_clip, smoothness_ablation, term_ablation
+    from sfv.reconstruct.evaluate import (
+        TERM_VARIANTS,
+        fit_clip,
+        smoothness_ablation,
+        term_ablation,
+    )
     from sfv.reconstruct.stage import initial_motion, prepare
 
     m, pos, cam, poses = _synthetic_poses(humanoid)
@@ -494,10 +548,19 @@ def _landmarks_at_joints(humanoid, pos: np.ndarray) -> np.ndarray:
     from sfv.keypoints import BLAZEPOSE33, body_map
 
     landmark = {names[0]: humanoid.index(j) for j, names in body_map(humanoid).landmarks if len(names) == 1}
-    nearest = lambda i, n: "neck" if i < 11 else ("left_wrist" if "left" in n and i < 23 else "right_wrist" if i < 23  # noqa: E731
-                                                 else "left_ankle" if "left" in n else "right_ankle")
-    return np.stack([pos[:, landmark[n] if n in landmark else humanoid.index(nearest(i, n))]
-                     for i, n in enumerate(BLAZEPOSE33)], axis=1)
+
+    def nearest(i: int, n: str) -> str:
+        """The body nearest a landmark without its own: the face the neck, hands the wrists, feet the ankles."""
+        if i < 11:
+            return "neck"
+        if i < 23:
+            return "left_wrist" if "left" in n else "right_wrist"
+        return "left_ankle" if "left" in n else "right_ankle"
+
+    return np.stack(
+        [pos[:, landmark[n] if n in landmark else humanoid.index(nearest(i, n))] for i, n in enumerate(BLAZEPOSE33)],
+        axis=1,
+    )
 
 
 def _filmed(humanoid, width, height, fps, fov=45.0, azimuth=-60.0, error=True, clip="walk", distance=4.0):
@@ -514,9 +577,13 @@ def _filmed(humanoid, width, height, fps, fov=45.0, azimuth=-60.0, error=True, c
     kp = _landmarks_at_joints(humanoid, pos)
     uv, _ = cam.project(kp + _smooth_error(t, (33, 3), 0.03, 1) * error)
     said = cam.to_camera(kp + _smooth_error(t, (33, 3), 0.05, 2) * error)
-    return m, {"keypoints_2d": uv, "keypoints_3d": _seen_along_ray(said),
-               "confidence": np.ones((m.n_frames, 33)), "detected": np.ones(m.n_frames, bool),
-               "meta": {"clip": clip, "width": width, "height": height, "fps": fps}}
+    return m, {
+        "keypoints_2d": uv,
+        "keypoints_3d": _seen_along_ray(said),
+        "confidence": np.ones((m.n_frames, 33)),
+        "detected": np.ones(m.n_frames, bool),
+        "meta": {"clip": clip, "width": width, "height": height, "fps": fps},
+    }
 
 
 def test_reconstruction_is_the_same_on_any_resolution_and_frame_rate(humanoid):
@@ -539,7 +606,7 @@ def test_reconstruction_is_the_same_on_any_resolution_and_frame_rate(humanoid):
     base = joints[640, 30]
     assert 10 < errors[640, 30] < 30  # the fit weighs the two errors: it neither copies one nor fails
     assert mpjpe(joints[1080, 30], base) < 2.0  # mm
-    at_30 = joints[640, 60][::2][:len(base)]  # the 60 fps frames at the 30 fps frames' times
+    at_30 = joints[640, 60][::2][: len(base)]  # the 60 fps frames at the 30 fps frames' times
     assert mpjpe(at_30, base) < 8.0
     assert abs(errors[640, 60] - errors[640, 30]) < 3.0 and abs(errors[1080, 30] - errors[640, 30]) < 1.0
 
@@ -556,17 +623,32 @@ def test_camera_table_reads_every_rendered_clip_with_its_camera(tmp_path):
     clips = [c for c in ("walk", "walk_portrait", "spinkick_tilted") if c in params.render.clips]
     assert len(clips) == 3
     for i, clip in enumerate(clips):
-        for stage, values in (("render", {}), ("pose", {"pa_mpjpe_mm": 50.0 + i}),
-                              ("reconstruct", {"mpjpe_mm_targets": 80.0, "mpjpe_mm_ik": 70.0,
-                                               "mpjpe_mm": 60.0 + 10 * i, "up_error_deg": float(i),
-                                               "fov_deg": (44.0, 61.0, 45.0)[i], "fov_estimated": i < 2})):
+        for stage, values in (
+            ("render", {}),
+            ("pose", {"pa_mpjpe_mm": 50.0 + i}),
+            (
+                "reconstruct",
+                {
+                    "mpjpe_mm_targets": 80.0,
+                    "mpjpe_mm_ik": 70.0,
+                    "mpjpe_mm": 60.0 + 10 * i,
+                    "up_error_deg": float(i),
+                    "fov_deg": (44.0, 61.0, 45.0)[i],
+                    "fov_estimated": i < 2,
+                },
+            ),
+        ):
             (tmp_path / "metrics" / stage).mkdir(parents=True, exist_ok=True)
             (tmp_path / "metrics" / stage / f"{clip}.json").write_text(json.dumps(values))
     (tmp_path / "before.json").write_text(json.dumps({"clips": {c: {"mpjpe_mm": 90.0} for c in clips[:2]}}))
     table = cameras.rows(params, tmp_path, Path("before.json"))
     assert [r["clip"] for r in table] == [c for c in params.render.clips if c in clips]
     row = {r["clip"]: r for r in table}
-    assert (row["walk_portrait"]["size"], row["walk_portrait"]["fps"], row["walk_portrait"]["fov"]) == ("1080x1920", 60, 65)
+    assert (row["walk_portrait"]["size"], row["walk_portrait"]["fps"], row["walk_portrait"]["fov"]) == (
+        "1080x1920",
+        60,
+        65,
+    )
     assert row["spinkick_tilted"]["roll"] == 12 and row["walk"]["before_mm"] == 90.0
     s = cameras.summary(table)
     assert s["clips"] == 3 and s["reconstruction_mm"] == 70.0 and row["spinkick_tilted"]["before_mm"] is None
@@ -584,7 +666,8 @@ def test_field_of_view_on_rendered_clips(humanoid, tmp_path):
     """Issue 18 point 3 on ground truth: two of the pipeline's cameras, rendered (at half size) and read by BlazePose.
     The portrait walk's 65-degree lens, which the kit does not assume, comes back within 4 degrees (61.8 here, the
     pipeline's full-size clip 61.7; 64.8 before the pose candidates were fused, which moved the six estimated
-    clips' mean error from 4.5 to 4.3 degrees but this one's from 0.2 to 3.3); the 30-degree lens from 7 m that films a jump head-on cannot be told (the person stays
+    clips' mean error from 4.5 to 4.3 degrees but this one's from 0.2 to 3.3); the 30-degree lens from 7 m that films a
+    jump head-on cannot be told (the person stays
     near the image centre), so the assumed 45 degrees stays rather than the cost's biased minimum (67 there)."""
     from sfv.config import load_params
     from sfv.mocap import load_mocap
@@ -601,12 +684,20 @@ def test_field_of_view_on_rendered_clips(humanoid, tmp_path):
         settings = full.model_copy(update={"width": full.width // 2, "height": full.height // 2})
         retargeter = BodyRetargeter(load_anny(), humanoid, settings.body.phenotype())
         video = tmp_path / f"{clip}.mp4"
-        render_gt_clip(clip, load_mocap(entry.mocap), retargeter, settings, video,
-                       tmp_path / f"{clip}.gt.npz", progress=False)
+        render_gt_clip(
+            clip, load_mocap(entry.mocap), retargeter, settings, video, tmp_path / f"{clip}.gt.npz", progress=False
+        )
         poses, facts = estimate_video(clip, video, (0, None), params.pose, progress=False)
-        found[clip] = estimate_fov(poses.keypoints_2d, poses.keypoints_3d, poses.confidence, poses.detected,
-                                   facts["width"], facts["height"], assumed=params.reconstruct.vertical_fov,
-                                   min_sweep=params.reconstruct.fov_min_sweep)
+        found[clip] = estimate_fov(
+            poses.keypoints_2d,
+            poses.keypoints_3d,
+            poses.confidence,
+            poses.detected,
+            facts["width"],
+            facts["height"],
+            assumed=params.reconstruct.vertical_fov,
+            min_sweep=params.reconstruct.fov_min_sweep,
+        )
     print({c: (round(e.fov, 1), round(e.best, 1), round(e.sweep, 1)) for c, e in found.items()})
     assert found["walk_portrait"].estimated and abs(found["walk_portrait"].fov - 65.0) < 4.0
     assert not found["jump_720p"].estimated and found["jump_720p"].fov == params.reconstruct.vertical_fov
@@ -616,19 +707,23 @@ def test_field_of_view_on_rendered_clips(humanoid, tmp_path):
 def test_rotation_from_rays_and_chained_over_frames():
     from scipy.spatial.transform import Rotation
 
+    from sfv.alignment import best_rotation
     from sfv.camera import intrinsics, perspective
-    from sfv.reconstruct.camera_motion import angle_deg, camera_motion, kabsch
+    from sfv.reconstruct.camera_motion import angle_deg, camera_motion
 
     rng = np.random.default_rng(2)
     a = rng.normal(size=(50, 3))
     a /= np.linalg.norm(a, axis=1, keepdims=True)
     R = Rotation.from_rotvec([0.05, -0.2, 0.01]).as_matrix()
-    assert np.allclose(kabsch(a, a @ R.T), R, atol=1e-12)
+    assert np.allclose(best_rotation(a, a @ R.T), R, atol=1e-12)
     # three frames of background points seen by a camera panning 2 then 3 degrees; one pair lost (no points)
     K = intrinsics(640, 480, 50)
     world = rng.uniform([-3, -1, 4], [3, 1, 9], size=(80, 3))
-    turns = [np.eye(3), Rotation.from_euler("y", 2, degrees=True).as_matrix(),
-             Rotation.from_euler("y", 5, degrees=True).as_matrix()]
+    turns = [
+        np.eye(3),
+        Rotation.from_euler("y", 2, degrees=True).as_matrix(),
+        Rotation.from_euler("y", 5, degrees=True).as_matrix(),
+    ]
     pix = [perspective(world @ Q.T, np.array([K[0, 0], K[1, 1]]), K[:2, 2]) for Q in turns]
     moving = camera_motion([(pix[0], pix[1]), (pix[1], pix[2])], K, min_turn_deg=1.0)
     assert moving.moving and np.allclose(moving.rotations, np.stack(turns), atol=1e-9)
@@ -660,8 +755,13 @@ def _panned(humanoid, follow=0.9):
     ground = np.random.default_rng(0).uniform([-4, -8, 0], [4, -2, 0], size=(150, 3)) + [aim[0], aim[1], 0]
     seen = [c.project(ground)[0] for c in cams]
     pairs = [(seen[t], seen[t + 1]) for t in range(len(cams) - 1)]
-    poses = {"keypoints_2d": uv, "keypoints_3d": _seen_along_ray(said), "confidence": np.ones((m.n_frames, 33)),
-             "detected": np.ones(m.n_frames, bool), "meta": {"clip": "walk", "width": 640, "height": 480, "fps": 30}}
+    poses = {
+        "keypoints_2d": uv,
+        "keypoints_3d": _seen_along_ray(said),
+        "confidence": np.ones((m.n_frames, 33)),
+        "detected": np.ones(m.n_frames, bool),
+        "meta": {"clip": "walk", "width": 640, "height": 480, "fps": 30},
+    }
     return m, cams, poses, pairs
 
 
@@ -680,8 +780,8 @@ def test_a_panning_camera_is_followed_and_the_walk_goes_where_it_went(humanoid):
     source = m.body_positions()[0]
     settings = TargetSettings(vertical_fov=45, estimate_fov=False)
     followed = prepare(poses, humanoid, settings, background=pairs)
-    assert followed.camera_motion.moving
-    assert np.allclose(followed.camera_motion.turn_deg, true_turn, atol=1e-6)
+    assert followed.camera.motion.moving
+    assert np.allclose(followed.camera.motion.turn_deg, true_turn, atol=1e-6)
     fixed = prepare(poses, humanoid, settings)
     assert followed.camera.rotations is not None and fixed.camera.rotations is None
     travel = lambda targets: np.ptp(targets.world[:, 0, [0, 2]], axis=0).max()  # noqa: E731
@@ -693,6 +793,7 @@ def test_a_panning_camera_is_followed_and_the_walk_goes_where_it_went(humanoid):
     init = initial_motion(followed.start, humanoid, 30.0, name="walk")
     motion = fit_clip(init, followed, FitSettings(iterations=60, ik_iterations=30))[0]
     from sfv.reconstruct.evaluate import reprojection_error
+
     assert reprojection_error(motion.body_positions()[0][:, followed.bodies], followed) < 5.0  # px
     frames = followed.camera.frames
     uv0, _ = frames.project(followed.world)
@@ -706,10 +807,16 @@ def test_a_panning_camera_is_followed_and_the_walk_goes_where_it_went(humanoid):
 def test_camera_turn_read_from_a_rendered_clip(humanoid, tmp_path):
     """A rendered walk filmed by a camera that pans to follow the hips (`camera.follow`): the turn read from the
     background (the checkered ground) is within 2 degrees of the render camera's over a 20-plus-degree pan
-    (measured at this 480x360: 0.61 mean, 1.34 max; at 640x480 0.45 and 1.05); the same walk filmed by a fixed camera reads as fixed."""
+    (measured at this 480x360: 0.61 mean, 1.34 max; at 640x480 0.45 and 1.05); the same walk filmed by a fixed
+    camera reads as fixed."""
     from sfv.config import load_params
     from sfv.mocap import load_mocap
-    from sfv.reconstruct.camera_motion import angle_deg, camera_motion, person_boxes, track_background
+    from sfv.reconstruct.camera_motion import (
+        angle_deg,
+        camera_motion,
+        person_boxes,
+        track_background,
+    )
     from sfv.render.body import BodyRetargeter, load_anny
     from sfv.render.ground_truth import load_gt
     from sfv.render.gt_clip import render_gt_clip
@@ -724,7 +831,9 @@ def test_camera_turn_read_from_a_rendered_clip(humanoid, tmp_path):
         video, gt_file = tmp_path / f"walk{follow}.mp4", tmp_path / f"walk{follow}.gt.npz"
         render_gt_clip("walk", load_mocap("walk"), retargeter, settings, video, gt_file, progress=False)
         gt = load_gt(gt_file)
-        pairs = track_background(read_frames(video), person_boxes(gt["keypoints_2d"], np.ones(len(gt["keypoints_2d"]), bool)))
+        pairs = track_background(
+            read_frames(video), person_boxes(gt["keypoints_2d"], np.ones(len(gt["keypoints_2d"]), bool))
+        )
         found = camera_motion(pairs, gt["camera_K"], min_turn_deg=1.0)
         if follow:
             true = np.einsum("tij,kj->tik", gt["camera_frames_R"], gt["camera_R"])
@@ -740,8 +849,13 @@ def test_error_sources_split_orientation_depth_and_flips(humanoid):
     along the camera's axis shows as depth error only, and a forearm turned round in depth is found in exactly
     the frames where it was turned, and mended by the truth's signs."""
     from sfv.mocap import load_mocap
-    from sfv.reconstruct.error_sources import (camera_axes_error, chain_parents, depth_flips, frame_aligned_mpjpe,
-                                               with_true_depth_signs)
+    from sfv.reconstruct.error_sources import (
+        camera_axes_error,
+        chain_parents,
+        depth_flips,
+        frame_aligned_mpjpe,
+        with_true_depth_signs,
+    )
     from sfv.reconstruct.evaluate import mpjpe
     from sfv.reconstruct.stage import body_map
 
@@ -753,8 +867,12 @@ def test_error_sources_split_orientation_depth_and_flips(humanoid):
     truth = load_mocap("walk").body_positions()[0][:, bodies]
     T = len(truth)
 
-    turned = np.stack([x @ np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]).T
-                       for x, a in zip(truth, np.linspace(0, 0.5, T))])
+    turned = np.stack(
+        [
+            x @ np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]]).T
+            for x, a in zip(truth, np.linspace(0, 0.5, T))
+        ]
+    )
     assert frame_aligned_mpjpe(turned, truth) < 1e-6 and mpjpe(turned, truth) > 20
 
     pushed = truth.copy()

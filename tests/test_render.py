@@ -12,11 +12,10 @@ import numpy as np
 import pytest
 
 from sfv.camera import Camera, CameraError, look_at, orbit_camera
+from sfv.config import CameraParams, ClipParams, RenderSettings
 from sfv.plots import crop_box
-from sfv.config import CameraParams, RenderSettings
 from sfv.render.gt_clip import check_camera_sees_body, visibility
 from sfv.video import VideoError, check_range, mp4_writer, probe, read_frames
-
 from tests.conftest import REPORT
 
 
@@ -24,8 +23,15 @@ def random_cameras(n=20, seed=0):
     rng = np.random.default_rng(seed)
     for _ in range(n):
         target, distance = rng.uniform(-2, 2, 3), rng.uniform(1, 8)
-        cam = orbit_camera(target, distance, rng.uniform(-60, 80), rng.uniform(-180, 180),
-                           int(rng.choice([320, 640])), int(rng.choice([240, 480])), rng.uniform(20, 90))
+        cam = orbit_camera(
+            target,
+            distance,
+            rng.uniform(-60, 80),
+            rng.uniform(-180, 180),
+            int(rng.choice([320, 640])),
+            int(rng.choice([240, 480])),
+            rng.uniform(20, 90),
+        )
         yield cam, target, distance
 
 
@@ -218,7 +224,8 @@ def test_body_follows_the_mocap(retargeter):
         contact = sole_gap_in_contact(posed)
         assert contact < 0.03, contact  # soles on the ground where the mocap's feet are down
         REPORT[f"render {name}: joint error / sole gap in contact"] = (
-            f"{err['joint_error_mean_m'] * 100:.1f} cm / {contact * 100:.1f} cm")
+            f"{err['joint_error_mean_m'] * 100:.1f} cm / {contact * 100:.1f} cm"
+        )
         again = retargeter.pose_frames(m.root_pos, m.root_rot, m.pose)
         assert np.array_equal(again.vertices, posed.vertices)
     # a different phenotype is a different body on the same motion
@@ -261,9 +268,16 @@ def test_short_clip_renders_end_to_end(retargeter, tmp_path):
     # upside down mid-flip: the head is below the hips in some frame, as in the mocap
     names = list(gt["keypoint_names"])
     assert (gt["keypoints_3d"][:, names.index("nose"), 2] < gt["keypoints_3d"][:, names.index("left_hip"), 2]).any()
+    # `frames` is applied once: the render cut [24, 32) out of the mocap, so the stages read its video whole
+    entry = ClipParams(source="mocap:backflip", frames=(24, 32))
+    assert check_range(probe(video), *entry.video_frames, "clip 'bf'") == (0, 8)
+    with pytest.raises(VideoError):  # cutting the range again, out of the cut video, is refused
+        check_range(probe(video), *entry.frames, "clip 'bf'")
     REPORT["render 320x240: s per frame"] = f"{metrics['render_seconds_per_frame']:.3f}"
     # deterministic: the same settings give the same frames
-    again = render_gt_clip("bf", motion, retargeter, settings, tmp_path / "b2.mp4", tmp_path / "b2.gt.npz", progress=False)
+    again = render_gt_clip(
+        "bf", motion, retargeter, settings, tmp_path / "b2.mp4", tmp_path / "b2.gt.npz", progress=False
+    )
     assert again["frames_sha256"] == metrics["frames_sha256"]
     # a camera too close to see the whole body stops the render, and nothing is written
 
@@ -272,8 +286,15 @@ def test_short_clip_renders_end_to_end(retargeter, tmp_path):
         render_gt_clip("bf", motion, retargeter, close, tmp_path / "c.mp4", tmp_path / "c.gt.npz", progress=False)
     assert not (tmp_path / "c.mp4").exists() and not (tmp_path / "c.gt.npz").exists()
     with pytest.raises(ValueError, match=r"clip 'bf': frames \[24, 99\] is outside the mocap 'backflip'"):
-        render_gt_clip("bf", motion, retargeter, RenderSettings(frames=(24, 99)), tmp_path / "d.mp4",
-                       tmp_path / "d.gt.npz", progress=False)
+        render_gt_clip(
+            "bf",
+            motion,
+            retargeter,
+            RenderSettings(frames=(24, 99)),
+            tmp_path / "d.mp4",
+            tmp_path / "d.gt.npz",
+            progress=False,
+        )
 
 
 def test_one_projection_for_numpy_and_torch():
@@ -295,8 +316,9 @@ def test_one_projection_for_numpy_and_torch():
         got = np.asarray(perspective(xp(behind), xp(np.array([K[0, 0], K[1, 1]])), xp(K[:2, 2]), min_depth=0.05))
         assert got[0, 0] == pytest.approx(320 + K[0, 0] * 0.1 / 0.05)
     with pytest.raises(CameraError, match="skewed"):
-        Camera(K=np.array([[500.0, 1.0, 320], [0, 500, 240], [0, 0, 1]]), R=np.eye(3), t=np.zeros(3), width=640,
-               height=480)
+        Camera(
+            K=np.array([[500.0, 1.0, 320], [0, 500, 240], [0, 0, 1]]), R=np.eye(3), t=np.zeros(3), width=640, height=480
+        )
 
 
 @pytest.mark.slow
@@ -316,6 +338,13 @@ def test_rendered_frames_match_the_committed_hash(retargeter, tmp_path):
     settings = params.render.for_clip(entry)
     assert settings.body.phenotype() == {}  # the fixture's body is the clip's
     committed = json.loads((root / "metrics" / "render" / "walk.json").read_text())["frames_sha256"]
-    metrics = render_gt_clip("walk", load_mocap(entry.mocap), retargeter, settings, tmp_path / "walk.mp4",
-                             tmp_path / "walk.gt.npz", progress=False)
+    metrics = render_gt_clip(
+        "walk",
+        load_mocap(entry.mocap),
+        retargeter,
+        settings,
+        tmp_path / "walk.mp4",
+        tmp_path / "walk.gt.npz",
+        progress=False,
+    )
     assert metrics["frames_sha256"] == committed

@@ -12,7 +12,14 @@ import pytest
 from sfv import paths
 from sfv.config import load_params
 from sfv.report import paper
-from sfv.report.tables import NOT_APPLICABLE, NOT_RUN, all_tables, experiment_table, overview, pose_table
+from sfv.report.tables import (
+    NOT_APPLICABLE,
+    NOT_RUN,
+    all_tables,
+    experiment_table,
+    overview,
+    pose_table,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,15 +36,17 @@ def params():
 
 def test_a_clip_without_metrics_is_not_run_and_one_with_them_shows_its_figures(tmp_path, params):
     rendered = params.pose.clips[0]
-    write(paths.clip_metrics_file("pose", rendered, tmp_path), {"detection_rate": 1.0, "pixel_error": 3.31,
-                                                                "pck": 0.9955, "pa_mpjpe_mm": 50.8})
+    write(
+        paths.clip_metrics_file("pose", rendered, tmp_path),
+        {"detection_rate": 1.0, "pixel_error": 3.31, "pck": 0.9955, "pa_mpjpe_mm": 50.8},
+    )
     table = pose_table(params, tmp_path)
     rows = {r["clip"]: r for r in table.rows}
     assert rows[rendered]["pa_mpjpe_mm"] == 50.8 and rows[rendered]["status"] == "ran"
     others = [c for c in params.pose.clips if c != rendered]
     assert all(rows[c]["status"] == NOT_RUN for c in others)
     text = table.markdown()
-    line = next(l for l in text.splitlines() if l.startswith(f"| {rendered} |"))
+    line = next(row for row in text.splitlines() if row.startswith(f"| {rendered} |"))
     assert "50.8" in line and "3.3" in line and "1.00" in line
     assert "| 3D PA-MPJPE, no rotation search (mm) |" in text.splitlines()[0]
     assert text.count(NOT_RUN) >= 5 * len(others)  # every figure of a clip not run says so
@@ -50,10 +59,14 @@ def test_overview_tells_not_applicable_from_not_run(tmp_path, params):
     trained = list(params.imitate.clips)
     real = next(c for c in params.pose.clips if not params.clips[c].is_mocap)
     untrained = next(c for c in params.pose.clips if c not in trained and params.clips[c].is_mocap)
-    write(paths.clip_metrics_file("reconstruct", trained[0], tmp_path),
-          {"jitter_targets": 43.09, "jitter": 5.65, "mpjpe_mm": 65.1})
-    write(paths.clip_metrics_file("imitate", trained[0], tmp_path),
-          {"tracking_error_m": 0.1347, "survived_fraction": 1.0, "train_samples": 1503232, "train_wall_seconds": 2412.6})
+    write(
+        paths.clip_metrics_file("reconstruct", trained[0], tmp_path),
+        {"jitter_targets": 43.09, "jitter": 5.65, "mpjpe_mm": 65.1},
+    )
+    write(
+        paths.clip_metrics_file("imitate", trained[0], tmp_path),
+        {"tracking_error_m": 0.1347, "survived_fraction": 1.0, "train_samples": 1503232, "train_wall_seconds": 2412.6},
+    )
     rows = {r["clip"]: r for r in all_tables(params, tmp_path)["overview"].rows}
     first = rows[trained[0]]
     assert first["reconstruction_mm"] == 65.1 and first["jitter"] == "43 → 5.7"
@@ -70,8 +83,10 @@ def test_overview_tells_not_applicable_from_not_run(tmp_path, params):
 def test_an_experiment_without_a_stage_is_shown_as_not_run_then_its_rows_once_written(tmp_path):
     table = experiment_table("morphology", tmp_path)
     assert not table.ran and table.markdown().startswith(f"*{NOT_RUN}:*") and "morphology_transfer" in table.missing
-    write(paths.metrics_file("morphology_transfer", tmp_path),
-          {"rows": [{"clip": "walk", "character": "atlas", "tracking_error_cm": 6.25, "stills": 12}]})
+    write(
+        paths.metrics_file("morphology_transfer", tmp_path),
+        {"rows": [{"clip": "walk", "character": "atlas", "tracking_error_cm": 6.25, "stills": 12}]},
+    )
     table = experiment_table("morphology", tmp_path)
     assert table.ran and "| walk | atlas | 6.250 | 12 |" in table.markdown()
 
@@ -90,8 +105,7 @@ def test_the_shipped_results_fill_every_stage_table():
     asi = tables["asi"]
     assert asi.ran
     for clip in {r["clip"] for r in asi.rows}:
-        assert {r["initialisation"] for r in asi.rows if r["clip"] == clip} == {"RSI (uniform phase)",
-                                                                               "ASI (adaptive)"}
+        assert {r["initialisation"] for r in asi.rows if r["clip"] == clip} == {"RSI (uniform phase)", "ASI (adaptive)"}
 
 
 def test_paper_figures_name_their_source_and_never_a_guessed_value():
@@ -111,7 +125,7 @@ def test_rollout_clip_takes_every_kth_frame_at_the_asked_width(tmp_path):
     with mp4_writer(video, fps=30) as append:
         for i in range(30):  # a white square moving right on black, 1 s
             frame = np.zeros((96, 128, 3), np.uint8)
-            frame[40:56, 4 * i:4 * i + 16] = 255
+            frame[40:56, 4 * i : 4 * i + 16] = 255
             append(frame)
     clip = video_clip(video, tmp_path / "out" / "v.mp4", seconds=0.5, fps=10, width=64)
     info = probe(clip)
@@ -163,13 +177,16 @@ def test_the_notebook_links_its_media_and_the_page_carries_them(tmp_path):
     clip = gif.with_name("walk_video.mp4")
     clip.write_bytes(b"not really an mp4 either")
     video = linked_video(clip, "walk", here)
-    assert video == ('<video src="../../plots/report/walk_video.mp4" title="walk" autoplay loop muted playsinline>'
-                     '</video>')
-    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": tag + video + '<img src="gone.gif" alt="x">'})]
+    assert video == (
+        '<video src="../../plots/report/walk_video.mp4" title="walk" autoplay loop muted playsinline></video>'
+    )
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": tag + video + '<img src="gone.gif" alt="x">'})
+    ]
     nb.cells = [cell]
-    nbformat.write(nb, str(here / "06_results.ipynb"))
-    assert "base64" not in (here / "06_results.ipynb").read_text()
-    page = notebook_html(here / "06_results.ipynb", tmp_path / "reports" / "results.html").read_text()
+    nbformat.write(nb, str(here / "11_results.ipynb"))
+    assert "base64" not in (here / "11_results.ipynb").read_text()
+    page = notebook_html(here / "11_results.ipynb", tmp_path / "reports" / "results.html").read_text()
     assert f'src="data:image/gif;base64,{base64.b64encode(gif.read_bytes()).decode()}"' in page
     assert f'src="data:video/mp4;base64,{base64.b64encode(clip.read_bytes()).decode()}"' in page
     assert 'src="gone.gif"' in page
@@ -186,6 +203,7 @@ def test_the_readme_is_a_front_door_with_the_metrics_results():
     assert len(readme.splitlines()) <= 200
     for link in re.findall(r"\]\((docs/[^)#]+)", readme):
         assert (root / link).is_file(), link
-    proc = subprocess.run([sys.executable, str(root / "tools" / "readme_results.py"), "--check"], capture_output=True,
-                          text=True)
+    proc = subprocess.run(
+        [sys.executable, str(root / "tools" / "readme_results.py"), "--check"], capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr

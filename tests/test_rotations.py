@@ -78,3 +78,21 @@ def test_slerp_endpoints_and_constant_speed(a, b, t):
 def test_axis_angle_quarter_turn():
     q = rotations.from_axis_angle(np.array([0, 0, 1.0]), np.pi / 2)
     np.testing.assert_allclose(rotations.rotate(q, np.array([1.0, 0, 0])), [0, 1, 0], atol=1e-12)
+
+
+def test_one_rigid_alignment_for_the_kit():
+    """sfv.alignment: b ≈ R a for column vectors; rotation only, with scale, and no reflection."""
+    from scipy.spatial.transform import Rotation
+
+    from sfv.alignment import best_rotation, rotated_onto, similarity_aligned
+
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(20, 3))
+    R = Rotation.from_rotvec([0.3, -1.1, 0.4]).as_matrix()
+    assert np.allclose(best_rotation(a, a @ R.T), R, atol=1e-12)
+    assert np.allclose(rotated_onto(a, a @ R.T), a @ R.T, atol=1e-12)
+    b = 1.7 * a @ R.T + np.array([0.5, -2.0, 3.0])
+    assert np.allclose(similarity_aligned(a, b), b, atol=1e-12)
+    mirrored = a * np.array([1.0, 1.0, -1.0])  # a reflection is not a rotation: the fit stays proper
+    assert np.isclose(np.linalg.det(best_rotation(a, mirrored)), 1.0)
+    assert not np.allclose(rotated_onto(a, mirrored), mirrored, atol=1e-3)

@@ -6,8 +6,20 @@ import pytest
 
 from sfv.skeleton import SkeletonError, load_character, parse_urdf
 
-DEEPMIMIC_ORDER = ["chest", "neck", "right_hip", "right_knee", "right_ankle", "right_shoulder", "right_elbow",
-                   "left_hip", "left_knee", "left_ankle", "left_shoulder", "left_elbow"]
+DEEPMIMIC_ORDER = [
+    "chest",
+    "neck",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "right_shoulder",
+    "right_elbow",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "left_shoulder",
+    "left_elbow",
+]
 
 
 def test_humanoid_structure(humanoid):
@@ -45,8 +57,10 @@ def test_bad_urdfs(tmp_path):
     bad.write_text("<robot><link></robot>")
     with pytest.raises(SkeletonError, match="not valid URDF"):
         parse_urdf(bad)
-    prismatic = _write(tmp_path, '<link name="a"/><link name="b"/><joint name="j" type="prismatic">'
-                                 '<parent link="a"/><child link="b"/></joint>')
+    prismatic = _write(
+        tmp_path,
+        '<link name="a"/><link name="b"/><joint name="j" type="prismatic"><parent link="a"/><child link="b"/></joint>',
+    )
     with pytest.raises(SkeletonError, match="'j' has type 'prismatic'"):
         parse_urdf(prismatic)
     two_roots = _write(tmp_path, '<link name="a"/><link name="b"/>')
@@ -55,9 +69,12 @@ def test_bad_urdfs(tmp_path):
 
 
 def test_rpy_origin_and_revolute_axis(tmp_path):
-    p = _write(tmp_path, '<link name="a"/><link name="b"/><joint name="j" type="continuous">'
-                         '<origin xyz="0 0 2" rpy="0 0 1.5707963"/><axis xyz="0 2 0"/>'
-                         '<parent link="a"/><child link="b"/></joint>')
+    p = _write(
+        tmp_path,
+        '<link name="a"/><link name="b"/><joint name="j" type="continuous">'
+        '<origin xyz="0 0 2" rpy="0 0 1.5707963"/><axis xyz="0 2 0"/>'
+        '<parent link="a"/><child link="b"/></joint>',
+    )
     sk = parse_urdf(p, scale=0.5)
     b = sk.bodies[1]
     assert b.joint_type == "revolute" and b.joint == "j"

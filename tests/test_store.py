@@ -34,14 +34,24 @@ def test_the_default_remote_is_the_store_in_the_repository():
 
 
 def _git(*args: str, cwd: Path) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@t"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, env=env).stdout
 
 
 def _sfv(*args: str, cwd: Path) -> str:
-    proc = subprocess.run([sys.executable, "-m", "sfv.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "sfv.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc.stdout
 
@@ -68,7 +78,7 @@ def test_an_interrupted_training_resumes_on_a_fresh_clone(tmp_path):
     from sfv.motion import save_npz
 
     a = _kit_skeleton(tmp_path / "a")
-    reference = save_npz(load_mocap("walk"), a / "reference.npz")
+    save_npz(load_mocap("walk"), a / "reference.npz")
     _git("add", "reference.npz", cwd=a)
     _git("commit", "-q", "-m", "reference", cwd=a)
     run = Path("runs") / "imitate" / "walk"
@@ -120,8 +130,10 @@ def test_an_interrupted_training_resumes_on_a_fresh_clone(tmp_path):
     newest.write_bytes(newest.read_bytes()[:1000])
     said = []
     assert int(latest_checkpoint(c / run, report=said.append).name) == saved - 512
-    assert said == [f"checkpoint {c / run / 'checkpoints' / f'{saved:012d}'} is damaged and is passed over: "
-                    f"{newest}: damaged (File is not a zip file)"]
+    assert said == [
+        f"checkpoint {c / run / 'checkpoints' / f'{saved:012d}'} is damaged and is passed over: "
+        f"{newest}: damaged (File is not a zip file)"
+    ]
     # restoring again keeps this clone's own file and says which; --force takes the store's copy back
     again = subprocess.run([sys.executable, "-m", "sfv.cli", "store", "restore"], cwd=c, capture_output=True, text=True)
     assert again.returncode == 2 and "nothing restored: 1 file(s)" in again.stderr and "model.zip" in again.stderr

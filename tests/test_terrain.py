@@ -10,8 +10,15 @@ import pytest
 from sfv.assets import setting_names
 from sfv.config import EnvSettings, HeightmapSettings
 from sfv.imitate.env import ImitationEnv
-from sfv.imitate.terrain import (Heightfield, TerrainError, generate_heights, make_heightfield, parse_terrain,
-                                 read_terrain, travel_direction)
+from sfv.imitate.terrain import (
+    Heightfield,
+    TerrainError,
+    generate_heights,
+    make_heightfield,
+    parse_terrain,
+    read_terrain,
+    travel_direction,
+)
 from sfv.mocap import load_mocap
 
 HEIGHTMAP = HeightmapSettings(enabled=True)
@@ -24,9 +31,12 @@ def walk():
 
 def _spec(kind: str, **extra):
     base = dict(name=f"test_{kind}", kind=kind, length=8.0, behind=2.0, width=3.0, flat_start=1.0)
-    sizes = {"slope": dict(angle_deg=[5, 12], segment=[2, 3]), "gaps": dict(gap_width=[0.2, 0.4], gap_spacing=[1, 2]),
-             "stairs": dict(step_height=[0.05, 0.1], step_depth=[0.3, 0.4], steps=3, landing=1.0, cell=0.05),
-             "rough": dict(amplitude=0.05, correlation_length=0.3)}[kind]
+    sizes = {
+        "slope": dict(angle_deg=[5, 12], segment=[2, 3]),
+        "gaps": dict(gap_width=[0.2, 0.4], gap_spacing=[1, 2]),
+        "stairs": dict(step_height=[0.05, 0.1], step_depth=[0.3, 0.4], steps=3, landing=1.0, cell=0.05),
+        "rough": dict(amplitude=0.05, correlation_length=0.3),
+    }[kind]
     return parse_terrain({**base, **sizes, **extra})
 
 
@@ -76,8 +86,9 @@ def test_heights_agree_with_the_simulated_ground(up, forward):
             field.shift = shift
             body.move()
             down = np.eye(3)[up]
-            hits = pybullet.rayTestBatch((points + 5 * down).tolist(), (points - 5 * down).tolist(),
-                                         physicsClientId=client)
+            hits = pybullet.rayTestBatch(
+                (points + 5 * down).tolist(), (points - 5 * down).tolist(), physicsClientId=client
+            )
             over = field.inside(points)
             assert over.mean() > 0.8 and all(h[0] == body.body for h, o in zip(hits, over) if o)
             bullet = np.array([h[3][up] for h in hits])
@@ -105,7 +116,7 @@ def test_the_heightmap_observation_is_the_known_ground_around_the_character(walk
     root = np.array([1.5, 1.2, 0.4])
     obs = env.teleport(root, root_rot, frame.joint_rot)
     rows, cols = HEIGHTMAP.shape
-    heightmap = obs[-rows * cols:].reshape(rows, cols)
+    heightmap = obs[-rows * cols :].reshape(rows, cols)
     ahead, left = np.array([np.cos(yaw), 0.0, -np.sin(yaw)]), np.array([np.sin(yaw), 0.0, np.cos(yaw)])
     for r, across in enumerate(HEIGHTMAP.lateral[0] + HEIGHTMAP.spacing * np.arange(rows)):
         for c, along in enumerate(HEIGHTMAP.forward[0] + HEIGHTMAP.spacing * np.arange(cols)):
@@ -125,8 +136,14 @@ def test_ground_relative_terms_on_a_slope_match_hand_computed_values(walk):
     env.set_heightfield(_hand_built(env, grade=grade, cross=0.0))
     frame = env.reference.frame(env.time)
     ground = grade * frame.root_pos[0]
-    env.teleport(frame.root_pos + [0.0, ground, 0.0], frame.root_rot, frame.joint_rot, frame.root_lin_vel,
-                 frame.root_ang_vel, frame.joint_vel)
+    env.teleport(
+        frame.root_pos + [0.0, ground, 0.0],
+        frame.root_rot,
+        frame.joint_rot,
+        frame.root_lin_vel,
+        frame.root_ang_vel,
+        frame.joint_vel,
+    )
     errors = env.errors()
     # the reference's root stands on the ground under ours: the pose on the slope tracks it exactly
     assert errors["root"] == pytest.approx(0.0, abs=1e-8)
@@ -149,7 +166,7 @@ def test_the_env_passes_check_env_on_every_terrain(walk, terrain):
 
     env = ImitationEnv(walk, EnvSettings(terrain=terrain, heightmap=HEIGHTMAP))
     check_env(env, warn=False, skip_render_check=True)
-    assert env.observation_space.shape == (2 + 15 * 13 + HEIGHTMAP.size,)
+    assert env.observation_space.shape == (2 + 5 + 15 * 13 + HEIGHTMAP.size,)  # phase, height, reference root
     env.close()
 
 
@@ -214,8 +231,16 @@ def test_a_terrain_policy_warm_started_from_a_flat_one_acts_as_it_did(tmp_path, 
 
     ppo = PPOSettings(net_arch=(32, 32))
     flat_venv = VecNormalize(DummyVecEnv([lambda: ImitationEnv(walk, EnvSettings())]))
-    flat = PPO("MlpPolicy", flat_venv, n_steps=64, batch_size=32, n_epochs=1, seed=0, device="cpu",
-               policy_kwargs=policy_kwargs(EnvSettings(), ppo))
+    flat = PPO(
+        "MlpPolicy",
+        flat_venv,
+        n_steps=64,
+        batch_size=32,
+        n_epochs=1,
+        seed=0,
+        device="cpu",
+        policy_kwargs=policy_kwargs(EnvSettings(), ppo),
+    )
     flat.learn(64)  # some statistics and weights of its own
     settings = EnvSettings(terrain="slope", heightmap=HEIGHTMAP)
     venv = VecNormalize(DummyVecEnv([lambda: ImitationEnv(walk, settings)]))

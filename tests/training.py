@@ -20,8 +20,9 @@ def kill_after_checkpoint(script: Path, cwd: Path, run_dir: Path, samples: int, 
     its workers; returns the newest checkpoint's samples. A run that dies first fails the test with its log."""
     log = script.with_suffix(".log")
     with open(log, "w") as err:
-        proc = subprocess.Popen([sys.executable, str(script)], cwd=cwd, start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            [sys.executable, str(script)], cwd=cwd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=err
+        )
     try:
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -39,9 +39,13 @@ def _vec(text: str | None, default=(0.0, 0.0, 0.0)) -> np.ndarray:
 
 def _quat_matrix(wxyz: np.ndarray) -> np.ndarray:
     w, x, y, z = wxyz / np.linalg.norm(wxyz)
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
-                     [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
-                     [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)]])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def _rpy(m: np.ndarray) -> np.ndarray:
@@ -69,23 +73,35 @@ def geom_shape(geom: ET.Element) -> dict:
         a, b = np.split(_vec(geom.get("fromto")), 2)
         length = float(np.linalg.norm(b - a))
         rot = _z_onto(b - a)
-        m_cyl, m_sph = DENSITY * np.pi * r * r * length, DENSITY * 4 / 3 * np.pi * r ** 3
+        m_cyl, m_sph = DENSITY * np.pi * r * r * length, DENSITY * 4 / 3 * np.pi * r**3
         izz = m_cyl * r * r / 2 + m_sph * 2 * r * r / 5
-        ixx = m_cyl * (length ** 2 / 12 + r * r / 4) + m_sph * (2 * r * r / 5 + length ** 2 / 4 + 3 * length * r / 8)
+        ixx = m_cyl * (length**2 / 12 + r * r / 4) + m_sph * (2 * r * r / 5 + length**2 / 4 + 3 * length * r / 8)
         inertia = rot @ np.diag([ixx, ixx, izz]) @ rot.T
-        return {"kind": "capsule", "centre": 0.5 * (a + b), "rot": rot, "radius": r, "length": length,
-                "mass": m_cyl + m_sph, "inertia": inertia}
+        return {
+            "kind": "capsule",
+            "centre": 0.5 * (a + b),
+            "rot": rot,
+            "radius": r,
+            "length": length,
+            "mass": m_cyl + m_sph,
+            "inertia": inertia,
+        }
     if geom.get("type") == "sphere":
-        mass = DENSITY * 4 / 3 * np.pi * r ** 3
-        return {"kind": "sphere", "centre": _vec(geom.get("pos")), "rot": np.eye(3), "radius": r, "mass": mass,
-                "inertia": np.eye(3) * 2 / 5 * mass * r * r}
+        mass = DENSITY * 4 / 3 * np.pi * r**3
+        return {
+            "kind": "sphere",
+            "centre": _vec(geom.get("pos")),
+            "rot": np.eye(3),
+            "radius": r,
+            "mass": mass,
+            "inertia": np.eye(3) * 2 / 5 * mass * r * r,
+        }
     raise ValueError(f"geom {geom.get('name')}: type {geom.get('type')!r} is not converted (capsule, sphere)")
 
 
 def _origin(xyz: np.ndarray, rot: np.ndarray | None = None) -> str:
     rpy = _rpy(rot) if rot is not None else np.zeros(3)
-    return (f'<origin xyz="{" ".join(f"{v:.6f}" for v in xyz + 0.0)}" '
-            f'rpy="{" ".join(f"{v:.6f}" for v in rpy + 0.0)}"/>')
+    return f'<origin xyz="{" ".join(f"{v:.6f}" for v in xyz + 0.0)}" rpy="{" ".join(f"{v:.6f}" for v in rpy + 0.0)}"/>'
 
 
 def _principal_axes(inertia: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -109,8 +125,11 @@ def _link(name: str, shapes: list[dict], offset: np.ndarray, moments: np.ndarray
     `moments`: principal moments about the body's axes to write instead of the shapes' own."""
     lines = [f'  <link name="{name}">']
     if not shapes:
-        lines += ["    <inertial><origin xyz=\"0 0 0\" rpy=\"0 0 0\"/><mass value=\"0\"/>",
-                  '      <inertia ixx="0" ixy="0" ixz="0" iyy="0" iyz="0" izz="0"/></inertial>', "  </link>"]
+        lines += [
+            '    <inertial><origin xyz="0 0 0" rpy="0 0 0"/><mass value="0"/>',
+            '      <inertia ixx="0" ixy="0" ixz="0" iyy="0" iyz="0" izz="0"/></inertial>',
+            "  </link>",
+        ]
         return lines
     mass = sum(s["mass"] for s in shapes)
     com = sum(s["mass"] * s["centre"] for s in shapes) / mass
@@ -119,12 +138,17 @@ def _link(name: str, shapes: list[dict], offset: np.ndarray, moments: np.ndarray
         d = s["centre"] - com
         inertia += s["inertia"] + s["mass"] * (d @ d * np.eye(3) - np.outer(d, d))
     principal, axes = _principal_axes(inertia) if moments is None else (np.asarray(moments), np.eye(3))
-    lines += [f"    <inertial>{_origin(com - offset, axes)}<mass value=\"{mass:.6f}\"/>",
-              f'      <inertia ixx="{principal[0]:.8f}" ixy="0" ixz="0" iyy="{principal[1]:.8f}" iyz="0" '
-              f'izz="{principal[2]:.8f}"/></inertial>']
+    lines += [
+        f'    <inertial>{_origin(com - offset, axes)}<mass value="{mass:.6f}"/>',
+        f'      <inertia ixx="{principal[0]:.8f}" ixy="0" ixz="0" iyy="{principal[1]:.8f}" iyz="0" '
+        f'izz="{principal[2]:.8f}"/></inertial>',
+    ]
     for s in shapes:
-        geometry = (f'<capsule radius="{s["radius"]:.6f}" length="{s["length"]:.6f}"/>' if s["kind"] == "capsule"
-                    else f'<sphere radius="{s["radius"]:.6f}"/>')
+        geometry = (
+            f'<capsule radius="{s["radius"]:.6f}" length="{s["length"]:.6f}"/>'
+            if s["kind"] == "capsule"
+            else f'<sphere radius="{s["radius"]:.6f}"/>'
+        )
         for tag in ("visual", "collision"):
             lines.append(f"    <{tag}>{_origin(s['centre'] - offset, s['rot'])}<geometry>{geometry}</geometry></{tag}>")
     lines.append("  </link>")
@@ -138,8 +162,11 @@ def pybullet_moments(mjcf: Path) -> dict[str, np.ndarray]:
     client = pybullet.connect(pybullet.DIRECT)
     try:
         body = pybullet.loadMJCF(str(mjcf), physicsClientId=client)[-1]
-        moments = {pybullet.getBodyInfo(body, physicsClientId=client)[0].decode():
-                   np.array(pybullet.getDynamicsInfo(body, -1, physicsClientId=client)[2])}
+        moments = {
+            pybullet.getBodyInfo(body, physicsClientId=client)[0].decode(): np.array(
+                pybullet.getDynamicsInfo(body, -1, physicsClientId=client)[2]
+            )
+        }
         for j in range(pybullet.getNumJoints(body, physicsClientId=client)):
             info = pybullet.getDynamicsInfo(body, j, physicsClientId=client)
             if info[0] > 0:
@@ -153,8 +180,9 @@ def convert(mjcf: Path, moments: dict[str, np.ndarray] | None = None) -> str:
     """The URDF text; `moments`: each body's principal moments (about its axes) to write instead of its geoms'."""
     moments = moments or {}
     root = ET.parse(mjcf).getroot()
-    efforts = {m.get("joint"): float(m.get("gear")) * 0.4 for m in root.iter("motor")
-               if m.get("joint")}  # ctrlrange -.4 .4 (the <default> motor names no joint)
+    efforts = {
+        m.get("joint"): float(m.get("gear")) * 0.4 for m in root.iter("motor") if m.get("joint")
+    }  # ctrlrange -.4 .4 (the <default> motor names no joint)
     torso = root.find("worldbody/body")
     links: list[str] = []
     joints: list[str] = []
@@ -178,7 +206,8 @@ def convert(mjcf: Path, moments: dict[str, np.ndarray] | None = None) -> str:
                 f'<child link="{child}"/>{_origin(xyz, rot if i == 0 else None)}'
                 f'<axis xyz="{" ".join(f"{v:.6f}" for v in axis)}"/>'
                 f'<limit lower="{lo:.6f}" upper="{hi:.6f}" effort="{efforts[hinge.get("name")]:g}" velocity="100"/>'
-                "</joint>")
+                "</joint>"
+            )
             if i < len(hinges) - 1:
                 links.extend(_link(child, [], np.zeros(3)))
             link_parent, anchor = child, pos
@@ -186,28 +215,44 @@ def convert(mjcf: Path, moments: dict[str, np.ndarray] | None = None) -> str:
             raise ValueError(f"body {body.get('name')}: no joint; fixed bodies are not converted")
         geoms = body.findall("geom")
         hands = [g for g in geoms if g.get("name").endswith("hand")]
-        links.extend(_link(body.get("name"), [geom_shape(g) for g in geoms if g not in hands], anchor,
-                           moments.get(body.get("name"))))
+        links.extend(
+            _link(
+                body.get("name"),
+                [geom_shape(g) for g in geoms if g not in hands],
+                anchor,
+                moments.get(body.get("name")),
+            )
+        )
         for hand in hands:  # welded on as its own link, so the hand is a body the kit can track
             shape = geom_shape(hand)
-            joints.append(f'  <joint name="{hand.get("name")}_weld" type="fixed"><parent link="{body.get("name")}"/>'
-                          f'<child link="{hand.get("name")}"/>{_origin(shape["centre"] - anchor)}</joint>')
+            joints.append(
+                f'  <joint name="{hand.get("name")}_weld" type="fixed"><parent link="{body.get("name")}"/>'
+                f'<child link="{hand.get("name")}"/>{_origin(shape["centre"] - anchor)}</joint>'
+            )
             links.extend(_link(hand.get("name"), [shape], shape["centre"]))
         for child_body in body.findall("body"):
             visit(child_body, body.get("name"), anchor)
 
-    links.extend(_link(torso.get("name"), [geom_shape(g) for g in torso.findall("geom")], np.zeros(3),
-                       moments.get(torso.get("name"))))
+    links.extend(
+        _link(
+            torso.get("name"),
+            [geom_shape(g) for g in torso.findall("geom")],
+            np.zeros(3),
+            moments.get(torso.get("name")),
+        )
+    )
     for child_body in torso.findall("body"):
         visit(child_body, torso.get("name"), np.zeros(3))
     # pybullet's URDF_MAINTAIN_LINK_ORDER (the kit loads with it) wants each joint after its parent's: links in the
     # order they were written, joints sorted by their child's place.
     order = [line.split('"')[1] for line in links if line.startswith("  <link ")]
     joints.sort(key=lambda j: order.index(j.split('<child link="')[1].split('"')[0]))
-    header = ['<?xml version="1.0"?>',
-              f"<!-- Generated by tools/character_from_mjcf.py from pybullet_data's mjcf/{mjcf.name} (zlib: see",
-              "     LICENSE-pybullet.txt). Hinges, anchors, axes, ranges and geoms from the source. -->",
-              f'<robot name="{NAME}">']
+    header = [
+        '<?xml version="1.0"?>',
+        f"<!-- Generated by tools/character_from_mjcf.py from pybullet_data's mjcf/{mjcf.name} (zlib: see",
+        "     LICENSE-pybullet.txt). Hinges, anchors, axes, ranges and geoms from the source. -->",
+        f'<robot name="{NAME}">',
+    ]
     return "\n".join(header + links + joints + ["</robot>"]) + "\n"
 
 
@@ -231,7 +276,8 @@ def main() -> None:
         "Generated by tools/character_from_mjcf.py from pybullet_data/mjcf/humanoid.xml (pybullet "
         f"{pybullet_version}),\n"
         "the MuJoCo humanoid of OpenAI Gym as pybullet ships it.\n"
-        "Licence: zlib, see LICENSE-pybullet.txt (pybullet's licence, which covers pybullet_data).\n")
+        "Licence: zlib, see LICENSE-pybullet.txt (pybullet's licence, which covers pybullet_data).\n"
+    )
     print(f"wrote {out}/{NAME}.urdf, LICENSE-pybullet.txt, SOURCE.txt")
 
 

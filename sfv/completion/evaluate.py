@@ -37,8 +37,17 @@ class Query:
     phase: np.ndarray  # (Q,) the truth's phase in its skill's mocap
 
 
-def make_query(clip: str, skill: str, reconstruction: Motion, truth: Motion, mocap: Entry, fps: float,
-               horizon_seconds: float, step_seconds: float, stride: int = 1) -> Query:
+def make_query(
+    clip: str,
+    skill: str,
+    reconstruction: Motion,
+    truth: Motion,
+    mocap: Entry,
+    fps: float,
+    horizon_seconds: float,
+    step_seconds: float,
+    stride: int = 1,
+) -> Query:
     """Stills every `stride` frames of a rendered clip whose whole horizon lies inside it; the truth's phase is
     that of the mocap frame its pose matches (the clip may start anywhere in the mocap and be resampled)."""
     rec = make_entry(reconstruction, skill, "reconstruction", fps, horizon_seconds, step_seconds, loop=False)
@@ -46,11 +55,20 @@ def make_query(clip: str, skill: str, reconstruction: Motion, truth: Motion, moc
     n = min(len(rec.features), len(gt.features))
     frames = np.flatnonzero(gt.complete[:n])[::stride]
     if len(frames) == 0:
-        raise ValueError(f"clip {clip}: {truth.duration:.2f} s is shorter than the horizon of {horizon_seconds} s; "
-                         "lower motion_completion.horizon_seconds or drop the clip from motion_completion.clips")
+        raise ValueError(
+            f"clip {clip}: {truth.duration:.2f} s is shorter than the horizon of {horizon_seconds} s; "
+            "lower motion_completion.horizon_seconds or drop the clip from motion_completion.clips"
+        )
     d = ((gt.features[frames, None] - mocap.features[None]) ** 2).sum(-1)
-    return Query(clip, skill, mocap.loop, frames, rec.features[frames], gt.continuation[frames],
-                 mocap.phase[np.argmin(d, axis=1)])
+    return Query(
+        clip,
+        skill,
+        mocap.loop,
+        frames,
+        rec.features[frames],
+        gt.continuation[frames],
+        mocap.phase[np.argmin(d, axis=1)],
+    )
 
 
 def library_for(entries: list[Entry], query: Query, protocol: str) -> list[Entry]:
@@ -65,21 +83,29 @@ def score(query: Query, p: Prediction) -> dict:
     """One method's figures on one clip's stills."""
     err = np.linalg.norm(p.continuation - query.truth, axis=-1)  # (Q, K, B)
     named = [s for s in p.skill if s is not None]
-    row = {"stills": len(query.frames), "error_cm": round(100 * float(err.mean()), 2),
-           "end_error_cm": round(100 * float(err[:, -1].mean()), 2)}
+    row = {
+        "stills": len(query.frames),
+        "error_cm": round(100 * float(err.mean()), 2),
+        "end_error_cm": round(100 * float(err[:, -1].mean()), 2),
+    }
     if named:
         right = np.array([s == query.skill for s in p.skill])
         row["skill_right"] = round(float(right.mean()), 3)
         row["picked"] = Counter(named).most_common(1)[0][0]
-        row["phase_error"] = round(float(phase_error(p.phase[right], query.phase[right], query.loop).mean()), 3) \
-            if right.any() else None
+        row["phase_error"] = (
+            round(float(phase_error(p.phase[right], query.phase[right], query.loop).mean()), 3) if right.any() else None
+        )
     else:
         row.update(skill_right=None, picked=None, phase_error=None)
     return row
 
 
-def evaluate(entries: list[Entry], queries: list[Query], methods: dict[str, Callable[[], object]],
-             progress: Callable = lambda it, **kw: it) -> list[dict]:
+def evaluate(
+    entries: list[Entry],
+    queries: list[Query],
+    methods: dict[str, Callable[[], object]],
+    progress: Callable = lambda it, **kw: it,
+) -> list[dict]:
     """Rows (protocol, method, clip, figures). Each method is refitted on every library a protocol makes (one
     fit per distinct library)."""
     rows = []
@@ -91,8 +117,15 @@ def evaluate(entries: list[Entry], queries: list[Query], methods: dict[str, Call
             if key not in fitted:
                 fitted[key] = {name: make().fit(library) for name, make in methods.items()}
             for name, model in fitted[key].items():
-                rows.append({"protocol": protocol, "method": name, "clip": q.clip, "skill": q.skill,
-                             **score(q, model.predict(q.features))})
+                rows.append(
+                    {
+                        "protocol": protocol,
+                        "method": name,
+                        "clip": q.clip,
+                        "skill": q.skill,
+                        **score(q, model.predict(q.features)),
+                    }
+                )
     return rows
 
 
@@ -109,9 +142,17 @@ def summary(rows: list[dict]) -> list[dict]:
                 vals = [r[key] for r in sel if r.get(key) is not None]
                 return round(float(np.mean(vals)), 3) if vals else None
 
-            out.append({"protocol": protocol, "method": method, "clips": len(sel), "error_cm": mean("error_cm"),
-                        "end_error_cm": mean("end_error_cm"), "skill_right": mean("skill_right"),
-                        "phase_error": mean("phase_error")})
+            out.append(
+                {
+                    "protocol": protocol,
+                    "method": method,
+                    "clips": len(sel),
+                    "error_cm": mean("error_cm"),
+                    "end_error_cm": mean("end_error_cm"),
+                    "skill_right": mean("skill_right"),
+                    "phase_error": mean("phase_error"),
+                }
+            )
     return out
 
 
@@ -119,4 +160,4 @@ def features_of(motion: Motion, frame: int, fps: float) -> np.ndarray:
     """One still's features: `motion`'s frame `frame` at the library's rate."""
     m = motion.resample(fps) if abs(motion.fps - fps) > 1e-9 else motion
     body_pos, _ = m.body_positions()
-    return pose_features(m.root_pos[frame:frame + 1], m.root_rot[frame:frame + 1], body_pos[frame:frame + 1])
+    return pose_features(m.root_pos[frame : frame + 1], m.root_rot[frame : frame + 1], body_pos[frame : frame + 1])

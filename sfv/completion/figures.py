@@ -13,8 +13,7 @@ def errors_figure(rows: list[dict]):
     protocols = list(dict.fromkeys(r["protocol"] for r in rows))
     methods = list(dict.fromkeys(r["method"] for r in rows))
     clips = list(dict.fromkeys(r["clip"] for r in rows))
-    fig, axes = plt.subplots(len(protocols), 1, figsize=(max(8, 0.7 * len(clips)), 3.2 * len(protocols)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(protocols), 1, figsize=(max(8, 0.7 * len(clips)), 3.2 * len(protocols)), squeeze=False)
     width = 0.8 / max(len(methods), 1)
     for ax, protocol in zip(axes[:, 0], protocols):
         for k, method in enumerate(methods):

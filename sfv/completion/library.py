@@ -48,7 +48,7 @@ def pose_features(root_pos: np.ndarray, root_rot: np.ndarray, body_pos: np.ndarr
     rel = np.einsum("tij,tbj->tbi", h, body_pos[:, 1:] - root_pos[:, None])
     up = np.einsum("tij,tj->ti", h, rotations.rotate(root_rot, np.array([0.0, 1.0, 0.0])))
     forward = np.einsum("tij,tj->ti", h, rotations.rotate(root_rot, np.array([0.0, 0.0, 1.0])))
-    return np.concatenate([rel.reshape(len(rel), -1), root_pos[:, UP:UP + 1], up, forward], axis=1)
+    return np.concatenate([rel.reshape(len(rel), -1), root_pos[:, UP : UP + 1], up, forward], axis=1)
 
 
 def looped(motion: Motion, cycles: int) -> Motion:
@@ -61,12 +61,20 @@ def looped(motion: Motion, cycles: int) -> Motion:
     parts = [motion.root_pos] + [motion.root_pos[1:] + k * travel for k in range(1, cycles)]
     rot = [motion.root_rot] + [motion.root_rot[1:]] * (cycles - 1)
     pose = [motion.pose] + [motion.pose[1:]] * (cycles - 1)
-    return Motion(motion.skeleton, motion.fps, np.concatenate(parts), np.concatenate(rot), np.concatenate(pose),
-                  loop="none", name=motion.name)
+    return Motion(
+        motion.skeleton,
+        motion.fps,
+        np.concatenate(parts),
+        np.concatenate(rot),
+        np.concatenate(pose),
+        loop="none",
+        name=motion.name,
+    )
 
 
-def continuations(root_pos: np.ndarray, root_rot: np.ndarray, body_pos: np.ndarray, starts: np.ndarray,
-                  offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def continuations(
+    root_pos: np.ndarray, root_rot: np.ndarray, body_pos: np.ndarray, starts: np.ndarray, offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """(len(starts), K, B, 3) bodies at frames start + offsets, relative to the start root's ground point in its
     heading frame; and whether each start's horizon lies inside the frames given (past the end: the last frame
     is held)."""
@@ -87,8 +95,16 @@ def horizon_offsets(fps: float, horizon_seconds: float, step_seconds: float) -> 
     return np.arange(step, last + 1, step)
 
 
-def make_entry(motion: Motion, skill: str, kind: str, fps: float, horizon_seconds: float, step_seconds: float,
-               loop: bool | None = None, name: str | None = None) -> Entry:
+def make_entry(
+    motion: Motion,
+    skill: str,
+    kind: str,
+    fps: float,
+    horizon_seconds: float,
+    step_seconds: float,
+    loop: bool | None = None,
+    name: str | None = None,
+) -> Entry:
     """A motion as library examples at `fps` (see the module docstring). A cyclic motion (`loop`, by default its
     own `loop == "wrap"`) continues into its next cycles. `name` defaults to the motion's own."""
     loop = motion.loop == "wrap" if loop is None else loop

@@ -42,11 +42,15 @@ def stack(entries: list[Entry]) -> Examples:
         raise ValueError("the motion library is empty: nothing to complete a pose from")
     skills = sorted({e.skill for e in entries})
     n = [len(e.features) for e in entries]
-    return Examples(features=np.concatenate([e.features for e in entries]),
-                    continuation=np.concatenate([e.continuation for e in entries]),
-                    skill=np.repeat([skills.index(e.skill) for e in entries], n),
-                    phase=np.concatenate([e.phase for e in entries]),
-                    entry=np.repeat(np.arange(len(entries)), n), skills=skills, names=[e.name for e in entries])
+    return Examples(
+        features=np.concatenate([e.features for e in entries]),
+        continuation=np.concatenate([e.continuation for e in entries]),
+        skill=np.repeat([skills.index(e.skill) for e in entries], n),
+        phase=np.concatenate([e.phase for e in entries]),
+        entry=np.repeat(np.arange(len(entries)), n),
+        skills=skills,
+        names=[e.name for e in entries],
+    )
 
 
 class HoldStill:
@@ -61,7 +65,7 @@ class HoldStill:
     def predict(self, features: np.ndarray) -> Prediction:
         n, nb = len(features), self.n_bodies
         bodies = np.zeros((n, nb, 3))
-        bodies[:, 1:] = features[:, :3 * (nb - 1)].reshape(n, nb - 1, 3)
+        bodies[:, 1:] = features[:, : 3 * (nb - 1)].reshape(n, nb - 1, 3)
         bodies[:, :, UP] += features[:, 3 * (nb - 1), None]  # relative to the root -> height above the ground
         return Prediction(np.repeat(bodies[:, None], self.steps, axis=1), [None] * n, np.full(n, np.nan), [None] * n)
 
@@ -75,21 +79,28 @@ class NearestNeighbour:
 
     def nearest(self, features: np.ndarray) -> np.ndarray:
         x = self.examples.features
-        d = (features ** 2).sum(1)[:, None] - 2 * features @ x.T + (x ** 2).sum(1)[None, :]
+        d = (features**2).sum(1)[:, None] - 2 * features @ x.T + (x**2).sum(1)[None, :]
         return np.argmin(d, axis=1)
 
     def predict(self, features: np.ndarray) -> Prediction:
         i = self.nearest(np.asarray(features, dtype=float))
         ex = self.examples
-        return Prediction(ex.continuation[i], [ex.skills[k] for k in ex.skill[i]], ex.phase[i],
-                          [ex.names[k] for k in ex.entry[i]])
+        return Prediction(
+            ex.continuation[i], [ex.skills[k] for k in ex.skill[i]], ex.phase[i], [ex.names[k] for k in ex.entry[i]]
+        )
 
 
 class CompletionMLP:
     """Features -> (continuation, skill, phase), one shared MLP trunk; inputs and continuations standardised."""
 
-    def __init__(self, hidden: tuple[int, ...] = (256, 256), epochs: int = 400, learning_rate: float = 1e-3,
-                 input_noise: float = 0.02, seed: int = 0):
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (256, 256),
+        epochs: int = 400,
+        learning_rate: float = 1e-3,
+        input_noise: float = 0.02,
+        seed: int = 0,
+    ):
         self.hidden, self.epochs, self.learning_rate = tuple(hidden), epochs, learning_rate
         self.input_noise, self.seed = input_noise, seed
 
@@ -121,9 +132,13 @@ class CompletionMLP:
             layers += [torch.nn.Linear(width, h), torch.nn.ReLU()]
             width = h
         self.trunk = torch.nn.Sequential(*layers)
-        self.heads = torch.nn.ModuleDict({"continuation": torch.nn.Linear(width, y.shape[1]),
-                                          "skill": torch.nn.Linear(width, len(self.skills)),
-                                          "phase": torch.nn.Linear(width, 2)})
+        self.heads = torch.nn.ModuleDict(
+            {
+                "continuation": torch.nn.Linear(width, y.shape[1]),
+                "skill": torch.nn.Linear(width, len(self.skills)),
+                "phase": torch.nn.Linear(width, 2),
+            }
+        )
         params = list(self.trunk.parameters()) + list(self.heads.parameters())
         opt = torch.optim.Adam(params, lr=self.learning_rate)
         generator = torch.Generator().manual_seed(self.seed)
@@ -133,9 +148,11 @@ class CompletionMLP:
         for _ in range(self.epochs):
             xn = (x - self.x_mean) / self.x_std + torch.randn(x.shape, generator=generator) * noise_scale
             out = self._forward(xn)
-            loss = (torch.nn.functional.mse_loss(out["continuation"], yn)
-                    + torch.nn.functional.cross_entropy(out["skill"], skill)
-                    + torch.nn.functional.mse_loss(out["phase"], circle))
+            loss = (
+                torch.nn.functional.mse_loss(out["continuation"], yn)
+                + torch.nn.functional.cross_entropy(out["skill"], skill)
+                + torch.nn.functional.mse_loss(out["phase"], circle)
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()

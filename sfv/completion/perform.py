@@ -16,9 +16,10 @@ import numpy as np
 
 from sfv import paths, rotations
 from sfv.completion.library import UP
-from sfv.config import EnvSettings, RewardParams
 from sfv.imitate.reference import heading_angle
 from sfv.motion import Motion
+from sfv.settings.common import from_record
+from sfv.settings.imitate import EnvSettings, RewardParams
 
 
 def policy_for(skill: str, root: Path = Path(".")) -> Path | None:
@@ -33,14 +34,15 @@ def policy_for(skill: str, root: Path = Path(".")) -> Path | None:
 
 def policy_settings(policy_dir: str | Path) -> tuple[EnvSettings, RewardParams]:
     """The env and reward a policy was trained with (its run.json), not today's params: its observation must be
-    the one it learned on. A setting added to the kit after the run keeps its default, as `train.same_run` reads
-    it."""
+    the one it learned on. A setting added to the kit after the run takes the value the run behaved with, as
+    `train.same_run` reads it (`sfv.settings.common.record_defaults`)."""
     run_file = Path(policy_dir) / "run.json"
     if not run_file.is_file():
-        raise FileNotFoundError(f"{run_file}: missing; the policy folder has no record of its training settings "
-                                "(re-train it: dvc repro)")
+        raise FileNotFoundError(
+            f"{run_file}: missing; the policy folder has no record of its training settings (re-train it: dvc repro)"
+        )
     run = json.loads(run_file.read_text())
-    return EnvSettings(**run["env"]), RewardParams(**run["reward"])
+    return from_record(EnvSettings, run["env"]), from_record(RewardParams, run["reward"])
 
 
 def still_state(still: Motion, frame: int, ref_root_pos: np.ndarray, ref_root_rot: np.ndarray) -> dict:
@@ -52,15 +54,19 @@ def still_state(still: Motion, frame: int, ref_root_pos: np.ndarray, ref_root_ro
     yaw = rotations.from_axis_angle(np.array([0.0, 1.0, 0.0]), np.array(turn))
     root_pos = np.array(ref_root_pos, dtype=float)
     root_pos[UP] = still.root_pos[frame, UP]
-    return {"root_pos": root_pos, "root_rot": rotations.normalize(rotations.multiply(yaw, q)),
-            "joint_rot": still.joint_quaternions()[frame]}
+    return {
+        "root_pos": root_pos,
+        "root_rot": rotations.normalize(rotations.multiply(yaw, q)),
+        "joint_rot": still.joint_quaternions()[frame],
+    }
 
 
 def start_from_still(still: Motion, frame: int):
     """`rollout(start=...)`: the still's pose at the reference's place, with the reference's velocities."""
+
     def start(env) -> dict:
         ref = env.reference.frame(env.time)
         state = still_state(still, frame, ref.root_pos, ref.root_rot)
-        return {**state, "root_lin_vel": ref.root_lin_vel, "root_ang_vel": ref.root_ang_vel,
-                "joint_vel": ref.joint_vel}
+        return {**state, "root_lin_vel": ref.root_lin_vel, "root_ang_vel": ref.root_ang_vel, "joint_vel": ref.joint_vel}
+
     return start

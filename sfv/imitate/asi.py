@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfv.config import ASISettings
+from sfv.settings.imitate import ASISettings
 
 
 def phase_bin(phase: np.ndarray | float, bins: int) -> np.ndarray:
@@ -42,8 +42,9 @@ def objective_gradient(logits: np.ndarray, difficulty: np.ndarray, temperature: 
     return p * (difficulty - float(p @ difficulty)) - temperature * p * (log_p + entropy)
 
 
-def update_difficulty(difficulty: np.ndarray, seen: np.ndarray, bins_hit: np.ndarray, scores: np.ndarray,
-                      memory: float) -> tuple[np.ndarray, np.ndarray]:
+def update_difficulty(
+    difficulty: np.ndarray, seen: np.ndarray, bins_hit: np.ndarray, scores: np.ndarray, memory: float
+) -> tuple[np.ndarray, np.ndarray]:
     """New per-bin difficulty estimates after a rollout's starts (`bins_hit`, their `scores` in [0, 1]).
 
     A bin seen before keeps `memory` of its old estimate; a bin seen for the first time takes its new mean;
@@ -81,8 +82,9 @@ class AdaptiveStart:
         if start_phases.size == 0:
             return
         s = self.settings
-        self.difficulty, self.seen = update_difficulty(self.difficulty, self.seen, phase_bin(start_phases, s.bins),
-                                                       np.asarray(scores, dtype=float), s.memory)
+        self.difficulty, self.seen = update_difficulty(
+            self.difficulty, self.seen, phase_bin(start_phases, s.bins), np.asarray(scores, dtype=float), s.memory
+        )
         self.logits = self.logits + s.step_size * objective_gradient(self.logits, self.difficulty, s.temperature)
         self.logits -= self.logits.mean()
 

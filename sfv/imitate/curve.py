@@ -13,8 +13,18 @@ from pathlib import Path
 
 from sfv.io import atomic_path
 
-CURVE_FIELDS = ("timesteps", "wall_seconds", "episode_return", "episode_seconds", "tracking_error", "step_reward",
-                "eval_tracking_error", "eval_survived_seconds", "eval_root_drift", "start_entropy")
+CURVE_FIELDS = (
+    "timesteps",
+    "wall_seconds",
+    "episode_return",
+    "episode_seconds",
+    "tracking_error",
+    "step_reward",
+    "eval_tracking_error",
+    "eval_survived_seconds",
+    "eval_root_drift",
+    "start_entropy",
+)
 
 
 def read_curve(path: Path) -> list[dict]:

@@ -33,20 +33,31 @@ from typing import NamedTuple
 import gymnasium as gym
 import numpy as np
 
-from sfv.config import ASISettings, EnvSettings, HeightmapSettings, RewardParams
 from sfv.imitate import kernel
 from sfv.imitate.reference import heading_frames, shared_track
 from sfv.imitate.reward import TERMS
 from sfv.imitate.sim import BodyState, Simulation, load_terrain
 from sfv.imitate.terrain import make_heightfield, travel_direction
 from sfv.motion import Motion
+from sfv.settings.imitate import (
+    ASISettings,
+    EnvSettings,
+    HeightmapSettings,
+    RewardParams,
+)
 
 
 class ImitationEnv(gym.Env):
     metadata = {"render_modes": ["rgb_array", "human"], "render_fps": 30}
 
-    def __init__(self, motion: Motion, settings: EnvSettings = EnvSettings(), reward: RewardParams = RewardParams(),
-                 render_mode: str | None = None, asi: ASISettings = ASISettings()):
+    def __init__(
+        self,
+        motion: Motion,
+        settings: EnvSettings = EnvSettings(),
+        reward: RewardParams = RewardParams(),
+        render_mode: str | None = None,
+        asi: ASISettings = ASISettings(),
+    ):
         """The character is the motion's own: its skeleton's name is the character file's."""
         self.settings, self.reward = settings, reward
         self.render_mode = render_mode
@@ -55,10 +66,20 @@ class ImitationEnv(gym.Env):
         self.up = "xyz".index(motion.skeleton.up_axis)
         self.terrain = load_terrain(settings.terrain)
         # terrain other than flat ground lies along the clip's travel, from where the clip starts
-        self.field = None if self.terrain.kind == "plane" else make_heightfield(
-            self.terrain, travel_direction(ref.root_pos, ref.heading[0], self.up), self.up, origin=ref.root_pos[0])
-        self.sim = Simulation(motion.skeleton.name, settings, ghost=render_mode is not None, heightfield=self.field,
-                              gui=render_mode == "human")
+        self.field = (
+            None
+            if self.terrain.kind == "plane"
+            else make_heightfield(
+                self.terrain, travel_direction(ref.root_pos, ref.heading[0], self.up), self.up, origin=ref.root_pos[0]
+            )
+        )
+        self.sim = Simulation(
+            motion.skeleton.name,
+            settings,
+            ghost=render_mode is not None,
+            heightfield=self.field,
+            gui=render_mode == "human",
+        )
         sk = self.sim.skeleton
         self.dt = 1.0 / settings.control_hz
         self.weights = reward.normalised_weights()
@@ -72,20 +93,32 @@ class ImitationEnv(gym.Env):
         spherical = self.sim.spherical
         sizes = np.where(spherical, 3, 1)
         starts = np.concatenate([[0], np.cumsum(sizes)])
-        self._sph_cols = np.concatenate([np.arange(starts[j], starts[j] + 3) for j in np.flatnonzero(spherical)]
-                                        or [np.zeros(0, dtype=int)])  # a robot may have revolute joints only
+        self._sph_cols = np.concatenate(
+            [np.arange(starts[j], starts[j] + 3) for j in np.flatnonzero(spherical)] or [np.zeros(0, dtype=int)]
+        )  # a robot may have revolute joints only
         self._rev_cols = starts[:-1][~spherical]
-        self._order = [(bool(s), int(k)) for s, k in
-                       zip(spherical, np.where(spherical, np.cumsum(spherical) - 1, np.cumsum(~spherical) - 1))]
+        self._order = [
+            (bool(s), int(k))
+            for s, k in zip(spherical, np.where(spherical, np.cumsum(spherical) - 1, np.cumsum(~spherical) - 1))
+        ]
         self.action_space = gym.spaces.Box(-1.0, 1.0, shape=(int(starts[-1]),), dtype=np.float32)
         self.n_bodies = len(sk.bodies) - 1  # every body but the base (it coincides with the root)
-        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(observation_size(self.n_bodies, settings),),
-                                                dtype=np.float32)
+        self.observation_space = gym.spaces.Box(
+            -np.inf, np.inf, shape=(observation_size(self.n_bodies, settings),), dtype=np.float32
+        )
         self._heightmap_grid = heightmap_grid(settings.heightmap, self.up) if settings.heightmap.enabled else None
         self._tables = kernel.tables(ref)
-        self._kernel_setup = kernel.setup(self.up, self.end_effector_index, self.joint_weights, self.root_weight,
-                                          self.weights, reward.scales, settings.phase_encoding,
-                                          settings.reference_root_observation, ref.n)
+        self._kernel_setup = kernel.setup(
+            self.up,
+            self.end_effector_index,
+            self.joint_weights,
+            self.root_weight,
+            self.weights,
+            reward.scales,
+            settings.phase_encoding,
+            settings.reference_root_observation,
+            ref.n,
+        )
         self._batch, self._index, self._state = None, 0, None
         self.time = 0.0
         self.end_time = settings.episode_seconds
@@ -119,8 +152,15 @@ class ImitationEnv(gym.Env):
         ref = self.reference
         if self.field is not None and self.terrain.randomise:
             if seed is not None:  # a seeded reset lays this seed's terrain
-                self.set_heightfield(make_heightfield(self.terrain, self.field.forward, self.up,
-                                                      origin=self.reference.root_pos[0], seed=self.terrain.seed + seed))
+                self.set_heightfield(
+                    make_heightfield(
+                        self.terrain,
+                        self.field.forward,
+                        self.up,
+                        origin=self.reference.root_pos[0],
+                        seed=self.terrain.seed + seed,
+                    )
+                )
             self.sim.shift_heightfield(self.np_random.uniform(0.0, self.terrain.episode_shift))
         last = self._last_start
         if "time" in options:
@@ -146,16 +186,19 @@ class ImitationEnv(gym.Env):
         root_pos = frame.root_pos
         if self.field is not None:  # the reference's pose on this ground: no body below the ground under it
             root_pos = root_pos + np.eye(3)[self.up] * float(
-                self.field.height(np.vstack([frame.body_pos, root_pos[None]]), tracking=True).max())
-        self.sim.set_state(root_pos, frame.root_rot, frame.joint_rot, frame.root_lin_vel, frame.root_ang_vel,
-                           frame.joint_vel)
+                self.field.height(np.vstack([frame.body_pos, root_pos[None]]), tracking=True).max()
+            )
+        self.sim.set_state(
+            root_pos, frame.root_rot, frame.joint_rot, frame.root_lin_vel, frame.root_ang_vel, frame.joint_vel
+        )
         return {"time": self.time, "phase": frame.phase}
 
     def step(self, action):
         return step_many([self], np.asarray(action)[None])[0]
 
-    def teleport(self, root_pos, root_rot, joint_rot, root_lin_vel=(0, 0, 0), root_ang_vel=(0, 0, 0),
-                 joint_vel=None) -> np.ndarray:
+    def teleport(
+        self, root_pos, root_rot, joint_rot, root_lin_vel=(0, 0, 0), root_ang_vel=(0, 0, 0), joint_vel=None
+    ) -> np.ndarray:
         """Put the character in a state and observe it: `reset` puts it in the reference's; motion completion, after
         a reset has fixed the time, in the pose of a still image, which a policy then continues."""
         self.sim.set_state(root_pos, root_rot, joint_rot, root_lin_vel, root_ang_vel, joint_vel)
@@ -244,8 +287,7 @@ class ImitationEnv(gym.Env):
         if self.field is None:
             return False
         root = self.state.root_pos
-        return not bool(self.field.inside(root)) or \
-            bool(root[self.up] < self.field.height(root, tracking=True))
+        return not bool(self.field.inside(root)) or bool(root[self.up] < self.field.height(root, tracking=True))
 
 
 class _Numbers(NamedTuple):
@@ -260,8 +302,7 @@ class _Numbers(NamedTuple):
     root_distance: np.ndarray  # (n,) metres from the reference's root
 
 
-def _evaluate(first: ImitationEnv, s: BodyState, rows: np.ndarray, cycles: np.ndarray,
-              fields: list | None) -> _Numbers:
+def _evaluate(first: ImitationEnv, s: BodyState, rows: np.ndarray, cycles: np.ndarray, fields: list | None) -> _Numbers:
     """Reward, observation and tracking metrics of envs on `first`'s reference track in states `s`, at table rows
     `rows` of cycles `cycles`; `fields`: each row's ground (None: flat ground)."""
     n, n_terms = len(rows), len(TERMS)
@@ -272,21 +313,51 @@ def _evaluate(first: ImitationEnv, s: BodyState, rows: np.ndarray, cycles: np.nd
         ee_ground = ground_heights(fields, s.body_pos[:, first.end_effector_index], tracking=True)
     obs = np.empty((n, first.observation_space.shape[0]), dtype=np.float32)
     out = np.empty((5 + 2 * n_terms, n))
-    errors, terms = out[:n_terms].T, out[n_terms:2 * n_terms].T
-    reward, tracking, far_sq, root_distance = out[2 * n_terms], out[2 * n_terms + 1], out[2 * n_terms + 2], \
-        out[2 * n_terms + 3]
-    kernel.evaluate(s.root_pos, s.root_rot, s.root_lin_vel, s.root_ang_vel, s.joint_rot, s.joint_vel, s.body_pos,
-                    s.body_rot, s.body_lin_vel, s.body_ang_vel, s.com_vel, rows, cycles, ground, ee_ground,
-                    first._tables, first._kernel_setup, obs, errors, terms, reward, tracking, far_sq, root_distance)
+    errors, terms = out[:n_terms].T, out[n_terms : 2 * n_terms].T
+    reward, tracking, far_sq, root_distance = (
+        out[2 * n_terms],
+        out[2 * n_terms + 1],
+        out[2 * n_terms + 2],
+        out[2 * n_terms + 3],
+    )
+    kernel.evaluate(
+        s.root_pos,
+        s.root_rot,
+        s.root_lin_vel,
+        s.root_ang_vel,
+        s.joint_rot,
+        s.joint_vel,
+        s.body_pos,
+        s.body_rot,
+        s.body_lin_vel,
+        s.body_ang_vel,
+        s.com_vel,
+        rows,
+        cycles,
+        ground,
+        ee_ground,
+        first._tables,
+        first._kernel_setup,
+        obs,
+        errors,
+        terms,
+        reward,
+        tracking,
+        far_sq,
+        root_distance,
+    )
     if first._heightmap_grid is not None:
         h, _ = heading_frames(s.root_rot, first.sim.up_axis)
-        obs[:, -first._heightmap_grid.shape[0]:] = first._heightmap(s, h, fields)
+        obs[:, -first._heightmap_grid.shape[0] :] = first._heightmap(s, h, fields)
     return _Numbers(obs, errors, terms, reward, tracking, far_sq, root_distance)
 
 
 def _batchable(first: ImitationEnv, env: ImitationEnv) -> bool:
-    return env.reference is first.reference and (env.settings is first.settings or env.settings == first.settings) \
+    return (
+        env.reference is first.reference
+        and (env.settings is first.settings or env.settings == first.settings)
         and (env.reward is first.reward or env.reward == first.reward)
+    )
 
 
 def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
@@ -316,7 +387,7 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
     if st.pose_termination is None:
         lost = [False] * n
     else:  # MimicKit's pose termination: a body (world position) farther than the distance from the reference's
-        lost = (numbers.far_sq > st.pose_termination ** 2).tolist()
+        lost = (numbers.far_sq > st.pose_termination**2).tolist()
     tracking, root_error = numbers.tracking.tolist(), numbers.root_distance.tolist()
     rewards, phases = numbers.reward.tolist(), (rows / max(track.n - 1, 1)).tolist()
     terms = numbers.terms.tolist()
@@ -326,9 +397,15 @@ def step_many(envs: list[ImitationEnv], actions: np.ndarray) -> list[tuple]:
         fallen = st.early_termination and (e.sim.fallen() or e.off_terrain())
         terminated = fallen or lost[i]
         truncated = not terminated and e.time >= e.end_time - 1e-9
-        info = {"time": e.time, "phase": phases[i], "fallen": fallen, "lost_track": lost[i],
-                "reward_terms": dict(zip(TERMS, terms[i])),
-                "tracking_error": tracking[i], "root_error": root_error[i]}
+        info = {
+            "time": e.time,
+            "phase": phases[i],
+            "fallen": fallen,
+            "lost_track": lost[i],
+            "reward_terms": dict(zip(TERMS, terms[i])),
+            "tracking_error": tracking[i],
+            "root_error": root_error[i],
+        }
         e._steps += 1
         if e._steps <= e._score_horizon:
             e._score_sum += rewards[i]

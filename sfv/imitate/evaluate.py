@@ -15,13 +15,12 @@ from typing import Callable
 import numpy as np
 import torch
 
-from sfv.config import EnvSettings, RewardParams
+from sfv.analysis.fidelity import STATES
 from sfv.imitate.env import ImitationEnv
-from sfv.imitate.fidelity import STATES
 from sfv.imitate.reward import TERMS
-from sfv.video import mp4_writer
 from sfv.motion import Motion
-
+from sfv.settings.imitate import EnvSettings, RewardParams
+from sfv.video import mp4_writer
 
 #: H.264 quality (imageio, 0-10) of the evaluation videos: they are for looking at and ship in the store; 5 keeps the
 #: bodies and the floor sharp at about a third of the bytes of 7 (measured: 3 kB a frame against 10 at 640x384)
@@ -40,17 +39,31 @@ def load_policy(policy_dir: str | Path):
     model_path, norm_path = policy_dir / "model.zip", policy_dir / "vecnormalize.pkl"
     for p in (model_path, norm_path):
         if not p.is_file():
-            raise PolicyError(f"{p}: missing; restore it from the store (`make repro`, or `sfv store restore`) or train "
-                              "the policy first (`dvc repro`, or sfv.imitate.train.train)")
+            raise PolicyError(
+                f"{p}: missing; restore it from the store (`make repro`, or `sfv store restore`) or train "
+                "the policy first (`dvc repro`, or sfv.imitate.train.train)"
+            )
     with open(norm_path, "rb") as f:
         normaliser = pickle.load(f)  # a VecNormalize without its envs: only the statistics
     return PPO.load(model_path, device="cpu"), normaliser
 
 
-def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams, seconds: float,
-            video: str | Path | None = None, width: int = 640, height: int = 384, policy_normaliser=None,
-            beside: Callable[[float], np.ndarray] | None = None, start_time: float = 0.0,
-            start: Callable[[ImitationEnv], dict] | None = None, seed: int = 0, gui: bool = False) -> dict:
+def rollout(
+    policy,
+    motion: Motion,
+    settings: EnvSettings,
+    reward: RewardParams,
+    seconds: float,
+    video: str | Path | None = None,
+    width: int = 640,
+    height: int = 384,
+    policy_normaliser=None,
+    beside: Callable[[float], np.ndarray] | None = None,
+    start_time: float = 0.0,
+    start: Callable[[ImitationEnv], dict] | None = None,
+    seed: int = 0,
+    gui: bool = False,
+) -> dict:
     """Run the policy deterministically from phase 0 for `seconds` (or until it falls, or a one-shot clip ends).
 
     `start_time` starts the reference (and the clock) elsewhere than 0; `start(env)` gives the state to begin in
@@ -63,8 +76,9 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
     an mp4 when `video` is a path, with `beside(time)` (e.g. the source video's frame) on its left.
     """
     # falls end it, drift does not (pose termination off): the rollout measures how far the character drifts
-    settings = settings.model_copy(update={"state_init": "start", "early_termination": True, "episode_seconds": seconds,
-                                           "pose_termination": None})
+    settings = settings.model_copy(
+        update={"state_init": "start", "early_termination": True, "episode_seconds": seconds, "pose_termination": None}
+    )
     log = {k: [] for k in ("time", "phase", "reward", "tracking_error", "root_error", *TERMS, *STATES)}
     fallen = False
     with ExitStack() as stack:
@@ -107,9 +121,14 @@ def rollout(policy, motion: Motion, settings: EnvSettings, reward: RewardParams,
                 break
     out = {k: np.asarray(v) for k, v in log.items()}
     out["travel"] = None if env.field is None else env.field.forward  # the terrain's direction of travel
-    out.update(fallen=fallen, survived_seconds=float(out["time"][-1] - start_time) if len(out["time"]) else 0.0,
-               episode_return=float(out["reward"].sum()), tracking_error_mean=float(out["tracking_error"].mean()),
-               root_error_final=float(out["root_error"][-1]), seconds=seconds)
+    out.update(
+        fallen=fallen,
+        survived_seconds=float(out["time"][-1] - start_time) if len(out["time"]) else 0.0,
+        episode_return=float(out["reward"].sum()),
+        tracking_error_mean=float(out["tracking_error"].mean()),
+        root_error_final=float(out["root_error"][-1]),
+        seconds=seconds,
+    )
     return out
 
 
@@ -125,7 +144,9 @@ def _show(env: ImitationEnv) -> None:
     time.sleep(1.0 / env.settings.control_hz)
 
 
-def _frame(env: ImitationEnv, width: int, height: int, beside: Callable[[float], np.ndarray] | None = None) -> np.ndarray:
+def _frame(
+    env: ImitationEnv, width: int, height: int, beside: Callable[[float], np.ndarray] | None = None
+) -> np.ndarray:
     """The simulated character (light) with the reference beside it (blue), captioned; `beside(time)` on the left."""
     from PIL import Image, ImageDraw
 

@@ -17,24 +17,35 @@ from torch import nn
 class HeightmapFeatures(BaseFeaturesExtractor):
     """[body state | conv(heightmap)]: the observation's last rows x cols numbers are the heightmap grid."""
 
-    def __init__(self, observation_space: gym.spaces.Box, heightmap_shape: tuple[int, int], channels: int = 8,
-                 out_features: int = 32):
+    def __init__(
+        self,
+        observation_space: gym.spaces.Box,
+        heightmap_shape: tuple[int, int],
+        channels: int = 8,
+        out_features: int = 32,
+    ):
         rows, cols = heightmap_shape
         self.grid = rows * cols
         body = int(observation_space.shape[0]) - self.grid
         if body <= 0:
-            raise ValueError(f"observation of {observation_space.shape[0]} numbers cannot end with a "
-                             f"{rows} x {cols} heightmap")
+            raise ValueError(
+                f"observation of {observation_space.shape[0]} numbers cannot end with a {rows} x {cols} heightmap"
+            )
         super().__init__(observation_space, features_dim=body + out_features)
         self.shape, self.body = (rows, cols), body
         self.conv = nn.Sequential(
-            nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(channels, channels, 3, padding=1), nn.ReLU(),
-            nn.Flatten(), nn.Linear(channels * rows * cols, out_features), nn.ReLU())
+            nn.Conv2d(1, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(channels, channels, 3, padding=1),
+            nn.ReLU(),
+            nn.Flatten(),
+            nn.Linear(channels * rows * cols, out_features),
+            nn.ReLU(),
+        )
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
-        heights = observations[:, self.body:].reshape(-1, 1, *self.shape)
-        return torch.cat([observations[:, :self.body], self.conv(heights)], dim=1)
+        heights = observations[:, self.body :].reshape(-1, 1, *self.shape)
+        return torch.cat([observations[:, : self.body], self.conv(heights)], dim=1)
 
 
 def warm_start(model, source_model, source_normaliser, normaliser) -> list[str]:
@@ -53,7 +64,7 @@ def warm_start(model, source_model, source_normaliser, normaliser) -> list[str]:
             dst[key] = old.clone()
         elif old.ndim == 2 and old.shape[0] == value.shape[0] and old.shape[1] < value.shape[1]:
             grown = torch.zeros_like(value)
-            grown[:, :old.shape[1]] = old
+            grown[:, : old.shape[1]] = old
             dst[key] = grown
         else:
             continue
@@ -62,8 +73,10 @@ def warm_start(model, source_model, source_normaliser, normaliser) -> list[str]:
     old_rms, new_rms = source_normaliser.obs_rms, normaliser.obs_rms
     n = len(old_rms.mean)
     if len(new_rms.mean) < n:
-        raise ValueError(f"the source policy observes {n} numbers, more than this env's {len(new_rms.mean)}: "
-                         "warm_start needs the same character and observation settings, the heightmap added")
+        raise ValueError(
+            f"the source policy observes {n} numbers, more than this env's {len(new_rms.mean)}: "
+            "warm_start needs the same character and observation settings, the heightmap added"
+        )
     new_rms.mean[:n], new_rms.var[:n] = old_rms.mean, old_rms.var
     new_rms.count = float(min(old_rms.count, 1e5))  # the statistics still adapt to the terrain's states
     return copied

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfv.config import RewardParams
 from sfv.imitate.reward import TERMS
 from sfv.plots import plt
+from sfv.settings.imitate import RewardParams
 
-TERM_LABELS = {"pose": "pose", "velocity": "velocity", "end_effector": "end effector", "root": "root", "com": "centre of mass",
-               "root_velocity": "root velocity"}
+TERM_LABELS = {
+    "pose": "pose",
+    "velocity": "velocity",
+    "end_effector": "end effector",
+    "root": "root",
+    "com": "centre of mass",
+    "root_velocity": "root velocity",
+}
 
 
 def reward_term_shapes(reward: RewardParams):
@@ -48,7 +54,7 @@ def rollout_figure(rollouts: dict[str, dict], title: str):
     fig, axes = plt.subplots(3, 1, figsize=(7.5, 7), sharex=True)
     for n, (label, r) in enumerate(rollouts.items()):
         t = r["time"]
-        line, = axes[0].plot(t, r["reward"], label=label)
+        (line,) = axes[0].plot(t, r["reward"], label=label)
         if n == 0:  # the terms of the first rollout only, one colour per term
             for k in TERMS:
                 axes[1].plot(t, r[k], lw=1.2, label=TERM_LABELS[k])
@@ -143,7 +149,13 @@ def reference_figure(raw, reference, first_frame: int, levels: np.ndarray, title
     ref_pos, _ = reference.body_positions()
     t_raw = raw.times
     t_ref = (first_frame + np.arange(reference.n_frames)) / reference.fps
-    ax.plot(t_raw, raw_pos[:, foot_indices(sk), up].min(axis=1), color="#999999", lw=1.2, label="reconstruction: lowest foot")
+    ax.plot(
+        t_raw,
+        raw_pos[:, foot_indices(sk), up].min(axis=1),
+        color="#999999",
+        lw=1.2,
+        label="reconstruction: lowest foot",
+    )
     ax.plot(t_ref, ref_pos[:, foot_indices(sk), up].min(axis=1), color="#4c72b0", lw=2, label="reference: lowest foot")
     ax.plot(t_ref, ref_pos[..., up].min(axis=1), color="#dd8452", lw=1, ls="--", label="reference: lowest body")
     ax.plot(t_ref, levels, color="#55a868", lw=1, ls=":", label="reference: ground level (lowest body in the window)")
@@ -181,7 +193,7 @@ def compare_curves(curves: dict[str, list[dict]], title: str, threshold_cm: floa
         ev = np.array([r.get("eval_tracking_error", np.nan) for r in curve]) * 100
         sv = np.array([r.get("eval_survived_seconds", np.nan) for r in curve])
         ok = np.isfinite(ev)
-        line, = axes[0].plot(ts[ok], ev[ok], "o-", ms=3, lw=1.2, label=label)
+        (line,) = axes[0].plot(ts[ok], ev[ok], "o-", ms=3, lw=1.2, label=label)
         axes[1].plot(ts[ok], sv[ok], "o-", ms=3, lw=1.2, color=line.get_color())
         axes[2].plot(ts, [r["episode_seconds"] for r in curve], lw=1.0, color=line.get_color())
     if threshold_cm is not None:

@@ -2,11 +2,11 @@
 (`evaluate`), and pybullet's joint states in the kit's per-joint form (`joint_states`, sfv.imitate.sim).
 
 The definitions are the readable numpy ones: sfv.imitate.reward's pure functions, `heading_frames`
-(sfv.imitate.reference), and DeepMimic's observation in the root's heading frame as tests/test_imitate_kernel.py's
-numpy oracle (the env's code before this module) writes it; that test holds this module to them. It computes the
+(sfv.imitate.reference), and DeepMimic's observation in the root's heading frame as sfv.imitate.numpy_step writes
+it; tests/test_imitate_kernel.py holds this module to them. It computes the
 same numbers env by env in one numba loop because the numpy version's hundred-odd small array operations per control
 step cost far more than their arithmetic: a lone env (evaluation) spent a third of its step on them, and a worker's
-block of 16, run between the simulations with cold caches, a few points (bench/env_throughput.py, README).
+block of 16, run between the simulations with cold caches, a few points (bench/env_throughput.py).
 Each term is still its own pure function of one env's numbers, with the weights passed in by name.
 Compiled on first use and cached beside this file (numba `cache=True`), so a process pays it once per machine.
 """
@@ -55,26 +55,54 @@ class Setup(NamedTuple):
 def tables(track) -> Tables:
     """The kernel's view of a ReferenceTrack (float64, contiguous: one compiled signature for every clip)."""
     f = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
-    return Tables(f(track.root_pos), f(track.body_pos), f(track.cycle_offset), f(track.root_rot),
-                  f(track.root_lin_vel), f(track.root_ang_vel), f(track.joint_rot), f(track.joint_vel),
-                  f(track.end_effectors), f(track.com_vel), f(track.heading))
+    return Tables(
+        f(track.root_pos),
+        f(track.body_pos),
+        f(track.cycle_offset),
+        f(track.root_rot),
+        f(track.root_lin_vel),
+        f(track.root_ang_vel),
+        f(track.joint_rot),
+        f(track.joint_vel),
+        f(track.end_effectors),
+        f(track.com_vel),
+        f(track.heading),
+    )
 
 
 #: the order in which `evaluate` writes the reward's errors and terms
 ORDER = ("pose", "velocity", "end_effector", "root", "com", "root_velocity")
 
 
-def setup(up: int, end_effector_index, joint_weights, root_weight: float, weights: dict, scales, phase_encoding: str,
-          reference_root: bool, n_rows: int) -> Setup:
+def setup(
+    up: int,
+    end_effector_index,
+    joint_weights,
+    root_weight: float,
+    weights: dict,
+    scales,
+    phase_encoding: str,
+    reference_root: bool,
+    n_rows: int,
+) -> Setup:
     if TERMS != ORDER:
-        raise RuntimeError(f"the reward's terms are {TERMS}, but sfv/imitate/kernel.py's evaluate computes {ORDER}: "
-                           "give it the new term (and ORDER) before training")
+        raise RuntimeError(
+            f"the reward's terms are {TERMS}, but sfv/imitate/kernel.py's evaluate computes {ORDER}: "
+            "give it the new term (and ORDER) before training"
+        )
     if up not in (1, 2):
         raise ValueError(f"the env's up axis must be y or z, got index {up}")
-    return Setup(int(up), np.asarray(end_effector_index, dtype=np.int64), np.asarray(joint_weights, dtype=np.float64),
-                 float(root_weight), np.array([weights[k] for k in TERMS], dtype=np.float64),
-                 np.array([getattr(scales, k) for k in TERMS], dtype=np.float64), phase_encoding != "linear",
-                 bool(reference_root), float(max(n_rows - 1, 1)))
+    return Setup(
+        int(up),
+        np.asarray(end_effector_index, dtype=np.int64),
+        np.asarray(joint_weights, dtype=np.float64),
+        float(root_weight),
+        np.array([weights[k] for k in TERMS], dtype=np.float64),
+        np.array([getattr(scales, k) for k in TERMS], dtype=np.float64),
+        phase_encoding != "linear",
+        bool(reference_root),
+        float(max(n_rows - 1, 1)),
+    )
 
 
 # --- one env's terms (sfv.imitate.reward, for one env) ------------------------------------------------------------
@@ -109,10 +137,15 @@ def _velocity_error(joint_vel, ref_joint_vel, root_ang_vel, ref_root_ang_vel, jo
 
 
 @njit(cache=True)
-def _root_error(root_pos, ref_root_pos, root_rot, ref_root_rot, root_lin_vel, ref_root_lin_vel, root_ang_vel,
-                ref_root_ang_vel) -> float:
-    return _sq(root_pos, ref_root_pos) + 0.1 * _angle_sq(root_rot, ref_root_rot) \
-        + 0.01 * _sq(root_lin_vel, ref_root_lin_vel) + 0.001 * _sq(root_ang_vel, ref_root_ang_vel)
+def _root_error(
+    root_pos, ref_root_pos, root_rot, ref_root_rot, root_lin_vel, ref_root_lin_vel, root_ang_vel, ref_root_ang_vel
+) -> float:
+    return (
+        _sq(root_pos, ref_root_pos)
+        + 0.1 * _angle_sq(root_rot, ref_root_rot)
+        + 0.01 * _sq(root_lin_vel, ref_root_lin_vel)
+        + 0.001 * _sq(root_ang_vel, ref_root_ang_vel)
+    )
 
 
 @njit(cache=True)
@@ -187,16 +220,50 @@ def joint_states(positions, velocities, spherical, position_start, velocity_star
 
 
 @njit(cache=True)
-def evaluate(root_pos, root_rot, root_lin_vel, root_ang_vel, joint_rot, joint_vel, body_pos, body_rot, body_lin_vel,
-             body_ang_vel, com_vel, rows, cycles, ground, ee_ground, tables, setup, obs, errors, terms, reward, tracking,
-             far_sq, root_distance):
+def evaluate(
+    root_pos,
+    root_rot,
+    root_lin_vel,
+    root_ang_vel,
+    joint_rot,
+    joint_vel,
+    body_pos,
+    body_rot,
+    body_lin_vel,
+    body_ang_vel,
+    com_vel,
+    rows,
+    cycles,
+    ground,
+    ee_ground,
+    tables,
+    setup,
+    obs,
+    errors,
+    terms,
+    reward,
+    tracking,
+    far_sq,
+    root_distance,
+):
     """For each env i of the batch (its state's arrays with a leading env axis, at table row rows[i] of cycle
     cycles[i], on ground at height ground[i], its end effectors' ground ee_ground[i]): the reward's errors (in TERMS
     order), its terms exp(-scale * error) and total, the observation's first columns (the head and DeepMimic's
     per-body state; a heightmap goes after them), the mean root-relative body error (tracking), the largest squared
     distance of a body from the reference's (the pose termination's) and the root's distance. Writes the outputs."""
-    (t_root_pos, t_body_pos, offset, t_root_rot, t_root_lin_vel, t_root_ang_vel, t_joint_rot, t_joint_vel,
-     t_end_effectors, t_com_vel, t_heading) = tables
+    (
+        t_root_pos,
+        t_body_pos,
+        offset,
+        t_root_rot,
+        t_root_lin_vel,
+        t_root_ang_vel,
+        t_joint_rot,
+        t_joint_vel,
+        t_end_effectors,
+        t_com_vel,
+        t_heading,
+    ) = tables
     up, ee_index, joint_weights, root_weight, weights, scales, phase_cos, reference_root, phase_denominator = setup
     n, n_bodies = body_pos.shape[0], body_pos.shape[1]
     n_ee = ee_index.shape[0]
@@ -218,8 +285,11 @@ def evaluate(root_pos, root_rot, root_lin_vel, root_ang_vel, joint_rot, joint_ve
         ee_sum = 0.0
         for e in range(n_ee):
             b = ee_index[e]
-            v0, v1, v2 = body_pos[i, b, 0] - root_pos[i, 0], body_pos[i, b, 1] - root_pos[i, 1], \
-                body_pos[i, b, 2] - root_pos[i, 2]
+            v0, v1, v2 = (
+                body_pos[i, b, 0] - root_pos[i, 0],
+                body_pos[i, b, 1] - root_pos[i, 1],
+                body_pos[i, b, 2] - root_pos[i, 2],
+            )
             height = body_pos[i, b, up] - ee_ground[i, e]  # height above the ground, not above the root
             if up == 1:
                 v1 = height
@@ -228,13 +298,21 @@ def evaluate(root_pos, root_rot, root_lin_vel, root_ang_vel, joint_rot, joint_ve
             a0, a1, a2 = _unturn(c, s, up, v0, v1, v2)
             d0, d1, d2 = a0 - t_end_effectors[r, e, 0], a1 - t_end_effectors[r, e, 1], a2 - t_end_effectors[r, e, 2]
             ee_sum += d0 * d0 + d1 * d1 + d2 * d2
-        errors[i, 0] = _pose_error(joint_rot[i], t_joint_rot[r], root_rot[i], t_root_rot[r], joint_weights,
-                                   root_weight)
-        errors[i, 1] = _velocity_error(joint_vel[i], t_joint_vel[r], root_ang_vel[i], t_root_ang_vel[r],
-                                       joint_weights, root_weight)
+        errors[i, 0] = _pose_error(joint_rot[i], t_joint_rot[r], root_rot[i], t_root_rot[r], joint_weights, root_weight)
+        errors[i, 1] = _velocity_error(
+            joint_vel[i], t_joint_vel[r], root_ang_vel[i], t_root_ang_vel[r], joint_weights, root_weight
+        )
         errors[i, 2] = ee_sum / max(n_ee, 1)
-        errors[i, 3] = _root_error(root_pos[i], ref_root, root_rot[i], t_root_rot[r], root_lin_vel[i],
-                                   t_root_lin_vel[r], root_ang_vel[i], t_root_ang_vel[r])
+        errors[i, 3] = _root_error(
+            root_pos[i],
+            ref_root,
+            root_rot[i],
+            t_root_rot[r],
+            root_lin_vel[i],
+            t_root_lin_vel[r],
+            root_ang_vel[i],
+            t_root_ang_vel[r],
+        )
         errors[i, 4] = _com_error(com_vel[i], t_com_vel[r])
         errors[i, 5] = _root_velocity_error(root_lin_vel[i], t_root_lin_vel[r], root_ang_vel[i], t_root_ang_vel[r])
         total = 0.0
@@ -267,8 +345,9 @@ def evaluate(root_pos, root_rot, root_lin_vel, root_ang_vel, joint_rot, joint_ve
         obs[i, k] = root_pos[i, up] - g
         k += 1
         if reference_root:
-            o0, o1, o2 = _unturn(c, s, up, ref_root[0] - root_pos[i, 0], ref_root[1] - root_pos[i, 1],
-                                 ref_root[2] - root_pos[i, 2])
+            o0, o1, o2 = _unturn(
+                c, s, up, ref_root[0] - root_pos[i, 0], ref_root[1] - root_pos[i, 1], ref_root[2] - root_pos[i, 2]
+            )
             f0, f1, f2 = _unturn(c, s, up, t_heading[r, 0], t_heading[r, 1], t_heading[r, 2])
             obs[i, k], obs[i, k + 1], obs[i, k + 2] = o0, o1, o2
             obs[i, k + 3] = f0
@@ -278,13 +357,20 @@ def evaluate(root_pos, root_rot, root_lin_vel, root_ang_vel, joint_rot, joint_ve
         for b in range(1, n_bodies):
             j = k + 3 * (b - 1)
             obs[i, j], obs[i, j + 1], obs[i, j + 2] = _unturn(
-                c, s, up, body_pos[i, b, 0] - root_pos[i, 0], body_pos[i, b, 1] - root_pos[i, 1],
-                body_pos[i, b, 2] - root_pos[i, 2])
+                c,
+                s,
+                up,
+                body_pos[i, b, 0] - root_pos[i, 0],
+                body_pos[i, b, 1] - root_pos[i, 1],
+                body_pos[i, b, 2] - root_pos[i, 2],
+            )
             j = k + 3 * nb + 4 * (b - 1)
             obs[i, j], obs[i, j + 1], obs[i, j + 2], obs[i, j + 3] = _unturn_quaternion(hc, hs, up, body_rot[i, b])
             j = k + 7 * nb + 3 * (b - 1)
-            obs[i, j], obs[i, j + 1], obs[i, j + 2] = _unturn(c, s, up, body_lin_vel[i, b, 0], body_lin_vel[i, b, 1],
-                                                              body_lin_vel[i, b, 2])
+            obs[i, j], obs[i, j + 1], obs[i, j + 2] = _unturn(
+                c, s, up, body_lin_vel[i, b, 0], body_lin_vel[i, b, 1], body_lin_vel[i, b, 2]
+            )
             j = k + 10 * nb + 3 * (b - 1)
-            obs[i, j], obs[i, j + 1], obs[i, j + 2] = _unturn(c, s, up, body_ang_vel[i, b, 0], body_ang_vel[i, b, 1],
-                                                              body_ang_vel[i, b, 2])
+            obs[i, j], obs[i, j + 1], obs[i, j + 2] = _unturn(
+                c, s, up, body_ang_vel[i, b, 0], body_ang_vel[i, b, 1], body_ang_vel[i, b, 2]
+            )

@@ -18,20 +18,31 @@ from sfv import paths
 #: stage -> what its policies learned from
 STAGE_REFERENCE = {stage: reference for reference, stage in paths.IMITATE_STAGES.items()}
 #: the stage's metrics that a replay recomputes, and the rollout figure each comes from (rounded as the stage does)
-COMPARED = {"tracking_error_m": ("tracking_error_mean", 5), "survived_seconds": ("survived_seconds", 3),
-            "root_error_final_m": ("root_error_final", 4), "return": ("episode_return", 2)}
+COMPARED = {
+    "tracking_error_m": ("tracking_error_mean", 5),
+    "survived_seconds": ("survived_seconds", 3),
+    "root_error_final_m": ("root_error_final", 4),
+    "return": ("episode_return", 2),
+}
 
 
 def parse_target(target: str) -> tuple[str, str]:
     stage, _, clip = target.partition("@")
     if stage not in STAGE_REFERENCE or not clip:
-        raise ValueError(f"{target!r}: name a policy as STAGE@CLIP with STAGE one of {', '.join(STAGE_REFERENCE)}, "
-                         "e.g. imitate@walk")
+        raise ValueError(
+            f"{target!r}: name a policy as STAGE@CLIP with STAGE one of {', '.join(STAGE_REFERENCE)}, e.g. imitate@walk"
+        )
     return stage, clip
 
 
-def replay(stage: str, clip: str, params_file: str | Path = "params.yaml", video: str | Path | None = None,
-           gui: bool = False, seconds: float | None = None) -> dict:
+def replay(
+    stage: str,
+    clip: str,
+    params_file: str | Path = "params.yaml",
+    video: str | Path | None = None,
+    gui: bool = False,
+    seconds: float | None = None,
+) -> dict:
     """Roll out the stage's policy of `clip` as its evaluation did; returns the figures, the committed ones and
     whether they agree."""
     from sfv.config import load_params
@@ -47,16 +58,31 @@ def replay(stage: str, clip: str, params_file: str | Path = "params.yaml", video
     model, normaliser = load_policy(folder)  # names the missing file and how to get it
     motion = load_reference(folder / "reference.npz", clip)
     length = cfg.evaluation.seconds if seconds is None else seconds
-    result = rollout(model, motion, cfg.env, cfg.reward, seconds=length, video=video, width=cfg.evaluation.width,
-                     height=cfg.evaluation.height, policy_normaliser=normaliser, gui=gui)
+    result = rollout(
+        model,
+        motion,
+        cfg.env,
+        cfg.reward,
+        seconds=length,
+        video=video,
+        width=cfg.evaluation.width,
+        height=cfg.evaluation.height,
+        policy_normaliser=normaliser,
+        gui=gui,
+    )
     figures = {key: round(float(result[name]), digits) for key, (name, digits) in COMPARED.items()}
     metrics_path = paths.clip_metrics_file(stage, clip)
     committed = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     same = None
     if committed is not None and seconds is None:
         same = all(committed.get(k) == v for k, v in figures.items())
-    return {"figures": figures, "committed": committed and {k: committed.get(k) for k in figures},
-            "metrics_file": metrics_path.as_posix(), "same": same, "video": video and str(video)}
+    return {
+        "figures": figures,
+        "committed": committed and {k: committed.get(k) for k in figures},
+        "metrics_file": metrics_path.as_posix(),
+        "same": same,
+        "video": video and str(video),
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -70,7 +96,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         stage, clip = parse_target(args.target)
-        video = None if args.no_video else Path(args.video or Path("logs") / "play" / f"{stage}@{clip}.mp4")
+        video = None if args.no_video else Path(args.video or paths.PLAYED / f"{stage}@{clip}.mp4")
         if video is not None:
             video.parent.mkdir(parents=True, exist_ok=True)
         out = replay(stage, clip, args.params, video, args.gui, args.seconds)
@@ -78,14 +104,18 @@ def main(argv: list[str]) -> int:
         print(f"error: {e}")
         return 2
     f = out["figures"]
-    print(f"{args.target}: survived {f['survived_seconds']} s, tracking error {f['tracking_error_m'] * 100:.2f} cm, "
-          f"root error at the end {f['root_error_final_m'] * 100:.1f} cm, return {f['return']}")
+    print(
+        f"{args.target}: survived {f['survived_seconds']} s, tracking error {f['tracking_error_m'] * 100:.2f} cm, "
+        f"root error at the end {f['root_error_final_m'] * 100:.1f} cm, return {f['return']}"
+    )
     if out["video"]:
         print(f"video: {out['video']}")
     if out["same"] is True:
         print(f"equal to the stage's metrics ({out['metrics_file']}) to the last digit")
     elif out["same"] is False:
-        print(f"differs from the stage's metrics ({out['metrics_file']}): {out['committed']}; was the policy retrained "
-              "or params.yaml changed since the stage ran? (`dvc status`)")
+        print(
+            f"differs from the stage's metrics ({out['metrics_file']}): {out['committed']}; was the policy retrained "
+            "or params.yaml changed since the stage ran? (`dvc status`)"
+        )
         return 1
     return 0

@@ -8,7 +8,6 @@ cycle k is the clip again, shifted by k times the root's horizontal travel over 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,28 +56,9 @@ def heading_inverse(root_rot: np.ndarray, up_axis: str) -> np.ndarray:
     return np.stack(rows, axis=-1).reshape(np.shape(theta) + (3, 3))
 
 
-def heading_frame(root_rot, up_axis: str) -> tuple[np.ndarray, np.ndarray]:
-    """`heading_inverse` for one root orientation, as a 3x3 matrix and as the 4x4 matrix that
-    left-multiplies quaternions by it; scalar arithmetic, since the env calls it every step."""
-    x, y, z, w = (float(v) for v in root_rot)
-    fx = 1.0 - 2.0 * (y * y + z * z)
-    if up_axis == "y":
-        theta = math.atan2(-2.0 * (x * z - w * y), fx)
-        c, s = math.cos(theta), math.sin(theta)
-        h = np.array([[c, 0.0, -s], [0.0, 1.0, 0.0], [s, 0.0, c]])
-        hy, hw = -math.sin(0.5 * theta), math.cos(0.5 * theta)  # quaternion (0, hy, 0, hw)
-        lq = np.array([[hw, 0.0, hy, 0.0], [0.0, hw, 0.0, hy], [-hy, 0.0, hw, 0.0], [0.0, -hy, 0.0, hw]])
-    else:
-        theta = math.atan2(2.0 * (x * y + w * z), fx)
-        c, s = math.cos(theta), math.sin(theta)
-        h = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
-        hz, hw = -math.sin(0.5 * theta), math.cos(0.5 * theta)  # quaternion (0, 0, hz, hw)
-        lq = np.array([[hw, -hz, 0.0, 0.0], [hz, hw, 0.0, 0.0], [0.0, 0.0, hw, hz], [0.0, 0.0, -hz, hw]])
-    return h, lq
-
-
 def heading_frames(root_rot: np.ndarray, up_axis: str) -> tuple[np.ndarray, np.ndarray]:
-    """`heading_frame` for a batch of root orientations (n, 4): matrices (n, 3, 3) and (n, 4, 4).
+    """`heading_inverse` for a batch of root orientations (n, 4): as matrices (n, 3, 3), and as the matrices (n, 4, 4)
+    that left-multiply quaternions by it.
 
     The heading's cosine and sine come from the forward vector's horizontal part and its half-angle ones from
     the half-angle formulas (no trigonometric calls: the env computes this every step)."""
@@ -115,8 +95,9 @@ def left_multiplication(q: np.ndarray) -> np.ndarray:
     return np.stack(rows, axis=-1).reshape(q.shape[:-1] + (4, 4))
 
 
-def end_effector_positions(body_pos: np.ndarray, root_pos: np.ndarray, heading_inv: np.ndarray,
-                           up: int, ground: float = 0.0) -> np.ndarray:
+def end_effector_positions(
+    body_pos: np.ndarray, root_pos: np.ndarray, heading_inv: np.ndarray, up: int, ground: float = 0.0
+) -> np.ndarray:
     """End-effector positions relative to the root in its heading frame, height above the ground.
 
     DeepMimic's definition: horizontal offsets follow the root, the height stays absolute, so a
@@ -152,8 +133,9 @@ class ReferenceTrack:
         self.body_pos = pos.numpy()
         self.com_vel = _diff(com, self.rate)
         heading_inv = heading_inverse(self.root_rot, sk.up_axis)
-        self.end_effectors = end_effector_positions(self.body_pos[:, self.end_effector_index], self.root_pos,
-                                                    heading_inv, self.up)
+        self.end_effectors = end_effector_positions(
+            self.body_pos[:, self.end_effector_index], self.root_pos, heading_inv, self.up
+        )
         self.heading = heading_inv[:, 0]  # the root's heading, a horizontal unit vector (world) per row
         spherical = np.array([b.joint_type == "spherical" for b in sk.joints])
         self.spherical_left = left_multiplication(self.joint_rot[:, spherical])  # residual PD targets
@@ -194,9 +176,19 @@ class ReferenceTrack:
             shift = cycle * self.cycle_offset
             root_pos, body_pos = root_pos + shift, body_pos + shift
         return ReferenceFrame(
-            time, row / max(self.n - 1, 1), root_pos, self.root_rot[row], self.root_lin_vel[row],
-            self.root_ang_vel[row], self.joint_rot[row], self.joint_vel[row], body_pos, row, self.end_effectors[row],
-            self.com_vel[row])
+            time,
+            row / max(self.n - 1, 1),
+            root_pos,
+            self.root_rot[row],
+            self.root_lin_vel[row],
+            self.root_ang_vel[row],
+            self.joint_rot[row],
+            self.joint_vel[row],
+            body_pos,
+            row,
+            self.end_effectors[row],
+            self.com_vel[row],
+        )
 
 
 _TRACKS: dict[tuple[str, float, tuple | None], ReferenceTrack] = {}

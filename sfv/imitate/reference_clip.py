@@ -29,9 +29,9 @@ from dataclasses import replace
 import numpy as np
 
 from sfv import rotations
-from sfv.config import ImitateClip, ReferenceChecks
 from sfv.kinematics import forward_kinematics_np
 from sfv.motion import Motion, MotionFormatError, load_motion
+from sfv.settings.imitate import ImitateClip, ReferenceChecks
 from sfv.skeleton import Skeleton
 
 
@@ -44,8 +44,10 @@ def load_reference(path, clip: str) -> Motion:
     try:
         return load_motion(path)
     except MotionFormatError as e:
-        raise ReferenceError(f"clip {clip!r}: {e}. Re-run its reconstruction (`dvc repro reconstruct@{clip}`), "
-                             f"or trim the bad frames out with imitate.clips.{clip}.frames") from None
+        raise ReferenceError(
+            f"clip {clip!r}: {e}. Re-run its reconstruction (`dvc repro reconstruct@{clip}`), "
+            f"or trim the bad frames out with imitate.clips.{clip}.frames"
+        ) from None
 
 
 def standing_foot_height(skeleton: Skeleton) -> float:
@@ -67,10 +69,13 @@ def trim(motion: Motion, frames: tuple[int, int | None], clip: str) -> Motion:
     first, end = frames
     end = motion.n_frames if end is None else end
     if end > motion.n_frames or first >= motion.n_frames:
-        raise ReferenceError(f"clip {clip!r}: imitate.clips.{clip}.frames [{first}, {end}) lies outside its "
-                             f"reconstructed motion, which has {motion.n_frames} frames (0 to {motion.n_frames - 1})")
-    return replace(motion, root_pos=motion.root_pos[first:end], root_rot=motion.root_rot[first:end],
-                   pose=motion.pose[first:end])
+        raise ReferenceError(
+            f"clip {clip!r}: imitate.clips.{clip}.frames [{first}, {end}) lies outside its "
+            f"reconstructed motion, which has {motion.n_frames} frames (0 to {motion.n_frames - 1})"
+        )
+    return replace(
+        motion, root_pos=motion.root_pos[first:end], root_rot=motion.root_rot[first:end], pose=motion.pose[first:end]
+    )
 
 
 def ground_levels(heights: np.ndarray, fps: float, window: float) -> np.ndarray:
@@ -78,7 +83,7 @@ def ground_levels(heights: np.ndarray, fps: float, window: float) -> np.ndarray:
     since in that time some body comes down to it (a walk's feet, a cartwheel's hands)."""
     half = max(int(round(0.5 * window * fps)), 0)
     T = len(heights)
-    return np.array([heights[max(0, t - half):min(T, t + half + 1)].min() for t in range(T)])
+    return np.array([heights[max(0, t - half) : min(T, t + half + 1)].min() for t in range(T)])
 
 
 def motion_ground_levels(motion: Motion, window: float) -> np.ndarray:
@@ -105,9 +110,11 @@ def check_length(motion: Motion, checks: ReferenceChecks, clip: str) -> None:
     """Refuse a reference too short to learn a skill from."""
     if motion.duration < checks.min_seconds:
         raise ReferenceError(
-            f"clip {clip!r}: the reference is {motion.n_frames} frames ({motion.duration:.2f} s at {motion.fps:g} fps), "
+            f"clip {clip!r}: the reference is {motion.n_frames} frames "
+            f"({motion.duration:.2f} s at {motion.fps:g} fps), "
             f"shorter than imitate.reference.min_seconds = {checks.min_seconds:g} s: a policy cannot learn a skill "
-            f"from it. Imitate more of the clip (imitate.clips.{clip}.frames) or a longer video")
+            f"from it. Imitate more of the clip (imitate.clips.{clip}.frames) or a longer video"
+        )
 
 
 def check_level(motion: Motion, checks: ReferenceChecks, clip: str, first_frame: int = 0) -> None:
@@ -122,7 +129,8 @@ def check_level(motion: Motion, checks: ReferenceChecks, clip: str, first_frame:
             f"{levels[lo]:.2f} m around frame {first_frame + lo} (more than imitate.reference.level_tolerance = "
             f"{checks.level_tolerance:g} m apart): the clip was not filmed on one flat ground (a wall, stairs, or a "
             f"bad camera pitch) and a flat floor cannot host it. Imitate one level: imitate.clips.{clip}.frames: "
-            f"[{first_frame + first}, {first_frame + end}] is the longest part on one level")
+            f"[{first_frame + first}, {first_frame + end}] is the longest part on one level"
+        )
 
 
 def ground(motion: Motion, checks: ReferenceChecks, clip: str, first_frame: int = 0) -> tuple[Motion, float]:
@@ -141,14 +149,17 @@ def ground(motion: Motion, checks: ReferenceChecks, clip: str, first_frame: int 
             f"({sk.settings['feet'][f]}), deeper than imitate.reference.sink_tolerance = {checks.sink_tolerance:g} m: "
             f"its reconstruction put the ground in the wrong place. Check the clip's reconstruction "
             f"(plots/reconstruct/{clip}/; reconstruct.weights.ground, the camera pitch), trim the frames out "
-            f"(imitate.clips.{clip}.frames), or raise sink_tolerance if the motion is right")
+            f"(imitate.clips.{clip}.frames), or raise sink_tolerance if the motion is right"
+        )
     heights = pos[..., up] + lift
     t2, b = np.unravel_index(int(np.argmin(heights)), heights.shape)
     if heights[t2, b] < -checks.sink_tolerance:
         raise ReferenceError(
-            f"clip {clip!r}: with its feet on the floor, the reference's {sk.bodies[b].name} is {-heights[t2, b]:.2f} m "
+            f"clip {clip!r}: with its feet on the floor, the reference's {sk.bodies[b].name} is "
+            f"{-heights[t2, b]:.2f} m "
             f"under it at frame {first_frame + t2}: the pose there is broken. Trim the frame out "
-            f"(imitate.clips.{clip}.frames) or fix the reconstruction (plots/reconstruct/{clip}/)")
+            f"(imitate.clips.{clip}.frames) or fix the reconstruction (plots/reconstruct/{clip}/)"
+        )
     root_pos = motion.root_pos.copy()
     root_pos[:, up] += lift
     return replace(motion, root_pos=root_pos), lift
@@ -165,8 +176,7 @@ def check_ground_contacts(motion: Motion, ground_contacts: list[str], clip: str,
     allowed = set(sk.settings["feet"]) | set(ground_contacts)
     floor = standing_foot_height(sk) + margin
     low = pos[..., up] <= floor
-    touching = [b for b, body in enumerate(sk.bodies)
-                if body.name not in allowed and body.collides and low[:, b].any()]
+    touching = [b for b, body in enumerate(sk.bodies) if body.name not in allowed and body.collides and low[:, b].any()]
     if touching:
         names = [sk.bodies[b].name for b in touching]
         first = {sk.bodies[b].name: int(np.argmax(low[:, b])) for b in touching}
@@ -175,7 +185,8 @@ def check_ground_contacts(motion: Motion, ground_contacts: list[str], clip: str,
             f"clip {clip!r}: the reference puts {when} on the ground, and a touch by a body other than the feet ends "
             f"an episode (early termination), so no policy could get past it. If the skill does touch the ground "
             f"there, allow it: imitate.clips.{clip}.ground_contacts: [{', '.join(names)}] (or imitate.env."
-            f"ground_contacts for every clip); if it should not, trim the frames (imitate.clips.{clip}.frames)")
+            f"ground_contacts for every clip); if it should not, trim the frames (imitate.clips.{clip}.frames)"
+        )
 
 
 def close_loop(motion: Motion) -> Motion:
@@ -219,5 +230,10 @@ def prepare_reference(motion: Motion, entry: ImitateClip, checks: ReferenceCheck
 def describe(reference: Motion, first_frame: int, lift: float) -> dict:
     """What a reference is made of, for the notebook and the metrics: where it starts in its source, its length,
     how far it was lifted onto the floor, its loop mode."""
-    return {"first_frame": first_frame, "frames": reference.n_frames, "seconds": round(reference.duration, 3),
-            "lift_m": round(lift, 4), "loop": reference.loop}
+    return {
+        "first_frame": first_frame,
+        "frames": reference.n_frames,
+        "seconds": round(reference.duration, 3),
+        "lift_m": round(lift, 4),
+        "loop": reference.loop,
+    }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfv.config import RewardTerms
+from sfv.settings.imitate import RewardTerms
 
 #: the reward's terms, in the order of the params schema (its one list of them)
 TERMS = tuple(RewardTerms.model_fields)
@@ -30,8 +30,10 @@ def _square(v: np.ndarray) -> np.ndarray:
 
 def pose_error(joint_rot, ref_joint_rot, root_rot, ref_root_rot, joint_weights, root_weight) -> np.ndarray:
     """Weighted squared joint-angle differences, the root's orientation included."""
-    return root_weight * rotation_angle_sq(root_rot, ref_root_rot) \
+    return (
+        root_weight * rotation_angle_sq(root_rot, ref_root_rot)
         + rotation_angle_sq(joint_rot, ref_joint_rot) @ joint_weights
+    )
 
 
 def velocity_error(joint_vel, ref_joint_vel, root_ang_vel, ref_root_ang_vel, joint_weights, root_weight) -> np.ndarray:
@@ -45,11 +47,16 @@ def end_effector_error(end_effectors, ref_end_effectors) -> np.ndarray:
     return np.einsum("...ei,...ei->...", d, d) / max(d.shape[-2], 1)
 
 
-def root_error(root_pos, ref_root_pos, root_rot, ref_root_rot, root_lin_vel, ref_root_lin_vel,
-               root_ang_vel, ref_root_ang_vel) -> np.ndarray:
+def root_error(
+    root_pos, ref_root_pos, root_rot, ref_root_rot, root_lin_vel, ref_root_lin_vel, root_ang_vel, ref_root_ang_vel
+) -> np.ndarray:
     """DeepMimic: |dpos|^2 + 0.1 drot^2 + 0.01 |dvel|^2 + 0.001 |dangvel|^2."""
-    return _square(root_pos - ref_root_pos) + 0.1 * rotation_angle_sq(root_rot, ref_root_rot) \
-        + 0.01 * _square(root_lin_vel - ref_root_lin_vel) + 0.001 * _square(root_ang_vel - ref_root_ang_vel)
+    return (
+        _square(root_pos - ref_root_pos)
+        + 0.1 * rotation_angle_sq(root_rot, ref_root_rot)
+        + 0.01 * _square(root_lin_vel - ref_root_lin_vel)
+        + 0.001 * _square(root_ang_vel - ref_root_ang_vel)
+    )
 
 
 def root_velocity_error(root_lin_vel, ref_root_lin_vel, root_ang_vel, ref_root_ang_vel) -> np.ndarray:
@@ -61,6 +68,17 @@ def root_velocity_error(root_lin_vel, ref_root_lin_vel, root_ang_vel, ref_root_a
 def com_error(com_vel, ref_com_vel) -> np.ndarray:
     """DeepMimic: 0.1 |d com velocity|^2."""
     return 0.1 * _square(com_vel - ref_com_vel)
+
+
+#: each term's error: its docstring is the term's definition (notebook 06 shows them as a table)
+ERRORS = {
+    "pose": pose_error,
+    "velocity": velocity_error,
+    "end_effector": end_effector_error,
+    "root": root_error,
+    "com": com_error,
+    "root_velocity": root_velocity_error,
+}
 
 
 def combine(errors: dict, weights: dict[str, float], scales: RewardTerms) -> tuple:

@@ -16,12 +16,17 @@ from functools import lru_cache
 import numpy as np
 import pybullet
 
-from sfv.assets import pybullet_data_path
 from sfv import rotations
-from sfv.config import EnvSettings
+from sfv.assets import pybullet_data_path
 from sfv.imitate.kernel import joint_states
-from sfv.imitate.terrain import Heightfield, TerrainError, make_heightfield, read_terrain
+from sfv.imitate.terrain import (
+    Heightfield,
+    TerrainError,
+    make_heightfield,
+    read_terrain,
+)
 from sfv.io import quiet_stdio
+from sfv.settings.imitate import EnvSettings
 from sfv.skeleton import SkeletonError, load_character
 
 GRAVITY = 9.8  # m/s^2, as DeepMimic and its pybullet port
@@ -46,8 +51,13 @@ def _up_rotation(up_axis: str) -> list[float]:
 
 
 def _build_plane(client: int, spec, up_axis: str) -> int:
-    body = pybullet.loadURDF(str(pybullet_data_path() / "plane_implicit.urdf"), [0, 0, 0], _up_rotation(up_axis),
-                             useMaximalCoordinates=True, physicsClientId=client)
+    body = pybullet.loadURDF(
+        str(pybullet_data_path() / "plane_implicit.urdf"),
+        [0, 0, 0],
+        _up_rotation(up_axis),
+        useMaximalCoordinates=True,
+        physicsClientId=client,
+    )
     pybullet.changeDynamics(body, -1, lateralFriction=spec.friction, physicsClientId=client)
     return body
 
@@ -76,17 +86,26 @@ class _FieldBody:
         self.low, self.high = float(h.min()), float(h.max())
         nv, nu = h.shape
         self.shape_id = pybullet.createCollisionShape(
-            pybullet.GEOM_HEIGHTFIELD, meshScale=[field.cell, field.cell_across, 1.0],
-            heightfieldData=h.ravel().tolist(), numHeightfieldRows=nu, numHeightfieldColumns=nv, physicsClientId=client)
+            pybullet.GEOM_HEIGHTFIELD,
+            meshScale=[field.cell, field.cell_across, 1.0],
+            heightfieldData=h.ravel().tolist(),
+            numHeightfieldRows=nu,
+            numHeightfieldColumns=nv,
+            physicsClientId=client,
+        )
         pos, rot = _field_pose(field, 0.5 * (self.low + self.high))
-        self.body = pybullet.createMultiBody(0, self.shape_id, basePosition=pos, baseOrientation=rot,
-                                             physicsClientId=client)
+        self.body = pybullet.createMultiBody(
+            0, self.shape_id, basePosition=pos, baseOrientation=rot, physicsClientId=client
+        )
         pybullet.changeDynamics(self.body, -1, lateralFriction=friction, physicsClientId=client)
 
     def can_take(self, field: Heightfield) -> bool:
         h = field.heights
-        same_grid = (h.shape, field.cell, field.cell_across) == (self.field.heights.shape, self.field.cell,
-                                                                 self.field.cell_across)
+        same_grid = (h.shape, field.cell, field.cell_across) == (
+            self.field.heights.shape,
+            self.field.cell,
+            self.field.cell_across,
+        )
         return same_grid and float(h.min()) >= self.low and float(h.max()) <= self.high
 
     def replace(self, field: Heightfield) -> None:
@@ -94,9 +113,14 @@ class _FieldBody:
         if field.heights is not self.field.heights:
             nv, nu = field.heights.shape
             pybullet.createCollisionShape(
-                pybullet.GEOM_HEIGHTFIELD, meshScale=[field.cell, field.cell_across, 1.0],
-                heightfieldData=field.heights.ravel().tolist(), numHeightfieldRows=nu, numHeightfieldColumns=nv,
-                replaceHeightfieldIndex=self.shape_id, physicsClientId=self.client)
+                pybullet.GEOM_HEIGHTFIELD,
+                meshScale=[field.cell, field.cell_across, 1.0],
+                heightfieldData=field.heights.ravel().tolist(),
+                numHeightfieldRows=nu,
+                numHeightfieldColumns=nv,
+                replaceHeightfieldIndex=self.shape_id,
+                physicsClientId=self.client,
+            )
         self.field = field
         self.move()
 
@@ -139,9 +163,16 @@ class Simulation:
     physics_hz / control_hz substeps (8 by default, as the DeepMimic port).
     """
 
-    def __init__(self, character: str = "humanoid", settings: EnvSettings = EnvSettings(),
-                 solver_iterations: int = 10, self_collision: bool = True, ghost: bool = False,
-                 heightfield: Heightfield | None = None, gui: bool = False):
+    def __init__(
+        self,
+        character: str = "humanoid",
+        settings: EnvSettings = EnvSettings(),
+        solver_iterations: int = 10,
+        self_collision: bool = True,
+        ghost: bool = False,
+        heightfield: Heightfield | None = None,
+        gui: bool = False,
+    ):
         """`heightfield`: where a terrain other than flat lies (the env lays it along its clip's travel); by default
         along +x from the origin. `gui`: pybullet's window instead of DIRECT (needs a display; the same physics)."""
         self.skeleton = load_character(character)  # a file under sfv/characters/: URDF, PD gains, feet
@@ -155,7 +186,9 @@ class Simulation:
 
         self.client = pybullet.connect(pybullet.GUI if gui else pybullet.DIRECT)
         if self.client < 0:
-            raise SimulationError("pybullet could not open its window (no display?): play without --gui, or set DISPLAY")
+            raise SimulationError(
+                "pybullet could not open its window (no display?): play without --gui, or set DISPLAY"
+            )
         c = self.client
         pybullet.setGravity(*(-GRAVITY * self.up), physicsClientId=c)
         pybullet.setTimeStep(1.0 / self.physics_hz, physicsClientId=c)
@@ -164,8 +197,11 @@ class Simulation:
         if self.terrain_spec.kind == "plane":
             self.terrain = _build_plane(c, self.terrain_spec, self.up_axis)
         else:
-            self.set_heightfield(heightfield if heightfield is not None else
-                                 make_heightfield(self.terrain_spec, np.eye(3)[0], "xyz".index(self.up_axis)))
+            self.set_heightfield(
+                heightfield
+                if heightfield is not None
+                else make_heightfield(self.terrain_spec, np.eye(3)[0], "xyz".index(self.up_axis))
+            )
 
         flags = pybullet.URDF_MAINTAIN_LINK_ORDER
         if cfg.get("inertia") == "file":  # the URDF's moments; by default pybullet derives them from the shapes
@@ -175,12 +211,26 @@ class Simulation:
         urdf = self.skeleton.source  # the character file's URDF, resolved where the file says (beside it)
         self.root_height = float(cfg.get("root_height", 1.0))
         with quiet_stdio():  # the URDF loader prints a warning per joint without <axis>
-            self.body = pybullet.loadURDF(str(urdf), list(self.up * self.root_height),
-                                          globalScaling=float(cfg["scale"]), flags=flags, physicsClientId=c)
+            self.body = pybullet.loadURDF(
+                str(urdf),
+                list(self.up * self.root_height),
+                globalScaling=float(cfg["scale"]),
+                flags=flags,
+                physicsClientId=c,
+            )
             # The ghost: a copy of the character that shows the reference in renders; it never collides.
-            self.ghost = pybullet.loadURDF(str(urdf), list(self.up * self.root_height), globalScaling=float(cfg["scale"]),
-                                           useFixedBase=True, flags=pybullet.URDF_MAINTAIN_LINK_ORDER,
-                                           physicsClientId=c) if ghost else None
+            self.ghost = (
+                pybullet.loadURDF(
+                    str(urdf),
+                    list(self.up * self.root_height),
+                    globalScaling=float(cfg["scale"]),
+                    useFixedBase=True,
+                    flags=pybullet.URDF_MAINTAIN_LINK_ORDER,
+                    physicsClientId=c,
+                )
+                if ghost
+                else None
+            )
         # pybullet places a base by its inertial frame (centre of mass, principal axes); the kit's root is the base
         # link's frame. Where the two differ (Atlas's pelvis and the MuJoCo humanoid's torso: 3 cm; a URDF may also
         # turn the axes), states and teleports convert; the humanoid's coincide and skip it.
@@ -197,14 +247,16 @@ class Simulation:
     def _map_links(self, cfg: dict) -> None:
         """Match skeleton bodies to pybullet links by name (the base is link -1)."""
         c, sk = self.client, self.skeleton
-        link_of = {pybullet.getJointInfo(self.body, j, physicsClientId=c)[12].decode(): j
-                   for j in range(pybullet.getNumJoints(self.body, physicsClientId=c))}
+        link_of = {
+            pybullet.getJointInfo(self.body, j, physicsClientId=c)[12].decode(): j
+            for j in range(pybullet.getNumJoints(self.body, physicsClientId=c))
+        }
         link_of[sk.bodies[0].name] = -1
         missing = [n for n in sk.body_names if n not in link_of]
         if missing:
             raise SimulationError(f"character {sk.name!r}: bodies {missing} are not links of {sk.source}")
         self.links = np.array([link_of[n] for n in sk.body_names])  # skeleton body -> pybullet link
-        self.child_links = [int(l) for l in self.links if l >= 0]  # links readable by getLinkStates
+        self.child_links = [int(link) for link in self.links if link >= 0]  # links readable by getLinkStates
         self.joint_links = [link_of[n] for n in sk.joint_names]  # movable joints, pose-vector order
         self.spherical = np.array([b.joint_type == "spherical" for b in sk.joints])
         self.axes = np.array([b.axis for b in sk.joints], dtype=np.float64)
@@ -212,7 +264,9 @@ class Simulation:
         npos, nvel = np.where(self.spherical, 4, 1), np.where(self.spherical, 3, 1)
         self._position_start = (np.cumsum(npos) - npos).astype(np.int64)
         self._velocity_start = (np.cumsum(nvel) - nvel).astype(np.int64)
-        self.masses = np.array([pybullet.getDynamicsInfo(self.body, int(l), physicsClientId=c)[0] for l in self.links])
+        self.masses = np.array(
+            [pybullet.getDynamicsInfo(self.body, int(link), physicsClientId=c)[0] for link in self.links]
+        )
         self.total_mass = float(self.masses.sum())
         self._mass_fractions = self.masses / self.total_mass
         try:
@@ -221,9 +275,11 @@ class Simulation:
             raise SkeletonError(f"sfv/characters/{sk.name}.yaml: feet names unknown body {e}") from None
         unknown = [n for n in self.ground_contacts if n not in link_of]
         if unknown:
-            raise SimulationError(f"ground_contacts (imitate.env or imitate.clips.<clip>) names {unknown}, which are not "
-                                  f"bodies of {sk.name!r}: use names of sfv/characters/{sk.name}.yaml's skeleton "
-                                  f"({', '.join(n for n in link_of if n != sk.bodies[0].name)})")
+            raise SimulationError(
+                f"ground_contacts (imitate.env or imitate.clips.<clip>) names {unknown}, which are not "
+                f"bodies of {sk.name!r}: use names of sfv/characters/{sk.name}.yaml's skeleton "
+                f"({', '.join(n for n in link_of if n != sk.bodies[0].name)})"
+            )
         # bodies whose touch does not end an episode: the feet and the skill's own (a cartwheel's hands)
         self.allowed_contacts = self.feet | {link_of[n] for n in self.ground_contacts}
 
@@ -234,28 +290,43 @@ class Simulation:
             raise SimulationError(f"sfv/characters/{self.skeleton.name}.yaml: pd has no gains for joints {missing}")
         friction = self.terrain_spec.friction
         for link in [-1, *self.child_links]:
-            pybullet.changeDynamics(self.body, link, lateralFriction=friction, linearDamping=0, angularDamping=0,
-                                    physicsClientId=c)
+            pybullet.changeDynamics(
+                self.body, link, lateralFriction=friction, linearDamping=0, angularDamping=0, physicsClientId=c
+            )
         self.kp = [float(pd[n]["kp"]) for n in self.skeleton.joint_names]
         self.kd = [float(pd[n]["kd"]) for n in self.skeleton.joint_names]
-        self.forces = [[float(pd[n]["torque_limit"])] * (3 if s else 1)
-                       for n, s in zip(self.skeleton.joint_names, self.spherical)]
+        self.forces = [
+            [float(pd[n]["torque_limit"])] * (3 if s else 1) for n, s in zip(self.skeleton.joint_names, self.spherical)
+        ]
         self._zero_vel = [[0.0, 0.0, 0.0] if s else [0.0] for s in self.spherical]
         # Switch off pybullet's default velocity motors: stable PD supplies every joint torque.
         for link, s in zip(self.joint_links, self.spherical):
-            pybullet.setJointMotorControlMultiDof(self.body, link, pybullet.POSITION_CONTROL,
-                                                  targetPosition=[0, 0, 0, 1] if s else [0], positionGain=0,
-                                                  velocityGain=1, force=[0, 0, 0] if s else [0], physicsClientId=c)
+            pybullet.setJointMotorControlMultiDof(
+                self.body,
+                link,
+                pybullet.POSITION_CONTROL,
+                targetPosition=[0, 0, 0, 1] if s else [0],
+                positionGain=0,
+                velocityGain=1,
+                force=[0, 0, 0] if s else [0],
+                physicsClientId=c,
+            )
 
     def _setup_ghost(self) -> None:
         c = self.client
         for link in [-1, *self.child_links]:
-            pybullet.setCollisionFilterGroupMask(self.ghost, link, collisionFilterGroup=0, collisionFilterMask=0,
-                                                 physicsClientId=c)
+            pybullet.setCollisionFilterGroupMask(
+                self.ghost, link, collisionFilterGroup=0, collisionFilterMask=0, physicsClientId=c
+            )
             pybullet.changeVisualShape(self.ghost, link, rgbaColor=[0.35, 0.55, 0.95, 1.0], physicsClientId=c)
-            pybullet.changeDynamics(self.ghost, link, activationState=pybullet.ACTIVATION_STATE_SLEEP
-                                    + pybullet.ACTIVATION_STATE_ENABLE_SLEEPING
-                                    + pybullet.ACTIVATION_STATE_DISABLE_WAKEUP, physicsClientId=c)
+            pybullet.changeDynamics(
+                self.ghost,
+                link,
+                activationState=pybullet.ACTIVATION_STATE_SLEEP
+                + pybullet.ACTIVATION_STATE_ENABLE_SLEEPING
+                + pybullet.ACTIVATION_STATE_DISABLE_WAKEUP,
+                physicsClientId=c,
+            )
 
     # --- terrain ----------------------------------------------------------------------------------
     @property
@@ -295,24 +366,46 @@ class Simulation:
         pybullet applies a STABLE_PD_CONTROL command for one physics step only, so it is sent
         again before every substep (sent once, the character goes limp after the first substep).
         """
-        c, body, links, zero, forces, kp, kd = (self.client, self.body, self.joint_links, self._zero_vel, self.forces,
-                                                self.kp, self.kd)
-        control, advance, mode = pybullet.setJointMotorControlMultiDofArray, pybullet.stepSimulation, \
-            pybullet.STABLE_PD_CONTROL
+        c, body, links, zero, forces, kp, kd = (
+            self.client,
+            self.body,
+            self.joint_links,
+            self._zero_vel,
+            self.forces,
+            self.kp,
+            self.kd,
+        )
+        control, advance, mode = (
+            pybullet.setJointMotorControlMultiDofArray,
+            pybullet.stepSimulation,
+            pybullet.STABLE_PD_CONTROL,
+        )
         for _ in range(self.substeps):
-            control(body, links, mode, targetPositions=targets, targetVelocities=zero, forces=forces, positionGains=kp,
-                    velocityGains=kd, physicsClientId=c)
+            control(
+                body,
+                links,
+                mode,
+                targetPositions=targets,
+                targetVelocities=zero,
+                forces=forces,
+                positionGains=kp,
+                velocityGains=kd,
+                physicsClientId=c,
+            )
             advance(physicsClientId=c)
 
     # --- state ------------------------------------------------------------------------------------
     def read_raw(self) -> tuple:
         """pybullet's four batched state reads, as it returns them (tuples)."""
         c, b = self.client, self.body
-        return (pybullet.getBasePositionAndOrientation(b, physicsClientId=c),
-                pybullet.getBaseVelocity(b, physicsClientId=c),
-                pybullet.getJointStatesMultiDof(b, self.joint_links, physicsClientId=c),
-                pybullet.getLinkStates(b, self.child_links, computeLinkVelocity=1, computeForwardKinematics=1,
-                                       physicsClientId=c))
+        return (
+            pybullet.getBasePositionAndOrientation(b, physicsClientId=c),
+            pybullet.getBaseVelocity(b, physicsClientId=c),
+            pybullet.getJointStatesMultiDof(b, self.joint_links, physicsClientId=c),
+            pybullet.getLinkStates(
+                b, self.child_links, computeLinkVelocity=1, computeForwardKinematics=1, physicsClientId=c
+            ),
+        )
 
     def read_state(self) -> BodyState:
         """The character's state: the batched reads turned into arrays in the kit's layout."""
@@ -341,8 +434,16 @@ class Simulation:
                 flat += st[7]
         joint_rot = np.empty((n, len(self.spherical), 4))
         joint_vel = np.empty((n, len(self.spherical), 3))
-        joint_states(np.array(jp).reshape(n, -1), np.array(jv).reshape(n, -1), self.spherical, self._position_start,
-                     self._velocity_start, self.axes, joint_rot, joint_vel)
+        joint_states(
+            np.array(jp).reshape(n, -1),
+            np.array(jv).reshape(n, -1),
+            self.spherical,
+            self._position_start,
+            self._velocity_start,
+            self.axes,
+            joint_rot,
+            joint_vel,
+        )
         rows = np.array(flat).reshape(n, -1, 13)
         root_lin_vel = rows[:, 0, 7:10]
         if self._base_turn is not None:  # pybullet's base turns with its principal axes: back to the root's frame
@@ -352,13 +453,22 @@ class Simulation:
             rows[:, 0, 0:3] -= arm
             root_lin_vel = root_lin_vel - np.cross(rows[:, 0, 10:13], arm)
         return BodyState(
-            root_pos=rows[:, 0, 0:3], root_rot=rows[:, 0, 3:7], root_lin_vel=root_lin_vel,
-            root_ang_vel=rows[:, 0, 10:13], joint_rot=joint_rot, joint_vel=joint_vel, body_pos=rows[:, :, 0:3],
-            body_rot=rows[:, :, 3:7], body_lin_vel=rows[:, :, 7:10], body_ang_vel=rows[:, :, 10:13],
-            com_vel=self._mass_fractions @ rows[:, :, 7:10])
+            root_pos=rows[:, 0, 0:3],
+            root_rot=rows[:, 0, 3:7],
+            root_lin_vel=root_lin_vel,
+            root_ang_vel=rows[:, 0, 10:13],
+            joint_rot=joint_rot,
+            joint_vel=joint_vel,
+            body_pos=rows[:, :, 0:3],
+            body_rot=rows[:, :, 3:7],
+            body_lin_vel=rows[:, :, 7:10],
+            body_ang_vel=rows[:, :, 10:13],
+            com_vel=self._mass_fractions @ rows[:, :, 7:10],
+        )
 
-    def set_state(self, root_pos, root_rot, joint_rot, root_lin_vel=(0, 0, 0), root_ang_vel=(0, 0, 0),
-                  joint_vel=None) -> None:
+    def set_state(
+        self, root_pos, root_rot, joint_rot, root_lin_vel=(0, 0, 0), root_ang_vel=(0, 0, 0), joint_vel=None
+    ) -> None:
         """Teleport the character (reference state initialisation): pose and velocities."""
         base_pos, base_rot = self._base_pose(root_pos, root_rot)  # the inertial frame, which pybullet places
         if self._base_com is not None:  # the centre of mass moves with the root's turn as well
@@ -373,20 +483,29 @@ class Simulation:
             vels = [v if s else [r] for v, s, r in zip(jv.tolist(), self.spherical.tolist(), rates)]
         self.write_raw(list(base_pos), list(base_rot), list(root_lin_vel), list(root_ang_vel), values, vels)
 
-    def write_raw(self, base_pos: list, base_rot: list, base_lin_vel: list, base_ang_vel: list, joint_values: list,
-                  joint_vels: list) -> None:
+    def write_raw(
+        self,
+        base_pos: list,
+        base_rot: list,
+        base_lin_vel: list,
+        base_ang_vel: list,
+        joint_values: list,
+        joint_vels: list,
+    ) -> None:
         """pybullet's three state writes, in the form it takes them (the inverse of `read_raw`)."""
         c, b = self.client, self.body
         pybullet.resetBasePositionAndOrientation(b, base_pos, base_rot, physicsClientId=c)
         pybullet.resetBaseVelocity(b, base_lin_vel, base_ang_vel, physicsClientId=c)
-        pybullet.resetJointStatesMultiDof(b, self.joint_links, targetValues=joint_values, targetVelocities=joint_vels,
-                                          physicsClientId=c)
+        pybullet.resetJointStatesMultiDof(
+            b, self.joint_links, targetValues=joint_values, targetVelocities=joint_vels, physicsClientId=c
+        )
 
     def _base_pose(self, root_pos, root_rot) -> tuple:
         """The pose pybullet places the base by (its inertial frame), for the root frame's pose."""
         if self._base_com is not None:
-            root_pos = np.asarray(root_pos, dtype=float) + rotations.rotate(np.asarray(root_rot, dtype=float),
-                                                                           self._base_com)
+            root_pos = np.asarray(root_pos, dtype=float) + rotations.rotate(
+                np.asarray(root_rot, dtype=float), self._base_com
+            )
         if self._base_turn is not None:
             root_rot = rotations.multiply(np.asarray(root_rot, dtype=float), self._base_turn)
         return root_pos, root_rot
@@ -400,16 +519,24 @@ class Simulation:
         return False
 
     # --- rendering --------------------------------------------------------------------------------
-    def render(self, width: int = 640, height: int = 384, distance: float = 3.5, yaw: float = 30.0,
-               pitch: float = -12.0, target=None) -> np.ndarray:
+    def render(
+        self,
+        width: int = 640,
+        height: int = 384,
+        distance: float = 3.5,
+        yaw: float = 30.0,
+        pitch: float = -12.0,
+        target=None,
+    ) -> np.ndarray:
         """An RGB frame (H, W, 3) from pybullet's CPU TinyRenderer, camera following the root."""
         c = self.client
         target = list(self.read_root()[0]) if target is None else list(target)
         up_index = "xyz".index(self.up_axis)
         view = pybullet.computeViewMatrixFromYawPitchRoll(target, distance, yaw, pitch, 0, up_index, physicsClientId=c)
         proj = pybullet.computeProjectionMatrixFOV(50, width / height, 0.05, 50, physicsClientId=c)
-        _, _, rgba, _, _ = pybullet.getCameraImage(width, height, view, proj, shadow=0,
-                                                   renderer=pybullet.ER_TINY_RENDERER, physicsClientId=c)
+        _, _, rgba, _, _ = pybullet.getCameraImage(
+            width, height, view, proj, shadow=0, renderer=pybullet.ER_TINY_RENDERER, physicsClientId=c
+        )
         return np.asarray(rgba, dtype=np.uint8).reshape(height, width, 4)[..., :3]
 
     def render_with_ghost(self, root_pos, root_rot, joint_rot, side: float = 1.0, **camera) -> np.ndarray:
@@ -431,10 +558,12 @@ class Simulation:
         if self.ghost is None:
             raise SimulationError("this Simulation was made without a ghost (pass ghost=True)")
         c = self.client
-        pybullet.resetBasePositionAndOrientation(self.ghost, *map(list, self._base_pose(root_pos, root_rot)),
-                                                 physicsClientId=c)
-        pybullet.resetJointStatesMultiDof(self.ghost, self.joint_links, targetValues=self.pd_targets(joint_rot),
-                                          physicsClientId=c)
+        pybullet.resetBasePositionAndOrientation(
+            self.ghost, *map(list, self._base_pose(root_pos, root_rot)), physicsClientId=c
+        )
+        pybullet.resetJointStatesMultiDof(
+            self.ghost, self.joint_links, targetValues=self.pd_targets(joint_rot), physicsClientId=c
+        )
 
     def read_root(self) -> tuple[np.ndarray, np.ndarray]:
         pos, rot = pybullet.getBasePositionAndOrientation(self.body, physicsClientId=self.client)

@@ -1,4 +1,4 @@
-"""The imitation stage's steps as functions (notebook 03 calls them): the reference a policy tracks, its budget,
+"""The imitation stage's steps as functions (notebook 06 calls them): the reference a policy tracks, its budget,
 the ground truth it is measured on, and the metrics it reports.
 
 A policy is learned from the clip's video (`reference="video"`: its reconstructed motion, made into a
@@ -15,10 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from sfv import paths
-from sfv.config import Params, PPOSettings
-from sfv.imitate.fidelity import STATES, fidelity, motion_states
-from sfv.imitate.reference_clip import ReferenceError, describe, load_reference, prepare_reference
+from sfv.analysis.fidelity import STATES, fidelity, motion_states
+from sfv.config import Params
+from sfv.imitate.reference_clip import (
+    ReferenceError,
+    describe,
+    load_reference,
+    prepare_reference,
+)
 from sfv.motion import Motion
+from sfv.settings.imitate import PPOSettings
 
 
 def make_reference(params: Params, clip: str, reference: str) -> tuple[Motion, dict, Path]:
@@ -27,8 +33,10 @@ def make_reference(params: Params, clip: str, reference: str) -> tuple[Motion, d
     entry = params.clips[clip]
     if reference == "mocap":
         if not entry.is_mocap:
-            raise ReferenceError(f"clip {clip!r} comes from a video ({entry.source}): it has no ground-truth mocap for "
-                                 "an oracle policy; list only `mocap:` clips in imitate.oracle_clips")
+            raise ReferenceError(
+                f"clip {clip!r} comes from a video ({entry.source}): it has no ground-truth mocap for "
+                "an oracle policy; list only `mocap:` clips in imitate.oracle_clips"
+            )
         source = paths.mocap_motion(entry.mocap)
         motion = replace(load_reference(source, clip), name=clip)
         report = {"source": source.as_posix(), **describe(motion, first_frame=0, lift=0.0)}
@@ -36,8 +44,9 @@ def make_reference(params: Params, clip: str, reference: str) -> tuple[Motion, d
         if clip not in params.imitate.clips:
             raise ReferenceError(f"clip {clip!r} is not in imitate.clips: add it there to learn it from its video")
         source = paths.reconstructed_motion(clip, ".npz")
-        motion, report = prepare_reference(load_reference(source, clip), params.imitate.clips[clip],
-                                           params.imitate.reference, clip)
+        motion, report = prepare_reference(
+            load_reference(source, clip), params.imitate.clips[clip], params.imitate.reference, clip
+        )
         report = {"source": source.as_posix(), **report}
     out = paths.policy_dir(clip, reference) / "reference.npz"
     if not out.is_file() or load_reference(out, clip).fingerprint() != motion.fingerprint():
@@ -67,16 +76,19 @@ def ground_truth(params: Params, clip: str, reference: str) -> tuple[Motion, flo
     return mocap, (entry.frames[0] + params.imitate.clips[clip].frames[0]) / entry.fps
 
 
-def end_to_end(result: dict, reference: Motion, truth: tuple[Motion, float], rate: float,
-               reference_kind: str) -> tuple[dict, dict]:
+def end_to_end(
+    result: dict, reference: Motion, truth: tuple[Motion, float], rate: float, reference_kind: str
+) -> tuple[dict, dict]:
     """The rollout (and, for a video policy, its reference) against the ground truth, time-aligned: the
     summary figures, and per-frame body errors (label -> (times, metres)) to plot."""
     motion, offset = truth
     up = reference.skeleton.up_axis
     states = {k: np.asarray(result[k]) for k in STATES}
     policy = fidelity(states, np.asarray(result["time"]), motion, up, rate, offset)
-    out = {"truth_body_error_m": round(policy["body_error_m"], 5),
-           "truth_root_drift_final_m": round(policy["root_drift_final_m"], 4)}
+    out = {
+        "truth_body_error_m": round(policy["body_error_m"], 5),
+        "truth_root_drift_final_m": round(policy["root_drift_final_m"], 4),
+    }
     curves = {"policy": (np.asarray(result["time"]), policy["body_error"])}
     if reference_kind == "video":  # the reconstruction itself, on the same measure (its own frames)
         ref = fidelity(motion_states(reference), reference.times, motion, up, rate, offset)
@@ -86,11 +98,15 @@ def end_to_end(result: dict, reference: Motion, truth: tuple[Motion, float], rat
     return out, curves
 
 
-def imitation_metrics(result: dict, pd_only: dict, summary: dict, reference_report: dict, evaluation_seconds: float,
-                      e2e: dict | None) -> dict:
+def imitation_metrics(
+    result: dict, pd_only: dict, summary: dict, reference_report: dict, evaluation_seconds: float, e2e: dict | None
+) -> dict:
     """The stage's metrics JSON: the evaluation rollout, training, the reference and (rendered clips) the truth."""
-    asked = min(evaluation_seconds, reference_report["seconds"]) if reference_report["loop"] == "none" \
+    asked = (
+        min(evaluation_seconds, reference_report["seconds"])
+        if reference_report["loop"] == "none"
         else evaluation_seconds
+    )
     return {
         "tracking_error_m": round(result["tracking_error_mean"], 5),
         "root_error_final_m": round(result["root_error_final"], 4),

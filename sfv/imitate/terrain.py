@@ -19,7 +19,14 @@ from typing import Annotated, Literal, Optional, Union
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from sfv.assets import setting_file, setting_names
 
@@ -54,23 +61,41 @@ class PlaneTerrain(_Terrain):
 class _FieldTerrain(_Terrain):
     """A heightfield laid along the clip's direction of travel."""
 
-    cell: float = Field(0.1, ge=0.02, le=0.5, description="grid spacing along the travel (metres); steps and gap "
-                        "edges need <= 0.05 (an edge is a ramp one cell long)")
-    cell_across: Optional[float] = Field(None, ge=0.02, le=0.5, description="grid spacing across the travel (metres; "
-                                         "null: cell). Features that do not vary across (slope, stairs, gaps) can take "
-                                         "a coarser one: a wide grid at a fine step stays small")
+    cell: float = Field(
+        0.1,
+        ge=0.02,
+        le=0.5,
+        description="grid spacing along the travel (metres); steps and gap "
+        "edges need <= 0.05 (an edge is a ramp one cell long)",
+    )
+    cell_across: Optional[float] = Field(
+        None,
+        ge=0.02,
+        le=0.5,
+        description="grid spacing across the travel (metres; "
+        "null: cell). Features that do not vary across (slope, stairs, gaps) can take "
+        "a coarser one: a wide grid at a fine step stays small",
+    )
     length: float = Field(30.0, gt=0, description="metres of terrain ahead of the start, along the travel")
-    behind: float = Field(4.0, ge=0, description="metres of terrain behind the start (plus episode_shift when "
-                          "randomised)")
+    behind: float = Field(
+        4.0, ge=0, description="metres of terrain behind the start (plus episode_shift when randomised)"
+    )
     width: float = Field(8.0, gt=0, description="metres across the travel (centred on the start)")
     flat_start: float = Field(2.0, ge=0, description="the ground stays flat up to this far ahead of the start")
     seed: int = Field(0, ge=0, description="seed of the features' random sizes (an env reset with a seed redraws)")
-    randomise: bool = Field(False, description="each episode shifts the features along the travel by a random "
-                            "distance in [0, episode_shift], so no two episodes meet them at the same phase")
+    randomise: bool = Field(
+        False,
+        description="each episode shifts the features along the travel by a random "
+        "distance in [0, episode_shift], so no two episodes meet them at the same phase",
+    )
     episode_shift: float = Field(0.0, ge=0, description="metres; see randomise")
-    bridge: float = Field(0.0, ge=0, description="the ground the reference is tracked against is the highest within "
-                          "this distance (metres): it spans gaps, so a character over a gap is still asked to "
-                          "stay at its height above the ground around it, not to fall in")
+    bridge: float = Field(
+        0.0,
+        ge=0,
+        description="the ground the reference is tracked against is the highest within "
+        "this distance (metres): it spans gaps, so a character over a gap is still asked to "
+        "stay at its height above the ground around it, not to fall in",
+    )
 
     @property
     def across(self) -> float:
@@ -116,12 +141,14 @@ class RoughTerrain(_FieldTerrain):
 
     kind: Literal["rough"]
     amplitude: float = Field(gt=0, description="standard deviation of the heights (metres)")
-    correlation_length: float = Field(gt=0, description="distance over which heights stay alike (metres): "
-                                      "the Gaussian smoothing's sigma")
+    correlation_length: float = Field(
+        gt=0, description="distance over which heights stay alike (metres): the Gaussian smoothing's sigma"
+    )
 
 
-TerrainSpec = Annotated[Union[PlaneTerrain, SlopeTerrain, GapsTerrain, StairsTerrain, RoughTerrain],
-                        Field(discriminator="kind")]
+TerrainSpec = Annotated[
+    Union[PlaneTerrain, SlopeTerrain, GapsTerrain, StairsTerrain, RoughTerrain], Field(discriminator="kind")
+]
 _SPEC = TypeAdapter(TerrainSpec)
 KINDS = ("plane", "slope", "gaps", "stairs", "rough")
 
@@ -142,9 +169,11 @@ def parse_terrain(data: dict, path: str | Path = "<terrain>") -> _Terrain:
         return _SPEC.validate_python(data)
     except ValidationError as e:
         lines = [f"  {'.'.join(map(str, err['loc'][1:])) or '(file)'}: {err['msg']}" for err in e.errors()]
-        raise TerrainError(f"{path}: not a valid {data['kind']} terrain:\n" + "\n".join(lines) +
-                           f"\n(each field's meaning: sfv/imitate/terrain.py, class {data['kind'].title()}Terrain)") \
-            from None
+        raise TerrainError(
+            f"{path}: not a valid {data['kind']} terrain:\n"
+            + "\n".join(lines)
+            + f"\n(each field's meaning: sfv/imitate/terrain.py, class {data['kind'].title()}Terrain)"
+        ) from None
 
 
 # --- generators: a height profile along the travel (or a 2D field), from the spec and a random generator -------
@@ -269,14 +298,16 @@ class Heightfield:
         fx, fy = gx - i, gy - j
         h00, h10, h01, h11 = grid[j, i], grid[j, i + 1], grid[j + 1, i], grid[j + 1, i + 1]
         low = fx + fy <= 1.0
-        return np.where(low, h00 + fx * (h10 - h00) + fy * (h01 - h00),
-                        h11 + (1.0 - fx) * (h01 - h11) + (1.0 - fy) * (h10 - h11))
+        return np.where(
+            low, h00 + fx * (h10 - h00) + fy * (h01 - h00), h11 + (1.0 - fx) * (h01 - h11) + (1.0 - fy) * (h10 - h11)
+        )
 
     def centre(self) -> np.ndarray:
         """World position of the grid's centre at height 0 (where sim.py puts the pybullet body, plus its offset)."""
         nv, nu = self.heights.shape
-        return (self.u0 + self.shift + 0.5 * (nu - 1) * self.cell) * self.forward + \
-            (self.v0 + 0.5 * (nv - 1) * self.cell_across) * self.lateral
+        return (self.u0 + self.shift + 0.5 * (nu - 1) * self.cell) * self.forward + (
+            self.v0 + 0.5 * (nv - 1) * self.cell_across
+        ) * self.lateral
 
 
 def travel_direction(root_pos: np.ndarray, heading: np.ndarray, up: int) -> np.ndarray:
@@ -289,13 +320,22 @@ def travel_direction(root_pos: np.ndarray, heading: np.ndarray, up: int) -> np.n
     return travel / np.linalg.norm(travel)
 
 
-def make_heightfield(spec: _FieldTerrain, forward: np.ndarray, up: int, origin: np.ndarray | None = None,
-                     seed: int | None = None) -> Heightfield:
+def make_heightfield(
+    spec: _FieldTerrain, forward: np.ndarray, up: int, origin: np.ndarray | None = None, seed: int | None = None
+) -> Heightfield:
     """The terrain laid along `forward` from `origin` (the clip's start; world), from the spec's seed or `seed`."""
     u, v, heights = generate_heights(spec, seed)
     forward = np.asarray(forward, dtype=float)
-    hf = Heightfield(heights, spec.cell, spec.across, float(u[0]), float(v[0]), forward, up,
-                     _bridged(heights, int(np.ceil(spec.bridge / spec.cell))))
+    hf = Heightfield(
+        heights,
+        spec.cell,
+        spec.across,
+        float(u[0]),
+        float(v[0]),
+        forward,
+        up,
+        _bridged(heights, int(np.ceil(spec.bridge / spec.cell))),
+    )
     if origin is not None:  # lay the grid from the start position, not the world's origin
         o = np.asarray(origin, dtype=float)
         hf.u0 += float(o @ hf.forward)

@@ -12,10 +12,11 @@ A run writes two folders:
 TensorBoard logs go to `tensorboard_dir` (default run_dir/tb). A killed run (even kill -9) restarts from its newest
 good checkpoint, losing at most one checkpoint interval; `sfv store save` carries a run folder to another machine.
 
-Extensions are stable-baselines3 callbacks: the learning curve and checkpoints; every `evaluate_every`
-samples a deterministic evaluation from phase 0 (its error and survival go in the curve: the samples it
-took to learn the skill); with `state_init: adaptive`, ASI's start distribution (sfv.imitate.asi), learned
-from the starts the envs score and handed back to them after each rollout.
+Extensions are stable-baselines3 callbacks composed in one list (sfv.imitate.callbacks): the learning curve and
+checkpoints; every `evaluate_every` samples a deterministic evaluation from phase 0 (its error and survival go in
+the curve: the samples it took to learn the skill); with `state_init: adaptive`, ASI's start distribution
+(sfv.imitate.asi), learned from the starts the envs score and handed back to them after each rollout; the learner's
+threads; a progress bar.
 """
 
 from __future__ import annotations
@@ -23,24 +24,29 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from functools import partial
 from pathlib import Path
 
-import numpy as np
-
-from sfv.config import ASISettings, ClusterParams, EnvSettings, PPOSettings, RewardParams
 from sfv.imitate.asi import AdaptiveStart
+from sfv.imitate.callbacks import training_callbacks
 from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.reference_clip import check_ground_contacts
 from sfv.io import atomic_path, write_json, write_text
 from sfv.motion import load_motion
+from sfv.settings.cluster import ClusterParams
+from sfv.settings.common import record_defaults
+from sfv.settings.imitate import ASISettings, EnvSettings, PPOSettings, RewardParams
 
 
-
-def make_env(motion_path: str, settings: EnvSettings, reward: RewardParams, seed: int, rank: int,
-             asi: ASISettings = ASISettings()):
+def make_env(
+    motion_path: str,
+    settings: EnvSettings,
+    reward: RewardParams,
+    seed: int,
+    rank: int,
+    asi: ASISettings = ASISettings(),
+):
     """One env, seeded (module-level so a worker process can unpickle it); episodes are monitored at the vec level
     (VecMonitor), so that a worker can step its envs together."""
     env = ImitationEnv(load_motion(motion_path), settings, reward, asi=asi)
@@ -49,34 +55,61 @@ def make_env(motion_path: str, settings: EnvSettings, reward: RewardParams, seed
     return env
 
 
-def _vec_env(motion_path: str, settings: EnvSettings, reward: RewardParams, n_envs: int, n_workers: int, seed: int,
-             asi: ASISettings, cluster: ClusterParams = ClusterParams()):
+def _vec_env(
+    motion_path: str,
+    settings: EnvSettings,
+    reward: RewardParams,
+    n_envs: int,
+    n_workers: int,
+    seed: int,
+    asi: ASISettings,
+    cluster: ClusterParams = ClusterParams(),
+):
     """The rollout envs: blocks of simulators in local worker processes (one env in all: in this process), or in
     Ray actors on a cluster (`cluster.backend: ray`); the same rollouts either way."""
     from stable_baselines3.common.vec_env import DummyVecEnv, VecMonitor
 
-    from sfv.imitate.vec_env import BatchedSubprocVecEnv
+    from sfv.rollout_workers.vec_env import BatchedSubprocVecEnv
 
     fns = [partial(make_env, str(motion_path), settings, reward, seed, i, asi) for i in range(n_envs)]
     if cluster.backend == "ray":
-        from sfv.imitate.ray_vec_env import RayVecEnv
+        from sfv.rollout_workers.ray_vec_env import RayVecEnv
 
-        return VecMonitor(RayVecEnv(fns, n_workers, address=cluster.address, cpus_per_worker=cluster.cpus_per_worker,
-                                    max_replacements=cluster.max_worker_replacements))
+        return VecMonitor(
+            RayVecEnv(
+                fns,
+                n_workers,
+                address=cluster.address,
+                cpus_per_worker=cluster.cpus_per_worker,
+                max_replacements=cluster.max_worker_replacements,
+            )
+        )
     return VecMonitor(BatchedSubprocVecEnv(fns, n_workers) if n_workers > 1 and n_envs > 1 else DummyVecEnv(fns))
 
 
-def _run_signature(motion_path, env_settings: EnvSettings, reward: RewardParams, ppo: PPOSettings, seed: int,
-                   asi: ASISettings, motion=None, warm_start: str | Path | None = None) -> dict:
+def _run_signature(
+    motion_path,
+    env_settings: EnvSettings,
+    reward: RewardParams,
+    ppo: PPOSettings,
+    seed: int,
+    asi: ASISettings,
+    motion=None,
+    warm_start: str | Path | None = None,
+) -> dict:
     """What must match for a resume (the budget, the checkpoint and evaluation intervals and the learner's
     threads may change; anything else starts afresh, a changed reference motion too: the clip's reconstruction
     changed)."""
-    signature = {"motion": str(motion_path), "motion_sha256": (motion or load_motion(motion_path)).fingerprint(),
-                 "env": env_settings.model_dump(mode="json"),
-                 "reward": reward.model_dump(mode="json"),
-                 "ppo": ppo.model_dump(mode="json", exclude={"total_timesteps", "checkpoint_every", "evaluate_every",
-                                                             "torch_threads"}),
-                 "seed": seed}
+    signature = {
+        "motion": str(motion_path),
+        "motion_sha256": (motion or load_motion(motion_path)).fingerprint(),
+        "env": env_settings.model_dump(mode="json"),
+        "reward": reward.model_dump(mode="json"),
+        "ppo": ppo.model_dump(
+            mode="json", exclude={"total_timesteps", "checkpoint_every", "evaluate_every", "torch_threads"}
+        ),
+        "seed": seed,
+    }
     if env_settings.state_init == "adaptive":
         signature["asi"] = asi.model_dump(mode="json")
     if warm_start is not None:
@@ -101,11 +134,12 @@ def _with_defaults(stored, defaults, current):
 def run_differences(stored: dict, signature: dict) -> list[str]:
     """The settings (dotted keys) in which a run recorded with `stored` differs from `signature`. A setting the
     kit gained after the run started (absent from `stored`, at any depth: a new reward term's weight) matches
-    when it has its default value: a new option left at its default does not throw away hours of training."""
+    when it has the value the run behaved with (`record_defaults`): a new option left there does not throw away
+    hours of training."""
     filled = dict(stored)
     for key, model in _SECTIONS.items():
         if isinstance(stored.get(key), dict):
-            filled[key] = _with_defaults(stored[key], model().model_dump(mode="json"), signature.get(key, {}))
+            filled[key] = _with_defaults(stored[key], record_defaults(model), signature.get(key, {}))
 
     def diff(a, b, prefix: str) -> list[str]:
         if isinstance(a, dict) and isinstance(b, dict):
@@ -162,8 +196,11 @@ def checkpoint_problem(folder: Path) -> str | None:
 def checkpoints_newest_first(run_dir: Path) -> list[Path]:
     """The run's checkpoint folders, the one `latest` names first, then the others from newest."""
     ckpts = run_dir / "checkpoints"
-    found = sorted((p for p in ckpts.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name),
-                   reverse=True) if ckpts.is_dir() else []
+    found = (
+        sorted((p for p in ckpts.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name), reverse=True)
+        if ckpts.is_dir()
+        else []
+    )
     marker = run_dir / "latest"
     named = ckpts / marker.read_text().strip() if marker.is_file() else None
     return ([named] if named in found else []) + [p for p in found if p != named]
@@ -181,102 +218,23 @@ def latest_checkpoint(run_dir: Path, report=print) -> Path | None:
     return None
 
 
-def _next(done: int, every: int) -> int | float:
-    return (done // every + 1) * every if every > 0 else float("inf")
-
-
 def policy_kwargs(env_settings: EnvSettings, ppo: PPOSettings) -> dict:
     """The actor-critic's shape: an MLP per head; with the heightmap on, a conv net reads it first."""
     import torch
 
-    kwargs = {"net_arch": {"pi": list(ppo.net_arch), "vf": list(ppo.net_arch)}, "log_std_init": ppo.log_std_init,
-              "activation_fn": torch.nn.ReLU}
+    kwargs = {
+        "net_arch": {"pi": list(ppo.net_arch), "vf": list(ppo.net_arch)},
+        "log_std_init": ppo.log_std_init,
+        "activation_fn": torch.nn.ReLU,
+    }
     if env_settings.heightmap.enabled:
         from sfv.imitate.features import HeightmapFeatures
 
-        kwargs.update(features_extractor_class=HeightmapFeatures,
-                      features_extractor_kwargs={"heightmap_shape": env_settings.heightmap.shape})
+        kwargs.update(
+            features_extractor_class=HeightmapFeatures,
+            features_extractor_kwargs={"heightmap_shape": env_settings.heightmap.shape},
+        )
     return kwargs
-
-
-def _callbacks(run_dir: Path, total: int, ppo: PPOSettings, curve: list[dict], wall_offset: float, dt: float,
-               progress: bool, evaluate, asi: AdaptiveStart | None):
-    import torch
-    from stable_baselines3.common.callbacks import BaseCallback
-
-    class ImitationCallback(BaseCallback):
-        """Learning curve per rollout, evaluations, checkpoints every `checkpoint_every` samples, ASI, a progress
-        bar."""
-
-        def _on_training_start(self):
-            self.t0 = time.time()
-            self.returns, self.lengths, self.errors, self.rewards = [], [], [], []
-            self.starts, self.scores = [], []
-            self.next_checkpoint = _next(self.num_timesteps, ppo.checkpoint_every)
-            self.next_evaluation = _next(self.num_timesteps, ppo.evaluate_every)
-            if asi is not None:
-                self.training_env.env_method("set_start_weights", asi.probabilities)
-            self.bar = None
-            if progress:
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=total, initial=self.num_timesteps, unit="sample", desc="PPO", smoothing=0.1,
-                                mininterval=2.0)
-
-        def _on_rollout_start(self):
-            torch.set_num_threads(1)  # the env workers take the cores while the rollout is collected
-
-        def _on_step(self) -> bool:
-            for info, reward in zip(self.locals["infos"], np.asarray(self.locals["rewards"]).tolist()):
-                if "worker_lost" in info:  # a step its lost worker never took (sfv.imitate.ray_vec_env): no measure
-                    continue
-                self.errors.append(info["tracking_error"])
-                self.rewards.append(reward)
-                if "start_score" in info:
-                    self.starts.append(info["start_score"][0])
-                    self.scores.append(info["start_score"][1])
-                if "episode" in info:
-                    self.returns.append(info["episode"]["r"])
-                    self.lengths.append(info["episode"]["l"])
-            if self.bar is not None:
-                self.bar.update(self.training_env.num_envs)
-            return True
-
-        def _on_rollout_end(self):
-            wall = wall_offset + time.time() - self.t0
-            row = {"timesteps": float(self.num_timesteps), "wall_seconds": round(wall, 1),
-                   "episode_return": float(np.mean(self.returns)) if self.returns else float("nan"),
-                   "episode_seconds": float(np.mean(self.lengths)) * dt if self.lengths else float("nan"),
-                   "tracking_error": float(np.mean(self.errors)) if self.errors else float("nan"),
-                   "step_reward": float(np.mean(self.rewards)) if self.rewards else float("nan")}
-            if asi is not None:
-                asi.update(self.starts, self.scores)
-                self.training_env.env_method("set_start_weights", asi.probabilities)
-                row["start_entropy"] = float(-asi.probabilities @ np.log(asi.probabilities) / np.log(len(asi.logits)))
-                self.starts, self.scores = [], []
-            if self.num_timesteps >= self.next_evaluation:  # its time is not counted as training time
-                t = time.time()
-                row.update(evaluate(self.model))
-                self.t0 += time.time() - t
-                self.next_evaluation = _next(self.num_timesteps, ppo.evaluate_every)
-            curve.append(row)
-            self.logger.record("imitate/tracking_error_m", row["tracking_error"])
-            self.logger.record("imitate/step_reward", row["step_reward"])
-            self.logger.record("imitate/episode_seconds", row["episode_seconds"])
-            self.returns, self.lengths, self.errors, self.rewards = [], [], [], []
-            if self.bar is not None:
-                self.bar.set_postfix(err=f"{row['tracking_error']:.3f}m", ep=f"{row['episode_seconds']:.1f}s")
-            write_curve(run_dir / "curve.csv", curve)
-            if self.num_timesteps >= self.next_checkpoint:
-                save_checkpoint(run_dir, self.model, curve, asi)
-                self.next_checkpoint = _next(self.num_timesteps, ppo.checkpoint_every)
-            torch.set_num_threads(ppo.torch_threads)  # PPO's update comes next: the workers idle during it
-
-        def _on_training_end(self):
-            if self.bar is not None:
-                self.bar.close()
-
-    return ImitationCallback()
 
 
 def save_checkpoint(run_dir: Path, model, curve: list[dict], asi: AdaptiveStart | None = None, keep: int = 2) -> Path:
@@ -319,15 +277,24 @@ def _resume_point(run_dir: Path, out: Path, signature: dict) -> Path | None:
     ckpt = latest_checkpoint(run_dir)
     run_file = run_dir / "run.json"
     if ckpt is not None:
-        changes = run_differences(json.loads(run_file.read_text()), signature) if run_file.is_file() \
+        changes = (
+            run_differences(json.loads(run_file.read_text()), signature)
+            if run_file.is_file()
             else ["run.json: missing"]
+        )
         if not changes:
             return ckpt
         kept = _set_aside(run_dir)
-        print(f"{run_dir}: the checkpoint was trained with other settings ({'; '.join(changes[:6])}"
-              f"{'; ...' if len(changes) > 6 else ''}); starting afresh. The old run is kept in {kept}")
-    if out != run_dir and (out / "run.json").is_file() and checkpoint_problem(out) is None \
-            and same_run(json.loads((out / "run.json").read_text()), signature):
+        print(
+            f"{run_dir}: the checkpoint was trained with other settings ({'; '.join(changes[:6])}"
+            f"{'; ...' if len(changes) > 6 else ''}); starting afresh. The old run is kept in {kept}"
+        )
+    if (
+        out != run_dir
+        and (out / "run.json").is_file()
+        and checkpoint_problem(out) is None
+        and same_run(json.loads((out / "run.json").read_text()), signature)
+    ):
         return out
     return None
 
@@ -347,11 +314,21 @@ def learning_rate_schedule(ppo: PPOSettings):
     return rate
 
 
-def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = EnvSettings(),
-          reward: RewardParams = RewardParams(), ppo: PPOSettings = PPOSettings(), seed: int = 0,
-          progress: bool = True, asi: ASISettings = ASISettings(), evaluation_seconds: float = 20.0,
-          warm_start: str | Path | None = None, cluster: ClusterParams = ClusterParams(),
-          run_dir: str | Path | None = None, tensorboard_dir: str | Path | None = None) -> dict:
+def train(
+    motion_path: str | Path,
+    out: str | Path,
+    env_settings: EnvSettings = EnvSettings(),
+    reward: RewardParams = RewardParams(),
+    ppo: PPOSettings = PPOSettings(),
+    seed: int = 0,
+    progress: bool = True,
+    asi: ASISettings = ASISettings(),
+    evaluation_seconds: float = 20.0,
+    warm_start: str | Path | None = None,
+    cluster: ClusterParams = ClusterParams(),
+    run_dir: str | Path | None = None,
+    tensorboard_dir: str | Path | None = None,
+) -> dict:
     """Train (or resume) a policy for the motion; returns a summary. Idempotent once the budget is spent.
 
     `evaluation_seconds`: the length of the deterministic evaluations logged every `ppo.evaluate_every` samples.
@@ -383,8 +360,9 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
         if ckpt is not None:
             venv = VecNormalize.load(str(ckpt / "vecnormalize.pkl"), venv)
             # the schedule from this call's settings, not the pickled one: a resumed run's budget may have grown
-            model = PPO.load(ckpt / "model.zip", env=venv, device="cpu",
-                             custom_objects={"learning_rate": learning_rate})
+            model = PPO.load(
+                ckpt / "model.zip", env=venv, device="cpu", custom_objects={"learning_rate": learning_rate}
+            )
             model.tensorboard_log = str(tensorboard_dir or run_dir / "tb")
             curve = [r for r in read_curve(ckpt / "curve.csv") if r["timesteps"] <= model.num_timesteps]
             if adaptive is not None and (ckpt / "asi.json").is_file():
@@ -393,11 +371,23 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
         else:
             venv = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=10.0, gamma=ppo.gamma)
             model = PPO(
-                "MlpPolicy", venv, n_steps=ppo.n_steps, batch_size=ppo.batch_size, n_epochs=ppo.n_epochs,
-                learning_rate=learning_rate, gamma=ppo.gamma, gae_lambda=ppo.gae_lambda, clip_range=ppo.clip_range,
-                clip_range_vf=ppo.clip_range_vf, normalize_advantage=ppo.normalize_advantage,
-                policy_kwargs=policy_kwargs(env_settings, ppo), tensorboard_log=str(tensorboard_dir or run_dir / "tb"),
-                seed=seed, device="cpu", verbose=0)
+                "MlpPolicy",
+                venv,
+                n_steps=ppo.n_steps,
+                batch_size=ppo.batch_size,
+                n_epochs=ppo.n_epochs,
+                learning_rate=learning_rate,
+                gamma=ppo.gamma,
+                gae_lambda=ppo.gae_lambda,
+                clip_range=ppo.clip_range,
+                clip_range_vf=ppo.clip_range_vf,
+                normalize_advantage=ppo.normalize_advantage,
+                policy_kwargs=policy_kwargs(env_settings, ppo),
+                tensorboard_log=str(tensorboard_dir or run_dir / "tb"),
+                seed=seed,
+                device="cpu",
+                verbose=0,
+            )
             if warm_start is not None:
                 from sfv.imitate.evaluate import load_policy
                 from sfv.imitate.features import warm_start as start_from
@@ -414,14 +404,31 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
             def evaluate(policy) -> dict:
                 from sfv.imitate.evaluate import rollout
 
-                result = rollout(policy, motion, env_settings, reward, evaluation_seconds,
-                                 policy_normaliser=policy.get_vec_normalize_env())
-                return {"eval_tracking_error": result["tracking_error_mean"],
-                        "eval_survived_seconds": result["survived_seconds"],
-                        "eval_root_drift": result["root_error_final"]}
+                result = rollout(
+                    policy,
+                    motion,
+                    env_settings,
+                    reward,
+                    evaluation_seconds,
+                    policy_normaliser=policy.get_vec_normalize_env(),
+                )
+                return {
+                    "eval_tracking_error": result["tracking_error_mean"],
+                    "eval_survived_seconds": result["survived_seconds"],
+                    "eval_root_drift": result["root_error_final"],
+                }
 
-            callback = _callbacks(run_dir, ppo.total_timesteps, ppo, curve, wall_offset,
-                                  1.0 / env_settings.control_hz, progress, evaluate, adaptive)
+            callback = training_callbacks(
+                run_dir,
+                ppo,
+                curve,
+                wall_offset,
+                1.0 / env_settings.control_hz,
+                progress,
+                evaluate,
+                adaptive,
+                save=lambda model: save_checkpoint(run_dir, model, curve, adaptive),
+            )
             model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=False, tb_log_name="ppo")
             save_checkpoint(run_dir, model, curve, adaptive)
         _write_policy(out, model, curve, adaptive)
@@ -433,5 +440,8 @@ def train(motion_path: str | Path, out: str | Path, env_settings: EnvSettings = 
     finally:
         venv.close()
     last = curve[-1] if curve else {}
-    return {"timesteps": int(model.num_timesteps), "wall_seconds": last.get("wall_seconds", 0.0),
-            "samples_per_second": model.num_timesteps / max(last.get("wall_seconds", 1e-9), 1e-9) if last else 0.0}
+    return {
+        "timesteps": int(model.num_timesteps),
+        "wall_seconds": last.get("wall_seconds", 0.0),
+        "samples_per_second": model.num_timesteps / max(last.get("wall_seconds", 1e-9), 1e-9) if last else 0.0,
+    }

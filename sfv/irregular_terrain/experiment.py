@@ -15,7 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from sfv.config import EnvSettings, HeightmapSettings, PPOSettings, RewardParams, TerrainRun
+from sfv.settings.common import from_record
+from sfv.settings.imitate import (
+    EnvSettings,
+    HeightmapSettings,
+    PPOSettings,
+    RewardParams,
+)
+from sfv.settings.irregular_terrain import TerrainRun
 
 #: the two policies of a run
 POLICIES = ("flat", "terrain")
@@ -36,25 +43,38 @@ class RunSettings:
     flat_env: EnvSettings  # the flat policy's own observation settings, on the same terrain (its evaluation)
 
 
-def run_settings(flat_dir: str | Path, run: TerrainRun, heightmap: HeightmapSettings, budget: int,
-                 checkpoint_every: int, evaluate_every: int) -> RunSettings:
+def run_settings(
+    flat_dir: str | Path,
+    run: TerrainRun,
+    heightmap: HeightmapSettings,
+    budget: int,
+    checkpoint_every: int,
+    evaluate_every: int,
+) -> RunSettings:
     """The flat policy's recorded settings (its run.json) turned into the terrain policy's: same reward, PPO and
     observation, plus the terrain and the heightmap; `budget` samples on top of nothing (a new run)."""
     run_file = Path(flat_dir) / "run.json"
     if not run_file.is_file():
         raise TerrainExperimentError(
             f"{run_file}: missing; run {run.name} starts from the policy `imitate` trains for clip {run.clip!r}: "
-            f"`dvc repro imitate@{run.clip}` first")
+            f"`dvc repro imitate@{run.clip}` first"
+        )
     recorded = json.loads(run_file.read_text())
-    flat_env = EnvSettings(**recorded["env"])
+    flat_env = from_record(EnvSettings, recorded["env"])
     if flat_env.heightmap.enabled:
-        raise TerrainExperimentError(f"{run_file}: this policy already observes a heightmap; the baseline must be a "
-                                     "flat-ground policy without one")
+        raise TerrainExperimentError(
+            f"{run_file}: this policy already observes a heightmap; the baseline must be a "
+            "flat-ground policy without one"
+        )
     ppo = {k: v for k, v in recorded["ppo"].items() if k in PPOSettings.model_fields}
     ppo.update(total_timesteps=budget, checkpoint_every=checkpoint_every, evaluate_every=evaluate_every)
-    return RunSettings(env=flat_env.model_copy(update={"terrain": run.terrain, "heightmap": heightmap}),
-                       reward=RewardParams(**recorded["reward"]), ppo=PPOSettings(**ppo), seed=int(recorded["seed"]),
-                       flat_env=flat_env.model_copy(update={"terrain": run.terrain}))
+    return RunSettings(
+        env=flat_env.model_copy(update={"terrain": run.terrain, "heightmap": heightmap}),
+        reward=from_record(RewardParams, recorded["reward"]),
+        ppo=PPOSettings(**ppo),
+        seed=int(recorded["seed"]),
+        flat_env=flat_env.model_copy(update={"terrain": run.terrain}),
+    )
 
 
 def score(result: dict, seed: int) -> dict:
@@ -63,15 +83,24 @@ def score(result: dict, seed: int) -> dict:
     travel = result.get("travel")
     start = root[0] if len(root) else np.zeros(3)
     distance = float((root[-1] - start) @ travel) if travel is not None and len(root) else 0.0
-    return {"seed": seed, "distance_m": distance, "survived_s": float(result["survived_seconds"]),
-            "fell": bool(result["fallen"]), "tracking_cm": 100.0 * float(result["tracking_error_mean"])}
+    return {
+        "seed": seed,
+        "distance_m": distance,
+        "survived_s": float(result["survived_seconds"]),
+        "fell": bool(result["fallen"]),
+        "tracking_cm": 100.0 * float(result["tracking_error_mean"]),
+    }
 
 
 def summarise(run: TerrainRun, policy: str, scores: list[dict], samples: int | None) -> dict:
     """A row of the stage's table: the means over the evaluation seeds, and how many rollouts fell."""
-    return {"clip": run.clip, "terrain": run.terrain, "policy": policy,
-            "distance_m": float(np.mean([s["distance_m"] for s in scores])),
-            "survived_s": float(np.mean([s["survived_s"] for s in scores])),
-            "falls": f"{sum(s['fell'] for s in scores)}/{len(scores)}",
-            "tracking_cm": float(np.mean([s["tracking_cm"] for s in scores])),
-            "terrain_samples_m": None if samples is None else samples / 1e6}
+    return {
+        "clip": run.clip,
+        "terrain": run.terrain,
+        "policy": policy,
+        "distance_m": float(np.mean([s["distance_m"] for s in scores])),
+        "survived_s": float(np.mean([s["survived_s"] for s in scores])),
+        "falls": f"{sum(s['fell'] for s in scores)}/{len(scores)}",
+        "tracking_cm": float(np.mean([s["tracking_cm"] for s in scores])),
+        "terrain_samples_m": None if samples is None else samples / 1e6,
+    }

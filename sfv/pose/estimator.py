@@ -52,8 +52,12 @@ class BlazePose:
         from mediapipe.python.solutions import pose as mp_pose
 
         self.model = model
-        self._pose = mp_pose.Pose(static_image_mode=not video, model_complexity=complexity(model),
-                                  smooth_landmarks=video, min_detection_confidence=min_detection_confidence)
+        self._pose = mp_pose.Pose(
+            static_image_mode=not video,
+            model_complexity=complexity(model),
+            smooth_landmarks=video,
+            min_detection_confidence=min_detection_confidence,
+        )
 
     def process(self, rgb: np.ndarray) -> FramePose | None:
         h, w = rgb.shape[:2]
@@ -115,4 +119,4 @@ def crop_square(rgb: np.ndarray, centre: np.ndarray, side: float) -> tuple[np.nd
     side = max(float(side), 32.0)
     x0, y0 = (np.clip(np.asarray(centre, dtype=float) - side / 2, 0, None)).astype(int)
     x1, y1 = int(min(centre[0] + side / 2, w)), int(min(centre[1] + side / 2, h))
-    return np.ascontiguousarray(rgb[y0:max(y1, y0), x0:max(x1, x0)]), np.array([x0, y0], dtype=float)
+    return np.ascontiguousarray(rgb[y0 : max(y1, y0), x0 : max(x1, x0)]), np.array([x0, y0], dtype=float)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sfv.alignment import similarity_aligned
+
 
 def pixel_error(pred_2d: np.ndarray, gt_2d: np.ndarray, detected: np.ndarray) -> float:
     """Mean distance (pixels) between predicted and true keypoints (T, K, 2) over detected frames."""
@@ -24,20 +26,9 @@ def pck(pred_2d: np.ndarray, gt_2d: np.ndarray, detected: np.ndarray, threshold:
     return float((close & detected[:, None]).mean())
 
 
-def procrustes_align(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """`pred` (K, 3) moved onto `gt` by the best similarity transform (rotation, scale, translation)."""
-    mu_p, mu_g = pred.mean(0), gt.mean(0)
-    p, g = pred - mu_p, gt - mu_g
-    u, s, vt = np.linalg.svd(p.T @ g)
-    d = np.sign(np.linalg.det(u @ vt))  # no reflections
-    s[-1] *= d
-    u[:, -1] *= d
-    rot = u @ vt
-    scale = s.sum() / max((p ** 2).sum(), 1e-12)
-    return scale * p @ rot + mu_g
-
-
 def pa_mpjpe(pred_3d: np.ndarray, gt_3d: np.ndarray, detected: np.ndarray) -> float:
     """Mean per-joint position error (mm) after Procrustes alignment of each detected frame."""
-    errs = [np.linalg.norm(procrustes_align(p, g) - g, axis=-1).mean() for p, g, d in zip(pred_3d, gt_3d, detected) if d]
+    errs = [
+        np.linalg.norm(similarity_aligned(p, g) - g, axis=-1).mean() for p, g, d in zip(pred_3d, gt_3d, detected) if d
+    ]
     return float(np.mean(errs) * 1000.0) if errs else float("nan")

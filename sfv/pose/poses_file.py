@@ -24,8 +24,10 @@ def load_poses(path: str | Path, clip: str | None = None) -> dict:
         data = {k: z[k] for k in z.files}
     meta = json.loads(str(data.pop("meta"))) if "meta" in data else {}
     if meta.get("format") != POSES_FORMAT:
-        raise ValueError(f"{path}: format {meta.get('format')!r}, expected {POSES_FORMAT!r} (an older or foreign "
-                         "file); re-run `dvc repro pose`")
+        raise ValueError(
+            f"{path}: format {meta.get('format')!r}, expected {POSES_FORMAT!r} (an older or foreign "
+            "file); re-run `dvc repro pose`"
+        )
     if clip is not None and meta.get("clip") != clip:
         raise ValueError(f"{path}: holds the poses of clip {meta.get('clip')!r}, not {clip!r}")
     data["meta"] = meta

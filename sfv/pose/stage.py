@@ -18,9 +18,10 @@ from sfv.io import write_npz
 from sfv.keypoints import BLAZEPOSE33, BLAZEPOSE_EDGES, BLAZEPOSE_TO_COCO, LIMB_JOINTS
 from sfv.pose.metrics import pa_mpjpe, pck, pixel_error
 from sfv.pose.poses_file import POSES_FORMAT
-from sfv.config import TrackSettings
 from sfv.pose.tracking import ClipPoses, estimate_clip
+from sfv.settings.pose import TrackSettings
 from sfv.video import VideoError, check_range, probe, read_frames
+
 
 def estimator_name(model: str) -> str:
     """What the poses file says made it."""
@@ -33,8 +34,9 @@ class NoPersonError(ValueError):
     """The estimator found nobody in any frame of a clip."""
 
 
-def estimate_video(clip: str, video: str | Path, frames: tuple, settings: TrackSettings,
-                   progress: bool = True) -> tuple[ClipPoses, dict]:
+def estimate_video(
+    clip: str, video: str | Path, frames: tuple, settings: TrackSettings, progress: bool = True
+) -> tuple[ClipPoses, dict]:
     """Poses of the clip's frame range [first, end) of `video`, and facts about the video."""
     from tqdm.auto import tqdm
 
@@ -49,28 +51,57 @@ def estimate_video(clip: str, video: str | Path, frames: tuple, settings: TrackS
     if not poses.detected.any():
         raise NoPersonError(
             f"{where}: no person found in any of the {end - first} frames [{first}, {end}) of {video}; check that "
-            "the clip shows a whole person, or set `frames` to a range where one is visible")
-    facts = {"video": str(video), "first": first, "end": end, "fps": info.fps, "width": info.width,
-             "height": info.height}
+            "the clip shows a whole person, or set `frames` to a range where one is visible"
+        )
+    facts = {
+        "video": str(video),
+        "first": first,
+        "end": end,
+        "fps": info.fps,
+        "width": info.width,
+        "height": info.height,
+    }
     return poses, facts
 
 
-def save_poses(path: str | Path, clip: str, poses: ClipPoses, facts: dict, settings: TrackSettings,
-               video_sha256: str) -> Path:
-    meta = {"format": POSES_FORMAT, "clip": clip, "estimator": estimator_name(settings.model), "video_sha256": video_sha256,
-            "settings": {k: getattr(settings, k) for k in TrackSettings.model_fields}, **facts}
-    arrays = {k: getattr(poses, k) for k in ("keypoints_2d", "keypoints_3d", "confidence", "detected", "rotation",
-                                             "searched", "source", "baseline_2d", "baseline_3d",
-                                             "baseline_confidence", "baseline_detected")}
-    return write_npz(path, compress=True, meta=np.array(json.dumps(meta)), keypoint_names=np.array(BLAZEPOSE33),
-                     **arrays)
+def save_poses(
+    path: str | Path, clip: str, poses: ClipPoses, facts: dict, settings: TrackSettings, video_sha256: str
+) -> Path:
+    meta = {
+        "format": POSES_FORMAT,
+        "clip": clip,
+        "estimator": estimator_name(settings.model),
+        "video_sha256": video_sha256,
+        "settings": {k: getattr(settings, k) for k in TrackSettings.model_fields},
+        **facts,
+    }
+    arrays = {
+        k: getattr(poses, k)
+        for k in (
+            "keypoints_2d",
+            "keypoints_3d",
+            "confidence",
+            "detected",
+            "rotation",
+            "searched",
+            "source",
+            "baseline_2d",
+            "baseline_3d",
+            "baseline_confidence",
+            "baseline_detected",
+        )
+    }
+    return write_npz(
+        path, compress=True, meta=np.array(json.dumps(meta)), keypoint_names=np.array(BLAZEPOSE33), **arrays
+    )
 
 
 def summary(poses: ClipPoses) -> dict:
     """Figures that need no ground truth."""
     det = poses.detected
     return {
-        "frames": int(len(det)), "detection_rate": round(float(det.mean()), 4),
+        "frames": int(len(det)),
+        "detection_rate": round(float(det.mean()), 4),
         "mean_confidence": round(float(poses.confidence[det].mean()) if det.any() else 0.0, 4),
         "plain_detection_rate": round(float(poses.baseline_detected.mean()), 4),
         "searched_frames": int(poses.searched.sum()),
@@ -87,8 +118,10 @@ def gt_metrics(poses: ClipPoses, gt: dict, first: int, end: int, threshold: floa
     gt_2d = gt["keypoints_2d"][first:end, :17]
     gt_3d = gt["keypoints_3d"][first:end, :17]
     out = {}
-    for name, kp2, kp3, det in (("", poses.keypoints_2d, poses.keypoints_3d, poses.detected),
-                                ("plain_", poses.baseline_2d, poses.baseline_3d, poses.baseline_detected)):
+    for name, kp2, kp3, det in (
+        ("", poses.keypoints_2d, poses.keypoints_3d, poses.detected),
+        ("plain_", poses.baseline_2d, poses.baseline_3d, poses.baseline_detected),
+    ):
         p2, p3 = kp2[:, BLAZEPOSE_TO_COCO], kp3[:, BLAZEPOSE_TO_COCO]
         out[f"{name}pixel_error"] = round(pixel_error(p2, gt_2d, det), 2)
         out[f"{name}pck"] = round(pck(p2, gt_2d, det, threshold), 4)
@@ -96,8 +129,9 @@ def gt_metrics(poses: ClipPoses, gt: dict, first: int, end: int, threshold: floa
     return out
 
 
-def draw_pose(rgb: np.ndarray, keypoints_2d: np.ndarray, confidence: np.ndarray, colour=(40, 200, 60),
-              label: str = "") -> np.ndarray:
+def draw_pose(
+    rgb: np.ndarray, keypoints_2d: np.ndarray, confidence: np.ndarray, colour=(40, 200, 60), label: str = ""
+) -> np.ndarray:
     """The frame with the skeleton drawn on it (low-confidence parts thinner), and an optional label."""
     import cv2
 
@@ -112,21 +146,34 @@ def draw_pose(rgb: np.ndarray, keypoints_2d: np.ndarray, confidence: np.ndarray,
         if c > 0.0:
             cv2.circle(img, tuple(p), 2 * scale, colour if c >= 0.5 else (230, 160, 30), -1, cv2.LINE_AA)
     if label:
-        cv2.putText(img, label, (8 * scale, 18 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, (255, 255, 255),
-                    3 * scale, cv2.LINE_AA)
-        cv2.putText(img, label, (8 * scale, 18 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, (20, 20, 20),
-                    scale, cv2.LINE_AA)
+        cv2.putText(
+            img,
+            label,
+            (8 * scale, 18 * scale),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            0.5 * scale,
+            (255, 255, 255),
+            3 * scale,
+            cv2.LINE_AA,
+        )
+        cv2.putText(
+            img, label, (8 * scale, 18 * scale), cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale, (20, 20, 20), scale, cv2.LINE_AA
+        )
     return img
 
 
 def frame_label(poses: ClipPoses, i: int, frame_number: int) -> str:
     if not poses.detected[i]:
         return f"frame {frame_number}: no actor found"
-    how = {"video": "tracked", "redetected": "re-detected", "crop": "found near the actor",
-           "predicted": "found where the actor's motion led",
-           "backward": "found searching back from where the actor was found again",
-           "unmasked": "found once the other people were painted out",
-           "rotated": f"found in the image turned {int(poses.rotation[i])} deg"}[str(poses.source[i])]
+    how = {
+        "video": "tracked",
+        "redetected": "re-detected",
+        "crop": "found near the actor",
+        "predicted": "found where the actor's motion led",
+        "backward": "found searching back from where the actor was found again",
+        "unmasked": "found once the other people were painted out",
+        "rotated": f"found in the image turned {int(poses.rotation[i])} deg",
+    }[str(poses.source[i])]
     return f"frame {frame_number}: {how}, confidence {poses.confidence[i].mean():.2f}"
 
 
@@ -135,8 +182,15 @@ def frame_label(poses: ClipPoses, i: int, frame_number: int) -> str:
 OVERLAY_MAX_SIDE = 640
 
 
-def write_overlay(video: str | Path, out: str | Path, poses: ClipPoses, first: int, end: int, fps: float,
-                  max_side: int = OVERLAY_MAX_SIDE) -> Path:
+def write_overlay(
+    video: str | Path,
+    out: str | Path,
+    poses: ClipPoses,
+    first: int,
+    end: int,
+    fps: float,
+    max_side: int = OVERLAY_MAX_SIDE,
+) -> Path:
     """An mp4 of the clip with the chosen pose drawn on every frame (drawn at full size, then scaled down to
     `max_side`)."""
     from PIL import Image
@@ -160,8 +214,15 @@ def confidence_table(poses: ClipPoses, first: int, fps: float) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["frame", "time", "confidence", "plain_confidence", "detected"])
     for i in range(len(poses.detected)):
-        w.writerow([first + i, round((first + i) / fps, 4), round(float(poses.confidence[i].mean()), 4),
-                    round(float(poses.baseline_confidence[i].mean()), 4), int(poses.detected[i])])
+        w.writerow(
+            [
+                first + i,
+                round((first + i) / fps, 4),
+                round(float(poses.confidence[i].mean()), 4),
+                round(float(poses.baseline_confidence[i].mean()), 4),
+                int(poses.detected[i]),
+            ]
+        )
     return buf.getvalue()
 
 

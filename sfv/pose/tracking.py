@@ -28,9 +28,17 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from sfv.config import TrackSettings
 from sfv.keypoints import BLAZEPOSE33
-from sfv.pose.estimator import BlazePose, Estimator, FramePose, crop, crop_square, rotate_image, unrotate
+from sfv.pose.estimator import (
+    BlazePose,
+    Estimator,
+    FramePose,
+    crop,
+    crop_square,
+    rotate_image,
+    unrotate,
+)
+from sfv.settings.pose import TrackSettings
 
 SHOULDERS = [BLAZEPOSE33.index("left_shoulder"), BLAZEPOSE33.index("right_shoulder")]
 HIPS = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
@@ -140,9 +148,14 @@ def colour_distance(a: np.ndarray | None, b: np.ndarray | None) -> float:
     return float(cv2.compareHist(a, b, cv2.HISTCMP_BHATTACHARYYA))
 
 
-def choose(candidates: list[tuple[FramePose, str, int]], last: FramePose | None, gap: int,
-           s: TrackSettings, expected: np.ndarray | None = None,
-           appearance: list[float] | None = None) -> tuple[FramePose, str, int] | None:
+def choose(
+    candidates: list[tuple[FramePose, str, int]],
+    last: FramePose | None,
+    gap: int,
+    s: TrackSettings,
+    expected: np.ndarray | None = None,
+    appearance: list[float] | None = None,
+) -> tuple[FramePose, str, int] | None:
     """The candidate that is the actor, or None.
 
     When the actor was seen in the last `lost_frames` frames, candidates that jump away from where they
@@ -168,8 +181,10 @@ def choose(candidates: list[tuple[FramePose, str, int]], last: FramePose | None,
         others = [_distance(pose, q) / h for q in poses if q is not pose]
         value = pose.score - s.consensus_weight * (float(np.median(others)) if others else 0.0)
         if last is not None:
-            moved = min(float(np.linalg.norm(pose.keypoints_2d - (last.keypoints_2d + shift), axis=1).mean())
-                        for shift in shifts)
+            moved = min(
+                float(np.linalg.norm(pose.keypoints_2d - (last.keypoints_2d + shift), axis=1).mean())
+                for shift in shifts
+            )
             value -= s.temporal_weight * moved / height_of(last) / max(gap, 1)
             value -= s.appearance_weight * colours.get(id(c), 0.0)
         if s.actor == "largest":
@@ -197,9 +212,14 @@ def _distance(a: FramePose, b: FramePose) -> float:
     return float(np.linalg.norm(a.keypoints_2d - b.keypoints_2d, axis=1).mean())
 
 
-def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimator: Estimator | None = None,
-                  searcher: Estimator | None = None, progress: Callable[[int], None] | None = None,
-                  fps: float = FRAME_RATE) -> ClipPoses:
+def estimate_clip(
+    frames: Iterable[np.ndarray],
+    settings: TrackSettings,
+    estimator: Estimator | None = None,
+    searcher: Estimator | None = None,
+    progress: Callable[[int], None] | None = None,
+    fps: float = FRAME_RATE,
+) -> ClipPoses:
     """Run the estimator over `frames` (RGB, in order, `fps` of them a second) with the actor tracking and
     rotation search.
 
@@ -214,8 +234,9 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
     if searcher is None:
         searcher = BlazePose(video=False, model=settings.model)
         owned.append(searcher)
-    rows: dict[str, list] = {k: [] for k in ("kp2", "kp3", "conf", "det", "rot", "searched", "source",
-                                            "b2", "b3", "bconf", "bdet")}
+    rows: dict[str, list] = {
+        k: [] for k in ("kp2", "kp3", "conf", "det", "rot", "searched", "source", "b2", "b3", "bconf", "bdet")
+    }
     tick = FRAME_RATE / fps  # one frame of this clip in frames at FRAME_RATE
     keep_missed = max(1, int(settings.lost_frames / tick))
     forward = _Follower(settings, searcher, tick)
@@ -248,11 +269,20 @@ def estimate_clip(frames: Iterable[np.ndarray], settings: TrackSettings, estimat
     if not rows["det"]:
         raise ValueError("no frames to estimate poses on")
     stack = lambda k, dt=None: np.array(rows[k], dtype=dt) if dt else np.stack(rows[k])  # noqa: E731
-    return ClipPoses(keypoints_2d=stack("kp2"), keypoints_3d=stack("kp3"), confidence=stack("conf"),
-                     detected=stack("det", bool), rotation=stack("rot", float), searched=stack("searched", bool),
-                     source=stack("source", str), baseline_2d=stack("b2"), baseline_3d=stack("b3"),
-                     baseline_confidence=stack("bconf"), baseline_detected=stack("bdet", bool),
-                     seconds={"video": t_video, "search": forward.seconds})
+    return ClipPoses(
+        keypoints_2d=stack("kp2"),
+        keypoints_3d=stack("kp3"),
+        confidence=stack("conf"),
+        detected=stack("det", bool),
+        rotation=stack("rot", float),
+        searched=stack("searched", bool),
+        source=stack("source", str),
+        baseline_2d=stack("b2"),
+        baseline_3d=stack("b3"),
+        baseline_confidence=stack("bconf"),
+        baseline_detected=stack("bdet", bool),
+        seconds={"video": t_video, "search": forward.seconds},
+    )
 
 
 class _Follower:
@@ -274,8 +304,14 @@ class _Follower:
         if colours is not None:
             self.signature = colours if self.signature is None else 0.8 * self.signature + 0.2 * colours
 
-    def step(self, index: int, rgb: np.ndarray, plain: FramePose | None, always_search: bool = False,
-             keep: Callable[[FramePose], bool] | None = None):
+    def step(
+        self,
+        index: int,
+        rgb: np.ndarray,
+        plain: FramePose | None,
+        always_search: bool = False,
+        keep: Callable[[FramePose], bool] | None = None,
+    ):
         """The actor in this frame (a candidate tuple, or None) and whether the search ran; `keep` filters the
         candidates first."""
         s = self.settings
@@ -288,7 +324,9 @@ class _Follower:
         candidates = [] if plain is None else [(plain, "video", 0)]
         search = always_search or (s.rotation_search != "off" and needs_search(plain, last, gap, s))
         # a video result that jumps away from the actor: look for the actor where they should be
-        lost_actor = last is not None and gap <= s.lost_frames and (plain is None or is_jump(plain, last, gap, s, expected))
+        lost_actor = (
+            last is not None and gap <= s.lost_frames and (plain is None or is_jump(plain, last, gap, s, expected))
+        )
         t0 = time.perf_counter()
         if search or lost_actor:
             candidates += _search(rgb, self.searcher, last if lost_actor else None, self.turns, w, h)
@@ -321,16 +359,21 @@ class _Follower:
         """Candidates in crops of `image` centred where the actor's motion puts them and where they were last."""
         found = []
         for centre in _distinct([expected, centre_of(last)], 0.25 * height_of(last)):
-            found += _search_around(image, self.searcher, centre, height_of(last), self.settings.crop_scales,
-                                    self.turns)
+            found += _search_around(
+                image, self.searcher, centre, height_of(last), self.settings.crop_scales, self.turns
+            )
         return found
 
 
 def _record(rows: dict, chosen, searched: bool, at: int | None = None) -> None:
     pose = chosen[0] if chosen else None
     values = dict(zip(("kp2", "kp3", "conf"), _arrays(pose)))
-    values.update(det=pose is not None, rot=chosen[2] * 90 if chosen else 0, searched=searched,
-                  source=chosen[1] if chosen else "none")
+    values.update(
+        det=pose is not None,
+        rot=chosen[2] * 90 if chosen else 0,
+        searched=searched,
+        source=chosen[1] if chosen else "none",
+    )
     for key, val in values.items():
         if at is None:
             rows[key].append(val)
@@ -338,8 +381,15 @@ def _record(rows: dict, chosen, searched: bool, at: int | None = None) -> None:
             rows[key][at] = val
 
 
-def _search_back(rows: dict, missed: list[tuple[int, np.ndarray]], forward: _Follower, index: int,
-                 settings: TrackSettings, searcher: Estimator, before_gap: tuple | None) -> None:
+def _search_back(
+    rows: dict,
+    missed: list[tuple[int, np.ndarray]],
+    forward: _Follower,
+    index: int,
+    settings: TrackSettings,
+    searcher: Estimator,
+    before_gap: tuple | None,
+) -> None:
     """Search the frames the actor was missed in again, from the frame they were found in (`index`) backwards:
     time reversed (frame -i), so the prediction carries their motion after the gap back into it. A candidate
     must also lie within reach of the straight path between where the actor was before the gap (`before_gap`:
@@ -372,8 +422,9 @@ def _arrays(pose: FramePose | None):
     return pose.keypoints_2d, pose.keypoints_3d, pose.confidence
 
 
-def paint_out(rgb: np.ndarray, others: list[FramePose], keep_clear: list[np.ndarray | None],
-              pad: float = 0.1) -> np.ndarray | None:
+def paint_out(
+    rgb: np.ndarray, others: list[FramePose], keep_clear: list[np.ndarray | None], pad: float = 0.1
+) -> np.ndarray | None:
     """The frame with the boxes of `others` (padded by `pad` x their height) filled with the frame's median
     colour, so that a detector that reports one person per image looks past them; a box that covers a point of
     `keep_clear` (where the actor should be) is left alone. None when nothing was painted."""

@@ -18,27 +18,58 @@ the camera level, 0-8 degrees; re-pitched by the feet at rest, 0-7.8 (under 2.5 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sfv.keypoints import BodyMap, MID_HIP, MID_SHOULDER
-from sfv.reconstruct.contact import steady_speed
 from sfv.camera import Camera, FrameCameras, intrinsics, perspective
+from sfv.keypoints import MID_HIP, MID_SHOULDER, BodyMap
+from sfv.reconstruct.contact import steady_speed
+
+if TYPE_CHECKING:
+    from sfv.reconstruct.camera_motion import CameraMotion
+    from sfv.reconstruct.field_of_view import FovEstimate
 
 BODY = np.arange(11, 33)  # shoulders to feet: the landmarks that fix depth (the face is small and flat)
 
 
+@dataclass(frozen=True)
+class Lens:
+    """The clip's intrinsics, made once (`Lens.of`) and passed on: the image's size, the vertical field of view the
+    reconstruction uses and how it was found, and the matrix K they give."""
+
+    width: int
+    height: int
+    vertical_fov: float  # degrees
+    K: np.ndarray  # (3, 3) pixels
+    estimate: FovEstimate | None = None  # how the clip told the field of view (None: the assumed one, not looked for)
+
+    @classmethod
+    def of(cls, width: int, height: int, vertical_fov: float, estimate: FovEstimate | None = None) -> "Lens":
+        return cls(width, height, vertical_fov, intrinsics(width, height, vertical_fov), estimate)
+
+
 @dataclass
 class ClipCamera:
+    """The clip's camera, estimated once from its poses and passed on: its lens, its pose in the world, a turning
+    camera's motion, and where it puts the body in each frame."""
+
+    lens: Lens
     camera: Camera  # the estimated camera in the (y-up) world (a turning camera's at the first frame)
     translation: np.ndarray  # (T, 3) mid-hip position in each frame's camera coordinates
     camera_joints: np.ndarray  # (T, J, 3) the character's mapped bodies in (the first frame's) camera coordinates
     world_joints: np.ndarray  # (T, J, 3) the same in the y-up world
     reprojection_error: np.ndarray  # (T,) pixels: each frame's 3D prediction against its 2D keypoints
     metres_per_pixel: np.ndarray  # (T,) the body's depth over the focal length: one pixel at the body, in metres
-                                  # (missing frames interpolated); pixel errors times this mean the same on any camera
-    rotations: np.ndarray | None = None  # (T, 3, 3) a turning camera's orientation per frame relative to `camera`
-                                         # (x_t = R_t x): None for a fixed camera
+    # (missing frames interpolated); pixel errors times this mean the same on any camera
+    motion: CameraMotion | None = None  # the camera's turn per frame as read from the background (None: not looked
+    # for); followed where it turned more than the threshold (`motion.moving`)
+
+    @property
+    def rotations(self) -> np.ndarray | None:
+        """(T, 3, 3) a turning camera's orientation per frame relative to `camera` (x_t = R_t x): None for a camera
+        taken as fixed."""
+        return self.motion.rotations if self.motion is not None and self.motion.moving else None
 
     @property
     def frames(self) -> FrameCameras:
@@ -51,7 +82,7 @@ class ClipCamera:
     @property
     def vertical_fov(self) -> float:
         """The camera's vertical field of view, degrees."""
-        return float(np.degrees(2 * np.arctan(self.camera.height / 2 / self.camera.K[1, 1])))
+        return self.lens.vertical_fov
 
     @property
     def reprojection_error_m(self) -> np.ndarray:
@@ -83,11 +114,12 @@ def ray_rotation(direction: np.ndarray) -> np.ndarray:
     if s < 1e-12:
         return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
     k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
-    return np.eye(3) + k + k @ k * ((1.0 - c) / s ** 2)
+    return np.eye(3) + k + k @ k * ((1.0 - c) / s**2)
 
 
-def place_body(uv: np.ndarray, xyz: np.ndarray, weight: np.ndarray, K: np.ndarray, ray_aligned: bool = True,
-               iterations: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def place_body(
+    uv: np.ndarray, xyz: np.ndarray, weight: np.ndarray, K: np.ndarray, ray_aligned: bool = True, iterations: int = 3
+) -> tuple[np.ndarray, np.ndarray]:
     """One frame's body in camera coordinates, `xyz @ R.T + T`: the rotation R (3, 3) and translation T (3,).
     With `ray_aligned`, the estimator's 3D pose is taken as seen along the ray to the person (the network
     only sees its crop, never where the crop was in the image) and turned from that ray into the camera's
@@ -101,8 +133,15 @@ def place_body(uv: np.ndarray, xyz: np.ndarray, weight: np.ndarray, K: np.ndarra
     return R, T
 
 
-def still_feet_pitch(ankles: np.ndarray, detected: np.ndarray, fps: float, up: np.ndarray, max_speed: float = 0.5,
-                     min_points: int = 10, min_depth_range: float = 0.3) -> np.ndarray:
+def still_feet_pitch(
+    ankles: np.ndarray,
+    detected: np.ndarray,
+    fps: float,
+    up: np.ndarray,
+    max_speed: float = 0.5,
+    min_points: int = 10,
+    min_depth_range: float = 0.3,
+) -> np.ndarray:
     """A level camera's up (0, y, z) re-pitched so that the ankles standing still (slower than `max_speed`
     m/s, camera coordinates (T, 2, 3)) share one height: feet at rest are mostly on the ground, wherever
     the person has moved. `up` is returned as it is when too few still points (`min_points`) or too
@@ -125,18 +164,28 @@ def still_feet_pitch(ankles: np.ndarray, detected: np.ndarray, fps: float, up: n
     return best_up
 
 
-def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confidence: np.ndarray, detected: np.ndarray,
-                    width: int, height: int, vertical_fov_deg: float, bodies: BodyMap, level: bool = True,
-                    fps: float = 30.0, still_foot_speed: float = 0.5, ray_aligned: bool = True,
-                    rotations: np.ndarray | None = None) -> ClipCamera:
+def estimate_camera(
+    keypoints_2d: np.ndarray,
+    keypoints_3d: np.ndarray,
+    confidence: np.ndarray,
+    detected: np.ndarray,
+    lens: Lens,
+    bodies: BodyMap,
+    level: bool = True,
+    fps: float = 30.0,
+    still_foot_speed: float = 0.5,
+    ray_aligned: bool = True,
+    motion: CameraMotion | None = None,
+) -> ClipCamera:
     """Camera, per-frame body translation and world-frame joints from a clip's BlazePose output. With
     `level`, the camera has no roll (up has no image-x component), as a camera on a tripod or held upright,
     and with `still_foot_speed` > 0 its pitch comes from the feet at rest (`still_feet_pitch`) where they
-    tell it. `ray_aligned`: see `place_body`. `rotations` (T, 3, 3): a turning camera's orientation per frame
-    relative to the first (`sfv.reconstruct.camera_motion`); the world is then built in the first frame's camera,
+    tell it. `ray_aligned`: see `place_body`. `motion`: the camera's turn read from the background
+    (`sfv.reconstruct.camera_motion`); where it turned, the world is built in the first frame's camera,
     and `translation` stays in each frame's own. `bodies`: the character's keypoint map (the joints placed, and its
     foot height, which puts the ground under the ankles)."""
-    K = intrinsics(width, height, vertical_fov_deg)
+    K = lens.K
+    rotations = motion.rotations if motion is not None and motion.moving else None
     T = len(detected)
     trans = np.full((T, 3), np.nan)
     err = np.full(T, np.nan)
@@ -173,8 +222,16 @@ def estimate_camera(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confiden
     # the camera in that world: x_cam = R_w2c (x_world + ground*y) with R_w2c = R_cam_to_world^T
     R = R_cam_to_world.T
     t_cam = R @ np.array([0.0, ground, 0.0])
-    camera = Camera(K=K, R=R, t=t_cam, width=width, height=height)
+    camera = Camera(K=K, R=R, t=t_cam, width=lens.width, height=lens.height)
     found = np.flatnonzero(detected)
     depth = np.interp(np.arange(T), found, np.maximum(trans[found, 2], 0.1))  # the body's depth, gaps bridged
-    return ClipCamera(camera=camera, translation=trans, camera_joints=cam_joints, world_joints=world,
-                      reprojection_error=err, metres_per_pixel=depth / K[1, 1], rotations=rotations)
+    return ClipCamera(
+        lens=lens,
+        camera=camera,
+        translation=trans,
+        camera_joints=cam_joints,
+        world_joints=world,
+        reprojection_error=err,
+        metres_per_pixel=depth / K[1, 1],
+        motion=motion,
+    )

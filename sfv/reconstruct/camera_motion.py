@@ -19,6 +19,8 @@ from typing import Iterable
 
 import numpy as np
 
+from sfv.alignment import best_rotation
+
 
 @dataclass
 class CameraMotion:
@@ -26,13 +28,6 @@ class CameraMotion:
     tracked: np.ndarray  # (T,) background points that agreed on the turn into each frame (0 for the first)
     turn_deg: np.ndarray  # (T,) angle of each frame's rotation from the first frame
     moving: bool  # whether the camera turned more than the threshold (else rotations are all identity)
-
-
-def kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The rotation R (3, 3) minimising sum |b_i - R a_i|^2 for unit rays a, b (N, 3)."""
-    u, _, vt = np.linalg.svd(b.T @ a)
-    d = np.sign(np.linalg.det(u @ vt))
-    return u @ np.diag([1.0, 1.0, d]) @ vt
 
 
 def rays(points: np.ndarray, K: np.ndarray) -> np.ndarray:
@@ -59,8 +54,13 @@ def person_mask(shape: tuple[int, int], box: np.ndarray | None, margin: float = 
     return mask
 
 
-def track_background(frames: Iterable[np.ndarray], boxes: np.ndarray | None = None, max_corners: int = 400,
-                     min_tracked: int = 20, progress=None) -> list[tuple[np.ndarray, np.ndarray]]:
+def track_background(
+    frames: Iterable[np.ndarray],
+    boxes: np.ndarray | None = None,
+    max_corners: int = 400,
+    min_tracked: int = 20,
+    progress=None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """For each pair of consecutive RGB frames, the background points (pixels, (N, 2) in the earlier frame and in
     the later) that moved together under one homography; `boxes` (T, 4) is the person's box per frame (NaN
     where unknown), masked out. A pair with fewer than `min_tracked` such points gets empty arrays."""
@@ -96,15 +96,14 @@ def camera_motion(pairs: list[tuple[np.ndarray, np.ndarray]], K: np.ndarray, min
     frame turns more than `min_turn_deg` from the first, the camera is fixed (every rotation the identity)."""
     rotations = [np.eye(3)]
     for p0, p1 in pairs:
-        turn = kabsch(rays(p0, K), rays(p1, K)) if len(p0) else np.eye(3)
+        turn = best_rotation(rays(p0, K), rays(p1, K)) if len(p0) else np.eye(3)
         rotations.append(turn @ rotations[-1])
     R = np.stack(rotations)
     turn = angle_deg(R)
     moving = bool(turn.max() > min_turn_deg)
     if not moving:
         R = np.tile(np.eye(3), (len(R), 1, 1))
-    return CameraMotion(rotations=R, tracked=np.array([0] + [len(p0) for p0, _ in pairs]), turn_deg=turn,
-                        moving=moving)
+    return CameraMotion(rotations=R, tracked=np.array([0] + [len(p0) for p0, _ in pairs]), turn_deg=turn, moving=moving)
 
 
 def person_boxes(keypoints_2d: np.ndarray, detected: np.ndarray) -> np.ndarray:

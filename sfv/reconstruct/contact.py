@@ -16,8 +16,9 @@ def steady_speed(points: np.ndarray, fps: float) -> np.ndarray:
     return np.linalg.norm(padded[4:] - padded[:-4], axis=-1) * fps / 4
 
 
-def foot_contact(heights: np.ndarray, horizontal: np.ndarray, fps: float, max_height: float,
-                 max_speed: float) -> np.ndarray:
+def foot_contact(
+    heights: np.ndarray, horizontal: np.ndarray, fps: float, max_height: float, max_speed: float
+) -> np.ndarray:
     """Which feet (T, F) are planted (1.0) or not (0.0): low (heights (T, F) below `max_height`) and slow
     (horizontal positions (T, F, 2) moving under `max_speed` m/s)."""
     return ((heights < max_height) & (steady_speed(horizontal, fps) < max_speed)).astype(float)

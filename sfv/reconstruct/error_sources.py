@@ -17,14 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from sfv.alignment import rotated_onto
 from sfv.skeleton import Skeleton
-
-
-def _kabsch(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The rotation (3, 3) that best turns point set a (N, 3) onto b, applied as a @ rot (no reflection)."""
-    u, _, vt = np.linalg.svd(a.T @ b)
-    d = np.sign(np.linalg.det(u @ vt))
-    return u @ np.diag([1.0, 1.0, d]) @ vt
 
 
 def frame_aligned_mpjpe(positions: np.ndarray, source: np.ndarray) -> float:
@@ -32,7 +26,7 @@ def frame_aligned_mpjpe(positions: np.ndarray, source: np.ndarray) -> float:
     alone, the body's orientation in each frame forgiven (the stage's MPJPE forgives one rotation per clip)."""
     a = positions - positions[:, :1]
     b = source - source[:, :1]
-    errors = [np.linalg.norm(x @ _kabsch(x, y) - y, axis=-1).mean() for x, y in zip(a, b)]
+    errors = [np.linalg.norm(rotated_onto(x, y) - y, axis=-1).mean() for x, y in zip(a, b)]
     return float(np.mean(errors) * 1000)
 
 
@@ -65,8 +59,9 @@ def _bones(x: np.ndarray, parents: list[int]) -> np.ndarray:
     return bones
 
 
-def depth_flips(positions_cam: np.ndarray, truth_cam: np.ndarray, parents: list[int],
-                min_depth: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+def depth_flips(
+    positions_cam: np.ndarray, truth_cam: np.ndarray, parents: list[int], min_depth: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
     """(flipped, counted), both (T, J) bool: `counted` where the truth's bone into joint j runs at least `min_depth`
     metres towards or away from the camera (shorter runs have no clear sign); `flipped` where the reconstruction's
     runs the other way."""
@@ -75,8 +70,9 @@ def depth_flips(positions_cam: np.ndarray, truth_cam: np.ndarray, parents: list[
     return counted & (np.sign(mine) != np.sign(true)), counted
 
 
-def with_true_depth_signs(positions_cam: np.ndarray, truth_cam: np.ndarray, parents: list[int],
-                          min_depth: float = 0.05) -> np.ndarray:
+def with_true_depth_signs(
+    positions_cam: np.ndarray, truth_cam: np.ndarray, parents: list[int], min_depth: float = 0.05
+) -> np.ndarray:
     """The joints (T, J, 3, camera coordinates, root-relative) rebuilt bone by bone with each flipped bone's depth
     turned round (`depth_flips`): the same bone lengths and image-plane offsets, the truth's depth signs."""
     flipped, _ = depth_flips(positions_cam, truth_cam, parents, min_depth)

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from sfv.config import FitSettings
+from sfv.alignment import best_rotation
 from sfv.motion import Motion
 from sfv.reconstruct import losses
 from sfv.reconstruct.fit import feet, per_frame, planted_feet, reconstruct
 from sfv.reconstruct.stage import Targets
+from sfv.settings.reconstruct import FitSettings
 
 
 @dataclass
@@ -30,15 +31,20 @@ class Truth:
 
     @classmethod
     def from_ground_truth(cls, gt: dict, first: int, frames: int, bodies: list[int]) -> "Truth":
-        source = gt["source_joints"][first:first + frames]
+        source = gt["source_joints"][first : first + frames]
         cam = gt.get("camera")
         fov = float(np.degrees(2 * np.arctan(cam.height / 2 / cam.K[1, 1]))) if cam is not None else None
         rotations = None
         if "camera_frames_R" in gt:  # x_t = R_t R_0^T x_0
-            R = gt["camera_frames_R"][first:first + frames]
+            R = gt["camera_frames_R"][first : first + frames]
             rotations = np.einsum("tij,kj->tik", R, gt["camera_R"])
-        return cls(joints=source[:, bodies], root=source[:, 0], up=gt["camera_R"] @ np.array([0.0, 0.0, 1.0]), fov=fov,
-                   rotations=rotations)
+        return cls(
+            joints=source[:, bodies],
+            root=source[:, 0],
+            up=gt["camera_R"] @ np.array([0.0, 0.0, 1.0]),
+            fov=fov,
+            rotations=rotations,
+        )
 
 
 def mpjpe(motion_positions: np.ndarray, source_positions: np.ndarray) -> float:
@@ -46,10 +52,8 @@ def mpjpe(motion_positions: np.ndarray, source_positions: np.ndarray) -> float:
     world is the camera's, turned about an unknown heading): positions (T, J, 3), root first."""
     a = motion_positions - motion_positions[:, :1]
     b = source_positions - source_positions[:, :1]
-    u, _, vt = np.linalg.svd(a.reshape(-1, 3).T @ b.reshape(-1, 3))
-    d = np.sign(np.linalg.det(u @ vt))
-    rot = u @ np.diag([1, 1, d]) @ vt
-    return float(np.linalg.norm(a @ rot - b, axis=-1).mean() * 1000)
+    rot = best_rotation(a.reshape(-1, 3), b.reshape(-1, 3))
+    return float(np.linalg.norm(a @ rot.T - b, axis=-1).mean() * 1000)
 
 
 def reprojection_error(positions: np.ndarray, targets: Targets) -> float:
@@ -107,51 +111,70 @@ def _positions(motion: Motion, targets: Targets) -> np.ndarray:
     return motion.body_positions()[0][:, targets.bodies]
 
 
-def clip_metrics(motion: Motion, ik: Motion, targets: Targets, curve: list[float], settings: FitSettings,
-                 truth: Truth | None = None) -> dict:
+def clip_metrics(
+    motion: Motion, ik: Motion, targets: Targets, curve: list[float], settings: FitSettings, truth: Truth | None = None
+) -> dict:
     """The stage's figures for a reconstruction `motion` against the per-frame IK baseline `ik`: jitter, 2D
     reprojection, loss, outlier frames, planted-foot speed, joint-range violations; with `truth`, MPJPE (mm),
     root trajectory error (m) and the estimated camera's up error (degrees)."""
     fps = motion.fps
     pos, pos_ik = _positions(motion, targets), _positions(ik, targets)
     metrics = {
-        "frames": int(motion.n_frames), "fps": fps,
-        "jitter_targets": round(jitter(targets.world, fps), 2), "jitter_ik": round(jitter(pos_ik, fps), 2),
+        "frames": int(motion.n_frames),
+        "fps": fps,
+        "jitter_targets": round(jitter(targets.world, fps), 2),
+        "jitter_ik": round(jitter(pos_ik, fps), 2),
         "jitter": round(jitter(pos, fps), 2),
         "reprojection_error_px_ik": round(reprojection_error(pos_ik, targets), 2),
         "reprojection_error_px": round(reprojection_error(pos, targets), 2),
-        "loss_first": round(curve[0], 5), "loss_last": round(curve[-1], 5),
+        "loss_first": round(curve[0], 5),
+        "loss_last": round(curve[-1], 5),
         "outlier_frames": np.flatnonzero(targets.outliers).tolist(),
         "fov_deg": round(targets.camera.vertical_fov, 1),
     }
-    if targets.camera_motion is not None:
-        metrics.update(camera_moving=targets.camera_motion.moving,
-                       camera_turn_max_deg=round(float(targets.camera_motion.turn_deg.max()), 1))
-    if targets.fov is not None:
-        metrics.update(fov_estimated=targets.fov.estimated, fov_best_deg=round(targets.fov.best, 1),
-                       fov_sweep_deg=round(targets.fov.sweep, 1))
+    if targets.camera.motion is not None:
+        metrics.update(
+            camera_moving=targets.camera.motion.moving,
+            camera_turn_max_deg=round(float(targets.camera.motion.turn_deg.max()), 1),
+        )
+    if targets.camera.lens.estimate is not None:
+        metrics.update(
+            fov_estimated=targets.camera.lens.estimate.estimated,
+            fov_best_deg=round(targets.camera.lens.estimate.best, 1),
+            fov_sweep_deg=round(targets.camera.lens.estimate.sweep, 1),
+        )
     planted = planted_feet(ik, settings)  # where the per-frame IK has a foot down
-    metrics.update(planted_fraction=round(float(planted.mean()), 3),
-                   foot_sliding_ik=round(foot_sliding_speed(ik, planted), 3),
-                   foot_sliding=round(foot_sliding_speed(motion, planted), 3),
-                   joint_limit_violations_ik=limit_violations(ik), joint_limit_violations=limit_violations(motion))
+    metrics.update(
+        planted_fraction=round(float(planted.mean()), 3),
+        foot_sliding_ik=round(foot_sliding_speed(ik, planted), 3),
+        foot_sliding=round(foot_sliding_speed(motion, planted), 3),
+        joint_limit_violations_ik=limit_violations(ik),
+        joint_limit_violations=limit_violations(motion),
+    )
     metrics["jitter_drop"] = round(metrics["jitter_ik"] / max(metrics["jitter"], 1e-9), 2)
     if truth is not None:
-        metrics.update(mpjpe_mm_targets=round(mpjpe(targets.world, truth.joints), 1),
-                       mpjpe_mm_ik=round(mpjpe(pos_ik, truth.joints), 1), mpjpe_mm=round(mpjpe(pos, truth.joints), 1),
-                       jitter_source=round(jitter(truth.joints, fps), 2))
-        metrics.update(root_error_m_ik=round(root_trajectory_error(ik.root_pos, truth.root), 3),
-                       root_error_m=round(root_trajectory_error(motion.root_pos, truth.root), 3))
+        metrics.update(
+            mpjpe_mm_targets=round(mpjpe(targets.world, truth.joints), 1),
+            mpjpe_mm_ik=round(mpjpe(pos_ik, truth.joints), 1),
+            mpjpe_mm=round(mpjpe(pos, truth.joints), 1),
+            jitter_source=round(jitter(truth.joints, fps), 2),
+        )
+        metrics.update(
+            root_error_m_ik=round(root_trajectory_error(ik.root_pos, truth.root), 3),
+            root_error_m=round(root_trajectory_error(motion.root_pos, truth.root), 3),
+        )
         up = targets.camera.camera.R[:, 1]
         metrics["up_error_deg"] = round(float(np.degrees(np.arccos(np.clip(up @ truth.up, -1, 1)))), 1)
-        if truth.rotations is not None and targets.camera_motion is not None:
+        if truth.rotations is not None and targets.camera.motion is not None:
             from sfv.reconstruct.camera_motion import angle_deg
 
-            found = targets.camera_motion.rotations
+            found = targets.camera.motion.rotations
             err = angle_deg(np.einsum("tji,tjk->tik", truth.rotations, found))
-            metrics.update(camera_turn_true_max_deg=round(float(angle_deg(truth.rotations).max()), 1),
-                           camera_turn_error_mean_deg=round(float(err.mean()), 2),
-                           camera_turn_error_max_deg=round(float(err.max()), 2))
+            metrics.update(
+                camera_turn_true_max_deg=round(float(angle_deg(truth.rotations).max()), 1),
+                camera_turn_error_mean_deg=round(float(err.mean()), 2),
+                camera_turn_error_max_deg=round(float(err.max()), 2),
+            )
         if truth.fov is not None:
             metrics.update(fov_true_deg=round(truth.fov, 1), fov_error_deg=round(metrics["fov_deg"] - truth.fov, 1))
     return metrics
@@ -164,19 +187,45 @@ def _image(targets: Targets, outliers_weigh_nothing: bool = True) -> tuple:
     return targets.camera.frames, targets.keypoints_2d, conf, targets.camera.metres_per_pixel
 
 
-def fit_clip(init: Motion, targets: Targets, settings: FitSettings, progress=None, seed: int = 0
-             ) -> tuple[Motion, Motion, list[float], Motion]:
+def fit_clip(
+    init: Motion, targets: Targets, settings: FitSettings, progress=None, seed: int = 0
+) -> tuple[Motion, Motion, list[float], Motion]:
     """The reconstruction and its baseline on one clip: (reconstruction, its IK phase, its loss curve,
     per-frame IK with as many loss evaluations, fitting every frame's targets as they are)."""
-    motion, ik_phase, curve = reconstruct(init, targets.world, targets.bodies, targets.reconstruction_confidence,
-                                          settings, progress=progress, image=_image(targets), seed=seed)
-    ik, _, _ = reconstruct(init, targets.world, targets.bodies, targets.confidence, per_frame(settings),
-                           progress=progress, image=_image(targets, False), seed=seed)
+    motion, ik_phase, curve = reconstruct(
+        init,
+        targets.world,
+        targets.bodies,
+        targets.reconstruction_confidence,
+        settings,
+        progress=progress,
+        image=_image(targets),
+        seed=seed,
+    )
+    ik, _, _ = reconstruct(
+        init,
+        targets.world,
+        targets.bodies,
+        targets.confidence,
+        per_frame(settings),
+        progress=progress,
+        image=_image(targets, False),
+        seed=seed,
+    )
     return motion, ik_phase, curve, ik
 
 
-def smoothness_ablation(init: Motion, targets: Targets, settings: FitSettings, weights: list[float], motion: Motion,
-                        ik: Motion, ik_phase: Motion, truth: Truth | None = None, seed: int = 0) -> list[dict]:
+def smoothness_ablation(
+    init: Motion,
+    targets: Targets,
+    settings: FitSettings,
+    weights: list[float],
+    motion: Motion,
+    ik: Motion,
+    ik_phase: Motion,
+    truth: Truth | None = None,
+    seed: int = 0,
+) -> list[dict]:
     """The reconstruction at other smoothness weights (0 is the per-frame IK `ik`; `settings`' own weight is
     `motion`), each scored by jitter, MPJPE (with `truth`) and 2D reprojection, sorted by weight. Fits with
     another weight reuse the IK phase: only the smoothness term differs."""
@@ -184,14 +233,25 @@ def smoothness_ablation(init: Motion, targets: Targets, settings: FitSettings, w
 
     def row(weight: float, m: Motion) -> dict:
         p = _positions(m, targets)
-        return {"smoothness": weight, "jitter": round(jitter(p, fps), 2),
-                "mpjpe_mm": round(mpjpe(p, truth.joints), 1) if truth is not None else None,
-                "reprojection_error_px": round(reprojection_error(p, targets), 2)}
+        return {
+            "smoothness": weight,
+            "jitter": round(jitter(p, fps), 2),
+            "mpjpe_mm": round(mpjpe(p, truth.joints), 1) if truth is not None else None,
+            "reprojection_error_px": round(reprojection_error(p, targets), 2),
+        }
 
     rows = [row(0.0, ik), row(settings.weights.smoothness, motion)]
     for w in weights:
-        m_w, _, _ = reconstruct(init, targets.world, targets.bodies, targets.reconstruction_confidence,
-                                settings.with_weights(smoothness=float(w)), image=_image(targets), ik=ik_phase, seed=seed)
+        m_w, _, _ = reconstruct(
+            init,
+            targets.world,
+            targets.bodies,
+            targets.reconstruction_confidence,
+            settings.with_weights(smoothness=float(w)),
+            image=_image(targets),
+            ik=ik_phase,
+            seed=seed,
+        )
         rows.append(row(w, m_w))
     return sorted(rows, key=lambda r: r["smoothness"])
 
@@ -200,33 +260,64 @@ def scores(m: Motion, targets: Targets, planted: np.ndarray, truth: Truth | None
     """A motion's jitter, 2D reprojection, planted-foot speed and joint-range violations; with `truth` its
     MPJPE and root trajectory error."""
     p = _positions(m, targets)
-    out = {"jitter": jitter(p, m.fps), "reprojection_error_px": reprojection_error(p, targets),
-           "foot_sliding": foot_sliding_speed(m, planted), "joint_limit_violations": limit_violations(m)}
+    out = {
+        "jitter": jitter(p, m.fps),
+        "reprojection_error_px": reprojection_error(p, targets),
+        "foot_sliding": foot_sliding_speed(m, planted),
+        "joint_limit_violations": limit_violations(m),
+    }
     if truth is not None:
         out.update(mpjpe_mm=mpjpe(p, truth.joints), root_error_m=root_trajectory_error(m.root_pos, truth.root))
     return out
 
 
 #: the term ablation's variants, in the order the figure shows them
-TERM_VARIANTS = ("reconstruction", "outlier frames kept", "no joint ranges", "no foot sliding term",
-                 "root held to depth from scale")
+TERM_VARIANTS = (
+    "reconstruction",
+    "outlier frames kept",
+    "no joint ranges",
+    "no foot sliding term",
+    "root held to depth from scale",
+)
 
 
-def term_ablation(init: Motion, targets: Targets, settings: FitSettings, motion: Motion, ik: Motion,
-                  ik_phase: Motion, truth: Truth | None = None, progress=None, seed: int = 0) -> dict[str, dict]:
+def term_ablation(
+    init: Motion,
+    targets: Targets,
+    settings: FitSettings,
+    motion: Motion,
+    ik: Motion,
+    ik_phase: Motion,
+    truth: Truth | None = None,
+    progress=None,
+    seed: int = 0,
+) -> dict[str, dict]:
     """The reconstruction again, each time without one ingredient (see TERM_VARIANTS), scored by `scores`
     (the planted feet are the per-frame IK's). A variant with no outlier frames to keep is the reconstruction
     itself and is not fitted twice; one whose per-frame terms are unchanged reuses the IK phase."""
     planted = planted_feet(ik, settings)
     variants = {
-        "outlier frames kept": ((settings, targets.confidence, _image(targets, False), None)
-                                if targets.outliers.any() else None),
-        "no joint ranges": (settings.with_weights(joint_limits=0.0), targets.reconstruction_confidence,
-                            _image(targets), None),
-        "no foot sliding term": (settings.with_weights(foot_sliding=0.0), targets.reconstruction_confidence,
-                                 _image(targets), ik_phase),
-        "root held to depth from scale": (settings.with_weights(root_position=1.0), targets.reconstruction_confidence,
-                                          _image(targets), None),
+        "outlier frames kept": (
+            (settings, targets.confidence, _image(targets, False), None) if targets.outliers.any() else None
+        ),
+        "no joint ranges": (
+            settings.with_weights(joint_limits=0.0),
+            targets.reconstruction_confidence,
+            _image(targets),
+            None,
+        ),
+        "no foot sliding term": (
+            settings.with_weights(foot_sliding=0.0),
+            targets.reconstruction_confidence,
+            _image(targets),
+            ik_phase,
+        ),
+        "root held to depth from scale": (
+            settings.with_weights(root_position=1.0),
+            targets.reconstruction_confidence,
+            _image(targets),
+            None,
+        ),
     }
     rows = {"reconstruction": scores(motion, targets, planted, truth)}
     for name, spec in variants.items():
@@ -234,7 +325,9 @@ def term_ablation(init: Motion, targets: Targets, settings: FitSettings, motion:
             rows[name] = rows["reconstruction"]
         else:
             s_v, conf_v, image_v, start = spec
-            m_v, _, _ = reconstruct(init, targets.world, targets.bodies, conf_v, s_v, image=image_v, ik=start, seed=seed)
+            m_v, _, _ = reconstruct(
+                init, targets.world, targets.bodies, conf_v, s_v, image=image_v, ik=start, seed=seed
+            )
             rows[name] = scores(m_v, targets, planted, truth)
         if progress is not None:
             progress(1)

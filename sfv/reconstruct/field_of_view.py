@@ -40,9 +40,16 @@ class FovEstimate:
     reason: str  # one line on why this value
 
 
-def reprojection_costs(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confidence: np.ndarray,
-                       detected: np.ndarray, width: int, height: int, fovs: np.ndarray = FOV_GRID,
-                       max_frames: int = 200) -> np.ndarray:
+def reprojection_costs(
+    keypoints_2d: np.ndarray,
+    keypoints_3d: np.ndarray,
+    confidence: np.ndarray,
+    detected: np.ndarray,
+    width: int,
+    height: int,
+    fovs: np.ndarray = FOV_GRID,
+    max_frames: int = 200,
+) -> np.ndarray:
     """Per candidate field of view (F,), the clip's mean confidence-weighted reprojection error of its bodies
     placed along their rays, each frame's error divided by the body's size in the image (so that near and
     far frames and every resolution count alike). At most `max_frames` evenly spread frames are used."""
@@ -79,15 +86,23 @@ def _refine(grid: np.ndarray, costs: np.ndarray) -> float:
     i = int(np.argmin(costs))
     if i == 0 or i == len(costs) - 1:
         return float(grid[i])
-    a, b, c = costs[i - 1:i + 2]
+    a, b, c = costs[i - 1 : i + 2]
     denom = a - 2 * b + c
     step = grid[i + 1] - grid[i]
     return float(grid[i] + (0.5 * (a - c) / denom * step if denom > 0 else 0.0))
 
 
-def estimate_fov(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confidence: np.ndarray, detected: np.ndarray,
-                 width: int, height: int, assumed: float, min_sweep: float = 15.0,
-                 fovs: np.ndarray = FOV_GRID) -> FovEstimate:
+def estimate_fov(
+    keypoints_2d: np.ndarray,
+    keypoints_3d: np.ndarray,
+    confidence: np.ndarray,
+    detected: np.ndarray,
+    width: int,
+    height: int,
+    assumed: float,
+    min_sweep: float = 15.0,
+    fovs: np.ndarray = FOV_GRID,
+) -> FovEstimate:
     """The vertical field of view (degrees) for a clip's BlazePose output: the reprojection minimum where the ray to
     the person sweeps at least `min_sweep` degrees sideways, else `assumed`."""
     detected = np.asarray(detected, dtype=bool)
@@ -95,9 +110,23 @@ def estimate_fov(keypoints_2d: np.ndarray, keypoints_3d: np.ndarray, confidence:
     best = _refine(fovs, costs)
     sweep = lateral_sweep(keypoints_2d, detected, width, height, best)
     if sweep >= min_sweep:
-        return FovEstimate(best, True, best, sweep, fovs, costs,
-                           f"estimated: the ray to the person sweeps {sweep:.0f} deg across the view (>= {min_sweep:g})")
-    return FovEstimate(float(assumed), False, best, sweep, fovs, costs,
-                       f"assumed {assumed:g} deg: the ray to the person sweeps only {sweep:.0f} deg across the view "
-                       f"(< {min_sweep:g}), too little to tell the lens (the cost's minimum, {best:.0f} deg, is not "
-                       "trusted)")
+        return FovEstimate(
+            best,
+            True,
+            best,
+            sweep,
+            fovs,
+            costs,
+            f"estimated: the ray to the person sweeps {sweep:.0f} deg across the view (>= {min_sweep:g})",
+        )
+    return FovEstimate(
+        float(assumed),
+        False,
+        best,
+        sweep,
+        fovs,
+        costs,
+        f"assumed {assumed:g} deg: the ray to the person sweeps only {sweep:.0f} deg across the view "
+        f"(< {min_sweep:g}), too little to tell the lens (the cost's minimum, {best:.0f} deg, is not "
+        "trusted)",
+    )

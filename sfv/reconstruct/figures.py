@@ -11,12 +11,21 @@ from sfv.keypoints import MID_HIP, MID_SHOULDER, BodyMap, body_map
 from sfv.skeleton import Skeleton
 
 #: the pose targets' stick figure, as landmark groups (whichever bodies a character maps them to)
-_TARGET_LIMBS = ((MID_HIP, MID_SHOULDER), (MID_HIP, ("right_hip",)), (("right_hip",), ("right_knee",)),
-                 (("right_knee",), ("right_ankle",)), (MID_HIP, ("left_hip",)), (("left_hip",), ("left_knee",)),
-                 (("left_knee",), ("left_ankle",)), (MID_SHOULDER, ("right_shoulder",)),
-                 (("right_shoulder",), ("right_elbow",)), (("right_elbow",), ("right_wrist",)),
-                 (MID_SHOULDER, ("left_shoulder",)), (("left_shoulder",), ("left_elbow",)),
-                 (("left_elbow",), ("left_wrist",)))
+_TARGET_LIMBS = (
+    (MID_HIP, MID_SHOULDER),
+    (MID_HIP, ("right_hip",)),
+    (("right_hip",), ("right_knee",)),
+    (("right_knee",), ("right_ankle",)),
+    (MID_HIP, ("left_hip",)),
+    (("left_hip",), ("left_knee",)),
+    (("left_knee",), ("left_ankle",)),
+    (MID_SHOULDER, ("right_shoulder",)),
+    (("right_shoulder",), ("right_elbow",)),
+    (("right_elbow",), ("right_wrist",)),
+    (MID_SHOULDER, ("left_shoulder",)),
+    (("left_shoulder",), ("left_elbow",)),
+    (("left_elbow",), ("left_wrist",)),
+)
 
 
 def target_edges(bodies: BodyMap) -> list[tuple[int, int]]:
@@ -32,7 +41,7 @@ def trajectories(series: dict[str, np.ndarray], fps: float, joint: int, title: s
     for (name, pos), colour in zip(series.items(), ("#999999", "#d62728", "#2ca02c")):
         t = np.arange(len(pos)) / fps
         axes[0].plot(t, pos[:, joint, 1], color=colour, label=name, lw=1.5 if "recon" in name else 1)
-        acc = np.linalg.norm(pos[2:, joint] - 2 * pos[1:-1, joint] + pos[:-2, joint], axis=-1) * fps ** 2
+        acc = np.linalg.norm(pos[2:, joint] - 2 * pos[1:-1, joint] + pos[:-2, joint], axis=-1) * fps**2
         axes[1].plot(t[1:-1], acc, color=colour, lw=1.5 if "recon" in name else 1)
     axes[0].set_ylabel("height (m)")
     axes[1].set_ylabel("acceleration (m/s²)")
@@ -43,8 +52,9 @@ def trajectories(series: dict[str, np.ndarray], fps: float, joint: int, title: s
     return fig
 
 
-def stick_gif(path: str | Path, targets: np.ndarray, positions: np.ndarray, skeleton: Skeleton, fps: float,
-              title: str) -> Path:
+def stick_gif(
+    path: str | Path, targets: np.ndarray, positions: np.ndarray, skeleton: Skeleton, fps: float, title: str
+) -> Path:
     """An animated GIF: the pose targets (left) beside the reconstructed motion (right), seen along the
     world z axis (the camera's side of the scene), each panel following the body."""
     import imageio.v2 as imageio
@@ -110,9 +120,13 @@ def smoothness_ablation(rows: list[dict]):
     return fig
 
 
-TERM_LABELS = {"mpjpe_mm": "MPJPE vs source (mm)", "reprojection_error_px": "2D reprojection (px)",
-               "jitter": "jitter (m/s²)", "foot_sliding": "planted-foot speed (m/s)",
-               "joint_limit_violations": "joint-range violations"}
+TERM_LABELS = {
+    "mpjpe_mm": "MPJPE vs source (mm)",
+    "reprojection_error_px": "2D reprojection (px)",
+    "jitter": "jitter (m/s²)",
+    "foot_sliding": "planted-foot speed (m/s)",
+    "joint_limit_violations": "joint-range violations",
+}
 
 
 def term_ablation(rows: dict[str, dict]):
@@ -120,8 +134,12 @@ def term_ablation(rows: dict[str, dict]):
     import matplotlib.pyplot as plt
 
     first = next(iter(rows.values()))
-    shown = ["mpjpe_mm" if "mpjpe_mm" in first else "reprojection_error_px", "jitter", "foot_sliding",
-             "joint_limit_violations"]
+    shown = [
+        "mpjpe_mm" if "mpjpe_mm" in first else "reprojection_error_px",
+        "jitter",
+        "foot_sliding",
+        "joint_limit_violations",
+    ]
     names = list(rows)
     fig, axes = plt.subplots(1, len(shown), figsize=(12, 2.6), sharey=True)
     for ax, key in zip(axes, shown):
@@ -139,7 +157,11 @@ def fov_costs(estimate, true_fov: float | None = None):
 
     fig, ax = plt.subplots(figsize=(6, 3.2))
     ax.plot(estimate.grid, 100 * estimate.costs, "o-", ms=3, label="bodies placed along their rays")
-    ax.axvline(estimate.fov, color="C1", label=f"used: {estimate.fov:.1f}° ({'estimated' if estimate.estimated else 'assumed'})")
+    ax.axvline(
+        estimate.fov,
+        color="C1",
+        label=f"used: {estimate.fov:.1f}° ({'estimated' if estimate.estimated else 'assumed'})",
+    )
     if not estimate.estimated:
         ax.axvline(estimate.best, color="C1", ls=":", label=f"cost minimum (not trusted): {estimate.best:.1f}°")
     if true_fov is not None:
@@ -160,12 +182,16 @@ def camera_turn(motion, fps: float, true_rotations: np.ndarray | None = None):
     def pan_tilt(R):
         forward = R[:, 2, :]  # the first frame's optical axis seen from frame t: its third row
         # pan positive to the right, tilt positive upwards (the camera's y points down)
-        return np.degrees(np.arctan2(forward[:, 0], forward[:, 2])), np.degrees(np.arctan2(-forward[:, 1], forward[:, 2]))
+        return np.degrees(np.arctan2(forward[:, 0], forward[:, 2])), np.degrees(
+            np.arctan2(-forward[:, 1], forward[:, 2])
+        )
 
     t = np.arange(len(motion.rotations)) / fps
     fig, ax = plt.subplots(figsize=(6, 3.2))
-    for (values, style, who) in ((pan_tilt(motion.rotations), "-", "read from the background"),
-                                 (pan_tilt(true_rotations) if true_rotations is not None else None, "--", "the render camera")):
+    for values, style, who in (
+        (pan_tilt(motion.rotations), "-", "read from the background"),
+        (pan_tilt(true_rotations) if true_rotations is not None else None, "--", "the render camera"),
+    ):
         if values is None:
             continue
         ax.plot(t, values[0], style, color="C0", label=f"pan, {who}")

@@ -13,18 +13,24 @@ def robust(residual_norm: torch.Tensor, scale: float) -> torch.Tensor:
     """Geman-McClure: quadratic for residuals well below `scale`, flat beyond it, so one wild
     keypoint or frame cannot drag the motion (its pull saturates at about `scale`)."""
     r2 = (residual_norm / scale) ** 2
-    return scale ** 2 * r2 / (1.0 + r2)
+    return scale**2 * r2 / (1.0 + r2)
 
 
 def keypoint_3d(pred: torch.Tensor, target: torch.Tensor, confidence: torch.Tensor, scale: float = 0.1) -> torch.Tensor:
     """Robust, confidence-weighted distance between predicted and target 3D keypoints (T, J, 3) (SFV's frame
     weights come multiplied into `confidence`)."""
-    return (confidence * robust(torch.linalg.norm(pred - target, dim=-1), scale)).sum() / \
-        confidence.sum().clamp_min(1e-9)
+    return (confidence * robust(torch.linalg.norm(pred - target, dim=-1), scale)).sum() / confidence.sum().clamp_min(
+        1e-9
+    )
 
 
-def reprojection_2d(projected: torch.Tensor, keypoints: torch.Tensor, confidence: torch.Tensor,
-                    metres_per_pixel: torch.Tensor, scale: float = 0.12) -> torch.Tensor:
+def reprojection_2d(
+    projected: torch.Tensor,
+    keypoints: torch.Tensor,
+    confidence: torch.Tensor,
+    metres_per_pixel: torch.Tensor,
+    scale: float = 0.12,
+) -> torch.Tensor:
     """Robust, confidence-weighted distance between projected joints and 2D keypoints (T, J, 2), in metres at
     the body: each frame's pixels times its `metres_per_pixel` (T,) (the body's depth over the focal length).
     In raw pixels the term's pull would grow with the image's resolution and shrink with the person's distance;
@@ -38,8 +44,8 @@ def smoothness(joints: torch.Tensor, fps: float) -> torch.Tensor:
     """Mean squared acceleration (m/s^2)^2 of the joints (T, J, 3): zero for constant-velocity motion."""
     if joints.shape[0] < 3:
         return joints.new_zeros(())
-    acc = (joints[2:] - 2 * joints[1:-1] + joints[:-2]) * fps ** 2
-    return (acc ** 2).sum(-1).mean()
+    acc = (joints[2:] - 2 * joints[1:-1] + joints[:-2]) * fps**2
+    return (acc**2).sum(-1).mean()
 
 
 def ground_penetration(heights: torch.Tensor) -> torch.Tensor:
@@ -66,4 +72,4 @@ def jitter(joints: torch.Tensor, fps: float) -> torch.Tensor:
     """Mean joint acceleration magnitude (m/s^2): the before/after figure of the reconstruction."""
     if joints.shape[0] < 3:
         return joints.new_zeros(())
-    return torch.linalg.norm((joints[2:] - 2 * joints[1:-1] + joints[:-2]) * fps ** 2, dim=-1).mean()
+    return torch.linalg.norm((joints[2:] - 2 * joints[1:-1] + joints[:-2]) * fps**2, dim=-1).mean()

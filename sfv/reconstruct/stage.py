@@ -11,13 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sfv.camera import intrinsics
-from sfv.config import TargetSettings
-from sfv.motion import Motion
 from sfv.keypoints import MID_HIP, MID_SHOULDER, BodyMap, body_map
-from sfv.reconstruct.camera import ClipCamera, estimate_camera
-from sfv.reconstruct.camera_motion import CameraMotion, camera_motion
-from sfv.reconstruct.field_of_view import FovEstimate, estimate_fov
+from sfv.motion import Motion
+from sfv.reconstruct.camera import ClipCamera, Lens, estimate_camera
+from sfv.reconstruct.camera_motion import camera_motion
+from sfv.reconstruct.field_of_view import estimate_fov
+from sfv.settings.reconstruct import TargetSettings
 from sfv.skeleton import Skeleton
 
 
@@ -36,8 +35,6 @@ class Targets:
     bodies: list[int]  # skeleton body index of each target
     outliers: np.ndarray  # (T,) frames whose 3D pose turned away and back (see `outlier_frames`)
     start: np.ndarray  # (T, J, 3) where the fit starts: `world` with outlier frames also interpolated
-    fov: FovEstimate | None = None  # the field of view estimate (None: the assumed one, not estimated)
-    camera_motion: CameraMotion | None = None  # the camera's turn per frame (None: not looked for)
 
     @property
     def reconstruction_confidence(self) -> np.ndarray:
@@ -52,53 +49,87 @@ class Targets:
         return self.confidence_2d * ~self.outliers[:, None]
 
 
-def prepare(poses: dict, skeleton: Skeleton, settings: TargetSettings = TargetSettings(), min_frames: int = 3,
-            background: list | None = None) -> Targets:
+def prepare(
+    poses: dict,
+    skeleton: Skeleton,
+    settings: TargetSettings = TargetSettings(),
+    min_frames: int = 3,
+    background: list | None = None,
+) -> Targets:
     """World targets and weights from a poses file (a `sfv.pose.poses_file.load_poses` dict). `background`: the
     clip's background points tracked from frame to frame (`sfv.reconstruct.camera_motion.track_background`), which
     tell a camera that turns as it films (with `settings.camera_motion`)."""
     detected = poses["detected"].astype(bool)
     clip = poses["meta"].get("clip", "?")
     if skeleton.up_axis != "y":
-        raise ReconstructionInputError(f"clip {clip!r}: the reconstruction builds a y-up world; character "
-                                       f"{skeleton.name!r} is {skeleton.up_axis}-up. Reconstruct on the humanoid and "
-                                       "retarget the motion (sfv.retarget.retarget)")
+        raise ReconstructionInputError(
+            f"clip {clip!r}: the reconstruction builds a y-up world; character "
+            f"{skeleton.name!r} is {skeleton.up_axis}-up. Reconstruct on the humanoid and "
+            "retarget the motion (sfv.retarget.retarget)"
+        )
     bodies = body_map(skeleton)
     if len(detected) < min_frames:
-        raise ReconstructionInputError(f"clip {clip!r}: {len(detected)} frames; the reconstruction needs at least "
-                                       f"{min_frames} (widen the clip's `frames` range)")
+        raise ReconstructionInputError(
+            f"clip {clip!r}: {len(detected)} frames; the reconstruction needs at least "
+            f"{min_frames} (widen the clip's `frames` range)"
+        )
     if not detected.any() or not (poses["confidence"][detected] > 0).any():
-        raise ReconstructionInputError(f"clip {clip!r}: every frame has zero confidence (no person found); "
-                                       "re-run the pose stage or change the clip's frame range")
+        raise ReconstructionInputError(
+            f"clip {clip!r}: every frame has zero confidence (no person found); "
+            "re-run the pose stage or change the clip's frame range"
+        )
     meta = poses["meta"]
     fov = None
     if settings.estimate_fov:
-        fov = estimate_fov(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], detected, meta["width"],
-                           meta["height"], settings.vertical_fov, settings.fov_min_sweep)
-    vertical_fov = fov.fov if fov else settings.vertical_fov
+        fov = estimate_fov(
+            poses["keypoints_2d"],
+            poses["keypoints_3d"],
+            poses["confidence"],
+            detected,
+            meta["width"],
+            meta["height"],
+            settings.vertical_fov,
+            settings.fov_min_sweep,
+        )
+    lens = Lens.of(meta["width"], meta["height"], fov.fov if fov else settings.vertical_fov, fov)
     turning = None
     if background is not None and settings.camera_motion:
         if len(background) != len(detected) - 1:
-            raise ReconstructionInputError(f"clip {clip!r}: background tracked over {len(background) + 1} frames, the "
-                                           f"poses have {len(detected)}; re-run the reconstruction on the same frames")
-        turning = camera_motion(background, intrinsics(meta["width"], meta["height"], vertical_fov),
-                                settings.camera_turn_min)
-    cam = estimate_camera(poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], detected,
-                          meta["width"], meta["height"], vertical_fov, bodies,
-                          level=settings.level_camera, fps=float(meta.get("fps", 30.0)),
-                          still_foot_speed=settings.still_foot_speed, ray_aligned=settings.ray_aligned,
-                          rotations=turning.rotations if turning is not None and turning.moving else None)
+            raise ReconstructionInputError(
+                f"clip {clip!r}: background tracked over {len(background) + 1} frames, the "
+                f"poses have {len(detected)}; re-run the reconstruction on the same frames"
+            )
+        turning = camera_motion(background, lens.K, settings.camera_turn_min)
+    cam = estimate_camera(
+        poses["keypoints_2d"],
+        poses["keypoints_3d"],
+        poses["confidence"],
+        detected,
+        lens,
+        bodies,
+        level=settings.level_camera,
+        fps=float(meta.get("fps", 30.0)),
+        still_foot_speed=settings.still_foot_speed,
+        ray_aligned=settings.ray_aligned,
+        motion=turning,
+    )
     conf = bodies.confidence(poses["confidence"], detected)
     weight = np.zeros(len(detected))
     weight[detected] = frame_weights(cam.reprojection_error_m[detected], settings.e_max)
     fps = float(meta.get("fps", 30.0))
-    outliers = outlier_frames(cam.world_joints, detected, bodies, settings.outlier_turn,
-                              int(np.floor(settings.outlier_seconds * fps + 1e-9)))
-    return Targets(world=_interpolate_missing(cam.world_joints, detected), confidence=conf * weight[:, None],
-                   keypoints_2d=bodies.joints(poses["keypoints_2d"]), confidence_2d=conf, camera=cam,
-                   bodies=[skeleton.index(n) for n in bodies.names],
-                   outliers=outliers, start=_interpolate_missing(cam.world_joints, detected & ~outliers), fov=fov,
-                   camera_motion=turning)
+    outliers = outlier_frames(
+        cam.world_joints, detected, bodies, settings.outlier_turn, int(np.floor(settings.outlier_seconds * fps + 1e-9))
+    )
+    return Targets(
+        world=_interpolate_missing(cam.world_joints, detected),
+        confidence=conf * weight[:, None],
+        keypoints_2d=bodies.joints(poses["keypoints_2d"]),
+        confidence_2d=conf,
+        camera=cam,
+        bodies=[skeleton.index(n) for n in bodies.names],
+        outliers=outliers,
+        start=_interpolate_missing(cam.world_joints, detected & ~outliers),
+    )
 
 
 def body_frames(joints: np.ndarray, bodies: BodyMap) -> np.ndarray:
@@ -114,8 +145,9 @@ def body_frames(joints: np.ndarray, bodies: BodyMap) -> np.ndarray:
     return np.stack([forward, up, right], axis=2)
 
 
-def outlier_frames(joints: np.ndarray, detected: np.ndarray, bodies: BodyMap, max_turn_deg: float = 90.0,
-                   max_frames: int = 10) -> np.ndarray:
+def outlier_frames(
+    joints: np.ndarray, detected: np.ndarray, bodies: BodyMap, max_turn_deg: float = 90.0, max_frames: int = 10
+) -> np.ndarray:
     """Frames (T,) where the estimator's 3D pose flipped: the body turns more than `max_turn_deg` from one
     frame to the next (at 30 fps, 90 degrees is 2700 deg/s, beyond any skill) and back within `max_frames`.
     Between such turns the clip splits into runs; every run of at most `max_frames` frames is an outlier,
@@ -142,7 +174,7 @@ def frame_weights(initial_error: np.ndarray, e_max: float) -> np.ndarray:
     """SFV's per-frame weight of the 3D term: exp(-(e / e_max)^2) of each frame's initial 2D reprojection
     error e, so frames whose 3D prediction disagrees with the image count less (e and e_max in one unit: the kit
     uses metres at the body, so the weight means the same on every camera)."""
-    return np.exp(-(initial_error / e_max) ** 2)
+    return np.exp(-((initial_error / e_max) ** 2))
 
 
 def _interpolate_missing(values: np.ndarray, present: np.ndarray) -> np.ndarray:

@@ -30,10 +30,18 @@ from sfv.skeleton import Skeleton
 PHENOTYPES = ("gender", "age", "muscle", "weight", "height", "proportions")
 #: the humanoid joints whose positions the body must follow, with the anny bone whose head sits there
 FOLLOWED_JOINTS = {
-    "right_hip": "upperleg01.R", "right_knee": "lowerleg01.R", "right_ankle": "foot.R",
-    "left_hip": "upperleg01.L", "left_knee": "lowerleg01.L", "left_ankle": "foot.L",
-    "right_shoulder": "upperarm01.R", "right_elbow": "lowerarm01.R", "right_wrist": "wrist.R",
-    "left_shoulder": "upperarm01.L", "left_elbow": "lowerarm01.L", "left_wrist": "wrist.L",
+    "right_hip": "upperleg01.R",
+    "right_knee": "lowerleg01.R",
+    "right_ankle": "foot.R",
+    "left_hip": "upperleg01.L",
+    "left_knee": "lowerleg01.L",
+    "left_ankle": "foot.L",
+    "right_shoulder": "upperarm01.R",
+    "right_elbow": "lowerarm01.R",
+    "right_wrist": "wrist.R",
+    "left_shoulder": "upperarm01.L",
+    "left_elbow": "lowerarm01.L",
+    "left_wrist": "wrist.L",
 }
 #: limb segments aligned at calibration: (anny bones, from bone head, to bone head, humanoid from, humanoid to)
 LIMBS = [
@@ -48,8 +56,12 @@ Y_UP_TO_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
 #: anny faces -y with +x on its left; the humanoid, once z-up, faces +x with +y on its left: turn anny by +90 deg
 ANNY_TO_HUMANOID_FACING = np.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]])
 #: clothing colours (RGBA) by body region, so left/right and limbs read clearly on video
-COLOURS = {"skin": (0.87, 0.69, 0.58, 1.0), "shirt": (0.80, 0.25, 0.20, 1.0),
-           "trousers": (0.17, 0.24, 0.45, 1.0), "shoes": (0.15, 0.15, 0.15, 1.0)}
+COLOURS = {
+    "skin": (0.87, 0.69, 0.58, 1.0),
+    "shirt": (0.80, 0.25, 0.20, 1.0),
+    "trousers": (0.17, 0.24, 0.45, 1.0),
+    "shoes": (0.15, 0.15, 0.15, 1.0),
+}
 
 
 def default_cache_dir() -> Path:
@@ -125,11 +137,15 @@ def foot_boxes(skeleton: Skeleton) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         link = root.find(f"link[@name='{side}_ankle']")
         box = None if link is None else link.find("collision/geometry/box")
         if box is None:
-            raise ValueError(f"{skeleton.source}: link {side}_ankle has no collision box (the foot the ground truth "
-                             "aligns the body's soles with)")
+            raise ValueError(
+                f"{skeleton.source}: link {side}_ankle has no collision box (the foot the ground truth "
+                "aligns the body's soles with)"
+            )
         origin = link.find("collision/origin")
         if origin is not None and any(float(x) for x in origin.get("rpy", "0 0 0").split()):
-            raise ValueError(f"{skeleton.source}: {side}_ankle's collision box is rotated; only axis-aligned feet are supported")
+            raise ValueError(
+                f"{skeleton.source}: {side}_ankle's collision box is rotated; only axis-aligned feet are supported"
+            )
         centre = np.array([float(x) for x in (origin.get("xyz", "0 0 0") if origin is not None else "0 0 0").split()])
         half = np.array([float(x) for x in box.get("size").split()]) / 2
         boxes[f"{side}_ankle"] = (centre * scale, half * scale)
@@ -162,10 +178,18 @@ def driver_of(bone: str) -> tuple[str, str, float]:
             return "root", "root", 0.0
         if stem.startswith("eye"):
             return "neck", "neck", 0.0
-    table = {"root": ("root", "root", 0.0), "spine05": ("root", "root", 0.0), "spine04": ("root", "chest", 0.25),
-             "spine03": ("root", "chest", 0.6), "spine02": ("chest", "chest", 0.0), "spine01": ("chest", "chest", 0.0),
-             "neck01": ("chest", "neck", 0.5), "neck02": ("neck", "neck", 0.0), "neck03": ("neck", "neck", 0.0),
-             "head": ("neck", "neck", 0.0)}
+    table = {
+        "root": ("root", "root", 0.0),
+        "spine05": ("root", "root", 0.0),
+        "spine04": ("root", "chest", 0.25),
+        "spine03": ("root", "chest", 0.6),
+        "spine02": ("chest", "chest", 0.0),
+        "spine01": ("chest", "chest", 0.0),
+        "neck01": ("chest", "neck", 0.5),
+        "neck02": ("neck", "neck", 0.0),
+        "neck03": ("neck", "neck", 0.0),
+        "head": ("neck", "neck", 0.0),
+    }
     if bone not in table:
         raise KeyError(f"anny bone {bone!r} has no humanoid driver")
     return table[bone]
@@ -227,8 +251,9 @@ class BodyRetargeter:
         vertex_region = np.array([region_of(self.labels[i]) for i in dominant])
         self.shoe_vertices = np.flatnonzero(vertex_region == "shoes")
         dominant_side = np.array([self.labels[i].rsplit(".", 1)[-1] if "." in self.labels[i] else "" for i in dominant])
-        self.sole_vertices = {side: np.flatnonzero((vertex_region == "shoes") & (dominant_side == s))
-                              for s, side in SIDES.items()}
+        self.sole_vertices = {
+            side: np.flatnonzero((vertex_region == "shoes") & (dominant_side == s)) for s, side in SIDES.items()
+        }
         face_region = vertex_region[self.faces[:, 0]]
         self.face_groups = {r: self.faces[face_region == r] for r in COLOURS if np.any(face_region == r)}
 
@@ -280,12 +305,15 @@ class BodyRetargeter:
         drivers = self._driver_rotations(mats)
         self.calibration = np.einsum("bji,bjk->bik", drivers, calib)  # driver^T @ calib
         leg = np.linalg.norm(pos[idx["right_ankle"]] - pos[idx["right_hip"]])
-        anny_leg = sum(np.linalg.norm(heads[self.labels.index(f"{b}.R")] - heads[self.labels.index(f"{a}.R")])
-                       for a, b in (("upperleg01", "lowerleg01"), ("lowerleg01", "foot")))
+        anny_leg = sum(
+            np.linalg.norm(heads[self.labels.index(f"{b}.R")] - heads[self.labels.index(f"{a}.R")])
+            for a, b in (("upperleg01", "lowerleg01"), ("lowerleg01", "foot"))
+        )
         self.scale = float(anny_leg / leg)
 
-    def pose_frames(self, root_pos: np.ndarray, root_rot: np.ndarray, pose: np.ndarray, batch: int = 64,
-                    progress=None) -> PosedClip:
+    def pose_frames(
+        self, root_pos: np.ndarray, root_rot: np.ndarray, pose: np.ndarray, batch: int = 64, progress=None
+    ) -> PosedClip:
         """Pose the body for humanoid frames (root position (T, 3), root quaternion xyzw (T, 4), joint
         vector (T, pose_size)) in the humanoid's own world; returns the clip in the render world."""
         from sfv.kinematics import forward_kinematics_np
@@ -303,12 +331,12 @@ class BodyRetargeter:
         root = self.skeleton.body_names.index("root")
         verts, kps, joints = [], [], []
         for start in range(0, T, batch):
-            d = torch.as_tensor(deltas[start:start + batch])
+            d = torch.as_tensor(deltas[start : start + batch])
             with torch.no_grad():
                 out = self.model(d, phenotype_kwargs=self._phenotype(len(d)))
                 kp = self.keypoint_regressor(out)
             heads = out["bone_poses"][..., :3, 3].numpy()
-            shift = pos[start:start + batch, root] - heads[:, hips].mean(1)  # anny's hip centre onto the humanoid's
+            shift = pos[start : start + batch, root] - heads[:, hips].mean(1)  # anny's hip centre onto the humanoid's
             verts.append((out["vertices"].numpy() + shift[:, None]).astype(np.float32))
             kps.append(kp.numpy() + shift[:, None])
             joints.append(heads[:, followed] + shift[:, None])
@@ -322,10 +350,17 @@ class BodyRetargeter:
         down = foot_down(source_soles)
         lift = float(np.median(source_soles[down] - soles[down]))
         up = np.array([0.0, 0.0, lift])
-        return PosedClip(vertices=vertices + up.astype(np.float32), keypoints=np.concatenate(kps) + up,
-                         keypoint_names=self.keypoint_names, body_joints=np.concatenate(joints) + up,
-                         source_joints=pos, scale=self.scale, lift=lift, sole_heights=soles + lift,
-                         source_sole_heights=source_soles)
+        return PosedClip(
+            vertices=vertices + up.astype(np.float32),
+            keypoints=np.concatenate(kps) + up,
+            keypoint_names=self.keypoint_names,
+            body_joints=np.concatenate(joints) + up,
+            source_joints=pos,
+            scale=self.scale,
+            lift=lift,
+            sole_heights=soles + lift,
+            source_sole_heights=source_soles,
+        )
 
     def source_sole_heights(self, pos: np.ndarray, mats: np.ndarray) -> np.ndarray:
         """Lowest corner (T, 2) of the humanoid's left and right foot collision boxes (render world, scaled)."""
@@ -357,5 +392,8 @@ def follow_errors(retargeter: BodyRetargeter, clip: PosedClip) -> dict[str, floa
             cos = np.sum(u * v, -1) / (np.linalg.norm(u, axis=-1) * np.linalg.norm(v, axis=-1))
             angles.append(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
     angles = np.stack(angles, axis=1)
-    return {"joint_error_mean_m": float(dist.mean()), "joint_error_max_m": float(dist.max()),
-            "limb_direction_error_max_deg": float(angles.max())}
+    return {
+        "joint_error_mean_m": float(dist.mean()),
+        "joint_error_max_m": float(dist.max()),
+        "limb_direction_error_max_deg": float(angles.max()),
+    }

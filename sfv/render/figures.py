@@ -14,8 +14,10 @@ def retargeting_figure(anny_rest_vertices: np.ndarray, calibrated, skeleton):
     """Front views: anny's own rest pose, and anny posed as the humanoid's rest pose with the (scaled)
     humanoid skeleton that drives it drawn in red. `calibrated` is a `PosedClip` of one frame."""
     fig, axes = plt.subplots(1, 2, figsize=(7, 4.2))
-    panels = [("anny's rest pose", anny_rest_vertices @ FACE_X.T, None),
-              ("posed as the humanoid's rest pose", calibrated.vertices[0], calibrated.source_joints[0])]
+    panels = [
+        ("anny's rest pose", anny_rest_vertices @ FACE_X.T, None),
+        ("posed as the humanoid's rest pose", calibrated.vertices[0], calibrated.source_joints[0]),
+    ]
     for ax, (title, v, joints) in zip(axes, panels):
         ax.scatter(v[::7, 1], v[::7, 2], s=0.3, color="#999999")
         if joints is not None:

@@ -14,15 +14,22 @@ from pathlib import Path
 
 import numpy as np
 
-from sfv.frame_grid import frame_grid
-from sfv.config import RenderSettings
-from sfv.io import write_npz
-from sfv.plots import crop_box
-from sfv.motion import Motion
-from sfv.keypoints import COCO17, COCO_EDGES
-from sfv.render.body import COLOURS, FOLLOWED_JOINTS, BodyRetargeter, PosedClip, follow_errors, foot_down
 from sfv.camera import Camera, CameraError, look_at, orbit_camera
+from sfv.frame_grid import frame_grid
+from sfv.io import write_npz
+from sfv.keypoints import COCO17, COCO_EDGES
+from sfv.motion import Motion
+from sfv.plots import crop_box
+from sfv.render.body import (
+    COLOURS,
+    FOLLOWED_JOINTS,
+    BodyRetargeter,
+    PosedClip,
+    follow_errors,
+    foot_down,
+)
 from sfv.render.ground_truth import GT_FORMAT
+from sfv.settings.render import RenderSettings
 
 #: a keypoint hidden by at most this much body in front of it still counts as visible (joint centres lie
 #: inside the limb they belong to, up to ~12 cm under the skin of the hips)
@@ -35,9 +42,11 @@ def source_frames(name: str, motion: Motion, settings: RenderSettings) -> Motion
     first, end = settings.frames
     stop = source.n_frames if end is None else end
     if first >= source.n_frames or stop > source.n_frames or stop - first < 2:
-        raise ValueError(f"clip {name!r}: frames [{first}, {end}] is outside the mocap {motion.name!r}, which has "
-                         f"{source.n_frames} frames at {settings.fps:g} fps; set `frames` in its params.yaml entry "
-                         f"within [0, {source.n_frames}] (end null = to the last frame)")
+        raise ValueError(
+            f"clip {name!r}: frames [{first}, {end}] is outside the mocap {motion.name!r}, which has "
+            f"{source.n_frames} frames at {settings.fps:g} fps; set `frames` in its params.yaml entry "
+            f"within [0, {source.n_frames}] (end null = to the last frame)"
+        )
     keep = slice(first, stop)
     return replace(source, root_pos=source.root_pos[keep], root_rot=source.root_rot[keep], pose=source.pose[keep])
 
@@ -84,7 +93,8 @@ def check_camera_sees_body(camera: Camera, keypoints: np.ndarray, where: str, na
     raise CameraError(
         f"{where}: the camera {what} in {len(frames)} of {len(inside)} frames (first: frame {f}, "
         f"missing {', '.join(missing[:6])}{'...' if len(missing) > 6 else ''}); increase camera.distance "
-        f"or fov, or change elevation/azimuth, in the clip's entry in params.yaml")
+        f"or fov, or change elevation/azimuth, in the clip's entry in params.yaml"
+    )
 
 
 def visibility(camera: Camera, keypoints: np.ndarray, depth_image: np.ndarray) -> np.ndarray:
@@ -98,8 +108,15 @@ def visibility(camera: Camera, keypoints: np.ndarray, depth_image: np.ndarray) -
     return inside & (depth <= surface + OCCLUSION_TOLERANCE_M)
 
 
-def render_gt_clip(name: str, motion: Motion, retargeter: BodyRetargeter, settings: RenderSettings,
-                   video_path: str | Path, gt_path: str | Path, progress: bool = True) -> dict:
+def render_gt_clip(
+    name: str,
+    motion: Motion,
+    retargeter: BodyRetargeter,
+    settings: RenderSettings,
+    video_path: str | Path,
+    gt_path: str | Path,
+    progress: bool = True,
+) -> dict:
     """Render `motion` (resampled to settings.fps) to `video_path` and its ground truth to `gt_path`.
 
     Returns the figures for the stage's metrics: frames, render seconds per frame, how faithfully
@@ -138,35 +155,52 @@ def render_gt_clip(name: str, motion: Motion, retargeter: BodyRetargeter, settin
     contact = sole_gap_in_contact(posed)
     on_body = _on_silhouette(kp2d[:, :17], silhouettes, settings.width)
     arrays = {
-        "format": np.array(GT_FORMAT), "clip": np.array(name), "source_motion": np.array(motion.name),
+        "format": np.array(GT_FORMAT),
+        "clip": np.array(name),
+        "source_motion": np.array(motion.name),
         "fps": np.array(settings.fps),
         # the source motion at the video's frame rate, on the humanoid, in its own (y-up) world
-        "source_root_pos": source.root_pos, "source_root_rot": source.root_rot, "source_pose": source.pose,
-        "source_joints": source.body_positions()[0], "source_joint_names": np.array(source.skeleton.body_names),
+        "source_root_pos": source.root_pos,
+        "source_root_rot": source.root_rot,
+        "source_pose": source.pose,
+        "source_joints": source.body_positions()[0],
+        "source_joint_names": np.array(source.skeleton.body_names),
         # the same joints placed as the body in the video (z-up, scaled): render = scale * R @ x
-        "source_joints_render": posed.source_joints, "source_to_render_rotation": retargeter.to_world,
+        "source_joints_render": posed.source_joints,
+        "source_to_render_rotation": retargeter.to_world,
         "source_to_render_scale": np.array(posed.scale),
         # the rendered body's keypoints (COCO-17 first, then anny's six foot points)
-        "keypoint_names": np.array(posed.keypoint_names), "keypoints_3d": posed.keypoints,
-        "keypoints_2d": kp2d, "keypoints_depth": kp_depth, "visible": visible,
-        "body_joints": posed.body_joints, "body_joint_names": np.array(list(FOLLOWED_JOINTS)),
+        "keypoint_names": np.array(posed.keypoint_names),
+        "keypoints_3d": posed.keypoints,
+        "keypoints_2d": kp2d,
+        "keypoints_depth": kp_depth,
+        "visible": visible,
+        "body_joints": posed.body_joints,
+        "body_joint_names": np.array(list(FOLLOWED_JOINTS)),
         "sole_heights": posed.sole_heights,  # (T, 2) lowest vertex of the left, right shoe: foot contact truth
         "source_sole_heights": posed.source_sole_heights,  # (T, 2) the humanoid's foot boxes, same placement
         "phenotype": np.array(repr(retargeter.phenotype)),
-        "silhouette_packed": silhouettes, "frames_sha256": np.array(digest.hexdigest()),
+        "silhouette_packed": silhouettes,
+        "frames_sha256": np.array(digest.hexdigest()),
         **camera.to_arrays(),  # the first frame's camera (the only one unless it follows the person)
     }
     if moving:  # each frame's extrinsics (written only for a moving camera: fixed clips' files stay as they were)
-        arrays.update(camera_frames_R=np.stack([c.R for c in cameras]), camera_frames_t=np.stack([c.t for c in cameras]))
+        arrays.update(
+            camera_frames_R=np.stack([c.R for c in cameras]), camera_frames_t=np.stack([c.t for c in cameras])
+        )
     write_npz(gt_path, compress=True, **arrays)
     return {
-        "frames": int(T), "fps": float(settings.fps), "seconds": round(T / settings.fps, 3),
-        "width": settings.width, "height": settings.height,
+        "frames": int(T),
+        "fps": float(settings.fps),
+        "seconds": round(T / settings.fps, 3),
+        "width": settings.width,
+        "height": settings.height,
         "render_seconds_per_frame": round(render_seconds / T, 4),
         "joint_error_mean_m": round(follow["joint_error_mean_m"], 4),
         "joint_error_max_m": round(follow["joint_error_max_m"], 4),
         "limb_direction_error_max_deg": round(follow["limb_direction_error_max_deg"], 4),
-        "body_scale": round(posed.scale, 4), "lift_m": round(posed.lift, 4),
+        "body_scale": round(posed.scale, 4),
+        "lift_m": round(posed.lift, 4),
         "sole_gap_in_contact_m": round(contact, 4),
         "coco_visible_fraction": round(float(visible[:, :17].mean()), 4),
         "coco_on_silhouette_fraction": round(float(on_body), 4),
@@ -191,12 +225,19 @@ def _on_silhouette(uv: np.ndarray, packed: np.ndarray, width: int, radius: int =
         col = np.floor(uv[f, :, 0]).astype(int)
         row = np.floor(uv[f, :, 1]).astype(int)
         for r, c in zip(row, col):
-            hits += bool(sil[f, max(r - radius, 0):max(min(r + radius + 1, h), 0), max(c - radius, 0):max(min(c + radius + 1, width), 0)].any())
+            hits += bool(
+                sil[
+                    f,
+                    max(r - radius, 0) : max(min(r + radius + 1, h), 0),
+                    max(c - radius, 0) : max(min(c + radius + 1, width), 0),
+                ].any()
+            )
     return hits / uv[:, :, 0].size
 
 
-def contact_sheet(frames: list[np.ndarray], keypoints_2d: list[np.ndarray], visible: list[np.ndarray],
-                  labels: list[str], title: str):
+def contact_sheet(
+    frames: list[np.ndarray], keypoints_2d: list[np.ndarray], visible: list[np.ndarray], labels: list[str], title: str
+):
     """Video frames, cropped around the body, with the ground-truth COCO skeleton drawn on them (hidden
     keypoints hollow)."""
     x0, y0, x1, y1 = crop_box(np.stack(keypoints_2d), frames[0].shape[1], frames[0].shape[0])

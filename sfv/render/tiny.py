@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfv.io import quiet_stdio
 from sfv.camera import Camera
+from sfv.io import quiet_stdio
 
 GROUND_URDF = "plane.urdf"  # pybullet_data's checkered ground: texture gives the viewer depth and motion cues
 
@@ -42,8 +42,13 @@ class TinyRenderer:
     def __exit__(self, *exc):
         self.close()
 
-    def render(self, vertices: np.ndarray, face_groups: dict[str, np.ndarray],
-               colours: dict[str, tuple], camera: Camera | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def render(
+        self,
+        vertices: np.ndarray,
+        face_groups: dict[str, np.ndarray],
+        colours: dict[str, tuple],
+        camera: Camera | None = None,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Draw the mesh (vertices (V, 3); faces per colour group) -> rgb (H, W, 3) uint8, depth (H, W)
         metres (far where nothing was drawn), silhouette (H, W) bool. `camera` (same intrinsics and size) films
         this frame instead of the renderer's own: a camera that moves."""
@@ -57,14 +62,25 @@ class TinyRenderer:
         for group, faces in face_groups.items():
             used, inverse = np.unique(faces, return_inverse=True)
             shape = p.createVisualShape(
-                p.GEOM_MESH, vertices=vertices[used].astype(float).tolist(),
-                indices=inverse.reshape(-1).astype(int).tolist(), normals=normals[used].astype(float).tolist(),
-                rgbaColor=list(colours[group]), physicsClientId=c)
+                p.GEOM_MESH,
+                vertices=vertices[used].astype(float).tolist(),
+                indices=inverse.reshape(-1).astype(int).tolist(),
+                normals=normals[used].astype(float).tolist(),
+                rgbaColor=list(colours[group]),
+                physicsClientId=c,
+            )
             body_ids.append(p.createMultiBody(baseVisualShapeIndex=shape, physicsClientId=c))
         w, h = self.camera.width, self.camera.height
         _, _, rgba, zbuffer, seg = p.getCameraImage(
-            w, h, viewMatrix=view, projectionMatrix=self.projection, renderer=p.ER_TINY_RENDERER,
-            shadow=0, lightDirection=self.light_direction, physicsClientId=c)
+            w,
+            h,
+            viewMatrix=view,
+            projectionMatrix=self.projection,
+            renderer=p.ER_TINY_RENDERER,
+            shadow=0,
+            lightDirection=self.light_direction,
+            physicsClientId=c,
+        )
         rgb = np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4)[..., :3].copy()
         depth = self.camera.linear_depth(np.asarray(zbuffer).reshape(h, w))
         silhouette = np.isin(np.asarray(seg).reshape(h, w), body_ids)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from sfv import paths
 from sfv.io import atomic_path
 
 #: stage -> the static page its executed notebook is exported to (by `sfv run`, after the notebook ran)
-HTML_PAGES = {"report": Path("reports") / "results.html"}
+HTML_PAGES = {"report": paths.RESULTS_PAGE}
 
 
 def inline_images(html: str, base: Path) -> str:
@@ -34,13 +35,13 @@ def notebook_html(notebook: str | Path, html: str | Path, title: str | None = No
 
     notebook = Path(notebook)
     if not notebook.is_file():
-        raise FileNotFoundError(f"{notebook}: no executed notebook to export; run the stage first "
-                                "(`dvc repro report`)")
+        raise FileNotFoundError(f"{notebook}: no executed notebook to export; run the stage first (`dvc repro report`)")
     nb = nbformat.read(str(notebook), as_version=4)
     if title:
         nb.metadata["title"] = title
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                            require_js_url="", mathjax_url="")
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True, require_js_url="", mathjax_url=""
+    )
     body, _ = exporter.from_notebook_node(nb)
     body = re.sub(r'<script[^>]*\bsrc=""[^>]*>\s*</script>\s*', "", body)
     body = inline_images(body, notebook.parent)

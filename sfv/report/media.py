@@ -17,15 +17,20 @@ from sfv.video import VideoError, mp4_writer, probe, read_frames
 #: H.264 quality (imageio's 0-10) of the clips: the same as the evaluation videos they are cut from
 CLIP_QUALITY = 5
 #: data: URI media types of what a page may carry
-MEDIA_TYPES = {".gif": "image/gif", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
-               ".mp4": "video/mp4"}
+MEDIA_TYPES = {
+    ".gif": "image/gif",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".mp4": "video/mp4",
+}
 
 
 def video_clip(video: str | Path, clip: str | Path, seconds: float, fps: float, width: int) -> Path:
     """The first `seconds` of `video` at about `fps` frames/s (every k-th frame, k = round(video fps / fps)) and
     `width` pixels wide at most (aspect kept, never enlarged, even sizes for H.264), as an mp4 written atomically."""
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     video = Path(video)
     info = probe(video)

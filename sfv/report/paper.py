@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sfv.markdown import markdown_table
+
 
 @dataclass(frozen=True)
 class PaperFigure:
@@ -21,25 +23,32 @@ class PaperFigure:
 #: report section -> the published figures for the same quantities
 PAPER: dict[str, tuple[PaperFigure, ...]] = {
     "reconstruction": (
-        PaperFigure("optimisation", "Adam, lr 1e-3, 300 iterations over the whole clip",
-                    "SFV official code (akanazawa/motion_reconstruction, src/config.py)"),
-        PaperFigure("loss weights", "2D 10, 3D consistency 100, joint smoothness 25, camera smoothness 1, shape 0.5",
-                    "SFV official code (src/config.py, src/refiner.py)"),
+        PaperFigure(
+            "optimisation",
+            "Adam, lr 1e-3, 300 iterations over the whole clip",
+            "SFV official code (akanazawa/motion_reconstruction, src/config.py)",
+        ),
+        PaperFigure(
+            "loss weights",
+            "2D 10, 3D consistency 100, joint smoothness 25, camera smoothness 1, shape 0.5",
+            "SFV official code (src/config.py, src/refiner.py)",
+        ),
     ),
     "imitation": (
         PaperFigure("samples per skill", "about 60 M", "DeepMimic (Peng et al. 2018), the framework SFV trains with"),
         PaperFigure("wall-clock per skill", "about a day on 16 workers", "DeepMimic (Peng et al. 2018)"),
         PaperFigure("normalised return per skill", None, "SFV, Table 1 (per-skill performance statistics)"),
     ),
-    "asi": (
-        PaperFigure("ASI against uniform RSI", None, "SFV, the table comparing ASI with RSI"),
-    ),
+    "asi": (PaperFigure("ASI against uniform RSI", None, "SFV, the table comparing ASI with RSI"),),
     "morphology": (
         PaperFigure("Atlas retargeted skills", "backflip, handspring, dance, vault (shown)", "SFV project page"),
     ),
     "terrain": (
-        PaperFigure("skills on irregular terrain", "backflip on slopes, cartwheel across gaps (shown)",
-                    "SFV paper (Fig. 1) and project page"),
+        PaperFigure(
+            "skills on irregular terrain",
+            "backflip on slopes, cartwheel across gaps (shown)",
+            "SFV paper (Fig. 1) and project page",
+        ),
     ),
 }
 
@@ -49,8 +58,10 @@ def markdown(section: str) -> str:
     figures = PAPER.get(section, ())
     if not figures:
         return ""
-    lines = ["| quantity | published | source |", "|---|---|---|"]
-    for f in figures:
-        lines.append(f"| {f.quantity} | {f.value if f.value is not None else 'not in the kit’s checked references'} "
-                     f"| {f.source} |")
-    return "\n".join(lines)
+    return markdown_table(
+        ["quantity", "published", "source"],
+        (
+            [f.quantity, f.value if f.value is not None else "not in the kit’s checked references", f.source]
+            for f in figures
+        ),
+    )

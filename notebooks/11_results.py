@@ -36,8 +36,11 @@ import json
 from IPython.display import HTML, Image, Markdown, display
 
 from sfv import paths
+from sfv.analysis import learning_speed
+from sfv.imitate import figures
 from sfv.io import write_json, write_text
 from sfv.notebook import executed_path, stage_params
+from sfv.plots import save_figure
 from sfv.report import paper
 from sfv.report.export import HTML_PAGES
 from sfv.report.media import linked_video, video_clip
@@ -81,7 +84,7 @@ show("overview")
 # ## The policies, moving
 #
 # The first seconds of each policy's evaluation: the source video, the simulated character, and its
-# reference (notebook 03 makes the full videos, `data/policies/<kind>/<clip>/evaluation.mp4`).
+# reference (notebook 06 makes the full videos, `data/policies/<kind>/<clip>/evaluation.mp4`).
 
 # %%
 rollout_clips = {}
@@ -100,7 +103,7 @@ for kind, clips in (("video", list(params.imitate.clips)), ("mocap", list(params
 # ## Pose estimation
 #
 # 2D error and PCK@0.05 against the rendered keypoints, 3D PA-MPJPE against the mocap joints, with and
-# without the rotation search (notebook 01).
+# without the rotation search (notebook 03).
 
 # %%
 show("pose")
@@ -109,8 +112,8 @@ show("pose")
 # ## Motion reconstruction
 #
 # Jitter is the mean joint acceleration (mm/frame²). "Before" is the estimator's 3D poses, and "after" is the
-# reconstructed motion. The errors are MPJPE against the mocap the clip was rendered from (notebook 02).
-# The second table sets every rendered clip beside the camera that filmed it (notebook 02b).
+# reconstructed motion. The errors are MPJPE against the mocap the clip was rendered from (notebook 04).
+# The second table sets every rendered clip beside the camera that filmed it (notebook 05).
 
 # %%
 show("reconstruction")
@@ -120,7 +123,7 @@ show_figure(paths.plot_dir("cameras") / "errors_by_camera.png")
 # %% [markdown]
 # ## Motion imitation
 #
-# Each policy in a deterministic 20 s rollout from phase 0, against its own reference (notebook 03). The oracle
+# Each policy in a deterministic 20 s rollout from phase 0, against its own reference (notebook 06). The oracle
 # is the same training on the ground-truth mocap: the upper bound a perfect reconstruction would allow.
 
 # %%
@@ -129,7 +132,7 @@ show("imitation")
 # %% [markdown]
 # ## End to end, against the ground truth
 #
-# The reference, the video policy and the oracle policy, each against the truth with one measure (notebook 04).
+# The reference, the video policy and the oracle policy, each against the truth with one measure (notebook 07).
 
 # %%
 show("end_to_end")
@@ -149,6 +152,58 @@ show("samples_to_skill")
 show("asi")
 
 # %% [markdown]
+# The lever ablation: each variant changes one setting of `imitate` (PPO's rollout, minibatch, epochs,
+# learning rate and its schedule, advantage normalisation, value clipping, discount; network size; action mode
+# and scale; phase encoding; the reference-root observation; reward scales; early termination; ASI) and trains
+# the same mocap clip for the same budget and seed (`bench/imitation_levers.py`). The defaults in `params.yaml`
+# are the variants these measurements chose. One seed per variant: differences of a centimetre are within the
+# noise between seeds.
+
+# %%
+for bench_clip, (rows, lever_curves) in learning_speed.lever_results().items():
+    display(
+        Markdown(
+            f"**Lever ablation on `{bench_clip}`** (mocap reference, one seed; evaluation after the "
+            "budget)\n\n" + learning_speed.lever_table(rows, lever_curves)
+        )
+    )
+    if {"baseline", "asi"} <= set(lever_curves):
+        display(
+            Image(
+                save_figure(
+                    figures.compare_curves(
+                        {"RSI": lever_curves["baseline"], "ASI": lever_curves["asi"]},
+                        f"{bench_clip}: ASI against RSI (same seed)",
+                    ),
+                    plot_dir / f"asi_vs_rsi_{bench_clip}.png",
+                )
+            )
+        )
+    with_evaluations = {k: c for k, c in lever_curves.items() if learning_speed.evaluations(c)}
+    if len(with_evaluations) > 1:
+        display(
+            Image(
+                save_figure(
+                    figures.compare_curves(with_evaluations, f"{bench_clip}: lever ablation"),
+                    plot_dir / f"levers_{bench_clip}.png",
+                )
+            )
+        )
+skill_rows, skill_curves = learning_speed.skill_results()
+if skill_rows:
+    display(
+        Markdown(
+            "**Samples to skill** (2 cores; the default settings, but where the clip's column "
+            "names a variant and its overrides)\n\n" + learning_speed.skill_table(skill_rows)
+        )
+    )
+    display(
+        Image(save_figure(figures.compare_curves(skill_curves, "samples to skill"), plot_dir / "samples_to_skill.png"))
+    )
+else:
+    print("samples to skill: not run yet (python bench/samples_to_skill.py)")
+
+# %% [markdown]
 # ## The paper's experiments
 #
 # Morphology transfer (Atlas and the MuJoCo humanoid), irregular terrain, and motion completion from a single
@@ -157,23 +212,31 @@ show("asi")
 # %%
 for name in ("morphology", "terrain", "motion_completion"):
     show(name)
-for video in sorted((paths.DATA / "morphology").glob("*_side_by_side.mp4")):  # notebook 04b: every body on a clip
+for video in sorted((paths.DATA / "morphology").glob("*_side_by_side.mp4")):  # notebook 08: every body on a clip
     clip = video.name.removesuffix("_side_by_side.mp4")
     clip_file = video_clip(video, plot_dir / f"morphology_{clip}.mp4", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width * 3)
     rollout_clips[f"morphology transfer: {clip}"] = str(clip_file)
-    display(HTML(f"<p><b>morphology transfer, {clip}: the source and the humanoid (left), then each other body "
-                 "(morphology_transfer.characters)</b></p>" + linked_video(clip_file, clip, here)))
-for video in sorted((paths.DATA / "terrain").glob("*/*_policy.mp4")):  # notebook 05: flat and terrain policies
+    display(
+        HTML(
+            f"<p><b>morphology transfer, {clip}: the source and the humanoid (left), then each other body "
+            "(morphology_transfer.characters)</b></p>" + linked_video(clip_file, clip, here)
+        )
+    )
+for video in sorted((paths.DATA / "terrain").glob("*/*_policy.mp4")):  # notebook 09: flat and terrain policies
     run, policy = video.parent.name, video.stem.removesuffix("_policy")
     clip_file = video_clip(video, plot_dir / f"terrain_{run}_{policy}.mp4", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
     rollout_clips[f"irregular terrain: {run}, {policy} policy"] = str(clip_file)
     display(HTML(f"<p><b>irregular terrain, {run}: the {policy} policy</b></p>" + linked_video(clip_file, run, here)))
-still_video = paths.DATA / "completion" / "still_to_motion.mp4"  # notebook 07: one still continued by a policy
+still_video = paths.DATA / "completion" / "still_to_motion.mp4"  # notebook 10: one still continued by a policy
 if still_video.is_file():
     clip_file = video_clip(still_video, plot_dir / "still_to_motion.mp4", cfg.gif_seconds, cfg.gif_fps, cfg.gif_width)
     rollout_clips["motion completion: a still, continued by a policy"] = str(clip_file)
-    display(HTML("<p><b>A still (left), continued in physics by the policy of the skill it shows</b></p>"
-                 + linked_video(clip_file, "still to motion", here)))
+    display(
+        HTML(
+            "<p><b>A still (left), continued in physics by the policy of the skill it shows</b></p>"
+            + linked_video(clip_file, "still to motion", here)
+        )
+    )
 
 # %%
 summary = {name: t.records() for name, t in tables.items()}

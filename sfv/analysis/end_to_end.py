@@ -1,5 +1,5 @@
 """The end-to-end table: per clip, the reconstruction, the policy learned from video and the oracle policy,
-each against the ground truth (what notebook 04 shows and metrics/end_to_end.json holds).
+each against the ground truth (what notebook 07 shows and metrics/end_to_end.json holds).
 
 Built from the metrics the reconstruction and imitation stages wrote, so it costs nothing to rebuild.
 The gap column is the video policy's body error minus the oracle's: what learning from video costs.
@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from sfv import paths
+from sfv.markdown import markdown_table
 from sfv.plots import plt
 
 #: table columns: (key, header, unit scale, digits)
@@ -37,21 +38,24 @@ def _read(path: Path) -> dict | None:
 
 def row(clip: str, reconstruction: dict | None, video: dict | None, oracle: dict | None) -> dict:
     """One clip's row from its stages' metrics (None: that stage did not run for the clip)."""
+
     def get(m, key, scale=1.0):
         return None if m is None or m.get(key) is None else round(float(m[key]) * scale, 4)
 
-    out = {"clip": clip,
-           "mpjpe_mm": get(reconstruction, "mpjpe_mm"),
-           "reference_error_cm": get(video, "reference_truth_body_error_m", 100),
-           "video_error_cm": get(video, "truth_body_error_m", 100),
-           "video_tracking_cm": get(video, "tracking_error_m", 100),
-           "video_survived": get(video, "survived_fraction"),
-           "video_drift_m": get(video, "truth_root_drift_final_m"),
-           "video_samples_m": get(video, "train_samples", 1e-6),
-           "oracle_error_cm": get(oracle, "truth_body_error_m", 100),
-           "oracle_survived": get(oracle, "survived_fraction"),
-           "oracle_drift_m": get(oracle, "truth_root_drift_final_m"),
-           "oracle_samples_m": get(oracle, "train_samples", 1e-6)}
+    out = {
+        "clip": clip,
+        "mpjpe_mm": get(reconstruction, "mpjpe_mm"),
+        "reference_error_cm": get(video, "reference_truth_body_error_m", 100),
+        "video_error_cm": get(video, "truth_body_error_m", 100),
+        "video_tracking_cm": get(video, "tracking_error_m", 100),
+        "video_survived": get(video, "survived_fraction"),
+        "video_drift_m": get(video, "truth_root_drift_final_m"),
+        "video_samples_m": get(video, "train_samples", 1e-6),
+        "oracle_error_cm": get(oracle, "truth_body_error_m", 100),
+        "oracle_survived": get(oracle, "survived_fraction"),
+        "oracle_drift_m": get(oracle, "truth_root_drift_final_m"),
+        "oracle_samples_m": get(oracle, "train_samples", 1e-6),
+    }
     both = out["video_error_cm"] is not None and out["oracle_error_cm"] is not None
     out["gap_cm"] = round(out["video_error_cm"] - out["oracle_error_cm"], 4) if both else None
     return out
@@ -61,20 +65,23 @@ def table(clips: list[str], oracle_clips: list[str], root: Path = Path(".")) -> 
     """Rows for every clip learned from video, then every oracle-only clip, read from the stages' metrics."""
     rows = []
     for clip in list(clips) + [c for c in oracle_clips if c not in clips]:
-        rows.append(row(clip, _read(paths.clip_metrics_file("reconstruct", clip, root)),
-                        _read(paths.clip_metrics_file("imitate", clip, root)) if clip in clips else None,
-                        _read(paths.clip_metrics_file("imitate_oracle", clip, root)) if clip in oracle_clips else None))
+        rows.append(
+            row(
+                clip,
+                _read(paths.clip_metrics_file("reconstruct", clip, root)),
+                _read(paths.clip_metrics_file("imitate", clip, root)) if clip in clips else None,
+                _read(paths.clip_metrics_file("imitate_oracle", clip, root)) if clip in oracle_clips else None,
+            )
+        )
     return rows
 
 
 def markdown(rows: list[dict]) -> str:
     """The table as markdown (— where a column does not apply)."""
-    head = "| clip | " + " | ".join(h for _, h, _, _ in COLUMNS) + " |"
-    lines = [head, "|" + "---|" * (len(COLUMNS) + 1)]
-    for r in rows:
-        cells = ["—" if r[k] is None else f"{r[k]:.{d}f}" for k, _, _, d in COLUMNS]
-        lines.append(f"| {r['clip']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return markdown_table(
+        ["clip", *(h for _, h, _, _ in COLUMNS)],
+        ([r["clip"], *("—" if r[k] is None else f"{r[k]:.{d}f}" for k, _, _, d in COLUMNS)] for r in rows),
+    )
 
 
 def figure(rows: list[dict]):
@@ -82,16 +89,31 @@ def figure(rows: list[dict]):
     shown = [r for r in rows if r["reference_error_cm"] is not None or r["oracle_error_cm"] is not None]
     fig, ax = plt.subplots(figsize=(max(7, 1.6 * len(shown) + 2), 3.8))
     x = np.arange(len(shown))
-    for k, (key, label, colour) in enumerate((("reference_error_cm", "reference (reconstruction)", "#999999"),
-                                              ("video_error_cm", "policy learned from video", "#4c72b0"),
-                                              ("oracle_error_cm", "oracle policy (mocap)", "#55a868"))):
+    for k, (key, label, colour) in enumerate(
+        (
+            ("reference_error_cm", "reference (reconstruction)", "#999999"),
+            ("video_error_cm", "policy learned from video", "#4c72b0"),
+            ("oracle_error_cm", "oracle policy (mocap)", "#55a868"),
+        )
+    ):
         values = [np.nan if r[key] is None else r[key] for r in shown]
         bars = ax.bar(x + (k - 1) * 0.27, values, 0.27, label=label, color=colour)
         for b, r in zip(bars, shown):
-            survived = r["video_survived"] if key == "video_error_cm" else r["oracle_survived"] if key == "oracle_error_cm" else None
+            survived = (
+                r["video_survived"]
+                if key == "video_error_cm"
+                else r["oracle_survived"]
+                if key == "oracle_error_cm"
+                else None
+            )
             if survived is not None and survived < 1:
-                ax.annotate(f"fell\n{survived:.0%}", (b.get_x() + b.get_width() / 2, b.get_height()), fontsize=7,
-                            ha="center", va="bottom")
+                ax.annotate(
+                    f"fell\n{survived:.0%}",
+                    (b.get_x() + b.get_width() / 2, b.get_height()),
+                    fontsize=7,
+                    ha="center",
+                    va="bottom",
+                )
     ax.set_xticks(x, [r["clip"] for r in shown])
     ax.set_ylabel("body error vs ground truth (cm)")
     ax.set_title("From the video to a simulated skill, against the ground truth", fontsize=10)

@@ -46,8 +46,10 @@ from sfv.plots import save_figure
 entry = stage_params(params_file).clips[clip]
 print(show(entry))
 facts = describe_clip(clip, entry)
-print(f"{clip}: {facts['kind']} clip, {facts['frames']} frames at {facts['fps']:g} fps ({facts['seconds']:.2f} s), "
-      f"{facts['width']}x{facts['height']} {facts['codec']}: {facts['video']}")
+print(
+    f"{clip}: {facts['kind']} clip, {facts['frames']} frames at {facts['fps']:g} fps ({facts['seconds']:.2f} s), "
+    f"{facts['width']}x{facts['height']} {facts['codec']}: {facts['video']}"
+)
 
 # %% [markdown]
 # ## Contact sheet
@@ -59,9 +61,13 @@ print(f"{clip}: {facts['kind']} clip, {facts['frames']} frames at {facts['fps']:
 picks = evenly_spaced(facts["frames"], 8)
 shown = frames_at(facts["video"], picks, facts["first"], facts["end"])
 first, fps = facts["first"], facts["fps"]
-fig = frame_grid([shown[i] for i in picks], [f"frame {first + i} · {(first + i) / fps:.2f} s" for i in picks],
-                 f"{clip}: {facts['kind']} clip, {facts['frames']} frames at {fps:g} fps ({facts['source']})",
-                 panel_width=3.0, title_room=0.6)
+fig = frame_grid(
+    [shown[i] for i in picks],
+    [f"frame {first + i} · {(first + i) / fps:.2f} s" for i in picks],
+    f"{clip}: {facts['kind']} clip, {facts['frames']} frames at {fps:g} fps ({facts['source']})",
+    panel_width=3.0,
+    title_room=0.6,
+)
 sheet = save_figure(fig, paths.clip_plot_dir("clips", clip) / "contact_sheet.png", dpi=80)
 display(Image(str(sheet)))
 

@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 02b · Pose and reconstruction by camera: is anything tuned to one camera?
 #
-# Notebooks 01 and 02 run per clip. This one puts every rendered clip side by side with the camera that
+# Notebooks 03 and 04 run per clip. This one puts every rendered clip side by side with the camera that
 # filmed it. Nine clips are filmed at 640×480, 30 fps, through a 45° lens, level. Five more film the same mocap
 # otherwise: portrait 1080×1920 at 60 fps through a 65° lens (`walk_portrait`), 1280×720 through a 30° lens
 # from 7 m (`jump_720p`), a 75° lens from 2.3 m (`kick_wide`), 60 fps (`run_60fps`), a camera rolled 12° and

@@ -53,6 +53,7 @@ from sfv.imitate.train import train
 from sfv.io import write_json
 from sfv.irregular_terrain.experiment import POLICIES, run_settings, score, summarise
 from sfv.irregular_terrain.figures import comparison_figure, learning_figure, terrain_figure
+from sfv.markdown import markdown_table
 from sfv.motion import load_motion
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
@@ -63,8 +64,9 @@ print(json.dumps(cfg.model_dump(), indent=1))
 plot_dir = paths.plot_dir("irregular_terrain")
 out_dir = paths.DATA / "terrain"
 if not cfg.runs:
-    raise ValueError("irregular_terrain.runs is empty: add (clip, terrain) pairs to params.yaml, e.g. "
-                     "{clip: walk, terrain: slope}")
+    raise ValueError(
+        "irregular_terrain.runs is empty: add (clip, terrain) pairs to params.yaml, e.g. {clip: walk, terrain: slope}"
+    )
 
 # %% [markdown]
 # ## The terrains
@@ -91,13 +93,23 @@ for name in terrains:
 settings, summaries, curves = {}, {}, {}
 for run in cfg.runs:
     flat_dir = paths.policy_dir(run.clip, "video")
-    settings[run.name] = s = run_settings(flat_dir, run, cfg.heightmap, cfg.budget, params.imitate.ppo.checkpoint_every,
-                                          params.imitate.ppo.evaluate_every)
+    settings[run.name] = s = run_settings(
+        flat_dir, run, cfg.heightmap, cfg.budget, params.imitate.ppo.checkpoint_every, params.imitate.ppo.evaluate_every
+    )
     print(f"{run.name}: from {flat_dir}, {cfg.budget:,} samples on {run.terrain}")
-    summaries[run.name] = train(flat_dir / "reference.npz", out_dir / run.name, s.env, s.reward, s.ppo, seed=s.seed,
-                                evaluation_seconds=cfg.evaluation.seconds, warm_start=flat_dir, cluster=params.cluster,
-                                run_dir=paths.run_dir("irregular_terrain", run.name),
-                                tensorboard_dir=paths.tensorboard_dir("irregular_terrain", run.name))
+    summaries[run.name] = train(
+        flat_dir / "reference.npz",
+        out_dir / run.name,
+        s.env,
+        s.reward,
+        s.ppo,
+        seed=s.seed,
+        evaluation_seconds=cfg.evaluation.seconds,
+        warm_start=flat_dir,
+        cluster=params.cluster,
+        run_dir=paths.run_dir("irregular_terrain", run.name),
+        tensorboard_dir=paths.tensorboard_dir("irregular_terrain", run.name),
+    )
     curves[run.name] = read_curve(out_dir / run.name / "curve.csv")
     minutes = summaries[run.name]["wall_seconds"] / 60
     print(f"  {summaries[run.name]['timesteps']:,} samples, {minutes:.0f} min")
@@ -126,16 +138,41 @@ for run in cfg.runs:
             video = None
             if cfg.evaluation.video and seed == cfg.evaluation.seeds[0]:
                 video = out_dir / run.name / f"{policy}_policy.mp4"
-            result = rollout(model, motion, env, s.reward, cfg.evaluation.seconds, video=video,
-                             width=cfg.evaluation.width, height=cfg.evaluation.height, policy_normaliser=normaliser,
-                             seed=seed)
+            result = rollout(
+                model,
+                motion,
+                env,
+                s.reward,
+                cfg.evaluation.seconds,
+                video=video,
+                width=cfg.evaluation.width,
+                height=cfg.evaluation.height,
+                policy_normaliser=normaliser,
+                seed=seed,
+            )
             per_seed.append(score(result, seed))
         scores[run.name][policy] = per_seed
         rows.append(summarise(run, policy, per_seed, None if policy == "flat" else summaries[run.name]["timesteps"]))
 
-display(Markdown("| clip | terrain | policy | distance (m) | time up (s) | falls | tracking (cm) |\n|---|---|---|---|---|---|---|\n"
-                 + "\n".join(f"| {r['clip']} | {r['terrain']} | {r['policy']} | {r['distance_m']:.2f} | "
-                             f"{r['survived_s']:.1f} | {r['falls']} | {r['tracking_cm']:.1f} |" for r in rows)))
+display(
+    Markdown(
+        markdown_table(
+            ["clip", "terrain", "policy", "distance (m)", "time up (s)", "falls", "tracking (cm)"],
+            (
+                [
+                    r["clip"],
+                    r["terrain"],
+                    r["policy"],
+                    f"{r['distance_m']:.2f}",
+                    f"{r['survived_s']:.1f}",
+                    r["falls"],
+                    f"{r['tracking_cm']:.1f}",
+                ]
+                for r in rows
+            ),
+        )
+    )
+)
 display(Image(str(save_figure(comparison_figure(scores), plot_dir / "flat_vs_terrain.png"))))
 
 # %% [markdown]
@@ -152,7 +189,13 @@ if cfg.evaluation.video:
             display(Video(str(out_dir / run.name / f"{policy}_policy.mp4"), embed=False, width=cfg.evaluation.width))
 
 # %%
-write_json(paths.metrics_file("irregular_terrain"), {
-    "rows": rows, "seconds": cfg.evaluation.seconds, "seeds": list(cfg.evaluation.seeds),
-    "per_seed": {name: per_policy for name, per_policy in scores.items()}})
+write_json(
+    paths.metrics_file("irregular_terrain"),
+    {
+        "rows": rows,
+        "seconds": cfg.evaluation.seconds,
+        "seeds": list(cfg.evaluation.seeds),
+        "per_seed": {name: per_policy for name, per_policy in scores.items()},
+    },
+)
 print(f"wrote {paths.metrics_file('irregular_terrain')}")

@@ -49,9 +49,9 @@ from sfv.imitate.evaluate import load_policy, rollout
 from sfv.imitate.figures import compare_curves
 from sfv.imitate.train import train
 from sfv.io import write_json
+from sfv.markdown import markdown_table
 from sfv.morphology.figures import retarget_figure
-from sfv.morphology.transfer import (humanoid_figures, side_by_side, transfer_reference, transfer_row,
-                                     video_reference)
+from sfv.morphology.transfer import humanoid_figures, side_by_side, transfer_reference, transfer_row, video_reference
 from sfv.motion import load_motion, save_npz
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
@@ -79,13 +79,45 @@ for character, clip in runs:
     motion, fit = transfer_reference(clip, character, cfg.retarget)
     references[character, clip] = save_npz(motion, out_dir / character / clip / "reference.npz")
     fits[character, clip] = fit
-    display(Image(str(save_figure(retarget_figure(load_motion(video_reference(clip)), motion),
-                                  plot_dir / f"{character}_{clip}_retarget.png"))))
-display(Markdown("| body | clip | scale | key points (cm) | limbs (cm) | penetration (cm) | foot skate (cm/frame) | "
-                 "humanoid's skate |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
-                     f"| {ch} | {c} | {f['scale']:.3f} | {f['keypoint_error_cm']:.1f} | {f['limb_error_cm']:.1f} | "
-                     f"{f['penetration_cm']:.2f} | {f['foot_skate_cm']:.2f} | {f['source_foot_skate_cm']:.2f} |"
-                     for (ch, c), f in fits.items())))
+    display(
+        Image(
+            str(
+                save_figure(
+                    retarget_figure(load_motion(video_reference(clip)), motion),
+                    plot_dir / f"{character}_{clip}_retarget.png",
+                )
+            )
+        )
+    )
+display(
+    Markdown(
+        markdown_table(
+            [
+                "body",
+                "clip",
+                "scale",
+                "key points (cm)",
+                "limbs (cm)",
+                "penetration (cm)",
+                "foot skate (cm/frame)",
+                "humanoid's skate",
+            ],
+            (
+                [
+                    ch,
+                    c,
+                    f"{f['scale']:.3f}",
+                    f"{f['keypoint_error_cm']:.1f}",
+                    f"{f['limb_error_cm']:.1f}",
+                    f"{f['penetration_cm']:.2f}",
+                    f"{f['foot_skate_cm']:.2f}",
+                    f"{f['source_foot_skate_cm']:.2f}",
+                ]
+                for (ch, c), f in fits.items()
+            ),
+        )
+    )
+)
 
 # %% [markdown]
 # ## Learning on the other bodies
@@ -98,14 +130,23 @@ ppo = params.imitate.ppo.model_copy(update={"total_timesteps": cfg.total_timeste
 summaries, curves = {}, {}
 for character, clip in runs:
     policy_folder = out_dir / character / clip
-    summaries[character, clip] = train(references[character, clip], policy_folder, params.imitate.env, params.imitate.reward,
-                                       ppo, seed=params.base.seed, evaluation_seconds=cfg.evaluation.seconds,
-                                       cluster=params.cluster,
-                                       run_dir=paths.run_dir("morphology_transfer", f"{character}_{clip}"),
-                                       tensorboard_dir=paths.tensorboard_dir("morphology_transfer", f"{character}_{clip}"))
+    summaries[character, clip] = train(
+        references[character, clip],
+        policy_folder,
+        params.imitate.env,
+        params.imitate.reward,
+        ppo,
+        seed=params.base.seed,
+        evaluation_seconds=cfg.evaluation.seconds,
+        cluster=params.cluster,
+        run_dir=paths.run_dir("morphology_transfer", f"{character}_{clip}"),
+        tensorboard_dir=paths.tensorboard_dir("morphology_transfer", f"{character}_{clip}"),
+    )
     curves[f"{character} {clip}"] = read_curve(policy_folder / "curve.csv")
-    print(f"{character} {clip}: {summaries[character, clip]['timesteps']:,} samples, "
-          f"{summaries[character, clip]['wall_seconds'] / 60:.0f} min")
+    print(
+        f"{character} {clip}: {summaries[character, clip]['timesteps']:,} samples, "
+        f"{summaries[character, clip]['wall_seconds'] / 60:.0f} min"
+    )
 
 # %% [markdown]
 # ## The bodies beside the humanoid
@@ -122,28 +163,77 @@ for clip in cfg.clips:
         policy_folder = out_dir / character / clip
         model, normaliser = load_policy(policy_folder)
         videos.append(policy_folder / "evaluation.mp4")
-        result = rollout(model, load_motion(references[character, clip], character), params.imitate.env,
-                         params.imitate.reward, cfg.evaluation.seconds, video=videos[-1], width=cfg.evaluation.width,
-                         height=cfg.evaluation.height, policy_normaliser=normaliser)
-        rows.append(transfer_row(clip, character, fits[character, clip], result, summaries[character, clip],
-                                 humanoid_figures(clip)))
+        result = rollout(
+            model,
+            load_motion(references[character, clip], character),
+            params.imitate.env,
+            params.imitate.reward,
+            cfg.evaluation.seconds,
+            video=videos[-1],
+            width=cfg.evaluation.width,
+            height=cfg.evaluation.height,
+            policy_normaliser=normaliser,
+        )
+        rows.append(
+            transfer_row(
+                clip, character, fits[character, clip], result, summaries[character, clip], humanoid_figures(clip)
+            )
+        )
     humanoid_video = paths.policy_dir(clip, "video") / "evaluation.mp4"
     if humanoid_video.is_file():
         videos.insert(0, humanoid_video)
     both = side_by_side(videos, out_dir / f"{clip}_side_by_side.mp4", cfg.evaluation.height)
-    display(Markdown(f"**{clip}**: " + ("the source video and the humanoid, then " if humanoid_video.is_file() else "")
-                     + ", ".join(cfg.characters)))
+    display(
+        Markdown(
+            f"**{clip}**: "
+            + ("the source video and the humanoid, then " if humanoid_video.is_file() else "")
+            + ", ".join(cfg.characters)
+        )
+    )
     display(Video(str(both), embed=False, width=min(1280, (len(videos) + 1) * cfg.evaluation.width)))
 
-display(Markdown("| body | clip | tracking (cm) | time up (s) | samples (M) | minutes | humanoid tracking (cm) | "
-                 "humanoid time up (s) |\n|---|---|---|---|---|---|---|---|\n" + "\n".join(
-                     f"| {r['character']} | {r['clip']} | {r['tracking_cm']:.1f} | {r['survived_s']:.1f} of "
-                     f"{r['evaluated_s']:g} | {r['samples_m']:.2f} | {r['minutes']:.0f} | "
-                     + (f"{r['humanoid_tracking_cm']:.1f} | {r['humanoid_survived_s']:.1f} |"
-                        if r['humanoid_tracking_cm'] is not None else "— | — |") for r in rows)))
+display(
+    Markdown(
+        markdown_table(
+            [
+                "body",
+                "clip",
+                "tracking (cm)",
+                "time up (s)",
+                "samples (M)",
+                "minutes",
+                "humanoid tracking (cm)",
+                "humanoid time up (s)",
+            ],
+            (
+                [
+                    r["character"],
+                    r["clip"],
+                    f"{r['tracking_cm']:.1f}",
+                    f"{r['survived_s']:.1f} of {r['evaluated_s']:g}",
+                    f"{r['samples_m']:.2f}",
+                    f"{r['minutes']:.0f}",
+                    *(
+                        (f"{r['humanoid_tracking_cm']:.1f}", f"{r['humanoid_survived_s']:.1f}")
+                        if r["humanoid_tracking_cm"] is not None
+                        else ("—", "—")
+                    ),
+                ]
+                for r in rows
+            ),
+        )
+    )
+)
 
 # %%
-display(Image(str(save_figure(compare_curves(curves, "other bodies learning the clips from video"),
-                              plot_dir / "learning_curves.png"))))
+display(
+    Image(
+        str(
+            save_figure(
+                compare_curves(curves, "other bodies learning the clips from video"), plot_dir / "learning_curves.png"
+            )
+        )
+    )
+)
 write_json(paths.metrics_file("morphology_transfer"), {"rows": rows, "characters": cfg.characters})
 print(f"wrote {paths.metrics_file('morphology_transfer')}")

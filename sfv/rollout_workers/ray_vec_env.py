@@ -1,6 +1,6 @@
 """Rollout workers as Ray actors: the blocks of envs of `BatchedSubprocVecEnv`, on any node of a Ray cluster.
 
-Each block (`sfv.imitate.vec_env.EnvBlock`: several simulators stepped as one numpy batch) lives in a Ray actor
+Each block (`sfv.rollout_workers.vec_env.EnvBlock`: several simulators stepped as one numpy batch) lives in a Ray actor
 instead of a local process; the learner stays in the calling process and talks to the actors as it talks to its
 pipes, one command per block and round trip. For the same seeds the rollouts are the ones the local workers give
 (tests/test_cluster.py), so the backend is not a stage dependency.
@@ -23,7 +23,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from sfv.imitate.vec_env import BlockVecEnv, EnvBlock
+from sfv.rollout_workers.vec_env import BlockVecEnv, EnvBlock
 
 
 class WorkerLost(RuntimeError):
@@ -36,8 +36,10 @@ def connect(address: str | None = None):
     try:
         import ray
     except ImportError:
-        raise ImportError("the Ray backend needs the cluster extra: pip install -e '.[cluster]' (or set "
-                          "cluster.backend: local in params.yaml)") from None
+        raise ImportError(
+            "the Ray backend needs the cluster extra: pip install -e '.[cluster]' (or set "
+            "cluster.backend: local in params.yaml)"
+        ) from None
     if not ray.is_initialized():
         ray.init(address=address, log_to_driver=False, include_dashboard=False, configure_logging=False)
     return ray
@@ -68,8 +70,15 @@ class RayVecEnv(BlockVecEnv):
     cpus_per_worker: Ray CPUs each actor asks for (fractions let several share a core); spread: place the actors
     on as many nodes as possible (Ray's SPREAD strategy)."""
 
-    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], n_workers: int, address: str | None = None,
-                 cpus_per_worker: float = 1.0, max_replacements: int = 3, spread: bool = True):
+    def __init__(
+        self,
+        env_fns: Sequence[Callable[[], gym.Env]],
+        n_workers: int,
+        address: str | None = None,
+        cpus_per_worker: float = 1.0,
+        max_replacements: int = 3,
+        spread: bool = True,
+    ):
         self._ray = ray = connect(address)
         self._lost = _lost_errors(ray)
         self._fns = list(env_fns)
@@ -85,8 +94,11 @@ class RayVecEnv(BlockVecEnv):
         self._send(0, "get_spaces", None)
         observation_space, action_space = self._recv(0)
         nodes = len(set(self.worker_nodes()))
-        print(f"rollout workers: {len(self.blocks)} Ray actors of {max(len(b) for b in self.blocks)} envs on {nodes} "
-              f"node(s) of the cluster at {ray.get_runtime_context().gcs_address}", flush=True)
+        print(
+            f"rollout workers: {len(self.blocks)} Ray actors of {max(len(b) for b in self.blocks)} envs on {nodes} "
+            f"node(s) of the cluster at {ray.get_runtime_context().gcs_address}",
+            flush=True,
+        )
         self._last_obs: np.ndarray | None = None
         self.waiting = False
         self.closed = False
@@ -110,15 +122,22 @@ class RayVecEnv(BlockVecEnv):
         """A new actor for block w; the answer the lost one owed."""
         reason = f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
         if getattr(err, "actor_init_failed", False):  # its envs could not be made there: not a lost machine
-            raise WorkerLost(f"rollout worker {w} could not make its envs on its node (is the kit installed there, and "
-                             f"the motion file on a filesystem every node sees?): {err}") from err
+            raise WorkerLost(
+                f"rollout worker {w} could not make its envs on its node (is the kit installed there, and "
+                f"the motion file on a filesystem every node sees?): {err}"
+            ) from err
         if len(self.replacements) >= self.max_replacements:
-            raise WorkerLost(f"rollout worker {w} lost ({reason}) after {len(self.replacements)} replacements in this "
-                             f"run (cluster.max_worker_replacements): start the run again to resume from its last "
-                             f"checkpoint, with enough nodes alive") from err
+            raise WorkerLost(
+                f"rollout worker {w} lost ({reason}) after {len(self.replacements)} replacements in this "
+                f"run (cluster.max_worker_replacements): start the run again to resume from its last "
+                f"checkpoint, with enough nodes alive"
+            ) from err
         self.replacements.append({"worker": w, "command": cmd, "error": reason})
-        print(f"rollout worker {w} lost ({reason}); replacing it ({len(self.replacements)} of at most "
-              f"{self.max_replacements} in this run): its {len(self.blocks[w])} envs start new episodes", flush=True)
+        print(
+            f"rollout worker {w} lost ({reason}); replacing it ({len(self.replacements)} of at most "
+            f"{self.max_replacements} in this run): its {len(self.blocks[w])} envs start new episodes",
+            flush=True,
+        )
         try:
             self._ray.kill(self.actors[w])
         except Exception:  # already gone
@@ -130,10 +149,17 @@ class RayVecEnv(BlockVecEnv):
         block = self.blocks[w]
         self._send(w, "reset", [(None, None)] * len(block))
         started = self._recv(w)
-        last = self._last_obs[block[0]:block[-1] + 1] if self._last_obs is not None else [obs for obs, _ in started]
-        return [(obs, 0.0, True, {"TimeLimit.truncated": True, "terminal_observation": np.asarray(prev),
-                                   "worker_lost": reason}, info)
-                for (obs, info), prev in zip(started, last)]
+        last = self._last_obs[block[0] : block[-1] + 1] if self._last_obs is not None else [obs for obs, _ in started]
+        return [
+            (
+                obs,
+                0.0,
+                True,
+                {"TimeLimit.truncated": True, "terminal_observation": np.asarray(prev), "worker_lost": reason},
+                info,
+            )
+            for (obs, info), prev in zip(started, last)
+        ]
 
     def step_wait(self):
         obs, rewards, dones, infos = super().step_wait()

@@ -40,7 +40,6 @@ params_file = "params.yaml"
 import json
 from collections import Counter
 
-import numpy as np
 from IPython.display import Image, Markdown, Video, display
 from tqdm.auto import tqdm
 
@@ -53,6 +52,7 @@ from sfv.completion.model import CompletionMLP, HoldStill, NearestNeighbour
 from sfv.completion.perform import policy_for, policy_settings, start_from_still
 from sfv.imitate.evaluate import load_policy, rollout
 from sfv.io import write_json
+from sfv.markdown import markdown_table
 from sfv.mocap import load_mocap
 from sfv.motion import Motion, load_motion
 from sfv.notebook import stage_params
@@ -84,13 +84,21 @@ for clip in params.reconstruct.clips:
     skill = params.clips[clip].mocap if params.clips[clip].is_mocap else clip
     motion = load_motion(paths.reconstructed_motion(clip, ".npz"))
     entries.append(make_entry(motion, skill, "reconstruction", *entry_args, loop=False, name=clip))
-library_rows = [{"motion": e.name, "kind": e.kind, "skill": e.skill, "frames": len(e.features), "cyclic": e.loop}
-                for e in entries]
-display(Markdown("| motion | kind | skill | frames | cyclic |\n|---|---|---|---|---|\n" + "\n".join(
-    f"| {r['motion']} | {r['kind']} | {r['skill']} | {r['frames']} | {'yes' if r['cyclic'] else 'no'} |"
-    for r in library_rows)))
-print(f"{len(entries)} motions, {sum(r['frames'] for r in library_rows)} examples at {cfg.fps:g} fps; "
-      f"continuation: {entries[0].continuation.shape[1]} steps of {cfg.step_seconds} s")
+library_rows = [
+    {"motion": e.name, "kind": e.kind, "skill": e.skill, "frames": len(e.features), "cyclic": e.loop} for e in entries
+]
+display(
+    Markdown(
+        markdown_table(
+            ["motion", "kind", "skill", "frames", "cyclic"],
+            ([r["motion"], r["kind"], r["skill"], r["frames"], "yes" if r["cyclic"] else "no"] for r in library_rows),
+        )
+    )
+)
+print(
+    f"{len(entries)} motions, {sum(r['frames'] for r in library_rows)} examples at {cfg.fps:g} fps; "
+    f"continuation: {entries[0].continuation.shape[1]} steps of {cfg.step_seconds} s"
+)
 
 # %% [markdown]
 # ## Stills with a known future
@@ -105,13 +113,21 @@ for clip in params.reconstruct.clips:
         continue
     gt = load_gt(paths.ground_truth(clip))
     reconstruction = load_motion(paths.reconstructed_motion(clip, ".npz"))
-    truth = Motion(reconstruction.skeleton, float(gt["fps"]), gt["source_root_pos"], gt["source_root_rot"],
-                   gt["source_pose"], name=clip)
+    truth = Motion(
+        reconstruction.skeleton,
+        float(gt["fps"]),
+        gt["source_root_pos"],
+        gt["source_root_rot"],
+        gt["source_pose"],
+        name=clip,
+    )
     skill = params.clips[clip].mocap
     queries.append(make_query(clip, skill, reconstruction, truth, mocap_entries[skill], *entry_args, stride=cfg.stride))
 if not queries:
-    raise ValueError("motion_completion scores the completion on rendered clips (their truth is known): add at least "
-                     "one `mocap:` clip to reconstruct.clips (and render.clips, pose.clips) in params.yaml")
+    raise ValueError(
+        "motion_completion scores the completion on rendered clips (their truth is known): add at least "
+        "one `mocap:` clip to reconstruct.clips (and render.clips, pose.clips) in params.yaml"
+    )
 print(", ".join(f"{q.clip} ({len(q.frames)})" for q in queries))
 
 # %% [markdown]
@@ -124,24 +140,31 @@ print(", ".join(f"{q.clip} ({len(q.frames)})" for q in queries))
 # %%
 n_bodies, n_steps = entries[0].continuation.shape[2], entries[0].continuation.shape[1]
 m = cfg.model
-methods = {"hold still": lambda: HoldStill(n_bodies, n_steps), "nearest neighbour": NearestNeighbour,
-           "network": lambda: CompletionMLP(tuple(m.hidden), m.epochs, m.learning_rate, m.input_noise,
-                                            seed=params.base.seed)}
+methods = {
+    "hold still": lambda: HoldStill(n_bodies, n_steps),
+    "nearest neighbour": NearestNeighbour,
+    "network": lambda: CompletionMLP(tuple(m.hidden), m.epochs, m.learning_rate, m.input_noise, seed=params.base.seed),
+}
 rows = evaluate(entries, queries, methods, progress=tqdm)
 table = summary(rows)
 
 
 def markdown(rows, keys):
-    head = "| " + " | ".join(keys) + " |\n|" + "---|" * len(keys)
-    body = "\n".join("| " + " | ".join("—" if r.get(k) is None else str(r[k]) for k in keys) + " |" for r in rows)
-    return head + "\n" + body
+    return markdown_table(keys, (["—" if r.get(k) is None else r[k] for k in keys] for r in rows))
 
 
-display(Markdown(markdown(table, ["protocol", "method", "clips", "error_cm", "end_error_cm", "skill_right",
-                                  "phase_error"])))
+display(
+    Markdown(markdown(table, ["protocol", "method", "clips", "error_cm", "end_error_cm", "skill_right", "phase_error"]))
+)
 display(Image(save_figure(errors_figure(rows), plot_dir / "errors_by_clip.png")))
-display(Markdown(markdown([r for r in rows if r["method"] != "hold still"],
-                          ["protocol", "method", "clip", "stills", "error_cm", "picked", "skill_right", "phase_error"])))
+display(
+    Markdown(
+        markdown(
+            [r for r in rows if r["method"] != "hold still"],
+            ["protocol", "method", "clip", "stills", "error_cm", "picked", "skill_right", "phase_error"],
+        )
+    )
+)
 
 # %% [markdown]
 # What this says: with the skill in the library (*seen*), a single still picks its skill and phase well, and
@@ -165,19 +188,38 @@ still = features_of(reconstruction, show.frame, cfg.fps)
 library = library_for(entries, query, "seen")
 answers = {name: make().fit(library).predict(still) for name, make in methods.items()}
 gt = load_gt(paths.ground_truth(show.clip))
-truth = Motion(reconstruction.skeleton, float(gt["fps"]), gt["source_root_pos"], gt["source_root_rot"],
-               gt["source_pose"], name=show.clip)
+truth = Motion(
+    reconstruction.skeleton,
+    float(gt["fps"]),
+    gt["source_root_pos"],
+    gt["source_root_rot"],
+    gt["source_pose"],
+    name=show.clip,
+)
 truth_entry = make_entry(truth, query.skill, "mocap", *entry_args, loop=False)
 if not truth_entry.complete[show.frame]:
-    raise ValueError(f"motion_completion.showcase.frame {show.frame}: its horizon runs past the end of {show.clip} "
-                     f"({len(truth_entry.features)} frames at {cfg.fps:g} fps); pick an earlier frame")
-display(Image(save_figure(completion_figure(truth_entry.continuation[show.frame],
-                                            {k: a.continuation[0] for k, a in answers.items()},
-                                            reconstruction.skeleton, f"{show.clip}, frame {show.frame}"),
-                          plot_dir / "showcase_completion.png")))
+    raise ValueError(
+        f"motion_completion.showcase.frame {show.frame}: its horizon runs past the end of {show.clip} "
+        f"({len(truth_entry.features)} frames at {cfg.fps:g} fps); pick an earlier frame"
+    )
+display(
+    Image(
+        save_figure(
+            completion_figure(
+                truth_entry.continuation[show.frame],
+                {k: a.continuation[0] for k, a in answers.items()},
+                reconstruction.skeleton,
+                f"{show.clip}, frame {show.frame}",
+            ),
+            plot_dir / "showcase_completion.png",
+        )
+    )
+)
 nn = answers["nearest neighbour"]
-print(f"nearest neighbour: {nn.matched[0]} ({nn.skill[0]}) at phase {nn.phase[0]:.2f}; "
-      f"network: {answers['network'].skill[0]} at phase {answers['network'].phase[0]:.2f}")
+print(
+    f"nearest neighbour: {nn.matched[0]} ({nn.skill[0]}) at phase {nn.phase[0]:.2f}; "
+    f"network: {answers['network'].skill[0]} at phase {answers['network'].phase[0]:.2f}"
+)
 
 # %% [markdown]
 # ## The still, continued in physics
@@ -190,31 +232,61 @@ print(f"nearest neighbour: {nn.matched[0]} ({nn.skill[0]}) at phase {nn.phase[0]
 # %%
 skill, phase = nn.skill[0], float(nn.phase[0])
 policy_dir = policy_for(skill)
-showcase = {"clip": show.clip, "frame": show.frame, "skill": skill, "phase": round(phase, 3),
-            "matched": nn.matched[0], "policy": None}
+showcase = {
+    "clip": show.clip,
+    "frame": show.frame,
+    "skill": skill,
+    "phase": round(phase, 3),
+    "matched": nn.matched[0],
+    "policy": None,
+}
 if policy_dir is None:
-    display(Markdown(f"*not run:* no trained policy for **{skill}** (train it: add it to `imitate.oracle_clips` "
-                     "or `imitate.clips`)."))
+    display(
+        Markdown(
+            f"*not run:* no trained policy for **{skill}** (train it: add it to `imitate.oracle_clips` "
+            "or `imitate.clips`)."
+        )
+    )
 else:
     reference = load_motion(policy_dir / "reference.npz")
     model, normaliser = load_policy(policy_dir)
-    video_frame = params.clips[show.clip].frames[0] + int(round(show.frame * float(gt["fps"]) / cfg.fps))
+    video_frame = params.clips[show.clip].video_frames[0] + int(round(show.frame * float(gt["fps"]) / cfg.fps))
     image = next(read_frames(paths.rendered_video(show.clip), video_frame, video_frame + 1))
     start_time = phase * reference.duration
     video = out_dir / "still_to_motion.mp4"
     env_settings, reward = policy_settings(policy_dir)  # what the policy was trained with
-    result = rollout(model, reference, env_settings, reward, seconds=show.seconds, video=video,
-                     policy_normaliser=normaliser, beside=lambda t: image, start_time=start_time,
-                     start=start_from_still(reconstruction.resample(cfg.fps), show.frame))
-    showcase.update(policy=str(policy_dir), start_time=round(start_time, 3),
-                    survived_seconds=round(result["survived_seconds"], 2), fell=bool(result["fallen"]),
-                    tracking_error_cm=round(100 * result["tracking_error_mean"], 2))
+    result = rollout(
+        model,
+        reference,
+        env_settings,
+        reward,
+        seconds=show.seconds,
+        video=video,
+        policy_normaliser=normaliser,
+        beside=lambda t: image,
+        start_time=start_time,
+        start=start_from_still(reconstruction.resample(cfg.fps), show.frame),
+    )
+    showcase.update(
+        policy=str(policy_dir),
+        start_time=round(start_time, 3),
+        survived_seconds=round(result["survived_seconds"], 2),
+        fell=bool(result["fallen"]),
+        tracking_error_cm=round(100 * result["tracking_error_mean"], 2),
+    )
     print(json.dumps(showcase, indent=1))
     display(Video(str(video), embed=True, width=900))
 
 # %%
-metrics = {"rows": table, "clips": rows, "showcase": showcase, "library": {
-    "motions": len(entries), "examples": int(sum(r["frames"] for r in library_rows)),
-    "skills": dict(Counter(e.skill for e in entries))}}
+metrics = {
+    "rows": table,
+    "clips": rows,
+    "showcase": showcase,
+    "library": {
+        "motions": len(entries),
+        "examples": int(sum(r["frames"] for r in library_rows)),
+        "skills": dict(Counter(e.skill for e in entries)),
+    },
+}
 write_json(paths.metrics_file("motion_completion"), metrics)
 print(json.dumps(table, indent=1))

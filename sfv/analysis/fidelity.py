@@ -27,8 +27,9 @@ def heading_relative(body_pos: np.ndarray, root_pos: np.ndarray, root_rot: np.nd
 def body_error(a: dict, b: dict, up_axis: str) -> np.ndarray:
     """Per frame, the mean distance (m) between the bodies of `a` and `b` (dicts of body_pos, root_pos, root_rot
     arrays, time-aligned), each relative to its root in its heading frame."""
-    d = heading_relative(a["body_pos"], a["root_pos"], a["root_rot"], up_axis) - \
-        heading_relative(b["body_pos"], b["root_pos"], b["root_rot"], up_axis)
+    d = heading_relative(a["body_pos"], a["root_pos"], a["root_rot"], up_axis) - heading_relative(
+        b["body_pos"], b["root_pos"], b["root_rot"], up_axis
+    )
     return np.linalg.norm(d, axis=-1).mean(axis=-1)
 
 
@@ -42,16 +43,20 @@ def root_travel(root_pos: np.ndarray, root_rot: np.ndarray, up_axis: str) -> np.
 
 def root_drift(a: dict, b: dict, up_axis: str) -> np.ndarray:
     """Per frame, the distance (m) between the roots' travels since their first frames."""
-    return np.linalg.norm(root_travel(a["root_pos"], a["root_rot"], up_axis)
-                          - root_travel(b["root_pos"], b["root_rot"], up_axis), axis=-1)
+    return np.linalg.norm(
+        root_travel(a["root_pos"], a["root_rot"], up_axis) - root_travel(b["root_pos"], b["root_rot"], up_axis), axis=-1
+    )
 
 
 def truth_at(truth: Motion, times: np.ndarray, rate: float) -> dict:
     """The ground truth's bodies and root at `times` (seconds from its first frame; a cyclic clip continues)."""
     track = ReferenceTrack(truth, rate)
     frames = [track.frame(float(t)) for t in times]
-    return {"body_pos": np.stack([f.body_pos for f in frames]), "root_pos": np.stack([f.root_pos for f in frames]),
-            "root_rot": np.stack([f.root_rot for f in frames])}
+    return {
+        "body_pos": np.stack([f.body_pos for f in frames]),
+        "root_pos": np.stack([f.root_pos for f in frames]),
+        "root_rot": np.stack([f.root_rot for f in frames]),
+    }
 
 
 def motion_states(motion: Motion) -> dict:
@@ -64,5 +69,10 @@ def fidelity(states: dict, times: np.ndarray, truth: Motion, up_axis: str, rate:
     """Summary of `states` (a rollout's or a motion's, at `times` seconds) against the truth at offset + times."""
     gt = truth_at(truth, np.asarray(times) + offset, rate)
     err, drift = body_error(states, gt, up_axis), root_drift(states, gt, up_axis)
-    return {"body_error_m": float(err.mean()), "root_drift_final_m": float(drift[-1]), "root_drift_max_m": float(drift.max()),
-            "body_error": err, "root_drift": drift}
+    return {
+        "body_error_m": float(err.mean()),
+        "root_drift_final_m": float(drift[-1]),
+        "root_drift_max_m": float(drift.max()),
+        "body_error": err,
+        "root_drift": drift,
+    }

@@ -38,7 +38,8 @@
 #
 # Missing frames carry no weight: the smoothness term fills them. The baseline is per-frame IK of the same
 # targets: the same fit with every term that couples frames (smoothness, foot sliding) off, and as many
-# loss evaluations. The full fit starts from a shorter IK run. Both use L-BFGS with a line search. Code: `sfv/reconstruct/` (`camera.py`,
+# loss evaluations. The full fit starts from a shorter IK run. Both use L-BFGS with a line search. Code:
+# `sfv/reconstruct/` (`camera.py`,
 # `losses.py`, `fit.py`, `stage.py`, `evaluate.py`, `figures.py`); parameters: `params.yaml`, section
 # `reconstruct` (printed below).
 
@@ -114,29 +115,50 @@ background = None
 if cfg.camera_motion:
     video = paths.clip_video(clip, entry.source)
     with tqdm(total=poses["meta"]["end"] - first, desc=f"background {clip}", unit="frame") as bar:
-        background = track_background(read_frames(video, first, poses["meta"]["end"]),
-                                      person_boxes(poses["keypoints_2d"], poses["detected"]), progress=bar.update)
+        background = track_background(
+            read_frames(video, first, poses["meta"]["end"]),
+            person_boxes(poses["keypoints_2d"], poses["detected"]),
+            progress=bar.update,
+        )
 targets = prepare(poses, skeleton, cfg, background=background)
 cam = targets.camera
-print(f"estimated camera: f = {cam.camera.K[0, 0]:.0f} px ({cam.vertical_fov:.1f} deg), body "
-      f"{np.nanmedian(cam.translation[:, 2]):.2f} m away (median); initial 2D error "
-      f"{np.nanmedian(cam.reprojection_error):.1f} px = {1000 * np.nanmedian(cam.reprojection_error_m):.0f} mm at the "
-      f"body (median)")
+print(
+    f"estimated camera: f = {cam.camera.K[0, 0]:.0f} px ({cam.vertical_fov:.1f} deg), body "
+    f"{np.nanmedian(cam.translation[:, 2]):.2f} m away (median); initial 2D error "
+    f"{np.nanmedian(cam.reprojection_error):.1f} px = {1000 * np.nanmedian(cam.reprojection_error_m):.0f} mm at the "
+    f"body (median)"
+)
 print(f"outlier frames: {np.flatnonzero(targets.outliers).tolist() or 'none'}")
 init = initial_motion(targets.start, skeleton, fps, name=clip)
 truth = evaluate.Truth.from_ground_truth(gt, first, len(poses["detected"]), targets.bodies) if gt is not None else None
-if targets.camera_motion is not None:
-    turning = targets.camera_motion
-    print(f"camera: turns up to {turning.turn_deg.max():.1f} deg from the first frame "
-          f"({'followed' if turning.moving else 'taken as fixed'}); background points per frame: median "
-          f"{np.median(turning.tracked[1:]) if len(turning.tracked) > 1 else 0:.0f}")
+if targets.camera.motion is not None:
+    turning = targets.camera.motion
+    print(
+        f"camera: turns up to {turning.turn_deg.max():.1f} deg from the first frame "
+        f"({'followed' if turning.moving else 'taken as fixed'}); background points per frame: median "
+        f"{np.median(turning.tracked[1:]) if len(turning.tracked) > 1 else 0:.0f}"
+    )
     if turning.moving:
-        display(Image(save_figure(figures.camera_turn(turning, fps, truth.rotations if truth else None),
-                                  plot_dir / "camera_turn.png")))
-if targets.fov is not None:
-    print(f"field of view: {targets.fov.reason}" + (f"; the camera's was {truth.fov:.1f} deg" if truth else ""))
-    display(Image(save_figure(figures.fov_costs(targets.fov, truth.fov if truth else None),
-                              plot_dir / "field_of_view.png")))
+        display(
+            Image(
+                save_figure(
+                    figures.camera_turn(turning, fps, truth.rotations if truth else None), plot_dir / "camera_turn.png"
+                )
+            )
+        )
+if targets.camera.lens.estimate is not None:
+    print(
+        f"field of view: {targets.camera.lens.estimate.reason}"
+        + (f"; the camera's was {truth.fov:.1f} deg" if truth else "")
+    )
+    display(
+        Image(
+            save_figure(
+                figures.fov_costs(targets.camera.lens.estimate, truth.fov if truth else None),
+                plot_dir / "field_of_view.png",
+            )
+        )
+    )
 
 # %% [markdown]
 # ## Fit: per-frame IK, then the whole clip
@@ -156,8 +178,11 @@ display(Image(save_figure(figures.loss_curve(curve, cfg.ik_iterations, cfg.optim
 # and the reconstruction.
 
 # %%
-series = {"pose targets": targets.world, "per-frame IK": ik.body_positions()[0][:, targets.bodies],
-          "reconstruction": motion.body_positions()[0][:, targets.bodies]}
+series = {
+    "pose targets": targets.world,
+    "per-frame IK": ik.body_positions()[0][:, targets.bodies],
+    "reconstruction": motion.body_positions()[0][:, targets.bodies],
+}
 ankle = body_map(skeleton).role(("right_ankle",))
 fig = figures.trajectories(series, fps, ankle, f"{clip}: right ankle")
 display(Image(save_figure(fig, plot_dir / "trajectories.png")))
@@ -198,8 +223,9 @@ for n, r in term_rows.items():
 motion.save(paths.reconstructed_motion(clip, ".txt"))
 motion.save(paths.reconstructed_motion(clip, ".npz"))
 if cfg.gif:
-    figures.stick_gif(plot_dir / "targets_vs_reconstruction.gif", targets.world, motion.body_positions()[0],
-                      skeleton, fps, clip)
+    figures.stick_gif(
+        plot_dir / "targets_vs_reconstruction.gif", targets.world, motion.body_positions()[0], skeleton, fps, clip
+    )
     display(Image(str(plot_dir / "targets_vs_reconstruction.gif")))
 write_json(paths.clip_metrics_file("reconstruct", clip), metrics)
 print(f"motion: {paths.reconstructed_motion(clip, '.txt')}; metrics: {paths.clip_metrics_file('reconstruct', clip)}")

@@ -7,7 +7,7 @@ row, so each round trip and each batched inference serves a whole block of sampl
 offers `step_many(envs, actions)` and `reset_many(envs)` (sfv.imitate.env.ImitationEnv) are stepped and
 restarted by them, so the block's rewards and observations are computed together; wrap such envs at the vec
 level (VecMonitor), since a per-env wrapper hides the methods. The block itself (`EnvBlock`) does not care what
-carries its commands: here a pipe, in `sfv.imitate.ray_vec_env` a Ray actor.
+carries its commands: here a pipe, in `sfv.rollout_workers.ray_vec_env` a Ray actor.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from stable_baselines3.common.vec_env.base_vec_env import CloudpickleWrapper, Ve
 
 class EnvBlock:
     """A block of envs stepped in a row by one worker, whatever carries its commands: a pipe to a local process
-    (`BatchedSubprocVecEnv`) or a Ray actor (`sfv.imitate.ray_vec_env`). `handle(cmd, data)` answers one command
+    (`BatchedSubprocVecEnv`) or a Ray actor (`sfv.rollout_workers.ray_vec_env`). `handle(cmd, data)` answers one command
     of stable-baselines3's worker protocol; envs whose class offers `step_many` / `reset_many` are stepped and
     restarted together."""
 
@@ -69,8 +69,11 @@ class EnvBlock:
         """(obs, reward, done, info, reset_info) per env; an env whose episode ended starts the next one (SB3's
         convention: its last observation goes to info["terminal_observation"])."""
         envs = self.envs
-        stepped = self._step_many(envs, actions) if self._step_many is not None else \
-            [env.step(action) for env, action in zip(envs, actions)]
+        stepped = (
+            self._step_many(envs, actions)
+            if self._step_many is not None
+            else [env.step(action) for env, action in zip(envs, actions)]
+        )
         results = []
         for obs, reward, terminated, truncated, info in stepped:
             done = terminated or truncated
@@ -88,8 +91,9 @@ class EnvBlock:
         envs = self.envs if which is None else [self.envs[i] for i in which]
         if self._reset_many is not None:
             return self._reset_many(envs, seeds, options)
-        return [env.reset(seed=seed, **({"options": opt} if opt else {}))
-                for env, seed, opt in zip(envs, seeds, options)]
+        return [
+            env.reset(seed=seed, **({"options": opt} if opt else {})) for env, seed, opt in zip(envs, seeds, options)
+        ]
 
     def close(self) -> None:
         for env in self.envs:
@@ -135,7 +139,7 @@ class BlockVecEnv(VecEnv):
     # --- stepping ---------------------------------------------------------------------------------
     def step_async(self, actions: np.ndarray) -> None:
         for w, block in enumerate(self.blocks):
-            self._send(w, "step", actions[block[0]:block[-1] + 1])
+            self._send(w, "step", actions[block[0] : block[-1] + 1])
         self.waiting = True
 
     def step_wait(self):
@@ -190,8 +194,13 @@ class BlockVecEnv(VecEnv):
 class BatchedSubprocVecEnv(BlockVecEnv):
     """`len(env_fns)` envs spread evenly over `n_workers` local processes (stepped in a row inside each)."""
 
-    def __init__(self, env_fns: Sequence[Callable[[], gym.Env]], n_workers: int, start_method: str = "forkserver",
-                 pin: bool = False):
+    def __init__(
+        self,
+        env_fns: Sequence[Callable[[], gym.Env]],
+        n_workers: int,
+        start_method: str = "forkserver",
+        pin: bool = False,
+    ):
         n = len(env_fns)
         self._split(n, n_workers)
         ctx = mp.get_context(start_method)

@@ -53,8 +53,10 @@ print(show(settings))
 mocap = entry.mocap
 motion = load_motion(paths.mocap_motion(mocap))
 plot_dir = paths.clip_plot_dir("render", clip)
-print(f"clip {clip!r}: mocap {mocap!r}, {motion.n_frames} frames at {motion.fps:g} fps; "
-      f"video {settings.width}x{settings.height} at {settings.fps:g} fps")
+print(
+    f"clip {clip!r}: mocap {mocap!r}, {motion.n_frames} frames at {motion.fps:g} fps; "
+    f"video {settings.width}x{settings.height} at {settings.fps:g} fps"
+)
 print("body phenotype:", settings.body.phenotype() or "anny's average adult (all 0.5)")
 
 # %% [markdown]
@@ -103,8 +105,15 @@ gt_file = paths.ground_truth(clip)
 metrics = gt_clip.render_gt_clip(clip, motion, retargeter, settings, video, gt_file)
 metrics.update(mocap=mocap, camera=settings.camera.model_dump(), body=settings.body.phenotype())
 write_json(paths.clip_metrics_file("render", clip), metrics)
-for k in ("frames", "render_seconds_per_frame", "joint_error_mean_m", "limb_direction_error_max_deg",
-          "sole_gap_in_contact_m", "coco_visible_fraction", "coco_on_silhouette_fraction"):
+for k in (
+    "frames",
+    "render_seconds_per_frame",
+    "joint_error_mean_m",
+    "limb_direction_error_max_deg",
+    "sole_gap_in_contact_m",
+    "coco_visible_fraction",
+    "coco_on_silhouette_fraction",
+):
     print(f"{k:32s} {metrics[k]}")
 
 # %% [markdown]
@@ -126,10 +135,13 @@ gt = load_gt(gt_file)
 n = gt["keypoints_2d"].shape[0]
 picks = evenly_spaced(n, cfg.contact_sheet_frames)
 shown = frames_at(video, picks)
-fig = gt_clip.contact_sheet([shown[i] for i in picks], [gt["keypoints_2d"][i, :17] for i in picks],
-                            [gt["visible"][i, :17] for i in picks],
-                            [f"frame {i} · {i / settings.fps:.2f} s" for i in picks],
-                            f"{clip}: rendered from mocap {mocap!r} with its ground-truth keypoints")
+fig = gt_clip.contact_sheet(
+    [shown[i] for i in picks],
+    [gt["keypoints_2d"][i, :17] for i in picks],
+    [gt["visible"][i, :17] for i in picks],
+    [f"frame {i} · {i / settings.fps:.2f} s" for i in picks],
+    f"{clip}: rendered from mocap {mocap!r} with its ground-truth keypoints",
+)
 save_figure(fig, plot_dir / "contact_sheet.png")
 display(Image(str(plot_dir / "contact_sheet.png")))
 
@@ -148,5 +160,7 @@ display(Image(str(plot_dir / "feet_height.png")))
 
 # %%
 display(Video(str(video), embed=False, width=min(settings.width, 480)))
-print(f"video: {video} ({metrics['frames']} frames); ground truth: {gt_file}; metrics: "
-      f"{paths.clip_metrics_file('render', clip)}")
+print(
+    f"video: {video} ({metrics['frames']} frames); ground truth: {gt_file}; metrics: "
+    f"{paths.clip_metrics_file('render', clip)}"
+)

@@ -20,12 +20,12 @@
 # the character's state and the phase of the clip 30 times a second and picks joint targets that a
 # PD controller in each joint turns into torques.
 #
-# The reference is the clip's **reconstruction** (`data/motions/<clip>.npz`, notebook 02): this is the
+# The reference is the clip's **reconstruction** (`data/motions/<clip>.npz`, notebook 04): this is the
 # chain the paper exists for, a skill learned by watching a video. For a clip rendered from mocap the same
 # notebook also runs as the **oracle** (stage `imitate_oracle@<clip>`, `reference = "mocap"`): the policy
 # tracks the ground-truth mocap itself, the best a policy could do with a perfect reconstruction. On
 # rendered clips both are measured against the ground truth, so the gap between them is what learning
-# from video costs (the table of all clips is notebook 04).
+# from video costs (the table of all clips is notebook 07).
 #
 # Everything it runs is in `sfv/imitate/`: `reference_clip.py` (reconstruction → reference), `sim.py`
 # (pybullet), `reference.py`, `reward.py`, `env.py` (gymnasium), `train.py`, `evaluate.py`, `fidelity.py`
@@ -40,6 +40,7 @@ reference = "video"
 
 # %%
 import json
+import math
 
 import numpy as np
 from IPython.display import Image, Markdown, Video, display
@@ -47,12 +48,14 @@ from IPython.display import Image, Markdown, Video, display
 from sfv import paths
 from sfv.config import show
 from sfv.imitate import figures, stage
+from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.evaluate import SourceVideo, load_policy, rollout
 from sfv.imitate.reference_clip import load_reference, motion_ground_levels
-from sfv.imitate.curve import read_curve, write_curve
+from sfv.imitate.reward import ERRORS, TERMS
 from sfv.imitate.train import train
 from sfv.io import write_json
+from sfv.markdown import markdown_table
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
 
@@ -64,10 +67,14 @@ ppo = stage.budget(params, clip, reference)
 policy_dir = paths.policy_dir(clip, reference)
 stage_name = paths.imitate_stage(reference)
 plot_dir = paths.clip_plot_dir(stage_name, clip)
-print(f"clip {clip!r} learned from its {reference}: {motion.n_frames} frames at {motion.fps:g} fps "
-      f"({motion.duration:.2f} s, loop={motion.loop}) from {made['source']}")
-print(f"character {motion.skeleton.name!r} on terrain {cfg.env.terrain!r}; physics {cfg.env.physics_hz:g} Hz, "
-      f"control {cfg.env.control_hz:g} Hz; budget {ppo.total_timesteps:,} samples")
+print(
+    f"clip {clip!r} learned from its {reference}: {motion.n_frames} frames at {motion.fps:g} fps "
+    f"({motion.duration:.2f} s, loop={motion.loop}) from {made['source']}"
+)
+print(
+    f"character {motion.skeleton.name!r} on terrain {cfg.env.terrain!r}; physics {cfg.env.physics_hz:g} Hz, "
+    f"control {cfg.env.control_hz:g} Hz; budget {ppo.total_timesteps:,} samples"
+)
 
 # %% [markdown]
 # ## From a reconstruction to a reference a body can track
@@ -101,30 +108,50 @@ print(json.dumps(made, indent=2))
 if reference == "video":
     raw = load_reference(made["source"], clip)
     levels = motion_ground_levels(motion, cfg.reference.level_window)
-    display(Image(save_figure(figures.reference_figure(raw, motion, made["first_frame"], levels,
-                                                       f"{clip}: reconstruction -> reference (lift {made['lift_m']:+.3f} m)"),
-                              plot_dir / "reference.png")))
+    display(
+        Image(
+            save_figure(
+                figures.reference_figure(
+                    raw,
+                    motion,
+                    made["first_frame"],
+                    levels,
+                    f"{clip}: reconstruction -> reference (lift {made['lift_m']:+.3f} m)",
+                ),
+                plot_dir / "reference.png",
+            )
+        )
+    )
 
 # %% [markdown]
 # ## The reward: how close is "close"?
 #
 # DeepMimic scores every control step by comparing the simulated character with the reference at the
-# same instant. Five errors, each turned into a number in [0, 1] by exp(-scale × error):
-#
-# | term | error |
-# |---|---|
-# | pose | weighted sum of squared joint-angle differences (root orientation included) |
-# | velocity | the same for joint angular velocities |
-# | end effector | mean squared distance of hands and feet, each relative to the root, in its heading frame |
-# | root | squared root position error + 0.1 rotation² + 0.01 velocity² + 0.001 angular velocity² |
-# | centre of mass | 0.1 × squared centre-of-mass velocity error |
-#
-# The total is their weighted sum (weights normalised to 1). The scale decides how forgiving a term is:
-# the end-effector term (scale 40) has halved when hands and feet are off by 13 cm on average.
+# same instant. One error per term (`sfv/imitate/reward.py`), each turned into a number in [0, 1] by
+# exp(-scale × error); the total is their weighted sum (weights normalised to 1). The scale decides how
+# forgiving a term is: a term has halved where scale × error = ln 2.
 
 # %%
-display(Image(save_figure(figures.reward_term_shapes(cfg.reward),
-                          plot_dir / "reward_terms.png")))
+weights = cfg.reward.normalised_weights()
+display(
+    Markdown(
+        markdown_table(
+            ["term", "error", "weight", "scale"],
+            (
+                [
+                    term,
+                    " ".join(ERRORS[term].__doc__.split()),
+                    f"{weights[term]:.3f}",
+                    f"{getattr(cfg.reward.scales, term):g}",
+                ]
+                for term in TERMS
+            ),
+        )
+    )
+)
+half = math.sqrt(math.log(2) / cfg.reward.scales.end_effector)
+print(f"the end-effector term has halved when hands and feet are off by {half * 100:.0f} cm on average")
+display(Image(save_figure(figures.reward_term_shapes(cfg.reward), plot_dir / "reward_terms.png")))
 
 # %% [markdown]
 # ## The PD controller alone, and early termination
@@ -142,10 +169,17 @@ display(Image(save_figure(figures.reward_term_shapes(cfg.reward),
 
 # %%
 pd_only = rollout(None, motion, cfg.env, cfg.reward, seconds=cfg.evaluation.seconds)
-print(f"PD alone: survived {pd_only['survived_seconds']:.2f} s of {cfg.evaluation.seconds:g} s, "
-      f"mean tracking error {pd_only['tracking_error_mean'] * 100:.1f} cm")
-display(Image(save_figure(figures.rollout_figure({"PD alone (zero action)": pd_only}, f"{clip}: no policy"),
-                          plot_dir / "pd_only.png")))
+print(
+    f"PD alone: survived {pd_only['survived_seconds']:.2f} s of {cfg.evaluation.seconds:g} s, "
+    f"mean tracking error {pd_only['tracking_error_mean'] * 100:.1f} cm"
+)
+display(
+    Image(
+        save_figure(
+            figures.rollout_figure({"PD alone (zero action)": pd_only}, f"{clip}: no policy"), plot_dir / "pd_only.png"
+        )
+    )
+)
 
 # %% [markdown]
 # ## Reference state initialisation (RSI)
@@ -166,8 +200,14 @@ for i in range(400):
         first_rewards.append(probe.step(np.zeros(probe.action_space.shape))[1])
 probe.close()
 print(f"reward after the first step from a reset: {np.mean(first_rewards):.3f} (mean of 20)")
-display(Image(save_figure(figures.start_phases(np.array(starts), f"{clip}: RSI start phases (400 resets)"),
-                          plot_dir / "rsi_start_phases.png")))
+display(
+    Image(
+        save_figure(
+            figures.start_phases(np.array(starts), f"{clip}: RSI start phases (400 resets)"),
+            plot_dir / "rsi_start_phases.png",
+        )
+    )
+)
 
 # %% [markdown]
 # ## Training (PPO, resumable)
@@ -181,20 +221,44 @@ display(Image(save_figure(figures.start_phases(np.array(starts), f"{clip}: RSI s
 # re-running only re-evaluates.
 
 # %%
-summary = train(motion_path, policy_dir, cfg.env, cfg.reward, ppo, seed=seed, progress=True, asi=cfg.asi,
-                evaluation_seconds=cfg.evaluation.seconds, cluster=params.cluster,  # rollouts here or on Ray
-                run_dir=paths.run_dir(stage_name, clip), tensorboard_dir=paths.tensorboard_dir(stage_name, clip))
+summary = train(
+    motion_path,
+    policy_dir,
+    cfg.env,
+    cfg.reward,
+    ppo,
+    seed=seed,
+    progress=True,
+    asi=cfg.asi,
+    evaluation_seconds=cfg.evaluation.seconds,
+    cluster=params.cluster,  # rollouts here or on Ray
+    run_dir=paths.run_dir(stage_name, clip),
+    tensorboard_dir=paths.tensorboard_dir(stage_name, clip),
+)
 curve = read_curve(policy_dir / "curve.csv")
 write_curve(paths.learning_curve_file(clip, reference), curve)  # for `dvc plots show`
-print(f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
-      f"({summary['samples_per_second']:.0f} samples/s including learning)")
-display(Image(save_figure(figures.learning_curves(curve, f"{clip}: learning curves"), plot_dir / "learning_curves.png")))
+print(
+    f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
+    f"({summary['samples_per_second']:.0f} samples/s including learning)"
+)
+display(
+    Image(save_figure(figures.learning_curves(curve, f"{clip}: learning curves"), plot_dir / "learning_curves.png"))
+)
 if cfg.env.state_init == "adaptive":  # ASI: where episodes started by the end, and why
     asi_state = json.loads((policy_dir / "asi.json").read_text())
     asi_p = np.exp(np.array(asi_state["logits"]) - max(asi_state["logits"]))
-    display(Image(save_figure(figures.asi_distribution(asi_p / asi_p.sum(), np.array(asi_state["difficulty"]),
-                                                       f"{clip}: ASI's start distribution after training"),
-                              plot_dir / "asi_start_distribution.png")))
+    display(
+        Image(
+            save_figure(
+                figures.asi_distribution(
+                    asi_p / asi_p.sum(),
+                    np.array(asi_state["difficulty"]),
+                    f"{clip}: ASI's start distribution after training",
+                ),
+                plot_dir / "asi_start_distribution.png",
+            )
+        )
+    )
 
 # %% [markdown]
 # ## Evaluation
@@ -210,15 +274,39 @@ model, normaliser = load_policy(policy_dir)
 video = policy_dir / "evaluation.mp4" if cfg.evaluation.video else None
 beside = None
 if video and reference == "video":
-    beside = SourceVideo(paths.clip_video(clip, entry.source), entry.frames[0] + made["first_frame"], motion.n_frames,
-                         entry.fps, cyclic=motion.loop == "wrap", height=cfg.evaluation.height)
-result = rollout(model, motion, cfg.env, cfg.reward, seconds=cfg.evaluation.seconds, video=video,
-                 width=cfg.evaluation.width, height=cfg.evaluation.height, policy_normaliser=normaliser, beside=beside)
-print(f"policy: survived {result['survived_seconds']:.2f} s ({'fell' if result['fallen'] else 'no fall'}), "
-      f"mean tracking error {result['tracking_error_mean'] * 100:.1f} cm, "
-      f"root error at the end {result['root_error_final'] * 100:.1f} cm, return {result['episode_return']:.1f}")
-display(Image(save_figure(figures.rollout_figure({"policy": result, "PD alone": pd_only}, f"{clip}: evaluation"),
-                          plot_dir / "evaluation.png")))
+    beside = SourceVideo(
+        paths.clip_video(clip, entry.source),
+        entry.video_frames[0] + made["first_frame"],
+        motion.n_frames,
+        entry.fps,
+        cyclic=motion.loop == "wrap",
+        height=cfg.evaluation.height,
+    )
+result = rollout(
+    model,
+    motion,
+    cfg.env,
+    cfg.reward,
+    seconds=cfg.evaluation.seconds,
+    video=video,
+    width=cfg.evaluation.width,
+    height=cfg.evaluation.height,
+    policy_normaliser=normaliser,
+    beside=beside,
+)
+print(
+    f"policy: survived {result['survived_seconds']:.2f} s ({'fell' if result['fallen'] else 'no fall'}), "
+    f"mean tracking error {result['tracking_error_mean'] * 100:.1f} cm, "
+    f"root error at the end {result['root_error_final'] * 100:.1f} cm, return {result['episode_return']:.1f}"
+)
+display(
+    Image(
+        save_figure(
+            figures.rollout_figure({"policy": result, "PD alone": pd_only}, f"{clip}: evaluation"),
+            plot_dir / "evaluation.png",
+        )
+    )
+)
 if video:
     display(Video(str(video), embed=False))
 
@@ -228,7 +316,7 @@ if video:
 # The tracking error above compares the policy with *its own* reference. For a clip rendered from mocap the
 # truth is known, so the whole chain can be measured: the policy's rollout against the ground-truth mocap
 # at the same instants, with the same body measure, each pose turned to face forward first (the video's
-# world is the camera's, its heading arbitrary: `sfv/imitate/fidelity.py`), and the drift of the root's
+# world is the camera's, its heading arbitrary: `sfv/analysis/fidelity.py`), and the drift of the root's
 # travel. For a policy learned from video, its reference (the reconstruction) is measured the same way: the
 # policy can hardly do better than the motion it was shown. (The tracking error above keeps world axes, so
 # a character that walks the right steps but slowly turns away from its reference's heading scores worse
@@ -242,8 +330,14 @@ if truth is None:
 else:
     e2e, curves = stage.end_to_end(result, motion, truth, cfg.env.control_hz, reference)
     print(json.dumps(e2e, indent=2))
-    display(Image(save_figure(figures.truth_error_figure(curves, f"{clip} ({reference} policy) against the ground truth"),
-                              plot_dir / "truth_error.png")))
+    display(
+        Image(
+            save_figure(
+                figures.truth_error_figure(curves, f"{clip} ({reference} policy) against the ground truth"),
+                plot_dir / "truth_error.png",
+            )
+        )
+    )
 
 # %%
 metrics = stage.imitation_metrics(result, pd_only, summary, made, cfg.evaluation.seconds, e2e)
@@ -251,43 +345,7 @@ write_json(paths.clip_metrics_file(stage_name, clip), metrics)
 print(json.dumps(metrics, indent=2))
 
 # %% [markdown]
-# ## How fast it learns: levers, ASI and samples to skill
+# ## How fast it learns
 #
-# Learning cost decides what a user can do on a laptop, so the kit measures it with two benchmarks that
-# train for hours (run them in the background; they resume where they stopped):
-#
-# - `bench/imitation_levers.py`: an ablation. Each variant changes one setting of `imitate` (PPO's rollout,
-#   minibatch, epochs, learning rate and its schedule, advantage normalisation, value clipping, discount;
-#   network size; action mode and scale; phase encoding; the reference-root observation; reward scales;
-#   early termination; ASI) and trains the same mocap clip for the same budget and seed. The defaults in
-#   `params.yaml` are the variants these measurements chose.
-# - the same script with `--clip cartwheel --variants baseline asi` is the paper's comparison of **adaptive
-#   state initialisation** (ASI: `state_init: adaptive`, `sfv/imitate/asi.py`) with reference state
-#   initialisation (RSI): ASI learns where episodes start, toward the phases whose starts score worst.
-# - `bench/samples_to_skill.py`: samples and minutes (2 cores) until a deterministic evaluation tracks the
-#   whole clip without falling, within 5 cm (walk, jump) or 10 cm (cartwheel, backflip).
-#
-# Their results are committed under `bench/results/`; this section shows what exists, and says so where a
-# benchmark has not run yet. One seed per variant: differences of a centimetre are within the noise between seeds.
-
-# %%
-from sfv.imitate import learning_speed
-
-for bench_clip, (rows, lever_curves) in learning_speed.lever_results().items():
-    display(Markdown(f"**Lever ablation on `{bench_clip}`** (mocap reference, one seed; evaluation after the "
-                     "budget)\n\n" + learning_speed.lever_table(rows, lever_curves)))
-    if {"baseline", "asi"} <= set(lever_curves):
-        display(Image(save_figure(figures.compare_curves(
-            {"RSI": lever_curves["baseline"], "ASI": lever_curves["asi"]}, f"{bench_clip}: ASI against RSI (same seed)"),
-            plot_dir / f"asi_vs_rsi_{bench_clip}.png")))
-    with_evaluations = {k: c for k, c in lever_curves.items() if learning_speed.evaluations(c)}
-    if len(with_evaluations) > 1:
-        display(Image(save_figure(figures.compare_curves(with_evaluations, f"{bench_clip}: lever ablation"),
-                                  plot_dir / f"levers_{bench_clip}.png")))
-skill_rows, skill_curves = learning_speed.skill_results()
-if skill_rows:
-    display(Markdown("**Samples to skill** (2 cores; the default settings, but where the clip's column "
-                     "names a variant and its overrides)\n\n" + learning_speed.skill_table(skill_rows)))
-    display(Image(save_figure(figures.compare_curves(skill_curves, "samples to skill"), plot_dir / "samples_to_skill.png")))
-else:
-    print("samples to skill: not run yet (python bench/samples_to_skill.py)")
+# What learning costs (samples and minutes to skill, the lever ablation, ASI against RSI) is measured by
+# benchmarks that train for hours, outside the pipeline; the results page (notebook 11) shows their figures.

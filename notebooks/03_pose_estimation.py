@@ -61,7 +61,10 @@ print(show(cfg))
 video = paths.clip_video(clip, entry.source)
 plot_dir = paths.clip_plot_dir("pose", clip)
 gt = load_gt(paths.ground_truth(clip)) if entry.is_mocap else None
-print(f"clip {clip!r}: {video}, frames {list(entry.frames)}; ground truth: {'yes' if gt else 'no (a real video)'}")
+print(
+    f"clip {clip!r}: {video}, frames {list(entry.video_frames)} of its video; "
+    f"ground truth: {'yes' if gt else 'no (a real video)'}"
+)
 
 # %% [markdown]
 # ## What the model sees
@@ -70,14 +73,16 @@ print(f"clip {clip!r}: {video}, frames {list(entry.frames)}; ground truth: {'yes
 # (left), and the same landmarks in 3D, metres about the mid-hip (right, seen from the side).
 
 # %%
-first = entry.frames[0]
-end = entry.frames[1] if entry.frames[1] is not None else probe(video).frames
+first = entry.video_frames[0]
+end = entry.video_frames[1] if entry.video_frames[1] is not None else probe(video).frames
 middle = (end - first) // 2
 shown = frames_at(video, [middle], first, end)[middle]
 probe_model = BlazePose(video=False, model=cfg.model)
 one = probe_model.process(shown)
 probe_model.close()
-display(Image(save_figure(figures.what_the_model_sees(shown, one, first + middle), plot_dir / "what_the_model_sees.png")))
+display(
+    Image(save_figure(figures.what_the_model_sees(shown, one, first + middle), plot_dir / "what_the_model_sees.png"))
+)
 
 # %% [markdown]
 # ## Run the stage
@@ -87,7 +92,7 @@ display(Image(save_figure(figures.what_the_model_sees(shown, one, first + middle
 # kept in `data/poses/<clip>.npz`.
 
 # %%
-poses, facts = stage.estimate_video(clip, video, tuple(entry.frames), cfg)
+poses, facts = stage.estimate_video(clip, video, entry.video_frames, cfg)
 stage.save_poses(paths.poses_file(clip), clip, poses, facts, cfg, file_sha256(video))
 first, end = facts["first"], facts["end"]
 metrics = {**stage.summary(poses), "video": facts["video"], "first": first, "end": end}
@@ -127,8 +132,13 @@ write_text(paths.pose_confidence_file(clip), stage.confidence_table(poses, first
 
 # %%
 picks = evenly_spaced(end - first, cfg.contact_sheet_frames)
-fig = figures.contact_sheet(poses, picks, frames_at(video, picks, first, end), first,
-                            f"{clip}: BlazePose + rotation search ({cfg.rotation_search}) + actor ({cfg.actor})")
+fig = figures.contact_sheet(
+    poses,
+    picks,
+    frames_at(video, picks, first, end),
+    first,
+    f"{clip}: BlazePose + rotation search ({cfg.rotation_search}) + actor ({cfg.actor})",
+)
 display(Image(save_figure(fig, plot_dir / "contact_sheet.png")))
 if cfg.overlay_video:
     stage.write_overlay(video, paths.pose_overlay(clip), poses, first, end, facts["fps"])

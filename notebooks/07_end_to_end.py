@@ -14,11 +14,11 @@
 # %% [markdown]
 # # 04 · End to end: what a character learns from a video, against the ground truth
 #
-# Notebooks 01–03 each measure their own step. This one puts the chain together, for every clip whose
+# Notebooks 03–06 each measure their own step. This one puts the chain together, for every clip whose
 # policy was trained (`imitate.clips`, and the oracles of `imitate.oracle_clips`). On a clip rendered from
 # mocap the truth is known, so three things are measured against it with one measure (the mean distance of
 # corresponding bodies, each relative to its root and turned to face forward, time-aligned:
-# `sfv/imitate/fidelity.py`):
+# `sfv/analysis/fidelity.py`):
 #
 # - the **reference**: the reconstruction from the video, made ready for imitation;
 # - the **video policy**: the simulated character trained on that reference, in a deterministic rollout;
@@ -26,7 +26,7 @@
 #
 # The gap between the two policies is what learning from video costs. A policy that fell is shown as such
 # (its error is over the time it stood). A real video has no truth: its row shows only how the policy did.
-# Everything here is read from the metrics of the earlier stages (`sfv/imitate/end_to_end.py`).
+# Everything here is read from the metrics of the earlier stages (`sfv/analysis/end_to_end.py`).
 
 # %% tags=["parameters"]
 params_file = "params.yaml"
@@ -37,7 +37,7 @@ import json
 from IPython.display import Image, Markdown, display
 
 from sfv import paths
-from sfv.imitate import end_to_end
+from sfv.analysis import end_to_end
 from sfv.imitate.curve import read_curve
 from sfv.io import write_json
 from sfv.notebook import stage_params
@@ -51,7 +51,7 @@ plot_dir = paths.plot_dir("end_to_end")
 # %% [markdown]
 # ## The table
 #
-# Errors in centimetres except the reconstruction's MPJPE (notebook 02, millimetres, on its own joints).
+# Errors in centimetres except the reconstruction's MPJPE (notebook 04, millimetres, on its own joints).
 # "survived": the fraction of the evaluation the policy stood through (1.00: it never fell). "root drift":
 # how far the simulated root's travel ended from the truth's. "samples": the training budget actually spent
 # (policies trained with different budgets are not directly comparable; see the curves below).

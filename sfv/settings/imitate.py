@@ -1,0 +1,301 @@
+"""The imitation stage's settings: the env, reward, PPO, ASI, the reference checks and each clip's entry."""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Optional
+
+from pydantic import Field, field_validator, model_validator
+
+from sfv.settings.common import Section, named_file, selection
+
+
+class HeightmapSettings(Section):
+    """The ground's heights around the character, observed on a grid in its heading frame (relative to its root's
+    height), for terrain other than flat ground (sfv.imitate.env; the policy reads them with sfv.imitate.features)."""
+
+    enabled: bool = Field(False, description="append the heightmap to the observation")
+    forward: tuple[float, float] = Field((-0.6, 2.4), description="metres behind (negative) and ahead of the root")
+    lateral: tuple[float, float] = Field((-0.6, 0.6), description="metres to either side of the root")
+    spacing: float = Field(0.3, gt=0, description="metres between grid points")
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        for name in ("forward", "lateral"):
+            lo, hi = getattr(self, name)
+            if hi < lo:
+                raise ValueError(f"heightmap.{name} {[lo, hi]}: the first number must not exceed the second")
+        return self
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(points across, points along) the heading: the grid the features extractor convolves."""
+        return tuple(int(math.floor((hi - lo) / self.spacing + 1e-9)) + 1 for lo, hi in (self.lateral, self.forward))
+
+    @property
+    def size(self) -> int:
+        """Numbers it adds to the observation (0 when off)."""
+        return self.shape[0] * self.shape[1] if self.enabled else 0
+
+
+class EnvSettings(Section):
+    """The simulated task (sfv.imitate.env); the character is the reference motion's."""
+
+    terrain: str = Field("flat", description="terrain file under sfv/terrains/")
+    physics_hz: float = Field(240.0, gt=0, description="Bullet steps per second")
+    control_hz: float = Field(30.0, gt=0, description="policy actions per second (physics_hz must be a multiple)")
+    episode_seconds: float = Field(20.0, gt=0, description="longest training episode")
+    state_init: Literal["reference", "adaptive", "start"] = Field(
+        "reference",
+        description="reference: RSI (a uniformly random phase, the reference's state); adaptive: ASI (start "
+        "phases drawn from a distribution that learns toward the phases the policy does worst, imitate.asi); "
+        "start: phase 0",
+    )
+    early_termination: bool = Field(True, description="end an episode when a non-foot body touches the ground")
+    pose_termination: float | None = Field(
+        1.0,
+        gt=0,
+        description="end an episode when a body strays farther than this many metres from the "
+        "reference's (world positions: MimicKit's pose termination, 1 m there): a character that drifts off stops "
+        "collecting reward, so drifting costs the rest of the episode; null: off. Evaluations never end on it "
+        "(they measure the drift)",
+        json_schema_extra={"absent_means": None},  # runs recorded before it existed did not end on it
+    )
+    action_mode: Literal["residual", "absolute"] = Field(
+        "residual", description="PD targets offset from the reference pose or from rest"
+    )
+    action_scale: float = Field(0.5, gt=0, le=3.2, description="radians per unit of action")
+    phase_encoding: Literal["linear", "sincos"] = Field(
+        "linear",
+        description="the phase in the observation: linear (one number in [0, 1), DeepMimic) or sincos "
+        "(cos and sin of 2 pi phase: no jump where a cyclic clip wraps)",
+    )
+    reference_root_observation: bool = Field(
+        True,
+        description="also observe where the reference's root is (position and heading relative to the "
+        "character's root, in its heading frame), so the policy can steer back when it drifts",
+        json_schema_extra={"absent_means": False},  # runs recorded before it existed observed without it
+    )
+    ground_contacts: list[str] = Field(
+        [],
+        description="bodies besides the character's feet that may touch the ground without ending the episode "
+        "(DeepMimic's per-skill fall_contact_bodies: a cartwheel's hands); a clip adds its own with "
+        "imitate.clips.<clip>.ground_contacts",
+    )
+    heightmap: HeightmapSettings = Field(
+        HeightmapSettings(), description="observe the ground's heights around the character (terrain policies)"
+    )
+
+    @property
+    def substeps(self) -> int:
+        """Physics steps per control step."""
+        return int(round(self.physics_hz / self.control_hz))
+
+    @field_validator("terrain")
+    @classmethod
+    def _terrain_exists(cls, v: str) -> str:
+        return named_file(v, "terrains", "terrain")
+
+    @model_validator(mode="after")
+    def _rates(self):
+        ratio = self.physics_hz / self.control_hz
+        if abs(ratio - round(ratio)) > 1e-9 or ratio < 1:
+            raise ValueError(
+                f"physics_hz ({self.physics_hz}) must be a whole multiple of control_hz ({self.control_hz})"
+            )
+        return self
+
+
+class RewardTerms(Section):
+    """One number per term of DeepMimic's imitation reward (sfv.imitate.reward): the one list of the terms."""
+
+    pose: float = Field(ge=0)
+    velocity: float = Field(ge=0)
+    end_effector: float = Field(ge=0)
+    root: float = Field(ge=0)
+    com: float = Field(ge=0)
+    # not in DeepMimic (its root term holds the velocities, faintly): the root's velocity on its own, so that it
+    # still pulls when the root has drifted far from the reference and the root term is ~0 (MimicKit has such a
+    # term). 0 by default, which leaves DeepMimic's reward as it was.
+    root_velocity: float = Field(0.0, ge=0)
+
+
+class RewardParams(Section):
+    """DeepMimic's imitation reward: total = sum_k weight_k exp(-scale_k error_k), weights normalised."""
+
+    weights: RewardTerms = RewardTerms(pose=0.5, velocity=0.05, end_effector=0.15, root=0.2, com=0.1, root_velocity=0.0)
+    scales: RewardTerms = RewardTerms(pose=2.0, velocity=0.1, end_effector=40.0, root=5.0, com=10.0, root_velocity=2.0)
+
+    @field_validator("weights")
+    @classmethod
+    def _positive_sum(cls, v: RewardTerms) -> RewardTerms:
+        if sum(v.model_dump().values()) <= 0:
+            raise ValueError("at least one reward weight must be positive")
+        return v
+
+    def normalised_weights(self) -> dict[str, float]:
+        """The weights divided by their sum (DeepMimic normalises them to 1)."""
+        w = self.weights.model_dump()
+        total = sum(w.values())
+        return {k: v / total for k, v in w.items()}
+
+
+class PPOSettings(Section):
+    """stable-baselines3 PPO (sfv.imitate.train)."""
+
+    total_timesteps: int = Field(1_500_000, ge=1, description="samples to train on (the budget)")
+    n_envs: int = Field(32, ge=1, description="simulators in all")
+    n_workers: int = Field(2, ge=1, description="processes the simulators are spread over (one per core)")
+    n_steps: int = Field(128, ge=8, description="samples per env and rollout (n_envs x n_steps per update)")
+    batch_size: int = Field(512, ge=8, description="minibatch size")
+    n_epochs: int = Field(5, ge=1)
+    learning_rate: float = Field(3e-4, gt=0)
+    gamma: float = Field(0.95, gt=0, le=1)
+    gae_lambda: float = Field(0.95, gt=0, le=1)
+    clip_range: float = Field(0.2, gt=0)
+    net_arch: tuple[int, ...] = Field((256, 256), min_length=1, description="hidden layer sizes of actor and critic")
+    log_std_init: float = Field(-1.5, description="initial log standard deviation of the action noise")
+    torch_threads: int = Field(
+        2,
+        ge=1,
+        description="learner threads during PPO's updates, when the env workers idle "
+        "(rollouts always use one: the workers take the cores then)",
+    )
+    checkpoint_every: int = Field(100_000, ge=1, description="samples between checkpoints (a kill loses at most this)")
+    learning_rate_schedule: Literal["constant", "linear"] = Field(
+        "constant", description="constant, or linear: decays to 0 at learning_rate_horizon"
+    )
+    learning_rate_horizon: Optional[int] = Field(
+        None,
+        ge=1,
+        description="samples at which the linear schedule reaches 0 (null: total_timesteps); set, a run "
+        "trained in chunks of growing budgets (bench/samples_to_skill.py) follows one schedule instead of restarting "
+        "it with each chunk",
+    )
+    normalize_advantage: bool = Field(True, description="normalise advantages per minibatch")
+    clip_range_vf: Optional[float] = Field(
+        None, gt=0, description="clip the value function's change per update (null: no clipping)"
+    )
+    evaluate_every: int = Field(
+        100_000,
+        ge=0,
+        description="samples between deterministic evaluations logged in the "
+        "learning curve (samples-to-skill; 0: none)",
+    )
+
+
+class ASISettings(Section):
+    """Adaptive state initialisation (SFV): a categorical distribution over start phases, learned by policy
+    gradient toward the phases whose starts score worst (sfv.imitate.asi). Used when env.state_init is adaptive."""
+
+    bins: int = Field(20, ge=2, description="phase bins of the start distribution")
+    horizon_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="a start is scored by the mean reward of the first this "
+        "many seconds after it (0 for the steps lost to a fall)",
+    )
+    temperature: float = Field(
+        0.2,
+        gt=0,
+        description="entropy weight: the distribution settles at "
+        "p ~ exp(difficulty / temperature); larger keeps it nearer uniform",
+    )
+    step_size: float = Field(2.0, gt=0, description="gradient-ascent step on the logits per PPO rollout")
+    memory: float = Field(
+        0.7, ge=0, lt=1, description="weight of a bin's previous difficulty estimate against a rollout's new scores"
+    )
+
+
+class EvaluationParams(Section):
+    seconds: float = Field(20.0, gt=0, description="length of the deterministic evaluation rollout from phase 0")
+    video: bool = Field(True, description="render the rollout beside the reference (mp4)")
+    width: int = Field(640, ge=64, multiple_of=16, description="video width (pixels, multiple of 16)")
+    height: int = Field(384, ge=64, multiple_of=16, description="video height (pixels, multiple of 16)")
+
+
+class ImitateClip(Section):
+    """How one clip's reconstructed motion becomes the reference its policy tracks (sfv.imitate.reference_clip)."""
+
+    frames: tuple[int, Optional[int]] = Field(
+        (0, None),
+        description="[first, end) of the reconstructed frames to "
+        "imitate (null: to the end); e.g. the part of a clip on one ground level",
+    )
+    cyclic: bool = Field(
+        False,
+        description="the clip is one cycle of a periodic skill: close the loop and repeat it "
+        "(else one-shot: episodes end with the clip)",
+    )
+    total_timesteps: Optional[int] = Field(None, ge=1, description="this clip's training budget (null: imitate.ppo's)")
+    ground_contacts: list[str] = Field(
+        [],
+        description="bodies besides the feet this skill puts on the ground (a "
+        "cartwheel's wrists): touching with them does not end an episode; added to "
+        "imitate.env.ground_contacts for this clip, from its video or its mocap",
+    )
+
+    @field_validator("frames")
+    @classmethod
+    def _ordered(cls, v):
+        first, end = v
+        if first < 0 or (end is not None and end <= first):
+            raise ValueError(f"frames [{first}, {end}) is empty or negative: give [first, end) with 0 <= first < end")
+        return v
+
+
+class ReferenceChecks(Section):
+    """What a reference motion must satisfy before training starts (else an error names the clip and frame)."""
+
+    min_seconds: float = Field(0.5, gt=0, description="shorter references are refused")
+    sink_tolerance: float = Field(
+        0.15,
+        ge=0,
+        description="metres the feet may be reconstructed under the floor (the "
+        "motion is lifted onto it); deeper is a broken reconstruction",
+    )
+    level_tolerance: float = Field(
+        0.35,
+        gt=0,
+        description="metres the supporting ground may rise or fall within the "
+        "clip (a wall, stairs: trim the clip to one level)",
+    )
+    level_window: float = Field(
+        1.0,
+        gt=0,
+        description="seconds: the ground level at a frame is the lowest foot "
+        "within this window (feet leave the ground in between)",
+    )
+
+
+class ImitateParams(Section):
+    clips: dict[str, ImitateClip] = selection(
+        default_factory=dict,
+        description="clips learned from their video (reference data/motions/<clip>.npz): "
+        "one DVC stage imitate@<clip> each, with how its reference is made",
+    )
+    oracle_clips: list[str] = selection(
+        default_factory=list,
+        description="mocap clips also learned from their ground-truth mocap (the "
+        "upper bound): one DVC stage imitate_oracle@<clip> each",
+    )
+    reference: ReferenceChecks = ReferenceChecks()
+    env: EnvSettings = EnvSettings()
+    reward: RewardParams = RewardParams()
+    ppo: PPOSettings = PPOSettings()
+    asi: ASISettings = ASISettings()
+    evaluation: EvaluationParams = EvaluationParams()
+
+    def for_clip(self, clip: str) -> "ImitateParams":
+        """These settings as a clip's policy uses them: its own ground contacts added to the env's (a clip without an
+        entry in `clips`, such as a mocap clip only benchmarked, keeps the env's)."""
+        extra = [
+            b
+            for b in (self.clips[clip].ground_contacts if clip in self.clips else [])
+            if b not in self.env.ground_contacts
+        ]
+        if not extra:
+            return self
+        return self.model_copy(
+            update={"env": self.env.model_copy(update={"ground_contacts": [*self.env.ground_contacts, *extra]})}
+        )
