@@ -31,6 +31,7 @@ repro-all: setup        ## every output computed again from scratch (hours: ever
 
 store: setup            ## this machine's outputs and trainings in progress into the shipped store (then commit it)
 	python -m sfv.cli store save
+	python tools/generated_blocks.py   # the README's and docs' figures, from the metrics and the store just saved
 
 $(VENV)/.cluster: $(VENV)/.installed
 	@echo "Adding the cluster extra (Ray) to $(VENV) ..."

@@ -193,8 +193,9 @@ def test_the_notebook_links_its_media_and_the_page_carries_them(tmp_path):
 
 
 def test_the_readme_is_a_front_door_with_the_metrics_results():
-    """The README stays one page (the rest lives in docs/), and its results block is the committed metrics' tables
-    as tools/readme_results.py writes them: no figure typed by hand, none stale."""
+    """The README stays one page (the rest lives in docs/), and its results block (like every generated block in
+    docs/) is the committed metrics' tables as tools/generated_blocks.py writes them: no figure typed by hand, none
+    stale."""
     import subprocess
     import sys
 
@@ -204,6 +205,23 @@ def test_the_readme_is_a_front_door_with_the_metrics_results():
     for link in re.findall(r"\]\((docs/[^)#]+)", readme):
         assert (root / link).is_file(), link
     proc = subprocess.run(
-        [sys.executable, str(root / "tools" / "readme_results.py"), "--check"], capture_output=True, text=True
+        [sys.executable, str(root / "tools" / "generated_blocks.py"), "--check"], capture_output=True, text=True
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_hand_edited_generated_block_is_rewritten():
+    """A figure typed into a generated block does not survive: the block is rewritten from the files."""
+    import importlib.util
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("generated_blocks", root / "tools" / "generated_blocks.py")
+    blocks = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(blocks)
+    block = "<!-- generated: training_cost -->\n| imitate | 5 | 99.9 | 0.1 |\n<!-- /generated: training_cost -->"
+    page = f"text\n{block}\nmore\n"
+    new = blocks.filled(page)
+    assert "99.9" not in new and "**The trainings, as their metrics recorded them**" in new
+    assert new.startswith("text\n") and new.endswith("more\n") and blocks.filled(new) == new
+    with pytest.raises(SystemExit, match="unknown generated block 'nothing'"):
+        blocks.filled("<!-- generated: nothing -->\n<!-- /generated: nothing -->")
