@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 00 · Ground-truth clips: mocap played by a human body, filmed by a known camera
+# # 01 · Ground-truth clips: mocap played by a human body, filmed by a known camera
 #
 # Every later stage turns a video into a motion. To measure how well it does, we need videos whose true
 # motion we know exactly. This notebook makes one: it takes a motion-capture clip of the DeepMimic

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 00 · Input clip: the video the pipeline will read, checked
+# # 02 · Input clip: the video the pipeline will read, checked
 #
 # The kit takes two kinds of clip, both registered under `clips` in `params.yaml`, each with its own
 # folder `data/clips/<clip>/`:

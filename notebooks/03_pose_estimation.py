@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 01 · Pose estimation: 2D keypoints, 3D pose and confidence in every frame
+# # 03 · Pose estimation: 2D keypoints, 3D pose and confidence in every frame
 #
 # The paper's first stage (SFV §4). A pretrained estimator looks at each frame and says where the
 # person's joints are in the image (2D, pixels), how they sit in space (3D, metres about the hips), and how

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 02 · Motion reconstruction: a smooth reference motion on the character
+# # 04 · Motion reconstruction: a smooth reference motion on the character
 #
 # The paper's second stage (SFV §5). Per-frame poses are jittery and sometimes wildly wrong; the
 # simulated character needs one motion of *its* skeleton that stays close to them and moves smoothly.
@@ -84,22 +84,22 @@ print(f"clip {clip!r}: {len(poses['detected'])} frames at {fps:g} fps, {int(pose
 #
 # BlazePose's 3D keypoints are metric and centred at the hips. The network only sees a crop around the
 # person, so its 3D pose is as seen straight along the ray to them: the kit turns it from that ray into the
-# camera's frame (`ray_aligned`; on the rendered clips the pose's heading error follows the ray's angle with
-# a slope near 1, and the turn takes the 3D targets from 113 to 110 mm on average). With a focal length,
+# camera's frame (`ray_aligned`; on the rendered clips the pose's heading error follows the ray's angle, and
+# the turn lowers the 3D targets' error: notebook 05 compares). With a focal length,
 # each frame's body position follows from its 2D keypoints (where it is in the image, and how large).
 #
 # **The field of view.** Where the person crosses the view (the ray to them sweeps `fov_min_sweep` degrees), the ray's
-# turn and the stretch of an off-centre body tell the lens: the kit tries fields of view from 20 to 90° and
+# turn and the stretch of an off-centre body tell the lens: the kit tries a range of fields of view and
 # keeps the one whose bodies reproject best. Where the person stays near the centre this cue is flat and what
 # remains is biased by the network's depth errors, so the assumed `vertical_fov` stays (the plot shows the
 # cost either way). Up is the median torso direction with the camera level (no roll: `level_camera`), its pitch
 # then turned so that the ankles at rest (slower than `still_foot_speed`) share one height: feet at rest
 # are mostly on the ground, wherever the person went. The ground lies under the lowest ankles. On the
-# rendered clips the torso alone is 5–33° off the true up (people lean into a jump or a kick); its pitch
-# with the camera level 0–8°; re-pitched by the feet at rest 0–7.8° (under 2.5° on four of nine).
+# rendered clips the torso alone is far off the true up (people lean into a jump or a kick); each step brings
+# it closer (the `up_error_deg` of the metrics below, and notebook 05's table).
 #
 # **Outlier poses.** The estimator sometimes flips a whole 3D pose for a few frames (seen on the rendered
-# roll and cartwheel: 0.5 m off for 3–5 frames, at ordinary confidence). The body then turns more than
+# roll and cartwheel, for a few frames at ordinary confidence). The body then turns more than
 # `outlier_turn` degrees from one frame to the next, and back within `outlier_seconds`, which no
 # skill does at 30 fps. The reconstruction treats such frames as missing (their 3D and 2D weights are 0,
 # the smoothness term fills them); per-frame IK, the baseline, fits them as they are.

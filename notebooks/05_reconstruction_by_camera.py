@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 02b · Pose and reconstruction by camera: is anything tuned to one camera?
+# # 05 · Pose and reconstruction by camera: is anything tuned to one camera?
 #
 # Notebooks 03 and 04 run per clip. This one puts every rendered clip side by side with the camera that
 # filmed it. Nine clips are filmed at 640×480, 30 fps, through a 45° lens, level. Five more film the same mocap
@@ -54,23 +54,19 @@ print(json.dumps(summary, indent=1))
 display(Image(save_figure(cameras.figure(table), paths.plot_dir("cameras") / "errors_by_camera.png")))
 
 # %% [markdown]
-# What the table says (at the time of writing; the numbers above are the run's own):
+# What to read in the table:
 #
-# - In raw pixels the portrait walk's 2D term pulled 16 times harder than the 640×480 walk's, and its
-#   reconstruction was 75 mm against 66; in metres at the body both were 66 mm, and with its lens estimated
-#   (64.8° for 65) and the pose turned onto its ray, 62.6.
-# - Turning BlazePose's 3D pose onto the ray to the person took the 14 earlier clips from 95.7 to 93.2 mm on
-#   average (3D targets 113.2 to 109.9, up error 6.0 to 4.8°); estimating the lens changed the mean by nothing
-#   (93.2 either way; 92.9 with every camera's true lens): it helps where the lens is far from the assumed
-#   45° and the person crosses the view (the portrait walk), and is not trusted where they do not (the long
-#   lens on `jump_720p`, the wide one on `kick_wide`, whose cost minima are 37 and 33° off).
-# - `cartwheel_panning` is the cartwheel filmed by a camera that pans 20° to follow her: read from the
-#   background, the turn is 0.2° off on average (0.6 at most), and the reconstruction (115.7 mm, root path
-#   0.19 m off) is as good as from the fixed camera (115.3 mm; 0.24 m, where the lens was read as 36.7°).
-#   Taken as a fixed camera it is 125.1 mm, the root path 0.43 m off and up 10.7° off.
-# - On every clip the reconstruction is at or below its own 3D targets in the same metric, but the mean stays
-#   far above the 70 mm: the acrobatic clips (cartwheel, roll, spinkick) dominate it.
-# - The rolled camera's up is 14° off: the level-camera assumption.
+# - The 2D term is in metres at the body, so a portrait video at twice the resolution pulls no harder than a
+#   640×480 one: the portrait walk's row stays with the others.
+# - Estimating the lens helps where the lens is far from the assumed one and the person crosses the view (the
+#   portrait walk); it is not trusted where they do not (the long lens on `jump_720p`, the wide one on
+#   `kick_wide`), and the assumed `vertical_fov` stays there.
+# - `cartwheel_panning` is the cartwheel filmed by a camera that pans to follow her: its turn, read from the
+#   background, lets the reconstruction do as well as from the fixed camera (`camera_turn_error_mean_deg` in its
+#   metrics); taken as a fixed camera it would not.
+# - On every clip the reconstruction is at or below its own 3D targets in the same metric, but the mean stays far
+#   above the 70 mm target: the acrobatic clips (cartwheel, roll, spinkick) dominate it.
+# - The rolled camera's up error is its roll: the level-camera assumption.
 
 # %%
 write_json(paths.metrics_file("cameras"), {"summary": summary, "clips": table})

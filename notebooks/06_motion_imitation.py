@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 03 · Motion imitation: a simulated character learns the skill from the video
+# # 06 · Motion imitation: a simulated character learns the skill from the video
 #
 # The paper's third stage (SFV §6, built on DeepMimic). The reference motion says where every joint
 # should be at every instant; a physics simulation says what can actually happen to a body with mass,
@@ -164,8 +164,8 @@ display(Image(save_figure(figures.reward_term_shapes(cfg.reward), plot_dir / "re
 # moving its arms the right way. A training episode also ends when a body strays more than
 # `imitate.env.pose_termination` metres from the reference's (MimicKit's **pose termination**): a walk that
 # falls behind its reference then loses the rest of the episode, which keeps it on the reference's track
-# (without it, walk policies ended 1.7–4 m from their reference after 20 s). Evaluations like the one below
-# never end on it: they show the drift.
+# (without it, walk policies drifted metres from their reference: docs/learning_speed.md). Evaluations like
+# the one below never end on it: they show the drift.
 
 # %%
 pd_only = rollout(None, motion, cfg.env, cfg.reward, seconds=cfg.evaluation.seconds)

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 04 · End to end: what a character learns from a video, against the ground truth
+# # 07 · End to end: what a character learns from a video, against the ground truth
 #
 # Notebooks 03–06 each measure their own step. This one puts the chain together, for every clip whose
 # policy was trained (`imitate.clips`, and the oracles of `imitate.oracle_clips`). On a clip rendered from

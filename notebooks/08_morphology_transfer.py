@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 04b · Morphology transfer: the motions from video on other bodies
+# # 08 · Morphology transfer: the motions from video on other bodies
 #
 # The paper's transfer experiment: the motions reconstructed from video drive characters of other shapes, which
 # learn the same skills in simulation. The bodies are `morphology_transfer.characters`, each unlike the kit's

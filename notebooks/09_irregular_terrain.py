@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 05 · Irregular terrain: a skill from a flat-ground video, on ground the video never showed
+# # 09 · Irregular terrain: a skill from a flat-ground video, on ground the video never showed
 #
 # Every clip was filmed on flat ground, and its policy learned on flat ground. The paper then puts the skills on
 # slopes, gaps and uneven ground, with a heightmap of the surroundings as extra input. This notebook does the same

@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 07 · Motion completion: from one still, the motion that follows
+# # 10 · Motion completion: from one still, the motion that follows
 #
 # The paper ends with a small experiment: from a single image, predict how the person will move, by starting
 # a learned controller in the observed pose and simulating it forward. That needs two things. First, knowing

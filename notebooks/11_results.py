@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 06 · Results: what the kit reproduces, and how well
+# # 11 · Results: what the kit reproduces, and how well
 #
 # One page for the whole kit. Every table below is read from the metrics the other stages wrote, and the
 # learning-speed benchmarks' results committed under `bench/results/` (`sfv/report/tables.py`). Nothing is

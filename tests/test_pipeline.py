@@ -448,3 +448,16 @@ def test_running_a_notebook_leaves_the_callers_environment_alone(monkeypatch):
         with _kernels_first():
             raise RuntimeError("a failing notebook")
     assert "JUPYTER_PATH" not in os.environ
+
+
+def test_notebooks_are_numbered_in_pipeline_order():
+    """A notebook's file number is its title's, and the numbers follow dvc.yaml's stages (the report last)."""
+    spec = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    numbers = []
+    for stage in spec:
+        source = NOTEBOOKS[stage]
+        number = Path(source).name[:2]
+        title = next(line for line in (ROOT / source).read_text().splitlines() if line.startswith("# # "))
+        assert title.startswith(f"# # {number} · "), (source, title)
+        numbers.append(number)
+    assert numbers == sorted(numbers), list(zip(spec, numbers))
