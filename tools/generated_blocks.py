@@ -119,6 +119,41 @@ def _store(root: Path) -> str:
     return line
 
 
+def _reference_physics(root: Path) -> str:
+    """bench/reference_physics.py's table: today's references and the physical ones against the truth."""
+    import json
+
+    from sfv.markdown import markdown_table
+
+    path = root / "bench" / "results" / "reference_physics.json"
+    if not path.is_file():
+        return "*not run yet:* `python bench/reference_physics.py`"
+    rows = json.loads(path.read_text())["rows"]
+    keys = [
+        "clip",
+        "reference",
+        "body_error_cm",
+        "skate_cm_s",
+        "penetration_cm",
+        "flight_s",
+        "truth_flight_s",
+        "pd_only_s",
+    ]
+    header = [
+        "clip",
+        "reference",
+        "body vs truth (cm)",
+        "foot skate where the truth is planted (cm/s)",
+        "penetration (cm)",
+        "flight (s)",
+        "the truth's flight (s)",
+        "PD alone holds it (s)",
+    ]
+    return "**References against the truth** (`bench/results/reference_physics.json`)\n\n" + markdown_table(
+        header, ([r[k] for k in keys] for r in rows)
+    )
+
+
 def block(name: str, root: Path = ROOT) -> str:
     """The content of block `name`, from the files under `root`."""
     if str(root) not in sys.path:
@@ -131,13 +166,15 @@ def block(name: str, root: Path = ROOT) -> str:
         return _training_cost(root)
     if name == "store":
         return _store(root)
+    if name == "reference_physics":
+        return _reference_physics(root)
     if name == "samples_to_skill_runs":
         return _skills(root)
     if name in REPORT_TABLES:
         return _report_table(name, root)
     raise SystemExit(
         f"unknown generated block {name!r}: known are results, levers, samples_to_skill_runs, training_cost, store, "
-        f"{', '.join(REPORT_TABLES)}"
+        f"reference_physics, {', '.join(REPORT_TABLES)}"
     )
 
 

@@ -1,0 +1,161 @@
+"""A reference made physically consistent, between the reconstruction and the imitation: what physics knows and a
+monocular video cannot show.
+
+From the reconstruction's feet (low and slow: `contact_phases`), each foot's planted phases. Then one optimisation
+over the whole clip (the reconstruction's variables: root position and rotation, every joint's rotation), staying as
+close as it can to the reconstructed bodies while
+- a planted foot stays put (no skating) at its standing height (no sinking, no floating);
+- no body goes under the floor;
+- where no foot is planted (a flight), the centre of mass follows a ballistic arc: its vertical acceleration is
+  gravity's and its horizontal velocity constant. The flight's timing comes from the video (when the feet leave
+  and land), and ballistics then fixes its height, which depth from one camera gets wrong.
+Kinematics only (the kit's torch forward kinematics), no simulator: `tests/test_physical_reference.py` and
+`bench/reference_physics.py` measure what it changes against the ground truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from sfv.kinematics import chain
+from sfv.motion import Motion
+from sfv.reconstruct.contact import steady_speed
+
+GRAVITY = 9.81
+
+
+@dataclass(frozen=True)
+class PhysicalSettings:
+    """How contacts are read and how hard each physical term pulls against staying close to the reconstruction."""
+
+    contact_height: float = 0.12  # metres above its standing height a foot may be and count as planted (the
+    #                               reconstruction's planted feet float and sink by several centimetres)
+    contact_speed: float = 1.0  # m/s: a low foot slower than this is planted (reconstructed plants skate)
+    min_contact_frames: int = 3  # shorter planted runs are taken as passing touches, not plants
+    max_gap_frames: int = 2  # a planted run broken for at most this many frames is one plant
+    min_flight_frames: int = 4  # shorter runs with no foot planted are not flights (no arc is asked of them)
+    plant_weight: float = 100.0  # a planted foot's horizontal spread within its phase (per m^2)
+    height_weight: float = 100.0  # a planted foot's height off its standing height (per m^2)
+    floor_weight: float = 100.0  # a body under the floor (per m^2)
+    flight_weight: float = 1.0  # the centre of mass's departure from a ballistic arc in flight (per (m/s^2)^2)
+    smoothness_weight: float = 1e-5  # the bodies' acceleration (per (m/s^2)^2)
+    iterations: int = 100  # L-BFGS steps
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) of each run of True in a 1-D mask."""
+    padded = np.concatenate([[False], mask, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return list(zip(edges[::2], edges[1::2]))
+
+
+def contact_phases(motion: Motion, foot_height: float, settings: PhysicalSettings = PhysicalSettings()) -> np.ndarray:
+    """Which feet (T, F) are planted: within `contact_height` of their standing height `foot_height`, slower than
+    `contact_speed`, for at least `min_contact_frames` frames in a row."""
+    pos, _ = motion.body_positions()
+    sk = motion.skeleton
+    up = "xyz".index(sk.up_axis)
+    feet = pos[:, [sk.index(n) for n in sk.settings["feet"]]]
+    flat = [a for a in range(3) if a != up]
+    planted = (feet[..., up] - foot_height < settings.contact_height) & (
+        steady_speed(feet[..., flat], motion.fps) < settings.contact_speed
+    )
+    for f in range(planted.shape[1]):
+        for a, b in _runs(~planted[:, f]):
+            if a > 0 and b < len(planted) and b - a <= settings.max_gap_frames:
+                planted[a:b, f] = True
+        for a, b in _runs(planted[:, f]):
+            if b - a < settings.min_contact_frames:
+                planted[a:b, f] = False
+    return planted
+
+
+def flights(planted: np.ndarray, min_frames: int = 4) -> list[tuple[int, int]]:
+    """[start, end) of each run of at least `min_frames` frames with no foot planted, between two contacts (a clip
+    that starts or ends in the air has no take-off or landing to time the arc by)."""
+    air = ~planted.any(axis=1)
+    return [(a, b) for a, b in _runs(air) if a > 0 and b < len(air) and b - a >= min_frames]
+
+
+def make_physical(
+    motion: Motion, foot_height: float, settings: PhysicalSettings = PhysicalSettings()
+) -> tuple[Motion, dict]:
+    """The motion made physically consistent (see the module's docstring), and what was found and changed: the
+    planted phases, the flights, how far the bodies moved."""
+    from sfv.reconstruct.fit import MotionVariables
+
+    sk = motion.skeleton
+    up = "xyz".index(sk.up_axis)
+    flat = [a for a in range(3) if a != up]
+    planted = contact_phases(motion, foot_height, settings)
+    air = flights(planted, settings.min_flight_frames)
+    feet = [sk.index(n) for n in sk.settings["feet"]]
+    others = [i for i in range(len(sk.bodies)) if i not in feet]
+    dt = 1.0 / motion.fps
+    variables = MotionVariables.from_motion(motion)
+    masses = torch.as_tensor(sk.masses, dtype=torch.float64)
+    com_local = torch.as_tensor(sk.coms, dtype=torch.float64)
+    with torch.no_grad():
+        start = variables.positions().clone()
+    plants = [(f, a, b) for f in range(len(feet)) for a, b in _runs(planted[:, f])]
+    planted_t = torch.as_tensor(planted)
+
+    def bodies_and_com() -> tuple[torch.Tensor, torch.Tensor]:
+        rotvecs = {b.name: variables.joint_rotvec[:, k] for k, b in enumerate(variables.spherical)}
+        for k, b in enumerate(variables.revolute):
+            rotvecs[b.name] = variables.angles[:, k : k + 1] * torch.as_tensor(b.axis, dtype=torch.float64)
+        import roma
+
+        local = roma.rotvec_to_rotmat(torch.stack([rotvecs[b.name] for b in sk.joints], dim=1))
+        pos, mats = chain(sk, variables.root_pos, roma.rotvec_to_rotmat(variables.root_rotvec), local)
+        body_com = pos + (mats @ com_local[..., None])[..., 0]
+        return pos, (body_com * masses[:, None]).sum(-2) / masses.sum()
+
+    def loss() -> torch.Tensor:
+        pos, com = bodies_and_com()
+        total = ((pos - start) ** 2).sum(-1).mean()
+        foot_pos = pos[:, feet]
+        for f, a, b in plants:
+            horizontal = foot_pos[a:b, f][:, flat]
+            total = total + settings.plant_weight * ((horizontal - horizontal.mean(0)) ** 2).sum(-1).mean()
+        height = foot_pos[..., up] - foot_height
+        total = total + settings.height_weight * (height[planted_t] ** 2).sum() / max(planted.sum(), 1)
+        total = (
+            total
+            + settings.floor_weight
+            * (torch.relu(-height) ** 2 + torch.relu(-pos[:, others, up]).pow(2).sum(-1, keepdim=True)).mean()
+        )
+        for a, b in air:
+            arc = com[a - 1 : b + 1]  # from the last planted frame to the first planted one again
+            accel = (arc[2:] - 2 * arc[1:-1] + arc[:-2]) / dt**2
+            target = torch.zeros_like(accel)
+            target[:, up] = -GRAVITY
+            total = total + settings.flight_weight * ((accel - target) ** 2).sum(-1).mean()
+        accel = (pos[2:] - 2 * pos[1:-1] + pos[:-2]) / dt**2
+        return total + settings.smoothness_weight * (accel**2).sum(-1).mean()
+
+    optimiser = torch.optim.LBFGS(
+        variables.parameters(), lr=1.0, max_iter=settings.iterations, line_search_fn="strong_wolfe"
+    )
+
+    def closure():
+        optimiser.zero_grad()
+        value = loss()
+        value.backward()
+        return value
+
+    optimiser.step(closure)
+    physical = variables.to_motion(motion.fps, name=motion.name, loop=motion.loop)
+    physical = replace(physical, name=motion.name)
+    with torch.no_grad():
+        moved = float((variables.positions() - start).norm(dim=-1).mean())
+    report = {
+        "planted_fraction": round(float(planted.mean()), 3),
+        "flights": [[int(a), int(b)] for a, b in air],
+        "flight_seconds": round(sum(b - a for a, b in air) * dt, 3),
+        "bodies_moved_m": round(moved, 4),
+    }
+    return physical, report

@@ -1,0 +1,86 @@
+"""The physical reference step (sfv.imitate.physical): planted feet found and held, bodies kept above the floor,
+flights made ballistic, on mocap spoiled the way a reconstruction spoils it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from sfv.analysis import reference_quality as quality
+from sfv.imitate.physical import GRAVITY, PhysicalSettings, contact_phases, flights, make_physical
+from sfv.imitate.reference_clip import standing_foot_height
+from sfv.mocap import load_mocap
+
+
+@pytest.fixture(scope="module")
+def walk():
+    return load_mocap("walk")
+
+
+def _com_height(motion) -> np.ndarray:
+    import torch
+
+    from sfv.kinematics import centre_of_mass, forward_kinematics
+
+    with torch.no_grad():
+        pos, rot = forward_kinematics(
+            motion.skeleton,
+            torch.as_tensor(motion.root_pos),
+            torch.as_tensor(motion.root_rot),
+            torch.as_tensor(motion.pose),
+        )
+        return centre_of_mass(motion.skeleton, pos, rot).numpy()[:, 1]
+
+
+def test_a_walk_has_a_foot_down_at_every_frame_and_no_flight(walk):
+    planted = contact_phases(walk, standing_foot_height(walk.skeleton))
+    assert planted.any(axis=1).all()
+    assert planted[:, 0].any() and planted[:, 1].any() and not planted.all()  # each foot plants and swings
+    assert flights(planted) == []
+
+
+def test_a_skating_walk_is_planted_again_and_stays_close(walk):
+    """The mocap walk with its root sliding back and forth (what a reconstruction's depth noise does to planted
+    feet) and sunk into the floor: the step takes the skate and the sinking out and stays near the motion."""
+    foot = standing_foot_height(walk.skeleton)
+    truth_planted = contact_phases(walk, foot)
+    t = np.arange(walk.n_frames) / walk.fps
+    wobble = np.zeros_like(walk.root_pos)
+    wobble[:, 0] = 0.04 * np.sin(2 * np.pi * 3 * t)
+    wobble[:, 1] = -0.03
+    spoiled = replace(walk, root_pos=walk.root_pos + wobble)
+    physical, report = make_physical(spoiled, foot)
+    before = quality.foot_skate(spoiled, truth_planted)
+    after = quality.foot_skate(physical, truth_planted)
+    assert after < 0.5 * before, (before, after)
+    assert quality.penetration(physical, foot) < 0.5 * quality.penetration(spoiled, foot)
+    moved = np.linalg.norm(physical.body_positions()[0] - spoiled.body_positions()[0], axis=-1).mean()
+    assert moved < 0.05 and report["flights"] == []
+
+
+def test_a_flight_follows_gravity():
+    """A jump whose flight the video made too slow (the root's rise and fall stretched) comes out with its centre
+    of mass accelerating at g in the air, from take-off to landing."""
+    jump = load_mocap("jump")
+    foot = standing_foot_height(jump.skeleton)
+    planted = contact_phases(jump, foot)
+    air = flights(planted)
+    assert air, "the jump has a flight"
+    a, b = max(air, key=lambda r: r[1] - r[0])
+    root = jump.root_pos.copy()
+    base = np.linspace(root[a - 1, 1], root[b, 1], b - a + 2)
+    root[a - 1 : b + 1, 1] = base + 1.6 * (root[a - 1 : b + 1, 1] - base)  # a higher arc, the same timing
+    spoiled = replace(jump, root_pos=root)
+    physical, report = make_physical(spoiled, foot, PhysicalSettings())
+    assert [a, b] in report["flights"]
+    dt = 1.0 / jump.fps
+
+    def accel(motion):
+        c = _com_height(motion)[a - 1 : b + 1]
+        return (c[2:] - 2 * c[1:-1] + c[:-2]) / dt**2
+
+    assert np.abs(accel(physical) + GRAVITY).mean() < 0.5 * np.abs(accel(spoiled) + GRAVITY).mean()
+    peak = lambda m: _com_height(m)[a:b].max()  # noqa: E731
+    assert abs(peak(physical) - peak(jump)) < abs(peak(spoiled) - peak(jump))
