@@ -20,27 +20,32 @@ from sfv.analysis import reference_quality as quality
 from sfv.analysis.fidelity import fidelity, motion_states
 from sfv.config import load_params
 from sfv.imitate.evaluate import rollout
-from sfv.imitate.physical import PhysicalSettings, contact_phases, flights, make_physical
+from sfv.imitate.physical import PhysicalSettings, airborne, contact_phases, flights, make_physical
 from sfv.imitate.reference_clip import load_reference, prepare_reference, standing_foot_height
 from sfv.io import write_json
 from sfv.markdown import markdown_table
 from sfv.settings.imitate import ImitateClip
 
 
-def measure(reference, truth, offset: float, params, foot_height: float) -> dict:
+def measure(reference, truth, offset: float, params, foot_height: float, allowed: list[str]) -> dict:
     """One reference against the truth (the mocap from `offset` seconds on, resampled at the reference's frames)."""
     times = np.arange(reference.n_frames) / reference.fps
     truth_frames = truth.sample(times + offset)
-    truth_planted = contact_phases(truth_frames, foot_height)
+    truth_planted = contact_phases(truth_frames, foot_height, allowed=allowed)
+    planted = contact_phases(reference, foot_height, allowed=allowed)
     fit = fidelity(motion_states(reference), times, truth, reference.skeleton.up_axis, reference.fps, offset)
     cfg = params.imitate
     pd = rollout(None, reference, cfg.env, cfg.reward, seconds=min(reference.duration, cfg.evaluation.seconds))
     return {
         "body_error_cm": round(100 * fit["body_error_m"], 2),
-        "skate_cm_s": round(100 * quality.foot_skate(reference, truth_planted), 1),
+        "skate_cm_s": round(100 * quality.foot_skate(reference, truth_planted[:, :2]), 1),  # the feet's columns
         "penetration_cm": round(100 * quality.penetration(reference, foot_height), 2),
-        "flight_s": round(sum(b - a for a, b in flights(contact_phases(reference, foot_height))) / reference.fps, 3),
-        "truth_flight_s": round(sum(b - a for a, b in flights(truth_planted)) / reference.fps, 3),
+        "flight_s": round(
+            sum(b - a for a, b in flights(airborne(reference, planted, allowed=allowed))) / reference.fps, 3
+        ),
+        "truth_flight_s": round(
+            sum(b - a for a, b in flights(airborne(truth_frames, truth_planted, allowed=allowed))) / reference.fps, 3
+        ),
         "pd_only_s": round(float(pd["survived_seconds"]), 2),
     }
 
@@ -63,10 +68,11 @@ def main(argv: list[str] | None = None) -> int:
         offset = (entry.frames[0] + imitate_entry.frames[0]) / entry.fps
         foot = standing_foot_height(reference.skeleton)
         t0 = time.time()
-        physical, report = make_physical(reference, foot, PhysicalSettings())
+        allowed = list(imitate_entry.ground_contacts)
+        physical, report = make_physical(reference, foot, PhysicalSettings(), allowed)
         seconds = time.time() - t0
         for kind, m in (("today", reference), ("physical", physical)):
-            row = {"clip": clip, "reference": kind, **measure(m, truth, offset, params, foot)}
+            row = {"clip": clip, "reference": kind, **measure(m, truth, offset, params, foot, allowed)}
             if kind == "physical":
                 row.update(optimise_s=round(seconds, 1), bodies_moved_cm=round(100 * report["bodies_moved_m"], 2))
             rows.append(row)

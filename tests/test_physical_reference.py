@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sfv.analysis import reference_quality as quality
-from sfv.imitate.physical import GRAVITY, PhysicalSettings, contact_phases, flights, make_physical
+from sfv.imitate.physical import GRAVITY, PhysicalSettings, airborne, contact_phases, flights, make_physical
 from sfv.imitate.reference_clip import standing_foot_height
 from sfv.mocap import load_mocap
 
@@ -38,7 +38,7 @@ def test_a_walk_has_a_foot_down_at_every_frame_and_no_flight(walk):
     planted = contact_phases(walk, standing_foot_height(walk.skeleton))
     assert planted.any(axis=1).all()
     assert planted[:, 0].any() and planted[:, 1].any() and not planted.all()  # each foot plants and swings
-    assert flights(planted) == []
+    assert flights(airborne(walk, planted)) == []
 
 
 def test_a_skating_walk_is_planted_again_and_stays_close(walk):
@@ -66,7 +66,7 @@ def test_a_flight_follows_gravity():
     jump = load_mocap("jump")
     foot = standing_foot_height(jump.skeleton)
     planted = contact_phases(jump, foot)
-    air = flights(planted)
+    air = flights(airborne(jump, planted))
     assert air, "the jump has a flight"
     a, b = max(air, key=lambda r: r[1] - r[0])
     root = jump.root_pos.copy()
@@ -84,3 +84,19 @@ def test_a_flight_follows_gravity():
     assert np.abs(accel(physical) + GRAVITY).mean() < 0.5 * np.abs(accel(spoiled) + GRAVITY).mean()
     peak = lambda m: _com_height(m)[a:b].max()  # noqa: E731
     assert abs(peak(physical) - peak(jump)) < abs(peak(spoiled) - peak(jump))
+
+
+def test_a_roll_on_its_back_is_no_flight_and_a_cartwheel_stands_on_its_hands():
+    """Feet off the ground is not flight when the body lies on it; a cartwheel's wrists bear weight when allowed."""
+    roll = load_mocap("roll")
+    foot = standing_foot_height(roll.skeleton)
+    planted = contact_phases(roll, foot)
+    feet_off = ~planted.any(axis=1)
+    assert feet_off.sum() > 10  # the feet leave the ground...
+    assert flights(airborne(roll, planted)) == []  # ...but the body is on it: no ballistic arc asked
+    cartwheel = load_mocap("cartwheel")
+    hands = ["right_wrist", "left_wrist"]
+    with_hands = contact_phases(cartwheel, foot, allowed=hands)
+    assert with_hands.shape[1] == 4 and with_hands[:, 2:].any()  # the wrists plant
+    physical, _ = make_physical(cartwheel, foot, allowed=hands)
+    assert quality.penetration(physical, foot) <= quality.penetration(cartwheel, foot) + 0.005

@@ -52,16 +52,37 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2], edges[1::2]))
 
 
-def contact_phases(motion: Motion, foot_height: float, settings: PhysicalSettings = PhysicalSettings()) -> np.ndarray:
-    """Which feet (T, F) are planted: within `contact_height` of their standing height `foot_height`, slower than
-    `contact_speed`, for at least `min_contact_frames` frames in a row."""
+def contact_bodies(motion: Motion, foot_height: float, allowed: list[str] = ()) -> tuple[list[int], np.ndarray]:
+    """The bodies that may bear weight (the feet, and `allowed`: a cartwheel's wrists) and each one's height when it
+    rests on the floor: the feet's standing height, an allowed body's lowest height in the clip (at least 0)."""
+    sk = motion.skeleton
+    names = list(sk.settings["feet"]) + [n for n in allowed if n not in sk.settings["feet"]]
+    index = [sk.index(n) for n in names]
+    pos, _ = motion.body_positions()
+    up = "xyz".index(sk.up_axis)
+    rest = np.array(
+        [
+            foot_height if n in sk.settings["feet"] else max(float(pos[:, i, up].min()), 0.0)
+            for n, i in zip(names, index)
+        ]
+    )
+    return index, rest
+
+
+def contact_phases(
+    motion: Motion, foot_height: float, settings: PhysicalSettings = PhysicalSettings(), allowed: list[str] = ()
+) -> np.ndarray:
+    """Which contact bodies (T, C: the feet, then `allowed`) are planted: within `contact_height` of their rest
+    height, slower than `contact_speed`, for at least `min_contact_frames` frames in a row (breaks of at most
+    `max_gap_frames` bridged)."""
     pos, _ = motion.body_positions()
     sk = motion.skeleton
     up = "xyz".index(sk.up_axis)
-    feet = pos[:, [sk.index(n) for n in sk.settings["feet"]]]
+    index, rest = contact_bodies(motion, foot_height, allowed)
+    bodies = pos[:, index]
     flat = [a for a in range(3) if a != up]
-    planted = (feet[..., up] - foot_height < settings.contact_height) & (
-        steady_speed(feet[..., flat], motion.fps) < settings.contact_speed
+    planted = (bodies[..., up] - rest < settings.contact_height) & (
+        steady_speed(bodies[..., flat], motion.fps) < settings.contact_speed
     )
     for f in range(planted.shape[1]):
         for a, b in _runs(~planted[:, f]):
@@ -73,26 +94,38 @@ def contact_phases(motion: Motion, foot_height: float, settings: PhysicalSetting
     return planted
 
 
-def flights(planted: np.ndarray, min_frames: int = 4) -> list[tuple[int, int]]:
-    """[start, end) of each run of at least `min_frames` frames with no foot planted, between two contacts (a clip
-    that starts or ends in the air has no take-off or landing to time the arc by)."""
-    air = ~planted.any(axis=1)
+def airborne(motion: Motion, planted: np.ndarray, clearance: float = 0.15, allowed: list[str] = ()) -> np.ndarray:
+    """Frames (T,) where nothing bears weight: no contact body planted, and every other body more than `clearance`
+    above the floor (a roll's back on the ground is no flight)."""
+    pos, _ = motion.body_positions()
+    sk = motion.skeleton
+    up = "xyz".index(sk.up_axis)
+    contact = set(contact_bodies(motion, 0.0, allowed)[0])
+    others = [i for i in range(len(sk.bodies)) if i not in contact]
+    return ~planted.any(axis=1) & (pos[:, others, up].min(axis=1) > clearance)
+
+
+def flights(air: np.ndarray, min_frames: int = 4) -> list[tuple[int, int]]:
+    """[start, end) of each run of at least `min_frames` airborne frames (`air`, T) between two contacts (a clip that
+    starts or ends in the air has no take-off or landing to time the arc by)."""
     return [(a, b) for a, b in _runs(air) if a > 0 and b < len(air) and b - a >= min_frames]
 
 
 def make_physical(
-    motion: Motion, foot_height: float, settings: PhysicalSettings = PhysicalSettings()
+    motion: Motion, foot_height: float, settings: PhysicalSettings = PhysicalSettings(), allowed: list[str] = ()
 ) -> tuple[Motion, dict]:
     """The motion made physically consistent (see the module's docstring), and what was found and changed: the
-    planted phases, the flights, how far the bodies moved."""
+    planted phases, the flights, how far the bodies moved. `allowed`: bodies besides the feet that bear weight
+    (the clip's `ground_contacts`)."""
     from sfv.reconstruct.fit import MotionVariables
 
     sk = motion.skeleton
     up = "xyz".index(sk.up_axis)
     flat = [a for a in range(3) if a != up]
-    planted = contact_phases(motion, foot_height, settings)
-    air = flights(planted, settings.min_flight_frames)
-    feet = [sk.index(n) for n in sk.settings["feet"]]
+    planted = contact_phases(motion, foot_height, settings, allowed)
+    air = flights(airborne(motion, planted, allowed=allowed), settings.min_flight_frames)
+    feet, rest = contact_bodies(motion, foot_height, allowed)
+    rest_t = torch.as_tensor(rest)
     others = [i for i in range(len(sk.bodies)) if i not in feet]
     dt = 1.0 / motion.fps
     variables = MotionVariables.from_motion(motion)
@@ -121,7 +154,7 @@ def make_physical(
         for f, a, b in plants:
             horizontal = foot_pos[a:b, f][:, flat]
             total = total + settings.plant_weight * ((horizontal - horizontal.mean(0)) ** 2).sum(-1).mean()
-        height = foot_pos[..., up] - foot_height
+        height = foot_pos[..., up] - rest_t
         total = total + settings.height_weight * (height[planted_t] ** 2).sum() / max(planted.sum(), 1)
         total = (
             total
