@@ -23,7 +23,6 @@ from sfv.imitate.evaluate import rollout
 from sfv.imitate.physical import PhysicalSettings, airborne, contact_phases, flights, make_physical
 from sfv.imitate.reference_clip import load_reference, prepare_reference, standing_foot_height
 from sfv.io import write_json
-from sfv.markdown import markdown_table
 from sfv.settings.imitate import ImitateClip
 
 
@@ -77,17 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 row.update(optimise_s=round(seconds, 1), bodies_moved_cm=round(100 * report["bodies_moved_m"], 2))
             rows.append(row)
             print(row, flush=True)
-    keys = [
-        "clip",
-        "reference",
-        "body_error_cm",
-        "skate_cm_s",
-        "penetration_cm",
-        "flight_s",
-        "truth_flight_s",
-        "pd_only_s",
-    ]
-    print(markdown_table(keys, ([r[k] for k in keys] for r in rows)))
+    print(quality.table(rows))
     write_json(args.out, {"rows": rows, "settings": PhysicalSettings().__dict__})
     return 0
 

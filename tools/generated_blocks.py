@@ -123,35 +123,13 @@ def _reference_physics(root: Path) -> str:
     """bench/reference_physics.py's table: today's references and the physical ones against the truth."""
     import json
 
-    from sfv.markdown import markdown_table
+    from sfv.analysis.reference_quality import table
 
     path = root / "bench" / "results" / "reference_physics.json"
     if not path.is_file():
         return "*not run yet:* `python bench/reference_physics.py`"
     rows = json.loads(path.read_text())["rows"]
-    keys = [
-        "clip",
-        "reference",
-        "body_error_cm",
-        "skate_cm_s",
-        "penetration_cm",
-        "flight_s",
-        "truth_flight_s",
-        "pd_only_s",
-    ]
-    header = [
-        "clip",
-        "reference",
-        "body vs truth (cm)",
-        "foot skate where the truth is planted (cm/s)",
-        "penetration (cm)",
-        "flight (s)",
-        "the truth's flight (s)",
-        "PD alone holds it (s)",
-    ]
-    return "**References against the truth** (`bench/results/reference_physics.json`)\n\n" + markdown_table(
-        header, ([r[k] for k in keys] for r in rows)
-    )
+    return f"**References against the truth** (`bench/results/reference_physics.json`)\n\n{table(rows)}"
 
 
 def block(name: str, root: Path = ROOT) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sfv.markdown import markdown_table
 from sfv.motion import Motion
 from sfv.reconstruct.contact import steady_speed
 
@@ -59,3 +60,21 @@ def penetration(motion: Motion, foot_height: float) -> float:
 def flight_seconds(planted: np.ndarray, fps: float) -> float:
     """Seconds with no foot planted."""
     return float((~planted.any(axis=1)).sum() / fps)
+
+
+#: bench/reference_physics.py's columns: (key, header)
+COLUMNS = (
+    ("clip", "clip"),
+    ("reference", "reference"),
+    ("body_error_cm", "body vs truth (cm)"),
+    ("skate_cm_s", "foot skate where the truth is planted (cm/s)"),
+    ("penetration_cm", "penetration (cm)"),
+    ("flight_s", "flight (s)"),
+    ("truth_flight_s", "the truth's flight (s)"),
+    ("pd_only_s", "PD alone holds it (s)"),
+)
+
+
+def table(rows: list[dict]) -> str:
+    """The references' rows (bench/results/reference_physics.json) as a markdown table."""
+    return markdown_table([h for _, h in COLUMNS], ([r[k] for k, _ in COLUMNS] for r in rows))
