@@ -20,7 +20,14 @@ from sfv.analysis import reference_quality as quality
 from sfv.analysis.fidelity import fidelity, motion_states
 from sfv.config import load_params
 from sfv.imitate.evaluate import rollout
-from sfv.imitate.physical import PhysicalSettings, airborne, contact_phases, flights, make_physical
+from sfv.imitate.physical import (
+    PhysicalSettings,
+    airborne,
+    contact_phases,
+    flights,
+    image_contact_phases,
+    make_physical,
+)
 from sfv.imitate.reference_clip import load_reference, prepare_reference, standing_foot_height
 from sfv.io import write_json
 from sfv.settings.imitate import ImitateClip
@@ -70,7 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         allowed = list(imitate_entry.ground_contacts)
         physical, report = make_physical(reference, foot, PhysicalSettings(), allowed)
         seconds = time.time() - t0
-        for kind, m in (("today", reference), ("physical", physical)):
+        poses = np.load(paths.poses_file(clip), allow_pickle=True)
+        first = imitate_entry.frames[0]
+        if len(poses["detected"]) != motion.n_frames:
+            raise SystemExit(f"{clip}: {len(poses['detected'])} pose frames, {motion.n_frames} reconstructed")
+        frames = slice(first, first + reference.n_frames)
+        seen = image_contact_phases(
+            reference, poses["keypoints_2d"][frames], poses["detected"][frames].astype(bool), foot
+        )
+        from_video, _ = make_physical(reference, foot, PhysicalSettings(), allowed, feet_planted=seen)
+        for kind, m in (("today", reference), ("physical", physical), ("physical, feet from the image", from_video)):
             row = {"clip": clip, "reference": kind, **measure(m, truth, offset, params, foot, allowed)}
             if kind == "physical":
                 row.update(optimise_s=round(seconds, 1), bodies_moved_cm=round(100 * report["bodies_moved_m"], 2))

@@ -94,6 +94,45 @@ def contact_phases(
     return planted
 
 
+#: BlazePose landmarks of each foot (ankle, heel, toe), by the side the character's foot body is named for
+FOOT_LANDMARKS = {"left": (27, 29, 31), "right": (28, 30, 32)}
+
+
+def image_contact_phases(
+    motion: Motion,
+    keypoints_2d: np.ndarray,
+    detected: np.ndarray,
+    foot_height: float,
+    settings: PhysicalSettings = PhysicalSettings(),
+    image_speed: float = 2.0,
+) -> np.ndarray:
+    """Which feet (T, F) are planted, read from the video: a planted foot stands still in the image (a fixed camera),
+    and the 2D keypoints are far more precise than the reconstruction's depth. A foot is planted where its landmarks
+    (ankle, heel, toe: `keypoints_2d` (T, 33, 2) of the motion's frames, `detected` (T,)) move less than
+    `image_speed` torso lengths a second, and it is not far above the floor in the reconstruction (within twice
+    `contact_height`); breaks and short runs are cleaned as in `contact_phases`."""
+    sk = motion.skeleton
+    pos, _ = motion.body_positions()
+    up = "xyz".index(sk.up_axis)
+    torso = np.linalg.norm(keypoints_2d[:, [11, 12]].mean(1) - keypoints_2d[:, [23, 24]].mean(1), axis=-1)
+    torso = np.where(detected, np.maximum(torso, 1.0), np.nan)
+    planted = np.zeros((motion.n_frames, len(sk.settings["feet"])), dtype=bool)
+    for f, name in enumerate(sk.settings["feet"]):
+        side = "left" if "left" in name else "right"
+        foot = keypoints_2d[:, list(FOOT_LANDMARKS[side])].mean(1)
+        speed = steady_speed(foot, motion.fps) / torso
+        low = pos[:, sk.index(name), up] - foot_height < 2 * settings.contact_height
+        planted[:, f] = (speed < image_speed) & low & detected
+    for f in range(planted.shape[1]):
+        for a, b in _runs(~planted[:, f]):
+            if a > 0 and b < len(planted) and b - a <= settings.max_gap_frames:
+                planted[a:b, f] = True
+        for a, b in _runs(planted[:, f]):
+            if b - a < settings.min_contact_frames:
+                planted[a:b, f] = False
+    return planted
+
+
 def airborne(motion: Motion, planted: np.ndarray, clearance: float = 0.15, allowed: list[str] = ()) -> np.ndarray:
     """Frames (T,) where nothing bears weight: no contact body planted, and every other body more than `clearance`
     above the floor (a roll's back on the ground is no flight)."""
@@ -112,17 +151,24 @@ def flights(air: np.ndarray, min_frames: int = 4) -> list[tuple[int, int]]:
 
 
 def make_physical(
-    motion: Motion, foot_height: float, settings: PhysicalSettings = PhysicalSettings(), allowed: list[str] = ()
+    motion: Motion,
+    foot_height: float,
+    settings: PhysicalSettings = PhysicalSettings(),
+    allowed: list[str] = (),
+    feet_planted: np.ndarray | None = None,
 ) -> tuple[Motion, dict]:
     """The motion made physically consistent (see the module's docstring), and what was found and changed: the
     planted phases, the flights, how far the bodies moved. `allowed`: bodies besides the feet that bear weight
-    (the clip's `ground_contacts`)."""
+    (the clip's `ground_contacts`). `feet_planted` (T, F): the feet's planted phases when known otherwise (from the
+    video: `image_contact_phases`); by default read from the motion's own feet."""
     from sfv.reconstruct.fit import MotionVariables
 
     sk = motion.skeleton
     up = "xyz".index(sk.up_axis)
     flat = [a for a in range(3) if a != up]
     planted = contact_phases(motion, foot_height, settings, allowed)
+    if feet_planted is not None:
+        planted[:, : feet_planted.shape[1]] = feet_planted
     air = flights(airborne(motion, planted, allowed=allowed), settings.min_flight_frames)
     feet, rest = contact_bodies(motion, foot_height, allowed)
     rest_t = torch.as_tensor(rest)
