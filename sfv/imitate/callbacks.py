@@ -98,11 +98,11 @@ class AdaptiveStartUpdate(BaseCallback):
 
 
 class _Periodic(BaseCallback):
-    """Acts after the first rollout that ends at or past each multiple of `every` samples (never, for 0)."""
+    """Calls `act()` after the first rollout that ends at or past each multiple of `every` samples (never, for 0)."""
 
-    def __init__(self, every: int):
+    def __init__(self, every: int, act: Callable[[], None]):
         super().__init__()
-        self.every = every
+        self.every, self.act = every, act
 
     def _on_training_start(self) -> None:
         self.next = next_multiple(self.num_timesteps, self.every)
@@ -115,19 +115,16 @@ class _Periodic(BaseCallback):
             self.act()
             self.next = next_multiple(self.num_timesteps, self.every)
 
-    def act(self) -> None:
-        raise NotImplementedError
-
 
 class Evaluations(_Periodic):
     """Every `every` samples, `evaluate(model)` (a deterministic rollout from phase 0) adds its figures to the
     rollout's row: the samples it took to learn the skill. Its time is not training time."""
 
     def __init__(self, every: int, evaluate: Callable, curve: LearningCurve):
-        super().__init__(every)
+        super().__init__(every, self._evaluate)
         self.evaluate, self.curve = evaluate, curve
 
-    def act(self) -> None:
+    def _evaluate(self) -> None:
         t = time.time()
         self.curve.row.update(self.evaluate(self.model))
         self.curve.exclude(time.time() - t)
@@ -156,11 +153,7 @@ class Checkpoints(_Periodic):
     """A checkpoint (`save(model)`) every `every` samples: a kill loses at most that much training."""
 
     def __init__(self, every: int, save: Callable):
-        super().__init__(every)
-        self.save = save
-
-    def act(self) -> None:
-        self.save(self.model)
+        super().__init__(every, lambda: save(self.model))
 
 
 class LearnerThreads(BaseCallback):
