@@ -52,6 +52,20 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[::2], edges[1::2]))
 
 
+def _cleaned(planted: np.ndarray, settings: PhysicalSettings) -> np.ndarray:
+    """Planted phases (T, C) with breaks of at most `max_gap_frames` bridged and runs shorter than
+    `min_contact_frames` dropped."""
+    planted = planted.copy()
+    for f in range(planted.shape[1]):
+        for a, b in _runs(~planted[:, f]):
+            if a > 0 and b < len(planted) and b - a <= settings.max_gap_frames:
+                planted[a:b, f] = True
+        for a, b in _runs(planted[:, f]):
+            if b - a < settings.min_contact_frames:
+                planted[a:b, f] = False
+    return planted
+
+
 def contact_bodies(motion: Motion, foot_height: float, allowed: list[str] = ()) -> tuple[list[int], np.ndarray]:
     """The bodies that may bear weight (the feet, and `allowed`: a cartwheel's wrists) and each one's height when it
     rests on the floor: the feet's standing height, an allowed body's lowest height in the clip (at least 0)."""
@@ -84,14 +98,7 @@ def contact_phases(
     planted = (bodies[..., up] - rest < settings.contact_height) & (
         steady_speed(bodies[..., flat], motion.fps) < settings.contact_speed
     )
-    for f in range(planted.shape[1]):
-        for a, b in _runs(~planted[:, f]):
-            if a > 0 and b < len(planted) and b - a <= settings.max_gap_frames:
-                planted[a:b, f] = True
-        for a, b in _runs(planted[:, f]):
-            if b - a < settings.min_contact_frames:
-                planted[a:b, f] = False
-    return planted
+    return _cleaned(planted, settings)
 
 
 #: BlazePose landmarks of each foot (ankle, heel, toe), by the side the character's foot body is named for
@@ -123,14 +130,7 @@ def image_contact_phases(
         speed = steady_speed(foot, motion.fps) / torso
         low = pos[:, sk.index(name), up] - foot_height < 2 * settings.contact_height
         planted[:, f] = (speed < image_speed) & low & detected
-    for f in range(planted.shape[1]):
-        for a, b in _runs(~planted[:, f]):
-            if a > 0 and b < len(planted) and b - a <= settings.max_gap_frames:
-                planted[a:b, f] = True
-        for a, b in _runs(planted[:, f]):
-            if b - a < settings.min_contact_frames:
-                planted[a:b, f] = False
-    return planted
+    return _cleaned(planted, settings)
 
 
 def airborne(motion: Motion, planted: np.ndarray, clearance: float = 0.15, allowed: list[str] = ()) -> np.ndarray:
