@@ -21,7 +21,6 @@ from sfv.analysis.fidelity import fidelity, motion_states
 from sfv.config import load_params
 from sfv.imitate.evaluate import rollout
 from sfv.imitate.physical import (
-    PhysicalSettings,
     airborne,
     contact_phases,
     flights,
@@ -69,13 +68,14 @@ def main(argv: list[str] | None = None) -> int:
         entry = params.clips[clip]
         imitate_entry = params.imitate.clips.get(clip, ImitateClip())
         motion = load_reference(paths.reconstructed_motion(clip, ".npz"), clip)
-        reference, _ = prepare_reference(motion, imitate_entry, params.imitate.reference, clip)
+        reference, _ = prepare_reference(motion, imitate_entry, params.imitate.reference, clip)  # not physical
+        settings = params.imitate.physical
         truth = load_reference(paths.mocap_motion(entry.mocap), clip)
         offset = (entry.frames[0] + imitate_entry.frames[0]) / entry.fps
         foot = standing_foot_height(reference.skeleton)
         t0 = time.time()
         allowed = list(imitate_entry.ground_contacts)
-        physical, report = make_physical(reference, foot, PhysicalSettings(), allowed)
+        physical, report = make_physical(reference, foot, settings, allowed)
         seconds = time.time() - t0
         poses = np.load(paths.poses_file(clip), allow_pickle=True)
         first = imitate_entry.frames[0]
@@ -83,9 +83,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"{clip}: {len(poses['detected'])} pose frames, {motion.n_frames} reconstructed")
         frames = slice(first, first + reference.n_frames)
         seen = image_contact_phases(
-            reference, poses["keypoints_2d"][frames], poses["detected"][frames].astype(bool), foot
+            reference, poses["keypoints_2d"][frames], poses["detected"][frames].astype(bool), foot, settings
         )
-        from_video, _ = make_physical(reference, foot, PhysicalSettings(), allowed, feet_planted=seen)
+        from_video, _ = make_physical(reference, foot, settings, allowed, feet_planted=seen)
         for kind, m in (("today", reference), ("physical", physical), ("physical, feet from the image", from_video)):
             row = {"clip": clip, "reference": kind, **measure(m, truth, offset, params, foot, allowed)}
             if kind == "physical":
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             print(row, flush=True)
     print(quality.table(rows))
-    write_json(args.out, {"rows": rows, "settings": PhysicalSettings().__dict__})
+    write_json(args.out, {"rows": rows, "settings": params.imitate.physical.model_dump()})
     return 0
 
 

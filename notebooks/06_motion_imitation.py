@@ -51,7 +51,7 @@ from sfv.imitate import figures, stage
 from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.evaluate import SourceVideo, load_policy, rollout
-from sfv.imitate.reference_clip import load_reference, motion_ground_levels
+from sfv.imitate.reference_clip import load_reference, motion_ground_levels, prepare_reference
 from sfv.imitate.reward import ERRORS, TERMS
 from sfv.imitate.train import train
 from sfv.io import write_json
@@ -94,7 +94,14 @@ print(
 # 3. **ground**: one vertical shift puts the lowest foot of the clip where the character's feet are when it
 #    stands (its rest pose at its spawn height). A reconstruction whose feet are more than `sink_tolerance`
 #    under its floor is refused rather than silently lifted;
-# 4. **loop** a `cyclic` clip: the last frame of one cycle is the first of the next (DeepMimic's
+# 4. **make it physical** (`imitate.physical`, `sfv/imitate/physical.py`): what physics knows and one camera
+#    cannot show. Each foot's planted phases are read from the reconstruction (low and slow) or from the video's
+#    2D keypoints (still in the image); then one optimisation over the whole clip, over the reconstruction's own
+#    variables, stays as close as it can to the reconstructed bodies while a planted foot stays put at its
+#    standing height (no skating, no sinking), no body goes under the floor, and where nothing touches the
+#    ground the centre of mass follows a ballistic arc (g = 9.81 m/s²): the video times the take-off and the
+#    landing, gravity then fixes the flight's height, which monocular depth gets wrong;
+# 5. **loop** a `cyclic` clip: the last frame of one cycle is the first of the next (DeepMimic's
 #    convention), so the difference between them (root height and orientation, every joint) is spread
 #    evenly over the clip; the env then repeats it, each cycle shifted by the clip's travel. A one-shot clip
 #    ends its episodes with its last frame, and evaluation stops there too.
@@ -119,6 +126,22 @@ if reference == "video":
                     f"{clip}: reconstruction -> reference (lift {made['lift_m']:+.3f} m)",
                 ),
                 plot_dir / "reference.png",
+            )
+        )
+    )
+if reference == "video" and "physical" in made:
+    before, _ = prepare_reference(raw, params.imitate.clips[clip], cfg.reference, clip)  # the same, not physical
+    display(
+        Image(
+            save_figure(
+                figures.physical_figure(
+                    before,
+                    motion,
+                    made["physical"],
+                    f"{clip}: the physical step (bodies moved {100 * made['physical']['bodies_moved_m']:.1f} cm "
+                    f"on average; {len(made['physical']['flights'])} flight(s))",
+                ),
+                plot_dir / "physical.png",
             )
         )
     )

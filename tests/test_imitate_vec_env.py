@@ -110,19 +110,34 @@ def test_step_many_equals_each_env_stepped_alone():
 
 
 def test_heading_frames_undo_the_heading():
-    """The env's heading frame (no trigonometric calls) is the heading's inverse, as a matrix and as the matrix that
-    left-multiplies quaternions by it."""
+    """The heading frame (no trigonometric calls) is the rotation by minus the heading angle about the up axis, as
+    a matrix, for any batch shape, and as the matrix that left-multiplies quaternions by it; a root pointing
+    straight up has heading 0."""
     from sfv import rotations
-    from sfv.imitate.reference import heading_frames, heading_inverse
+    from sfv.imitate.reference import heading_angle, heading_frames, heading_inverse
 
     q = rotations.normalize(np.random.default_rng(2).normal(size=(6, 4)))
     v = np.array([0.3, -1.2, 0.7])
     for up in ("y", "z"):
+        theta = heading_angle(q, up)
+        c, s = np.cos(theta), np.sin(theta)
+        axis = "xyz".index(up)
+        for i in range(6):
+            expected = np.eye(3)
+            a, b = [k for k in range(3) if k != axis]
+            sign = 1.0 if up == "y" else -1.0  # R_y(-theta) has -s at (x, z); R_z(-theta) has +s at (x, y)
+            expected[a, a] = expected[b, b] = c[i]
+            expected[a, b], expected[b, a] = -sign * s[i], sign * s[i]
+            assert np.allclose(heading_inverse(q[i], up), expected, atol=1e-12)
         h, lq = heading_frames(q, up)
-        assert np.allclose(h, heading_inverse(q, up), atol=1e-12)
+        assert np.array_equal(heading_inverse(q.reshape(2, 3, 4), up), h.reshape(2, 3, 3, 3))
         for i in range(6):
             turned = rotations.rotate(lq[i] @ q[i], v)
             assert np.allclose(turned, h[i] @ rotations.rotate(q[i], v), atol=1e-12)
+            forward = h[i] @ rotations.rotate(q[i], np.array([1.0, 0.0, 0.0]))
+            assert abs(forward[{"y": 2, "z": 1}[up]]) < 1e-12 and forward[0] >= 0  # heading undone: faces +x
+    straight_up = rotations.normalize(np.array([[0.0, 0.0, np.sin(np.pi / 4), np.cos(np.pi / 4)]]))  # x -> +y
+    assert np.allclose(heading_inverse(straight_up, "y"), np.eye(3))
 
 
 @pytest.mark.parametrize("action_mode", ["residual", "absolute"])

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from sfv.analysis import reference_quality as quality
-from sfv.imitate.physical import GRAVITY, PhysicalSettings, airborne, contact_phases, flights, make_physical
+from sfv.imitate.physical import GRAVITY, airborne, contact_phases, flights, make_physical
 from sfv.imitate.reference_clip import standing_foot_height
 from sfv.mocap import load_mocap
+from sfv.settings.imitate import PhysicalReference
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def test_a_flight_follows_gravity():
     base = np.linspace(root[a - 1, 1], root[b, 1], b - a + 2)
     root[a - 1 : b + 1, 1] = base + 1.6 * (root[a - 1 : b + 1, 1] - base)  # a higher arc, the same timing
     spoiled = replace(jump, root_pos=root)
-    physical, report = make_physical(spoiled, foot, PhysicalSettings())
+    physical, report = make_physical(spoiled, foot, PhysicalReference())
     assert [a, b] in report["flights"]
     dt = 1.0 / jump.fps
 
@@ -100,3 +101,27 @@ def test_a_roll_on_its_back_is_no_flight_and_a_cartwheel_stands_on_its_hands():
     assert with_hands.shape[1] == 4 and with_hands[:, 2:].any()  # the wrists plant
     physical, _ = make_physical(cartwheel, foot, allowed=hands)
     assert quality.penetration(physical, foot) <= quality.penetration(cartwheel, foot) + 0.005
+
+
+def test_the_stage_reference_is_made_physical_when_enabled_and_asks_for_keypoints_when_read_from_video(walk):
+    """prepare_reference runs the physical step between grounding and the loop's closure (the skating goes, the
+    report says what it found); there is no step when it is disabled, and video contacts without the clip's
+    keypoints are refused, naming the clip and the fix."""
+    from sfv.imitate.physical import physical_step
+    from sfv.imitate.reference_clip import ReferenceError, prepare_reference
+    from sfv.settings.imitate import ImitateClip, ReferenceChecks
+
+    foot = standing_foot_height(walk.skeleton)
+    truth_planted = contact_phases(walk, foot)
+    t = np.arange(walk.n_frames) / walk.fps
+    wobble = np.zeros_like(walk.root_pos)
+    wobble[:, 0] = 0.04 * np.sin(2 * np.pi * 3 * t)
+    spoiled = replace(walk, root_pos=walk.root_pos + wobble)
+    entry, checks = ImitateClip(), ReferenceChecks()
+    plain, plain_report = prepare_reference(spoiled, entry, checks, "walk")
+    assert physical_step(PhysicalReference(enabled=False), "walk") is None and "physical" not in plain_report
+    made, report = prepare_reference(spoiled, entry, checks, "walk", physical_step(PhysicalReference(), "walk"))
+    assert report["physical"]["planted_fraction"] > 0.5 and report["physical"]["flights"] == []
+    assert quality.foot_skate(made, truth_planted) < 0.5 * quality.foot_skate(plain, truth_planted)
+    with pytest.raises(ReferenceError, match=r"clip 'walk'.*contacts is 'video'.*dvc repro pose@walk"):
+        physical_step(PhysicalReference(contacts="video"), "walk")

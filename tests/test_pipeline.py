@@ -100,7 +100,7 @@ FOREACH = {
 }
 #: stages that read another stage's section; keys of it they do not read; per-clip keys they read instead
 SECTION_OF = {"imitate_oracle": "imitate", "end_to_end": "imitate", "cameras": "render"}
-NOT_READ = {"imitate": {"oracle_clips"}, "imitate_oracle": {"oracle_clips", "reference"}}
+NOT_READ = {"imitate": {"oracle_clips"}, "imitate_oracle": {"oracle_clips", "reference", "physical"}}
 PER_CLIP_KEYS = {"imitate": {"imitate.clips.${key}"}}
 
 

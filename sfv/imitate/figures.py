@@ -170,6 +170,42 @@ def reference_figure(raw, reference, first_frame: int, levels: np.ndarray, title
     return fig
 
 
+def physical_figure(before, after, made: dict, title: str):
+    """What the physical step did to each foot: its height and horizontal speed before (grounded and looped only)
+    and after, the planted phases it held (shaded per foot) and the flights it made ballistic (shaded grey)."""
+    from sfv.imitate.reference_clip import foot_indices
+
+    sk = before.skeleton
+    up = "xyz".index(sk.up_axis)
+    flat = [a for a in range(3) if a != up]
+    feet = foot_indices(sk)
+    t = before.times
+    fig, axes = plt.subplots(2, len(feet), figsize=(4.2 * len(feet), 4.6), sharex=True, squeeze=False)
+    for k, (motion, label, style) in enumerate(
+        ((before, "before", dict(color="#999999", lw=1.2)), (after, "physical", dict(color="#4c72b0", lw=1.8)))
+    ):
+        pos, _ = motion.body_positions()
+        for f, b in enumerate(feet):
+            axes[0, f].plot(t, pos[:, b, up], label=label, **style)
+            speed = np.linalg.norm(np.gradient(pos[:, b][:, flat], axis=0), axis=-1) * motion.fps
+            axes[1, f].plot(t, speed, label=label, **style)
+    for f, name in enumerate(sk.settings["feet"]):
+        axes[0, f].set_title(f"{name}", fontsize=9)
+        for row in axes[:, f]:
+            for a, b in made["plants"].get(name, []):
+                row.axvspan(t[a], t[min(b, len(t)) - 1], color="#55a868", alpha=0.15, lw=0)
+            for a, b in made.get("flights", []):
+                row.axvspan(t[a], t[min(b, len(t)) - 1], color="#333333", alpha=0.12, lw=0)
+            row.grid(alpha=0.3)
+        axes[1, f].set_xlabel("time (s); green: planted, grey: flight")
+    axes[0, 0].set_ylabel("height (m)")
+    axes[1, 0].set_ylabel("horizontal speed (m/s)")
+    axes[0, 0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def truth_error_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]], title: str):
     """Per-frame body error against the ground truth (label -> (time, error m)): reference and policies."""
     fig, ax = plt.subplots(figsize=(8, 3.2))

@@ -15,7 +15,8 @@ Kinematics only (the kit's torch forward kinematics), no simulator: `tests/test_
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -23,44 +24,27 @@ import torch
 from sfv.kinematics import chain
 from sfv.motion import Motion
 from sfv.reconstruct.contact import steady_speed
+from sfv.settings.imitate import PhysicalReference
 
 GRAVITY = 9.81
 
 
-@dataclass(frozen=True)
-class PhysicalSettings:
-    """How contacts are read and how hard each physical term pulls against staying close to the reconstruction."""
-
-    contact_height: float = 0.12  # metres above its standing height a foot may be and count as planted (the
-    #                               reconstruction's planted feet float and sink by several centimetres)
-    contact_speed: float = 1.0  # m/s: a low foot slower than this is planted (reconstructed plants skate)
-    min_contact_frames: int = 3  # shorter planted runs are taken as passing touches, not plants
-    max_gap_frames: int = 2  # a planted run broken for at most this many frames is one plant
-    min_flight_frames: int = 4  # shorter runs with no foot planted are not flights (no arc is asked of them)
-    plant_weight: float = 100.0  # a planted foot's horizontal spread within its phase (per m^2)
-    height_weight: float = 100.0  # a planted foot's height off its standing height (per m^2)
-    floor_weight: float = 100.0  # a body under the floor (per m^2)
-    flight_weight: float = 1.0  # the centre of mass's departure from a ballistic arc in flight (per (m/s^2)^2)
-    smoothness_weight: float = 1e-5  # the bodies' acceleration (per (m/s^2)^2)
-    iterations: int = 100  # L-BFGS steps
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
     """[start, end) of each run of True in a 1-D mask."""
     padded = np.concatenate([[False], mask, [False]])
     edges = np.flatnonzero(padded[1:] != padded[:-1])
     return list(zip(edges[::2], edges[1::2]))
 
 
-def _cleaned(planted: np.ndarray, settings: PhysicalSettings) -> np.ndarray:
+def _cleaned(planted: np.ndarray, settings: PhysicalReference) -> np.ndarray:
     """Planted phases (T, C) with breaks of at most `max_gap_frames` bridged and runs shorter than
     `min_contact_frames` dropped."""
     planted = planted.copy()
     for f in range(planted.shape[1]):
-        for a, b in _runs(~planted[:, f]):
+        for a, b in runs_of(~planted[:, f]):
             if a > 0 and b < len(planted) and b - a <= settings.max_gap_frames:
                 planted[a:b, f] = True
-        for a, b in _runs(planted[:, f]):
+        for a, b in runs_of(planted[:, f]):
             if b - a < settings.min_contact_frames:
                 planted[a:b, f] = False
     return planted
@@ -84,7 +68,7 @@ def contact_bodies(motion: Motion, foot_height: float, allowed: list[str] = ()) 
 
 
 def contact_phases(
-    motion: Motion, foot_height: float, settings: PhysicalSettings = PhysicalSettings(), allowed: list[str] = ()
+    motion: Motion, foot_height: float, settings: PhysicalReference = PhysicalReference(), allowed: list[str] = ()
 ) -> np.ndarray:
     """Which contact bodies (T, C: the feet, then `allowed`) are planted: within `contact_height` of their rest
     height, slower than `contact_speed`, for at least `min_contact_frames` frames in a row (breaks of at most
@@ -110,13 +94,12 @@ def image_contact_phases(
     keypoints_2d: np.ndarray,
     detected: np.ndarray,
     foot_height: float,
-    settings: PhysicalSettings = PhysicalSettings(),
-    image_speed: float = 2.0,
+    settings: PhysicalReference = PhysicalReference(),
 ) -> np.ndarray:
     """Which feet (T, F) are planted, read from the video: a planted foot stands still in the image (a fixed camera),
     and the 2D keypoints are far more precise than the reconstruction's depth. A foot is planted where its landmarks
     (ankle, heel, toe: `keypoints_2d` (T, 33, 2) of the motion's frames, `detected` (T,)) move less than
-    `image_speed` torso lengths a second, and it is not far above the floor in the reconstruction (within twice
+    `settings.image_speed` torso lengths a second, and it is not far above the floor in the reconstruction (within twice
     `contact_height`); breaks and short runs are cleaned as in `contact_phases`."""
     sk = motion.skeleton
     pos, _ = motion.body_positions()
@@ -129,7 +112,7 @@ def image_contact_phases(
         foot = keypoints_2d[:, list(FOOT_LANDMARKS[side])].mean(1)
         speed = steady_speed(foot, motion.fps) / torso
         low = pos[:, sk.index(name), up] - foot_height < 2 * settings.contact_height
-        planted[:, f] = (speed < image_speed) & low & detected
+        planted[:, f] = (speed < settings.image_speed) & low & detected
     return _cleaned(planted, settings)
 
 
@@ -147,13 +130,13 @@ def airborne(motion: Motion, planted: np.ndarray, clearance: float = 0.15, allow
 def flights(air: np.ndarray, min_frames: int = 4) -> list[tuple[int, int]]:
     """[start, end) of each run of at least `min_frames` airborne frames (`air`, T) between two contacts (a clip that
     starts or ends in the air has no take-off or landing to time the arc by)."""
-    return [(a, b) for a, b in _runs(air) if a > 0 and b < len(air) and b - a >= min_frames]
+    return [(a, b) for a, b in runs_of(air) if a > 0 and b < len(air) and b - a >= min_frames]
 
 
 def make_physical(
     motion: Motion,
     foot_height: float,
-    settings: PhysicalSettings = PhysicalSettings(),
+    settings: PhysicalReference = PhysicalReference(),
     allowed: list[str] = (),
     feet_planted: np.ndarray | None = None,
 ) -> tuple[Motion, dict]:
@@ -179,8 +162,9 @@ def make_physical(
     com_local = torch.as_tensor(sk.coms, dtype=torch.float64)
     with torch.no_grad():
         start = variables.positions().clone()
-    plants = [(f, a, b) for f in range(len(feet)) for a, b in _runs(planted[:, f])]
+    plants = [(f, a, b) for f in range(len(feet)) for a, b in runs_of(planted[:, f])]
     planted_t = torch.as_tensor(planted)
+    cyclic = motion.loop == "wrap"
 
     def bodies_and_com() -> tuple[torch.Tensor, torch.Tensor]:
         rotvecs = {b.name: variables.joint_rotvec[:, k] for k, b in enumerate(variables.spherical)}
@@ -213,6 +197,9 @@ def make_physical(
             target = torch.zeros_like(accel)
             target[:, up] = -GRAVITY
             total = total + settings.flight_weight * ((accel - target) ** 2).sum(-1).mean()
+        if cyclic:  # the cycle's last frame stays its first one moved by the travel, as the loop was closed
+            seam = (pos[-1] - pos[0]) - (start[-1] - start[0])
+            total = total + settings.plant_weight * (seam**2).sum(-1).mean()
         accel = (pos[2:] - 2 * pos[1:-1] + pos[:-2]) / dt**2
         return total + settings.smoothness_weight * (accel**2).sum(-1).mean()
 
@@ -231,10 +218,53 @@ def make_physical(
     physical = replace(physical, name=motion.name)
     with torch.no_grad():
         moved = float((variables.positions() - start).norm(dim=-1).mean())
+    names = [sk.bodies[i].name for i in feet]
     report = {
         "planted_fraction": round(float(planted.mean()), 3),
+        "plants": {n: [[int(a), int(b)] for a, b in runs_of(planted[:, f])] for f, n in enumerate(names)},
         "flights": [[int(a), int(b)] for a, b in air],
         "flight_seconds": round(sum(b - a for a, b in air) * dt, 3),
         "bodies_moved_m": round(moved, 4),
     }
     return physical, report
+
+
+def physical_step(
+    settings: PhysicalReference,
+    clip: str,
+    ground_contacts: list[str] = (),
+    keypoints: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Callable[[Motion, int], tuple[Motion, dict]] | None:
+    """The step `reference_clip.prepare_reference` runs on a grounded reference (None when `settings` is off):
+    `make_physical` with `ground_contacts` bearing weight besides the feet, the feet's contacts read where
+    `settings.contacts` says (`keypoints`: the clip's 2D keypoints (T, 33, 2) and detections (T,), every
+    reconstructed frame, for contacts from the video)."""
+    from sfv.imitate.reference_clip import ReferenceError, standing_foot_height
+
+    if not settings.enabled:
+        return None
+    if settings.contacts == "video" and keypoints is None:
+        raise ReferenceError(
+            f"clip {clip!r}: imitate.physical.contacts is 'video' but the clip has no 2D keypoints here: run its "
+            f"pose estimation (`dvc repro pose@{clip}`), or read contacts from the reconstruction (contacts: "
+            "reconstruction)"
+        )
+
+    def step(reference: Motion, first: int) -> tuple[Motion, dict]:
+        foot = standing_foot_height(reference.skeleton)
+        feet_planted = None
+        if keypoints is not None and settings.contacts == "video":
+            points, detected = keypoints
+            frames = slice(first, first + reference.n_frames)
+            if len(points[frames]) != reference.n_frames:
+                raise ReferenceError(
+                    f"clip {clip!r}: its 2D keypoints have {len(points)} frames, fewer than the reconstruction's "
+                    f"{first + reference.n_frames}: re-run its pose estimation and reconstruction "
+                    f"(`dvc repro reconstruct@{clip}`)"
+                )
+            feet_planted = image_contact_phases(
+                reference, points[frames], np.asarray(detected[frames], bool), foot, settings
+            )
+        return make_physical(reference, foot, settings, list(ground_contacts), feet_planted=feet_planted)
+
+    return step

@@ -45,20 +45,16 @@ def heading_angle(root_rot: np.ndarray, up_axis: str) -> np.ndarray:
 
 
 def heading_inverse(root_rot: np.ndarray, up_axis: str) -> np.ndarray:
-    """Rotation matrix (..., 3, 3) that undoes the root's heading."""
-    theta = heading_angle(root_rot, up_axis)
-    c, s = np.cos(theta), np.sin(theta)
-    z, o = np.zeros_like(c), np.ones_like(c)
-    if up_axis == "y":  # R_y(-theta)
-        rows = [c, z, -s, z, o, z, s, z, c]
-    else:  # R_z(-theta)
-        rows = [c, s, z, -s, c, z, z, z, o]
-    return np.stack(rows, axis=-1).reshape(np.shape(theta) + (3, 3))
+    """Rotation matrix (..., 3, 3) that undoes the root's heading: `heading_frames`' matrices, for any batch shape."""
+    q = np.asarray(root_rot, dtype=float)
+    h, _ = heading_frames(q.reshape(-1, 4), up_axis)
+    return h.reshape(q.shape[:-1] + (3, 3))
 
 
 def heading_frames(root_rot: np.ndarray, up_axis: str) -> tuple[np.ndarray, np.ndarray]:
-    """`heading_inverse` for a batch of root orientations (n, 4): as matrices (n, 3, 3), and as the matrices (n, 4, 4)
-    that left-multiply quaternions by it.
+    """The rotation that undoes each root's heading (the yaw of `heading_angle`), for a batch of root orientations
+    (n, 4): as matrices (n, 3, 3), and as the matrices (n, 4, 4) that left-multiply quaternions by it. The one
+    definition of the heading frame (the compiled kernel's `_heading` is held to it by tests).
 
     The heading's cosine and sine come from the forward vector's horizontal part and its half-angle ones from
     the half-angle formulas (no trigonometric calls: the env computes this every step)."""

@@ -13,7 +13,9 @@ or to chase a jump in the reference that no body can make. So, before any traini
    one with another body under the floor once the feet stand on it;
    then check that it stays on one ground level (the lowest body within a sliding window stays within
    `level_tolerance`: a wall or stairs would change it);
-4. **close the loop** of a cyclic clip (`cyclic: true`): the difference between the last frame and the
+4. **make it physical** (`imitate.physical`, the step `sfv.imitate.physical` gives): planted feet held still on
+   the floor, no body under it, the centre of mass on a ballistic arc where nothing touches the ground;
+5. **close the loop** of a cyclic clip (`cyclic: true`): the difference between the last frame and the
    first (root height, root orientation, every joint) is spread over the clip, so that repeating it
    neither jumps nor turns; the env then continues it cycle after cycle (`ReferenceTrack`). A one-shot
    clip ends its episodes with its last frame.
@@ -24,6 +26,7 @@ training folder is touched, so nothing trained earlier is lost. Kinematics only:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
@@ -212,19 +215,28 @@ def close_loop(motion: Motion) -> Motion:
     return replace(motion, root_pos=root_pos, root_rot=rotations.normalize(root_rot), pose=pose, loop="wrap")
 
 
-def prepare_reference(motion: Motion, entry: ImitateClip, checks: ReferenceChecks, clip: str) -> tuple[Motion, dict]:
-    """The reference a clip's policy tracks, and what was done to make it (for the notebook and metrics)."""
+def prepare_reference(
+    motion: Motion,
+    entry: ImitateClip,
+    checks: ReferenceChecks,
+    clip: str,
+    physical: Callable[[Motion, int], tuple[Motion, dict]] | None = None,
+) -> tuple[Motion, dict]:
+    """The reference a clip's policy tracks, and what was done to make it (for the notebook and metrics).
+
+    `physical`: the step that makes the grounded, looped reference physically consistent (its frames start at the
+    given reconstructed frame): `sfv.imitate.physical.physical_step`."""
     first = entry.frames[0]
     ref = trim(motion, entry.frames, clip)
     check_length(ref, checks, clip)
     ref, lift = ground(ref, checks, clip, first)
     check_level(ref, checks, clip, first)
-    if entry.cyclic:
-        ref = close_loop(ref)
-    else:
-        ref = replace(ref, loop="none")
+    ref = close_loop(ref) if entry.cyclic else replace(ref, loop="none")
+    made = None
+    if physical is not None:  # on the looped clip (it keeps the seam closed): closing the loop after it would
+        ref, made = physical(ref, first)  # turn the root over the clip and slide the planted feet again
     ref = replace(ref, name=clip)
-    return ref, describe(ref, first, lift)
+    return ref, {**describe(ref, first, lift), **({"physical": made} if made is not None else {})}
 
 
 def describe(reference: Motion, first_frame: int, lift: float) -> dict:

@@ -17,6 +17,7 @@ import numpy as np
 from sfv import paths
 from sfv.analysis.fidelity import STATES, fidelity, motion_states
 from sfv.config import Params
+from sfv.imitate.physical import physical_step
 from sfv.imitate.reference_clip import (
     ReferenceError,
     describe,
@@ -44,14 +45,25 @@ def make_reference(params: Params, clip: str, reference: str) -> tuple[Motion, d
         if clip not in params.imitate.clips:
             raise ReferenceError(f"clip {clip!r} is not in imitate.clips: add it there to learn it from its video")
         source = paths.reconstructed_motion(clip, ".npz")
+        settings = params.imitate.for_clip(clip)
+        from_video = settings.physical.enabled and settings.physical.contacts == "video"
+        physical = physical_step(
+            settings.physical, clip, settings.env.ground_contacts, clip_keypoints(clip) if from_video else None
+        )
         motion, report = prepare_reference(
-            load_reference(source, clip), params.imitate.clips[clip], params.imitate.reference, clip
+            load_reference(source, clip), settings.clips[clip], settings.reference, clip, physical
         )
         report = {"source": source.as_posix(), **report}
     out = paths.policy_dir(clip, reference) / "reference.npz"
     if not out.is_file() or load_reference(out, clip).fingerprint() != motion.fingerprint():
         motion.save(out)
     return motion, report, out
+
+
+def clip_keypoints(clip: str) -> tuple[np.ndarray, np.ndarray]:
+    """The clip's 2D keypoints (T, 33, 2) and detections (T,) (its pose stage's output), every reconstructed frame."""
+    poses = np.load(paths.poses_file(clip), allow_pickle=True)
+    return poses["keypoints_2d"], poses["detected"].astype(bool)
 
 
 def budget(params: Params, clip: str, reference: str) -> PPOSettings:

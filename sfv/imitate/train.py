@@ -431,7 +431,8 @@ def train(
             )
             model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=False, tb_log_name="ppo")
             save_checkpoint(run_dir, model, curve, adaptive)
-        _write_policy(out, model, curve, adaptive)
+        if remaining > 0 or ckpt != out:  # a finished policy resumed from `out` itself is already there, unchanged
+            _write_policy(out, model, curve, adaptive)
         if out != run_dir:  # the final policy is the run's last checkpoint now: the run folder has served
             write_json(out / "run.json", signature)
             for name in ("checkpoints", "latest", "run.json", "curve.csv"):

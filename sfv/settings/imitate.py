@@ -268,6 +268,40 @@ class ReferenceChecks(Section):
     )
 
 
+class PhysicalReference(Section):
+    """How the reference is made physically consistent before training (sfv.imitate.physical): how contacts are
+    read, and how hard each physical term pulls against staying close to the reconstruction."""
+
+    enabled: bool = Field(
+        True,
+        description="make a video reference physically consistent: planted feet held, no body under the floor, "
+        "the centre of mass ballistic in flight (false: the reconstruction as it is, grounded and looped)",
+    )
+    contacts: Literal["reconstruction", "video"] = Field(
+        "reconstruction",
+        description="where the feet's planted phases are read: the reconstruction's feet (low and slow) or the "
+        "video's 2D keypoints (still in the image, for a fixed camera)",
+    )
+    contact_height: float = Field(
+        0.12, gt=0, description="metres above its standing height a foot may be and count as planted"
+    )
+    contact_speed: float = Field(1.0, gt=0, description="m/s: a low foot slower than this is planted")
+    image_speed: float = Field(
+        2.0, gt=0, description="contacts: video: torso lengths a second a planted foot may move in the image"
+    )
+    min_contact_frames: int = Field(3, ge=1, description="shorter planted runs are passing touches, not plants")
+    max_gap_frames: int = Field(2, ge=0, description="a planted run broken for at most this many frames is one plant")
+    min_flight_frames: int = Field(4, ge=1, description="shorter runs with no foot planted get no ballistic arc")
+    plant_weight: float = Field(100.0, ge=0, description="a planted foot's horizontal spread within its phase (/m^2)")
+    height_weight: float = Field(100.0, ge=0, description="a planted foot's height off its standing height (/m^2)")
+    floor_weight: float = Field(100.0, ge=0, description="a body under the floor (/m^2)")
+    flight_weight: float = Field(
+        1.0, ge=0, description="the centre of mass's departure from a ballistic arc in flight (/(m/s^2)^2)"
+    )
+    smoothness_weight: float = Field(1e-5, ge=0, description="the bodies' acceleration (/(m/s^2)^2)")
+    iterations: int = Field(300, ge=1, description="L-BFGS steps of the one optimisation over the clip")
+
+
 class ImitateParams(Section):
     clips: dict[str, ImitateClip] = selection(
         default_factory=dict,
@@ -280,6 +314,7 @@ class ImitateParams(Section):
         "upper bound): one DVC stage imitate_oracle@<clip> each",
     )
     reference: ReferenceChecks = ReferenceChecks()
+    physical: PhysicalReference = PhysicalReference()
     env: EnvSettings = EnvSettings()
     reward: RewardParams = RewardParams()
     ppo: PPOSettings = PPOSettings()
