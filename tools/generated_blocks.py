@@ -120,16 +120,20 @@ def _store(root: Path) -> str:
 
 
 def _reference_physics(root: Path) -> str:
-    """bench/reference_physics.py's table: today's references and the physical ones against the truth."""
+    """The end-to-end stage's reference step: every rendered clip's reference without and with the physical step,
+    against the truth, and the means over the skills."""
     import json
 
-    from sfv.analysis.reference_quality import table
+    from sfv.analysis.reference_quality import summary_table, table
 
-    path = root / "bench" / "results" / "reference_physics.json"
+    path = root / "metrics" / "reference_physics.json"
     if not path.is_file():
-        return "*not run yet:* `python bench/reference_physics.py`"
-    rows = json.loads(path.read_text())["rows"]
-    return f"**References against the truth** (`bench/results/reference_physics.json`)\n\n{table(rows)}"
+        return "*not run yet:* `dvc repro end_to_end`"
+    data = json.loads(path.read_text())
+    return (
+        f"**References against the truth** (`metrics/reference_physics.json`, stage end_to_end)\n\n"
+        f"{summary_table(data['means'])}\n\n{table(data['rows'])}"
+    )
 
 
 def block(name: str, root: Path = ROOT) -> str:

@@ -12,7 +12,6 @@ import numpy as np
 
 from sfv.markdown import markdown_table
 from sfv.motion import Motion
-from sfv.reconstruct.contact import steady_speed
 
 
 def foot_indices(motion: Motion) -> list[int]:
@@ -24,17 +23,6 @@ def heights(motion: Motion) -> np.ndarray:
     """Every body's height (T, B) above the floor (height 0)."""
     pos, _ = motion.body_positions()
     return pos[..., "xyz".index(motion.skeleton.up_axis)]
-
-
-def contacts(motion: Motion, foot_height: float, max_height: float = 0.05, max_speed: float = 0.5) -> np.ndarray:
-    """Which feet (T, F) are planted: within `max_height` of their standing height `foot_height` and moving
-    horizontally slower than `max_speed` m/s."""
-    pos, _ = motion.body_positions()
-    up = "xyz".index(motion.skeleton.up_axis)
-    feet = pos[:, foot_indices(motion)]
-    flat = [a for a in range(3) if a != up]
-    low = feet[..., up] - foot_height < max_height
-    return low & (steady_speed(feet[..., flat], motion.fps) < max_speed)
 
 
 def foot_skate(motion: Motion, planted: np.ndarray) -> float:
@@ -57,16 +45,95 @@ def penetration(motion: Motion, foot_height: float) -> float:
     return float(np.maximum(depth.max(axis=1), 0.0).mean())
 
 
-def flight_seconds(planted: np.ndarray, fps: float) -> float:
-    """Seconds with no foot planted."""
-    return float((~planted.any(axis=1)).sum() / fps)
+def measure(reference: Motion, truth: Motion, offset: float, params, allowed: list[str]) -> dict:
+    """One reference against the truth (the mocap from `offset` seconds on, at the reference's frames): body error
+    and MPJPE, foot skate where the truth's feet are planted, penetration, flight time (its own and the truth's),
+    and how long the PD controller alone (zero action) holds the character on it."""
+    from sfv.analysis.fidelity import fidelity, motion_states
+    from sfv.imitate.evaluate import rollout
+    from sfv.imitate.physical import airborne, contact_phases, flights
+    from sfv.imitate.reference_clip import standing_foot_height
+    from sfv.reconstruct.evaluate import mpjpe
+
+    foot = standing_foot_height(reference.skeleton)
+    times = np.arange(reference.n_frames) / reference.fps
+    truth_frames = truth.sample(times + offset)
+    truth_planted = contact_phases(truth_frames, foot, allowed=allowed)
+    planted = contact_phases(reference, foot, allowed=allowed)
+    fit = fidelity(motion_states(reference), times, truth, reference.skeleton.up_axis, reference.fps, offset)
+    cfg = params.imitate
+    env = cfg.env.model_copy(update={"ground_contacts": list(allowed)})
+    pd = rollout(None, reference, env, cfg.reward, seconds=min(reference.duration, cfg.evaluation.seconds))
+    n_feet = len(reference.skeleton.settings["feet"])
+    return {
+        "body_error_cm": round(100 * fit["body_error_m"], 2),
+        "mpjpe_mm": round(mpjpe(reference.body_positions()[0], truth_frames.body_positions()[0]), 1),
+        "skate_cm_s": round(100 * foot_skate(reference, truth_planted[:, :n_feet]), 1),
+        "penetration_cm": round(100 * penetration(reference, foot), 2),
+        "flight_s": round(
+            sum(b - a for a, b in flights(airborne(reference, planted, allowed=allowed))) / reference.fps, 3
+        ),
+        "truth_flight_s": round(
+            sum(b - a for a, b in flights(airborne(truth_frames, truth_planted, allowed=allowed))) / reference.fps, 3
+        ),
+        "pd_only_s": round(float(pd["survived_seconds"]), 2),
+    }
 
 
-#: bench/reference_physics.py's columns: (key, header)
+def compare(params, clip: str) -> list[dict]:
+    """A rendered clip's reference as the imitation stage makes it, without the physical step and with it (the
+    stage's own code: sfv.imitate.stage.build_reference), each measured against its truth (`measure`)."""
+    from sfv import paths
+    from sfv.imitate.reference_clip import load_reference
+    from sfv.imitate.stage import build_reference
+
+    entry = params.clips[clip]
+    settings = params.imitate.for_clip(clip)
+    first = settings.clips[clip].frames[0] if clip in settings.clips else 0
+    truth = load_reference(paths.mocap_motion(entry.mocap), clip)
+    offset = (entry.frames[0] + first) / entry.fps
+    rows = []
+    for kind, physical in (("reconstruction", False), ("physical", True)):
+        reference, made = build_reference(params, clip, "video", physical=physical)
+        row = {
+            "clip": clip,
+            "reference": kind,
+            **measure(reference, truth, offset, params, settings.env.ground_contacts),
+        }
+        if "physical" in made:
+            row["bodies_moved_cm"] = round(100 * made["physical"]["bodies_moved_m"], 2)
+        rows.append(row)
+    return rows
+
+
+def rendered_clips(params) -> tuple[list[str], list[str]]:
+    """The rendered clips that are reconstructed, and among them the skills: the first clip rendered from each
+    mocap (the others film the same motion with another camera)."""
+    rendered = [c for c in params.reconstruct.clips if params.clips[c].is_mocap]
+    skills: dict[str, str] = {}
+    for clip in rendered:
+        skills.setdefault(params.clips[clip].mocap, clip)
+    return rendered, list(skills.values())
+
+
+def summary(rows: list[dict], clips: list[str]) -> dict:
+    """Each reference kind's means over `clips` (the skills the goal is stated on)."""
+    out = {}
+    for kind in dict.fromkeys(r["reference"] for r in rows):
+        picked = [r for r in rows if r["reference"] == kind and r["clip"] in clips]
+        out[kind] = {
+            k: round(float(np.mean([r[k] for r in picked])), 2)
+            for k in ("body_error_cm", "mpjpe_mm", "skate_cm_s", "penetration_cm", "pd_only_s")
+        } | {"clips": len(picked)}
+    return out
+
+
+#: the comparison's columns: (key, header)
 COLUMNS = (
     ("clip", "clip"),
     ("reference", "reference"),
     ("body_error_cm", "body vs truth (cm)"),
+    ("mpjpe_mm", "MPJPE vs truth (mm)"),
     ("skate_cm_s", "foot skate where the truth is planted (cm/s)"),
     ("penetration_cm", "penetration (cm)"),
     ("flight_s", "flight (s)"),
@@ -76,5 +143,12 @@ COLUMNS = (
 
 
 def table(rows: list[dict]) -> str:
-    """The references' rows (bench/results/reference_physics.json) as a markdown table."""
+    """The references' rows (`compare`) as a markdown table."""
     return markdown_table([h for _, h in COLUMNS], ([r[k] for k, _ in COLUMNS] for r in rows))
+
+
+def summary_table(means: dict) -> str:
+    """`summary`'s means, one row per reference kind."""
+    keys = ("clips", "body_error_cm", "mpjpe_mm", "skate_cm_s", "penetration_cm", "pd_only_s")
+    headers = ["reference", "skills", "body vs truth (cm)", "MPJPE (mm)", "skate (cm/s)", "penetration (cm)", "PD (s)"]
+    return markdown_table(headers, ([kind, *(m[k] for k in keys)] for kind, m in means.items()))

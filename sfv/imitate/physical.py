@@ -10,7 +10,7 @@ close as it can to the reconstructed bodies while
   gravity's and its horizontal velocity constant. The flight's timing comes from the video (when the feet leave
   and land), and ballistics then fixes its height, which depth from one camera gets wrong.
 Kinematics only (the kit's torch forward kinematics), no simulator: `tests/test_physical_reference.py` and
-`bench/reference_physics.py` measure what it changes against the ground truth.
+the end-to-end stage (`sfv.analysis.reference_quality`) measure what it changes against the ground truth.
 """
 
 from __future__ import annotations

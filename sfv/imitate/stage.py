@@ -25,12 +25,25 @@ from sfv.imitate.reference_clip import (
     prepare_reference,
 )
 from sfv.motion import Motion
-from sfv.settings.imitate import PPOSettings
+from sfv.settings.imitate import ImitateClip, PPOSettings
 
 
 def make_reference(params: Params, clip: str, reference: str) -> tuple[Motion, dict, Path]:
     """(reference motion, what was done to it, its file in the policy folder), the file written only when its
     content changed (the training's resume check compares content)."""
+    if reference == "video" and clip not in params.imitate.clips:
+        raise ReferenceError(f"clip {clip!r} is not in imitate.clips: add it there to learn it from its video")
+    motion, report = build_reference(params, clip, reference)
+    out = paths.policy_dir(clip, reference) / "reference.npz"
+    if not out.is_file() or load_reference(out, clip).fingerprint() != motion.fingerprint():
+        motion.save(out)
+    return motion, report, out
+
+
+def build_reference(params: Params, clip: str, reference: str, physical: bool = True) -> tuple[Motion, dict]:
+    """The reference a clip's policy tracks (`reference`: "video" or "mocap") and what was done to make it;
+    `physical=False`: a video reference without the physical step, whatever imitate.physical says (to compare);
+    a clip without an entry in imitate.clips is taken whole, one-shot."""
     entry = params.clips[clip]
     if reference == "mocap":
         if not entry.is_mocap:
@@ -40,24 +53,18 @@ def make_reference(params: Params, clip: str, reference: str) -> tuple[Motion, d
             )
         source = paths.mocap_motion(entry.mocap)
         motion = replace(load_reference(source, clip), name=clip)
-        report = {"source": source.as_posix(), **describe(motion, first_frame=0, lift=0.0)}
-    else:
-        if clip not in params.imitate.clips:
-            raise ReferenceError(f"clip {clip!r} is not in imitate.clips: add it there to learn it from its video")
-        source = paths.reconstructed_motion(clip, ".npz")
-        settings = params.imitate.for_clip(clip)
-        from_video = settings.physical.enabled and settings.physical.contacts == "video"
-        physical = physical_step(
+        return motion, {"source": source.as_posix(), **describe(motion, first_frame=0, lift=0.0)}
+    settings = params.imitate.for_clip(clip)
+    clip_entry = settings.clips.get(clip, ImitateClip())
+    step = None
+    if physical and settings.physical.enabled:
+        from_video = settings.physical.contacts == "video"
+        step = physical_step(
             settings.physical, clip, settings.env.ground_contacts, clip_keypoints(clip) if from_video else None
         )
-        motion, report = prepare_reference(
-            load_reference(source, clip), settings.clips[clip], settings.reference, clip, physical
-        )
-        report = {"source": source.as_posix(), **report}
-    out = paths.policy_dir(clip, reference) / "reference.npz"
-    if not out.is_file() or load_reference(out, clip).fingerprint() != motion.fingerprint():
-        motion.save(out)
-    return motion, report, out
+    source = paths.reconstructed_motion(clip, ".npz")
+    motion, report = prepare_reference(load_reference(source, clip), clip_entry, settings.reference, clip, step)
+    return motion, {"source": source.as_posix(), **report}
 
 
 def clip_keypoints(clip: str) -> tuple[np.ndarray, np.ndarray]:

@@ -294,7 +294,7 @@ class PhysicalReference(Section):
     min_flight_frames: int = Field(4, ge=1, description="shorter runs with no foot planted get no ballistic arc")
     plant_weight: float = Field(100.0, ge=0, description="a planted foot's horizontal spread within its phase (/m^2)")
     height_weight: float = Field(100.0, ge=0, description="a planted foot's height off its standing height (/m^2)")
-    floor_weight: float = Field(100.0, ge=0, description="a body under the floor (/m^2)")
+    floor_weight: float = Field(1000.0, ge=0, description="a body under the floor (/m^2)")
     flight_weight: float = Field(
         1.0, ge=0, description="the centre of mass's departure from a ballistic arc in flight (/(m/s^2)^2)"
     )
