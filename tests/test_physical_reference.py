@@ -125,3 +125,26 @@ def test_the_stage_reference_is_made_physical_when_enabled_and_asks_for_keypoint
     assert quality.foot_skate(made, truth_planted) < 0.5 * quality.foot_skate(plain, truth_planted)
     with pytest.raises(ReferenceError, match=r"clip 'walk'.*contacts is 'video'.*dvc repro pose@walk"):
         physical_step(PhysicalReference(contacts="video"), "walk")
+
+
+def test_a_reference_measured_against_itself_is_perfect_and_a_spoiled_one_is_not(walk):
+    """The end-to-end stage's measure: the truth against itself has no body error, no MPJPE, its own flights;
+    the same walk sunk and sliding (its root moved, its pose not) skates and sinks; means are per reference kind."""
+    from sfv.config import load_params
+
+    params = load_params()
+    same = quality.measure(walk, walk, 0.0, params, [])
+    assert same["body_error_cm"] < 0.2 and same["mpjpe_mm"] < 0.1 and same["penetration_cm"] < 0.5
+    assert same["flight_s"] == same["truth_flight_s"] == 0.0 and same["pd_only_s"] > 0
+    t = np.arange(walk.n_frames) / walk.fps
+    wobble = np.zeros_like(walk.root_pos)
+    wobble[:, 0] = 0.05 * np.sin(2 * np.pi * 3 * t)
+    wobble[:, 1] = -0.04
+    spoiled = quality.measure(replace(walk, root_pos=walk.root_pos + wobble), walk, 0.0, params, [])
+    assert abs(spoiled["body_error_cm"] - same["body_error_cm"]) < 0.05  # bodies are measured from their root
+    assert spoiled["skate_cm_s"] > same["skate_cm_s"] + 20
+    assert spoiled["penetration_cm"] > same["penetration_cm"] + 2.0
+    rows = [{"clip": c, "reference": k, **same} for c in ("walk", "walk_portrait") for k in ("a", "b")]
+    rows[0]["body_error_cm"] = 10.0
+    means = quality.summary(rows, ["walk"])
+    assert means["a"]["clips"] == 1 and means["a"]["body_error_cm"] == 10.0 and means["b"]["body_error_cm"] < 0.2

@@ -217,6 +217,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     for rel in ("plots/imitate_curves", "plots/imitate_oracle_curves", "metrics/imitate_oracle"):
         shutil.rmtree(work / rel, ignore_errors=True)
     (work / "metrics" / "end_to_end.json").unlink(missing_ok=True)
+    (work / "metrics" / "reference_physics.json").unlink(missing_ok=True)
     # the imitation stages on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video; jump
     # learned from its 12-frame video (0.4 s, so the shortest reference allowed is lowered), walk's oracle
     params = yaml.safe_load((work / "params.yaml").read_text())
@@ -314,6 +315,10 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     imitate = json.loads((work / "metrics" / "imitate" / "jump.json").read_text())
     assert imitate["train_samples"] == 2048 and imitate["survived_seconds"] > 0
     assert imitate["reference"]["source"] == "data/motions/jump.npz" and imitate["reference"]["loop"] == "wrap"
+    assert imitate["reference"]["physical"]["bodies_moved_m"] > 0  # the physical step ran
+    physics = json.loads((work / "metrics" / "reference_physics.json").read_text())
+    assert [(r["clip"], r["reference"]) for r in physics["rows"]] == [("jump", "reconstruction"), ("jump", "physical")]
+    assert physics["skills"] == ["jump"] and physics["means"]["physical"]["clips"] == 1
     assert 0 < imitate["reference_truth_body_error_m"] < 0.3 and imitate["truth_body_error_m"] > 0
     policy = work / "data" / "policies" / "video" / "jump"
     assert (policy / "model.zip").is_file() and (policy / "reference.npz").is_file()
@@ -323,6 +328,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert frame.shape[0] == 192 and frame.shape[1] > 320 + 192
     assert {p.name for p in (work / "plots" / "imitate" / "jump").glob("*.png")} >= {
         "reference.png",
+        "physical.png",
         "reward_terms.png",
         "pd_only.png",
         "rsi_start_phases.png",

@@ -99,6 +99,34 @@ def _training_cost(root: Path) -> str:
     )
 
 
+def _training_compute(root: Path) -> str:
+    """Each imitation policy's training compute as its metrics recorded it: samples, minutes, samples per second (the
+    trainings still in progress are the store's: the `store` block)."""
+    import json
+
+    from sfv.markdown import markdown_table
+
+    rows = []
+    for stage, kind in (("imitate", "video"), ("imitate_oracle", "mocap (oracle)")):
+        for f in sorted((root / "metrics" / stage).glob("*.json")):
+            m = json.loads(f.read_text())
+            seconds = m.get("train_wall_seconds", 0.0)
+            rows.append(
+                [
+                    f.stem,
+                    kind,
+                    f"{m['train_samples'] / 1e6:.2f}",
+                    f"{seconds / 60:.0f}",
+                    f"{m['train_samples'] / max(seconds, 1e-9):.0f}",
+                ]
+            )
+    return (
+        "**Training compute per policy** (the kit's development machines: 2 CPU cores, no GPU; a run shares them "
+        "with whatever else ran)\n\n"
+        + markdown_table(["clip", "reference", "samples (M)", "minutes", "samples/s"], rows)
+    )
+
+
 def _store(root: Path) -> str:
     """The shipped store's size in the repository and which stages' outputs it holds (`sfv store size` in full)."""
     from sfv.store import contents, folder_bytes, store_dir, tracked_runs
@@ -148,6 +176,8 @@ def block(name: str, root: Path = ROOT) -> str:
         return _training_cost(root)
     if name == "store":
         return _store(root)
+    if name == "training_compute":
+        return _training_compute(root)
     if name == "reference_physics":
         return _reference_physics(root)
     if name == "samples_to_skill_runs":
@@ -155,7 +185,8 @@ def block(name: str, root: Path = ROOT) -> str:
     if name in REPORT_TABLES:
         return _report_table(name, root)
     raise SystemExit(
-        f"unknown generated block {name!r}: known are results, levers, samples_to_skill_runs, training_cost, store, "
+        f"unknown generated block {name!r}: known are results, levers, samples_to_skill_runs, training_cost, "
+        "training_compute, store, "
         f"reference_physics, {', '.join(REPORT_TABLES)}"
     )
 
