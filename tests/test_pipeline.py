@@ -265,7 +265,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
         cwd=work,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1500,
         env={
             "PATH": f"{env_bin}:/usr/bin:/bin",
             "HOME": str(tmp_path),
