@@ -55,7 +55,8 @@ plot_dir = paths.plot_dir("end_to_end")
 # Errors in centimetres except the reconstruction's MPJPE (notebook 04, millimetres, on its own joints).
 # "survived": the fraction of the evaluation the policy stood through (1.00: it never fell). "root drift":
 # how far the simulated root's travel ended from the truth's. "samples": the training budget actually spent
-# (policies trained with different budgets are not directly comparable; see the curves below).
+# (policies trained with different budgets are not directly comparable; see the curves below). "—": the column
+# does not apply, or its stage has not run yet (a policy still training).
 
 # %%
 rows = end_to_end.table(list(cfg.clips), cfg.oracle_clips)
@@ -69,9 +70,12 @@ display(Image(save_figure(end_to_end.figure(rows), plot_dir / "end_to_end.png"))
 # clip. Where both policies exist, the curves compare them at equal samples, whatever budgets they ended at.
 
 # %%
-curves = {clip: {"video": read_curve(paths.learning_curve_file(clip, "video"))} for clip in cfg.clips}
-for clip in cfg.oracle_clips:
-    curves.setdefault(clip, {})["oracle (mocap)"] = read_curve(paths.learning_curve_file(clip, "mocap"))
+curves = {}  # a clip not trained yet (its stage has not run) has no curve
+for clip, kind, label in [(c, "video", "video") for c in cfg.clips] + [
+    (c, "mocap", "oracle (mocap)") for c in cfg.oracle_clips
+]:
+    if paths.learning_curve_file(clip, kind).is_file():
+        curves.setdefault(clip, {})[label] = read_curve(paths.learning_curve_file(clip, kind))
 display(Image(save_figure(end_to_end.curves_figure(curves), plot_dir / "learning_curves.png")))
 
 # %%

@@ -121,7 +121,8 @@ def test_imitate_section_is_checked(tmp_path):
         "clips: {mine: {}}": r"imitate.clips \['mine'\] have no reconstructed motion.*reconstruct.clips",
         "oracle_clips: [mine]": r"imitate.oracle_clips \['mine'\] come from video.*only a `mocap:` clip",
         "clips: {walk: {frames: [5, 3]}}": r"imitate.clips.walk.frames: .*\[5, 3\) is empty",
-        "oracle_clips: [walk]\n  env:\n    physics_hz: 200": r":6: imitate.env: physics_hz \(200.0\) must be a whole "
+        "oracle_clips: [walk]": r"imitate.oracle_clips \['walk'\] are not in imitate.clips.*add them to imitate.clips",
+        "oracle_clips: []\n  env:\n    physics_hz: 200": r":6: imitate.env: physics_hz \(200.0\) must be a whole "
         r"multiple of control_hz",
         "env: {terrain: moon}": r"imitate.env.terrain: no terrain 'moon'.*known: flat",
         "ppo: {total_steps: 10}": r"unknown key 'imitate.ppo.total_steps' — did you mean 'total_timesteps'",
@@ -131,7 +132,7 @@ def test_imitate_section_is_checked(tmp_path):
             load_params(_params(tmp_path, clips + f"imitate:\n  {section}\n"))
     both = clips + "pose: {clips: [mine]}\nreconstruct: {clips: [mine]}\n"
     p = load_params(
-        _params(tmp_path, both + "imitate:\n  clips: {mine: {frames: [3, 40], cyclic: true}}\n  oracle_clips: [walk]\n")
+        _params(tmp_path, both + "imitate:\n  clips: {mine: {frames: [3, 40], cyclic: true}}\n  oracle_clips: []\n")
     )
     assert p.imitate.clips["mine"].frames == (3, 40) and p.imitate.clips["mine"].cyclic
 

@@ -101,7 +101,7 @@ FOREACH = {
 #: stages that read another stage's section; keys of it they do not read; per-clip keys they read instead
 SECTION_OF = {"imitate_oracle": "imitate", "end_to_end": "imitate", "cameras": "render"}
 NOT_READ = {"imitate": {"oracle_clips"}, "imitate_oracle": {"oracle_clips", "reference", "physical"}}
-PER_CLIP_KEYS = {"imitate": {"imitate.clips.${key}"}}
+PER_CLIP_KEYS = {"imitate": {"imitate.clips.${key}"}, "imitate_oracle": {"imitate.clips.${item}"}}
 
 
 @pytest.mark.parametrize("stage", sorted(NOTEBOOKS))
@@ -219,9 +219,9 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     (work / "metrics" / "end_to_end.json").unlink(missing_ok=True)
     (work / "metrics" / "reference_physics.json").unlink(missing_ok=True)
     # the imitation stages on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video; jump
-    # learned from its 12-frame video (0.4 s, so the shortest reference allowed is lowered), walk's oracle
+    # learned from its 12-frame video (0.4 s, so the shortest reference allowed is lowered), and its oracle
     params = yaml.safe_load((work / "params.yaml").read_text())
-    params["imitate"].update(clips={"jump": {"cyclic": True}}, oracle_clips=["walk"])
+    params["imitate"].update(clips={"jump": {"cyclic": True}}, oracle_clips=["jump"])
     params["imitate"]["reference"].update(min_seconds=0.2)
     params["imitate"]["ppo"].update(
         total_timesteps=2048, n_envs=8, n_steps=128, checkpoint_every=1024, evaluate_every=1024
@@ -237,7 +237,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     params["pose"].update(clips=["jump", "sports2d_demo"])
     params["reconstruct"].update(clips=["jump"], ik_iterations=20, iterations=20, ablation_smoothness=[1e-5])
     # motion completion on the 12-frame jump: a 0.2 s horizon, a small network, the still continued by jump's
-    # video policy (walk's oracle is a walk: the still names jump, whose only policy is the video one)
+    # policy
     params["motion_completion"].update(
         horizon_seconds=0.2,
         step_seconds=0.1,
@@ -341,21 +341,21 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
 
     curve = read_curve(work / "plots" / "imitate_curves" / "jump.csv")  # 2 updates, an evaluation after each
     assert len(curve) == 2 and all(r["eval_survived_seconds"] > 0 for r in curve)
-    oracle = json.loads((work / "metrics" / "imitate_oracle" / "walk.json").read_text())
-    assert oracle["reference"]["source"] == "data/mocap/walk.npz" and "reference_truth_body_error_m" not in oracle
-    assert (work / "data" / "policies" / "mocap" / "walk" / "evaluation.mp4").is_file()
-    assert (work / "reports" / "notebooks" / "06_motion_imitation_oracle_walk.ipynb").is_file()
+    oracle = json.loads((work / "metrics" / "imitate_oracle" / "jump.json").read_text())
+    assert oracle["reference"]["source"] == "data/mocap/jump.npz" and "reference_truth_body_error_m" not in oracle
+    assert oracle["train_samples"] == imitate["train_samples"]  # the clip's budget, on its mocap
+    assert (work / "data" / "policies" / "mocap" / "jump" / "evaluation.mp4").is_file()
+    assert (work / "reports" / "notebooks" / "06_motion_imitation_oracle_jump.ipynb").is_file()
     table = json.loads((work / "metrics" / "end_to_end.json").read_text())["clips"]
-    assert [r["clip"] for r in table] == ["jump", "walk"]
-    assert table[0]["video_error_cm"] > 0 and table[0]["oracle_error_cm"] is None
-    assert table[1]["oracle_error_cm"] > 0 and table[1]["video_error_cm"] is None
+    assert [r["clip"] for r in table] == ["jump"]
+    assert table[0]["video_error_cm"] > 0 and table[0]["oracle_error_cm"] > 0
     assert (work / "plots" / "end_to_end" / "end_to_end.png").is_file()
     completion = json.loads((work / "metrics" / "motion_completion.json").read_text())
     assert {(r["protocol"], r["method"]) for r in completion["rows"]} == {
         (p, m) for p in ("unseen", "seen") for m in ("hold still", "nearest neighbour", "network")
     }
-    show = completion["showcase"]  # the still names a skill with a policy here (jump's video one or walk's oracle)
-    assert show["skill"] in ("jump", "walk") and show["policy"] and show["survived_seconds"] > 0
+    show = completion["showcase"]  # the still names a skill with a policy here (jump's, from video or mocap)
+    assert show["skill"] == "jump" and show["policy"] and show["survived_seconds"] > 0
     assert (work / "data" / "completion" / "still_to_motion.mp4").stat().st_size > 10_000
     terrain = json.loads((work / "metrics" / "irregular_terrain.json").read_text())
     assert [(r["clip"], r["terrain"], r["policy"]) for r in terrain["rows"]] == [

@@ -74,9 +74,10 @@ def clip_keypoints(clip: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def budget(params: Params, clip: str, reference: str) -> PPOSettings:
-    """imitate.ppo with the clip's own training budget, if it sets one (video policies only)."""
+    """imitate.ppo with the clip's own training budget, if it sets one: the video policy's, and its oracle's (the
+    same budget on the mocap, so that the gap is what the video costs)."""
     ppo = params.imitate.ppo
-    entry = params.imitate.clips.get(clip) if reference == "video" else None
+    entry = params.imitate.clips.get(clip)
     if entry is not None and entry.total_timesteps is not None:
         ppo = ppo.model_copy(update={"total_timesteps": entry.total_timesteps})
     return ppo
