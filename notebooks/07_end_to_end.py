@@ -43,6 +43,7 @@ from sfv.imitate.curve import read_curve
 from sfv.io import write_json
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
+from sfv.report.tables import reference_physics_table
 
 params = stage_params(params_file)
 cfg = params.imitate
@@ -98,7 +99,6 @@ print(json.dumps(rows, indent=1))
 rendered, skills = reference_quality.rendered_clips(params)
 reference_rows = [row for clip in tqdm(rendered, desc="references") for row in reference_quality.compare(params, clip)]
 reference_summary = reference_quality.summary(reference_rows, skills)
-display(Markdown(reference_quality.table(reference_rows)))
-display(Markdown(reference_quality.summary_table(reference_summary)))
 reference_metrics = {"skills": skills, "means": reference_summary, "rows": reference_rows}
 write_json(paths.metrics_file("reference_physics"), reference_metrics)
+display(Markdown(reference_physics_table().markdown()))  # the results page's table: the rows, then the means

@@ -140,6 +140,15 @@ show_figure(paths.plot_dir("end_to_end") / "end_to_end.png")
 show_figure(paths.plot_dir("end_to_end") / "learning_curves.png")
 
 # %% [markdown]
+# ## The reference step
+#
+# Every rendered clip's reference as the imitation stage makes it, without and with the physical step (planted
+# feet held, no body under the floor, ballistic flights), each against its truth (notebook 07).
+
+# %%
+show("reference_physics")
+
+# %% [markdown]
 # ## Learning speed
 #
 # Samples and wall-clock time until a policy tracks the whole mocap clip within its threshold, on 2 cores

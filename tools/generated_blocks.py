@@ -25,6 +25,7 @@ REPORT_TABLES = (
     "reconstruction",
     "imitation",
     "end_to_end",
+    "reference_physics",
     "cameras",
     "samples_to_skill",
     "asi",
@@ -147,23 +148,6 @@ def _store(root: Path) -> str:
     return line
 
 
-def _reference_physics(root: Path) -> str:
-    """The end-to-end stage's reference step: every rendered clip's reference without and with the physical step,
-    against the truth, and the means over the skills."""
-    import json
-
-    from sfv.analysis.reference_quality import summary_table, table
-
-    path = root / "metrics" / "reference_physics.json"
-    if not path.is_file():
-        return "*not run yet:* `dvc repro end_to_end`"
-    data = json.loads(path.read_text())
-    return (
-        f"**References against the truth** (`metrics/reference_physics.json`, stage end_to_end)\n\n"
-        f"{summary_table(data['means'])}\n\n{table(data['rows'])}"
-    )
-
-
 def block(name: str, root: Path = ROOT) -> str:
     """The content of block `name`, from the files under `root`."""
     if str(root) not in sys.path:
@@ -178,8 +162,6 @@ def block(name: str, root: Path = ROOT) -> str:
         return _store(root)
     if name == "training_compute":
         return _training_compute(root)
-    if name == "reference_physics":
-        return _reference_physics(root)
     if name == "samples_to_skill_runs":
         return _skills(root)
     if name in REPORT_TABLES:
@@ -187,7 +169,7 @@ def block(name: str, root: Path = ROOT) -> str:
     raise SystemExit(
         f"unknown generated block {name!r}: known are results, levers, samples_to_skill_runs, training_cost, "
         "training_compute, store, "
-        f"reference_physics, {', '.join(REPORT_TABLES)}"
+        f"{', '.join(REPORT_TABLES)}"
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sfv.markdown import markdown_table
 from sfv.motion import Motion
 
 
@@ -126,29 +125,3 @@ def summary(rows: list[dict], clips: list[str]) -> dict:
             for k in ("body_error_cm", "mpjpe_mm", "skate_cm_s", "penetration_cm", "pd_only_s")
         } | {"clips": len(picked)}
     return out
-
-
-#: the comparison's columns: (key, header)
-COLUMNS = (
-    ("clip", "clip"),
-    ("reference", "reference"),
-    ("body_error_cm", "body vs truth (cm)"),
-    ("mpjpe_mm", "MPJPE vs truth (mm)"),
-    ("skate_cm_s", "foot skate where the truth is planted (cm/s)"),
-    ("penetration_cm", "penetration (cm)"),
-    ("flight_s", "flight (s)"),
-    ("truth_flight_s", "the truth's flight (s)"),
-    ("pd_only_s", "PD alone holds it (s)"),
-)
-
-
-def table(rows: list[dict]) -> str:
-    """The references' rows (`compare`) as a markdown table."""
-    return markdown_table([h for _, h in COLUMNS], ([r[k] for k, _ in COLUMNS] for r in rows))
-
-
-def summary_table(means: dict) -> str:
-    """`summary`'s means, one row per reference kind."""
-    keys = ("clips", "body_error_cm", "mpjpe_mm", "skate_cm_s", "penetration_cm", "pd_only_s")
-    headers = ["reference", "skills", "body vs truth (cm)", "MPJPE (mm)", "skate (cm/s)", "penetration (cm)", "PD (s)"]
-    return markdown_table(headers, ([kind, *(m[k] for k in keys)] for kind, m in means.items()))

@@ -229,6 +229,39 @@ def end_to_end_table(params, root: Path = Path(".")) -> Table:
     )
 
 
+REFERENCE_COLUMNS = (
+    Column("clip", "clip"),
+    Column("reference", "reference"),
+    Column("body_error_cm", "body vs truth (cm)", 2),
+    Column("mpjpe_mm", "MPJPE vs truth (mm)", 1),
+    Column("skate_cm_s", "foot skate where the truth is planted (cm/s)", 1),
+    Column("penetration_cm", "penetration (cm)", 2),
+    Column("flight_s", "flight (s)", 2),
+    Column("truth_flight_s", "the truth's flight (s)", 2),
+    Column("pd_only_s", "PD alone holds it (s)", 2),
+)
+
+
+def reference_physics_table(root: Path = Path(".")) -> Table:
+    """The end-to-end stage's reference step: each rendered clip's reference without and with the physical step
+    against its truth, then each kind's mean over the skills."""
+    title = "The reference step: every rendered clip's reference without and with the physical step, against the truth"
+    m = read_json(paths.metrics_file("reference_physics", root))
+    if m is None:
+        return Table(
+            "reference_physics",
+            title,
+            REFERENCE_COLUMNS,
+            missing="stage `end_to_end` has not written metrics/reference_physics.json: `dvc repro end_to_end`",
+        )
+    rows = [{"status": "ran", **r} for r in m["rows"]]
+    rows += [
+        {"status": "ran", "clip": f"mean over {means['clips']} skills", "reference": kind, **means}
+        for kind, means in m["means"].items()
+    ]
+    return Table("reference_physics", title, REFERENCE_COLUMNS, rows)
+
+
 CAMERA_COLUMNS = (
     Column("clip", "clip"),
     Column("size", "size"),
@@ -421,6 +454,7 @@ def all_tables(params, root: Path = Path(".")) -> dict[str, Table]:
             reconstruction_table(params, root),
             imitation_table(params, root),
             end_to_end_table(params, root),
+            reference_physics_table(root),
             cameras_table(params, root),
             samples_to_skill_table(root),
             asi_table(root=root),
