@@ -378,7 +378,8 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert (work / "data" / "morphology" / "jump_side_by_side.mp4").stat().st_size > 10_000
     # the report: every table from the metrics above
     report = json.loads((work / "metrics" / "report.json").read_text())
-    assert report["imitation"]["ran"] and report["end_to_end"]["rows"] == 2
+    assert report["imitation"]["ran"] and report["end_to_end"]["rows"] == 1
+    assert report["reference_physics"]["ran"] and report["reference_physics"]["rows"] == 4  # 2 kinds, their means
     assert report["motion_completion"]["ran"] and report["terrain"]["ran"] and report["morphology"]["ran"]
     page = (work / "reports" / "results.html").read_text()
     assert "jump" in page and "not run" in page and "stage_params" not in page  # tables, no code
