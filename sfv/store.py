@@ -49,6 +49,34 @@ def _dvc(*args: str, root: Path = Path("."), check: bool = True) -> subprocess.C
     return proc
 
 
+def running_dvc(root: Path = Path(".")) -> list[str]:
+    """The dvc commands running in this repository now (DVC's lock file names each one's process; the entries of
+    processes that have ended stay in it and are passed over)."""
+    import json
+    import os
+
+    lock = root / ".dvc" / "tmp" / "rwlock"
+    try:
+        info = json.loads(lock.read_text())
+    except (OSError, ValueError):
+        return []
+    holders = [h for entries in info.get("read", {}).values() for h in entries]
+    holders += list(info.get("write", {}).values())
+    live = set()
+    for holder in holders:
+        pid = holder.get("pid")
+        if not isinstance(pid, int) or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:  # alive, another user's
+            pass
+        live.add(holder.get("cmd", f"pid {pid}"))
+    return sorted(live)
+
+
 def run_folders(root: Path = Path(".")) -> list[Path]:
     """Every training folder under runs/ (runs/<stage>/<name>), relative to `root`."""
     base = root / paths.RUNS
@@ -110,7 +138,9 @@ def save(root: Path = Path("."), collect: bool = True, stage_git: bool = True, s
 
     Run it before a machine goes away (the end of a session), then commit `store/`, `runs/*/*.dvc` and dvc.lock.
     Safe while a training runs: it tracks the run folder as it is at that moment (a checkpoint is complete
-    before `latest` names it, and a restore falls back to the previous one if it caught one half-written)."""
+    before `latest` names it, and a restore falls back to the previous one if it caught one half-written); while a
+    dvc command runs here it collects nothing (a running stage's outputs are gone from the workspace, and the
+    store's copies of them would go too)."""
     root = Path(root)
     store = store_dir(root)
     live = live_runs(root)
@@ -128,7 +158,13 @@ def save(root: Path = Path("."), collect: bool = True, stage_git: bool = True, s
             "dvc push: some outputs are not on this machine (stages not run here); the rest is in the store:\n"
             + _tail(pushed.stderr or pushed.stdout)
         )
-    if collect:
+    busy = running_dvc(root) if collect else []
+    if busy:  # a running stage's outputs are half-made: collecting now would drop what the store held of them
+        say(
+            f"not collecting the store's unused objects while dvc runs here ({'; '.join(busy)}): run `sfv store save` "
+            "again when it has ended"
+        )
+    elif collect:
         _dvc("gc", "--workspace", "--cloud", "--force", "--quiet", root=root)
     inside = store is not None and store.is_relative_to(root.resolve())
     if stage_git and inside and (root / ".git").exists():

@@ -139,3 +139,34 @@ def test_an_interrupted_training_resumes_on_a_fresh_clone(tmp_path):
     assert again.returncode == 2 and "nothing restored: 1 file(s)" in again.stderr and "model.zip" in again.stderr
     _sfv("store", "restore", "--force", cwd=c)
     assert int(latest_checkpoint(c / run, report=None).name) == saved
+
+
+def test_a_save_while_dvc_runs_collects_nothing(tmp_path, monkeypatch):
+    """A running `dvc repro` has removed its stage's outputs from the workspace: collecting then would drop the
+    store's copies of them. The save pushes but collects nothing, and says so; an ended process's lock entry (DVC
+    leaves them) does not count."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from sfv import store
+
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    (tmp_path / ".dvc" / "tmp").mkdir(parents=True)
+    (tmp_path / ".dvc" / "config").write_text("[core]\n    remote = store\n['remote \"store\"']\n    url = ../store\n")
+    rwlock = tmp_path / ".dvc" / "tmp" / "rwlock"
+    gone = {"pid": int(ended.stdout), "cmd": "dvc repro old"}
+    rwlock.write_text(json.dumps({"read": {"/x": [gone]}, "write": {}}))
+    assert store.running_dvc(tmp_path) == []
+    calls, said = [], []
+    monkeypatch.setattr(store, "_dvc", lambda *args, **kw: calls.append(args) or subprocess.CompletedProcess(args, 0))
+    store.save(tmp_path, stage_git=False, say=said.append)
+    assert ("push",) in calls and any(c[0] == "gc" for c in calls)
+    calls.clear()
+    running = {"pid": os.getppid(), "cmd": "dvc repro --single-item imitate@jump"}  # a live process
+    rwlock.write_text(json.dumps({"read": {"/x": [gone, running]}, "write": {"/y": running}}))
+    assert store.running_dvc(tmp_path) == ["dvc repro --single-item imitate@jump"]
+    store.save(tmp_path, stage_git=False, say=said.append)
+    assert ("push",) in calls and not any(c[0] == "gc" for c in calls)
+    assert any("not collecting" in s and "imitate@jump" in s for s in said)
