@@ -148,12 +148,6 @@ class Params(Section):
             self.imitate.oracle_clips,
             "an oracle policy tracks the ground-truth mocap, which only a `mocap:` clip has",
         )
-        alone = [c for c in self.imitate.oracle_clips if c not in self.imitate.clips]
-        if alone:
-            raise ValueError(
-                f"imitate.oracle_clips {alone} are not in imitate.clips: an oracle is the upper bound of a clip "
-                "learned from its video, trained with that clip's budget; add them to imitate.clips too"
-            )
         unlearned = [c for c in self.morphology_transfer.clips if c not in self.imitate.clips]
         if unlearned:
             raise ValueError(

@@ -119,7 +119,6 @@ def test_imitate_section_is_checked(tmp_path):
     refused = {  # the imitate section -> what the error says
         "clips: {walk: {}, run: {}}": r"imitate.clips names \['run'\], which are not in `clips`.*add an entry",
         "clips: {mine: {}}": r"imitate.clips \['mine'\] have no reconstructed motion.*reconstruct.clips",
-        "oracle_clips: [mine]": r"imitate.oracle_clips \['mine'\] come from video.*only a `mocap:` clip",
         "clips: {walk: {frames: [5, 3]}}": r"imitate.clips.walk.frames: .*\[5, 3\) is empty",
         "oracle_clips: [walk]": r"imitate.oracle_clips \['walk'\] are not in imitate.clips.*add them to imitate.clips",
         "oracle_clips: []\n  env:\n    physics_hz: 200": r":6: imitate.env: physics_hz \(200.0\) must be a whole "
@@ -131,6 +130,8 @@ def test_imitate_section_is_checked(tmp_path):
         with pytest.raises(ParamsError, match=message):
             load_params(_params(tmp_path, clips + f"imitate:\n  {section}\n"))
     both = clips + "pose: {clips: [mine]}\nreconstruct: {clips: [mine]}\n"
+    with pytest.raises(ParamsError, match=r"imitate.oracle_clips \['mine'\] come from video.*only a `mocap:` clip"):
+        load_params(_params(tmp_path, both + "imitate:\n  clips: {mine: {}}\n  oracle_clips: [mine]\n"))
     p = load_params(
         _params(tmp_path, both + "imitate:\n  clips: {mine: {frames: [3, 40], cyclic: true}}\n  oracle_clips: []\n")
     )

@@ -321,6 +321,16 @@ class ImitateParams(Section):
     asi: ASISettings = ASISettings()
     evaluation: EvaluationParams = EvaluationParams()
 
+    @model_validator(mode="after")
+    def _oracles_learned_from_video(self):
+        alone = [c for c in self.oracle_clips if c not in self.clips]
+        if alone:
+            raise ValueError(
+                f"imitate.oracle_clips {alone} are not in imitate.clips: an oracle is the upper bound of a clip "
+                "learned from its video, trained with that clip's budget; add them to imitate.clips too"
+            )
+        return self
+
     def for_clip(self, clip: str) -> "ImitateParams":
         """These settings as a clip's policy uses them: its own ground contacts added to the env's (a clip without an
         entry in `clips`, such as a mocap clip only benchmarked, keeps the env's)."""
