@@ -37,6 +37,7 @@
 params_file = "params.yaml"
 clip = "walk"
 reference = "video"
+seed_offset = 0  # added to base.seed: a second seed of the same clip (stage imitate_seed2) shows the spread
 
 # %%
 import json
@@ -60,20 +61,22 @@ from sfv.notebook import stage_params
 from sfv.plots import save_figure
 
 params = stage_params(params_file)
-cfg, entry, seed = params.imitate.for_clip(clip), params.clips[clip], params.base.seed  # the clip's own ground contacts
+cfg, entry = params.imitate.for_clip(clip), params.clips[clip]  # the clip's own ground contacts
+seed = params.base.seed + seed_offset
+run = paths.run_name(clip, seed_offset)  # what this policy's files are named by: the clip (and a further seed's number)
 print(show(cfg))
-motion, made, motion_path = stage.make_reference(params, clip, reference)
+motion, made, motion_path = stage.make_reference(params, clip, reference, run)
 ppo = stage.budget(params, clip, reference)
-policy_dir = paths.policy_dir(clip, reference)
+policy_dir = paths.policy_dir(run, reference)
 stage_name = paths.imitate_stage(reference)
-plot_dir = paths.clip_plot_dir(stage_name, clip)
+plot_dir = paths.clip_plot_dir(stage_name, run)
 print(
     f"clip {clip!r} learned from its {reference}: {motion.n_frames} frames at {motion.fps:g} fps "
     f"({motion.duration:.2f} s, loop={motion.loop}) from {made['source']}"
 )
 print(
     f"character {motion.skeleton.name!r} on terrain {cfg.env.terrain!r}; physics {cfg.env.physics_hz:g} Hz, "
-    f"control {cfg.env.control_hz:g} Hz; budget {ppo.total_timesteps:,} samples"
+    f"control {cfg.env.control_hz:g} Hz; budget {ppo.total_timesteps:,} samples; seed {seed}"
 )
 
 # %% [markdown]
@@ -255,11 +258,11 @@ summary = train(
     asi=cfg.asi,
     evaluation_seconds=cfg.evaluation.seconds,
     cluster=params.cluster,  # rollouts here or on Ray
-    run_dir=paths.run_dir(stage_name, clip),
-    tensorboard_dir=paths.tensorboard_dir(stage_name, clip),
+    run_dir=paths.run_dir(stage_name, run),
+    tensorboard_dir=paths.tensorboard_dir(stage_name, run),
 )
 curve = read_curve(policy_dir / "curve.csv")
-write_curve(paths.learning_curve_file(clip, reference), curve)  # for `dvc plots show`
+write_curve(paths.learning_curve_file(run, reference), curve)  # for `dvc plots show`
 print(
     f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
     f"({summary['samples_per_second']:.0f} samples/s including learning)"
@@ -364,7 +367,7 @@ else:
 
 # %%
 metrics = stage.imitation_metrics(result, pd_only, summary, made, cfg.evaluation.seconds, e2e)
-write_json(paths.clip_metrics_file(stage_name, clip), metrics)
+write_json(paths.clip_metrics_file(stage_name, run), metrics)
 print(json.dumps(metrics, indent=2))
 
 # %% [markdown]

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 
 from sfv import paths
 from sfv.analysis import end_to_end, reference_quality
+from sfv.imitate import stage
 from sfv.imitate.curve import read_curve
 from sfv.io import write_json
 from sfv.notebook import stage_params
@@ -58,9 +59,25 @@ plot_dir = paths.plot_dir("end_to_end")
 # how far the simulated root's travel ended from the truth's. "samples": the training budget actually spent
 # (policies trained with different budgets are not directly comparable; see the curves below). "—": the column
 # does not apply, or its stage has not run yet (a policy still training).
+#
+# "learned from video" is the verdict on each video policy: it stands through at least `LEARNED_SURVIVAL` of its
+# evaluation, tracks its reference within `LEARNED_TRACKING_CM` (`LEARNED_TRACKING_CM_TUMBLING` for the skills
+# that turn the body over) and, on a rendered clip, ends no more than `LEARNED_TRUTH_MARGIN_CM` further from the
+# truth than its own reference: physics kept what the video gave (the bars are printed below). A policy that has
+# spent less than its clip's budget is "training", whatever it scores. The clips in `imitate.second_seed` were
+# trained again with the next seed: their second policy's figures show how much one training varies.
 
 # %%
-rows = end_to_end.table(list(cfg.clips), cfg.oracle_clips)
+budgets = {clip: stage.budget(params, clip, "video").total_timesteps for clip in cfg.clips}
+rows = end_to_end.table(list(cfg.clips), cfg.oracle_clips, budgets=budgets, second_seed=cfg.second_seed)
+_, skills = reference_quality.rendered_clips(params)
+done, of = end_to_end.learned_count(rows, skills)
+print(
+    f"learned bars: survive {end_to_end.LEARNED_SURVIVAL:.0%}, track within {end_to_end.LEARNED_TRACKING_CM:g} cm "
+    f"({end_to_end.LEARNED_TRACKING_CM_TUMBLING:g} cm for {', '.join(end_to_end.TUMBLING_SKILLS)}), at most "
+    f"{end_to_end.LEARNED_TRUTH_MARGIN_CM:g} cm further from the truth than the reference"
+)
+print(f"rendered skills learned from their video: {done} of {of}")
 display(Markdown(end_to_end.markdown(rows)))
 display(Image(save_figure(end_to_end.figure(rows), plot_dir / "end_to_end.png")))
 
@@ -72,11 +89,12 @@ display(Image(save_figure(end_to_end.figure(rows), plot_dir / "end_to_end.png"))
 
 # %%
 curves = {}  # a clip not trained yet (its stage has not run) has no curve
-for clip, kind, label in [(c, "video", "video") for c in cfg.clips] + [
-    (c, "mocap", "oracle (mocap)") for c in cfg.oracle_clips
-]:
-    if paths.learning_curve_file(clip, kind).is_file():
-        curves.setdefault(clip, {})[label] = read_curve(paths.learning_curve_file(clip, kind))
+runs = [(c, c, "video", "video") for c in cfg.clips]
+runs += [(c, paths.run_name(c, 1), "video", "video, second seed") for c in cfg.second_seed]
+runs += [(c, c, "mocap", "oracle (mocap)") for c in cfg.oracle_clips]
+for clip, run, kind, label in runs:
+    if paths.learning_curve_file(run, kind).is_file():
+        curves.setdefault(clip, {})[label] = read_curve(paths.learning_curve_file(run, kind))
 display(Image(save_figure(end_to_end.curves_figure(curves), plot_dir / "learning_curves.png")))
 
 # %%
@@ -96,7 +114,7 @@ print(json.dumps(rows, indent=1))
 # from each mocap); the camera variants are listed too.
 
 # %%
-rendered, skills = reference_quality.rendered_clips(params)
+rendered, _ = reference_quality.rendered_clips(params)
 reference_rows = [row for clip in tqdm(rendered, desc="references") for row in reference_quality.compare(params, clip)]
 reference_summary = reference_quality.summary(reference_rows, skills)
 reference_metrics = {"skills": skills, "means": reference_summary, "rows": reference_rows}

@@ -24,6 +24,7 @@ NOTEBOOKS = {
     "reconstruct": "notebooks/04_motion_reconstruction.py",
     "imitate": "notebooks/06_motion_imitation.py",
     "imitate_oracle": "notebooks/06_motion_imitation.py",
+    "imitate_seed2": "notebooks/06_motion_imitation.py",
     "end_to_end": "notebooks/07_end_to_end.py",
     "cameras": "notebooks/05_reconstruction_by_camera.py",
     "report": "notebooks/11_results.py",
@@ -32,11 +33,15 @@ NOTEBOOKS = {
     "morphology_transfer": "notebooks/08_morphology_transfer.py",
 }
 #: stages that run once per clip (DVC `foreach`): their notebook also gets `clip`
-PER_CLIP_STAGES = {"clip", "render", "pose", "reconstruct", "imitate", "imitate_oracle"}
-#: stages that share a notebook tell it which they are: the imitation notebook learns from the video or the mocap
-STAGE_ARGUMENTS = {"imitate": {"reference": "video"}, "imitate_oracle": {"reference": "mocap"}}
+PER_CLIP_STAGES = {"clip", "render", "pose", "reconstruct", *paths.IMITATION_RUNS}
+#: stages that share a notebook tell it which they are: the imitation notebook learns from the video or the mocap,
+#: with the project's seed or a further one
+STAGE_ARGUMENTS = {
+    stage: {"reference": reference, **({"seed_offset": offset} if offset else {})}
+    for stage, (reference, offset) in paths.IMITATION_RUNS.items()
+}
 #: what tells apart the executed notebooks of stages that share a source
-EXECUTED_SUFFIX = {"imitate_oracle": "_oracle"}
+EXECUTED_SUFFIX = {"imitate_oracle": "_oracle", "imitate_seed2": "_seed2"}
 KERNELS = Path(__file__).parent / "jupyter"
 
 

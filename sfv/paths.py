@@ -42,14 +42,29 @@ def metrics_file(stage: str, root: Path = Path(".")) -> Path:
 #: where an imitation policy's reference comes from: the clip's video (its reconstruction) or, for a rendered
 #: clip, the ground-truth mocap it was rendered from (the oracle, an upper bound)
 REFERENCES = ("video", "mocap")
-#: the DVC stage that trains each kind of policy
+#: the DVC stage that trains each kind of policy (and names its metrics and plots folders)
 IMITATE_STAGES = {"video": "imitate", "mocap": "imitate_oracle"}
+#: every DVC stage that trains an imitation policy: what it learns from, and the seed it adds to base.seed (a
+#: second seed of a clip from its video shows the spread of one training; its files sit beside the first's)
+IMITATION_RUNS = {
+    "imitate": ("video", 0),
+    "imitate_oracle": ("mocap", 0),
+    "imitate_seed2": ("video", 1),
+}
 
 
 def _reference_kind(reference: str) -> str:
     if reference not in REFERENCES:
         raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
     return reference
+
+
+def run_name(clip: str, seed_offset: int = 0) -> str:
+    """What a policy's files are named by: its clip, and for a further seed the clip and the seed's number
+    (`walk_seed2`: base.seed + 1), so that both seeds' policies, metrics and curves sit side by side."""
+    if seed_offset < 0:
+        raise ValueError(f"seed_offset must be >= 0, got {seed_offset}")
+    return clip if seed_offset == 0 else f"{clip}_seed{seed_offset + 1}"
 
 
 def policy_dir(clip: str, reference: str = "video", root: Path = Path(".")) -> Path:

@@ -107,9 +107,32 @@ def _object(store: Path, md5: str) -> Path:
     return store / "files" / "md5" / md5[:2] / md5[2:]
 
 
+def declared_stages(root: Path = Path(".")) -> list[str]:
+    """Every stage dvc.yaml declares, a `foreach` stage once per item of the params list or mapping it names
+    (`imitate@walk`), in dvc.yaml's order: what the store should hold once every stage has run."""
+    import yaml
+
+    spec = yaml.safe_load((root / "dvc.yaml").read_text()).get("stages", {})
+    params = yaml.safe_load((root / "params.yaml").read_text()) if (root / "params.yaml").is_file() else {}
+    names = []
+    for stage, entry in spec.items():
+        over = entry.get("foreach") if isinstance(entry, dict) else None
+        if over is None:
+            names.append(stage)
+            continue
+        items = over
+        if isinstance(over, str) and over.startswith("${") and over.endswith("}"):
+            items = params
+            for key in over[2:-1].split("."):
+                items = items.get(key, {}) if isinstance(items, dict) else {}
+        names += [f"{stage}@{item}" for item in items]  # a mapping's keys, or a list's items
+    return names
+
+
 def contents(root: Path = Path(".")) -> list[dict]:
-    """Per stage of dvc.lock: the bytes of its cached outputs and whether the store holds each (metrics and curves
-    are in git, not here)."""
+    """Per stage: the bytes of its cached outputs and whether the store holds each (metrics and curves are in git,
+    not here). dvc.lock's stages first; then the stages dvc.yaml declares that have never run (`ran` False), which
+    the store cannot hold yet."""
     import yaml
 
     store = store_dir(root)
@@ -118,7 +141,8 @@ def contents(root: Path = Path(".")) -> list[dict]:
         return []
     in_git = set(subprocess.run(["git", "ls-files"], cwd=root, capture_output=True, text=True).stdout.splitlines())
     rows = []
-    for stage, entry in yaml.safe_load(lock.read_text()).get("stages", {}).items():
+    locked = yaml.safe_load(lock.read_text()).get("stages", {})
+    for stage, entry in locked.items():
         outs = [o for o in entry.get("outs", []) if "md5" in o and o["path"] not in in_git]  # metrics: in git
         held = [o for o in outs if _object(store, o["md5"]).is_file()]
         if outs:
@@ -128,8 +152,14 @@ def contents(root: Path = Path(".")) -> list[dict]:
                     "bytes": sum(o.get("size", 0) for o in outs),
                     "held": len(held) == len(outs),
                     "outputs": len(outs),
+                    "ran": True,
                 }
             )
+    rows += [
+        {"stage": stage, "bytes": 0, "held": False, "outputs": 0, "ran": False}
+        for stage in declared_stages(root)
+        if stage not in locked
+    ]
     return rows
 
 
@@ -242,7 +272,8 @@ def main(argv: list[str]) -> int:
             size, count = folder_bytes(store) if store is not None else (0, 0)
             rows = contents()
             for row in rows:
-                print(f"  {row['stage']:<28} {row['bytes'] / 1e6:7.1f} MB  {'held' if row['held'] else 'MISSING'}")
+                state = "held" if row["held"] else "MISSING" if row["ran"] else "never run"
+                print(f"  {row['stage']:<28} {row['bytes'] / 1e6:7.1f} MB  {state}")
             missing = [r["stage"] for r in rows if not r["held"]]
             print(
                 f"{store or 'the default remote (not a folder)'}: {size / 1e6:.1f} MB in {count} files; "

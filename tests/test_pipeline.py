@@ -36,9 +36,8 @@ def test_notebook_parameters_are_the_file_and_the_clip(stage):
     its section from that file through `stage_params`."""
     assert set(NOTEBOOKS) == set(yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"])
     params = parameters_cell(ROOT / NOTEBOOKS[stage])
-    assert set(params) == {"params_file"} | ({"clip"} if stage in PER_CLIP_STAGES else set()) | set(
-        STAGE_ARGUMENTS.get(stage, {})
-    )
+    shared = {k for s, arguments in STAGE_ARGUMENTS.items() if NOTEBOOKS[s] == NOTEBOOKS[stage] for k in arguments}
+    assert set(params) == {"params_file"} | ({"clip"} if stage in PER_CLIP_STAGES else set()) | shared
     assert params["params_file"] == "params.yaml"
     assert "stage_params(params_file)" in (ROOT / NOTEBOOKS[stage]).read_text()
 
@@ -97,11 +96,20 @@ FOREACH = {
     "clip": ("${clips}", "${key}"),
     "imitate": ("${imitate.clips}", "${key}"),
     "imitate_oracle": ("${imitate.oracle_clips}", "${item}"),
+    "imitate_seed2": ("${imitate.second_seed}", "${item}"),
 }
 #: stages that read another stage's section; keys of it they do not read; per-clip keys they read instead
-SECTION_OF = {"imitate_oracle": "imitate", "end_to_end": "imitate", "cameras": "render"}
-NOT_READ = {"imitate": {"oracle_clips"}, "imitate_oracle": {"oracle_clips", "reference", "physical"}}
-PER_CLIP_KEYS = {"imitate": {"imitate.clips.${key}"}, "imitate_oracle": {"imitate.clips.${item}"}}
+SECTION_OF = {"imitate_oracle": "imitate", "imitate_seed2": "imitate", "end_to_end": "imitate", "cameras": "render"}
+NOT_READ = {
+    "imitate": {"oracle_clips", "second_seed"},
+    "imitate_seed2": {"oracle_clips", "second_seed"},
+    "imitate_oracle": {"oracle_clips", "second_seed", "reference", "physical"},
+}
+PER_CLIP_KEYS = {
+    "imitate": {"imitate.clips.${key}"},
+    "imitate_oracle": {"imitate.clips.${item}"},
+    "imitate_seed2": {"imitate.clips.${item}"},
+}
 
 
 @pytest.mark.parametrize("stage", sorted(NOTEBOOKS))
@@ -221,7 +229,7 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     # the imitation stages on a smoke budget: two PPO updates, a checkpoint, a 2 s evaluation with video; jump
     # learned from its 12-frame video (0.4 s, so the shortest reference allowed is lowered), and its oracle
     params = yaml.safe_load((work / "params.yaml").read_text())
-    params["imitate"].update(clips={"jump": {"cyclic": True}}, oracle_clips=["jump"])
+    params["imitate"].update(clips={"jump": {"cyclic": True}}, oracle_clips=["jump"], second_seed=["jump"])
     params["imitate"]["reference"].update(min_seconds=0.2)
     params["imitate"]["ppo"].update(
         total_timesteps=2048, n_envs=8, n_steps=128, checkpoint_every=1024, evaluate_every=1024
@@ -346,9 +354,15 @@ def test_dvc_repro_on_a_fresh_copy(tmp_path):
     assert oracle["train_samples"] == imitate["train_samples"]  # the clip's budget, on its mocap
     assert (work / "data" / "policies" / "mocap" / "jump" / "evaluation.mp4").is_file()
     assert (work / "reports" / "notebooks" / "06_motion_imitation_oracle_jump.ipynb").is_file()
+    seed2 = json.loads((work / "metrics" / "imitate" / "jump_seed2.json").read_text())  # jump's second seed
+    assert seed2["train_samples"] == imitate["train_samples"] and seed2["return"] != imitate["return"]
+    assert read_curve(work / "plots" / "imitate_curves" / "jump_seed2.csv") != curve  # another seed, another run
+    assert (work / "data" / "policies" / "video" / "jump_seed2" / "model.zip").is_file()
+    assert (work / "reports" / "notebooks" / "06_motion_imitation_seed2_jump.ipynb").is_file()
     table = json.loads((work / "metrics" / "end_to_end.json").read_text())["clips"]
     assert [r["clip"] for r in table] == ["jump"]
     assert table[0]["video_error_cm"] > 0 and table[0]["oracle_error_cm"] > 0
+    assert table[0]["seed2_survived"] == seed2["survived_fraction"] and table[0]["learned"] is not None
     assert (work / "plots" / "end_to_end" / "end_to_end.png").is_file()
     completion = json.loads((work / "metrics" / "motion_completion.json").read_text())
     assert {(r["protocol"], r["method"]) for r in completion["rows"]} == {

@@ -170,3 +170,34 @@ def test_a_save_while_dvc_runs_collects_nothing(tmp_path, monkeypatch):
     store.save(tmp_path, stage_git=False, say=said.append)
     assert ("push",) in calls and not any(c[0] == "gc" for c in calls)
     assert any("not collecting" in s and "imitate@jump" in s for s in said)
+
+
+def test_the_stages_the_store_should_hold_are_every_stage_dvc_yaml_declares(tmp_path):
+    """dvc.yaml's stages, a `foreach` one once per item of its params list or mapping; one that never ran (not in
+    dvc.lock) is counted, as never run, rather than left out of "N of M stages"."""
+    from sfv.store import contents, declared_stages
+
+    (tmp_path / "dvc.yaml").write_text(
+        textwrap.dedent(
+            """\
+            stages:
+              render: {cmd: a, outs: [out/render]}
+              imitate: {foreach: "${imitate.clips}", do: {cmd: "b ${key}", outs: ["out/${key}"]}}
+              oracle: {foreach: "${imitate.oracles}", do: {cmd: "c ${item}", outs: ["out/o_${item}"]}}
+            """
+        )
+    )
+    (tmp_path / "params.yaml").write_text("imitate:\n  clips: {walk: {}, jump: {}}\n  oracles: [walk]\n")
+    assert declared_stages(tmp_path) == ["render", "imitate@walk", "imitate@jump", "oracle@walk"]
+    (tmp_path / "store").mkdir()
+    (tmp_path / ".dvc").mkdir()
+    (tmp_path / ".dvc" / "config").write_text("[core]\n    remote = store\n['remote \"store\"']\n    url = ../store\n")
+    (tmp_path / "dvc.lock").write_text(
+        "schema: '2.0'\nstages:\n  imitate@walk:\n    cmd: b walk\n    outs:\n    - path: out/walk\n"
+        "      md5: 0123456789abcdef0123456789abcdef.dir\n      size: 10\n"
+    )
+    _git("init", "-q", cwd=tmp_path)
+    rows = {r["stage"]: r for r in contents(tmp_path)}
+    assert set(rows) == {"render", "imitate@walk", "imitate@jump", "oracle@walk"}
+    assert rows["imitate@walk"]["ran"] and not rows["imitate@walk"]["held"]  # ran, its outputs not pushed
+    assert not rows["imitate@jump"]["ran"] and not rows["render"]["ran"]

@@ -136,13 +136,15 @@ def _store(root: Path) -> str:
     size, count = folder_bytes(root / store) if store is not None else (0, 0)
     rows = contents(root)
     held = [r["stage"] for r in rows if r["held"]]
-    missing = [r["stage"] for r in rows if not r["held"]]
+    missing = [r["stage"] for r in rows if not r["held"] and r["ran"]]
+    never = [r["stage"] for r in rows if not r["ran"]]
     families = sorted({s.split("@")[0] for s in held})
     line = (
         f"The shipped store (`store/`) holds **{size / 1e6:.1f} MB** in {count} files (budget: 150 MB): the outputs "
-        f"of {len(held)} of the {len(rows)} stages ({', '.join(families) or 'none'})"
+        f"of {len(held)} of the {len(rows)} stages dvc.yaml declares ({', '.join(families) or 'none'})"
     )
     line += f"; not yet: {', '.join(missing)}" if missing else ""
+    line += f"; never run: {', '.join(never)}" if never else ""
     runs = [p.with_suffix("").as_posix() for p in tracked_runs(root)]
     line += f". Trainings in progress it carries: {', '.join(runs)}." if runs else "."
     return line

@@ -2,7 +2,9 @@
 each against the ground truth (what notebook 07 shows and metrics/end_to_end.json holds).
 
 Built from the metrics the reconstruction and imitation stages wrote, so it costs nothing to rebuild.
-The gap column is the video policy's body error minus the oracle's: what learning from video costs.
+The gap column is the video policy's body error minus the oracle's: what learning from video costs. Each video
+policy gets a verdict, `learned` (the bar below), and a clip trained with a second seed (stage imitate_seed2)
+gets that policy's figures beside the first's, to show the spread of one training.
 """
 
 from __future__ import annotations
@@ -16,7 +18,19 @@ from sfv import paths
 from sfv.markdown import markdown_table
 from sfv.plots import plt
 
-#: table columns: (key, header, unit scale, digits)
+#: when a skill counts as learned from its video: the policy stands through this much of its evaluation (20 s for
+#: a cyclic clip, the whole clip for a one-shot one) ...
+LEARNED_SURVIVAL = 0.95
+#: ... tracks its own reference within this (cm) ...
+LEARNED_TRACKING_CM = 8.0
+#: ... or within this for the skills whose bodies turn over (a hand or the back on the ground, a flip) ...
+LEARNED_TRACKING_CM_TUMBLING = 10.0
+TUMBLING_SKILLS = ("cartwheel", "backflip", "spinkick", "roll")
+#: ... and, where the truth is known, ends at most this much further from it than its reference (cm): physics kept
+#: what the video gave
+LEARNED_TRUTH_MARGIN_CM = 3.0
+
+#: table columns: (key, header, unit scale, digits); text columns have digits None
 COLUMNS = (
     ("mpjpe_mm", "reconstruction MPJPE (mm)", 1, 0),
     ("reference_error_cm", "reference vs truth (cm)", 1, 1),
@@ -29,6 +43,10 @@ COLUMNS = (
     ("oracle_drift_m", "oracle root drift (m)", 1, 2),
     ("oracle_samples_m", "oracle samples (M)", 1, 2),
     ("gap_cm", "gap: video - oracle (cm)", 1, 1),
+    ("learned", "learned from video", 1, None),
+    ("seed2_error_cm", "second seed vs truth (cm)", 1, 1),
+    ("seed2_survived", "second seed survived", 1, 2),
+    ("seed2_learned", "second seed learned", 1, None),
 )
 
 
@@ -36,11 +54,47 @@ def _read(path: Path) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
-def row(clip: str, reconstruction: dict | None, video: dict | None, oracle: dict | None) -> dict:
-    """One clip's row from its stages' metrics (None: that stage did not run for the clip)."""
+def _get(m: dict | None, key: str, scale: float = 1.0) -> float | None:
+    return None if m is None or m.get(key) is None else round(float(m[key]) * scale, 4)
 
-    def get(m, key, scale=1.0):
-        return None if m is None or m.get(key) is None else round(float(m[key]) * scale, 4)
+
+def learned(clip: str, policy: dict | None, budget: int | None = None) -> str:
+    """The verdict on one policy from video (its stage's metrics): "yes", or "no: " and the first bar it misses;
+    "not run" without metrics; "training: x of y M" while it has spent less than its clip's budget (`budget`), so
+    that a policy from an earlier, shorter run is not read as the skill's result."""
+    if policy is None:
+        return "not run"
+    samples = policy.get("train_samples")
+    if budget is not None and samples is not None and samples < budget:
+        return f"training: {samples / 1e6:.1f} of {budget / 1e6:.1f} M"
+    survived = policy["survived_fraction"]
+    if survived < LEARNED_SURVIVAL:
+        return f"no: fell at {survived:.0%}"
+    limit = LEARNED_TRACKING_CM_TUMBLING if clip in TUMBLING_SKILLS else LEARNED_TRACKING_CM
+    tracking = 100 * policy["tracking_error_m"]
+    if tracking > limit:
+        return f"no: tracks {tracking:.1f} cm (bar {limit:g})"
+    if policy.get("truth_body_error_m") is not None and policy.get("reference_truth_body_error_m") is not None:
+        extra = 100 * (policy["truth_body_error_m"] - policy["reference_truth_body_error_m"])
+        if extra > LEARNED_TRUTH_MARGIN_CM:
+            return f"no: {extra:.1f} cm further from the truth than its reference (bar {LEARNED_TRUTH_MARGIN_CM:g})"
+    return "yes"
+
+
+def row(
+    clip: str,
+    reconstruction: dict | None,
+    video: dict | None,
+    oracle: dict | None,
+    seed2: dict | None = None,
+    budget: int | None = None,
+    from_video: bool | None = None,
+    has_seed2: bool = False,
+) -> dict:
+    """One clip's row from its stages' metrics (None: that stage did not run for the clip); `budget`: the clip's
+    training budget now; `from_video`: the clip is learned from its video (so "not run" without its metrics;
+    default: its metrics exist), `has_seed2`: with a second seed too."""
+    get = _get
 
     out = {
         "clip": clip,
@@ -58,29 +112,61 @@ def row(clip: str, reconstruction: dict | None, video: dict | None, oracle: dict
     }
     both = out["video_error_cm"] is not None and out["oracle_error_cm"] is not None
     out["gap_cm"] = round(out["video_error_cm"] - out["oracle_error_cm"], 4) if both else None
+    from_video = video is not None if from_video is None else from_video
+    out["learned"] = learned(clip, video, budget) if from_video else None
+    out["seed2_error_cm"] = get(seed2, "truth_body_error_m", 100)
+    out["seed2_tracking_cm"] = get(seed2, "tracking_error_m", 100)
+    out["seed2_survived"] = get(seed2, "survived_fraction")
+    out["seed2_samples_m"] = get(seed2, "train_samples", 1e-6)
+    out["seed2_learned"] = learned(clip, seed2, budget) if has_seed2 else None
     return out
 
 
-def table(clips: list[str], oracle_clips: list[str], root: Path = Path(".")) -> list[dict]:
-    """Rows for every clip learned from video, then every oracle-only clip, read from the stages' metrics."""
+def table(
+    clips: list[str],
+    oracle_clips: list[str],
+    root: Path = Path("."),
+    budgets: dict[str, int] | None = None,
+    second_seed: list[str] = (),
+) -> list[dict]:
+    """Rows for every clip learned from video, then every oracle-only clip, read from the stages' metrics;
+    `budgets`: each clip's training budget now (its verdict says "training" below it), `second_seed`: the clips
+    also trained with a second seed (stage imitate_seed2)."""
+    budgets = budgets or {}
     rows = []
     for clip in list(clips) + [c for c in oracle_clips if c not in clips]:
+        video = clip in clips
+        seed2 = video and clip in second_seed
         rows.append(
             row(
                 clip,
                 _read(paths.clip_metrics_file("reconstruct", clip, root)),
-                _read(paths.clip_metrics_file("imitate", clip, root)) if clip in clips else None,
+                _read(paths.clip_metrics_file("imitate", clip, root)) if video else None,
                 _read(paths.clip_metrics_file("imitate_oracle", clip, root)) if clip in oracle_clips else None,
+                _read(paths.clip_metrics_file("imitate", paths.run_name(clip, 1), root)) if seed2 else None,
+                budgets.get(clip) if video else None,
+                from_video=video,
+                has_seed2=seed2,
             )
         )
     return rows
+
+
+def learned_count(rows: list[dict], skills: list[str]) -> tuple[int, int]:
+    """(how many of `skills` are learned from their video, how many there are): the issue's headline figure."""
+    verdicts = {r["clip"]: r["learned"] for r in rows}
+    return sum(verdicts.get(s) == "yes" for s in skills), len(skills)
+
+
+def _cell(value, digits: int | None) -> str:
+    return "—" if value is None else str(value) if digits is None else f"{value:.{digits}f}"
 
 
 def markdown(rows: list[dict]) -> str:
     """The table as markdown (— where a column does not apply)."""
     return markdown_table(
         ["clip", *(h for _, h, _, _ in COLUMNS)],
-        ([r["clip"], *("—" if r[k] is None else f"{r[k]:.{d}f}" for k, _, _, d in COLUMNS)] for r in rows),
+        ([r["clip"], *(_cell(r.get(k), d) for k, _, _, d in COLUMNS)] for r in rows),
     )
 
 

@@ -1,4 +1,4 @@
-"""Play a trained policy without training: `sfv play imitate@walk` (or `imitate_oracle@walk`).
+"""Play a trained policy without training: `sfv play imitate@walk` (or `imitate_oracle@walk`, `imitate_seed2@walk`).
 
 The policy folder (restored from the store by `make repro`, or trained here) is rolled out exactly as the stage
 evaluated it: the same reference (`reference.npz` in the folder), settings (params.yaml), length and a single
@@ -15,8 +15,8 @@ from pathlib import Path
 
 from sfv import paths
 
-#: stage -> what its policies learned from
-STAGE_REFERENCE = {stage: reference for reference, stage in paths.IMITATE_STAGES.items()}
+#: stage -> (what its policies learned from, the seed it adds to base.seed)
+STAGE_REFERENCE = paths.IMITATION_RUNS
 #: the stage's metrics that a replay recomputes, and the rollout figure each comes from (rounded as the stage does)
 COMPARED = {
     "tracking_error_m": ("tracking_error_mean", 5),
@@ -52,8 +52,9 @@ def replay(
     params = load_params(params_file)
     if clip not in params.clips:
         raise ValueError(f"clip {clip!r} is not in {params_file}; clips: {', '.join(params.clips)}")
-    reference = STAGE_REFERENCE[stage]
-    folder = paths.policy_dir(clip, reference)
+    reference, seed_offset = STAGE_REFERENCE[stage]
+    run = paths.run_name(clip, seed_offset)
+    folder = paths.policy_dir(run, reference)
     cfg = params.imitate.for_clip(clip) if reference == "video" else params.imitate
     model, normaliser = load_policy(folder)  # names the missing file and how to get it
     motion = load_reference(folder / "reference.npz", clip)
@@ -71,7 +72,7 @@ def replay(
         gui=gui,
     )
     figures = {key: round(float(result[name]), digits) for key, (name, digits) in COMPARED.items()}
-    metrics_path = paths.clip_metrics_file(stage, clip)
+    metrics_path = paths.clip_metrics_file(paths.imitate_stage(reference), run)
     committed = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     same = None
     if committed is not None and seconds is None:
@@ -87,7 +88,11 @@ def replay(
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="sfv play", description=__doc__.split("\n\n")[0])
-    parser.add_argument("target", help="STAGE@CLIP: imitate@<clip> (from its video) or imitate_oracle@<clip>")
+    parser.add_argument(
+        "target",
+        help="STAGE@CLIP: imitate@<clip> (from its video), imitate_seed2@<clip> (its second seed) "
+        "or imitate_oracle@<clip>",
+    )
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--video", default=None, help="where the mp4 goes (default logs/play/<stage>@<clip>.mp4)")
     parser.add_argument("--no-video", action="store_true")

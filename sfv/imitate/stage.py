@@ -28,13 +28,13 @@ from sfv.motion import Motion
 from sfv.settings.imitate import ImitateClip, PPOSettings
 
 
-def make_reference(params: Params, clip: str, reference: str) -> tuple[Motion, dict, Path]:
-    """(reference motion, what was done to it, its file in the policy folder), the file written only when its
-    content changed (the training's resume check compares content)."""
+def make_reference(params: Params, clip: str, reference: str, run: str | None = None) -> tuple[Motion, dict, Path]:
+    """(reference motion, what was done to it, its file in the policy folder `run`, the clip's by default), the
+    file written only when its content changed (the training's resume check compares content)."""
     if reference == "video" and clip not in params.imitate.clips:
         raise ReferenceError(f"clip {clip!r} is not in imitate.clips: add it there to learn it from its video")
     motion, report = build_reference(params, clip, reference)
-    out = paths.policy_dir(clip, reference) / "reference.npz"
+    out = paths.policy_dir(run or clip, reference) / "reference.npz"
     if not out.is_file() or load_reference(out, clip).fingerprint() != motion.fingerprint():
         motion.save(out)
     return motion, report, out

@@ -186,6 +186,8 @@ def imitation_table(params, root: Path = Path(".")) -> Table:
     rows = [
         imitation_row(c, "video", read_json(paths.clip_metrics_file("imitate", c, root))) for c in params.imitate.clips
     ]
+    second = {c: paths.clip_metrics_file("imitate", paths.run_name(c, 1), root) for c in params.imitate.second_seed}
+    rows += [imitation_row(c, "video, second seed", read_json(path)) for c, path in second.items()]
     rows += [
         imitation_row(c, "mocap (oracle)", read_json(paths.clip_metrics_file("imitate_oracle", c, root)))
         for c in params.imitate.oracle_clips
@@ -206,6 +208,9 @@ END_TO_END_COLUMNS = (
     Column("video_survived", "video policy survived", 2),
     Column("oracle_error_cm", "oracle policy vs truth (cm)", 1),
     Column("gap_cm", "gap: video − oracle (cm)", 1),
+    Column("learned", "learned from video"),
+    Column("seed2_error_cm", "second seed vs truth (cm)", 1),
+    Column("seed2_learned", "second seed learned"),
 )
 
 
@@ -391,6 +396,7 @@ OVERVIEW_COLUMNS = (
     Column("samples_m", "samples (M)", 2),
     Column("hours", "hours", 2),
     Column("truth_cm", "policy vs truth (cm)", 1),
+    Column("learned", "learned"),
 )
 
 
@@ -440,6 +446,7 @@ def overview(tables: dict[str, Table], params) -> Table:
                 "samples_m": value(imit, clip, "samples_m"),
                 "hours": value(imit, clip, "hours"),
                 "truth_cm": value(e2e, clip, "video_error_cm"),
+                "learned": value(e2e, clip, "learned"),
             }
         )
     return Table("overview", "Every clip through the chain", OVERVIEW_COLUMNS, out)

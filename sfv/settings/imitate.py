@@ -313,6 +313,11 @@ class ImitateParams(Section):
         description="mocap clips also learned from their ground-truth mocap (the "
         "upper bound): one DVC stage imitate_oracle@<clip> each",
     )
+    second_seed: list[str] = selection(
+        default_factory=list,
+        description="clips of `clips` learned from their video once more with seed base.seed + 1 (the spread "
+        "of one training): one DVC stage imitate_seed2@<clip> each, files named <clip>_seed2",
+    )
     reference: ReferenceChecks = ReferenceChecks()
     physical: PhysicalReference = PhysicalReference()
     env: EnvSettings = EnvSettings()
@@ -322,12 +327,18 @@ class ImitateParams(Section):
     evaluation: EvaluationParams = EvaluationParams()
 
     @model_validator(mode="after")
-    def _oracles_learned_from_video(self):
+    def _oracles_and_seeds_of_learned_clips(self):
         alone = [c for c in self.oracle_clips if c not in self.clips]
         if alone:
             raise ValueError(
                 f"imitate.oracle_clips {alone} are not in imitate.clips: an oracle is the upper bound of a clip "
                 "learned from its video, trained with that clip's budget; add them to imitate.clips too"
+            )
+        alone = [c for c in self.second_seed if c not in self.clips]
+        if alone:
+            raise ValueError(
+                f"imitate.second_seed {alone} are not in imitate.clips: a second seed repeats a clip's training "
+                "from its video; add them to imitate.clips too"
             )
         return self
 
