@@ -38,13 +38,13 @@ from IPython.display import Image, Markdown, display
 from tqdm.auto import tqdm
 
 from sfv import paths
-from sfv.analysis import end_to_end, reference_quality
+from sfv.analysis import end_to_end, reference_quality, scene_levels
 from sfv.imitate import stage
 from sfv.imitate.curve import read_curve
 from sfv.io import write_json
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
-from sfv.report.tables import reference_physics_table
+from sfv.report.tables import reference_physics_table, scenes_table
 
 params = stage_params(params_file)
 cfg = params.imitate
@@ -120,3 +120,24 @@ reference_summary = reference_quality.summary(reference_rows, skills)
 reference_metrics = {"skills": skills, "means": reference_summary, "rows": reference_rows}
 write_json(paths.metrics_file("reference_physics"), reference_metrics)
 display(Markdown(reference_physics_table().markdown()))  # the results page's table: the rows, then the means
+
+# %% [markdown]
+# ## The ground each clip was filmed on
+#
+# The imitation assumes a flat floor; people film skills on walls, boxes and stairs. `sfv/imitate/scene.py`
+# reads the ground from the reconstruction itself: wherever a foot (or a hand, for the skills that put one down)
+# is the lowest weight-bearing part and at rest for a few frames, there is a surface, at that height. Plants
+# within a level tolerance of each other are one level; the lowest is the ground, the others are blocks whose
+# footprint is where the body stood on them. A clip rendered on the render's flat floor must come out as one
+# level (a second would be a false wall); a clip that crosses levels shows them, or the reason no scene of blocks
+# can host it (a body inside a surface names its frame). Heights are above the clip's ground level.
+
+# %%
+scenes = scene_levels.scene_rows(params)
+write_json(paths.metrics_file("scenes"), {"clips": scenes})
+not_flat = scene_levels.rendered_not_flat(scenes)
+print(
+    f"{sum(r['kind'] == 'rendered' for r in scenes)} rendered clips, "
+    f"{'every one one level' if not not_flat else 'more than one level or refused: ' + ', '.join(not_flat)}"
+)
+display(Markdown(scenes_table().markdown()))

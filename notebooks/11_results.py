@@ -149,6 +149,15 @@ show_figure(paths.plot_dir("end_to_end") / "learning_curves.png")
 show("reference_physics")
 
 # %% [markdown]
+# ## The ground each clip was filmed on
+#
+# The levels each reconstructed clip's body stood on, read from the reconstruction (notebook 07): one for a clip
+# filmed on flat ground, more for one filmed on a wall, a box or stairs.
+
+# %%
+show("scenes")
+
+# %% [markdown]
 # ## Learning speed
 #
 # Samples and wall-clock time until a policy tracks the whole mocap clip within its threshold, on 2 cores

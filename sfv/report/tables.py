@@ -267,6 +267,35 @@ def reference_physics_table(root: Path = Path(".")) -> Table:
     return Table("reference_physics", title, REFERENCE_COLUMNS, rows)
 
 
+SCENE_COLUMNS = (
+    Column("clip", "clip"),
+    Column("kind", "video"),
+    Column("levels", "levels", 0),
+    Column("heights", "heights above the ground (m)"),
+    Column("frames", "frames on each level"),
+    Column("refused", "why no scene"),
+)
+
+
+def scenes_table(root: Path = Path(".")) -> Table:
+    """The end-to-end stage's scenes: the levels each reconstructed clip's body stood on (sfv.imitate.scene)."""
+    title = "The ground each clip was filmed on: the levels its reconstruction stood on"
+    m = read_json(paths.metrics_file("scenes", root))
+    if m is None:
+        return Table("scenes", title, SCENE_COLUMNS, missing="stage `end_to_end` has not written metrics/scenes.json")
+    rows = [
+        {
+            "status": "ran",
+            **r,
+            "heights": None if r["levels"] is None else ", ".join(f"{h:.2f}" for h in r["heights_m"]),
+            "frames": None if r["levels"] is None else ", ".join(f"{a}–{b}" for a, b in r["level_frames"]),
+            "refused": r["refused"] and r["refused"].split(": ", 1)[-1],
+        }
+        for r in m["clips"]
+    ]
+    return Table("scenes", title, SCENE_COLUMNS, rows)
+
+
 CAMERA_COLUMNS = (
     Column("clip", "clip"),
     Column("size", "size"),
@@ -462,6 +491,7 @@ def all_tables(params, root: Path = Path(".")) -> dict[str, Table]:
             imitation_table(params, root),
             end_to_end_table(params, root),
             reference_physics_table(root),
+            scenes_table(root),
             cameras_table(params, root),
             samples_to_skill_table(root),
             asi_table(root=root),
