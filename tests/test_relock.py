@@ -1,0 +1,20 @@
+"""tools/relock_unchanged.py picks only the stages whose one change is a shared file that changed."""
+
+import importlib.util
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+spec = importlib.util.spec_from_file_location("relock_unchanged", ROOT / "tools" / "relock_unchanged.py")
+relock = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(relock)
+
+
+def test_only_stages_stale_for_the_shared_files_alone_are_picked():
+    status = {
+        "render@walk": [{"changed deps": {"sfv/notebook.py": "modified", "sfv/paths.py": "modified"}}],
+        "pose@walk": [{"changed deps": {"sfv/notebook.py": "modified", "sfv/pose/estimate.py": "modified"}}],
+        "imitate@walk": [{"changed deps": {"sfv/paths.py": "modified"}}, {"changed outs": {"data/x": "deleted"}}],
+        "cameras": [{"changed deps": {"params.yaml": {"render.width": "modified"}}}],
+        "report": [{"changed deps": {"sfv/paths.py": "deleted"}}],
+    }
+    assert relock.only_these_changed(status, {"sfv/notebook.py", "sfv/paths.py"}) == ["render@walk"]
