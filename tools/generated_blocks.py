@@ -26,6 +26,7 @@ REPORT_TABLES = (
     "imitation",
     "end_to_end",
     "reference_physics",
+    "scenes",
     "cameras",
     "samples_to_skill",
     "asi",
