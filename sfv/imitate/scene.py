@@ -210,6 +210,7 @@ def _check_inside(scene: Scene, motion: Motion, settings: SceneSettings, clip: s
         bad = np.flatnonzero((depth > settings.inside_tolerance).any(axis=1))
         raise SceneError(
             f"clip {clip!r}: body {motion.skeleton.body_names[b]!r} is {depth[t, b]:.2f} m inside the surface at "
-            f"{scene.height(pos[t, b])[()]:.2f} m at frame {t} ({len(bad)} frames in all, {bad[0]}-{bad[-1]}): "
+            f"{scene.height(pos[t, b])[()]:.2f} m at frame {t} ({len(bad)} frame{'s' * (len(bad) != 1)} in all, "
+            f"{bad[0]}-{bad[-1]}): "
             "the recovered levels cannot host this motion (a climb, or a reconstruction that sinks)"
         )
