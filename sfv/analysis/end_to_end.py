@@ -94,30 +94,29 @@ def row(
     """One clip's row from its stages' metrics (None: that stage did not run for the clip); `budget`: the clip's
     training budget now; `from_video`: the clip is learned from its video (so "not run" without its metrics;
     default: its metrics exist), `has_seed2`: with a second seed too."""
-    get = _get
 
     out = {
         "clip": clip,
-        "mpjpe_mm": get(reconstruction, "mpjpe_mm"),
-        "reference_error_cm": get(video, "reference_truth_body_error_m", 100),
-        "video_error_cm": get(video, "truth_body_error_m", 100),
-        "video_tracking_cm": get(video, "tracking_error_m", 100),
-        "video_survived": get(video, "survived_fraction"),
-        "video_drift_m": get(video, "truth_root_drift_final_m"),
-        "video_samples_m": get(video, "train_samples", 1e-6),
-        "oracle_error_cm": get(oracle, "truth_body_error_m", 100),
-        "oracle_survived": get(oracle, "survived_fraction"),
-        "oracle_drift_m": get(oracle, "truth_root_drift_final_m"),
-        "oracle_samples_m": get(oracle, "train_samples", 1e-6),
+        "mpjpe_mm": _get(reconstruction, "mpjpe_mm"),
+        "reference_error_cm": _get(video, "reference_truth_body_error_m", 100),
+        "video_error_cm": _get(video, "truth_body_error_m", 100),
+        "video_tracking_cm": _get(video, "tracking_error_m", 100),
+        "video_survived": _get(video, "survived_fraction"),
+        "video_drift_m": _get(video, "truth_root_drift_final_m"),
+        "video_samples_m": _get(video, "train_samples", 1e-6),
+        "oracle_error_cm": _get(oracle, "truth_body_error_m", 100),
+        "oracle_survived": _get(oracle, "survived_fraction"),
+        "oracle_drift_m": _get(oracle, "truth_root_drift_final_m"),
+        "oracle_samples_m": _get(oracle, "train_samples", 1e-6),
     }
     both = out["video_error_cm"] is not None and out["oracle_error_cm"] is not None
     out["gap_cm"] = round(out["video_error_cm"] - out["oracle_error_cm"], 4) if both else None
     from_video = video is not None if from_video is None else from_video
     out["learned"] = learned(clip, video, budget) if from_video else None
-    out["seed2_error_cm"] = get(seed2, "truth_body_error_m", 100)
-    out["seed2_tracking_cm"] = get(seed2, "tracking_error_m", 100)
-    out["seed2_survived"] = get(seed2, "survived_fraction")
-    out["seed2_samples_m"] = get(seed2, "train_samples", 1e-6)
+    out["seed2_error_cm"] = _get(seed2, "truth_body_error_m", 100)
+    out["seed2_tracking_cm"] = _get(seed2, "tracking_error_m", 100)
+    out["seed2_survived"] = _get(seed2, "survived_fraction")
+    out["seed2_samples_m"] = _get(seed2, "train_samples", 1e-6)
     out["seed2_learned"] = learned(clip, seed2, budget) if has_seed2 else None
     return out
 
