@@ -198,9 +198,15 @@ def test_nan_in_a_reconstruction_is_refused_and_nothing_trained_is_lost(tmp_path
     mtime = ref_file.stat().st_mtime_ns
     make_reference(params, "x", "video")
     assert ref_file.stat().st_mtime_ns == mtime
-    # the oracle tracks the mocap as it is
+    # the oracle tracks the mocap as it is, looped as the clip's video policy is: cyclic...
     oracle, made, _ = make_reference(params, "x", "mocap")
-    np.testing.assert_allclose(oracle.pose, load_mocap("walk").pose) and made["loop"] == "wrap"
+    np.testing.assert_allclose(oracle.pose, load_mocap("walk").pose)
+    assert made["loop"] == oracle.loop == "wrap"
+    # ... or played once (the mocap file loops, the clip is one-shot: the same task as from its video)
+    once = params.model_copy(update={"imitate": params.imitate.model_copy(update={"clips": {"x": ImitateClip()}})})
+    oracle, made, _ = make_reference(once, "x", "mocap")
+    np.testing.assert_allclose(oracle.pose, load_mocap("walk").pose)
+    assert made["loop"] == oracle.loop == "none"
 
 
 def test_end_to_end_measure_ignores_the_cameras_world_and_finds_known_errors(walk):

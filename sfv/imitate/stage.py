@@ -43,7 +43,7 @@ def make_reference(params: Params, clip: str, reference: str, run: str | None = 
 def build_reference(params: Params, clip: str, reference: str, physical: bool = True) -> tuple[Motion, dict]:
     """The reference a clip's policy tracks (`reference`: "video" or "mocap") and what was done to make it;
     `physical=False`: a video reference without the physical step, whatever imitate.physical says (to compare);
-    a clip without an entry in imitate.clips is taken whole, one-shot."""
+    a clip without an entry in imitate.clips is taken whole, one-shot; the mocap loops only for a cyclic clip."""
     entry = params.clips[clip]
     if reference == "mocap":
         if not entry.is_mocap:
@@ -53,6 +53,11 @@ def build_reference(params: Params, clip: str, reference: str, physical: bool = 
             )
         source = paths.mocap_motion(entry.mocap)
         motion = replace(load_reference(source, clip), name=clip)
+        if not params.imitate.clips.get(clip, ImitateClip()).cyclic:
+            # the oracle learns the task its video policy learns: one play of the clip (a mocap file may loop
+            # what its video shows once; a repeated backflip would be a harder task, and the gap would not be
+            # what the video costs)
+            motion = replace(motion, loop="none")
         return motion, {"source": source.as_posix(), **describe(motion, first_frame=0, lift=0.0)}
     settings = params.imitate.for_clip(clip)
     clip_entry = settings.clips.get(clip, ImitateClip())
