@@ -38,12 +38,12 @@ from sfv import paths
 from sfv.config import show
 from sfv.frame_grid import evenly_spaced, frames_at
 from sfv.io import write_json
-from sfv.motion import load_motion
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
 from sfv.render import figures, gt_clip
 from sfv.render.body import BodyRetargeter, load_anny
 from sfv.render.ground_truth import load_gt
+from sfv.render.platform import clip_truth
 from sfv.skeleton import load_character
 
 params = stage_params(params_file)
@@ -51,13 +51,18 @@ cfg, entry = params.render, params.clips[clip]
 settings = cfg.for_clip(entry)
 print(show(settings))
 mocap = entry.mocap
-motion = load_motion(paths.mocap_motion(mocap))
+motion, platform = clip_truth(entry)  # the mocap; or, with a known scene, the mocap made to drop off a platform
 plot_dir = paths.clip_plot_dir("render", clip)
 print(
     f"clip {clip!r}: mocap {mocap!r}, {motion.n_frames} frames at {motion.fps:g} fps; "
     f"video {settings.width}x{settings.height} at {settings.fps:g} fps"
 )
 print("body phenotype:", settings.body.phenotype() or "anny's average adult (all 0.5)")
+if platform is not None:
+    print(
+        f"scene: a platform {platform.height:g} m high under the take-off; the body drops off its edge in the "
+        f"flight (mocap frames {platform.takeoff}-{platform.landing})"
+    )
 
 # %% [markdown]
 # ## The body and how it is posed
@@ -102,7 +107,9 @@ display(Image(str(plot_dir / "retargeting.png")))
 # %%
 video = paths.rendered_video(clip)
 gt_file = paths.ground_truth(clip)
-metrics = gt_clip.render_gt_clip(clip, motion, retargeter, settings, video, gt_file)
+metrics = gt_clip.render_gt_clip(clip, motion, retargeter, settings, video, gt_file, platform=platform)
+if platform is not None:
+    metrics.update(scene={"platform_m": platform.height, "edge_margin_m": entry.scene.edge_margin})
 metrics.update(mocap=mocap, camera=settings.camera.model_dump(), body=settings.body.phenotype())
 write_json(paths.clip_metrics_file("render", clip), metrics)
 for k in (

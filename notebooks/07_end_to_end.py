@@ -130,14 +130,25 @@ display(Markdown(reference_physics_table().markdown()))  # the results page's ta
 # within a level tolerance of each other are one level; the lowest is the ground, the others are blocks whose
 # footprint is where the body stood on them. A clip rendered on the render's flat floor must come out as one
 # level (a second would be a false wall); a clip that crosses levels shows them, or the reason no scene of blocks
-# can host it (a body inside a surface names its frame). Heights are above the clip's ground level.
+# can host it (a body inside a surface names its frame). Heights are above the clip's ground level. A clip rendered
+# on a known scene (`clips.<clip>.scene`: a platform the jump drops off) is scored against it: the top level's
+# height, and where it ends along the travel (its edge), each against the platform's.
 
 # %%
 scenes = scene_levels.scene_rows(params)
 write_json(paths.metrics_file("scenes"), {"clips": scenes})
 not_flat = scene_levels.rendered_not_flat(scenes)
+flat_floor = [r for r in scenes if r["kind"] == "rendered" and "truth_heights_m" not in r]
 print(
-    f"{sum(r['kind'] == 'rendered' for r in scenes)} rendered clips, "
+    f"{len(flat_floor)} clips rendered on a flat floor: "
     f"{'every one one level' if not not_flat else 'more than one level or refused: ' + ', '.join(not_flat)}"
 )
+for r in scenes:
+    if "truth_heights_m" in r:
+        found = (
+            (r["refused"] or "no second level found")
+            if r["height_error_m"] is None
+            else (f"height error {100 * r['height_error_m']:.1f} cm, edge error {100 * r['edge_error_m']:.1f} cm")
+        )
+        print(f"{r['clip']}: a known platform {r['truth_heights_m'][1]:g} m high; {r['levels']} levels found; {found}")
 display(Markdown(scenes_table().markdown()))

@@ -201,10 +201,18 @@ def test_render_section_is_checked(tmp_path):
         ParamsError, match=r"render.camera.elevation: .*less than or equal to 80.*degrees above the horizon"
     ):
         load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\n  camera: {elevation: 95}\n"))
-    with pytest.raises(ParamsError, match=r"clips.real: .*camera, body, width and height only apply to clips rendered"):
+    with pytest.raises(
+        ParamsError, match=r"clips.real: .*camera, body, width, height and scene only apply to clips rendered"
+    ):
         load_params(_params(tmp_path, clips.replace("x.mp4}", "x.mp4, camera: {distance: 3}}")))
-    with pytest.raises(ParamsError, match=r"clips.real: .*camera, body, width and height only apply to clips rendered"):
+    with pytest.raises(
+        ParamsError, match=r"clips.real: .*camera, body, width, height and scene only apply to clips rendered"
+    ):
         load_params(_params(tmp_path, clips.replace("x.mp4}", "x.mp4, width: 1280}")))
+    with pytest.raises(ParamsError, match=r"clips.real: .*camera, body, width, height and scene only apply"):
+        load_params(_params(tmp_path, clips.replace("x.mp4}", "x.mp4, scene: {platform: 0.4}}")))
+    with pytest.raises(ParamsError, match=r"clips.jump.scene.platform: .*less than or equal to 2.*drops off it"):
+        load_params(_params(tmp_path, clips.replace('"mocap:jump"', '"mocap:jump", scene: {platform: 3}')))
     # a rendered clip's own size, frame rate and camera roll override the render section's
     own = clips.replace('"mocap:walk"}', '"mocap:walk", fps: 60, width: 1080, height: 1920, camera: {roll: 12}}')
     p = load_params(_params(tmp_path, own + "render:\n  clips: [jump, walk]\n"))

@@ -89,7 +89,7 @@ def compare(params, clip: str) -> list[dict]:
     entry = params.clips[clip]
     settings = params.imitate.for_clip(clip)
     first = settings.clips[clip].frames[0] if clip in settings.clips else 0
-    truth = load_reference(paths.mocap_motion(entry.mocap), clip)
+    truth = load_reference(paths.mocap_motion(entry.mocap), clip)  # flat-floor clips only (`rendered_clips`)
     offset = (entry.frames[0] + first) / entry.fps
     rows = []
     for kind, physical in (("reconstruction", False), ("physical", True)):
@@ -106,9 +106,10 @@ def compare(params, clip: str) -> list[dict]:
 
 
 def rendered_clips(params) -> tuple[list[str], list[str]]:
-    """The rendered clips that are reconstructed, and among them the skills: the first clip rendered from each
-    mocap (the others film the same motion with another camera)."""
-    rendered = [c for c in params.reconstruct.clips if params.clips[c].is_mocap]
+    """The rendered clips that are reconstructed on the flat floor, and among them the skills: the first clip
+    rendered from each mocap (the others film the same motion with another camera). A clip with a known scene (a
+    platform) is left to the scene's measure (`sfv.analysis.scene_levels`): a flat-floor reference refuses it."""
+    rendered = [c for c in params.reconstruct.clips if params.clips[c].is_mocap and params.clips[c].scene.platform == 0]
     skills: dict[str, str] = {}
     for clip in rendered:
         skills.setdefault(params.clips[clip].mocap, clip)

@@ -6,7 +6,7 @@ at what height. A body part bears weight when it is the lowest of the parts that
 other ground contacts: a cartwheel's hands) within `contact_height`, and slower than `contact_speed`, for a few
 frames. Each such plant says "there is a surface here, at this height". Plants whose heights lie within
 `level_tolerance` of each other are one level (a flat floor, a wall top); a level's footprint is where its plants
-and the body over them went, plus `edge_margin`. The lowest level is the ground and extends everywhere; the others
+stood, plus `edge_margin`. The lowest level is the ground and extends everywhere; the others
 stand on it as blocks. One level found is flat ground, as the kit assumes elsewhere.
 
 Pure numpy over the motion's forward kinematics: nothing here simulates. The idea is VideoMimic's (Allshire et al.
@@ -152,11 +152,10 @@ def find_scene(
         frames = np.unique(t_idx[g])
         if len(frames) < settings.min_level_frames:
             continue  # a few planted frames at an odd height: a stumble of the reconstruction, not a surface
+        # where the parts stood on it (the box they span covers the ground between them; the root is no measure
+        # of an edge: a jumper leans out over it before taking off)
         points = parts[t_idx[g], c_idx[g]]
-        # the body over the level while it stood there: its root, between its first and last plant on it
-        over = motion.root_pos[frames.min() : frames.max() + 1]
-        reach = np.concatenate([points, over])
-        u, v, m = reach @ forward, reach @ lateral, settings.edge_margin
+        u, v, m = points @ forward, points @ lateral, settings.edge_margin
         levels.append(
             Level(
                 height=float(np.median(surface[t_idx[g], c_idx[g]])),

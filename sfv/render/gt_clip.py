@@ -29,6 +29,7 @@ from sfv.render.body import (
     foot_down,
 )
 from sfv.render.ground_truth import GT_FORMAT
+from sfv.render.platform import Platform
 from sfv.settings.render import RenderSettings
 
 #: a keypoint hidden by at most this much body in front of it still counts as visible (joint centres lie
@@ -116,9 +117,11 @@ def render_gt_clip(
     video_path: str | Path,
     gt_path: str | Path,
     progress: bool = True,
+    platform: Platform | None = None,
 ) -> dict:
     """Render `motion` (resampled to settings.fps) to `video_path` and its ground truth to `gt_path`.
 
+    `platform` (in the motion's world, `sfv.render.platform`) is drawn under it and recorded with the truth.
     Returns the figures for the stage's metrics: frames, render seconds per frame, how faithfully
     the body follows the mocap, keypoint visibility.
     """
@@ -140,12 +143,15 @@ def render_gt_clip(
         kp2d[frames], kp_depth[frames] = cam.project(posed.keypoints[frames])
     visible = np.zeros((T, K), dtype=bool)
     silhouettes = np.zeros((T, settings.height, (settings.width + 7) // 8), dtype=np.uint8)
+    boxes = [] if platform is None else [render_box(platform, retargeter.to_world, posed.scale, posed.lift)]
     digest = hashlib.sha256()
     render_seconds = 0.0
     with TinyRenderer(camera) as renderer, mp4_writer(video_path, settings.fps) as append:
         for f in tqdm(range(T), desc=f"render {name}", unit="frame", disable=not progress):
             t0 = time.perf_counter()
-            rgb, depth, silhouette = renderer.render(posed.vertices[f], retargeter.face_groups, COLOURS, cameras[f])
+            rgb, depth, silhouette = renderer.render(
+                posed.vertices[f], retargeter.face_groups, COLOURS, cameras[f], boxes=boxes
+            )
             render_seconds += time.perf_counter() - t0
             append(rgb)
             digest.update(rgb.tobytes())
@@ -188,6 +194,16 @@ def render_gt_clip(
         arrays.update(
             camera_frames_R=np.stack([c.R for c in cameras]), camera_frames_t=np.stack([c.t for c in cameras])
         )
+    if (
+        platform is not None
+    ):  # the known scene (written only for a clip that has one: flat clips' files stay as they were)
+        arrays.update(
+            scene_platform_source=np.stack([platform.lo, platform.hi]),  # box corners in the source's world
+            scene_platform_render=np.stack(boxes[0]),  # the same box as drawn in the video's world
+            scene_platform_height=np.array(platform.height),
+            scene_platform_forward=platform.forward,  # the source's travel; the drop's edge lies along it
+            scene_platform_edge=np.array(platform.edge),
+        )
     write_npz(gt_path, compress=True, **arrays)
     return {
         "frames": int(T),
@@ -206,6 +222,23 @@ def render_gt_clip(
         "coco_on_silhouette_fraction": round(float(on_body), 4),
         "frames_sha256": digest.hexdigest(),
     }
+
+
+def render_box(platform: Platform, to_world: np.ndarray, scale: float, lift: float) -> tuple[np.ndarray, np.ndarray]:
+    """The platform's (low, high) corners placed as the body is in the video: scale * R @ x, raised by `lift`
+    (R turns the source's up axis to z: the box stays axis-aligned)."""
+    corners = np.array(
+        [
+            [a[0], b[1], c[2]]
+            for a in (platform.lo, platform.hi)
+            for b in (platform.lo, platform.hi)
+            for c in (platform.lo, platform.hi)
+        ]
+    )
+    placed = corners @ to_world.T * scale + np.array([0.0, 0.0, lift])
+    low, high = placed.min(axis=0), placed.max(axis=0)
+    low[2] = 0.0  # on the video's floor (its top is where the body's soles stand on it)
+    return low, high
 
 
 def sole_gap_in_contact(posed: PosedClip) -> float:

@@ -7,12 +7,15 @@ without bound). Returns the colour image, the depth in metres and the body's sil
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from sfv.camera import Camera
 from sfv.io import quiet_stdio
 
 GROUND_URDF = "plane.urdf"  # pybullet_data's checkered ground: texture gives the viewer depth and motion cues
+SCENE_COLOUR = (0.62, 0.55, 0.47, 1.0)  # a scene's boxes: a concrete-like grey-brown, apart from body and floor
 
 
 class TinyRenderer:
@@ -48,15 +51,23 @@ class TinyRenderer:
         face_groups: dict[str, np.ndarray],
         colours: dict[str, tuple],
         camera: Camera | None = None,
+        boxes: Sequence[tuple[np.ndarray, np.ndarray]] = (),
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Draw the mesh (vertices (V, 3); faces per colour group) -> rgb (H, W, 3) uint8, depth (H, W)
         metres (far where nothing was drawn), silhouette (H, W) bool. `camera` (same intrinsics and size) films
-        this frame instead of the renderer's own: a camera that moves."""
+        this frame instead of the renderer's own: a camera that moves. `boxes`: axis-aligned (low corner, high
+        corner) pairs drawn as the scene (a platform), not part of the silhouette."""
         p, c = self.p, self.client
         view = self.view if camera is None else camera.opengl_matrices()[0]
         p.resetSimulation(physicsClientId=c)
         if self.ground:
             p.loadURDF(GROUND_URDF, physicsClientId=c)
+        for lo, hi in boxes:
+            lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+            shape = p.createVisualShape(
+                p.GEOM_BOX, halfExtents=((hi - lo) / 2).tolist(), rgbaColor=list(SCENE_COLOUR), physicsClientId=c
+            )
+            p.createMultiBody(baseVisualShapeIndex=shape, basePosition=((hi + lo) / 2).tolist(), physicsClientId=c)
         body_ids = []
         normals = vertex_normals(vertices, np.concatenate(list(face_groups.values())))
         for group, faces in face_groups.items():

@@ -273,6 +273,9 @@ SCENE_COLUMNS = (
     Column("levels", "levels", 0),
     Column("heights", "heights above the ground (m)"),
     Column("frames", "frames on each level"),
+    Column("truth", "true heights (m)"),
+    Column("height_error_cm", "height error (cm)", 1),
+    Column("edge_error_cm", "edge error (cm)", 1),
     Column("refused", "why no scene"),
 )
 
@@ -289,6 +292,9 @@ def scenes_table(root: Path = Path(".")) -> Table:
             **r,
             "heights": None if r["levels"] is None else ", ".join(f"{h:.2f}" for h in r["heights_m"]),
             "frames": None if r["levels"] is None else ", ".join(f"{a}–{b}" for a, b in r["level_frames"]),
+            "truth": ", ".join(f"{h:.2f}" for h in r["truth_heights_m"]) if "truth_heights_m" in r else None,
+            "height_error_cm": None if r.get("height_error_m") is None else 100 * r["height_error_m"],
+            "edge_error_cm": None if r.get("edge_error_m") is None else 100 * r["edge_error_m"],
             "refused": r["refused"] and r["refused"].split(": ", 1)[-1],
         }
         for r in m["clips"]

@@ -119,6 +119,24 @@ class BodyParams(Section):
 CameraOverride = overrides_of(CameraParams)
 
 
+class SceneTruth(Section):
+    """A rendered clip's known scene (sfv.render.platform): ground the video shows besides the flat floor."""
+
+    platform: float = Field(
+        0.0,
+        ge=0,
+        le=2,
+        description="metres: the clip starts on a platform this high and drops off it in its first flight "
+        "(a clip with a flight: jump); 0 = flat floor",
+    )
+    edge_margin: float = Field(
+        0.15,
+        ge=0,
+        le=1,
+        description="metres from the take-off ankles to the platform's edge (the toes at the edge)",
+    )
+
+
 class ClipParams(Section):
     """One input clip: a video in its own folder `data/clips/<clip>/`, or `mocap:<name>` to render from
     pybullet_data mocap (the render stage then fills that folder)."""
@@ -136,6 +154,7 @@ class ClipParams(Section):
     height: Optional[int] = Field(
         None, ge=64, le=3840, multiple_of=2, description="rendered clips: the video's height, overrides render.height"
     )
+    scene: SceneTruth = Field(SceneTruth(), description="rendered clips: a known scene under the motion")
 
     @property
     def is_mocap(self) -> bool:
@@ -180,9 +199,10 @@ class ClipParams(Section):
             or self.body != BodyParams()
             or self.width is not None
             or self.height is not None
+            or self.scene != SceneTruth()
         ):
             raise ValueError(
-                "camera, body, width and height only apply to clips rendered from mocap (source "
+                "camera, body, width, height and scene only apply to clips rendered from mocap (source "
                 "`mocap:<name>`); a real video has its own camera, size and person: remove them from "
                 "this entry"
             )
