@@ -93,3 +93,92 @@ def test_a_body_that_stays_put_stands_on_one_level(walk):
     )
     scene = find_scene(still, standing_foot_height(walk.skeleton), clip="still")
     assert scene.flat and scene.levels[0].planted_frames == 30
+
+
+# --- imitation on the scene: the env lays the ground the reference stood on ------------------------------------
+def _off_a_platform(height: float = 0.4):
+    from sfv.render.platform import platform_drop
+
+    jump = load_mocap("jump")
+    return platform_drop(jump, height, 0.15, clip="off_a_platform")
+
+
+def test_the_scene_terrain_is_the_platform_where_the_reference_stood_tracked_at_its_own_heights():
+    from sfv.imitate.scene import scene_terrain
+    from sfv.imitate.sim import load_terrain
+
+    motion, platform = _off_a_platform()
+    field = scene_terrain(motion, load_terrain("scene"), clip="off_a_platform")
+    pos, _ = motion.body_positions()
+    feet = pos[:, [motion.skeleton.index(f) for f in motion.skeleton.settings["feet"]]]
+    rest = standing_foot_height(motion.skeleton)
+    # under the feet standing on it, the platform's height (from the reconstruction's plants: within 3 cm); under
+    # the landing, the floor
+    assert np.abs(field.height(feet[: platform.takeoff]) - platform.height).max() < 0.03
+    assert np.abs(field.height(feet[platform.landing :])).max() < 0.03
+    standing = feet[:30]  # before the heels lift for the take-off
+    assert np.abs(standing[..., UP] - rest - field.height(standing)).max() < 0.03
+    # tracked in absolute heights: no ground is added to the reference anywhere
+    assert not field.tracking.any()
+    # the grid holds the reference's whole path with ground to spare
+    assert field.inside(motion.root_pos).all()
+
+
+def test_a_character_placed_on_its_scene_stands_on_the_platform_and_on_flat_ground_drops():
+    from sfv.imitate.env import ImitationEnv
+    from sfv.settings.imitate import EnvSettings
+
+    motion, platform = _off_a_platform()
+    feet = [motion.skeleton.index(f) for f in motion.skeleton.settings["feet"]]
+    heights = {}
+    for terrain in ("scene", "flat"):
+        env = ImitationEnv(motion, EnvSettings(terrain=terrain))
+        env.reset(seed=0, options={"time": 0.0})
+        for _ in range(8):  # the reference pose held by PD control (zero residual actions), a quarter second
+            _, _, terminated, _, _ = env.step(np.zeros(env.action_space.shape, dtype=np.float32))
+        heights[terrain] = (env.state.body_pos[feet, UP].mean(), env.state.root_pos[UP], terminated)
+        env.close()
+    rest = standing_foot_height(motion.skeleton)
+    on_scene, on_flat = heights["scene"], heights["flat"]
+    assert abs(on_scene[0] - rest - platform.height) < 0.04 and not on_scene[2]  # standing on the platform
+    assert abs(on_scene[1] - motion.root_pos[8 * 2, UP]) < 0.06  # where the reference is (mocap at 60 fps)
+    assert on_flat[0] < platform.height / 2  # the same start on flat ground falls to the floor
+
+
+def test_a_clip_learned_on_its_scene_gets_the_scene_terrain_and_the_heightmap_and_is_one_shot():
+    from pydantic import ValidationError
+
+    from sfv.settings.imitate import ImitateClip, ImitateParams
+
+    params = ImitateParams(clips={"leap": ImitateClip(scene=True, ground_contacts=["right_wrist"]), "walk": {}})
+    leap, walk = params.for_clip("leap").env, params.for_clip("walk").env
+    assert (leap.terrain, leap.heightmap.enabled, leap.ground_contacts) == ("scene", True, ["right_wrist"])
+    assert (walk.terrain, walk.heightmap.enabled) == ("flat", False)
+    with pytest.raises(ValidationError, match=r"scene and cyclic together.*one-shot"):
+        ImitateClip(scene=True, cyclic=True)
+
+
+def test_a_reference_on_two_levels_is_kept_on_its_scene_and_refused_on_flat_ground():
+    from sfv.imitate.reference_clip import ReferenceError, prepare_reference
+    from sfv.settings.imitate import ImitateClip, ReferenceChecks
+
+    motion, platform = _off_a_platform()
+    with pytest.raises(ReferenceError, match=r"not filmed on one flat ground"):
+        prepare_reference(motion, ImitateClip(), ReferenceChecks(), "off_a_platform")
+    ref, made = prepare_reference(motion, ImitateClip(scene=True), ReferenceChecks(), "off_a_platform")
+    np.testing.assert_allclose(ref.root_pos[:, UP] - motion.root_pos[:, UP], made["lift_m"], atol=1e-4)  # grounded
+    assert abs(made["lift_m"]) < 0.02  # the lowest ankle of the mocap onto the character's standing height
+
+
+def test_a_reference_no_scene_explains_is_refused_naming_the_clip(walk):
+    from sfv.imitate.reference_clip import ReferenceError
+    from sfv.imitate.stage import scene_report
+
+    motion, _ = _onto_a_box(walk, 0.5, 0.6)
+    sunk = motion.root_pos.copy()
+    frame = walk.n_frames + walk.n_frames // 2
+    sunk[frame - 2 : frame + 3, UP] -= 0.45
+    with pytest.raises(ReferenceError, match=r"clip 'sinks':.*inside the surface.*imitate.clips.sinks.scene"):
+        scene_report(replace(motion, root_pos=sunk), [], "sinks")
+    report = scene_report(motion, [], "onto_a_box")
+    assert report["levels"] == 2 and abs(report["heights_m"][1] - report["heights_m"][0] - 0.5) < 0.03

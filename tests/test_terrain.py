@@ -209,7 +209,7 @@ def test_a_fall_into_a_gap_or_off_the_terrain_ends_the_episode(walk):
 def test_bad_terrain_files_get_errors_naming_the_file_and_field(tmp_path):
     with pytest.raises(TerrainError, match=r"hills\.yaml: not a valid slope terrain:\n  angle_deg: Field required"):
         parse_terrain({"name": "hills", "kind": "slope"}, tmp_path / "hills.yaml")
-    with pytest.raises(TerrainError, match=r"kind must be one of plane, slope, gaps, stairs, rough, got 'lava'"):
+    with pytest.raises(TerrainError, match=r"kind must be one of plane, slope, gaps, stairs, rough, scene, got 'lava'"):
         parse_terrain({"name": "x", "kind": "lava"}, tmp_path / "x.yaml")
     with pytest.raises(TerrainError, match=r"gap_width: .*valid tuple|gap_width"):
         parse_terrain({"name": "g", "kind": "gaps", "gap_width": "wide", "gap_spacing": 2}, "g.yaml")

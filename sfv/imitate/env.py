@@ -18,6 +18,8 @@ the ground: the reference's root and the end effectors are measured from the gro
 stand the reference's pose on the ground, leaving the terrain or sinking below its (gap-spanning) tracked ground
 ends an episode as a fall does, and with `settings.heightmap` on, the ground's heights around the character end
 the observation. A seeded reset on a randomised terrain lays that seed's terrain; every reset shifts its features.
+A scene (terrain kind "scene", sfv.imitate.scene) is the ground the reference stood on, laid where it stood: its
+tracked ground is level, so the reference is tracked at its own heights, over the platform and off it.
 On flat ground none of this runs: the flat path is what it was.
 
 The Python around the physics is the env's overhead, so a step indexes precomputed reference tables;
@@ -36,6 +38,7 @@ import numpy as np
 from sfv.imitate import kernel
 from sfv.imitate.reference import heading_frames, shared_track
 from sfv.imitate.reward import TERMS
+from sfv.imitate.scene import scene_terrain
 from sfv.imitate.sim import BodyState, Simulation, load_terrain
 from sfv.imitate.terrain import make_heightfield, travel_direction
 from sfv.motion import Motion
@@ -65,14 +68,16 @@ class ImitationEnv(gym.Env):
         self.reference = ref = shared_track(motion, settings.physics_hz)
         self.up = "xyz".index(motion.skeleton.up_axis)
         self.terrain = load_terrain(settings.terrain)
-        # terrain other than flat ground lies along the clip's travel, from where the clip starts
-        self.field = (
-            None
-            if self.terrain.kind == "plane"
-            else make_heightfield(
+        # terrain other than flat ground lies along the clip's travel, from where the clip starts; a scene is the
+        # ground the reference itself stood on, where it stood on it
+        if self.terrain.kind == "plane":
+            self.field = None
+        elif self.terrain.kind == "scene":
+            self.field = scene_terrain(motion, self.terrain, settings.ground_contacts, clip=motion.name)
+        else:
+            self.field = make_heightfield(
                 self.terrain, travel_direction(ref.root_pos, ref.heading[0], self.up), self.up, origin=ref.root_pos[0]
             )
-        )
         self.sim = Simulation(
             motion.skeleton.name,
             settings,

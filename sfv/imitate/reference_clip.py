@@ -229,8 +229,9 @@ def prepare_reference(
     first = entry.frames[0]
     ref = trim(motion, entry.frames, clip)
     check_length(ref, checks, clip)
-    ref, lift = ground(ref, checks, clip, first)
-    check_level(ref, checks, clip, first)
+    ref, lift = ground(ref, checks, clip, first)  # the lowest foot on the floor: on a scene, on its ground level
+    if not entry.scene:  # on its scene, the levels are the scene's (sfv.imitate.scene refuses what none explains)
+        check_level(ref, checks, clip, first)
     ref = close_loop(ref) if entry.cyclic else replace(ref, loop="none")
     made = None
     if physical is not None:  # on the looped clip (it keeps the seam closed): closing the loop after it would

@@ -15,11 +15,12 @@ Pure numpy over the motion's forward kinematics: nothing here simulates. The ide
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from sfv.imitate.physical import contact_bodies, runs_of
+from sfv.imitate.contacts import contact_bodies, runs_of
+from sfv.imitate.reference_clip import standing_foot_height
 from sfv.imitate.terrain import Heightfield, travel_direction
 from sfv.motion import Motion
 from sfv.reconstruct.contact import steady_speed
@@ -80,15 +81,19 @@ class Scene:
             out = np.where(over, np.maximum(out, level.height), out)
         return out
 
-    def heightfield(self, cell: float = 0.05, margin: float = 2.0) -> Heightfield:
+    def heightfield(self, cell: float = 0.05, margin: float = 2.0, cover: np.ndarray | None = None) -> Heightfield:
         """The scene as the kit's terrain grid (heights relative to the ground level), covering every level's
-        footprint and `margin` metres around: what the simulator builds and the heightmap observation reads."""
+        footprint, the world points `cover` (N, 3) (the reference's path) and `margin` metres around: what the
+        simulator builds and the heightmap observation reads."""
         ground = self.levels[0].height
         raised = self.levels[1:] or self.levels
-        u0 = min(lv.u[0] for lv in raised) - margin
-        u1 = max(lv.u[1] for lv in raised) + margin
-        v0 = min(lv.v[0] for lv in raised) - margin
-        v1 = max(lv.v[1] for lv in raised) + margin
+        us = [u for lv in raised for u in lv.u]
+        vs = [v for lv in raised for v in lv.v]
+        if cover is not None:
+            us += list(cover @ self.forward)
+            vs += list(cover @ self.lateral)
+        u0, u1 = min(us) - margin, max(us) + margin
+        v0, v1 = min(vs) - margin, max(vs) + margin
         nu, nv = int(np.ceil((u1 - u0) / cell)) + 1, int(np.ceil((v1 - v0) / cell)) + 1
         uu, vv = u0 + cell * np.arange(nu), v0 + cell * np.arange(nv)
         heights = np.zeros((nv, nu))
@@ -213,3 +218,15 @@ def _check_inside(scene: Scene, motion: Motion, settings: SceneSettings, clip: s
             f"{bad[0]}-{bad[-1]}): "
             "the recovered levels cannot host this motion (a climb, or a reconstruction that sinks)"
         )
+
+
+def scene_terrain(motion: Motion, spec, ground_contacts: list[str] = (), clip: str = "clip") -> Heightfield:
+    """The ground a reference stood on as the env's terrain (`spec` a terrain file of kind "scene"): its levels
+    under the reference's path, at the reference's own heights, and tracked in those absolute heights (the tracked
+    grid is level 0 everywhere: the reference already stands on the levels, so it is not raised over them)."""
+    feet = motion.skeleton.settings["feet"]
+    allowed = [b for b in ground_contacts if b not in feet]
+    scene = find_scene(motion, standing_foot_height(motion.skeleton), allowed, clip=clip)
+    field = scene.heightfield(spec.cell, spec.margin, cover=motion.root_pos)
+    heights = field.heights + scene.levels[0].height  # absolute: the ground level where the reference put it
+    return replace(field, heights=heights, tracking=np.zeros_like(heights))

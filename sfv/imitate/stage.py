@@ -23,8 +23,11 @@ from sfv.imitate.reference_clip import (
     describe,
     load_reference,
     prepare_reference,
+    standing_foot_height,
 )
+from sfv.imitate.scene import SceneError, find_scene
 from sfv.motion import Motion
+from sfv.render.platform import clip_truth
 from sfv.settings.imitate import ImitateClip, PPOSettings
 
 
@@ -69,7 +72,30 @@ def build_reference(params: Params, clip: str, reference: str, physical: bool = 
         )
     source = paths.reconstructed_motion(clip, ".npz")
     motion, report = prepare_reference(load_reference(source, clip), clip_entry, settings.reference, clip, step)
+    if clip_entry.scene:  # the ground it stood on, as the env will lay it: refused here, naming the frames
+        report["scene"] = scene_report(motion, settings.env.ground_contacts, clip, clip_entry.frames[0])
     return motion, {"source": source.as_posix(), **report}
+
+
+def scene_report(motion: Motion, ground_contacts: list[str], clip: str, first_frame: int = 0) -> dict:
+    """The levels of the scene a reference stands on (what the env lays under it); a reference no scene of blocks
+    explains is a ReferenceError naming the clip and frames (the reference's, which start at reconstructed frame
+    `first_frame`)."""
+    feet = motion.skeleton.settings["feet"]
+    try:
+        scene = find_scene(
+            motion, standing_foot_height(motion.skeleton), [b for b in ground_contacts if b not in feet], clip=clip
+        )
+    except SceneError as e:
+        raise ReferenceError(
+            f"{e}; frames of the reference, which starts at reconstructed frame {first_frame}: "
+            f"imitate.clips.{clip}.scene cannot host it, trim those frames out (imitate.clips.{clip}.frames)"
+        ) from None
+    return {
+        "levels": len(scene.levels),
+        "heights_m": [round(lv.height, 3) for lv in scene.levels],
+        "level_frames": [list(lv.frames) for lv in scene.levels],
+    }
 
 
 def clip_keypoints(clip: str) -> tuple[np.ndarray, np.ndarray]:
@@ -95,7 +121,7 @@ def ground_truth(params: Params, clip: str, reference: str) -> tuple[Motion, flo
     entry = params.clips[clip]
     if not entry.is_mocap:
         return None
-    mocap = load_reference(paths.mocap_motion(entry.mocap), clip)
+    mocap = clip_truth(entry)[0]  # the mocap, or on a known scene the mocap made to drop off its platform
     if reference == "mocap":
         return mocap, 0.0
     return mocap, (entry.frames[0] + params.imitate.clips[clip].frames[0]) / entry.fps

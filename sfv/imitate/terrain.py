@@ -146,11 +146,25 @@ class RoughTerrain(_FieldTerrain):
     )
 
 
+class SceneTerrain(_Terrain):
+    """The clip's own ground, recovered from its reference (sfv.imitate.scene): the levels its body stood on, laid
+    out as a grid where the reference stood them. Its heights are the reference's own, so the reference is tracked as
+    it is (absolute heights), not above the ground under the character as on the other kinds."""
+
+    kind: Literal["scene"]
+    cell: float = Field(0.05, ge=0.02, le=0.5, description="grid spacing (metres); an edge is a ramp one cell long")
+    margin: float = Field(
+        2.0, gt=0, description="metres of ground around the levels and the reference's path (beyond is no ground)"
+    )
+    randomise: Literal[False] = Field(False, description="a scene is the clip's: never shifted or redrawn")
+
+
 TerrainSpec = Annotated[
-    Union[PlaneTerrain, SlopeTerrain, GapsTerrain, StairsTerrain, RoughTerrain], Field(discriminator="kind")
+    Union[PlaneTerrain, SlopeTerrain, GapsTerrain, StairsTerrain, RoughTerrain, SceneTerrain],
+    Field(discriminator="kind"),
 ]
 _SPEC = TypeAdapter(TerrainSpec)
-KINDS = ("plane", "slope", "gaps", "stairs", "rough")
+KINDS = ("plane", "slope", "gaps", "stairs", "rough", "scene")
 
 
 def read_terrain(name: str) -> _Terrain:

@@ -234,6 +234,12 @@ class ImitateClip(Section):
         "cartwheel's wrists): touching with them does not end an episode; added to "
         "imitate.env.ground_contacts for this clip, from its video or its mocap",
     )
+    scene: bool = Field(
+        False,
+        description="learn on the ground the clip stood on (sfv/imitate/scene.py: a wall top, a platform): its "
+        "levels laid out under the reference (terrain `scene`), the reference kept at its own heights, the "
+        "heightmap observed; the reference then may stand on several levels",
+    )
 
     @field_validator("frames")
     @classmethod
@@ -242,6 +248,15 @@ class ImitateClip(Section):
         if first < 0 or (end is not None and end <= first):
             raise ValueError(f"frames [{first}, {end}) is empty or negative: give [first, end) with 0 <= first < end")
         return v
+
+    @model_validator(mode="after")
+    def _scene_once(self):
+        if self.scene and self.cyclic:
+            raise ValueError(
+                "scene and cyclic together: a cycle repeated carries the body off the ground its clip stood on; "
+                "learn a clip on its scene one-shot (cyclic: false)"
+            )
+        return self
 
 
 class ReferenceChecks(Section):
@@ -343,15 +358,15 @@ class ImitateParams(Section):
         return self
 
     def for_clip(self, clip: str) -> "ImitateParams":
-        """These settings as a clip's policy uses them: its own ground contacts added to the env's (a clip without an
-        entry in `clips`, such as a mocap clip only benchmarked, keeps the env's)."""
-        extra = [
-            b
-            for b in (self.clips[clip].ground_contacts if clip in self.clips else [])
-            if b not in self.env.ground_contacts
-        ]
-        if not extra:
+        """These settings as a clip's policy uses them: its own ground contacts added to the env's, and on its scene
+        (`scene`) the scene's terrain with the heightmap observed (a clip without an entry in `clips`, such as a
+        mocap clip only benchmarked, keeps the env's)."""
+        entry = self.clips.get(clip)
+        extra = [b for b in (entry.ground_contacts if entry else []) if b not in self.env.ground_contacts]
+        on_scene = entry is not None and entry.scene
+        if not extra and not on_scene:
             return self
-        return self.model_copy(
-            update={"env": self.env.model_copy(update={"ground_contacts": [*self.env.ground_contacts, *extra]})}
-        )
+        update = {"ground_contacts": [*self.env.ground_contacts, *extra]}
+        if on_scene:
+            update |= {"terrain": "scene", "heightmap": self.env.heightmap.model_copy(update={"enabled": True})}
+        return self.model_copy(update={"env": self.env.model_copy(update=update)})
