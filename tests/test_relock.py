@@ -18,3 +18,12 @@ def test_only_stages_stale_for_the_shared_files_alone_are_picked():
         "report": [{"changed deps": {"sfv/paths.py": "deleted"}}],
     }
     assert relock.only_these_changed(status, {"sfv/notebook.py", "sfv/paths.py"}) == ["render@walk"]
+
+
+def test_a_re_run_that_differs_only_in_its_timings_counts_as_unchanged():
+    before = {"frames": 39, "render_seconds_per_frame": 0.2016, "nested": {"train_wall_seconds": 10, "x": [1, 2]}}
+    same = {"frames": 39, "render_seconds_per_frame": 0.2102, "nested": {"train_wall_seconds": 12, "x": [1, 2]}}
+    other = {"frames": 40, "render_seconds_per_frame": 0.2016, "nested": {"train_wall_seconds": 10, "x": [1, 2]}}
+    assert relock.without_clock(before) == relock.without_clock(same)
+    assert relock.without_clock(before) != relock.without_clock(other)
+    assert relock.without_clock(before) != relock.without_clock({**before, "nested": {"x": [1, 3]}})

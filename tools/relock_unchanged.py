@@ -4,8 +4,9 @@ Every stage depends on the modules its notebook imports, so a change to one shar
 which names the stages, or `sfv/paths.py`) marks every stage stale, though it changes no output: a new stage's name
 added to them, say. Re-running them all costs hours (renders, pose estimation, reconstruction). This re-runs the
 `--check` stages for real and compares their outputs with the lock's (executed notebooks aside: they record when
-they ran); only if every one is bit-identical does it `dvc commit` the other stages whose only changed
-dependencies are the `files` named. A stage stale for any other reason is left for `dvc repro`.
+they ran; so are a metrics file's wall-clock timings, CLOCK_KEYS); only if every one is bit-identical does it
+`dvc commit` the other stages whose only changed dependencies are the `files` named. A stage stale for any other
+reason is left for `dvc repro`.
 
     python tools/relock_unchanged.py sfv/notebook.py sfv/paths.py --check motion_library clip@walk cameras
 """
@@ -45,6 +46,26 @@ def only_these_changed(status: dict, files: set[str]) -> list[str]:
     return out
 
 
+#: metrics that time a run (wall clock): they differ between any two runs, whatever the code
+CLOCK_KEYS = {"render_seconds_per_frame", "wall_seconds", "train_wall_seconds", "samples_per_second"}
+
+
+def without_clock(value):
+    """A metrics document with its wall-clock figures (CLOCK_KEYS, at any depth) left out."""
+    if isinstance(value, dict):
+        return {k: without_clock(v) for k, v in value.items() if k not in CLOCK_KEYS}
+    if isinstance(value, list):
+        return [without_clock(v) for v in value]
+    return value
+
+
+def _same_but_clock(before: str | None, path: str) -> bool:
+    """Whether the metrics JSON at `path` says what `before` (its text before the re-run) said, timings aside."""
+    if before is None or not path.endswith(".json") or not (ROOT / path).is_file():
+        return False
+    return without_clock(json.loads(before)) == without_clock(json.loads((ROOT / path).read_text()))
+
+
 def _outputs(stage: str) -> dict[str, str]:
     """A stage's locked outputs (path -> md5), executed notebooks aside."""
     entry = yaml.safe_load((ROOT / "dvc.lock").read_text())["stages"][stage]
@@ -62,12 +83,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--check stages {missing} are not stale for {args.files} alone; pick among {candidates}")
     for stage in args.check:
         before = _outputs(stage)
+        texts = {p: (ROOT / p).read_text() for p in before if p.endswith(".json") and (ROOT / p).is_file()}
         _dvc("repro", "--single-item", stage)
         after = _outputs(stage)
-        if before != after:
-            changed = sorted(p for p in before if before[p] != after.get(p))
+        changed = sorted(p for p in before if before[p] != after.get(p) and not _same_but_clock(texts.get(p), p))
+        if changed:
             raise SystemExit(f"{stage}: outputs changed ({changed}): the change is not neutral; run `dvc repro`")
-        print(f"{stage}: re-run, outputs bit-identical")
+        print(f"{stage}: re-run, outputs bit-identical (wall-clock timings aside)")
     rest = [s for s in candidates if s not in args.check]
     if rest:
         _dvc("commit", "--force", *rest)
