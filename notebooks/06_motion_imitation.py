@@ -245,8 +245,18 @@ display(
 # final policy); if the run is interrupted (even `kill -9`), running the stage again resumes from the last one,
 # on another machine too once `sfv store save` has carried the folder there. Once the budget is spent,
 # re-running only re-evaluates.
+#
+# The budget is a cap. Every `evaluate_every` samples the deterministic evaluation is judged by the same bar the
+# end-to-end table uses (`sfv/imitate/learned.py`: survive 95% of the evaluation, track the reference closely
+# enough and, on a rendered clip, stay near the truth); once `stop_after_learned` evaluations in a row pass, the
+# training ends and keeps the policy the last of them evaluated. The curve's `eval_learned` column shows each
+# verdict.
 
 # %%
+truth = stage.ground_truth(params, clip, reference)  # the source mocap of a rendered clip; None for a real video
+judge = stage.learned_judge(
+    clip, motion, made, truth, cfg.evaluation.seconds, cfg.env.control_hz, reference
+)  # each evaluation's verdict: the training stops once `stop_after_learned` in a row are learned
 summary = train(
     motion_path,
     policy_dir,
@@ -260,12 +270,14 @@ summary = train(
     cluster=params.cluster,  # rollouts here or on Ray
     run_dir=paths.run_dir(stage_name, run),
     tensorboard_dir=paths.tensorboard_dir(stage_name, run),
+    judge=judge,
 )
 curve = read_curve(policy_dir / "curve.csv")
 write_curve(paths.learning_curve_file(run, reference), curve)  # for `dvc plots show`
 print(
     f"{summary['timesteps']:,} samples in {summary['wall_seconds'] / 60:.1f} min of training "
     f"({summary['samples_per_second']:.0f} samples/s including learning)"
+    + (f"; stopped as learned before the budget of {ppo.total_timesteps:,}" if summary["stopped_learned"] else "")
 )
 display(
     Image(save_figure(figures.learning_curves(curve, f"{clip}: learning curves"), plot_dir / "learning_curves.png"))
@@ -349,7 +361,6 @@ if video:
 # there than here.)
 
 # %%
-truth = stage.ground_truth(params, clip, reference)
 e2e = None
 if truth is None:
     print(f"{clip} is a real video: no ground truth to measure against")

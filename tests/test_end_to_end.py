@@ -58,3 +58,38 @@ def test_the_table_puts_a_second_seed_beside_the_first_and_counts_the_learned_sk
     assert end_to_end.learned_count(rows, ["walk", "jump", "run"]) == (1, 3)
     table = end_to_end.markdown(rows)
     assert "| walk |" in table and "no: fell at 50%" in table and "training: 2.0 of 8.0 M" in table
+
+
+def test_a_policy_that_stopped_as_learned_before_its_budget_is_judged_not_training():
+    stopped = dict(_policy(samples=2_100_000), train_stopped_learned=True)
+    assert end_to_end.learned("jump", stopped, budget=8_000_000) == "yes"
+    assert end_to_end.learned("jump", _policy(samples=2_100_000), budget=8_000_000) == "training: 2.1 of 8.0 M"
+
+
+def test_the_training_judge_and_the_table_give_one_verdict():
+    """sfv.imitate.learned holds the bars: the stage's judge of an evaluation during training and the table's verdict
+    on the stage's metrics agree, edge cases included (a one-shot clip's fraction is capped at 1)."""
+    from sfv.imitate import learned
+
+    assert learned.verdict("walk", 0.95, 0.08) == "yes"
+    assert learned.verdict("walk", 0.9499, 0.05).startswith("no: fell")
+    assert learned.verdict("walk", 1.0, 0.08001).startswith("no: tracks")
+    assert learned.verdict("roll", 1.0, 0.095) == "yes"
+    assert learned.verdict("walk", 1.0, 0.05, truth_extra_m=0.0301).startswith("no: 3.0 cm further")
+    rows = [
+        {"timesteps": 1.0, "eval_survived_seconds": 1.0, "eval_learned": 1.0},
+        {"timesteps": 2.0, "eval_survived_seconds": float("nan")},  # no evaluation this rollout
+        {"timesteps": 3.0, "eval_survived_seconds": 1.0, "eval_learned": 1.0},
+    ]
+    assert learned.learned_streak(rows) == 2
+    assert learned.stopped_learned(rows, 3, after=2) and not learned.stopped_learned(rows, 4, after=2)
+    assert not learned.stopped_learned(rows, 3, after=3) and not learned.stopped_learned(rows, 3, after=0)
+    assert learned.learned_streak(rows + [{"timesteps": 4.0, "eval_survived_seconds": 1.0, "eval_learned": 0.0}]) == 0
+    from sfv.imitate.stage import learned_judge
+
+    judge = learned_judge("jump", None, {"loop": "none", "seconds": 1.77}, None, 20.0, 30.0, "video")
+    assert judge({"survived_seconds": 1.70, "tracking_error_mean": 0.079}) == {"eval_learned": 1.0}  # 96% of 1.77 s
+    assert judge({"survived_seconds": 1.60, "tracking_error_mean": 0.05}) == {"eval_learned": 0.0}
+    cyclic = learned_judge("walk", None, {"loop": "wrap", "seconds": 1.2}, None, 20.0, 30.0, "video")
+    assert cyclic({"survived_seconds": 1.2, "tracking_error_mean": 0.05}) == {"eval_learned": 0.0}  # 20 s asked
+    assert cyclic({"survived_seconds": 19.0, "tracking_error_mean": 0.05}) == {"eval_learned": 1.0}

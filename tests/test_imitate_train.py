@@ -304,3 +304,57 @@ def test_linear_learning_rate_follows_one_schedule_across_chunks_of_a_growing_bu
         train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=budget, **linear), seed=1, progress=False)
         lr = PPO.load(out / "model.zip", device="cpu").policy.optimizer.param_groups[0]["lr"]
         assert lr == pytest.approx(expected)
+
+
+def test_a_training_stops_once_its_evaluations_are_learned_and_keeps_the_policy_evaluated(tmp_path, walk_npz):
+    """With a judge, a run ends after `stop_after_learned` learned evaluations in a row, not at its budget; the policy
+    it keeps is the one the last of them evaluated (stable-baselines3 updates once more after a rollout: that update
+    is undone), a re-run trains no further, and a streak broken by one failed evaluation starts again."""
+    from sfv.imitate.evaluate import load_policy, rollout
+    from sfv.motion import load_motion
+
+    judged = []
+
+    def always(result):
+        judged.append(result["survived_seconds"])
+        return {"eval_learned": 1.0}
+
+    ppo = PPOSettings(total_timesteps=4096, evaluate_every=512, stop_after_learned=2, **TINY)
+    out = tmp_path / "policy"
+    summary = train(walk_npz, out, EnvSettings(), ppo=ppo, seed=1, progress=False, evaluation_seconds=1.0, judge=always)
+    assert summary["timesteps"] == 1024 and summary["stopped_learned"] and len(judged) == 2
+    curve = read_curve(out / "curve.csv")
+    assert curve[-1]["timesteps"] == 1024 and curve[-1]["eval_learned"] == 1.0
+    model, normaliser = load_policy(out)
+    assert model.num_timesteps == 1024
+    again = rollout(
+        model, load_motion(walk_npz), EnvSettings(), RewardParams(), seconds=1.0, policy_normaliser=normaliser
+    )
+    assert again["tracking_error_mean"] == curve[-1]["eval_tracking_error"]  # the very policy evaluated
+    assert again["survived_seconds"] == curve[-1]["eval_survived_seconds"]
+    rerun = train(walk_npz, out, EnvSettings(), ppo=ppo, seed=1, progress=False, evaluation_seconds=1.0, judge=always)
+    assert rerun["timesteps"] == 1024 and rerun["stopped_learned"] and len(judged) == 2
+
+    verdicts = iter([1.0, 0.0, 1.0, 1.0])  # learned, failed, then two in a row: stops at the fourth evaluation
+    broken = train(
+        walk_npz,
+        tmp_path / "broken",
+        EnvSettings(),
+        ppo=ppo,
+        seed=1,
+        progress=False,
+        evaluation_seconds=1.0,
+        judge=lambda result: {"eval_learned": next(verdicts)},
+    )
+    assert broken["timesteps"] == 2048 and broken["stopped_learned"]
+    never = train(
+        walk_npz,
+        tmp_path / "never",
+        EnvSettings(),
+        ppo=PPOSettings(total_timesteps=1536, evaluate_every=512, stop_after_learned=0, **TINY),
+        seed=1,
+        progress=False,
+        evaluation_seconds=1.0,
+        judge=always,
+    )
+    assert never["timesteps"] == 1536 and not never["stopped_learned"]

@@ -3,8 +3,9 @@
 After each rollout, in the list's order: the learning curve starts the rollout's row (`LearningCurve`); ASI learns
 its start distribution from the starts the envs scored and adds its entropy (`AdaptiveStartUpdate`); a
 deterministic evaluation from phase 0 adds its error and survival when one is due (`Evaluations`, its time not
-counted as training time); the row is recorded (`CurveRecorder`: the curve file, TensorBoard); a checkpoint is
-written when one is due (`Checkpoints`); the learner takes its threads back for PPO's update (`LearnerThreads`).
+counted as training time); the row is recorded (`CurveRecorder`: the curve file, TensorBoard); the training ends
+if its last evaluations were judged learned (`StopOnceLearned`); a checkpoint is written when one is due
+(`Checkpoints`); the learner takes its threads back for PPO's update (`LearnerThreads`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
 from sfv.imitate.asi import AdaptiveStart
 from sfv.imitate.curve import write_curve
+from sfv.imitate.learned import learned_streak
 from sfv.settings.imitate import PPOSettings
 
 
@@ -149,6 +151,43 @@ class CurveRecorder(BaseCallback):
         write_curve(self.run_dir / "curve.csv", self.curve.rows)
 
 
+class StopOnceLearned(BaseCallback):
+    """Ends the training once the curve's last `after` evaluations in a row were judged learned
+    (sfv.imitate.learned): the budget is a cap, not a sentence. The policy kept is the one the last of them
+    evaluated: stable-baselines3 still runs one PPO update after a rollout ends, and the normaliser sees one more
+    step before the next rollout can be stopped, so both are put back as they were (`restore`)."""
+
+    def __init__(self, after: int, curve: LearningCurve):
+        super().__init__()
+        self.after, self.curve = after, curve
+        self.stopped = False
+        self._snapshot: tuple | None = None
+
+    def _on_step(self) -> bool:
+        return self._snapshot is None
+
+    def _on_rollout_end(self) -> None:
+        judged_now = bool(self.curve.rows) and "eval_learned" in self.curve.rows[-1]
+        if judged_now and learned_streak(self.curve.rows) >= self.after:
+            import copy
+
+            normaliser = self.model.get_vec_normalize_env()
+            self._snapshot = (
+                copy.deepcopy(self.model.policy.state_dict()),
+                copy.deepcopy(normaliser.obs_rms) if normaliser is not None else None,
+                self.model.num_timesteps,
+            )
+
+    def _on_training_end(self) -> None:
+        if self._snapshot is not None:
+            state, obs_rms, samples = self._snapshot
+            self.model.policy.load_state_dict(state)
+            if obs_rms is not None:
+                self.model.get_vec_normalize_env().obs_rms = obs_rms
+            self.model.num_timesteps = samples
+            self.stopped = True
+
+
 class Checkpoints(_Periodic):
     """A checkpoint (`save(model)`) every `every` samples: a kill loses at most that much training."""
 
@@ -223,5 +262,7 @@ def training_callbacks(
     callbacks += [Evaluations(ppo.evaluate_every, evaluate, curve), CurveRecorder(curve, run_dir)]
     if progress:
         callbacks.append(ProgressBar(ppo.total_timesteps, curve))
+    if ppo.stop_after_learned > 0:
+        callbacks.append(StopOnceLearned(ppo.stop_after_learned, curve))
     callbacks += [Checkpoints(ppo.checkpoint_every, save), LearnerThreads(ppo.torch_threads)]
     return CallbackList(callbacks)

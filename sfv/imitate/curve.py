@@ -1,9 +1,11 @@
 """A policy's learning curve: one CSV row per PPO rollout (what training writes and the notebooks plot).
 
 The training columns are filled every rollout; `eval_*` (a deterministic evaluation from phase 0) every
-`evaluate_every` samples and `start_entropy` (ASI's start distribution, 1 = uniform) only with ASI. A value
-not measured is written as nan and read back as `math.nan` (one object, so rows read twice compare equal);
-curves written before a column existed read with it all nan."""
+`evaluate_every` samples, with the stage's verdict on it where the stage gives one (`eval_learned`: 1 or 0; and,
+where the truth is known, `eval_truth_extra`: the policy's body error against it minus its reference's, m);
+`start_entropy` (ASI's start distribution, 1 = uniform) only with ASI. A value not measured is written as nan and
+read back as `math.nan` (one object, so rows read twice compare equal); curves written before a column existed
+read with it all nan."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ CURVE_FIELDS = (
     "eval_survived_seconds",
     "eval_root_drift",
     "start_entropy",
+    "eval_truth_extra",
+    "eval_learned",
 )
 
 

@@ -1,5 +1,5 @@
 """The imitation stage's steps as functions (notebook 06 calls them): the reference a policy tracks, its budget,
-the ground truth it is measured on, and the metrics it reports.
+the ground truth it is measured on, the verdict on its evaluations, and the metrics it reports.
 
 A policy is learned from the clip's video (`reference="video"`: its reconstructed motion, made into a
 reference by `reference_clip`) or, for a rendered clip, from the ground-truth mocap it was rendered from
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
 from sfv import paths
 from sfv.analysis.fidelity import STATES, fidelity, motion_states
 from sfv.config import Params
+from sfv.imitate.learned import verdict
 from sfv.imitate.physical import physical_step
 from sfv.imitate.reference_clip import (
     ReferenceError,
@@ -149,15 +151,45 @@ def end_to_end(
     return out, curves
 
 
+def asked_seconds(evaluation_seconds: float, reference_report: dict) -> float:
+    """How long an evaluation asks the policy to stand: the whole clip for a one-shot one, else the evaluation."""
+    if reference_report["loop"] == "none":
+        return min(evaluation_seconds, reference_report["seconds"])
+    return evaluation_seconds
+
+
+def learned_judge(
+    clip: str,
+    reference: Motion,
+    reference_report: dict,
+    truth: tuple[Motion, float] | None,
+    evaluation_seconds: float,
+    rate: float,
+    reference_kind: str,
+) -> Callable[[dict], dict]:
+    """The verdict (sfv.imitate.learned) on an evaluation's rollout during training, on the figures and rounding the
+    stage's metrics use, so that a run that stopped as learned reads as learned in the end-to-end table."""
+    asked = asked_seconds(evaluation_seconds, reference_report)
+
+    def judge(result: dict) -> dict:
+        figures, extra = {}, None
+        if truth is not None:
+            e2e = end_to_end(result, reference, truth, rate, reference_kind)[0]
+            if "reference_truth_body_error_m" in e2e:
+                extra = e2e["truth_body_error_m"] - e2e["reference_truth_body_error_m"]
+                figures["eval_truth_extra"] = extra
+        survived = round(min(result["survived_seconds"] / asked, 1.0), 4)
+        said = verdict(clip, survived, round(result["tracking_error_mean"], 5), extra)
+        return {**figures, "eval_learned": float(said == "yes")}
+
+    return judge
+
+
 def imitation_metrics(
     result: dict, pd_only: dict, summary: dict, reference_report: dict, evaluation_seconds: float, e2e: dict | None
 ) -> dict:
     """The stage's metrics JSON: the evaluation rollout, training, the reference and (rendered clips) the truth."""
-    asked = (
-        min(evaluation_seconds, reference_report["seconds"])
-        if reference_report["loop"] == "none"
-        else evaluation_seconds
-    )
+    asked = asked_seconds(evaluation_seconds, reference_report)
     return {
         "tracking_error_m": round(result["tracking_error_mean"], 5),
         "root_error_final_m": round(result["root_error_final"], 4),
@@ -170,6 +202,7 @@ def imitation_metrics(
         "train_samples": summary["timesteps"],
         "train_wall_seconds": summary["wall_seconds"],
         "train_samples_per_second": round(summary["samples_per_second"], 1),
+        "train_stopped_learned": bool(summary.get("stopped_learned", False)),
         "reference": reference_report,
         **(e2e or {}),
     }

@@ -14,7 +14,8 @@ good checkpoint, losing at most one checkpoint interval; `sfv store save` carrie
 
 Extensions are stable-baselines3 callbacks composed in one list (sfv.imitate.callbacks): the learning curve and
 checkpoints; every `evaluate_every` samples a deterministic evaluation from phase 0 (its error and survival go in
-the curve: the samples it took to learn the skill); with `state_init: adaptive`, ASI's start distribution
+the curve: the samples it took to learn the skill), judged by the stage if it gives a `judge`, and the training
+ends once `ppo.stop_after_learned` of them in a row were learned; with `state_init: adaptive`, ASI's start distribution
 (sfv.imitate.asi), learned from the starts the envs score and handed back to them after each rollout; the learner's
 threads; a progress bar.
 """
@@ -26,11 +27,13 @@ import os
 import shutil
 from functools import partial
 from pathlib import Path
+from typing import Callable
 
 from sfv.imitate.asi import AdaptiveStart
 from sfv.imitate.callbacks import training_callbacks
 from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
+from sfv.imitate.learned import stopped_learned
 from sfv.imitate.reference_clip import check_ground_contacts
 from sfv.io import atomic_path, write_json, write_text
 from sfv.motion import load_motion
@@ -97,16 +100,17 @@ def _run_signature(
     motion=None,
     warm_start: str | Path | None = None,
 ) -> dict:
-    """What must match for a resume (the budget, the checkpoint and evaluation intervals and the learner's
-    threads may change; anything else starts afresh, a changed reference motion too: the clip's reconstruction
-    changed)."""
+    """What must match for a resume (the budget, when to stop once learned, the checkpoint and evaluation intervals
+    and the learner's threads may change; anything else starts afresh, a changed reference motion too: the clip's
+    reconstruction changed)."""
     signature = {
         "motion": str(motion_path),
         "motion_sha256": (motion or load_motion(motion_path)).fingerprint(),
         "env": env_settings.model_dump(mode="json"),
         "reward": reward.model_dump(mode="json"),
         "ppo": ppo.model_dump(
-            mode="json", exclude={"total_timesteps", "checkpoint_every", "evaluate_every", "torch_threads"}
+            mode="json",
+            exclude={"total_timesteps", "checkpoint_every", "evaluate_every", "torch_threads", "stop_after_learned"},
         ),
         "seed": seed,
     }
@@ -328,6 +332,7 @@ def train(
     cluster: ClusterParams = ClusterParams(),
     run_dir: str | Path | None = None,
     tensorboard_dir: str | Path | None = None,
+    judge: Callable[[dict], dict] | None = None,
 ) -> dict:
     """Train (or resume) a policy for the motion; returns a summary. Idempotent once the budget is spent.
 
@@ -337,7 +342,10 @@ def train(
     `cluster`: where the rollout workers run (params.yaml `cluster`: local processes or Ray actors).
     `run_dir`: the folder of the run in progress (checkpoints; default `out`); a stage keeps it apart from its
     output, so that the output holds only the final policy. `tensorboard_dir`: TensorBoard's logs (default
-    run_dir/tb)."""
+    run_dir/tb).
+    `judge`: the stage's verdict on an evaluation's rollout, figures for the curve (`eval_learned` 1 or 0, and
+    `eval_truth_extra` where the truth is known); with it, the training stops once `ppo.stop_after_learned`
+    evaluations in a row were learned (sfv.imitate.learned), keeping the policy the last of them evaluated."""
     import torch
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import VecNormalize
@@ -398,6 +406,9 @@ def train(
             curve = []
         wall_offset = curve[-1]["wall_seconds"] if curve else 0.0
         remaining = ppo.total_timesteps - model.num_timesteps
+        if remaining > 0 and stopped_learned(curve, model.num_timesteps, ppo.stop_after_learned):
+            print(f"{out}: stopped as learned at {model.num_timesteps:,} samples; nothing left to train")
+            remaining = 0
         if remaining > 0:
             motion = load_motion(motion_path)
 
@@ -416,6 +427,7 @@ def train(
                     "eval_tracking_error": result["tracking_error_mean"],
                     "eval_survived_seconds": result["survived_seconds"],
                     "eval_root_drift": result["root_error_final"],
+                    **(judge(result) if judge is not None else {}),
                 }
 
             callback = training_callbacks(
@@ -431,6 +443,9 @@ def train(
             )
             model.learn(total_timesteps=remaining, callback=callback, reset_num_timesteps=False, tb_log_name="ppo")
             save_checkpoint(run_dir, model, curve, adaptive)
+            if stopped_learned(curve, model.num_timesteps, ppo.stop_after_learned):
+                after = ppo.stop_after_learned
+                print(f"{out}: learned ({after} evaluations in a row) at {model.num_timesteps:,} samples")
         if remaining > 0 or ckpt != out:  # a finished policy resumed from `out` itself is already there, unchanged
             _write_policy(out, model, curve, adaptive)
         if out != run_dir:  # the final policy is the run's last checkpoint now: the run folder has served
@@ -445,4 +460,5 @@ def train(
         "timesteps": int(model.num_timesteps),
         "wall_seconds": last.get("wall_seconds", 0.0),
         "samples_per_second": model.num_timesteps / max(last.get("wall_seconds", 1e-9), 1e-9) if last else 0.0,
+        "stopped_learned": stopped_learned(curve, model.num_timesteps, ppo.stop_after_learned),
     }

@@ -182,6 +182,13 @@ class PPOSettings(Section):
         description="samples between deterministic evaluations logged in the "
         "learning curve (samples-to-skill; 0: none)",
     )
+    stop_after_learned: int = Field(
+        3,
+        ge=0,
+        description="a stage's training ends once this many evaluations in a row met the learned bar "
+        "(sfv/imitate/learned.py), keeping the policy the last of them evaluated; the budget is then a cap "
+        "(0: always train to the budget)",
+    )
 
 
 class ASISettings(Section):
