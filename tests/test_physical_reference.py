@@ -148,3 +148,32 @@ def test_a_reference_measured_against_itself_is_perfect_and_a_spoiled_one_is_not
     rows[0]["body_error_cm"] = 10.0
     means = quality.summary(rows, ["walk"])
     assert means["a"]["clips"] == 1 and means["a"]["body_error_cm"] == 10.0 and means["b"]["body_error_cm"] < 0.2
+
+
+def test_on_a_scene_the_feet_stand_on_the_level_under_them_and_the_drop_is_one_flight():
+    """A jump off a 0.4 m platform (the true motion the kit renders as jump_off_platform): measured from the floor,
+    the feet on the platform are never planted and the drop is no flight; measured from the level under each body
+    (`scene_ground`), they stand on the platform until the take-off, the flight runs to the landing, and the
+    physical step keeps the platform feet on it."""
+    from sfv.imitate.physical import scene_ground
+    from sfv.render.platform import first_flight, platform_drop
+
+    jump = load_mocap("jump")
+    dropped, _ = platform_drop(jump, 0.4, 0.15)
+    takeoff, landing = first_flight(jump)
+    foot = standing_foot_height(dropped.skeleton)
+    ground = scene_ground(dropped, foot, [], "off_a_box")
+    assert isinstance(ground, np.ndarray) and ground.shape == (dropped.n_frames, len(dropped.skeleton.bodies))
+    flat = contact_phases(dropped, foot)
+    assert not flat[: takeoff - 5].any()  # 0.4 m above the floor: "in the air"
+    on_scene = contact_phases(dropped, foot, ground=ground)
+    assert on_scene[5 : takeoff - 5].all(axis=1).mean() > 0.8  # both feet down on the platform before the leap
+    air = flights(airborne(dropped, on_scene, ground=ground))
+    assert len(air) == 1 and abs(air[0][0] - takeoff) <= 3 and abs(air[0][1] - landing) <= 3, (air, takeoff, landing)
+    physical, report = make_physical(dropped, foot, PhysicalReference(), ground=ground)
+    ((start, end),) = report["flights"]  # the feet still on a level at the push-off and the touch-down are no flight
+    assert abs(start - takeoff) <= 2 and abs(end - landing) <= 2, (report["flights"], takeoff, landing)
+    feet = [dropped.skeleton.index(f) for f in dropped.skeleton.settings["feet"]]
+    before, after = dropped.body_positions()[0], physical.body_positions()[0]
+    assert np.abs(after[: takeoff - 5, feet, 1] - before[: takeoff - 5, feet, 1]).max() < 0.03
+    assert scene_ground(load_mocap("walk"), foot, [], "walk") == 0.0  # one level: the floor, as on flat ground

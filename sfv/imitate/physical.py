@@ -9,6 +9,8 @@ close as it can to the reconstructed bodies while
 - where no foot is planted (a flight), the centre of mass follows a ballistic arc: its vertical acceleration is
   gravity's and its horizontal velocity constant. The flight's timing comes from the video (when the feet leave
   and land), and ballistics then fixes its height, which depth from one camera gets wrong.
+On a clip filmed on a scene of several levels (`imitate.clips.<clip>.scene`), "the floor" under each body is the
+level under it (`scene_ground`): the feet planted on a wall top are held there, and the leap off it is a flight.
 Kinematics only (the kit's torch forward kinematics), no simulator: `tests/test_physical_reference.py` and
 the end-to-end stage (`sfv.analysis.reference_quality`) measure what it changes against the ground truth.
 """
@@ -44,19 +46,29 @@ def _cleaned(planted: np.ndarray, settings: PhysicalReference) -> np.ndarray:
     return planted
 
 
+#: on a scene, a contact body this close to the level under it (m, over its rest height) bears weight however fast
+#: it seems to move: a reconstruction's depth jitter makes a foot on a wall top look too fast to be planted, and
+#: the ballistic arc would then start on the wall (the scene's plants themselves use `contact_height`)
+ON_ITS_LEVEL_M = 0.05
+
+
 def contact_phases(
-    motion: Motion, foot_height: float, settings: PhysicalReference = PhysicalReference(), allowed: list[str] = ()
+    motion: Motion,
+    foot_height: float,
+    settings: PhysicalReference = PhysicalReference(),
+    allowed: list[str] = (),
+    ground: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """Which contact bodies (T, C: the feet, then `allowed`) are planted: within `contact_height` of their rest
-    height, slower than `contact_speed`, for at least `min_contact_frames` frames in a row (breaks of at most
-    `max_gap_frames` bridged)."""
+    height over the ground under them (`ground`: (T, B) per body, or one height), slower than `contact_speed`, for at
+    least `min_contact_frames` frames in a row (breaks of at most `max_gap_frames` bridged)."""
     pos, _ = motion.body_positions()
     sk = motion.skeleton
     up = "xyz".index(sk.up_axis)
     index, rest = contact_bodies(motion, foot_height, allowed)
     bodies = pos[:, index]
     flat = [a for a in range(3) if a != up]
-    planted = (bodies[..., up] - rest < settings.contact_height) & (
+    planted = (bodies[..., up] - _under(ground, index) - rest < settings.contact_height) & (
         steady_speed(bodies[..., flat], motion.fps) < settings.contact_speed
     )
     return _cleaned(planted, settings)
@@ -72,12 +84,13 @@ def image_contact_phases(
     detected: np.ndarray,
     foot_height: float,
     settings: PhysicalReference = PhysicalReference(),
+    ground: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """Which feet (T, F) are planted, read from the video: a planted foot stands still in the image (a fixed camera),
     and the 2D keypoints are far more precise than the reconstruction's depth. A foot is planted where its landmarks
     (ankle, heel, toe: `keypoints_2d` (T, 33, 2) of the motion's frames, `detected` (T,)) move less than
-    `settings.image_speed` torso lengths a second, and it is not far above the floor in the reconstruction (within twice
-    `contact_height`); breaks and short runs are cleaned as in `contact_phases`."""
+    `settings.image_speed` torso lengths a second, and it is not far above the ground under it in the reconstruction
+    (within twice `contact_height`); breaks and short runs are cleaned as in `contact_phases`."""
     sk = motion.skeleton
     pos, _ = motion.body_positions()
     up = "xyz".index(sk.up_axis)
@@ -88,20 +101,31 @@ def image_contact_phases(
         side = "left" if "left" in name else "right"
         foot = keypoints_2d[:, list(FOOT_LANDMARKS[side])].mean(1)
         speed = steady_speed(foot, motion.fps) / torso
-        low = pos[:, sk.index(name), up] - foot_height < 2 * settings.contact_height
+        low = pos[:, sk.index(name), up] - _under(ground, sk.index(name)) - foot_height < 2 * settings.contact_height
         planted[:, f] = (speed < settings.image_speed) & low & detected
     return _cleaned(planted, settings)
 
 
-def airborne(motion: Motion, planted: np.ndarray, clearance: float = 0.15, allowed: list[str] = ()) -> np.ndarray:
+def airborne(
+    motion: Motion,
+    planted: np.ndarray,
+    clearance: float = 0.15,
+    allowed: list[str] = (),
+    ground: np.ndarray | float = 0.0,
+) -> np.ndarray:
     """Frames (T,) where nothing bears weight: no contact body planted, and every other body more than `clearance`
-    above the floor (a roll's back on the ground is no flight)."""
+    above the ground under it (a roll's back on the ground is no flight)."""
     pos, _ = motion.body_positions()
     sk = motion.skeleton
     up = "xyz".index(sk.up_axis)
     contact = set(contact_bodies(motion, 0.0, allowed)[0])
     others = [i for i in range(len(sk.bodies)) if i not in contact]
-    return ~planted.any(axis=1) & (pos[:, others, up].min(axis=1) > clearance)
+    return ~planted.any(axis=1) & ((pos[:, others, up] - _under(ground, others)).min(axis=1) > clearance)
+
+
+def _under(ground: np.ndarray | float, bodies):
+    """The ground height under the given bodies (`ground`: (T, B) per frame and body, or one height for all)."""
+    return ground[:, bodies] if isinstance(ground, np.ndarray) else ground
 
 
 def flights(air: np.ndarray, min_frames: int = 4) -> list[tuple[int, int]]:
@@ -116,23 +140,34 @@ def make_physical(
     settings: PhysicalReference = PhysicalReference(),
     allowed: list[str] = (),
     feet_planted: np.ndarray | None = None,
+    ground: np.ndarray | float = 0.0,
 ) -> tuple[Motion, dict]:
     """The motion made physically consistent (see the module's docstring), and what was found and changed: the
     planted phases, the flights, how far the bodies moved. `allowed`: bodies besides the feet that bear weight
     (the clip's `ground_contacts`). `feet_planted` (T, F): the feet's planted phases when known otherwise (from the
-    video: `image_contact_phases`); by default read from the motion's own feet."""
+    video: `image_contact_phases`); by default read from the motion's own feet. `ground`: the height of the surface
+    under each body (T, B) on a scene of several levels (a foot planted on a wall top stands on the wall top), or
+    one height: the floor."""
     from sfv.reconstruct.fit import MotionVariables
 
     sk = motion.skeleton
     up = "xyz".index(sk.up_axis)
     flat = [a for a in range(3) if a != up]
-    planted = contact_phases(motion, foot_height, settings, allowed)
+    planted = contact_phases(motion, foot_height, settings, allowed, ground)
     if feet_planted is not None:
         planted[:, : feet_planted.shape[1]] = feet_planted
-    air = flights(airborne(motion, planted, allowed=allowed), settings.min_flight_frames)
+    air = airborne(motion, planted, allowed=allowed, ground=ground)
     feet, rest = contact_bodies(motion, foot_height, allowed)
-    rest_t = torch.as_tensor(rest)
+    if isinstance(ground, np.ndarray):  # on a scene, a foot on its level is no flight, even where depth jitter
+        # makes it look too fast to be planted (a push-off from a wall top is not ballistic yet)
+        height = motion.body_positions()[0][:, feet, up] - ground[:, feet] - rest
+        air &= ~(height < ON_ITS_LEVEL_M).any(axis=1)
+    air = flights(air, settings.min_flight_frames)
     others = [i for i in range(len(sk.bodies)) if i not in feet]
+    # a contact body rests at its rest height over the ground under it (the bodies move by centimetres here, so the
+    # ground under each stays the one under its reconstructed place)
+    rest_t = torch.as_tensor(rest + _under(ground, feet))
+    floor_t = torch.as_tensor(_under(ground, others))
     dt = 1.0 / motion.fps
     variables = MotionVariables.from_motion(motion)
     masses = torch.as_tensor(sk.masses, dtype=torch.float64)
@@ -166,7 +201,7 @@ def make_physical(
         total = (
             total
             + settings.floor_weight
-            * (torch.relu(-height) ** 2 + torch.relu(-pos[:, others, up]).pow(2).sum(-1, keepdim=True)).mean()
+            * (torch.relu(-height) ** 2 + torch.relu(floor_t - pos[:, others, up]).pow(2).sum(-1, keepdim=True)).mean()
         )
         for a, b in air:
             arc = com[a - 1 : b + 1]  # from the last planted frame to the first planted one again
@@ -211,11 +246,15 @@ def physical_step(
     clip: str,
     ground_contacts: list[str] = (),
     keypoints: tuple[np.ndarray, np.ndarray] | None = None,
+    scene: bool = False,
 ) -> Callable[[Motion, int], tuple[Motion, dict]] | None:
     """The step `reference_clip.prepare_reference` runs on a grounded reference (None when `settings` is off):
     `make_physical` with `ground_contacts` bearing weight besides the feet, the feet's contacts read where
     `settings.contacts` says (`keypoints`: the clip's 2D keypoints (T, 33, 2) and detections (T,), every
-    reconstructed frame, for contacts from the video)."""
+    reconstructed frame, for contacts from the video). `scene`: the clip stands on several levels
+    (imitate.clips.<clip>.scene): each body's ground is the level under it (sfv.imitate.scene), so that the feet
+    planted on a wall top are held there and a leap off it is a flight; a reference no scene explains is left to
+    the stage's scene check, which names its frames."""
     from sfv.imitate.reference_clip import ReferenceError, standing_foot_height
 
     if not settings.enabled:
@@ -229,6 +268,7 @@ def physical_step(
 
     def step(reference: Motion, first: int) -> tuple[Motion, dict]:
         foot = standing_foot_height(reference.skeleton)
+        ground = scene_ground(reference, foot, list(ground_contacts), clip) if scene else 0.0
         feet_planted = None
         if keypoints is not None and settings.contacts == "video":
             points, detected = keypoints
@@ -240,8 +280,22 @@ def physical_step(
                     f"(`dvc repro reconstruct@{clip}`)"
                 )
             feet_planted = image_contact_phases(
-                reference, points[frames], np.asarray(detected[frames], bool), foot, settings
+                reference, points[frames], np.asarray(detected[frames], bool), foot, settings, ground
             )
-        return make_physical(reference, foot, settings, list(ground_contacts), feet_planted=feet_planted)
+        return make_physical(reference, foot, settings, list(ground_contacts), feet_planted, ground)
 
     return step
+
+
+def scene_ground(motion: Motion, foot_height: float, ground_contacts: list[str], clip: str) -> np.ndarray | float:
+    """The height of the level under each body (T, B) of a motion that stands on a scene (sfv.imitate.scene); 0, the
+    floor, when it has one level, or when its scene cannot be built (the stage's scene check then refuses it, naming
+    the frames)."""
+    from sfv.imitate.scene import SceneError, find_scene
+
+    feet = motion.skeleton.settings["feet"]
+    try:
+        found = find_scene(motion, foot_height, [b for b in ground_contacts if b not in feet], clip=clip)
+    except SceneError:
+        return 0.0
+    return 0.0 if found.flat else found.height(motion.body_positions()[0])

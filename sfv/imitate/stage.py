@@ -70,7 +70,11 @@ def build_reference(params: Params, clip: str, reference: str, physical: bool = 
     if physical and settings.physical.enabled:
         from_video = settings.physical.contacts == "video"
         step = physical_step(
-            settings.physical, clip, settings.env.ground_contacts, clip_keypoints(clip) if from_video else None
+            settings.physical,
+            clip,
+            settings.env.ground_contacts,
+            clip_keypoints(clip) if from_video else None,
+            scene=clip_entry.scene,
         )
     source = paths.reconstructed_motion(clip, ".npz")
     motion, report = prepare_reference(load_reference(source, clip), clip_entry, settings.reference, clip, step)
