@@ -102,8 +102,9 @@ def _training_cost(root: Path) -> str:
 
 
 def _training_compute(root: Path) -> str:
-    """Each imitation policy's training compute as its metrics recorded it: samples, minutes, samples per second (the
-    trainings still in progress are the store's: the `store` block)."""
+    """Each imitation policy's training compute as its metrics recorded it: samples, minutes, samples per second, and
+    whether it stopped as learned before its budget (`imitate.ppo.stop_after_learned`) or spent it (the trainings
+    still in progress are the store's: the `store` block)."""
     import json
 
     from sfv.markdown import markdown_table
@@ -120,12 +121,13 @@ def _training_compute(root: Path) -> str:
                     f"{m['train_samples'] / 1e6:.2f}",
                     f"{seconds / 60:.0f}",
                     f"{m['train_samples'] / max(seconds, 1e-9):.0f}",
+                    "learned: stopped early" if m.get("train_stopped_learned") else "its budget",
                 ]
             )
     return (
         "**Training compute per policy** (the kit's development machines: 2 CPU cores, no GPU; a run shares them "
         "with whatever else ran)\n\n"
-        + markdown_table(["clip", "reference", "samples (M)", "minutes", "samples/s"], rows)
+        + markdown_table(["clip", "reference", "samples (M)", "minutes", "samples/s", "trained until"], rows)
     )
 
 
