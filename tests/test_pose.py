@@ -430,6 +430,56 @@ def test_a_gap_is_searched_again_backwards_from_where_the_actor_is_found():
     assert not out.detected[5] and out.detected[[4, 6, 7]].all()
 
 
+def test_a_start_the_tracker_missed_is_tracked_again_backwards_from_where_it_settled():
+    """The video tracker finds nobody in the first 3 frames, then holds a body too small and off to the side
+    for 6 frames while it settles (what BlazePose did at the start of the Sports2D clip, its depth then read as
+    a man rising 0.7 m), then the true one. A second tracker, run backwards from where the first had settled,
+    carries the true body back to frame 0; one that holds someone else there changes nothing."""
+    n, settle = 24, 6
+    truth = [_person(100 + i, 100) for i in range(n)]
+    plain = [None] * 3 + [_person(110 + i, 112, height=80) for i in range(3, 9)] + truth[9:]
+    frames = [np.full((200, 400, 3), i, dtype=np.uint8) for i in range(n)]
+
+    class Backwards:  # a video tracker that holds `people`, frames given by their first pixel
+        name = "backwards"
+
+        def __init__(self, people):
+            self.people, self.seen = people, []
+
+        def process(self, rgb):  # like BlazePose, it needs two frames to find the body
+            self.seen.append(int(rgb[0, 0, 0]))
+            return self.people[int(rgb[0, 0, 0])] if len(self.seen) > 2 else None
+
+        def close(self):
+            pass
+
+    s = TrackSettings(rotation_search="off", settle_frames=settle)
+    settler = Backwards(truth)
+    out = estimate_clip(frames, s, estimator=_Scripted(plain), searcher=_Scripted([None]), settler=settler)
+    assert settler.seen == list(range(3 + 3 * settle - 1, -1, -1))  # it settles, is checked where the first had, on
+    assert out.detected.all() and out.source[:9].tolist() == ["settled"] * 9 and set(out.source[9:]) == {"video"}
+    assert np.allclose(out.keypoints_2d, np.stack([p.keypoints_2d for p in truth]))
+    assert not out.baseline_detected[:3].any()  # the plain result is kept as it was, for comparison
+    # a backwards tracker holding someone else where the forward one had settled: the start stays as found
+    other = [_person(300, 100) for _ in range(n)]
+    kept = estimate_clip(frames, s, estimator=_Scripted(plain), searcher=_Scripted([None]), settler=Backwards(other))
+    assert not kept.detected[:3].any() and kept.source[3:9].tolist() == ["video"] * 6
+    assert np.allclose(kept.keypoints_2d[3:9], np.stack([p.keypoints_2d for p in plain[3:9]]))
+    # one that has not held the body long enough by where the first had settled is not trusted
+    late = [None] * 15 + truth[15:]
+    kept = estimate_clip(frames, s, estimator=_Scripted(plain), searcher=_Scripted([None]), settler=Backwards(late))
+    assert not kept.detected[:3].any() and kept.source[3:9].tolist() == ["video"] * 6
+    # it stops where it loses the body (frame 1 jumps away): frames 0-1 stay as the forward pass found them
+    lost = truth[:1] + [_person(300, 100)] + truth[2:]
+    part = estimate_clip(frames, s, estimator=_Scripted(plain), searcher=_Scripted([None]), settler=Backwards(lost))
+    assert part.source[:2].tolist() == ["none", "none"] and part.source[2:9].tolist() == ["settled"] * 7
+    # off, or a clip the tracker holds from its first frame: no second tracker is asked
+    for settings, script in ((TrackSettings(rotation_search="off", settle_frames=0), plain), (s, truth)):
+        unused = Backwards(truth)
+        estimate_clip(frames, settings, estimator=_Scripted(script), searcher=_Scripted([None]), settler=unused)
+        assert unused.seen == []
+
+
 def _one_person_detector(people_at, marker_at):
     """A detector that, like BlazePose, reports one person per image: the bystander while the marker pixel at
     `marker_at` (row, col) is visible, else the actor; frames carry their index in pixel (0, 0); crops find

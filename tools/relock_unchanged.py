@@ -9,6 +9,9 @@ they ran; so are a metrics file's wall-clock timings, CLOCK_KEYS); only if every
 reason is left for `dvc repro`.
 
     python tools/relock_unchanged.py sfv/notebook.py sfv/paths.py --check motion_library clip@walk cameras
+
+A new setting whose default keeps what the stages did is named with `--new-params` (its stages are then stale for a
+new parameter too). A stage the change does alter is re-run with `dvc repro` first, so it is no longer a candidate.
 """
 
 from __future__ import annotations
@@ -31,8 +34,9 @@ def _dvc(*args: str) -> str:
     return proc.stdout
 
 
-def only_these_changed(status: dict, files: set[str]) -> list[str]:
-    """The stages of `dvc status --json` whose only change is a modified dependency among `files`."""
+def only_these_changed(status: dict, files: set[str], new_params: set[str] = frozenset()) -> list[str]:
+    """The stages of `dvc status --json` whose only change is a modified dependency among `files`, or a parameter
+    among `new_params` that is new to them (a setting added with a default that keeps what they did)."""
     out = []
     for stage, changes in status.items():
         changed = []
@@ -41,7 +45,13 @@ def only_these_changed(status: dict, files: set[str]) -> list[str]:
                 changed += [(path, how) for path, how in change["changed deps"].items()]
             else:
                 changed.append((None, change))
-        if changed and all(path in files and how == "modified" for path, how in changed):
+
+        def allowed(path, how) -> bool:
+            if isinstance(how, dict):  # a params file: {key: "new" | "modified" | "deleted"}
+                return all(key in new_params and what == "new" for key, what in how.items())
+            return path in files and how == "modified"
+
+        if changed and all(allowed(path, how) for path, how in changed):
             out.append(stage)
     return out
 
@@ -76,8 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("files", nargs="+", help="the shared files that changed (paths as in dvc.yaml)")
     parser.add_argument("--check", nargs="+", required=True, help="stages to re-run and compare first")
+    parser.add_argument(
+        "--new-params", nargs="*", default=[], help="settings added to params.yaml whose default keeps what stages did"
+    )
     args = parser.parse_args(argv)
-    candidates = only_these_changed(json.loads(_dvc("status", "--json")), set(args.files))
+    candidates = only_these_changed(json.loads(_dvc("status", "--json")), set(args.files), set(args.new_params))
     missing = [s for s in args.check if s not in candidates]
     if missing:
         raise SystemExit(f"--check stages {missing} are not stale for {args.files} alone; pick among {candidates}")

@@ -171,6 +171,7 @@ def frame_label(poses: ClipPoses, i: int, frame_number: int) -> str:
         "crop": "found near the actor",
         "predicted": "found where the actor's motion led",
         "backward": "found searching back from where the actor was found again",
+        "settled": "tracked back from where the tracker had settled on the actor",
         "unmasked": "found once the other people were painted out",
         "rotated": f"found in the image turned {int(poses.rotation[i])} deg",
     }[str(poses.source[i])]

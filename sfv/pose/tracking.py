@@ -16,6 +16,13 @@ its keypoints averaged with those of the candidates that agree with it (`fuse_ra
 turned or cropped). A frame where no candidate is the actor is recorded as missing: confidence 0 and
 `detected` false, never an invented pose.
 
+A clip whose video-mode tracker finds the person only after its first frames (a small or far person the
+detector misses) starts with poses the search patched together while the tracker had not yet settled on the
+body: their size and place jump from frame to frame, and depth from body size turns that into metres of motion
+that never happened. Those first frames are estimated again by a second video-mode tracker run backwards from
+where the first one had settled (`settle_frames`), once it has settled itself: it carries a body it already
+holds back to frame 0.
+
 Time is counted in frames at 30 fps (`FRAME_RATE`) whatever the clip's rate, so `max_jump` and `lost_frames`
 mean the same on a 60 fps video: a frame of a 60 fps clip is half a step.
 """
@@ -55,7 +62,7 @@ class ClipPoses:
     detected: np.ndarray  # (T,) bool
     rotation: np.ndarray  # (T,) degrees the chosen result was found at (0 when not rotated)
     searched: np.ndarray  # (T,) bool: the search ran on this frame
-    source: np.ndarray  # (T,) str: video | redetected | rotated | crop | predicted | unmasked | backward | none
+    source: np.ndarray  # (T,) str: video, redetected, rotated, crop, predicted, unmasked, backward, settled, none
     baseline_2d: np.ndarray  # (T, 33, 2) the plain video-mode result, for comparison
     baseline_3d: np.ndarray  # (T, 33, 3)
     baseline_confidence: np.ndarray  # (T, 33)
@@ -219,6 +226,7 @@ def estimate_clip(
     searcher: Estimator | None = None,
     progress: Callable[[int], None] | None = None,
     fps: float = FRAME_RATE,
+    settler: Estimator | None = None,
 ) -> ClipPoses:
     """Run the estimator over `frames` (RGB, in order, `fps` of them a second) with the actor tracking and
     rotation search.
@@ -226,7 +234,8 @@ def estimate_clip(
     Frames where the actor was lost are kept (at most `lost_frames` of them); when the actor is found again,
     the search runs back through them from there (time reversed: the motion prediction then comes from the
     frames after the gap), so a gap is closed from both ends.
-    `estimator` (video mode) and `searcher` (fresh detections) default to BlazePose, closed at the end."""
+    `estimator` (video mode) and `searcher` (fresh detections) default to BlazePose, closed at the end; so does
+    `settler` (video mode, run backwards over a start the tracker missed: `settle_frames`), made only when needed."""
     owned = []
     if estimator is None:
         estimator = BlazePose(video=True, model=settings.model)
@@ -242,12 +251,22 @@ def estimate_clip(
     forward = _Follower(settings, searcher, tick)
     missed: list[tuple[int, np.ndarray]] = []  # frames since the actor was lost: searched again from the far end
     before_gap = None  # (frame, torso centre, height) of the actor just before the frames in `missed`
+    settle = round(settings.settle_frames / tick)  # frames the video tracker takes to settle on a body it found
+    first_plain = None  # the first frame the video tracker found anyone in
+    head: list[np.ndarray] = []  # the clip's first frames, kept while a start the tracker missed may need them
     t_video = 0.0
     try:
         for index, rgb in enumerate(frames):
             t0 = time.perf_counter()
             plain = estimator.process(rgb)
             t_video += time.perf_counter() - t0
+            if first_plain is None and plain is not None:
+                first_plain = index
+            if settle and head is not None:
+                if first_plain is None and index >= keep_missed:
+                    head = None  # nobody for longer than the tracker's memory: a person who walks in later
+                elif first_plain is None or (first_plain > 0 and index < first_plain + 3 * settle):
+                    head.append(rgb)
             for key, val in zip(("b2", "b3", "bconf"), _arrays(plain)):
                 rows[key].append(val)
             rows["bdet"].append(plain is not None)
@@ -263,6 +282,13 @@ def estimate_clip(
                 missed = []
             if progress is not None:
                 progress(1)
+        if settle and head and first_plain and len(head) > first_plain + 2 * settle:
+            if settler is None:
+                settler = BlazePose(video=True, model=settings.model)
+                owned.append(settler)
+            t0 = time.perf_counter()
+            _settle_start(rows, head, first_plain + settle, settle, settler, settings, tick)
+            t_video += time.perf_counter() - t0
     finally:
         for model in owned:
             model.close()
@@ -414,6 +440,44 @@ def _search_back(
             continue
         _record(rows, (chosen[0], "backward", chosen[2]), True, at=i)
     forward.seconds += back.seconds
+
+
+def _settle_start(
+    rows: dict,
+    head: list[np.ndarray],
+    settled: int,
+    settle: int,
+    settler: Estimator,
+    settings: TrackSettings,
+    tick: float,
+) -> None:
+    """Frames before `settled` estimated again by `settler`, a fresh video-mode tracker run backwards over `head`
+    (the clip's first frames, from its last). It settles too: only once it has held a body for more than `settle`
+    frames is it trusted. It must be trusted by `settled`, and wherever it is trusted from there on (where the
+    forward tracker had settled) hold the same actor as the forward one, else nothing changes; then it replaces
+    the start for as long as it keeps the body (no jump from one frame to the one after it)."""
+    found: dict[int, FramePose | None] = {}
+    held = 0
+    for i in reversed(range(len(head))):
+        found[i] = settler.process(head[i])
+        held = held + 1 if found[i] is not None else 0
+        if i >= settled and held > settle:
+            forward = _pose_in(rows, i)
+            if forward is None or is_jump(found[i], forward, tick, settings):
+                return
+        if i == settled and held <= settle:
+            return
+    after = found[settled]
+    for i in range(settled - 1, -1, -1):
+        pose = found[i]
+        if pose is None or is_jump(pose, after, tick, settings):
+            return
+        _record(rows, (pose, "settled", 0), bool(rows["searched"][i]), at=i)
+        after = pose
+
+
+def _pose_in(rows: dict, i: int) -> FramePose | None:
+    return FramePose(rows["kp2"][i], rows["kp3"][i], rows["conf"][i]) if rows["det"][i] else None
 
 
 def _arrays(pose: FramePose | None):
