@@ -453,30 +453,41 @@ def test_a_start_the_tracker_missed_is_tracked_again_backwards_from_where_it_set
         def close(self):
             pass
 
-    s = TrackSettings(rotation_search="off", settle_frames=settle)
+    s = TrackSettings(rotation_search="off")
+
+    def estimate(script, settler, settle_frames=settle):
+        return estimate_clip(
+            frames,
+            s,
+            estimator=_Scripted(script),
+            searcher=_Scripted([None]),
+            settler=settler,
+            settle_frames=settle_frames,
+        )
+
     settler = Backwards(truth)
-    out = estimate_clip(frames, s, estimator=_Scripted(plain), searcher=_Scripted([None]), settler=settler)
+    out = estimate(plain, settler)
     assert settler.seen == list(range(3 + 3 * settle - 1, -1, -1))  # it settles, is checked where the first had, on
     assert out.detected.all() and out.source[:9].tolist() == ["settled"] * 9 and set(out.source[9:]) == {"video"}
     assert np.allclose(out.keypoints_2d, np.stack([p.keypoints_2d for p in truth]))
     assert not out.baseline_detected[:3].any()  # the plain result is kept as it was, for comparison
     # a backwards tracker holding someone else where the forward one had settled: the start stays as found
     other = [_person(300, 100) for _ in range(n)]
-    kept = estimate_clip(frames, s, estimator=_Scripted(plain), searcher=_Scripted([None]), settler=Backwards(other))
+    kept = estimate(plain, Backwards(other))
     assert not kept.detected[:3].any() and kept.source[3:9].tolist() == ["video"] * 6
     assert np.allclose(kept.keypoints_2d[3:9], np.stack([p.keypoints_2d for p in plain[3:9]]))
     # one that has not held the body long enough by where the first had settled is not trusted
     late = [None] * 15 + truth[15:]
-    kept = estimate_clip(frames, s, estimator=_Scripted(plain), searcher=_Scripted([None]), settler=Backwards(late))
+    kept = estimate(plain, Backwards(late))
     assert not kept.detected[:3].any() and kept.source[3:9].tolist() == ["video"] * 6
     # it stops where it loses the body (frame 1 jumps away): frames 0-1 stay as the forward pass found them
     lost = truth[:1] + [_person(300, 100)] + truth[2:]
-    part = estimate_clip(frames, s, estimator=_Scripted(plain), searcher=_Scripted([None]), settler=Backwards(lost))
+    part = estimate(plain, Backwards(lost))
     assert part.source[:2].tolist() == ["none", "none"] and part.source[2:9].tolist() == ["settled"] * 7
     # off, or a clip the tracker holds from its first frame: no second tracker is asked
-    for settings, script in ((TrackSettings(rotation_search="off", settle_frames=0), plain), (s, truth)):
+    for settle_frames, script in ((0, plain), (settle, truth)):
         unused = Backwards(truth)
-        estimate_clip(frames, settings, estimator=_Scripted(script), searcher=_Scripted([None]), settler=unused)
+        estimate(script, unused, settle_frames)
         assert unused.seen == []
 
 

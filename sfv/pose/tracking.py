@@ -20,7 +20,7 @@ A clip whose video-mode tracker finds the person only after its first frames (a 
 detector misses) starts with poses the search patched together while the tracker had not yet settled on the
 body: their size and place jump from frame to frame, and depth from body size turns that into metres of motion
 that never happened. Those first frames are estimated again by a second video-mode tracker run backwards from
-where the first one had settled (`settle_frames`), once it has settled itself: it carries a body it already
+where the first one had settled (`SETTLE_FRAMES`), once it has settled itself: it carries a body it already
 holds back to frame 0.
 
 Time is counted in frames at 30 fps (`FRAME_RATE`) whatever the clip's rate, so `max_jump` and `lost_frames`
@@ -50,6 +50,9 @@ from sfv.settings.pose import TrackSettings
 SHOULDERS = [BLAZEPOSE33.index("left_shoulder"), BLAZEPOSE33.index("right_shoulder")]
 HIPS = [BLAZEPOSE33.index("left_hip"), BLAZEPOSE33.index("right_hip")]
 FRAME_RATE = 30.0  # the tracking settings count frames at this rate
+#: frames (at 30 fps) BlazePose's video-mode tracker takes to settle on a body it has just found: a property of the
+#: estimator (its region of interest converging from the detector's box), not of a clip
+SETTLE_FRAMES = 6
 
 
 @dataclass
@@ -227,6 +230,7 @@ def estimate_clip(
     progress: Callable[[int], None] | None = None,
     fps: float = FRAME_RATE,
     settler: Estimator | None = None,
+    settle_frames: int = SETTLE_FRAMES,
 ) -> ClipPoses:
     """Run the estimator over `frames` (RGB, in order, `fps` of them a second) with the actor tracking and
     rotation search.
@@ -235,7 +239,8 @@ def estimate_clip(
     the search runs back through them from there (time reversed: the motion prediction then comes from the
     frames after the gap), so a gap is closed from both ends.
     `estimator` (video mode) and `searcher` (fresh detections) default to BlazePose, closed at the end; so does
-    `settler` (video mode, run backwards over a start the tracker missed: `settle_frames`), made only when needed."""
+    `settler` (video mode, run backwards over a start the tracker missed: `settle_frames`, counted at 30 fps; 0: the
+    start is kept as the search found it), made only when needed."""
     owned = []
     if estimator is None:
         estimator = BlazePose(video=True, model=settings.model)
@@ -251,7 +256,7 @@ def estimate_clip(
     forward = _Follower(settings, searcher, tick)
     missed: list[tuple[int, np.ndarray]] = []  # frames since the actor was lost: searched again from the far end
     before_gap = None  # (frame, torso centre, height) of the actor just before the frames in `missed`
-    settle = round(settings.settle_frames / tick)  # frames the video tracker takes to settle on a body it found
+    settle = round(settle_frames / tick)  # frames the video tracker takes to settle on a body it found
     first_plain = None  # the first frame the video tracker found anyone in
     head: list[np.ndarray] = []  # the clip's first frames, kept while a start the tracker missed may need them
     t_video = 0.0

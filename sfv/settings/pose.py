@@ -65,13 +65,6 @@ class TrackSettings(Section):
         description="when the actor is lost: paint out the people the search found "
         "instead (someone else) and search the frame again",
     )
-    settle_frames: int = Field(
-        6,
-        ge=0,
-        description="a clip whose video tracker finds the person only after its first frames: the frames before "
-        "it found them plus this many (counted at 30 fps: the tracker settling on the body) are estimated again "
-        "by a tracker run backwards from there; 0: kept as the search found them",
-    )
 
 
 class PoseParams(TrackSettings):
