@@ -57,7 +57,14 @@ def only_these_changed(status: dict, files: set[str], new_params: set[str] = fro
 
 
 #: metrics that time a run (wall clock): they differ between any two runs, whatever the code
-CLOCK_KEYS = {"render_seconds_per_frame", "wall_seconds", "train_wall_seconds", "samples_per_second"}
+CLOCK_KEYS = {
+    "render_seconds_per_frame",
+    "wall_seconds",
+    "train_wall_seconds",
+    "samples_per_second",
+    "seconds_video_mode",
+    "seconds_search",
+}
 
 
 def without_clock(value):
