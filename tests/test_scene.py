@@ -124,6 +124,35 @@ def test_the_scene_terrain_is_the_platform_where_the_reference_stood_tracked_at_
     assert field.inside(motion.root_pos).all()
 
 
+def test_the_scene_is_laid_as_solid_blocks_with_sharp_edges_that_its_heights_describe():
+    """The simulator lays a scene as boxes, not as the grid: at the platform's edge the ground steps straight down
+    (a grid would ramp over a cell), and the env's height queries are that same surface (rays down onto it)."""
+    import pybullet
+
+    from sfv.imitate.scene import scene_terrain
+    from sfv.imitate.sim import _FieldBody, load_terrain
+
+    motion, _ = _off_a_platform()
+    field = scene_terrain(motion, load_terrain("scene"), clip="off_a_platform")
+    floor, platform = field.blocks[0], field.blocks[1]
+    assert len(field.blocks) == 2 and platform[4] - floor[4] > 0.3
+    along = (platform[2] + platform[3]) / 2 * field.lateral
+    up = np.eye(3)[field.up]
+    us = np.concatenate([np.linspace(platform[0] - 0.5, platform[1] + 0.5, 200), platform[1] + [-1e-3, 1e-3]])
+    points = us[:, None] * field.forward + along + 0.0 * up
+    client = pybullet.connect(pybullet.DIRECT)
+    try:
+        body = _FieldBody(client, field, 0.9)
+        hits = pybullet.rayTestBatch((points + 5 * up).tolist(), (points - 5 * up).tolist(), physicsClientId=client)
+        bullet = np.array([h[3][field.up] for h in hits])
+        assert all(h[0] == body.body for h in hits)
+        on = (us > platform[0]) & (us < platform[1])
+        assert np.allclose(bullet[on], platform[4], atol=1e-5) and np.allclose(bullet[~on], floor[4], atol=1e-5)
+        assert np.abs(field.height(points) - bullet).max() < 1e-5  # the edge a millimetre either side included
+    finally:
+        pybullet.disconnect(client)
+
+
 def test_a_character_placed_on_its_scene_stands_on_the_platform_and_on_flat_ground_drops():
     from sfv.imitate.env import ImitationEnv
     from sfv.settings.imitate import EnvSettings

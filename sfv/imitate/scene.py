@@ -101,7 +101,10 @@ class Scene:
             cols = (uu >= level.u[0]) & (uu <= level.u[1])
             rows = (vv >= level.v[0]) & (vv <= level.v[1])
             heights[np.ix_(rows, cols)] = np.maximum(heights[np.ix_(rows, cols)], level.height - ground)
-        return Heightfield(heights, cell, cell, u0, v0, self.forward, self.up, heights.copy())
+        # the same levels as solid blocks (the floor under the whole grid first): what the simulator lays
+        blocks = [(uu[0], uu[-1], vv[0], vv[-1], 0.0)]
+        blocks += [(*level.u, *level.v, level.height - ground) for level in self.levels[1:]]
+        return Heightfield(heights, cell, cell, u0, v0, self.forward, self.up, heights.copy(), blocks=np.array(blocks))
 
 
 def weight_bearing(
@@ -228,5 +231,6 @@ def scene_terrain(motion: Motion, spec, ground_contacts: list[str] = (), clip: s
     allowed = [b for b in ground_contacts if b not in feet]
     scene = find_scene(motion, standing_foot_height(motion.skeleton), allowed, clip=clip)
     field = scene.heightfield(spec.cell, spec.margin, cover=motion.root_pos)
-    heights = field.heights + scene.levels[0].height  # absolute: the ground level where the reference put it
-    return replace(field, heights=heights, tracking=np.zeros_like(heights))
+    ground = scene.levels[0].height  # absolute heights: the ground level where the reference put it
+    blocks = field.blocks + np.array([0.0, 0.0, 0.0, 0.0, ground])
+    return replace(field, heights=field.heights + ground, tracking=np.zeros_like(field.heights), blocks=blocks)

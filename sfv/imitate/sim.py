@@ -77,27 +77,56 @@ def _quaternion(m: np.ndarray) -> list[float]:
     return Rotation.from_matrix(m).as_quat().tolist()
 
 
+#: how far a block reaches under the lowest top (metres): thick enough that nothing falls through it
+BLOCK_DEPTH = 1.0
+
+
+def _blocks_shape(client: int, blocks: np.ndarray) -> int:
+    """One compound shape of boxes, rows (u0, u1, v0, v1, top) in the field's frame (x forward, y lateral, z up),
+    each from BLOCK_DEPTH under the lowest top up to its own."""
+    bottom = float(blocks[:, 4].min()) - BLOCK_DEPTH
+    u0, u1, v0, v1, top = blocks.T
+    return pybullet.createCollisionShapeArray(
+        shapeTypes=[pybullet.GEOM_BOX] * len(blocks),
+        halfExtents=np.stack([(u1 - u0) / 2, (v1 - v0) / 2, (top - bottom) / 2], axis=1).tolist(),
+        collisionFramePositions=np.stack([(u0 + u1) / 2, (v0 + v1) / 2, (top + bottom) / 2], axis=1).tolist(),
+        physicsClientId=client,
+    )
+
+
 class _FieldBody:
-    """A pybullet heightfield and the grid it was made from (Bullet keeps the height range of its first data)."""
+    """A pybullet heightfield and the grid it was made from (Bullet keeps the height range of its first data); or,
+    for a field of blocks (a scene's levels), one body of boxes."""
 
     def __init__(self, client: int, field: Heightfield, friction: float):
         self.client, self.field = client, field
         h = field.heights
         self.low, self.high = float(h.min()), float(h.max())
         nv, nu = h.shape
-        self.shape_id = pybullet.createCollisionShape(
-            pybullet.GEOM_HEIGHTFIELD,
-            meshScale=[field.cell, field.cell_across, 1.0],
-            heightfieldData=h.ravel().tolist(),
-            numHeightfieldRows=nu,
-            numHeightfieldColumns=nv,
-            physicsClientId=client,
-        )
-        pos, rot = _field_pose(field, 0.5 * (self.low + self.high))
+        if field.blocks is not None:
+            self.shape_id = _blocks_shape(client, field.blocks)
+            pos, rot = self._blocks_pose()
+        else:
+            self.shape_id = pybullet.createCollisionShape(
+                pybullet.GEOM_HEIGHTFIELD,
+                meshScale=[field.cell, field.cell_across, 1.0],
+                heightfieldData=h.ravel().tolist(),
+                numHeightfieldRows=nu,
+                numHeightfieldColumns=nv,
+                physicsClientId=client,
+            )
+            pos, rot = _field_pose(field, 0.5 * (self.low + self.high))
         self.body = pybullet.createMultiBody(
             0, self.shape_id, basePosition=pos, baseOrientation=rot, physicsClientId=client
         )
         pybullet.changeDynamics(self.body, -1, lateralFriction=friction, physicsClientId=client)
+
+    def _blocks_pose(self) -> tuple[list[float], list[float]]:
+        """The blocks' body: its frame's axes are the field's (forward, lateral, up), its origin the world's moved
+        by the episode's shift."""
+        f = self.field
+        up = np.eye(3)[f.up]
+        return list(f.shift * f.forward), _quaternion(np.stack([f.forward, f.lateral, up], axis=1))
 
     def can_take(self, field: Heightfield) -> bool:
         h = field.heights
@@ -106,11 +135,14 @@ class _FieldBody:
             self.field.cell,
             self.field.cell_across,
         )
+        if field.blocks is not None or self.field.blocks is not None:  # boxes are not changed in place
+            same_blocks = field.blocks is not None and self.field.blocks is not None
+            return same_blocks and np.array_equal(field.blocks, self.field.blocks) and same_grid
         return same_grid and float(h.min()) >= self.low and float(h.max()) <= self.high
 
     def replace(self, field: Heightfield) -> None:
         """New heights in place (cheap), and the body moved to the field's place."""
-        if field.heights is not self.field.heights:
+        if field.heights is not self.field.heights and field.blocks is None:
             nv, nu = field.heights.shape
             pybullet.createCollisionShape(
                 pybullet.GEOM_HEIGHTFIELD,
@@ -126,7 +158,10 @@ class _FieldBody:
 
     def move(self) -> None:
         """Put the body where the field says (after its shift changed)."""
-        pos, rot = _field_pose(self.field, 0.5 * (self.low + self.high))
+        if self.field.blocks is not None:
+            pos, rot = self._blocks_pose()
+        else:
+            pos, rot = _field_pose(self.field, 0.5 * (self.low + self.high))
         pybullet.resetBasePositionAndOrientation(self.body, pos, rot, physicsClientId=self.client)
 
 

@@ -280,6 +280,10 @@ class Heightfield:
     up: int  # index of the world's up axis
     tracking: np.ndarray  # the heights the reference is tracked against (gaps bridged)
     shift: float = 0.0  # the features' offset along forward this episode
+    # a scene's solids, rows (u0, u1, v0, v1, top): boxes from under the floor up to `top`, laid by the simulator
+    # instead of the grid (sharp edges, and a foot pressed into a top is pushed up, not sideways off a triangle);
+    # the first covers the whole grid (the floor). None: the ground is the grid.
+    blocks: np.ndarray | None = None
     lateral: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -303,7 +307,10 @@ class Heightfield:
         return (gx >= 0) & (gx <= nu - 1) & (gy >= 0) & (gy <= nv - 1)
 
     def height(self, points: np.ndarray, tracking: bool = False) -> np.ndarray:
-        """Ground height (world up coordinate) under each world point (..., 3); clamped to the grid's edge."""
+        """Ground height (world up coordinate) under each world point (..., 3); clamped to the grid's edge. On a
+        field of blocks, the top of the highest block over the point (what the simulator collides with)."""
+        if self.blocks is not None and not tracking:
+            return self._block_height(points)
         grid = self.tracking if tracking else self.heights
         nv, nu = grid.shape
         gx, gy = self.local(points)
@@ -315,6 +322,16 @@ class Heightfield:
         return np.where(
             low, h00 + fx * (h10 - h00) + fy * (h01 - h00), h11 + (1.0 - fx) * (h01 - h11) + (1.0 - fy) * (h10 - h11)
         )
+
+    def _block_height(self, points: np.ndarray) -> np.ndarray:
+        nv, nu = self.heights.shape
+        u = np.clip(points @ self.forward - self.shift, self.u0, self.u0 + (nu - 1) * self.cell)
+        v = np.clip(points @ self.lateral, self.v0, self.v0 + (nv - 1) * self.cell_across)
+        out = np.full(u.shape, -np.inf)
+        for u0, u1, v0, v1, top in self.blocks:
+            over = (u >= u0) & (u <= u1) & (v >= v0) & (v <= v1)
+            out = np.where(over, np.maximum(out, top), out)
+        return out
 
     def centre(self) -> np.ndarray:
         """World position of the grid's centre at height 0 (where sim.py puts the pybullet body, plus its offset)."""
