@@ -21,7 +21,7 @@ import numpy as np
 
 from sfv.imitate.contacts import contact_bodies, runs_of
 from sfv.imitate.reference_clip import standing_foot_height
-from sfv.imitate.terrain import Heightfield, travel_direction
+from sfv.imitate.terrain import Heightfield, highest_top, travel_direction
 from sfv.motion import Motion
 from sfv.reconstruct.contact import steady_speed
 
@@ -74,12 +74,8 @@ class Scene:
 
     def height(self, points: np.ndarray) -> np.ndarray:
         """The surface height under each world point (..., 3): the highest level whose footprint covers it."""
-        u, v = points @ self.forward, points @ self.lateral
-        out = np.full(u.shape, self.levels[0].height)
-        for level in self.levels[1:]:
-            over = (u >= level.u[0]) & (u <= level.u[1]) & (v >= level.v[0]) & (v <= level.v[1])
-            out = np.where(over, np.maximum(out, level.height), out)
-        return out
+        boxes = [(*level.u, *level.v, level.height) for level in self.levels[1:]]
+        return highest_top(points @ self.forward, points @ self.lateral, boxes, self.levels[0].height)
 
     def heightfield(self, cell: float = 0.05, margin: float = 2.0, cover: np.ndarray | None = None) -> Heightfield:
         """The scene as the kit's terrain grid (heights relative to the ground level), covering every level's

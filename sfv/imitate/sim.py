@@ -135,9 +135,9 @@ class _FieldBody:
             self.field.cell,
             self.field.cell_across,
         )
-        if field.blocks is not None or self.field.blocks is not None:  # boxes are not changed in place
-            same_blocks = field.blocks is not None and self.field.blocks is not None
-            return same_blocks and np.array_equal(field.blocks, self.field.blocks) and same_grid
+        if field.blocks is not None or self.field.blocks is not None:  # boxes are not changed in place: the same ones
+            both = field.blocks is not None and self.field.blocks is not None
+            return same_grid and both and np.array_equal(field.blocks, self.field.blocks)
         return same_grid and float(h.min()) >= self.low and float(h.max()) <= self.high
 
     def replace(self, field: Heightfield) -> None:

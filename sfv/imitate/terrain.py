@@ -265,6 +265,16 @@ def _bridged(heights: np.ndarray, cells: int) -> np.ndarray:
 
 
 # --- the heightfield: where it lies in the world, and how high the ground is anywhere ---------------------------
+def highest_top(u: np.ndarray, v: np.ndarray, boxes, base: float) -> np.ndarray:
+    """The top of the highest box (rows u0, u1, v0, v1, top; edges included) over each point (u, v), or `base` where
+    none is higher: a scene's surface height, shared by its levels (scene.py) and the simulator's blocks."""
+    out = np.full(np.shape(u), base)
+    for u0, u1, v0, v1, top in boxes:
+        over = (u >= u0) & (u <= u1) & (v >= v0) & (v <= v1)
+        out = np.where(over, np.maximum(out, top), out)
+    return out
+
+
 @dataclass
 class Heightfield:
     """A terrain's grid placed in the world: heights[v, u] at u = u0 + shift + i cell along `forward`, v = v0 + j
@@ -327,11 +337,7 @@ class Heightfield:
         nv, nu = self.heights.shape
         u = np.clip(points @ self.forward - self.shift, self.u0, self.u0 + (nu - 1) * self.cell)
         v = np.clip(points @ self.lateral, self.v0, self.v0 + (nv - 1) * self.cell_across)
-        out = np.full(u.shape, -np.inf)
-        for u0, u1, v0, v1, top in self.blocks:
-            over = (u >= u0) & (u <= u1) & (v >= v0) & (v <= v1)
-            out = np.where(over, np.maximum(out, top), out)
-        return out
+        return highest_top(u, v, self.blocks, -np.inf)
 
     def centre(self) -> np.ndarray:
         """World position of the grid's centre at height 0 (where sim.py puts the pybullet body, plus its offset)."""
