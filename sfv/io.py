@@ -30,6 +30,16 @@ def atomic_path(path: str | os.PathLike):
             os.remove(tmp)
 
 
+def remove_interrupted_writes(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporaries `atomic_path` leaves behind when its process is killed mid-write
+    (`.NAME.XXXXXXXX.tmp.EXT`): in a folder kept between runs (a policy's), one would become part of the output."""
+    folder = Path(folder)
+    left = sorted(p for p in folder.glob(".*.tmp*") if p.is_file()) if folder.is_dir() else []
+    for p in left:
+        p.unlink()
+    return left
+
+
 def write_npz(path: str | os.PathLike, compress: bool = False, **arrays) -> Path:
     """`np.savez` (or `savez_compressed`), atomically and byte-stable: numpy stamps each entry with the time
     of writing, so equal arrays made a different file and DVC re-ran every stage downstream; here the

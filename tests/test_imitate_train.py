@@ -107,6 +107,54 @@ def test_a_stage_keeps_its_run_apart_and_its_final_policy_resumes(tmp_path, walk
     assert other["timesteps"] == 512
 
 
+def _weights(archive):
+    from stable_baselines3 import PPO
+
+    return PPO.load(archive, device="cpu").policy.state_dict()
+
+
+def test_the_final_policy_ships_without_adams_moments_and_acts_as_its_last_checkpoint(tmp_path, walk_npz, capsys):
+    """The shipped policy drops the optimiser's moments (two thirds of the archive): it loads and acts exactly as
+    the checkpoint it was written from, which keeps them; a final policy written with them loses them on the next
+    run, nothing else changing; a larger budget resumes from it; a half-written file a kill left is removed."""
+    import shutil
+
+    from sfv.imitate.train import carries_moments
+
+    out = tmp_path / "policy"
+    train(walk_npz, out, EnvSettings(), ppo=PPOSettings(total_timesteps=1024, **TINY), seed=1, progress=False)
+    ckpt = latest_checkpoint(out)
+    assert carries_moments(ckpt / "model.zip") and not carries_moments(out / "model.zip")
+    assert (out / "model.zip").stat().st_size < 0.5 * (ckpt / "model.zip").stat().st_size
+    final, last = _weights(out / "model.zip"), _weights(ckpt / "model.zip")
+    assert final.keys() == last.keys() and all(np.array_equal(final[k], last[k]) for k in final)
+
+    # a stage's output written before final policies shed their moments (its run folder kept apart and emptied)
+    old, run = tmp_path / "old", tmp_path / "runs" / "old"
+    old.mkdir()
+    for name in ("model.zip", "vecnormalize.pkl", "curve.csv"):
+        shutil.copyfile(ckpt / name, old / name)
+    shutil.copyfile(out / "run.json", old / "run.json")
+    (old / ".evaluation.mp4.k1ll3d00.tmp.mp4").write_bytes(b"half a video")  # a kill mid-write, kept (persist)
+    before = {name: (old / name).read_bytes() for name in ("vecnormalize.pkl", "curve.csv", "run.json")}
+    again = train(
+        walk_npz, old, EnvSettings(), ppo=PPOSettings(total_timesteps=1024, **TINY), seed=1, progress=False, run_dir=run
+    )
+    assert again["timesteps"] == 1024  # nothing trained ...
+    assert not carries_moments(old / "model.zip")  # ... but the moments are gone
+    stripped = _weights(old / "model.zip")
+    assert all(np.array_equal(stripped[k], last[k]) for k in last)
+    assert {name: (old / name).read_bytes() for name in before} == before
+    assert sorted(p.name for p in old.iterdir()) == ["curve.csv", "model.zip", "run.json", "vecnormalize.pkl"]
+    assert "k1ll3d00.tmp.mp4: removed (a write interrupted by a kill)" in capsys.readouterr().out
+
+    more = train(
+        walk_npz, old, EnvSettings(), ppo=PPOSettings(total_timesteps=1536, **TINY), seed=1, progress=False, run_dir=run
+    )
+    assert more["timesteps"] == 1536 and not carries_moments(old / "model.zip")
+    assert [r["timesteps"] for r in read_curve(old / "curve.csv")][-2:] == [1280, 1536]
+
+
 def test_a_damaged_checkpoint_is_named_and_the_one_before_resumes(tmp_path, walk_npz, capsys):
     """A truncated model.zip (a copy cut short, a failed restore) is passed over with its name, and the run resumes
     from the checkpoint before it (two are kept); with none left it starts afresh."""

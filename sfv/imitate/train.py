@@ -35,7 +35,7 @@ from sfv.imitate.curve import read_curve, write_curve
 from sfv.imitate.env import ImitationEnv
 from sfv.imitate.learned import stopped_learned
 from sfv.imitate.reference_clip import check_ground_contacts
-from sfv.io import atomic_path, write_json, write_text
+from sfv.io import atomic_path, remove_interrupted_writes, write_json, write_text
 from sfv.motion import load_motion
 from sfv.settings.cluster import ClusterParams
 from sfv.settings.common import record_defaults
@@ -263,15 +263,57 @@ def save_checkpoint(run_dir: Path, model, curve: list[dict], asi: AdaptiveStart 
     return final
 
 
-def _write_policy(folder: Path, model, curve: list[dict], asi: AdaptiveStart | None) -> None:
-    """A checkpoint's files, each written atomically (the final policy's folder is read while it is replaced)."""
+#: stable-baselines3's archive member holding the optimiser's state: Adam's two moments, twice the policy's size
+OPTIMISER_MEMBER = "policy.optimizer.pth"
+
+
+def _write_policy(folder: Path, model, curve: list[dict], asi: AdaptiveStart | None, moments: bool = True) -> None:
+    """A checkpoint's files, each written atomically (the final policy's folder is read while it is replaced).
+    `moments=False` (the final policy, which the store ships): the model without Adam's moments (`drop_moments`)."""
     with atomic_path(folder / "model.zip") as tmp:
         model.save(tmp)
+        if not moments:
+            drop_moments(tmp)
     with atomic_path(folder / "vecnormalize.pkl") as tmp:
         model.get_vec_normalize_env().save(str(tmp))
     write_curve(folder / "curve.csv", curve)
     if asi is not None:
         write_json(folder / "asi.json", asi.state())
+
+
+def _optimiser_state(archive: Path) -> dict:
+    import io
+    import zipfile
+
+    import torch
+
+    with zipfile.ZipFile(archive) as z:
+        return torch.load(io.BytesIO(z.read(OPTIMISER_MEMBER)), map_location="cpu")
+
+
+def carries_moments(archive: Path) -> bool:
+    """Whether a saved model still holds Adam's moments (a checkpoint does; a final policy does not)."""
+    return bool(_optimiser_state(archive)["state"])
+
+
+def drop_moments(archive: Path) -> None:
+    """Rewrite a saved model with its optimiser's state emptied, its parameter groups kept: it loads as any model
+    (`PPO.load`), acts exactly as before, and is a third of the size; a training resumed from it (a larger budget)
+    starts Adam's moments afresh. Checkpoints keep theirs, so a run in progress resumes exactly."""
+    import io
+    import zipfile
+
+    import torch
+
+    state = _optimiser_state(archive)
+    emptied = io.BytesIO()
+    torch.save({"state": {}, "param_groups": state["param_groups"]}, emptied)
+    with zipfile.ZipFile(archive) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(archive, "w") as z:
+        for info, data in members:
+            info.date_time = (1980, 1, 1, 0, 0, 0)  # the same weights make the same bytes (no time of writing)
+            z.writestr(info, emptied.getvalue() if info.filename == OPTIMISER_MEMBER else data)
 
 
 def _resume_point(run_dir: Path, out: Path, signature: dict) -> Path | None:
@@ -356,6 +398,8 @@ def train(
     run_dir = out if run_dir is None else Path(run_dir)
     out.mkdir(parents=True, exist_ok=True)
     run_dir.mkdir(parents=True, exist_ok=True)
+    for left in remove_interrupted_writes(out):  # a killed run's half-written file is no part of the output
+        print(f"{left}: removed (a write interrupted by a kill)")
     signature = _run_signature(motion_path, env_settings, reward, ppo, seed, asi, motion, warm_start)
     ckpt = _resume_point(run_dir, out, signature)
     write_json(run_dir / "run.json", signature)
@@ -447,7 +491,11 @@ def train(
                 after = ppo.stop_after_learned
                 print(f"{out}: learned ({after} evaluations in a row) at {model.num_timesteps:,} samples")
         if remaining > 0 or ckpt != out:  # a finished policy resumed from `out` itself is already there, unchanged
-            _write_policy(out, model, curve, adaptive)
+            _write_policy(out, model, curve, adaptive, moments=False)
+        elif carries_moments(out / "model.zip"):  # ... but one written before final policies shed their moments
+            with atomic_path(out / "model.zip") as tmp:
+                shutil.copyfile(out / "model.zip", tmp)
+                drop_moments(tmp)
         if out != run_dir:  # the final policy is the run's last checkpoint now: the run folder has served
             write_json(out / "run.json", signature)
             for name in ("checkpoints", "latest", "run.json", "curve.csv"):
