@@ -118,3 +118,29 @@ def test_every_term_has_its_error_and_its_definition():
 
     assert tuple(ERRORS) == TERMS
     assert all(f.__doc__ and f.__doc__.strip() for f in ERRORS.values())
+
+
+def test_the_learning_curves_ring_the_evaluations_judged_learned():
+    """The evaluations that met the learned bar are marked on each panel, and only those."""
+    from sfv.imitate import figures
+
+    rows = [
+        {"timesteps": 4096 * (i + 1), "wall_seconds": 5.0 * i, "tracking_error": 0.09, "episode_seconds": 0.5}
+        for i in range(6)
+    ]
+    judged = {1: 0.0, 3: 1.0, 5: 1.0}  # row -> eval_learned (the others were not evaluated)
+    for i, verdict in judged.items():
+        rows[i] |= {"eval_tracking_error": 0.07 + 0.01 * i, "eval_survived_seconds": 1.0 + i, "eval_learned": verdict}
+    fig = figures.learning_curves(rows, "clip")
+    ringed = [line for ax in fig.axes for line in ax.get_lines() if line.get_markeredgecolor() == "#2ca02c"]
+    assert len(ringed) == 3
+    assert list(ringed[0].get_xdata()) == [4096 * 4 / 1e6, 4096 * 6 / 1e6]
+    assert list(ringed[2].get_ydata()) == [4.0, 6.0]
+    assert ringed[0].get_label() == "judged learned"
+    rows = [{k: v for k, v in r.items() if k != "eval_learned"} for r in rows]  # a curve from before the verdicts
+    assert not [
+        line
+        for ax in figures.learning_curves(rows, "clip").axes
+        for line in ax.get_lines()
+        if line.get_markeredgecolor() == "#2ca02c"
+    ]

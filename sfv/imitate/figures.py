@@ -77,13 +77,15 @@ def rollout_figure(rollouts: dict[str, dict], title: str):
 
 def learning_curves(curve: list[dict], title: str):
     """Tracking error against samples and against wall-clock time; episode length against samples. Line: the
-    training episodes (with exploration noise); dots: the deterministic evaluations from phase 0."""
+    training episodes (with exploration noise); dots: the deterministic evaluations from phase 0, ringed where the
+    stage judged one learned (sfv.imitate.learned: the bar its training stops at)."""
     ts = np.array([r["timesteps"] for r in curve])
     wall = np.array([r["wall_seconds"] for r in curve]) / 60
     err = np.array([r["tracking_error"] for r in curve]) * 100
     ep = np.array([r["episode_seconds"] for r in curve])
     ev = np.array([r.get("eval_tracking_error", np.nan) for r in curve]) * 100
     ev_s = np.array([r.get("eval_survived_seconds", np.nan) for r in curve])
+    learned = np.array([r.get("eval_learned", np.nan) for r in curve]) == 1
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.4))
     axes[0].plot(ts / 1e6, err, label="training")
     axes[0].plot(ts / 1e6, ev, "o", ms=3, label="evaluation")
@@ -97,6 +99,11 @@ def learning_curves(curve: list[dict], title: str):
     axes[2].plot(ts / 1e6, ev_s, "o", ms=3, label="evaluation survived")
     axes[2].set_xlabel("samples (millions)")
     axes[2].set_ylabel("seconds")
+    if learned.any():
+        ring = dict(ms=8, mfc="none", mec="#2ca02c", mew=1.5, ls="none")
+        axes[0].plot(ts[learned] / 1e6, ev[learned], "o", label="judged learned", **ring)
+        axes[1].plot(wall[learned], ev[learned], "o", **ring)
+        axes[2].plot(ts[learned] / 1e6, ev_s[learned], "o", **ring)
     if np.isfinite(ev).any():
         axes[0].legend(fontsize=8)
         axes[2].legend(fontsize=8)
