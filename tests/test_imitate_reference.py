@@ -24,7 +24,7 @@ from sfv.imitate.reference_clip import (
 )
 from sfv.imitate.stage import make_reference
 from sfv.mocap import load_mocap
-from sfv.motion import save_npz
+from sfv.motion import load_motion, save_npz
 
 CHECKS = ReferenceChecks()
 
@@ -207,6 +207,41 @@ def test_nan_in_a_reconstruction_is_refused_and_nothing_trained_is_lost(tmp_path
     oracle, made, _ = make_reference(once, "x", "mocap")
     np.testing.assert_allclose(oracle.pose, load_mocap("walk").pose)
     assert made["loop"] == oracle.loop == "none"
+
+
+def test_a_reference_rebuilt_within_a_rounding_of_the_stored_one_keeps_it(tmp_path, monkeypatch, walk):
+    """Another processor's rounding moves a rebuilt reference by millimetres: the stored one (its policy's) is kept,
+    the report says how far apart they were; a real change beyond `SAME_REFERENCE_M` replaces it."""
+    from sfv.imitate.stage import SAME_REFERENCE_M, reference_distance
+
+    monkeypatch.chdir(tmp_path)
+    params = Params.model_validate(
+        {
+            "clips": {"x": {"source": "mocap:walk"}},
+            "render": {"clips": ["x"]},
+            "pose": {"clips": ["x"]},
+            "reconstruct": {"clips": ["x"]},
+            "imitate": {"clips": {"x": {"cyclic": True}}, "physical": {"enabled": False}},  # its rounding aside
+        }
+    )
+    path = paths.reconstructed_motion("x", ".npz")
+    save_npz(walk, path)
+    stored, made, ref_file = make_reference(params, "x", "video")
+    assert "stored_kept_rebuilt_apart_m" not in made
+    before = ref_file.read_bytes()
+
+    def rebuilt_with(turn: float):
+        save_npz(replace(walk, pose=walk.pose + turn), path)  # every joint turned a little
+        return make_reference(params, "x", "video")
+
+    kept, made, _ = rebuilt_with(0.001)
+    assert ref_file.read_bytes() == before and kept.fingerprint() == stored.fingerprint()
+    assert 0 < made["stored_kept_rebuilt_apart_m"] <= SAME_REFERENCE_M
+    changed, made, _ = rebuilt_with(0.03)
+    assert ref_file.read_bytes() != before and "stored_kept_rebuilt_apart_m" not in made
+    assert reference_distance(changed, stored) > SAME_REFERENCE_M
+    assert load_motion(ref_file).fingerprint() == changed.fingerprint()
+    assert reference_distance(changed, replace(changed, fps=changed.fps * 2)) == float("inf")
 
 
 def test_end_to_end_measure_ignores_the_cameras_world_and_finds_known_errors(walk):
