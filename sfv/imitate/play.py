@@ -120,7 +120,9 @@ def main(argv: list[str]) -> int:
     elif out["same"] is False:
         print(
             f"differs from the stage's metrics ({out['metrics_file']}): {out['committed']}; was the policy retrained "
-            "or params.yaml changed since the stage ran? (`dvc status`)"
+            "or params.yaml changed since the stage ran (`dvc status`)? Or was it evaluated on another kind of "
+            "processor: their float kernels differ in the last bits, and a long rollout carries that into its "
+            "figures (docs/store.md, 'Same inputs, same bits?')"
         )
         return 1
     return 0
