@@ -162,17 +162,22 @@ def test_two_ground_levels_are_refused_with_the_part_on_one_level(walk):
     assert one_level_span(np.array([1.0, 1.0, 1.1, 0.0, 0.05, 0.0, 0.0, 0.02]), 0.3) == (3, 8)
 
 
-def test_nan_in_a_reconstruction_is_refused_and_nothing_trained_is_lost(tmp_path, monkeypatch, walk):
-    monkeypatch.chdir(tmp_path)
-    params = Params.model_validate(
+def one_walk_clip(**imitate) -> Params:
+    """Params with one clip, "x", filmed from the mocap walk and learned as a cycle (`imitate`: more settings)."""
+    return Params.model_validate(
         {
             "clips": {"x": {"source": "mocap:walk"}},
             "render": {"clips": ["x"]},
             "pose": {"clips": ["x"]},
             "reconstruct": {"clips": ["x"]},
-            "imitate": {"clips": {"x": {"cyclic": True}}},
+            "imitate": {"clips": {"x": {"cyclic": True}}, **imitate},
         }
     )
+
+
+def test_nan_in_a_reconstruction_is_refused_and_nothing_trained_is_lost(tmp_path, monkeypatch, walk):
+    monkeypatch.chdir(tmp_path)
+    params = one_walk_clip()
     save_npz(walk, paths.reconstructed_motion("x", ".npz"))
     save_npz(walk, paths.mocap_motion("walk"))
     motion, made, ref_file = make_reference(params, "x", "video")
@@ -215,15 +220,7 @@ def test_a_reference_rebuilt_within_a_rounding_of_the_stored_one_keeps_it(tmp_pa
     from sfv.imitate.stage import SAME_REFERENCE_M, reference_distance
 
     monkeypatch.chdir(tmp_path)
-    params = Params.model_validate(
-        {
-            "clips": {"x": {"source": "mocap:walk"}},
-            "render": {"clips": ["x"]},
-            "pose": {"clips": ["x"]},
-            "reconstruct": {"clips": ["x"]},
-            "imitate": {"clips": {"x": {"cyclic": True}}, "physical": {"enabled": False}},  # its rounding aside
-        }
-    )
+    params = one_walk_clip(physical={"enabled": False})  # its optimiser's rounding aside
     path = paths.reconstructed_motion("x", ".npz")
     save_npz(walk, path)
     stored, made, ref_file = make_reference(params, "x", "video")
