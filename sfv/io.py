@@ -31,8 +31,8 @@ def atomic_path(path: str | os.PathLike):
 
 
 def remove_interrupted_writes(folder: str | os.PathLike) -> list[Path]:
-    """Delete the temporaries `atomic_path` leaves behind when its process is killed mid-write (`.NAME.<random>.tmp.EXT`,
-    mkstemp's names): in a folder kept between runs (a policy's), one would become part of the output."""
+    """Delete the temporaries `atomic_path` leaves behind when its process is killed mid-write
+    (`.NAME.<random>.tmp.EXT`): in a folder kept between runs (a policy's), one would become part of the output."""
     folder = Path(folder)
     left = sorted(p for p in folder.glob(".*.tmp*") if p.is_file()) if folder.is_dir() else []
     for p in left:
