@@ -44,6 +44,7 @@ import json
 from IPython.display import Image, Markdown, Video, display
 
 from sfv import paths
+from sfv.declared_deps import require_declared
 from sfv.imitate.curve import read_curve
 from sfv.imitate.evaluate import load_policy, rollout
 from sfv.imitate.figures import compare_curves
@@ -64,6 +65,12 @@ out_dir = paths.DATA / "morphology"
 if not cfg.clips:
     raise ValueError("morphology_transfer.clips is empty: name clips of imitate.clips, e.g. [walk, jump]")
 runs = [(character, clip) for character in cfg.characters for clip in cfg.clips]
+# DVC re-runs this stage when these clips' policies from video change: dvc.yaml names them one by one
+require_declared(
+    "morphology_transfer",
+    [p for c in cfg.clips for p in (paths.policy_dir(c, "video"), paths.clip_metrics_file("imitate", c))],
+    "morphology_transfer.clips",
+)
 
 # %% [markdown]
 # ## Retargeting

@@ -46,6 +46,7 @@ import json
 from IPython.display import Image, Markdown, Video, display
 
 from sfv import paths
+from sfv.declared_deps import require_declared
 from sfv.imitate.curve import read_curve
 from sfv.imitate.evaluate import load_policy, rollout
 from sfv.imitate.terrain import generate_heights, read_terrain
@@ -67,6 +68,10 @@ if not cfg.runs:
     raise ValueError(
         "irregular_terrain.runs is empty: add (clip, terrain) pairs to params.yaml, e.g. {clip: walk, terrain: slope}"
     )
+# DVC re-runs this stage when these clips' flat policies change: dvc.yaml names them one by one
+require_declared(
+    "irregular_terrain", [paths.policy_dir(run.clip, "video") for run in cfg.runs], "irregular_terrain.runs"
+)
 
 # %% [markdown]
 # ## The terrains

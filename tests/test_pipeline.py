@@ -16,7 +16,9 @@ import jupytext
 import pytest
 import yaml
 
-from sfv.config import STAGE_SECTIONS
+from sfv import paths
+from sfv.config import STAGE_SECTIONS, load_params
+from sfv.declared_deps import require_declared, undeclared
 from sfv.notebook import NOTEBOOKS, PER_CLIP_STAGES, STAGE_ARGUMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -148,6 +150,35 @@ def test_per_clip_stages_read_their_own_clip_only():
         data = [d for d in deps if d.startswith("data/") or d.startswith("metrics/")]
         assert all("${" in d for d in data), f"{stage} depends on shared data {data}"
     assert stages["render"]["do"]["outs"][0] == "data/clips/${item}"
+
+
+def test_the_experiments_depend_on_the_clips_their_settings_read_and_no_other(tmp_path):
+    """morphology_transfer and irregular_terrain list in dvc.yaml the policies of exactly the clips their settings
+    name (a dep on every clip's folder would re-run them whenever any clip's policy changed), and their notebooks
+    refuse settings that name a clip dvc.yaml does not (DVC would never re-run them when its policy changes)."""
+    params = load_params(ROOT / "params.yaml")
+    stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    clips = params.morphology_transfer.clips
+    read = {
+        "morphology_transfer": {paths.policy_dir(c) for c in clips}
+        | {paths.clip_metrics_file("imitate", c) for c in clips},
+        "irregular_terrain": {paths.policy_dir(run.clip) for run in params.irregular_terrain.runs},
+    }
+    for stage, files in read.items():
+        data = {Path(d) for d in stages[stage]["deps"] if d.startswith(("data/policies", "metrics/imitate"))}
+        assert data == files, f"dvc.yaml stage {stage}: {sorted(map(str, data))} against its settings' {files}"
+        assert undeclared(stage, sorted(files), ROOT / "dvc.yaml") == []
+    # a file under a declared folder is covered; another clip's folder, or a sibling whose name starts alike, is not
+    assert undeclared("irregular_terrain", [paths.policy_dir("walk") / "model.zip"], ROOT / "dvc.yaml") == []
+    assert undeclared("irregular_terrain", [Path("data/policies/video/walk_seed2")], ROOT / "dvc.yaml") == [
+        "data/policies/video/walk_seed2"
+    ]
+    with pytest.raises(ValueError, match=r"data/policies/video/run .*morphology_transfer.clips.*stages\.morphology"):
+        require_declared(
+            "morphology_transfer", [paths.policy_dir("run")], "morphology_transfer.clips", ROOT / "dvc.yaml"
+        )
+    # outside a DVC project there is nothing to hold the settings to
+    require_declared("morphology_transfer", [paths.policy_dir("run")], "morphology_transfer.clips", tmp_path / "x.yaml")
 
 
 def _tracked_copy(dest: Path) -> Path:
