@@ -331,6 +331,57 @@ def load_npz(path: str | Path, skeleton: Skeleton | None = None) -> Motion:
             raise MotionFormatError(f"{path}: {e}") from None
 
 
+def close_loop(motion: Motion) -> Motion:
+    """A cyclic version of the motion: its last frame becomes its first (but for the horizontal travel),
+    the difference spread linearly over the clip (DeepMimic's convention: the last frame of a cycle is
+    the first of the next)."""
+    sk, T = motion.skeleton, motion.n_frames
+    up = "xyz".index(sk.up_axis)
+    w = np.arange(T) / max(T - 1, 1)
+    identity = np.broadcast_to(np.array(rotations.IDENTITY, dtype=float), (T, 4))
+    root_pos = motion.root_pos.copy()
+    root_pos[:, up] += w * (root_pos[0, up] - root_pos[-1, up])
+    world_fix = rotations.multiply(motion.root_rot[0], rotations.conjugate(motion.root_rot[-1]))
+    root_rot = rotations.multiply(rotations.slerp(identity, np.broadcast_to(world_fix, (T, 4)), w), motion.root_rot)
+    pose = motion.pose.copy()
+    quaternions = set()
+    for sl in sk.quaternion_slices:
+        local_fix = rotations.multiply(rotations.conjugate(pose[-1, sl]), pose[0, sl])
+        pose[:, sl] = rotations.multiply(pose[:, sl], rotations.slerp(identity, np.broadcast_to(local_fix, (T, 4)), w))
+        quaternions |= set(range(sl.start, sl.stop))
+    for i in sorted(set(range(sk.pose_size)) - quaternions):
+        pose[:, i] += w * (pose[0, i] - pose[-1, i])
+    return replace(motion, root_pos=root_pos, root_rot=rotations.normalize(root_rot), pose=pose, loop="wrap")
+
+
+def repeat_cycles(motion: Motion, cycles: int) -> Motion:
+    """A looping motion played `cycles` times in a row, as one motion: what a video of several strides shows. Its
+    loop is closed first (`close_loop`), so that each cycle runs into the next without a jump; then every cycle is
+    its frames but the last, shifted by the cycle's horizontal travel times its number, and the last cycle keeps
+    its last frame. One cycle is the motion itself, untouched."""
+    if cycles < 1:
+        raise ValueError(f"cycles must be at least 1, got {cycles}")
+    if cycles == 1:
+        return motion
+    if motion.loop != "wrap":
+        raise MotionFormatError(
+            f"motion {motion.name!r}: does not loop (loop: {motion.loop}), so it has no cycle to repeat"
+        )
+    closed = close_loop(motion)
+    up = "xyz".index(motion.skeleton.up_axis)
+    travel = closed.root_pos[-1] - closed.root_pos[0]
+    travel[up] = 0.0
+    n = closed.n_frames - 1  # the last frame is the next cycle's first
+    k = np.repeat(np.arange(cycles), n)[:, None]
+    rows = np.tile(np.arange(n), cycles)
+    return replace(
+        closed,
+        root_pos=np.vstack([closed.root_pos[rows] + k * travel, closed.root_pos[-1:] + (cycles - 1) * travel]),
+        root_rot=np.vstack([closed.root_rot[rows], closed.root_rot[-1:]]),
+        pose=np.vstack([closed.pose[rows], closed.pose[-1:]]),
+    )
+
+
 def load_motion(path: str | Path, skeleton: Skeleton | str = "humanoid") -> Motion:
     """Read a motion by suffix (.npz or DeepMimic .txt/.json)."""
     path = Path(path)

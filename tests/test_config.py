@@ -202,15 +202,19 @@ def test_render_section_is_checked(tmp_path):
     ):
         load_params(_params(tmp_path, clips + "render:\n  clips: [jump]\n  camera: {elevation: 95}\n"))
     with pytest.raises(
-        ParamsError, match=r"clips.real: .*camera, body, width, height and scene only apply to clips rendered"
+        ParamsError, match=r"clips.real: .*camera, body, width, height, scene and cycles only apply to clips rendered"
     ):
         load_params(_params(tmp_path, clips.replace("x.mp4}", "x.mp4, camera: {distance: 3}}")))
     with pytest.raises(
-        ParamsError, match=r"clips.real: .*camera, body, width, height and scene only apply to clips rendered"
+        ParamsError, match=r"clips.real: .*camera, body, width, height, scene and cycles only apply to clips rendered"
     ):
         load_params(_params(tmp_path, clips.replace("x.mp4}", "x.mp4, width: 1280}")))
-    with pytest.raises(ParamsError, match=r"clips.real: .*camera, body, width, height and scene only apply"):
+    with pytest.raises(ParamsError, match=r"clips.real: .*camera, body, width, height, scene and cycles only apply"):
         load_params(_params(tmp_path, clips.replace("x.mp4}", "x.mp4, scene: {platform: 0.4}}")))
+    with pytest.raises(ParamsError, match=r"clips.real: .*scene and cycles only apply"):
+        load_params(_params(tmp_path, clips.replace("x.mp4}", "x.mp4, cycles: 3}")))
+    with pytest.raises(ParamsError, match=r"clips.jump.cycles: .*greater than or equal to 1"):
+        load_params(_params(tmp_path, clips.replace('"mocap:jump"', '"mocap:jump", cycles: 0')))
     with pytest.raises(ParamsError, match=r"clips.jump.scene.platform: .*less than or equal to 2.*drops off it"):
         load_params(_params(tmp_path, clips.replace('"mocap:jump"', '"mocap:jump", scene: {platform: 3}')))
     # a rendered clip's own size, frame rate and camera roll override the render section's

@@ -15,7 +15,6 @@ from sfv.imitate.env import ImitationEnv
 from sfv.imitate.reference import ReferenceTrack, heading_angle
 from sfv.imitate.reference_clip import (
     ReferenceError,
-    close_loop,
     foot_indices,
     ground,
     one_level_span,
@@ -24,7 +23,7 @@ from sfv.imitate.reference_clip import (
 )
 from sfv.imitate.stage import make_reference
 from sfv.mocap import load_mocap
-from sfv.motion import load_motion, save_npz
+from sfv.motion import close_loop, load_motion, save_npz
 
 CHECKS = ReferenceChecks()
 

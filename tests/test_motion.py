@@ -11,7 +11,7 @@ import pytest
 from sfv import rotations
 from sfv.io import atomic_path
 from sfv.mocap import load_mocap, mocap_path
-from sfv.motion import Motion, MotionFormatError, load_deepmimic, load_motion, load_npz
+from sfv.motion import Motion, MotionFormatError, close_loop, load_deepmimic, load_motion, load_npz, repeat_cycles
 
 
 @pytest.fixture(scope="module")
@@ -205,3 +205,41 @@ def test_library_catalogue_of_a_known_motion():
     total = library_metrics({"glide": e, "walk": library_entry(walk)})
     assert total["clips"] == 2 and total["total_frames"] == 31 + walk.n_frames
     assert total["max_root_speed_mps"] == max(e["max_root_speed_mps"], library_entry(walk)["max_root_speed_mps"])
+
+
+def _largest_turn_deg(motion: Motion) -> np.ndarray:
+    """Per frame step (T-1,), the largest turn of any joint between consecutive frames (degrees)."""
+    sk = motion.skeleton
+    turns = []
+    for sl in sk.quaternion_slices:
+        d = rotations.multiply(rotations.conjugate(motion.pose[:-1, sl]), motion.pose[1:, sl])
+        turns.append(np.degrees(2 * np.arccos(np.clip(np.abs(d[:, 3]), 0.0, 1.0))))
+    return np.max(turns, axis=0)
+
+
+def test_a_looping_motion_repeated_runs_stride_after_stride_without_a_jump(walk):
+    """`repeat_cycles`: a video of several strides. Each cycle is the loop-closed cycle moved on by its travel, the
+    seams turn no joint further than a frame inside the cycle does (the raw mocap's own seam jumps), and one cycle is
+    the motion untouched."""
+    assert repeat_cycles(walk, 1) is walk
+    three = repeat_cycles(walk, 3)
+    closed = close_loop(walk)
+    n = walk.n_frames - 1
+    assert three.n_frames == 3 * n + 1 and three.loop == "wrap" and three.fps == walk.fps
+    travel = closed.root_pos[-1] - closed.root_pos[0]
+    assert abs(travel[1]) < 1e-9 and travel[0] > 1.0  # the humanoid is y-up; walk goes along +x
+    for k in range(3):
+        rows = slice(k * n, (k + 1) * n)
+        np.testing.assert_allclose(three.root_pos[rows], closed.root_pos[:-1] + k * travel, atol=1e-12)
+        np.testing.assert_allclose(three.pose[rows], closed.pose[:-1], atol=1e-12)
+    np.testing.assert_allclose(three.root_pos[-1], walk.root_pos[0] + 3 * travel, atol=1e-9)
+    inside = _largest_turn_deg(closed).max()
+    assert _largest_turn_deg(three).max() <= inside + 1e-6
+    raw_seam = _largest_turn_deg(
+        replace(walk, pose=walk.pose[[-1, 0]], root_pos=walk.root_pos[[-1, 0]], root_rot=walk.root_rot[[-1, 0]])
+    )[0]
+    assert raw_seam > inside  # what closing the loop first spares the video
+    with pytest.raises(ValueError, match="at least 1"):
+        repeat_cycles(walk, 0)
+    with pytest.raises(MotionFormatError, match=r"'walk': does not loop"):
+        repeat_cycles(replace(walk, loop="none"), 2)

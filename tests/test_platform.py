@@ -8,14 +8,17 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from sfv import paths
 from sfv.analysis.scene_levels import platform_errors
 from sfv.camera import orbit_camera
+from sfv.config import ClipParams
 from sfv.imitate.reference_clip import standing_foot_height
 from sfv.imitate.scene import find_scene
 from sfv.mocap import load_mocap
+from sfv.motion import repeat_cycles, save_npz
 from sfv.render.body import Y_UP_TO_Z_UP
 from sfv.render.gt_clip import render_box
-from sfv.render.platform import LANDING_CLEARANCE_M, first_flight, platform_drop
+from sfv.render.platform import LANDING_CLEARANCE_M, clip_truth, first_flight, platform_drop
 
 UP = 1  # the mocap's up axis (y)
 
@@ -114,3 +117,16 @@ def test_the_renderer_draws_a_box_into_colour_and_depth_but_not_the_silhouette()
     assert changed.mean() > 0.05  # the box fills part of the picture...
     assert (depth1[changed] < depth0[changed]).mean() > 0.9  # ...in front of the floor
     assert not sil1.any() and not sil0.any()  # and is no body
+
+
+def test_a_rendered_clip_of_several_cycles_is_filmed_and_measured_on_the_mocap_played_again(tmp_path):
+    """`clips.<clip>.cycles`: the render films, and every later stage is measured against, the looping mocap
+    played that many times in a row; a mocap that does not loop is refused, naming the setting."""
+    for name in ("walk", "kick"):
+        save_npz(load_mocap(name), paths.mocap_motion(name, tmp_path))
+    once, _ = clip_truth(ClipParams(source="mocap:walk"), tmp_path)
+    three, platform = clip_truth(ClipParams(source="mocap:walk", cycles=3), tmp_path)
+    assert platform is None and once.n_frames == 39 and three.n_frames == 3 * 38 + 1
+    np.testing.assert_array_equal(three.pose, repeat_cycles(once, 3).pose)
+    with pytest.raises(ValueError, match=r"cycles: 2, but the mocap 'kick' does not loop.*set cycles: 1"):
+        clip_truth(ClipParams(source="mocap:kick", cycles=2), tmp_path)

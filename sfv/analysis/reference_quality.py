@@ -82,14 +82,13 @@ def measure(reference: Motion, truth: Motion, offset: float, params, allowed: li
 def compare(params, clip: str) -> list[dict]:
     """A rendered clip's reference as the imitation stage makes it, without the physical step and with it (the
     stage's own code: sfv.imitate.stage.build_reference), each measured against its truth (`measure`)."""
-    from sfv import paths
-    from sfv.imitate.reference_clip import load_reference
     from sfv.imitate.stage import build_reference
+    from sfv.render.platform import clip_truth
 
     entry = params.clips[clip]
     settings = params.imitate.for_clip(clip)
     first = settings.clips[clip].frames[0] if clip in settings.clips else 0
-    truth = load_reference(paths.mocap_motion(entry.mocap), clip)  # flat-floor clips only (`rendered_clips`)
+    truth = clip_truth(entry)[0]  # flat-floor clips only (`rendered_clips`)
     offset = (entry.frames[0] + first) / entry.fps
     rows = []
     for kind, physical in (("reconstruction", False), ("physical", True)):

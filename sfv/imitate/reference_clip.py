@@ -31,9 +31,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from sfv import rotations
 from sfv.kinematics import forward_kinematics_np
-from sfv.motion import Motion, MotionFormatError, load_motion
+from sfv.motion import Motion, MotionFormatError, close_loop, load_motion
 from sfv.settings.imitate import ImitateClip, ReferenceChecks
 from sfv.skeleton import Skeleton
 
@@ -190,29 +189,6 @@ def check_ground_contacts(motion: Motion, ground_contacts: list[str], clip: str,
             f"there, allow it: imitate.clips.{clip}.ground_contacts: [{', '.join(names)}] (or imitate.env."
             f"ground_contacts for every clip); if it should not, trim the frames (imitate.clips.{clip}.frames)"
         )
-
-
-def close_loop(motion: Motion) -> Motion:
-    """A cyclic version of the motion: its last frame becomes its first (but for the horizontal travel),
-    the difference spread linearly over the clip (DeepMimic's convention: the last frame of a cycle is
-    the first of the next)."""
-    sk, T = motion.skeleton, motion.n_frames
-    up = "xyz".index(sk.up_axis)
-    w = np.arange(T) / max(T - 1, 1)
-    identity = np.broadcast_to(np.array(rotations.IDENTITY, dtype=float), (T, 4))
-    root_pos = motion.root_pos.copy()
-    root_pos[:, up] += w * (root_pos[0, up] - root_pos[-1, up])
-    world_fix = rotations.multiply(motion.root_rot[0], rotations.conjugate(motion.root_rot[-1]))
-    root_rot = rotations.multiply(rotations.slerp(identity, np.broadcast_to(world_fix, (T, 4)), w), motion.root_rot)
-    pose = motion.pose.copy()
-    quaternions = set()
-    for sl in sk.quaternion_slices:
-        local_fix = rotations.multiply(rotations.conjugate(pose[-1, sl]), pose[0, sl])
-        pose[:, sl] = rotations.multiply(pose[:, sl], rotations.slerp(identity, np.broadcast_to(local_fix, (T, 4)), w))
-        quaternions |= set(range(sl.start, sl.stop))
-    for i in sorted(set(range(sk.pose_size)) - quaternions):
-        pose[:, i] += w * (pose[0, i] - pose[-1, i])
-    return replace(motion, root_pos=root_pos, root_rot=rotations.normalize(root_rot), pose=pose, loop="wrap")
 
 
 def prepare_reference(

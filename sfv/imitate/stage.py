@@ -148,9 +148,10 @@ def ground_truth(params: Params, clip: str, reference: str) -> tuple[Motion, flo
     entry = params.clips[clip]
     if not entry.is_mocap:
         return None
-    mocap = clip_truth(entry)[0]  # the mocap, or on a known scene the mocap made to drop off its platform
-    if reference == "mocap":
-        return mocap, 0.0
+    if reference == "mocap":  # the oracle tracks the mocap itself: one cycle, as the file has it
+        return clip_truth(entry.model_copy(update={"cycles": 1}))[0], 0.0
+    mocap = clip_truth(entry)[0]  # the mocap (its cycles played in a row), or on a known scene the mocap made to
+    # drop off its platform
     return mocap, (entry.frames[0] + params.imitate.clips[clip].frames[0]) / entry.fps
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sfv import paths
-from sfv.motion import Motion, load_motion
+from sfv.motion import Motion, load_motion, repeat_cycles
 
 #: an ankle higher than this above its lowest height in the clip is off the ground (it rises ~6 cm when the heel
 #: lifts while the toes still push off)
@@ -99,8 +99,16 @@ def platform_drop(motion: Motion, height: float, edge_margin: float, clip: str =
 
 def clip_truth(entry, root: Path = Path(".")) -> tuple[Motion, Platform | None]:
     """A rendered clip's true motion (`entry` a config.ClipParams), at the mocap's rate, and its platform (None:
-    flat floor): what the render stage films and the later stages are measured against."""
+    flat floor): what the render stage films and the later stages are measured against; a looping mocap played
+    `entry.cycles` times in a row."""
     motion = load_motion(paths.mocap_motion(entry.mocap, root))
+    if entry.cycles > 1:
+        if motion.loop != "wrap":
+            raise ValueError(
+                f"cycles: {entry.cycles}, but the mocap {entry.mocap!r} does not loop (loop: {motion.loop}): it has "
+                "no cycle to play again; set cycles: 1 for this clip"
+            )
+        motion = repeat_cycles(motion, entry.cycles)
     if entry.scene.platform <= 0:
         return motion, None
     return platform_drop(motion, entry.scene.platform, entry.scene.edge_margin, entry.mocap)

@@ -155,6 +155,12 @@ class ClipParams(Section):
         None, ge=64, le=3840, multiple_of=2, description="rendered clips: the video's height, overrides render.height"
     )
     scene: SceneTruth = Field(SceneTruth(), description="rendered clips: a known scene under the motion")
+    cycles: int = Field(
+        1,
+        ge=1,
+        description="rendered clips: a looping mocap played this many times in a row, as a video of several "
+        "strides shows it (imitate.clips.<clip>.frames can then take a middle cycle, with strides on both sides)",
+    )
 
     @property
     def is_mocap(self) -> bool:
@@ -200,9 +206,10 @@ class ClipParams(Section):
             or self.width is not None
             or self.height is not None
             or self.scene != SceneTruth()
+            or self.cycles != 1
         ):
             raise ValueError(
-                "camera, body, width, height and scene only apply to clips rendered from mocap (source "
+                "camera, body, width, height, scene and cycles only apply to clips rendered from mocap (source "
                 "`mocap:<name>`); a real video has its own camera, size and person: remove them from "
                 "this entry"
             )
