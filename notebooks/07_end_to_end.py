@@ -109,9 +109,10 @@ print(json.dumps(rows, indent=1))
 # flight. Here every rendered clip's reference is made both ways, with the imitation stage's own code, and each
 # is measured against its truth: the body error (the measure above), MPJPE (root-aligned, one rotation for the
 # clip), how fast its feet slide where the truth's are planted, how deep it goes under the floor, its flight
-# time against the truth's, and how long the PD controller alone (zero action) holds the character on it, a
-# first sign of whether physics can follow it at all. The means are over the skills (the first clip rendered
-# from each mocap); the camera variants are listed too.
+# time against the truth's, how often its centre of mass asks the ground for what it cannot give (a sideways push
+# beyond friction, or a pull; the truth's own share beside it), and how long the PD controller alone (zero action)
+# holds the character on it, a first sign of whether physics can follow it at all. The means are over the skills
+# (the first clip rendered from each mocap); the camera variants are listed too.
 
 # %%
 rendered, _ = reference_quality.rendered_clips(params)

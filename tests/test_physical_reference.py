@@ -144,6 +144,15 @@ def test_a_reference_measured_against_itself_is_perfect_and_a_spoiled_one_is_not
     assert abs(spoiled["body_error_cm"] - same["body_error_cm"]) < 0.05  # bodies are measured from their root
     assert spoiled["skate_cm_s"] > same["skate_cm_s"] + 20
     assert spoiled["penetration_cm"] > same["penetration_cm"] + 2.0
+    # the mocap's own centre of mass asks the ground for little it cannot give; a 5 cm sway at 3 Hz (18 m/s^2
+    # sideways, twice what friction 0.9 gives) is beyond it at most frames
+    assert same["outside_cone"] == same["truth_outside_cone"] <= 0.1
+    assert spoiled["outside_cone"] > 0.5 and spoiled["truth_outside_cone"] == same["truth_outside_cone"]
+    bob = np.zeros_like(walk.root_pos)
+    bob[:, 1] = 0.05 * np.sin(2 * np.pi * 4 * t)  # 32 m/s^2 up and down: pulled towards the floor faster than g
+    standing = np.ones(walk.n_frames, dtype=bool)
+    assert quality.outside_friction_cone(replace(walk, root_pos=walk.root_pos + bob), standing, friction=10.0) > 0.3
+    assert quality.outside_friction_cone(walk, ~standing, friction=0.9) == 0.0  # nothing stands: nothing to ask
     rows = [{"clip": c, "reference": k, **same} for c in ("walk", "walk_portrait") for k in ("a", "b")]
     rows[0]["body_error_cm"] = 10.0
     means = quality.summary(rows, ["walk"])

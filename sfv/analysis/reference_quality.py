@@ -44,14 +44,47 @@ def penetration(motion: Motion, foot_height: float) -> float:
     return float(np.maximum(depth.max(axis=1), 0.0).mean())
 
 
+def outside_friction_cone(motion: Motion, standing: np.ndarray, friction: float) -> float:
+    """The fraction of the frames where something stands (`standing`, T) at which the centre of mass accelerates in
+    a way the ground cannot cause: sideways more than `friction` times its push, or downwards faster than gravity (the
+    ground pushes, it never pulls). A person's own motion stays inside; depth jitter of a reconstruction does not.
+    Accelerations are second differences over the frames, so a real impact (a landing at 30 fps) can count too."""
+    import torch
+
+    from sfv.imitate.physical import GRAVITY
+    from sfv.kinematics import centre_of_mass
+
+    pos, rot = motion.body_positions()
+    com = centre_of_mass(motion.skeleton, torch.as_tensor(pos), torch.as_tensor(rot)).numpy()
+    up = "xyz".index(motion.skeleton.up_axis)
+    accel = np.diff(com, 2, axis=0) * motion.fps**2
+    push = GRAVITY + accel[:, up]
+    sideways = np.linalg.norm(np.delete(accel, up, axis=1), axis=1)
+    outside = (sideways > friction * np.maximum(push, 0.0)) | (push < 0.0)
+    inner = standing[1:-1]
+    return float(outside[inner].mean()) if inner.any() else 0.0
+
+
+def _standing(motion: Motion, planted: np.ndarray, allowed: list[str]) -> np.ndarray:
+    """Frames (T,) where a contact body is planted and the body is not in a flight."""
+    from sfv.imitate.physical import airborne, flights
+
+    standing = planted.any(axis=1)
+    for a, b in flights(airborne(motion, planted, allowed=allowed)):
+        standing[a:b] = False
+    return standing
+
+
 def measure(reference: Motion, truth: Motion, offset: float, params, allowed: list[str]) -> dict:
     """One reference against the truth (the mocap from `offset` seconds on, at the reference's frames): body error
     and MPJPE, foot skate where the truth's feet are planted, penetration, flight time (its own and the truth's),
-    and how long the PD controller alone (zero action) holds the character on it."""
+    how often its centre of mass asks the ground for what the ground cannot give (`outside_friction_cone`; the
+    truth's own figure beside it), and how long the PD controller alone (zero action) holds the character on it."""
     from sfv.analysis.fidelity import fidelity, motion_states
     from sfv.imitate.evaluate import rollout
     from sfv.imitate.physical import airborne, contact_phases, flights
     from sfv.imitate.reference_clip import standing_foot_height
+    from sfv.imitate.terrain import read_terrain
     from sfv.reconstruct.evaluate import mpjpe
 
     foot = standing_foot_height(reference.skeleton)
@@ -63,6 +96,7 @@ def measure(reference: Motion, truth: Motion, offset: float, params, allowed: li
     cfg = params.imitate
     env = cfg.env.model_copy(update={"ground_contacts": list(allowed)})
     pd = rollout(None, reference, env, cfg.reward, seconds=min(reference.duration, cfg.evaluation.seconds))
+    friction = read_terrain(cfg.env.terrain).friction
     n_feet = len(reference.skeleton.settings["feet"])
     return {
         "body_error_cm": round(100 * fit["body_error_m"], 2),
@@ -74,6 +108,10 @@ def measure(reference: Motion, truth: Motion, offset: float, params, allowed: li
         ),
         "truth_flight_s": round(
             sum(b - a for a, b in flights(airborne(truth_frames, truth_planted, allowed=allowed))) / reference.fps, 3
+        ),
+        "outside_cone": round(outside_friction_cone(reference, _standing(reference, planted, allowed), friction), 2),
+        "truth_outside_cone": round(
+            outside_friction_cone(truth_frames, _standing(truth_frames, truth_planted, allowed), friction), 2
         ),
         "pd_only_s": round(float(pd["survived_seconds"]), 2),
     }
@@ -122,6 +160,6 @@ def summary(rows: list[dict], clips: list[str]) -> dict:
         picked = [r for r in rows if r["reference"] == kind and r["clip"] in clips]
         out[kind] = {
             k: round(float(np.mean([r[k] for r in picked])), 2)
-            for k in ("body_error_cm", "mpjpe_mm", "skate_cm_s", "penetration_cm", "pd_only_s")
+            for k in ("body_error_cm", "mpjpe_mm", "skate_cm_s", "penetration_cm", "outside_cone", "pd_only_s")
         } | {"clips": len(picked)}
     return out

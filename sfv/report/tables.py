@@ -243,6 +243,8 @@ REFERENCE_COLUMNS = (
     Column("penetration_cm", "penetration (cm)", 2),
     Column("flight_s", "flight (s)", 2),
     Column("truth_flight_s", "the truth's flight (s)", 2),
+    Column("outside_cone", "beyond the ground's push (share of standing frames)", 2),
+    Column("truth_outside_cone", "the truth's share", 2),
     Column("pd_only_s", "PD alone holds it (s)", 2),
 )
 
