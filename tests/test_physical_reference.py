@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from sfv.analysis import reference_quality as quality
-from sfv.imitate.physical import GRAVITY, airborne, contact_phases, flights, make_physical
+from sfv.imitate.physical import GRAVITY, airborne, contact_phases, falls, flights, make_physical
 from sfv.imitate.reference_clip import standing_foot_height
 from sfv.mocap import load_mocap
 from sfv.settings.imitate import PhysicalReference
@@ -85,6 +85,30 @@ def test_a_flight_follows_gravity():
     assert np.abs(accel(physical) + GRAVITY).mean() < 0.5 * np.abs(accel(spoiled) + GRAVITY).mean()
     peak = lambda m: _com_height(m)[a:b].max()  # noqa: E731
     assert abs(peak(physical) - peak(jump)) < abs(peak(spoiled) - peak(jump))
+
+
+def test_feet_lifted_while_the_body_does_not_fall_are_no_flight(walk):
+    """A person standing still who lifts both feet off the ground without the body falling (knees bent, the root
+    held: what a reconstruction shows where the contact test misses a foot standing higher than `contact_height`)
+    gets no ballistic arc, which would throw the body down and up again; with the check off (`flight_fall` 0) it
+    does."""
+    foot = standing_foot_height(walk.skeleton)
+    f = int(np.flatnonzero(contact_phases(walk, foot).all(axis=1))[0])  # both feet down
+    n, sk = 45, walk.skeleton
+    bend = np.convolve(np.r_[np.zeros(15), np.ones(15), np.zeros(15)], np.ones(3) / 3, mode="same")
+    pose = np.repeat(walk.pose[f : f + 1], n, axis=0)
+    for knee in ("right_knee", "left_knee"):
+        pose[:, sk.dof_slices[knee]] -= 1.4 * bend[:, None]
+    held = lambda a: np.repeat(a[f : f + 1], n, axis=0)  # noqa: E731
+    still = replace(walk, root_pos=held(walk.root_pos), root_rot=held(walk.root_rot), pose=pose, loop="none")
+    (span,) = flights(airborne(still, contact_phases(still, foot)))  # no foot planted while the knees are bent
+    assert not falls(still, span, PhysicalReference().flight_fall)
+    physical, report = make_physical(still, foot)
+    assert report["flights"] == []
+    assert abs(_com_height(physical) - _com_height(still)).max() < 0.03
+    thrown, report_off = make_physical(still, foot, PhysicalReference(flight_fall=0))
+    assert report_off["flights"] == [list(span)]
+    assert abs(_com_height(thrown) - _com_height(still)).max() > 0.05
 
 
 def test_a_roll_on_its_back_is_no_flight_and_a_cartwheel_stands_on_its_hands():

@@ -1,7 +1,8 @@
 """A reference made physically consistent, between the reconstruction and the imitation: what physics knows and a
 monocular video cannot show.
 
-From the reconstruction's feet (low and slow: `contact_phases`), each foot's planted phases. Then one optimisation
+From the reconstruction's feet (low and slow: `contact_phases`), each foot's planted phases; a run of frames with
+nothing planted is a flight only where the body falls (`falls`). Then one optimisation
 over the whole clip (the reconstruction's variables: root position and rotation, every joint's rotation), staying as
 close as it can to the reconstructed bodies while
 - a planted foot stays put (no skating) at its standing height (no sinking, no floating);
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 
 from sfv.imitate.contacts import contact_bodies, runs_of
-from sfv.kinematics import chain
+from sfv.kinematics import centre_of_mass, chain
 from sfv.motion import Motion
 from sfv.reconstruct.contact import steady_speed
 from sfv.settings.imitate import PhysicalReference
@@ -134,6 +135,20 @@ def flights(air: np.ndarray, min_frames: int = 4) -> list[tuple[int, int]]:
     return [(a, b) for a, b in runs_of(air) if a > 0 and b < len(air) and b - a >= min_frames]
 
 
+def falls(motion: Motion, span: tuple[int, int], share: float) -> bool:
+    """Whether the motion's centre of mass comes down over `span` ([start, end) with nothing planted, and the frames
+    either side): a parabola fitted to its height accelerates downwards by at least `share` of gravity. A body in
+    flight falls at g, and a reconstruction, however its depth errs, shows a real jump rising and falling; a run
+    where the body does not fall is a plant the contact test missed (a foot standing or skating higher than
+    `contact_height`), and a ballistic arc there would throw the body down and up again."""
+    a, b = span
+    pos, rot = motion.body_positions()
+    up = "xyz".index(motion.skeleton.up_axis)
+    com = centre_of_mass(motion.skeleton, torch.as_tensor(pos[a - 1 : b + 1]), torch.as_tensor(rot[a - 1 : b + 1]))
+    t = np.arange(b - a + 2) / motion.fps
+    return 2.0 * np.polyfit(t, com.numpy()[:, up], 2)[0] <= -share * GRAVITY
+
+
 def make_physical(
     motion: Motion,
     foot_height: float,
@@ -162,7 +177,11 @@ def make_physical(
         # makes it look too fast to be planted (a push-off from a wall top is not ballistic yet)
         height = motion.body_positions()[0][:, feet, up] - ground[:, feet] - rest
         air &= ~(height < ON_ITS_LEVEL_M).any(axis=1)
-    air = flights(air, settings.min_flight_frames)
+    air = [
+        span
+        for span in flights(air, settings.min_flight_frames)
+        if not settings.flight_fall or falls(motion, span, settings.flight_fall)
+    ]
     others = [i for i in range(len(sk.bodies)) if i not in feet]
     # a contact body rests at its rest height over the ground under it (the bodies move by centimetres here, so the
     # ground under each stays the one under its reconstructed place)

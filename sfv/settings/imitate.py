@@ -314,6 +314,12 @@ class PhysicalReference(Section):
     min_contact_frames: int = Field(3, ge=1, description="shorter planted runs are passing touches, not plants")
     max_gap_frames: int = Field(2, ge=0, description="a planted run broken for at most this many frames is one plant")
     min_flight_frames: int = Field(4, ge=1, description="shorter runs with no foot planted get no ballistic arc")
+    flight_fall: float = Field(
+        0.25,
+        ge=0,
+        description="share of g the centre of mass must fall at over a run with nothing planted for it to be a flight "
+        "(else a plant the contact test missed: no ballistic arc); 0: every such run is a flight",
+    )
     plant_weight: float = Field(100.0, ge=0, description="a planted foot's horizontal spread within its phase (/m^2)")
     height_weight: float = Field(100.0, ge=0, description="a planted foot's height off its standing height (/m^2)")
     floor_weight: float = Field(1000.0, ge=0, description="a body under the floor (/m^2)")
