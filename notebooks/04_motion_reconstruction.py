@@ -98,6 +98,12 @@ print(f"clip {clip!r}: {len(poses['detected'])} frames at {fps:g} fps, {int(pose
 # rendered clips the torso alone is far off the true up (people lean into a jump or a kick); each step brings
 # it closer (the `up_error_deg` of the metrics below, and notebook 05's table).
 #
+# **A camera not held level.** A clip whose entry says `roll_from: scene` was filmed by a camera turned about its
+# axis (a lab camera mounted at a slant, a phone held askew). Walls, door frames and posts are vertical: the
+# direction their edges lean together gives the roll (`sfv/reconstruct/scene_roll.py`), the candidate nearest the
+# person's torso where the scene has several, and the level camera above is built in the camera turned back by it.
+# Left level, such a clip's reference leans sideways by the whole roll, and physics then tips the character over.
+#
 # **Outlier poses.** The estimator sometimes flips a whole 3D pose for a few frames (seen on the rendered
 # roll and cartwheel, for a few frames at ordinary confidence). The body then turns more than
 # `outlier_turn` degrees from one frame to the next, and back within `outlier_seconds`, which no
@@ -120,8 +126,13 @@ if cfg.camera_motion:
             person_boxes(poses["keypoints_2d"], poses["detected"]),
             progress=bar.update,
         )
-targets = prepare(poses, skeleton, cfg, background=background)
+scene_frames = None
+if entry.roll_from == "scene":
+    scene_frames = lambda: read_frames(paths.clip_video(clip, entry.source), first, poses["meta"]["end"])  # noqa: E731
+targets = prepare(poses, skeleton, cfg, background=background, scene_frames=scene_frames)
 cam = targets.camera
+if cam.roll_deg:
+    print(f"camera roll read from the scene: {cam.roll_deg:.1f} deg (positive: up leans to the image's right)")
 print(
     f"estimated camera: f = {cam.camera.K[0, 0]:.0f} px ({cam.vertical_fov:.1f} deg), body "
     f"{np.nanmedian(cam.translation[:, 2]):.2f} m away (median); initial 2D error "
@@ -167,6 +178,8 @@ if targets.camera.lens.estimate is not None:
 with tqdm(total=2 * (cfg.ik_iterations + cfg.iterations), desc=f"reconstruct {clip}", unit="step") as bar:
     motion, ik_phase, curve, ik = evaluate.fit_clip(init, targets, cfg, progress=bar.update, seed=seed)
 metrics = evaluate.clip_metrics(motion, ik, targets, curve, cfg, truth)
+if cam.roll_deg:
+    metrics["camera_roll_deg"] = round(float(cam.roll_deg), 1)
 for k, v in metrics.items():
     print(f"{k:26s} {v}")
 display(Image(save_figure(figures.loss_curve(curve, cfg.ik_iterations, cfg.optimizer), plot_dir / "loss.png")))

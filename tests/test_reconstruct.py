@@ -348,7 +348,7 @@ def test_the_sweep_is_an_angle_the_same_on_any_image_size():
     assert np.isclose(sweeps[0], sweeps[1]) and np.isclose(sweeps[0], 18.0, atol=0.01)  # 5th to 95th percentile
 
 
-def _synthetic_poses(humanoid, elevation=10.0, clip="walk"):
+def _synthetic_poses(humanoid, elevation=10.0, clip="walk", roll=0.0):
     """BlazePose-like arrays for the walk mocap filmed by a known camera: the humanoid's joints placed at
     the landmarks its keypoint map reads (the other body landmarks at the nearest joint)."""
     from sfv.camera import orbit_camera
@@ -357,7 +357,7 @@ def _synthetic_poses(humanoid, elevation=10.0, clip="walk"):
 
     m = load_mocap(clip)
     pos = m.body_positions()[0] @ np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]).T  # z-up world
-    cam = orbit_camera(pos[:, 1].mean(0), 4.0, elevation, -60, 640, 480, 45)
+    cam = orbit_camera(pos[:, 1].mean(0), 4.0, elevation, -60, 640, 480, 45, roll_deg=roll)
     landmark = {}
     for joint, names in body_map(humanoid).landmarks:
         if len(names) == 1:
@@ -444,6 +444,64 @@ def test_level_camera_finds_up_where_the_torso_leans(humanoid, clip):
         assert feet == level
     else:
         assert level < torso and feet < 2.0 < level
+
+
+def _room(cam, frames: int) -> list[np.ndarray]:
+    """`frames` grey images of a room as `cam` (a z-up world's camera) sees it: the vertical edges of door frames and
+    posts on three walls around the origin, and the horizontal edges along the floor."""
+    import cv2
+
+    img = np.full((cam.height, cam.width, 3), 90, np.uint8)
+    edges = []
+    for x in np.linspace(-4.0, 4.0, 9):
+        edges.append(([x, -4.0, 0.0], [x, -4.0, 2.5]))  # the back wall's posts
+        edges.append(([x, 4.0, 0.0], [x, 4.0, 2.5]))
+        edges.append(([x, -4.0, 0.0], [x, 4.0, 0.0]))  # the floor's boards, receding
+    for y in np.linspace(-3.0, 3.0, 7):
+        edges.append(([-4.0, y, 0.0], [-4.0, y, 2.5]))
+    for a, b in edges:
+        uv, depth = cam.project(np.array([a, b], float))
+        if (depth > 0.1).all():
+            cv2.line(img, tuple(int(v) for v in uv[0]), tuple(int(v) for v in uv[1]), (230, 230, 230), 2, cv2.LINE_AA)
+    return [img] * frames
+
+
+def test_scene_roll_from_the_vertical_edges_of_a_room():
+    """Posts seen by a camera turned 20 deg about its axis (and looking down 10 deg, so that they converge) lean
+    together: the strongest candidate is the camera's roll, and the floor's receding edges are not taken for it."""
+    from sfv.camera import orbit_camera
+    from sfv.reconstruct.scene_roll import roll_of, scene_candidates
+
+    cam = orbit_camera(np.array([0.0, 0.0, 1.0]), 3.0, 10.0, -60, 640, 480, 45, roll_deg=20.0)
+    found = scene_candidates(_room(cam, 3), cam.K, 3.0)
+    true_roll = roll_of(cam.R @ np.array([0.0, 0.0, 1.0]))
+    assert abs(true_roll - 20.0) < 1e-6
+    assert found and abs(found[0].roll_deg - true_roll) < 0.5, [(c.roll_deg, c.support) for c in found]
+
+
+def test_a_rolled_camera_levelled_by_the_scene(humanoid):
+    """The jump filmed by a camera turned 20 deg about its axis: taken as level, the world's up is about as far off
+    (the reference would lean sideways by as much); with the roll read from the room around it, the level
+    camera's up (pitched by the feet at rest) is within 2 deg again. A scene without edges is an error that names
+    the clip and the fix."""
+    from sfv.reconstruct.stage import ReconstructionInputError, prepare
+
+    m, pos, cam, poses = _synthetic_poses(humanoid, clip="jump", roll=20.0)
+    poses["meta"]["fps"] = m.fps
+    true_up = cam.R @ np.array([0.0, 0.0, 1.0])
+    angle = lambda t: np.degrees(np.arccos(np.clip(t.camera.camera.R[:, 1] @ true_up, -1, 1)))  # noqa: E731
+    settings = TargetSettings(vertical_fov=45)
+    level = prepare(poses, humanoid, settings)
+    rolled = prepare(poses, humanoid, settings, scene_frames=lambda: _room(cam, m.n_frames))
+    print(
+        f"up error: level camera {angle(level):.1f} deg, rolled by the scene ({rolled.camera.roll_deg:.1f}) "
+        f"{angle(rolled):.1f} deg"
+    )
+    assert level.camera.roll_deg == 0.0 and angle(level) > 15.0
+    assert abs(rolled.camera.roll_deg - 20.0) < 0.5 and angle(rolled) < 2.0
+    blank = [np.full((480, 640, 3), 90, np.uint8)] * m.n_frames
+    with pytest.raises(ReconstructionInputError, match="clip 'jump': roll_from: scene, but no direction"):
+        prepare(poses, humanoid, settings, scene_frames=lambda: blank)
 
 
 def test_prepare_refuses_unusable_poses(humanoid):

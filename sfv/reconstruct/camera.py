@@ -10,9 +10,11 @@ orthographic limit), so it comes from an assumed field of view, as SFV assumed o
 The world frame: up is the person's median torso direction (hips to shoulders) in the camera frame,
 with the camera taken as level (no roll: the image's x axis is horizontal) unless told otherwise, and
 its pitch refined so that feet at rest share one height; the ground lies under the lowest ankles of the
-clip. Positions come out in the humanoid's y-up world. Measured on the nine rendered clips, the torso
-alone is 5-33 degrees off the true up (people lean into a jump, a kick, a roll); its pitch alone, with
-the camera level, 0-8 degrees; re-pitched by the feet at rest, 0-7.8 (under 2.5 on four clips).
+clip (where a clip's entry says `roll_from: scene`, the camera is level once turned back by the roll that the
+scene's vertical edges show: `sfv.reconstruct.scene_roll`). Positions come out in the humanoid's y-up world.
+Measured on the nine rendered clips, the torso alone is 5-33 degrees off the true up (people lean into a jump, a
+kick, a roll); its pitch alone, with the camera level, 0-8 degrees; re-pitched by the feet at rest, 0-7.8 (under
+2.5 on four clips).
 """
 
 from __future__ import annotations
@@ -64,6 +66,7 @@ class ClipCamera:
     # (missing frames interpolated); pixel errors times this mean the same on any camera
     motion: CameraMotion | None = None  # the camera's turn per frame as read from the background (None: not looked
     # for); followed where it turned more than the threshold (`motion.moving`)
+    roll_deg: float = 0.0  # the roll about the optical axis the level camera was taken with (0: none)
 
     @property
     def rotations(self) -> np.ndarray | None:
@@ -164,6 +167,13 @@ def still_feet_pitch(
     return best_up
 
 
+def _unroll(roll_deg: float) -> np.ndarray:
+    """(3, 3) the turn about the optical axis that takes a camera rolled by `roll_deg` to a level one: the world's up
+    (sin r, -cos r, 0) there becomes (0, -1, 0)."""
+    c, s = np.cos(np.radians(roll_deg)), np.sin(np.radians(roll_deg))
+    return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
 def estimate_camera(
     keypoints_2d: np.ndarray,
     keypoints_3d: np.ndarray,
@@ -176,11 +186,14 @@ def estimate_camera(
     still_foot_speed: float = 0.5,
     ray_aligned: bool = True,
     motion: CameraMotion | None = None,
+    roll_deg: float = 0.0,
 ) -> ClipCamera:
     """Camera, per-frame body translation and world-frame joints from a clip's BlazePose output. With
     `level`, the camera has no roll (up has no image-x component), as a camera on a tripod or held upright,
     and with `still_foot_speed` > 0 its pitch comes from the feet at rest (`still_feet_pitch`) where they
-    tell it. `ray_aligned`: see `place_body`. `motion`: the camera's turn read from the background
+    tell it; `roll_deg` turns that level about the optical axis, for a camera known to be rolled by so much
+    (`sfv.reconstruct.scene_roll`; positive: the world's up leans to the image's right). `ray_aligned`: see
+    `place_body`. `motion`: the camera's turn read from the background
     (`sfv.reconstruct.camera_motion`); where it turned, the world is built in the first frame's camera,
     and `translation` stays in each frame's own. `bodies`: the character's keypoint map (the joints placed, and its
     foot height, which puts the ground under the ankles)."""
@@ -203,13 +216,20 @@ def estimate_camera(
     ankle_index = [bodies.role(("left_ankle",)), bodies.role(("right_ankle",))]
     torso = cam_joints[detected, bodies.role(MID_SHOULDER)] - cam_joints[detected, bodies.role(MID_HIP)]
     torso /= np.linalg.norm(torso, axis=1, keepdims=True)
+    unroll = _unroll(roll_deg) if level and roll_deg else None  # camera -> a level camera's coordinates
+    if unroll is not None:
+        torso = torso @ unroll.T
     up = np.median(torso, axis=0)
     if level:
         up[0] = 0.0
     up /= np.linalg.norm(up)
     if level and still_foot_speed > 0:
         ankles = cam_joints[:, ankle_index]
+        if unroll is not None:
+            ankles = ankles @ unroll.T
         up = still_feet_pitch(np.nan_to_num(ankles), detected, fps, up, still_foot_speed)
+    if unroll is not None:
+        up = unroll.T @ up
     # world axes: y = up, x = the camera's x made horizontal, z completes a right-handed frame
     x = np.array([1.0, 0.0, 0.0]) - up * up[0]
     x /= np.linalg.norm(x)
@@ -234,4 +254,5 @@ def estimate_camera(
         reprojection_error=err,
         metres_per_pixel=depth / K[1, 1],
         motion=motion,
+        roll_deg=roll_deg if level else 0.0,
     )

@@ -8,6 +8,7 @@ against the source mocap on rendered clips.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -55,10 +56,13 @@ def prepare(
     settings: TargetSettings = TargetSettings(),
     min_frames: int = 3,
     background: list | None = None,
+    scene_frames: Callable[[], Iterable[np.ndarray]] | None = None,
 ) -> Targets:
     """World targets and weights from a poses file (a `sfv.pose.poses_file.load_poses` dict). `background`: the
     clip's background points tracked from frame to frame (`sfv.reconstruct.camera_motion.track_background`), which
-    tell a camera that turns as it films (with `settings.camera_motion`)."""
+    tell a camera that turns as it films (with `settings.camera_motion`). `scene_frames`: the clip's frames (RGB,
+    those of the poses), for a camera not held level: its roll is read from the scene's vertical edges
+    (`sfv.reconstruct.scene_roll`), and the world is built level in the camera turned back by it."""
     detected = poses["detected"].astype(bool)
     clip = poses["meta"].get("clip", "?")
     if skeleton.up_axis != "y":
@@ -100,19 +104,17 @@ def prepare(
                 f"poses have {len(detected)}; re-run the reconstruction on the same frames"
             )
         turning = camera_motion(background, lens.K, settings.camera_turn_min)
-    cam = estimate_camera(
-        poses["keypoints_2d"],
-        poses["keypoints_3d"],
-        poses["confidence"],
-        detected,
-        lens,
-        bodies,
-        level=settings.level_camera,
+    camera_args = (poses["keypoints_2d"], poses["keypoints_3d"], poses["confidence"], detected, lens, bodies)
+    camera_settings = dict(
         fps=float(meta.get("fps", 30.0)),
         still_foot_speed=settings.still_foot_speed,
         ray_aligned=settings.ray_aligned,
         motion=turning,
     )
+    cam = estimate_camera(*camera_args, level=settings.level_camera, **camera_settings)
+    if scene_frames is not None:
+        roll = _scene_roll(clip, scene_frames, cam, poses, detected, bodies, turning)
+        cam = estimate_camera(*camera_args, level=True, roll_deg=roll, **camera_settings)
     conf = bodies.confidence(poses["confidence"], detected)
     weight = np.zeros(len(detected))
     weight[detected] = frame_weights(cam.reprojection_error_m[detected], settings.e_max)
@@ -130,6 +132,35 @@ def prepare(
         outliers=outliers,
         start=_interpolate_missing(cam.world_joints, detected & ~outliers),
     )
+
+
+def _scene_roll(clip, scene_frames, cam: ClipCamera, poses: dict, detected, bodies: BodyMap, turning) -> float:
+    """Degrees: the camera's roll as the scene's vertical edges show it, the candidate nearest the person's median
+    torso's (`sfv.reconstruct.scene_roll.pick_roll`); an error naming the clip where the scene cannot tell it. Only
+    the roll is taken: the edges' pitch depends on the lens, which a clip rarely tells (on both real clips, with the
+    assumed field of view, up from the edges alone held the reference worse under PD than the feet's pitch)."""
+    from sfv.reconstruct.scene_roll import pick_roll, roll_of, scene_candidates
+
+    if turning is not None and turning.moving:
+        raise ReconstructionInputError(
+            f"clip {clip!r}: roll_from: scene reads the roll of a camera that stays put, and this one turns as it "
+            "films; remove `roll_from` from its entry in params.yaml"
+        )
+    torso = cam.camera_joints[detected, bodies.role(MID_SHOULDER)] - cam.camera_joints[detected, bodies.role(MID_HIP)]
+    torso_roll = roll_of(np.median(torso / np.linalg.norm(torso, axis=1, keepdims=True), axis=0))
+    candidates = scene_candidates(
+        scene_frames(), cam.lens.K, float(poses["meta"].get("fps", 30.0)), poses["keypoints_2d"], detected
+    )
+    chosen = pick_roll(candidates, torso_roll)
+    if chosen is None:
+        found = ", ".join(f"{c.roll_deg:.1f} deg ({c.support:.2f})" for c in candidates) or "none"
+        raise ReconstructionInputError(
+            f"clip {clip!r}: roll_from: scene, but no direction of the scene's vertical edges is both well supported "
+            f"(0.3 image heights of edges per frame) and within 30 deg of the person's torso ({torso_roll:.1f} deg); "
+            f"candidates (roll, support): {found}. Film walls, door frames or posts in view, or remove `roll_from` "
+            "from its entry in params.yaml (the camera is then taken as level)"
+        )
+    return chosen.roll_deg
 
 
 def body_frames(joints: np.ndarray, bodies: BodyMap) -> np.ndarray:

@@ -3,7 +3,7 @@ entries (a video or a mocap, with a rendered clip's camera and body) and the see
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import (
     BaseModel,
@@ -155,6 +155,12 @@ class ClipParams(Section):
         None, ge=64, le=3840, multiple_of=2, description="rendered clips: the video's height, overrides render.height"
     )
     scene: SceneTruth = Field(SceneTruth(), description="rendered clips: a known scene under the motion")
+    roll_from: Optional[Literal["scene"]] = Field(
+        None,
+        description="the camera's roll about its axis: null = none (reconstruct.level_camera); `scene` = read from the "
+        "vertical edges of walls, door frames and posts in view (sfv/reconstruct/scene_roll.py), for a camera that "
+        "was not held level",
+    )
     cycles: int = Field(
         1,
         ge=1,
