@@ -188,6 +188,14 @@ def look_at(
     return R, -R @ eye
 
 
+def roll_matrix(roll_deg: float) -> np.ndarray:
+    """(3, 3) the turn about the optical axis (camera z) that rolls a level camera by `roll_deg`, in camera
+    coordinates (positive: the world's up (0, -1, 0) leans to the image's right, to (sin r, -cos r, 0)); its
+    transpose levels a camera rolled by that much."""
+    c, s = np.cos(np.radians(roll_deg)), np.sin(np.radians(roll_deg))
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
 def orbit_camera(
     target: np.ndarray,
     distance: float,
@@ -210,7 +218,6 @@ def orbit_camera(
     offset = distance * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
     R, t = look_at(np.asarray(target) + offset, target)
     if roll_deg:
-        c, s = np.cos(np.radians(roll_deg)), np.sin(np.radians(roll_deg))
-        turn = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])  # about the optical axis (camera z)
+        turn = roll_matrix(roll_deg)
         R, t = turn @ R, turn @ t
     return Camera(K=intrinsics(width, height, vertical_fov_deg), R=R, t=t, width=width, height=height)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sfv.camera import Camera, FrameCameras, intrinsics, perspective
+from sfv.camera import Camera, FrameCameras, intrinsics, perspective, roll_matrix
 from sfv.keypoints import MID_HIP, MID_SHOULDER, BodyMap
 from sfv.reconstruct.contact import steady_speed
 
@@ -167,13 +167,6 @@ def still_feet_pitch(
     return best_up
 
 
-def _unroll(roll_deg: float) -> np.ndarray:
-    """(3, 3) the turn about the optical axis that takes a camera rolled by `roll_deg` to a level one: the world's up
-    (sin r, -cos r, 0) there becomes (0, -1, 0)."""
-    c, s = np.cos(np.radians(roll_deg)), np.sin(np.radians(roll_deg))
-    return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
-
-
 def estimate_camera(
     keypoints_2d: np.ndarray,
     keypoints_3d: np.ndarray,
@@ -216,7 +209,7 @@ def estimate_camera(
     ankle_index = [bodies.role(("left_ankle",)), bodies.role(("right_ankle",))]
     torso = cam_joints[detected, bodies.role(MID_SHOULDER)] - cam_joints[detected, bodies.role(MID_HIP)]
     torso /= np.linalg.norm(torso, axis=1, keepdims=True)
-    unroll = _unroll(roll_deg) if level and roll_deg else None  # camera -> a level camera's coordinates
+    unroll = roll_matrix(roll_deg).T if level and roll_deg else None  # camera -> a level camera's coordinates
     if unroll is not None:
         torso = torso @ unroll.T
     up = np.median(torso, axis=0)
