@@ -8,6 +8,7 @@ import pytest
 
 from sfv.config import ParamsError, load_params
 from sfv.notebook import notebook_parameters
+from sfv.settings.imitate import PhysicalOverride
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -258,6 +259,32 @@ def test_a_clips_ground_contacts_join_the_envs_for_that_clip_only():
     assert imitate.for_clip("walk").env.ground_contacts == ["left_wrist"]
     assert imitate.for_clip("backflip").env.ground_contacts == ["left_wrist"]  # no imitate.clips entry
     assert params.imitate.for_clip("cartwheel").env.ground_contacts == ["right_wrist", "left_wrist"]
+
+
+def test_a_clips_physical_settings_override_imitate_physical_for_that_clip_only(tmp_path):
+    """A clip's `physical` entry changes the keys it gives, for that clip; the others follow imitate.physical (a
+    change there still reaches the clip), and a misspelt key gets the section's own help."""
+    import yaml
+
+    params = load_params()
+    physical = params.imitate.physical.model_copy(update={"contact_height": 0.2})
+    clips = dict(params.imitate.clips)
+    clips["jump"] = clips["jump"].model_copy(update={"physical": PhysicalOverride(contacts="video")})
+    imitate = params.imitate.model_copy(update={"physical": physical, "clips": clips})
+    jump, walk = imitate.for_clip("jump").physical, imitate.for_clip("walk").physical
+    assert (jump.contacts, jump.contact_height) == ("video", 0.2)
+    assert (walk.contacts, walk.contact_height) == ("reconstruction", 0.2)
+    assert imitate.for_clip("backflip").physical == physical  # no imitate.clips entry
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["imitate"]["clips"]["walk"]["physical"] = {"contact_hieght": 0.1}
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ParamsError, match=r"unknown key 'imitate.clips.walk.physical.contact_hieght' — did you mean "):
+        load_params(path)
+    raw["imitate"]["clips"]["walk"]["physical"] = {"contacts": "image"}
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ParamsError, match=r"imitate.clips.walk.physical.contacts"):
+        load_params(path)
 
 
 def _selections(model) -> set[str]:

@@ -7,7 +7,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, field_validator, model_validator
 
-from sfv.settings.common import Section, named_file, selection
+from sfv.settings.common import Section, named_file, overrides_of, selection
 
 
 class HeightmapSettings(Section):
@@ -221,6 +221,49 @@ class EvaluationParams(Section):
     height: int = Field(384, ge=64, multiple_of=16, description="video height (pixels, multiple of 16)")
 
 
+class PhysicalReference(Section):
+    """How the reference is made physically consistent before training (sfv.imitate.physical): how contacts are
+    read, and how hard each physical term pulls against staying close to the reconstruction."""
+
+    enabled: bool = Field(
+        True,
+        description="make a video reference physically consistent: planted feet held, no body under the floor, "
+        "the centre of mass ballistic in flight (false: the reconstruction as it is, grounded and looped)",
+    )
+    contacts: Literal["reconstruction", "video"] = Field(
+        "reconstruction",
+        description="where the feet's planted phases are read: the reconstruction's feet (low and slow) or the "
+        "video's 2D keypoints (still in the image, for a fixed camera)",
+    )
+    contact_height: float = Field(
+        0.12, gt=0, description="metres above its standing height a foot may be and count as planted"
+    )
+    contact_speed: float = Field(1.0, gt=0, description="m/s: a low foot slower than this is planted")
+    image_speed: float = Field(
+        2.0, gt=0, description="contacts: video: torso lengths a second a planted foot may move in the image"
+    )
+    min_contact_frames: int = Field(3, ge=1, description="shorter planted runs are passing touches, not plants")
+    max_gap_frames: int = Field(2, ge=0, description="a planted run broken for at most this many frames is one plant")
+    min_flight_frames: int = Field(4, ge=1, description="shorter runs with no foot planted get no ballistic arc")
+    flight_fall: float = Field(
+        0.25,
+        ge=0,
+        description="share of g the centre of mass must fall at over a run with nothing planted for it to be a flight "
+        "(else a plant the contact test missed: no ballistic arc); 0: every such run is a flight",
+    )
+    plant_weight: float = Field(100.0, ge=0, description="a planted foot's horizontal spread within its phase (/m^2)")
+    height_weight: float = Field(100.0, ge=0, description="a planted foot's height off its standing height (/m^2)")
+    floor_weight: float = Field(1000.0, ge=0, description="a body under the floor (/m^2)")
+    flight_weight: float = Field(
+        1.0, ge=0, description="the centre of mass's departure from a ballistic arc in flight (/(m/s^2)^2)"
+    )
+    smoothness_weight: float = Field(1e-5, ge=0, description="the bodies' acceleration (/(m/s^2)^2)")
+    iterations: int = Field(300, ge=1, description="L-BFGS steps of the one optimisation over the clip")
+
+
+PhysicalOverride = overrides_of(PhysicalReference)
+
+
 class ImitateClip(Section):
     """How one clip's reconstructed motion becomes the reference its policy tracks (sfv.imitate.reference_clip)."""
 
@@ -240,6 +283,12 @@ class ImitateClip(Section):
         description="bodies besides the feet this skill puts on the ground (a "
         "cartwheel's wrists): touching with them does not end an episode; added to "
         "imitate.env.ground_contacts for this clip, from its video or its mocap",
+    )
+    physical: PhysicalOverride = Field(
+        PhysicalOverride(),
+        description="this clip's own settings of imitate.physical (the keys given; the others stay "
+        "imitate.physical's), for a video whose reference is made otherwise (contacts: video, where its "
+        "reconstruction is too jittery to tell a planted foot)",
     )
     scene: bool = Field(
         False,
@@ -290,46 +339,6 @@ class ReferenceChecks(Section):
     )
 
 
-class PhysicalReference(Section):
-    """How the reference is made physically consistent before training (sfv.imitate.physical): how contacts are
-    read, and how hard each physical term pulls against staying close to the reconstruction."""
-
-    enabled: bool = Field(
-        True,
-        description="make a video reference physically consistent: planted feet held, no body under the floor, "
-        "the centre of mass ballistic in flight (false: the reconstruction as it is, grounded and looped)",
-    )
-    contacts: Literal["reconstruction", "video"] = Field(
-        "reconstruction",
-        description="where the feet's planted phases are read: the reconstruction's feet (low and slow) or the "
-        "video's 2D keypoints (still in the image, for a fixed camera)",
-    )
-    contact_height: float = Field(
-        0.12, gt=0, description="metres above its standing height a foot may be and count as planted"
-    )
-    contact_speed: float = Field(1.0, gt=0, description="m/s: a low foot slower than this is planted")
-    image_speed: float = Field(
-        2.0, gt=0, description="contacts: video: torso lengths a second a planted foot may move in the image"
-    )
-    min_contact_frames: int = Field(3, ge=1, description="shorter planted runs are passing touches, not plants")
-    max_gap_frames: int = Field(2, ge=0, description="a planted run broken for at most this many frames is one plant")
-    min_flight_frames: int = Field(4, ge=1, description="shorter runs with no foot planted get no ballistic arc")
-    flight_fall: float = Field(
-        0.25,
-        ge=0,
-        description="share of g the centre of mass must fall at over a run with nothing planted for it to be a flight "
-        "(else a plant the contact test missed: no ballistic arc); 0: every such run is a flight",
-    )
-    plant_weight: float = Field(100.0, ge=0, description="a planted foot's horizontal spread within its phase (/m^2)")
-    height_weight: float = Field(100.0, ge=0, description="a planted foot's height off its standing height (/m^2)")
-    floor_weight: float = Field(1000.0, ge=0, description="a body under the floor (/m^2)")
-    flight_weight: float = Field(
-        1.0, ge=0, description="the centre of mass's departure from a ballistic arc in flight (/(m/s^2)^2)"
-    )
-    smoothness_weight: float = Field(1e-5, ge=0, description="the bodies' acceleration (/(m/s^2)^2)")
-    iterations: int = Field(300, ge=1, description="L-BFGS steps of the one optimisation over the clip")
-
-
 class ImitateParams(Section):
     clips: dict[str, ImitateClip] = selection(
         default_factory=dict,
@@ -371,15 +380,18 @@ class ImitateParams(Section):
         return self
 
     def for_clip(self, clip: str) -> "ImitateParams":
-        """These settings as a clip's policy uses them: its own ground contacts added to the env's, and on its scene
-        (`scene`) the scene's terrain with the heightmap observed (a clip without an entry in `clips`, such as a
-        mocap clip only benchmarked, keeps the env's)."""
+        """These settings as a clip's policy uses them: its own ground contacts added to the env's, on its scene
+        (`scene`) the scene's terrain with the heightmap observed, and its own reference-step settings (`physical`)
+        over imitate.physical's (a clip without an entry in `clips`, such as a mocap clip only benchmarked, keeps
+        them all)."""
         entry = self.clips.get(clip)
         extra = [b for b in (entry.ground_contacts if entry else []) if b not in self.env.ground_contacts]
         on_scene = entry is not None and entry.scene
-        if not extra and not on_scene:
+        own = entry.physical.model_dump(exclude_none=True) if entry is not None else {}
+        if not extra and not on_scene and not own:
             return self
         update = {"ground_contacts": [*self.env.ground_contacts, *extra]}
         if on_scene:
             update |= {"terrain": "scene", "heightmap": self.env.heightmap.model_copy(update={"enabled": True})}
-        return self.model_copy(update={"env": self.env.model_copy(update=update)})
+        physical = self.physical.model_copy(update=own)  # the keys the clip gives: the rest follows imitate.physical
+        return self.model_copy(update={"env": self.env.model_copy(update=update), "physical": physical})
