@@ -183,6 +183,22 @@ def test_a_reference_measured_against_itself_is_perfect_and_a_spoiled_one_is_not
     assert means["a"]["clips"] == 1 and means["a"]["body_error_cm"] == 10.0 and means["b"]["body_error_cm"] < 0.2
 
 
+def test_a_truth_at_another_frame_rate_is_measured_at_the_references_frames():
+    """The jump's mocap runs at 60 fps and its video at 30: the truth sampled at the reference's frames is measured
+    at the reference's rate (its foot speeds, plants, flights and accelerations), so the same motion at 30 fps
+    measured against its 60 fps self finds the truth's figures equal to its own."""
+    from sfv.config import load_params
+
+    jump = load_mocap("jump")
+    assert jump.fps == pytest.approx(60.0, rel=0.01)
+    at_30 = jump.resample(30.0)
+    same = quality.measure(at_30, jump, 0.0, load_params(), [])
+    assert same["flight_s"] > 0.3 and same["truth_flight_s"] == same["flight_s"]
+    assert same["truth_outside_cone"] == same["outside_cone"]
+    # the skate is measured where the truth's feet are planted: the same frames as the 30 fps motion's own
+    assert same["skate_cm_s"] == quality.measure(at_30, at_30, 0.0, load_params(), [])["skate_cm_s"]
+
+
 def test_on_a_scene_the_feet_stand_on_the_level_under_them_and_the_drop_is_one_flight():
     """A jump off a 0.4 m platform (the true motion the kit renders as jump_off_platform): measured from the floor,
     the feet on the platform are never planted and the drop is no flight; measured from the level under each body

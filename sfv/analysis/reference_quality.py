@@ -8,6 +8,8 @@ Pure numpy.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from sfv.motion import Motion
@@ -89,7 +91,9 @@ def measure(reference: Motion, truth: Motion, offset: float, params, allowed: li
 
     foot = standing_foot_height(reference.skeleton)
     times = np.arange(reference.n_frames) / reference.fps
-    truth_frames = truth.sample(times + offset)
+    # at the reference's rate: `sample` keeps the mocap's own fps (60 for the jump), which would scale every speed
+    # and acceleration measured on these frames
+    truth_frames = replace(truth.sample(times + offset), fps=reference.fps)
     truth_planted = contact_phases(truth_frames, foot, allowed=allowed)
     planted = contact_phases(reference, foot, allowed=allowed)
     fit = fidelity(motion_states(reference), times, truth, reference.skeleton.up_axis, reference.fps, offset)
