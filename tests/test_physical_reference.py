@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from sfv.analysis import reference_quality as quality
-from sfv.imitate.physical import GRAVITY, airborne, contact_phases, falls, flights, make_physical
+from sfv.imitate.physical import (
+    GRAVITY,
+    airborne,
+    contact_phases,
+    falls,
+    flights,
+    grounded_ends,
+    make_physical,
+)
 from sfv.imitate.reference_clip import standing_foot_height
 from sfv.mocap import load_mocap
 from sfv.settings.imitate import PhysicalReference
@@ -85,6 +93,44 @@ def test_a_flight_follows_gravity():
     assert np.abs(accel(physical) + GRAVITY).mean() < 0.5 * np.abs(accel(spoiled) + GRAVITY).mean()
     peak = lambda m: _com_height(m)[a:b].max()  # noqa: E731
     assert abs(peak(physical) - peak(jump)) < abs(peak(spoiled) - peak(jump))
+
+
+def test_a_clip_that_starts_with_its_plant_missed_stands_on_its_lowest_foot_but_one_that_starts_falling_does_not():
+    """dance_a's video: the contact test missed both feet for its first frames, and the step left the character
+    floating there, its lowest foot 8 cm up, to drop and fall at the start of every evaluation. A one-shot clip's
+    start with nothing planted and a body that does not fall now stands on its lowest foot; a clip that starts in
+    the air (the jump cut just before its landing, falling at g) does not; a looped clip has no ends."""
+    jump = load_mocap("jump")
+    foot = standing_foot_height(jump.skeleton)
+    standing = replace(jump, loop="none")
+    root = standing.root_pos.copy()
+    root[:20, 1] += np.linspace(0.08, 0.0, 20)  # floats up to 8 cm over its first frames
+    floating = replace(standing, root_pos=root)
+    missed = contact_phases(floating, foot)[:, :2]
+    missed[:20] = False  # the plant the contact test missed
+    feet = [floating.skeleton.index(n) for n in floating.skeleton.settings["feet"]]
+    low = lambda m: (m.body_positions()[0][:10, feet, 1].min(axis=1) - foot).mean()  # noqa: E731
+    converged = PhysicalReference(iterations=1000)  # a whole body 8 cm up: more steps than a clip's few centimetres
+    held, report = make_physical(floating, foot, converged, feet_planted=missed)
+    unheld = converged.model_copy(update={"grounded_ends": False})
+    left_up, _ = make_physical(floating, foot, unheld, feet_planted=missed)
+    assert low(floating) > 0.06 and low(left_up) > 0.05, (low(floating), low(left_up))
+    assert low(held) < 0.02 and report["grounded_ends"][0][1:] == [0, 20]
+    assert "grounded_ends" not in make_physical(standing, foot, PhysicalReference())[1]
+
+    # the jump cut 6 frames (0.1 s) before its landing: its feet are within the contact height already, but its
+    # body falls at g: it starts in the air
+    planted = contact_phases(jump, foot)[:, :2].any(axis=1)
+    apex = int(np.argmax(_com_height(jump)))
+    cut = apex + int(np.argmax(planted[apex:])) - 6
+    falling = replace(jump, root_pos=jump.root_pos[cut:], root_rot=jump.root_rot[cut:], pose=jump.pose[cut:])
+    falling = replace(falling, loop="none")
+    planted = contact_phases(falling, foot)
+    assert not planted[:6].any() and planted[6].any(), "the cut clip starts in the air, 6 frames before landing"
+    lowest = (falling.body_positions()[0][:6, feet, 1].min(axis=1) - foot).mean()
+    assert lowest < PhysicalReference().contact_height  # only its fall tells it is in the air
+    assert grounded_ends(falling, planted, foot) == []
+    assert grounded_ends(replace(floating, loop="wrap"), np.zeros_like(missed), foot) == []
 
 
 def test_feet_lifted_while_the_body_does_not_fall_are_no_flight(walk):

@@ -10,6 +10,9 @@ close as it can to the reconstructed bodies while
 - where no foot is planted (a flight), the centre of mass follows a ballistic arc: its vertical acceleration is
   gravity's and its horizontal velocity constant. The flight's timing comes from the video (when the feet leave
   and land), and ballistics then fixes its height, which depth from one camera gets wrong.
+- a one-shot clip that starts or ends with nothing planted while its body does not fall (a plant the contact
+  test missed: a foot that seemed too fast in the first frames) stands on its lowest foot there
+  (`grounded_ends`), so that the character does not start in the air.
 On a clip filmed on a scene of several levels (`imitate.clips.<clip>.scene`), "the floor" under each body is the
 level under it (`scene_ground`): the feet planted on a wall top are held there, and the leap off it is a flight.
 Kinematics only (the kit's torch forward kinematics), no simulator: `tests/test_physical_reference.py` and
@@ -141,12 +144,46 @@ def falls(motion: Motion, span: tuple[int, int], share: float) -> bool:
     flight falls at g, and a reconstruction, however its depth errs, shows a real jump rising and falling; a run
     where the body does not fall is a plant the contact test missed (a foot standing or skating higher than
     `contact_height`), and a ballistic arc there would throw the body down and up again."""
-    a, b = span
+    lo, hi = max(span[0] - 1, 0), min(span[1] + 1, motion.n_frames)  # a run at an end of the clip: what there is
     pos, rot = motion.body_positions()
     up = "xyz".index(motion.skeleton.up_axis)
-    com = centre_of_mass(motion.skeleton, torch.as_tensor(pos[a - 1 : b + 1]), torch.as_tensor(rot[a - 1 : b + 1]))
-    t = np.arange(b - a + 2) / motion.fps
+    com = centre_of_mass(motion.skeleton, torch.as_tensor(pos[lo:hi]), torch.as_tensor(rot[lo:hi]))
+    t = np.arange(hi - lo) / motion.fps
     return 2.0 * np.polyfit(t, com.numpy()[:, up], 2)[0] <= -share * GRAVITY
+
+
+#: share of g the centre of mass must fall at over a clip's first or last frames for them to be in the air: more than
+#: `flight_fall` asks between two plants, since a standing crouch there falls too (the jump's dip: about 0.3 g)
+IN_THE_AIR_SHARE = 0.75
+
+
+def grounded_ends(
+    motion: Motion,
+    planted: np.ndarray,
+    foot_height: float,
+    settings: PhysicalReference = PhysicalReference(),
+    ground: np.ndarray | float = 0.0,
+) -> list[tuple[int, int, int]]:
+    """The runs at a one-shot clip's start and end with nothing planted (`planted`, T x C, the feet first) where the
+    body does not fall at nearly g (`falls`, `IN_THE_AIR_SHARE`): there the contact test missed a plant, and the foot
+    lowest over the run, if within `contact_height` of its standing height, bears the weight. (foot, start, end) of
+    each; none on a looped clip, whose ends meet."""
+    if motion.loop == "wrap":
+        return []
+    sk = motion.skeleton
+    up = "xyz".index(sk.up_axis)
+    feet = [sk.index(n) for n in sk.settings["feet"]]
+    height = motion.body_positions()[0][:, feet, up] - _under(ground, feet) - foot_height
+    ends = []
+    for a, b in runs_of(~planted.any(axis=1)):
+        if (a > 0 and b < len(planted)) or (a == 0 and b == len(planted)):
+            continue  # inside the clip (a flight, or nothing), or nothing planted anywhere
+        if falls(motion, (a, b), IN_THE_AIR_SHARE):
+            continue  # the clip starts or ends in the air
+        lowest = int(np.argmin(height[a:b].mean(axis=0)))
+        if height[a:b, lowest].mean() < settings.contact_height:
+            ends.append((lowest, a, b))
+    return ends
 
 
 def make_physical(
@@ -194,7 +231,11 @@ def make_physical(
     with torch.no_grad():
         start = variables.positions().clone()
     plants = [(f, a, b) for f in range(len(feet)) for a, b in runs_of(planted[:, f])]
-    planted_t = torch.as_tensor(planted)
+    standing = planted.copy()  # held at their standing height: the plants, and a missed one at an end of the clip
+    ends = grounded_ends(motion, planted, foot_height, settings, ground) if settings.grounded_ends else []
+    for f, a, b in ends:
+        standing[a:b, f] = True
+    planted_t = torch.as_tensor(standing)
     cyclic = motion.loop == "wrap"
 
     def bodies_and_com() -> tuple[torch.Tensor, torch.Tensor]:
@@ -216,7 +257,7 @@ def make_physical(
             horizontal = foot_pos[a:b, f][:, flat]
             total = total + settings.plant_weight * ((horizontal - horizontal.mean(0)) ** 2).sum(-1).mean()
         height = foot_pos[..., up] - rest_t
-        total = total + settings.height_weight * (height[planted_t] ** 2).sum() / max(planted.sum(), 1)
+        total = total + settings.height_weight * (height[planted_t] ** 2).sum() / max(standing.sum(), 1)
         total = (
             total
             + settings.floor_weight
@@ -257,6 +298,8 @@ def make_physical(
         "flight_seconds": round(sum(b - a for a, b in air) * dt, 3),
         "bodies_moved_m": round(moved, 4),
     }
+    if ends:
+        report["grounded_ends"] = [[names[f], int(a), int(b)] for f, a, b in ends]
     return physical, report
 
 

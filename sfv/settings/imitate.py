@@ -251,6 +251,11 @@ class PhysicalReference(Section):
         description="share of g the centre of mass must fall at over a run with nothing planted for it to be a flight "
         "(else a plant the contact test missed: no ballistic arc); 0: every such run is a flight",
     )
+    grounded_ends: bool = Field(
+        True,
+        description="a one-shot clip that starts or ends with nothing planted and its body not falling stands on its "
+        "lowest foot there (a plant the contact test missed), rather than starting in the air",
+    )
     plant_weight: float = Field(100.0, ge=0, description="a planted foot's horizontal spread within its phase (/m^2)")
     height_weight: float = Field(100.0, ge=0, description="a planted foot's height off its standing height (/m^2)")
     floor_weight: float = Field(1000.0, ge=0, description="a body under the floor (/m^2)")
