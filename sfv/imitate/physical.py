@@ -235,7 +235,7 @@ def make_physical(
     ends = grounded_ends(motion, planted, foot_height, settings, ground) if settings.grounded_ends else []
     for f, a, b in ends:
         standing[a:b, f] = True
-    planted_t = torch.as_tensor(standing)
+    standing_t = torch.as_tensor(standing)
     cyclic = motion.loop == "wrap"
 
     def bodies_and_com() -> tuple[torch.Tensor, torch.Tensor]:
@@ -257,7 +257,7 @@ def make_physical(
             horizontal = foot_pos[a:b, f][:, flat]
             total = total + settings.plant_weight * ((horizontal - horizontal.mean(0)) ** 2).sum(-1).mean()
         height = foot_pos[..., up] - rest_t
-        total = total + settings.height_weight * (height[planted_t] ** 2).sum() / max(standing.sum(), 1)
+        total = total + settings.height_weight * (height[standing_t] ** 2).sum() / max(standing.sum(), 1)
         total = (
             total
             + settings.floor_weight
