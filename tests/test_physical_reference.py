@@ -12,6 +12,7 @@ from sfv.analysis import reference_quality as quality
 from sfv.imitate.physical import (
     GRAVITY,
     airborne,
+    ballistic_span,
     contact_phases,
     falls,
     flights,
@@ -93,6 +94,43 @@ def test_a_flight_follows_gravity():
     assert np.abs(accel(physical) + GRAVITY).mean() < 0.5 * np.abs(accel(spoiled) + GRAVITY).mean()
     peak = lambda m: _com_height(m)[a:b].max()  # noqa: E731
     assert abs(peak(physical) - peak(jump)) < abs(peak(spoiled) - peak(jump))
+
+
+def test_the_ballistic_arc_runs_from_the_peak_of_the_push_to_the_peak_of_the_fall():
+    """A take-off whose speed still rises after the ankles leave (the toes push) and a landing that brakes before
+    they are down (the knees): the free arc is found between the two speed peaks, and never outside the flight."""
+    dt = 1.0 / 30
+    push = [0.0, 0.5, 1.0, 1.5, 2.0, 2.5]  # speed from frame i to i + 1: the push peaks at speed[5]
+    free = [2.5 - GRAVITY * dt * n for n in range(1, 16)]  # speed[6..20]: ballistic, fastest down at speed[20]
+    brake = [-1.2, -0.3, 0.0, 0.0, 0.0]
+    height = np.r_[0.8, 0.8 + np.cumsum(np.r_[push, free, brake]) * dt]
+    assert ballistic_span(height, (4, 23)) == (6, 20)  # accelerations at 6..20 are -g, at 5 and 21 are not
+    assert ballistic_span(height, (6, 20)) == (6, 20)  # a flight timed right stays as it is
+    assert ballistic_span(height, (8, 18)) == (8, 18)  # and never grows
+
+
+def test_a_flight_timed_early_by_the_ankles_keeps_the_take_off_the_body_made():
+    """The jump's mocap with its feet's plants ending 4 frames (67 ms) before its take-off and starting 4 after its
+    landing (what the ankles' height and speed say of a push on the toes): an arc from the ankles' take-off asks
+    for a faster jump from lower than the body made; one between the speed's peaks, with the ground's push
+    bounded around it, keeps the mocap's."""
+    jump = replace(load_mocap("jump"), loop="none")
+    foot = standing_foot_height(jump.skeleton)
+    planted = contact_phases(jump, foot)[:, :2]
+    ((a, b),) = flights(airborne(jump, planted))
+    early = planted.copy()
+    early[a - 4 : a] = early[b : b + 4] = False
+    truth = _com_height(jump)
+    take_off = lambda m: np.diff(_com_height(m)).max() * jump.fps  # noqa: E731
+    by_ankles, report = make_physical(jump, foot, PhysicalReference(), feet_planted=early)
+    by_speed, _ = make_physical(
+        jump, foot, PhysicalReference(ballistic_from_speed=True, max_push=3.0), feet_planted=early
+    )
+    assert report["flights"] == [[a - 4, b + 4]]
+    assert take_off(by_ankles) > take_off(jump) + 1.0, (take_off(by_ankles), take_off(jump))
+    assert abs(take_off(by_speed) - take_off(jump)) < 0.2, (take_off(by_speed), take_off(jump))
+    assert np.abs(_com_height(by_ankles) - truth).max() > 0.05
+    assert np.abs(_com_height(by_speed) - truth).max() < 0.02
 
 
 def test_a_clip_that_starts_with_its_plant_missed_stands_on_its_lowest_foot_but_one_that_starts_falling_does_not():

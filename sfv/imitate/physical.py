@@ -9,7 +9,9 @@ close as it can to the reconstructed bodies while
 - no body goes under the floor;
 - where no foot is planted (a flight), the centre of mass follows a ballistic arc: its vertical acceleration is
   gravity's and its horizontal velocity constant. The flight's timing comes from the video (when the feet leave
-  and land), and ballistics then fixes its height, which depth from one camera gets wrong.
+  and land), and ballistics then fixes its height, which depth from one camera gets wrong. With
+  `ballistic_from_speed` the arc runs between the centre of mass's speed peaks (`ballistic_span`: the toes push
+  after the ankles leave), and `max_push` bounds how hard the ground pushes, and that it never pulls, elsewhere.
 - a one-shot clip that starts or ends with nothing planted while its body does not fall (a plant the contact
   test missed: a foot that seemed too fast in the first frames) stands on its lowest foot there
   (`grounded_ends`), so that the character does not start in the air.
@@ -152,6 +154,22 @@ def falls(motion: Motion, span: tuple[int, int], share: float) -> bool:
     return 2.0 * np.polyfit(t, com.numpy()[:, up], 2)[0] <= -share * GRAVITY
 
 
+def ballistic_span(height: np.ndarray, span: tuple[int, int]) -> tuple[int, int]:
+    """The frames [first, last] of a flight `span` ([start, end): nothing planted) where the centre of mass
+    (`height`, T, of the reconstruction) is free: from the frame after its upward speed peaks near the take-off
+    to the one where its downward speed peaks near the landing. The contact test times a flight by the ankles, but
+    a take-off's toes push on after the ankle has lifted and a landing's knees brake before the ankle is low and
+    slow: a ballistic arc over those frames too would ask for a faster take-off, from lower, than the body made
+    (the spinkick's: 3.0 m/s against its truth's 2.1). Each end moves by at most a third of the flight, and only
+    inwards."""
+    a, b = span
+    speed = np.diff(height)  # speed[i]: from frame i to i + 1
+    reach = max((b - a) // 3, 1)
+    take_off = a - 1 + int(np.argmax(speed[a - 1 : a - 1 + reach]))
+    landing = b - reach + int(np.argmin(speed[b - reach : b + 1]))
+    return take_off + 1, landing
+
+
 #: share of g the centre of mass must fall at over a clip's first or last frames for them to be in the air: more than
 #: `flight_fall` asks between two plants, since a standing crouch there falls too (the jump's dip: about 0.3 g)
 IN_THE_AIR_SHARE = 0.75
@@ -219,6 +237,15 @@ def make_physical(
         for span in flights(air, settings.min_flight_frames)
         if not settings.flight_fall or falls(motion, span, settings.flight_fall)
     ]
+    if settings.ballistic_from_speed and air:
+        pos0, rot0 = motion.body_positions()
+        com0 = centre_of_mass(sk, torch.as_tensor(pos0), torch.as_tensor(rot0)).numpy()[:, up]
+        free = [ballistic_span(com0, span) for span in air]
+    else:
+        free = [(a, b) for a, b in air]
+    in_arc = torch.zeros(max(motion.n_frames - 2, 0), dtype=torch.bool)  # second differences at frames 1..T-2
+    for a, b in free:
+        in_arc[a - 1 : b] = True
     others = [i for i in range(len(sk.bodies)) if i not in feet]
     # a contact body rests at its rest height over the ground under it (the bodies move by centimetres here, so the
     # ground under each stays the one under its reconstructed place)
@@ -263,12 +290,21 @@ def make_physical(
             + settings.floor_weight
             * (torch.relu(-height) ** 2 + torch.relu(floor_t - pos[:, others, up]).pow(2).sum(-1, keepdim=True)).mean()
         )
-        for a, b in air:
-            arc = com[a - 1 : b + 1]  # from the last planted frame to the first planted one again
+        for a, b in free:
+            arc = com[a - 1 : b + 1]  # accelerations at frames a..b: from the take-off to the landing
             accel = (arc[2:] - 2 * arc[1:-1] + arc[:-2]) / dt**2
             target = torch.zeros_like(accel)
             target[:, up] = -GRAVITY
             total = total + settings.flight_weight * ((accel - target) ** 2).sum(-1).mean()
+        if settings.max_push:  # outside the arcs the ground pushes the body up, never down, and at most max_push g
+            lift = (com[2:, up] - 2 * com[1:-1, up] + com[:-2, up]) / dt**2
+            total = (
+                total
+                + settings.flight_weight
+                * (torch.relu(-GRAVITY - lift) ** 2 + torch.relu(lift - settings.max_push * GRAVITY) ** 2)[
+                    ~in_arc
+                ].mean()
+            )
         if cyclic:  # the cycle's last frame stays its first one moved by the travel, as the loop was closed
             seam = (pos[-1] - pos[0]) - (start[-1] - start[0])
             total = total + settings.plant_weight * (seam**2).sum(-1).mean()
@@ -298,6 +334,8 @@ def make_physical(
         "flight_seconds": round(sum(b - a for a, b in air) * dt, 3),
         "bodies_moved_m": round(moved, 4),
     }
+    if settings.ballistic_from_speed:
+        report["ballistic_arcs"] = [[int(a), int(b)] for a, b in free]  # accelerations at a..b are g's
     if ends:
         report["grounded_ends"] = [[names[f], int(a), int(b)] for f, a, b in ends]
     return physical, report

@@ -256,6 +256,18 @@ class PhysicalReference(Section):
         description="a one-shot clip that starts or ends with nothing planted and its body not falling stands on its "
         "lowest foot there (a plant the contact test missed), rather than starting in the air",
     )
+    ballistic_from_speed: bool = Field(
+        False,
+        description="a flight's ballistic arc starts where the centre of mass's upward speed peaks and ends where its "
+        "downward speed does (the toes' push-off and the knees' braking are not ballistic), not where the ankles "
+        "leave and touch the ground",
+    )
+    max_push: float = Field(
+        0.0,
+        ge=0,
+        description="outside its flights the centre of mass accelerates upwards at most this many g (the ground's "
+        "push) and downwards at most g (the ground never pulls); 0: no bound",
+    )
     plant_weight: float = Field(100.0, ge=0, description="a planted foot's horizontal spread within its phase (/m^2)")
     height_weight: float = Field(100.0, ge=0, description="a planted foot's height off its standing height (/m^2)")
     floor_weight: float = Field(1000.0, ge=0, description="a body under the floor (/m^2)")
