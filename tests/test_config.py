@@ -274,7 +274,7 @@ def test_a_clips_physical_settings_override_imitate_physical_for_that_clip_only(
     jump, walk = imitate.for_clip("jump").physical, imitate.for_clip("walk").physical
     assert (jump.contacts, jump.contact_height) == ("video", 0.2)
     assert (walk.contacts, walk.contact_height) == ("reconstruction", 0.2)
-    assert imitate.for_clip("backflip").physical == physical  # no imitate.clips entry
+    assert imitate.for_clip("kick").physical == physical  # its entry sets no physical keys
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["imitate"]["clips"]["walk"]["physical"] = {"contact_hieght": 0.1}
     path = tmp_path / "params.yaml"
