@@ -16,6 +16,7 @@ from sfv.imitate.physical import (
     contact_phases,
     falls,
     flights,
+    free_falls,
     grounded_ends,
     make_physical,
 )
@@ -131,6 +132,31 @@ def test_a_flight_timed_early_by_the_ankles_keeps_the_take_off_the_body_made():
     assert abs(take_off(by_speed) - take_off(jump)) < 0.2, (take_off(by_speed), take_off(jump))
     assert np.abs(_com_height(by_ankles) - truth).max() > 0.05
     assert np.abs(_com_height(by_speed) - truth).max() < 0.02
+
+
+def test_feet_still_in_the_image_at_a_hops_apex_are_in_the_air_while_the_body_falls():
+    """sports2d_demo's jumping jacks: at each hop's apex the feet stand still in the image, 10-15 cm up, and the image
+    test planted them there, so the step held them in the air while the body fell at g, and found no flight. The
+    jump's mocap with its feet marked planted from its apex on: with `free_fall_flights` the frames where both feet
+    are off the ground and the body falls are a flight again, the mocap's own; without it they stay plants."""
+    jump = replace(load_mocap("jump"), loop="none")
+    foot = standing_foot_height(jump.skeleton)
+    planted = contact_phases(jump, foot)[:, :2]
+    ((a, b),) = flights(airborne(jump, planted))
+    height = _com_height(jump)
+    apex = a + int(np.argmax(height[a:b]))
+    at_apex = planted.copy()
+    at_apex[apex:b] = True  # the image's plants from the apex to the landing
+    _, kept = make_physical(jump, foot, PhysicalReference(), feet_planted=at_apex)
+    _, freed = make_physical(jump, foot, PhysicalReference(free_fall_flights=True), feet_planted=at_apex)
+    assert kept["flights"] == [[a, apex]]
+    ((start, end),) = freed["flights"]
+    # within 3 frames (50 ms) of the contact test's take-off and landing: the frames where the feet are more than 5 cm
+    # up and the body falls, where the test's 12 cm still counts a foot as planted
+    assert abs(start - a) <= 3 and abs(end - b) <= 3, (freed["flights"], (a, b))
+    # it reads the body's fall, not the feet alone: a walk (a foot always down) and a jump's crouch have none
+    assert not free_falls(load_mocap("walk"), foot).any()
+    assert not free_falls(jump, foot)[: a - 3].any()
 
 
 def test_a_clip_that_starts_with_its_plant_missed_stands_on_its_lowest_foot_but_one_that_starts_falling_does_not():

@@ -12,6 +12,9 @@ close as it can to the reconstructed bodies while
   and land), and ballistics then fixes its height, which depth from one camera gets wrong. With
   `ballistic_from_speed` the arc runs between the centre of mass's speed peaks (`ballistic_span`: the toes push
   after the ankles leave), and `max_push` bounds how hard the ground pushes, and that it never pulls, elsewhere.
+- with `free_fall_flights`, frames where every contact body is off the ground and the body falls at nearly g are a
+  flight whatever the contact test says (`free_falls`): at a hop's apex a foot stands still in the image, and a
+  plant there would hold it in the air while the body falls.
 - a one-shot clip that starts or ends with nothing planted while its body does not fall (a plant the contact
   test missed: a foot that seemed too fast in the first frames) stands on its lowest foot there
   (`grounded_ends`), so that the character does not start in the air.
@@ -175,6 +178,28 @@ def ballistic_span(height: np.ndarray, span: tuple[int, int]) -> tuple[int, int]
 IN_THE_AIR_SHARE = 0.75
 
 
+def free_falls(
+    motion: Motion,
+    foot_height: float,
+    settings: PhysicalReference = PhysicalReference(),
+    allowed: list[str] = (),
+    ground: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """Frames (T,) in the air whatever the contact test says: runs of at least `min_flight_frames` where every contact
+    body (the feet, then `allowed`) is more than `ON_ITS_LEVEL_M` above its rest height over the ground under it and
+    the centre of mass falls at `IN_THE_AIR_SHARE` of g or more (`falls`). A planted foot can push the body up, never
+    hold it while it falls at g: a foot still in the image at a hop's apex is in the air."""
+    pos, _ = motion.body_positions()
+    up = "xyz".index(motion.skeleton.up_axis)
+    index, rest = contact_bodies(motion, foot_height, allowed)
+    off = (pos[:, index, up] - _under(ground, index) - rest > ON_ITS_LEVEL_M).all(axis=1)
+    air = np.zeros(motion.n_frames, dtype=bool)
+    for a, b in runs_of(off):
+        if b - a >= settings.min_flight_frames and falls(motion, (a, b), IN_THE_AIR_SHARE):
+            air[a:b] = True
+    return air
+
+
 def grounded_ends(
     motion: Motion,
     planted: np.ndarray,
@@ -226,6 +251,8 @@ def make_physical(
     planted = contact_phases(motion, foot_height, settings, allowed, ground)
     if feet_planted is not None:
         planted[:, : feet_planted.shape[1]] = feet_planted
+    if settings.free_fall_flights:
+        planted[free_falls(motion, foot_height, settings, allowed, ground)] = False
     air = airborne(motion, planted, allowed=allowed, ground=ground)
     feet, rest = contact_bodies(motion, foot_height, allowed)
     if isinstance(ground, np.ndarray):  # on a scene, a foot on its level is no flight, even where depth jitter

@@ -256,6 +256,11 @@ class PhysicalReference(Section):
         description="a one-shot clip that starts or ends with nothing planted and its body not falling stands on its "
         "lowest foot there (a plant the contact test missed), rather than starting in the air",
     )
+    free_fall_flights: bool = Field(
+        False,
+        description="frames where every contact body is off the ground and the centre of mass falls at nearly g are "
+        "in the air, whatever the contact test says (a foot at a hop's apex stands still in the image)",
+    )
     ballistic_from_speed: bool = Field(
         False,
         description="a flight's ballistic arc starts where the centre of mass's upward speed peaks and ends where its "
