@@ -293,6 +293,42 @@ def test_a_reference_measured_against_itself_is_perfect_and_a_spoiled_one_is_not
     assert means["a"]["clips"] == 1 and means["a"]["body_error_cm"] == 10.0 and means["b"]["body_error_cm"] < 0.2
 
 
+def _turned(motion, angle: np.ndarray):
+    """The motion turned about the vertical (y) by `angle` (T,) radians at each frame: root and heading together."""
+    from sfv import rotations
+
+    q = rotations.from_axis_angle(np.array([0.0, 1.0, 0.0]), angle)
+    return replace(
+        motion, root_rot=rotations.multiply(q, motion.root_rot), root_pos=rotations.rotate(q, motion.root_pos)
+    )
+
+
+def test_a_turn_made_at_the_wrong_time_is_a_heading_error_a_constant_turn_is_not(walk):
+    """The body error and MPJPE face each frame forward and cannot see when a body turns; the heading error can. The
+    walk turned as a whole (a camera's unknown azimuth) has none; turned back and forth by 20 degrees (a yaw that
+    stalls and bursts) it has the mean of |20 sin|, about 12.7 degrees; frames where the root leans over (a flip) are
+    left out, and with none upright it is 0."""
+    t = np.arange(walk.n_frames) / walk.fps
+    assert quality.heading_error(walk, walk) < 1e-6
+    assert quality.heading_error(_turned(walk, np.full(walk.n_frames, 2.0)), walk) < 1e-4
+    swaying = _turned(walk, np.radians(20.0) * np.sin(2 * np.pi * t / t[-1]))
+    assert 11.0 < quality.heading_error(swaying, walk) < 14.0
+    from sfv import rotations
+
+    over = rotations.from_axis_angle(np.array([0.0, 0.0, 1.0]), np.full(walk.n_frames, np.pi / 2))  # forward axis up
+    flipped = replace(walk, root_rot=rotations.multiply(walk.root_rot, over))
+    assert quality.heading_error(flipped, walk) == 0.0
+    half = walk.n_frames // 2  # flipped over its first half, swaying over all: only the upright half is measured
+    mixed = replace(swaying, root_rot=np.concatenate([flipped.root_rot[:half], swaying.root_rot[half:]]))
+    later = slice(half, None)
+
+    def second_half(m):
+        return replace(m, root_pos=m.root_pos[later], root_rot=m.root_rot[later], pose=m.pose[later])
+
+    expected = quality.heading_error(second_half(swaying), second_half(walk))
+    assert expected > 1.0 and quality.heading_error(mixed, walk) == pytest.approx(expected, abs=1e-6)
+
+
 def test_a_truth_at_another_frame_rate_is_measured_at_the_references_frames():
     """The jump's mocap runs at 60 fps and its video at 30: the truth sampled at the reference's frames is measured
     at the reference's rate (its foot speeds, plants, flights and accelerations), so the same motion at 30 fps

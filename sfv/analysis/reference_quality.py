@@ -67,6 +67,33 @@ def outside_friction_cone(motion: Motion, standing: np.ndarray, friction: float)
     return float(outside[inner].mean()) if inner.any() else 0.0
 
 
+HEADING_LEAN_DEG = 45.0  # a root whose forward axis leans further from the horizontal has no heading to compare
+
+
+def heading_error(motion: Motion, truth: Motion) -> float:
+    """Mean angle (degrees) between the reference's heading and the truth's, frame by frame, after the one constant
+    turn about the vertical that aligns them best (the camera's azimuth is unknown). The body error and the MPJPE
+    turn each frame (or the clip) to face forward, so they cannot see a turn made at the wrong time: a pirouette
+    reconstructed in two bursts, its yaw stalled where the body is seen edge-on, has the right poses at the wrong
+    headings, and a policy that follows it must twist its feet on the ground faster than the dancer did. Frames where
+    either root's forward axis leans more than `HEADING_LEAN_DEG` from the horizontal (a flip, a cartwheel, a roll)
+    have no heading and are left out; 0 when none is left."""
+    from sfv import rotations
+    from sfv.imitate.reference import heading_angle
+
+    up_axis = motion.skeleton.up_axis
+    up = "xyz".index(up_axis)
+    lean = np.sin(np.radians(HEADING_LEAN_DEG))
+    upright = np.ones(motion.n_frames, dtype=bool)
+    for m in (motion, truth):
+        upright &= np.abs(rotations.rotate(m.root_rot, np.array([1.0, 0.0, 0.0]))[:, up]) < lean
+    if not upright.any():
+        return 0.0
+    turn = heading_angle(motion.root_rot[upright], up_axis) - heading_angle(truth.root_rot[upright], up_axis)
+    offset = np.angle(np.exp(1j * turn).mean())
+    return float(np.degrees(np.abs(np.angle(np.exp(1j * (turn - offset)))).mean()))
+
+
 def _standing(motion: Motion, planted: np.ndarray, allowed: list[str]) -> np.ndarray:
     """Frames (T,) where a contact body is planted and the body is not in a flight."""
     from sfv.imitate.physical import airborne, flights
@@ -80,8 +107,9 @@ def _standing(motion: Motion, planted: np.ndarray, allowed: list[str]) -> np.nda
 def measure(reference: Motion, truth: Motion, offset: float, params, allowed: list[str]) -> dict:
     """One reference against the truth (the mocap from `offset` seconds on, at the reference's frames): body error
     and MPJPE, foot skate where the truth's feet are planted, penetration, flight time (its own and the truth's),
-    how often its centre of mass asks the ground for what the ground cannot give (`outside_friction_cone`; the
-    truth's own figure beside it), and how long the PD controller alone (zero action) holds the character on it."""
+    its heading's error (`heading_error`), how often its centre of mass asks the ground for what the ground cannot
+    give (`outside_friction_cone`; the truth's own figure beside it), and how long the PD controller alone (zero
+    action) holds the character on it."""
     from sfv.analysis.fidelity import fidelity, motion_states
     from sfv.imitate.evaluate import rollout
     from sfv.imitate.physical import airborne, contact_phases, flights
@@ -117,6 +145,7 @@ def measure(reference: Motion, truth: Motion, offset: float, params, allowed: li
         "truth_outside_cone": round(
             outside_friction_cone(truth_frames, _standing(truth_frames, truth_planted, allowed), friction), 2
         ),
+        "heading_deg": round(heading_error(reference, truth_frames), 1),
         "pd_only_s": round(float(pd["survived_seconds"]), 2),
     }
 
@@ -164,6 +193,14 @@ def summary(rows: list[dict], clips: list[str]) -> dict:
         picked = [r for r in rows if r["reference"] == kind and r["clip"] in clips]
         out[kind] = {
             k: round(float(np.mean([r[k] for r in picked])), 2)
-            for k in ("body_error_cm", "mpjpe_mm", "skate_cm_s", "penetration_cm", "outside_cone", "pd_only_s")
+            for k in (
+                "body_error_cm",
+                "mpjpe_mm",
+                "skate_cm_s",
+                "penetration_cm",
+                "outside_cone",
+                "heading_deg",
+                "pd_only_s",
+            )
         } | {"clips": len(picked)}
     return out

@@ -245,6 +245,7 @@ REFERENCE_COLUMNS = (
     Column("truth_flight_s", "the truth's flight (s)", 2),
     Column("outside_cone", "beyond the ground's push (share of standing frames)", 2),
     Column("truth_outside_cone", "the truth's share", 2),
+    Column("heading_deg", "heading vs truth (deg)", 1),
     Column("pd_only_s", "PD alone holds it (s)", 2),
 )
 
