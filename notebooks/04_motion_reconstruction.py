@@ -31,6 +31,9 @@
 #   (depth from scale grows with it). Smoothness is in (m/s²)², averaged over frames, and outliers are judged
 #   in seconds, so a 60 fps video is fitted like the same motion at 30 fps;
 # - **smoothness**: squared joint acceleration;
+# - **a steady turn**, for a clip of a person who spins (`reconstruct.turning`): the squared angular acceleration of
+#   the hips' line about the vertical. Seen edge-on, the pose estimator's hips stall and then jump a quarter turn in
+#   a frame or two; the joints' smoothness barely sees it (the hips are a hand's width from the root);
 # - **plausibility**: knees and elbows within the character's joint ranges (the simulator enforces them,
 #   and a knee bent forwards fits 3D points as well as the right bend), no body below the floor, and no
 #   sliding of a foot that is planted (low and slow in the per-frame IK);
@@ -68,8 +71,12 @@ from sfv.skeleton import load_character
 from sfv.video import read_frames
 
 params = stage_params(params_file)
-cfg, entry, seed = params.reconstruct, params.clips[clip], params.base.seed
+cfg, entry, seed = params.reconstruct.for_clip(clip), params.clips[clip], params.base.seed
 print(show(cfg))
+if clip in cfg.turning.clips:
+    print(
+        f"{clip!r} spins: its fit holds the hips' turn steady (weights.turn_smoothness {cfg.weights.turn_smoothness:g})"
+    )
 skeleton = load_character(entry.character)
 poses = load_poses(paths.poses_file(clip), clip)
 fps = float(poses["meta"]["fps"])
@@ -216,7 +223,8 @@ metrics["ablation"] = rows
 #
 # The reconstruction again, each time without one ingredient: outlier frames kept as the estimator gave
 # them, no joint-range term, no foot-sliding term, and the root held to its depth-from-scale position
-# (`root_position` 1 instead of a weak pull). The figures show what each one buys on this clip; on rendered
+# (`root_position` 1 instead of a weak pull); for a clip that spins, its hips' turn not held steady. The figures
+# show what each one buys on this clip; on rendered
 # clips the error against the source mocap says whether it buys accuracy too.
 
 # %%

@@ -569,6 +569,7 @@ def test_ablations_on_a_short_clip(humanoid):
     from sfv.config import FitSettings
     from sfv.reconstruct.evaluate import (
         TERM_VARIANTS,
+        UNSTEADY_TURN,
         fit_clip,
         smoothness_ablation,
         term_ablation,
@@ -589,6 +590,10 @@ def test_ablations_on_a_short_clip(humanoid):
     assert tuple(terms) == TERM_VARIANTS
     assert terms["outlier frames kept"] is terms["reconstruction"]
     assert terms["no joint ranges"]["joint_limit_violations"] >= terms["reconstruction"]["joint_limit_violations"]
+    turning = settings.with_weights(turn_smoothness=3e-6)  # a clip that spins: also fitted without its steady turn
+    spun = term_ablation(init, targets, turning, motion, ik, ik_phase)
+    assert tuple(spun) == (*TERM_VARIANTS, UNSTEADY_TURN)
+    assert spun[UNSTEADY_TURN] == pytest.approx(terms["reconstruction"])  # without its turn: the plain fit
 
 
 def _smooth_error(t, shape, amplitude, seed):
@@ -950,3 +955,83 @@ def test_error_sources_split_orientation_depth_and_flips(humanoid):
     mended = with_true_depth_signs(mirrored, truth, parents)
     assert np.allclose(mended, truth - truth[:, :1], atol=1e-12)
     assert mpjpe(mirrored, truth) > 1 and mpjpe(mended, truth) < 1e-6
+
+
+def _hip_turn(positions: np.ndarray, left: int, right: int) -> np.ndarray:
+    """The hips' line's heading (T,) about the vertical (y), unwrapped, in radians."""
+    line = positions[:, left] - positions[:, right]
+    return np.unwrap(np.arctan2(line[:, 2], line[:, 0]))
+
+
+def test_turn_smoothness_is_zero_for_a_steady_turn_and_large_for_a_stall_and_burst():
+    """A steady turn (through the +-180 degree seam, and whatever the heading it starts at) has no angular
+    acceleration; the same turn stalled for four frames then caught up in one (what an estimator's hips do seen
+    edge-on) has a lot; height and the hips' separation do not count."""
+    fps, T = 30.0, 30
+    angle = np.radians(20.0) * np.arange(T) + 2.5  # 600 deg/s, crossing the seam
+    stalled = angle.copy()
+    stalled[10:14] = angle[10]
+
+    def hips(a, width=0.2, height=0.9):
+        left = np.stack([width / 2 * np.cos(a), np.full(len(a), height), width / 2 * np.sin(a)], axis=1)
+        return torch.as_tensor(left), torch.as_tensor(-left * [1, -1, 1])
+
+    steady = losses.turn_smoothness(*hips(angle), fps)
+    assert steady < 1e-12
+    assert losses.turn_smoothness(*hips(angle + 1.0, width=0.3, height=0.5), fps) < 1e-12
+    burst = losses.turn_smoothness(*hips(stalled), fps)
+    # the stall's two kinks of 600 deg/s change, and the catch-up's: (10.5 rad / (1/30 s))^2 ~ 1e5 at each
+    assert burst > 1e4
+    assert losses.turn_smoothness(*hips(angle[:2]), fps) == 0  # too short to accelerate
+
+
+def test_the_fit_holds_a_spins_turn_steady_where_its_targets_stall_and_burst():
+    """The mocap walk spun steadily about the vertical (one turn over the clip) is the truth; its targets are the
+    same spin stalled for five frames and caught up in one, as a pose estimator's hips seen edge-on. Fitted with
+    the turn's smoothness, the hips follow the steady turn more closely than the targets do and than the fit
+    without it; every other term is the same in both."""
+    from sfv.rotations import from_axis_angle, rotate
+
+    m, bodies, truth, noisy, rest = _noisy_walk()
+    T = m.n_frames
+    steady = 2 * np.pi * np.arange(T) / T
+    stalled = steady.copy()
+    stalled[12:17] = steady[12]
+    up = np.array([0.0, 1.0, 0.0])
+
+    def spun(angle):
+        q = from_axis_angle(up, angle)
+        return rotate(q[:, None], truth)
+
+    targets = spun(stalled)
+    left, right = JOINTS.index("left_hip"), JOINTS.index("right_hip")
+    reference = _hip_turn(spun(steady), left, right)
+
+    def turn_error(positions):
+        turn = _hip_turn(positions, left, right)
+        return float(np.abs((turn - reference) - np.mean(turn - reference)).mean())
+
+    plain = FitSettings()
+    held = plain.with_weights(turn_smoothness=3e-6)
+    rest_spun = replace(rest, root_pos=targets[:, 0])
+    errors = {}
+    for name, settings in (("plain", plain), ("held", held)):
+        fitted, _, _ = reconstruct(rest_spun, targets, bodies, settings=settings)
+        errors[name] = turn_error(fitted.body_positions()[0][:, bodies])
+    assert errors["held"] < 0.7 * errors["plain"], errors
+    assert errors["held"] < 0.7 * turn_error(targets), errors
+
+
+def test_only_the_clips_that_spin_are_fitted_with_the_turns_smoothness():
+    """`reconstruct.turning` gives its weight to its clips' fits and to no other; a clip it names that is not
+    reconstructed is refused with the key to fix."""
+    from pydantic import ValidationError
+
+    from sfv.settings.reconstruct import ReconstructParams
+
+    cfg = ReconstructParams(clips=["walk", "dance_a"], turning={"clips": ["dance_a"], "weight": 2e-6})
+    assert cfg.for_clip("dance_a").weights.turn_smoothness == 2e-6
+    assert cfg.for_clip("walk") == cfg and cfg.weights.turn_smoothness == 0.0
+    assert cfg.for_clip("dance_a").weights.smoothness == cfg.weights.smoothness  # the other weights stay
+    with pytest.raises(ValidationError, match=r"turning.clips \['spinkick'\] are not in reconstruct.clips"):
+        ReconstructParams(clips=["walk"], turning={"clips": ["spinkick"]})

@@ -279,6 +279,8 @@ TERM_VARIANTS = (
     "no foot sliding term",
     "root held to depth from scale",
 )
+#: the variant of a clip whose fit holds the hips' turn steady (`reconstruct.turning`): shown for those clips only
+UNSTEADY_TURN = "hips' turn not held steady"
 
 
 def term_ablation(
@@ -294,7 +296,8 @@ def term_ablation(
 ) -> dict[str, dict]:
     """The reconstruction again, each time without one ingredient (see TERM_VARIANTS), scored by `scores`
     (the planted feet are the per-frame IK's). A variant with no outlier frames to keep is the reconstruction
-    itself and is not fitted twice; one whose per-frame terms are unchanged reuses the IK phase."""
+    itself and is not fitted twice; one whose per-frame terms are unchanged reuses the IK phase. A clip fitted with
+    the turn's smoothness (`reconstruct.turning`) is also fitted without it (UNSTEADY_TURN)."""
     planted = planted_feet(ik, settings)
     variants = {
         "outlier frames kept": (
@@ -319,6 +322,15 @@ def term_ablation(
             None,
         ),
     }
+    names = TERM_VARIANTS
+    if settings.weights.turn_smoothness > 0:
+        variants[UNSTEADY_TURN] = (
+            settings.with_weights(turn_smoothness=0.0),
+            targets.reconstruction_confidence,
+            _image(targets),
+            ik_phase,
+        )
+        names += (UNSTEADY_TURN,)
     rows = {"reconstruction": scores(motion, targets, planted, truth)}
     for name, spec in variants.items():
         if spec is None:
@@ -331,7 +343,7 @@ def term_ablation(
             rows[name] = scores(m_v, targets, planted, truth)
         if progress is not None:
             progress(1)
-    return {n: rows[n] for n in TERM_VARIANTS}
+    return {n: rows[n] for n in names}
 
 
 def rounded(rows: dict[str, dict]) -> dict[str, dict]:

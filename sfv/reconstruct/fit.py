@@ -126,9 +126,9 @@ def torch_threads(n: int):
 
 
 def per_frame(settings: FitSettings) -> FitSettings:
-    """The same settings with every term that couples frames (smoothness, foot sliding) off: per-frame IK,
-    the baseline the reconstruction is measured against."""
-    return settings.with_weights(smoothness=0.0, foot_sliding=0.0)
+    """The same settings with every term that couples frames (smoothness, foot sliding, the turn's smoothness) off:
+    per-frame IK, the baseline the reconstruction is measured against."""
+    return settings.with_weights(smoothness=0.0, foot_sliding=0.0, turn_smoothness=0.0)
 
 
 def feet(skeleton: Skeleton) -> list[int]:
@@ -210,6 +210,7 @@ def fit(
     lower = torch.as_tensor([variables.revolute[k].limits[0] for k in limited], dtype=torch.float64)
     upper = torch.as_tensor([variables.revolute[k].limits[1] for k in limited], dtype=torch.float64)
     foot_bodies, flat_axes = feet(init.skeleton), [a for a in range(3) if a != up_axis]
+    hips = [init.skeleton.index("left_hip"), init.skeleton.index("right_hip")] if w.turn_smoothness > 0 else []
     if contact is not None:
         contact = torch.as_tensor(contact, dtype=torch.float64)
     if settings.optimizer == "lbfgs":
@@ -245,6 +246,10 @@ def fit(
         if contact is not None and w.foot_sliding > 0:
             terms["foot_sliding"] = w.foot_sliding * losses.foot_sliding(
                 pos[:, foot_bodies][..., flat_axes], contact, init.fps
+            )
+        if w.turn_smoothness > 0:
+            terms["turn_smoothness"] = w.turn_smoothness * losses.turn_smoothness(
+                pos[:, hips[0]], pos[:, hips[1]], init.fps, up_axis
             )
         if w.ground > 0:
             terms["ground"] = w.ground * losses.ground_penetration(pos[..., up_axis])

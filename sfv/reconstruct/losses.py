@@ -48,6 +48,20 @@ def smoothness(joints: torch.Tensor, fps: float) -> torch.Tensor:
     return (acc**2).sum(-1).mean()
 
 
+def turn_smoothness(left: torch.Tensor, right: torch.Tensor, fps: float, up_axis: int = 1) -> torch.Tensor:
+    """Mean squared angular acceleration (rad/s^2)^2 of the line between two bodies (T, 3) about the vertical: the
+    pelvis's turn, from its hips. A person turns at a steady rate; a monocular pose estimator's hips, seen edge-on,
+    stall and then jump by a quarter turn in a frame or two, and the joints' own smoothness barely sees it (the hips
+    are a hand's width from the root, so even that burst is a small acceleration in metres)."""
+    if left.shape[0] < 3:
+        return left.new_zeros(())
+    flat = [a for a in range(3) if a != up_axis]
+    line = (left - right)[:, flat]
+    a, b = line[:-1], line[1:]
+    step = torch.atan2(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0], (a * b).sum(-1))  # the turn between frames, unwrapped
+    return (((step[1:] - step[:-1]) * fps**2) ** 2).mean()
+
+
 def ground_penetration(heights: torch.Tensor) -> torch.Tensor:
     """Mean squared depth (m^2) of points below the ground (heights < 0)."""
     return (torch.relu(-heights) ** 2).mean()

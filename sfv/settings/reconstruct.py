@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from sfv.settings.common import Section, selection
 
@@ -85,6 +85,9 @@ class FitWeights(Section):
     )
     joint_limits: float = Field(1.0, ge=0, description="squared violation of revolute joint ranges (per rad^2)")
     foot_sliding: float = Field(1e-3, ge=0, description="squared horizontal speed of a planted foot (per (m/s)^2)")
+    turn_smoothness: float = Field(
+        0.0, ge=0, description="squared angular acceleration of the hips' turn about the vertical (per (rad/s^2)^2)"
+    )
 
 
 class FitSettings(Section):
@@ -115,6 +118,23 @@ class FitSettings(Section):
         return self.model_copy(update={"weights": self.weights.model_copy(update=weights)})
 
 
+class TurningParams(Section):
+    """Clips of a person who spins about the vertical (a pirouette, a spin kick). The pose estimator's hips, seen
+    edge-on, stall and then jump by a quarter turn in a frame or two; the fit of these clips holds the hips' turn
+    to a steady rate (`sfv.reconstruct.losses.turn_smoothness`). Off for every other clip: a walk's hips swing a
+    little at each step, and the term would flatten that."""
+
+    clips: list[str] = selection(
+        default_factory=list, description="clips (of `reconstruct.clips`) whose fit holds the hips' turn steady"
+    )
+    weight: float = Field(
+        3e-6,
+        ge=0,
+        description="their fit's weight of the hips' squared angular acceleration about the vertical "
+        "(per (rad/s^2)^2; `weights.turn_smoothness`)",
+    )
+
+
 class ReconstructParams(TargetSettings, FitSettings):
     """Stage 2, motion reconstruction: targets, fit, and what the notebook compares."""
 
@@ -125,4 +145,20 @@ class ReconstructParams(TargetSettings, FitSettings):
     ablation_smoothness: list[float] = Field(
         [2e-7, 5e-7, 8e-6], description="more smoothness weights the notebook compares (besides 0 and the chosen one)"
     )
+    turning: TurningParams = Field(TurningParams(), description="clips of a person who spins: a steady turn")
     gif: bool = Field(True, description="a stick-figure animation of the targets beside the reconstruction")
+
+    @model_validator(mode="after")
+    def _turning_clips_reconstructed(self):
+        stray = [c for c in self.turning.clips if c not in self.clips]
+        if stray:
+            raise ValueError(
+                f"reconstruct.turning.clips {stray} are not in reconstruct.clips: add them there or drop them"
+            )
+        return self
+
+    def for_clip(self, clip: str) -> "ReconstructParams":
+        """The settings one clip is reconstructed with: a clip in `turning.clips` gets its turn's weight."""
+        if clip not in self.turning.clips:
+            return self
+        return self.with_weights(turn_smoothness=self.turning.weight)
