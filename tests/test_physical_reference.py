@@ -372,3 +372,26 @@ def test_on_a_scene_the_feet_stand_on_the_level_under_them_and_the_drop_is_one_f
     before, after = dropped.body_positions()[0], physical.body_positions()[0]
     assert np.abs(after[: takeoff - 5, feet, 1] - before[: takeoff - 5, feet, 1]).max() < 0.03
     assert scene_ground(load_mocap("walk"), foot, [], "walk") == 0.0  # one level: the floor, as on flat ground
+
+
+def test_a_joint_flipped_about_its_bone_is_a_fast_joint_spin_the_walk_has_none(walk):
+    """A fit of positions can flip a straight limb about its own bone between two frames; `joint_spin` is the
+    fastest any joint turns. The walk's joints turn at a few rad/s; its right shoulder turned half a turn about
+    one axis from the middle frame on turns by about pi in one frame (its own swing there aside), and a flip
+    spread evenly over 10 frames by a tenth of that."""
+    from sfv import rotations
+
+    assert 2.0 < quality.joint_spin(walk) < 20.0
+    sl = walk.skeleton.dof_slices["right_shoulder"]
+    half = walk.n_frames // 2
+    axis = np.array([0.0, 1.0, 0.0])
+
+    def twisted(angles):
+        pose = walk.pose.copy()
+        pose[:, sl] = rotations.multiply(pose[:, sl], rotations.from_axis_angle(axis, angles))
+        return replace(walk, pose=pose)
+
+    step = np.where(np.arange(walk.n_frames) >= half, np.radians(179.0), 0.0)
+    assert quality.joint_spin(twisted(step)) > 0.9 * np.radians(179.0) * walk.fps
+    ramp = np.radians(179.0) * np.clip((np.arange(walk.n_frames) - half) / 10.0, 0.0, 1.0)
+    assert quality.joint_spin(twisted(ramp)) < 0.12 * np.radians(179.0) * walk.fps + quality.joint_spin(walk)

@@ -94,6 +94,19 @@ def heading_error(motion: Motion, truth: Motion) -> float:
     return float(np.degrees(np.abs(np.angle(np.exp(1j * (turn - offset)))).mean()))
 
 
+def joint_spin(motion: Motion) -> float:
+    """The fastest any joint turns in the motion (rad/s): the largest angle between one frame's local rotation of a
+    joint and the next's, times the frame rate. A reconstruction fits positions, and a nearly straight arm or leg
+    can spin about its own bone without moving them: where the fit finds the other side of that twist, the joint
+    flips by up to half a turn in one frame. The pose reward and the PD targets see every flip, and a policy that
+    follows it must spin a shoulder or a hip faster than any person does (the truth's figure is beside it)."""
+    q = motion.joint_quaternions()
+    if len(q) < 2:
+        return 0.0
+    dot = np.abs(np.sum(q[1:] * q[:-1], axis=-1)).clip(0.0, 1.0)
+    return float(2.0 * np.arccos(dot).max() * motion.fps)
+
+
 def _standing(motion: Motion, planted: np.ndarray, allowed: list[str]) -> np.ndarray:
     """Frames (T,) where a contact body is planted and the body is not in a flight."""
     from sfv.imitate.physical import airborne, flights
@@ -107,9 +120,9 @@ def _standing(motion: Motion, planted: np.ndarray, allowed: list[str]) -> np.nda
 def measure(reference: Motion, truth: Motion, offset: float, params, allowed: list[str]) -> dict:
     """One reference against the truth (the mocap from `offset` seconds on, at the reference's frames): body error
     and MPJPE, foot skate where the truth's feet are planted, penetration, flight time (its own and the truth's),
-    its heading's error (`heading_error`), how often its centre of mass asks the ground for what the ground cannot
-    give (`outside_friction_cone`; the truth's own figure beside it), and how long the PD controller alone (zero
-    action) holds the character on it."""
+    its heading's error (`heading_error`), its fastest joint's turn (`joint_spin`; the truth's beside it), how
+    often its centre of mass asks the ground for what the ground cannot give (`outside_friction_cone`; the truth's
+    own figure beside it), and how long the PD controller alone (zero action) holds the character on it."""
     from sfv.analysis.fidelity import fidelity, motion_states
     from sfv.imitate.evaluate import rollout
     from sfv.imitate.physical import airborne, contact_phases, flights
@@ -146,6 +159,8 @@ def measure(reference: Motion, truth: Motion, offset: float, params, allowed: li
             outside_friction_cone(truth_frames, _standing(truth_frames, truth_planted, allowed), friction), 2
         ),
         "heading_deg": round(heading_error(reference, truth_frames), 1),
+        "joint_spin_rad_s": round(joint_spin(reference), 1),
+        "truth_joint_spin_rad_s": round(joint_spin(truth_frames), 1),
         "pd_only_s": round(float(pd["survived_seconds"]), 2),
     }
 
@@ -200,6 +215,7 @@ def summary(rows: list[dict], clips: list[str]) -> dict:
                 "penetration_cm",
                 "outside_cone",
                 "heading_deg",
+                "joint_spin_rad_s",
                 "pd_only_s",
             )
         } | {"clips": len(picked)}

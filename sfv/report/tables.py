@@ -246,6 +246,8 @@ REFERENCE_COLUMNS = (
     Column("outside_cone", "beyond the ground's push (share of standing frames)", 2),
     Column("truth_outside_cone", "the truth's share", 2),
     Column("heading_deg", "heading vs truth (deg)", 1),
+    Column("joint_spin_rad_s", "fastest joint turn (rad/s)", 1),
+    Column("truth_joint_spin_rad_s", "the truth's (rad/s)", 1),
     Column("pd_only_s", "PD alone holds it (s)", 2),
 )
 
