@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from sfv.imitate.joint_turns import joint_spin
 from sfv.motion import Motion
 
 
@@ -92,19 +93,6 @@ def heading_error(motion: Motion, truth: Motion) -> float:
     turn = heading_angle(motion.root_rot[upright], up_axis) - heading_angle(truth.root_rot[upright], up_axis)
     offset = np.angle(np.exp(1j * turn).mean())
     return float(np.degrees(np.abs(np.angle(np.exp(1j * (turn - offset)))).mean()))
-
-
-def joint_spin(motion: Motion) -> float:
-    """The fastest any joint turns in the motion (rad/s): the largest angle between one frame's local rotation of a
-    joint and the next's, times the frame rate. A reconstruction fits positions, and a nearly straight arm or leg
-    can spin about its own bone without moving them: where the fit finds the other side of that twist, the joint
-    flips by up to half a turn in one frame. The pose reward and the PD targets see every flip, and a policy that
-    follows it must spin a shoulder or a hip faster than any person does (the truth's figure is beside it)."""
-    q = motion.joint_quaternions()
-    if len(q) < 2:
-        return 0.0
-    dot = np.abs(np.sum(q[1:] * q[:-1], axis=-1)).clip(0.0, 1.0)
-    return float(2.0 * np.arccos(dot).max() * motion.fps)
 
 
 def _standing(motion: Motion, planted: np.ndarray, allowed: list[str]) -> np.ndarray:

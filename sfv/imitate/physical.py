@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from sfv.imitate.contacts import contact_bodies, runs_of
+from sfv.imitate.joint_turns import slow_joint_turns
 from sfv.kinematics import centre_of_mass, chain
 from sfv.motion import Motion
 from sfv.reconstruct.contact import steady_speed
@@ -381,7 +382,8 @@ def physical_step(
     reconstructed frame, for contacts from the video). `scene`: the clip stands on several levels
     (imitate.clips.<clip>.scene): each body's ground is the level under it (sfv.imitate.scene), so that the feet
     planted on a wall top are held there and a leap off it is a flight; a reference no scene explains is left to
-    the stage's scene check, which names its frames."""
+    the stage's scene check, which names its frames. With `settings.joint_turn_weight`, the reference is first
+    refitted so that no shoulder or hip spins about its own bone (sfv.imitate.joint_turns)."""
     from sfv.imitate.reference_clip import ReferenceError, standing_foot_height
 
     if not settings.enabled:
@@ -409,7 +411,11 @@ def physical_step(
             feet_planted = image_contact_phases(
                 reference, points[frames], np.asarray(detected[frames], bool), foot, settings, ground
             )
-        return make_physical(reference, foot, settings, list(ground_contacts), feet_planted, ground)
+        turns = {}
+        if settings.joint_turn_weight:  # first: the flips it undoes move no body, so contacts and flights stay
+            reference, turns = slow_joint_turns(reference, settings.joint_turn_weight)
+        physical, report = make_physical(reference, foot, settings, list(ground_contacts), feet_planted, ground)
+        return physical, {**report, **({"joint_turns": turns} if turns else {})}
 
     return step
 

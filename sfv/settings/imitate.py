@@ -281,6 +281,13 @@ class PhysicalReference(Section):
     )
     smoothness_weight: float = Field(1e-5, ge=0, description="the bodies' acceleration (/(m/s^2)^2)")
     iterations: int = Field(300, ge=1, description="L-BFGS steps of the one optimisation over the clip")
+    joint_turn_weight: float = Field(
+        0.0,
+        ge=0,
+        description="before the physical step, refit the reference so that a shoulder or hip does not spin about its "
+        "own bone (sfv.imitate.joint_turns): how much a ball joint's turn between frames costs (squared chordal "
+        "distance) against its bodies' squared displacement (/m^2); 0: no refit",
+    )
 
 
 PhysicalOverride = overrides_of(PhysicalReference)
