@@ -3,13 +3,13 @@
 A reconstruction fits positions. Where an elbow or a knee is nearly straight, turning the shoulder or hip above it
 about the limb's own bone moves no body, and the hinge below can only bend one way: when the keypoints put a nearly
 straight limb's bend on the wrong side, the fit takes the other side of the twist, and the joint flips by up to half
-a turn in one frame (`joint_spin` measures it; a person's joints turn at 10-25 rad/s,
-such a flip at 80-180). The pose reward and the PD targets see every flip.
+a turn in one frame (`joint_spin` measures it; a person's joints turn at 10-25 rad/s, such a flip at 80-180). The
+pose reward and the PD targets see every flip.
 
 `slow_joint_turns` refits the motion once: its bodies stay where they are (squared displacement), and each
-shoulder's and hip's rotation (`limb_roots`) changes as little as it can from frame to frame (squared chordal distance between consecutive
-rotations, `weight` against the first term). A twist that moves nothing costs nothing to undo, so it goes; a turn
-the bodies show stays. Kinematics only, no simulator.
+shoulder's and hip's rotation (`limb_roots`) changes as little as it can from frame to frame (squared chordal
+distance between consecutive rotations, `weight` against the first term). A twist that moves nothing costs nothing
+to undo, so it goes; a turn the bodies show stays. Kinematics only, no simulator.
 """
 
 from __future__ import annotations
