@@ -6,7 +6,8 @@ nothing planted is a flight only where the body falls (`falls`). Then one optimi
 over the whole clip (the reconstruction's variables: root position and rotation, every joint's rotation), staying as
 close as it can to the reconstructed bodies while
 - a planted foot stays put (no skating) at its standing height (no sinking, no floating);
-- no body goes under the floor;
+- no body goes under the floor (with `floor_shapes`, no body that may not touch it reaches it with its collision
+  shapes either, `sfv.imitate.body_shapes`: a head 17 cm beyond its neck joint);
 - where no foot is planted (a flight), the centre of mass follows a ballistic arc: its vertical acceleration is
   gravity's and its horizontal velocity constant. The flight's timing comes from the video (when the feet leave
   and land), and ballistics then fixes its height, which depth from one camera gets wrong. With
@@ -32,6 +33,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
+from sfv.imitate.body_shapes import collision_spheres
 from sfv.imitate.contacts import contact_bodies, runs_of
 from sfv.imitate.joint_turns import slow_joint_turns
 from sfv.kinematics import centre_of_mass, chain
@@ -40,6 +42,9 @@ from sfv.reconstruct.contact import steady_speed
 from sfv.settings.imitate import PhysicalReference
 
 GRAVITY = 9.81
+#: how far over the ground a body that may not touch it keeps its shapes (`floor_shapes`): the simulator counts a
+#: touch within its contact margin, and the fit's penalty leaves a few millimetres
+SHAPE_CLEARANCE_M = 0.02
 
 
 def _cleaned(planted: np.ndarray, settings: PhysicalReference) -> np.ndarray:
@@ -293,7 +298,14 @@ def make_physical(
     standing_t = torch.as_tensor(standing)
     cyclic = motion.loop == "wrap"
 
-    def bodies_and_com() -> tuple[torch.Tensor, torch.Tensor]:
+    shapes = collision_spheres(sk).of(others) if settings.floor_shapes else None
+    if shapes is not None:  # each sphere's lowest point stays SHAPE_CLEARANCE_M over the ground under its body
+        shape_floor_t = torch.as_tensor(_under(ground, list(shapes.body)) + SHAPE_CLEARANCE_M) + torch.as_tensor(
+            shapes.radius
+        )
+        shape_centre_t = torch.as_tensor(shapes.centre)
+
+    def bodies_and_com() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         rotvecs = {b.name: variables.joint_rotvec[:, k] for k, b in enumerate(variables.spherical)}
         for k, b in enumerate(variables.revolute):
             rotvecs[b.name] = variables.angles[:, k : k + 1] * torch.as_tensor(b.axis, dtype=torch.float64)
@@ -302,10 +314,10 @@ def make_physical(
         local = roma.rotvec_to_rotmat(torch.stack([rotvecs[b.name] for b in sk.joints], dim=1))
         pos, mats = chain(sk, variables.root_pos, roma.rotvec_to_rotmat(variables.root_rotvec), local)
         body_com = pos + (mats @ com_local[..., None])[..., 0]
-        return pos, (body_com * masses[:, None]).sum(-2) / masses.sum()
+        return pos, (body_com * masses[:, None]).sum(-2) / masses.sum(), mats
 
     def loss() -> torch.Tensor:
-        pos, com = bodies_and_com()
+        pos, com, mats = bodies_and_com()
         total = ((pos - start) ** 2).sum(-1).mean()
         foot_pos = pos[:, feet]
         for f, a, b in plants:
@@ -318,6 +330,9 @@ def make_physical(
             + settings.floor_weight
             * (torch.relu(-height) ** 2 + torch.relu(floor_t - pos[:, others, up]).pow(2).sum(-1, keepdim=True)).mean()
         )
+        if shapes is not None:
+            centres = pos[:, shapes.body] + (mats[:, shapes.body] @ shape_centre_t[..., None])[..., 0]
+            total = total + settings.floor_weight * torch.relu(shape_floor_t - centres[..., up]).pow(2).sum(-1).mean()
         for a, b in free:
             arc = com[a - 1 : b + 1]  # accelerations at frames a..b: from the take-off to the landing
             accel = (arc[2:] - 2 * arc[1:-1] + arc[:-2]) / dt**2

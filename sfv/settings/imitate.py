@@ -281,6 +281,11 @@ class PhysicalReference(Section):
     )
     smoothness_weight: float = Field(1e-5, ge=0, description="the bodies' acceleration (/(m/s^2)^2)")
     iterations: int = Field(300, ge=1, description="L-BFGS steps of the one optimisation over the clip")
+    floor_shapes: bool = Field(
+        False,
+        description="keep the collision shapes of the bodies that may not touch the ground (not only their joints) "
+        "over it (sfv.imitate.body_shapes): a body there ends the episode, from the reference's own state",
+    )
     joint_turn_weight: float = Field(
         0.0,
         ge=0,
