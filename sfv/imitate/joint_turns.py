@@ -51,7 +51,7 @@ def limb_roots(skeleton) -> list[str]:
 
 
 def slow_joint_turns(motion: Motion, weight: float, iterations: int = 200) -> tuple[Motion, dict]:
-    """The motion refitted so that its ball joints turn no faster than its bodies need (see the module's
+    """The motion refitted so that its shoulders and hips turn no faster than its bodies need (see the module's
     docstring), and what it changed: the fastest joint turn before and after (rad/s), how far the bodies moved (cm,
     mean and most)."""
     from sfv.reconstruct.fit import MotionVariables
