@@ -38,13 +38,15 @@ from IPython.display import Image, Markdown, display
 from tqdm.auto import tqdm
 
 from sfv import paths
-from sfv.analysis import end_to_end, reference_quality, scene_levels
+from sfv.analysis import end_to_end, limits, reference_quality, scene_levels
 from sfv.imitate import stage
 from sfv.imitate.curve import read_curve
+from sfv.imitate.evaluate import PolicyError
+from sfv.imitate.play import policy_rollout
 from sfv.io import write_json
 from sfv.notebook import stage_params
 from sfv.plots import save_figure
-from sfv.report.tables import reference_physics_table, scenes_table
+from sfv.report.tables import limits_table, reference_physics_table, scenes_table
 
 params = stage_params(params_file)
 cfg = params.imitate
@@ -100,6 +102,34 @@ display(Image(save_figure(end_to_end.curves_figure(curves), plot_dir / "learning
 # %%
 write_json(paths.metrics_file("end_to_end"), {"clips": rows})
 print(json.dumps(rows, indent=1))
+
+# %% [markdown]
+# ## What limits each policy
+#
+# A verdict names the bar a policy missed; this reads why. Each policy learned from video is rolled out again
+# exactly as its stage evaluated it (`sfv play imitate@<clip>`: the reference stored beside it, the same settings
+# and length, one thread, so the same figures) and read (`sfv/analysis/limits.py`): what ended it (a body on the
+# ground that may not be there: the feet and the clip's `ground_contacts` may), which bodies carry its tracking
+# error and when that error peaks, how far its root's heading lags its reference's (where both roots are upright
+# enough to have one), and its error with each pose turned to its reference's heading: a policy that makes every
+# move but turns too slowly has a small one. The figure shows every body's error over the evaluation.
+
+# %%
+verdicts = {r["clip"]: r["learned"] for r in rows}
+limit_rows, panels = [], {}
+for clip in tqdm(cfg.clips, desc="policies"):
+    try:
+        log, motion = policy_rollout("imitate", clip, params)
+    except PolicyError:
+        print(f"{clip}: no policy yet (its stage has not run)")
+        limit_rows.append({"clip": clip, "learned": verdicts.get(clip)})
+        continue
+    control_hz = cfg.for_clip(clip).env.control_hz
+    limit_rows.append({"clip": clip, "learned": verdicts.get(clip), **limits.diagnose(log, motion, control_hz)})
+    panels[clip] = limits.panel(log, motion, control_hz)
+write_json(paths.metrics_file("limits"), {"clips": limit_rows})
+display(Markdown(limits_table().markdown()))
+display(Image(save_figure(limits.figure(panels), plot_dir / "limits.png")))
 
 # %% [markdown]
 # ## The reference step: what physics can follow

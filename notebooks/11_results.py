@@ -140,6 +140,16 @@ show_figure(paths.plot_dir("end_to_end") / "end_to_end.png")
 show_figure(paths.plot_dir("end_to_end") / "learning_curves.png")
 
 # %% [markdown]
+# ## What limits each policy
+#
+# Each policy learned from video, its evaluation replayed and read: what ended it, which bodies carry its error
+# and when, and how much of it is its heading (notebook 07).
+
+# %%
+show("limits")
+show_figure(paths.plot_dir("end_to_end") / "limits.png")
+
+# %% [markdown]
 # ## The reference step
 #
 # Every rendered clip's reference as the imitation stage makes it, without and with the physical step (planted

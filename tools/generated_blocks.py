@@ -25,6 +25,7 @@ REPORT_TABLES = (
     "reconstruction",
     "imitation",
     "end_to_end",
+    "limits",
     "reference_physics",
     "scenes",
     "cameras",

@@ -71,6 +71,15 @@ def outside_friction_cone(motion: Motion, standing: np.ndarray, friction: float)
 HEADING_LEAN_DEG = 45.0  # a root whose forward axis leans further from the horizontal has no heading to compare
 
 
+def has_heading(root_rot: np.ndarray, up_axis: str) -> np.ndarray:
+    """Per root orientation (..., 4): whether its forward axis leans less than `HEADING_LEAN_DEG` from the horizontal,
+    so that its heading means something (not in a flip, a cartwheel, a roll)."""
+    from sfv import rotations
+
+    forward = rotations.rotate(np.asarray(root_rot, dtype=float), np.array([1.0, 0.0, 0.0]))
+    return np.abs(forward[..., "xyz".index(up_axis)]) < np.sin(np.radians(HEADING_LEAN_DEG))
+
+
 def heading_error(motion: Motion, truth: Motion) -> float:
     """Mean angle (degrees) between the reference's heading and the truth's, frame by frame, after the one constant
     turn about the vertical that aligns them best (the camera's azimuth is unknown). The body error and the MPJPE
@@ -79,15 +88,10 @@ def heading_error(motion: Motion, truth: Motion) -> float:
     headings, and a policy that follows it must twist its feet on the ground faster than the dancer did. Frames where
     either root's forward axis leans more than `HEADING_LEAN_DEG` from the horizontal (a flip, a cartwheel, a roll)
     have no heading and are left out; 0 when none is left."""
-    from sfv import rotations
     from sfv.imitate.reference import heading_angle
 
     up_axis = motion.skeleton.up_axis
-    up = "xyz".index(up_axis)
-    lean = np.sin(np.radians(HEADING_LEAN_DEG))
-    upright = np.ones(motion.n_frames, dtype=bool)
-    for m in (motion, truth):
-        upright &= np.abs(rotations.rotate(m.root_rot, np.array([1.0, 0.0, 0.0]))[:, up]) < lean
+    upright = has_heading(motion.root_rot, up_axis) & has_heading(truth.root_rot, up_axis)
     if not upright.any():
         return 0.0
     turn = heading_angle(motion.root_rot[upright], up_axis) - heading_angle(truth.root_rot[upright], up_axis)

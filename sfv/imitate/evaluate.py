@@ -31,6 +31,10 @@ class PolicyError(FileNotFoundError):
     """No trained policy where one was expected."""
 
 
+#: `ended_by` of a fall with no body on the ground that may not be: the character left its terrain or sank below it
+OFF_TERRAIN = "off its terrain"
+
+
 def load_policy(policy_dir: str | Path):
     """(PPO model, observation normaliser) from a training folder (see `sfv.imitate.train`)."""
     from stable_baselines3 import PPO
@@ -72,7 +76,8 @@ def rollout(
 
     `policy` is a PPO model (with `policy_normaliser` its VecNormalize statistics), or None for
     zero actions (the reference pose as PD targets, in residual mode: what the PD controller alone
-    achieves). Returns per-step arrays (the simulated bodies and root too) and summary figures; writes
+    achieves). Returns per-step arrays (the simulated bodies and root too) and summary figures (`ended_by`: the
+    bodies whose touch ended a fall); writes
     an mp4 when `video` is a path, with `beside(time)` (e.g. the source video's frame) on its left.
     """
     # falls end it, drift does not (pose termination off): the rollout measures how far the character drifts
@@ -119,10 +124,13 @@ def rollout(
             if terminated or truncated:
                 fallen = bool(terminated)
                 break
+        # what ended a fall: the bodies on the ground that may not be, or the terrain left behind
+        ended_by = (env.sim.forbidden_contacts() or ([OFF_TERRAIN] if env.off_terrain() else [])) if fallen else []
     out = {k: np.asarray(v) for k, v in log.items()}
     out["travel"] = None if env.field is None else env.field.forward  # the terrain's direction of travel
     out.update(
         fallen=fallen,
+        ended_by=ended_by,
         survived_seconds=float(out["time"][-1] - start_time) if len(out["time"]) else 0.0,
         episode_return=float(out["reward"].sum()),
         tracking_error_mean=float(out["tracking_error"].mean()),

@@ -35,6 +35,50 @@ def parse_target(target: str) -> tuple[str, str]:
     return stage, clip
 
 
+def ended_by_text(ended_by: list[str]) -> str:
+    """What ended a fall, in words (`rollout`'s `ended_by`)."""
+    from sfv.imitate.evaluate import OFF_TERRAIN
+
+    if ended_by == [OFF_TERRAIN]:
+        return "it left its terrain (or sank below it)"
+    return f"{', '.join(ended_by)} touched the ground, not one of the clip's ground_contacts"
+
+
+def policy_rollout(
+    stage: str,
+    clip: str,
+    params,
+    video: str | Path | None = None,
+    gui: bool = False,
+    seconds: float | None = None,
+) -> tuple[dict, object]:
+    """The stage's policy of `clip` rolled out as its evaluation did (`params`: the loaded params.yaml): the
+    rollout's log and figures, and the reference it followed (the one stored beside the policy)."""
+    from sfv.imitate.evaluate import load_policy, rollout
+    from sfv.imitate.reference_clip import load_reference
+
+    if clip not in params.clips:
+        raise ValueError(f"clip {clip!r} is not in params.yaml; clips: {', '.join(params.clips)}")
+    reference, seed_offset = STAGE_REFERENCE[stage]
+    folder = paths.policy_dir(paths.run_name(clip, seed_offset), reference)
+    cfg = params.imitate.for_clip(clip) if reference == "video" else params.imitate
+    model, normaliser = load_policy(folder)  # names the missing file and how to get it
+    motion = load_reference(folder / "reference.npz", clip)
+    result = rollout(
+        model,
+        motion,
+        cfg.env,
+        cfg.reward,
+        seconds=cfg.evaluation.seconds if seconds is None else seconds,
+        video=video,
+        width=cfg.evaluation.width,
+        height=cfg.evaluation.height,
+        policy_normaliser=normaliser,
+        gui=gui,
+    )
+    return result, motion
+
+
 def replay(
     stage: str,
     clip: str,
@@ -46,39 +90,18 @@ def replay(
     """Roll out the stage's policy of `clip` as its evaluation did; returns the figures, the committed ones and
     whether they agree."""
     from sfv.config import load_params
-    from sfv.imitate.evaluate import load_policy, rollout
-    from sfv.imitate.reference_clip import load_reference
 
-    params = load_params(params_file)
-    if clip not in params.clips:
-        raise ValueError(f"clip {clip!r} is not in {params_file}; clips: {', '.join(params.clips)}")
-    reference, seed_offset = STAGE_REFERENCE[stage]
-    run = paths.run_name(clip, seed_offset)
-    folder = paths.policy_dir(run, reference)
-    cfg = params.imitate.for_clip(clip) if reference == "video" else params.imitate
-    model, normaliser = load_policy(folder)  # names the missing file and how to get it
-    motion = load_reference(folder / "reference.npz", clip)
-    length = cfg.evaluation.seconds if seconds is None else seconds
-    result = rollout(
-        model,
-        motion,
-        cfg.env,
-        cfg.reward,
-        seconds=length,
-        video=video,
-        width=cfg.evaluation.width,
-        height=cfg.evaluation.height,
-        policy_normaliser=normaliser,
-        gui=gui,
-    )
+    result, _ = policy_rollout(stage, clip, load_params(params_file), video, gui, seconds)
+    run = paths.run_name(clip, STAGE_REFERENCE[stage][1])
     figures = {key: round(float(result[name]), digits) for key, (name, digits) in COMPARED.items()}
-    metrics_path = paths.clip_metrics_file(paths.imitate_stage(reference), run)
+    metrics_path = paths.clip_metrics_file(paths.imitate_stage(STAGE_REFERENCE[stage][0]), run)
     committed = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     same = None
     if committed is not None and seconds is None:
         same = all(committed.get(k) == v for k, v in figures.items())
     return {
         "figures": figures,
+        "ended_by": result["ended_by"],
         "committed": committed and {k: committed.get(k) for k in figures},
         "metrics_file": metrics_path.as_posix(),
         "same": same,
@@ -113,6 +136,8 @@ def main(argv: list[str]) -> int:
         f"{args.target}: survived {f['survived_seconds']} s, tracking error {f['tracking_error_m'] * 100:.2f} cm, "
         f"root error at the end {f['root_error_final_m'] * 100:.1f} cm, return {f['return']}"
     )
+    if out["ended_by"]:
+        print(f"fell: {ended_by_text(out['ended_by'])}")
     if out["video"]:
         print(f"video: {out['video']}")
     if out["same"] is True:

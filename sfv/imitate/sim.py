@@ -553,6 +553,13 @@ class Simulation:
                 return True
         return False
 
+    def forbidden_contacts(self) -> list[str]:
+        """The bodies touching the terrain that may not (what `fallen` ends an episode for), by skeleton name: what
+        ended a fall, for the one reading why a policy did not learn."""
+        names = dict(zip(self.links.tolist(), self.skeleton.body_names))
+        links = {p[3] for p in pybullet.getContactPoints(self.body, self.terrain, physicsClientId=self.client)}
+        return sorted(names.get(link, str(link)) for link in links - self.allowed_contacts)
+
     # --- rendering --------------------------------------------------------------------------------
     def render(
         self,

@@ -234,6 +234,43 @@ def end_to_end_table(params, root: Path = Path(".")) -> Table:
     )
 
 
+LIMITS_COLUMNS = (
+    Column("clip", "clip"),
+    Column("learned", "learned from video"),
+    Column("survived", "stood (s)"),
+    Column("ended_by", "what ended it"),
+    Column("tracking_cm", "tracking (cm)", 1),
+    Column("heading_aligned_cm", "turned to its reference's heading (cm)", 1),
+    Column("heading_lag_max_deg", "heading lag, largest (°)", 0),
+    Column("worst", "bodies with the most error (cm)"),
+    Column("peak", "error peaks at (s): cm"),
+)
+
+
+def limits_table(root: Path = Path(".")) -> Table:
+    """The end-to-end stage's reading of what limits each policy learned from video (sfv.analysis.limits)."""
+    from sfv.analysis.limits import ended_by_text, worst_bodies_text
+
+    title = "What limits each policy learned from video: its evaluation, replayed and read"
+    m = read_json(paths.metrics_file("limits", root))
+    if m is None:
+        return Table("limits", title, LIMITS_COLUMNS, missing="stage `end_to_end` has not written metrics/limits.json")
+    rows = [
+        {"clip": r["clip"], "status": NOT_RUN}  # no policy yet: its stage has not run
+        if "survived_s" not in r
+        else {
+            "status": "ran",
+            **r,
+            "survived": f"{min(r['survived_s'], r['evaluation_s']):.2f} of {r['evaluation_s']:.2f}",
+            "ended_by": ended_by_text(r["ended_by"]),
+            "worst": worst_bodies_text(r),
+            "peak": f"{r['peak_at_s']:.2f}: {r['peak_error_cm']:.0f}",
+        }
+        for r in m["clips"]
+    ]
+    return Table("limits", title, LIMITS_COLUMNS, rows)
+
+
 REFERENCE_COLUMNS = (
     Column("clip", "clip"),
     Column("reference", "reference"),
@@ -501,6 +538,7 @@ def all_tables(params, root: Path = Path(".")) -> dict[str, Table]:
             reconstruction_table(params, root),
             imitation_table(params, root),
             end_to_end_table(params, root),
+            limits_table(root),
             reference_physics_table(root),
             scenes_table(root),
             cameras_table(params, root),
