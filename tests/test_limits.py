@@ -9,7 +9,7 @@ import pytest
 from sfv import rotations
 from sfv.analysis import limits
 from sfv.config import EnvSettings, RewardParams
-from sfv.imitate.evaluate import rollout
+from sfv.imitate.evaluate import ended_by_text, rollout
 from sfv.imitate.reference import ReferenceTrack
 from sfv.mocap import load_mocap
 
@@ -83,8 +83,8 @@ def test_a_fall_names_the_bodies_that_ended_it(walk):
     again = rollout(None, walk, allowed, RewardParams(), seconds=1.0, start=on_its_side)
     assert fell["ended_by"][0] not in again["ended_by"]
     d = limits.diagnose(fell, walk, RATE)
-    assert d["ended_by"] == fell["ended_by"] and limits.ended_by_text(d["ended_by"]).endswith("on the ground")
-    assert limits.ended_by_text([]) == "stood to the end"
+    assert d["ended_by"] == fell["ended_by"] and d["what_ended_it"] == f"{', '.join(fell['ended_by'])} on the ground"
+    assert ended_by_text([]) == "stood to the end"
 
 
 def test_the_table_reads_each_policy_and_marks_one_not_trained_yet(tmp_path, walk, pd_walk):
@@ -99,5 +99,6 @@ def test_the_table_reads_each_policy_and_marks_one_not_trained_yet(tmp_path, wal
     walk_line = next(line for line in lines if line.startswith("| walk |"))
     survived = f"{row['survived_s']:.2f} of {row['evaluation_s']:.2f}"
     assert survived in walk_line and f"{', '.join(row['ended_by'])} on the ground" in walk_line
-    assert limits.worst_bodies_text(row) in walk_line
+    name, cm = row["worst_bodies"][0]
+    assert f"| {name} {cm:.0f}, " in walk_line
     assert next(line for line in lines if line.startswith("| run |")).count(NOT_RUN) >= 8

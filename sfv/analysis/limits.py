@@ -18,7 +18,7 @@ import numpy as np
 
 from sfv.analysis.fidelity import body_error
 from sfv.analysis.reference_quality import has_heading
-from sfv.imitate.evaluate import OFF_TERRAIN
+from sfv.imitate.evaluate import ended_by_text
 from sfv.imitate.reference import ReferenceTrack, heading_angle
 from sfv.imitate.stage import asked_seconds
 from sfv.motion import Motion
@@ -75,6 +75,7 @@ def diagnose(log: dict, motion: Motion, control_hz: float) -> dict:
         "survived_s": round(float(log["survived_seconds"]), 3),
         "evaluation_s": asked_seconds(log["seconds"], {"loop": motion.loop, "seconds": round(motion.duration, 3)}),
         "ended_by": list(log["ended_by"]),
+        "what_ended_it": ended_by_text(log["ended_by"]),
         "tracking_cm": round(float(100 * per_step.mean()), 2),
         "heading_aligned_cm": round(float(100 * heading_aligned_error(log, track).mean()), 2),
         "heading_lag_max_deg": round(float(np.abs(lag[seen]).max()), 1) if seen.any() else None,
@@ -90,18 +91,6 @@ def panel(log: dict, motion: Motion, control_hz: float) -> tuple[np.ndarray, np.
     """One clip's panel of `figure`: times, each body's error, the body names, whether it fell."""
     errors = per_body_error(log, ReferenceTrack(motion, control_hz))
     return np.asarray(log["time"]), errors, list(motion.skeleton.body_names), bool(log["fallen"])
-
-
-def ended_by_text(ended_by: list[str]) -> str:
-    """`rollout`'s `ended_by` in a few words: nothing (it stood), the terrain left, or the bodies on the ground."""
-    if not ended_by:
-        return "stood to the end"
-    return ended_by[0] if ended_by == [OFF_TERRAIN] else f"{', '.join(ended_by)} on the ground"
-
-
-def worst_bodies_text(row: dict) -> str:
-    """The bodies carrying the most error, with their mean errors (cm)."""
-    return ", ".join(f"{name} {cm:.0f}" for name, cm in row["worst_bodies"])
 
 
 def figure(panels: dict[str, tuple[np.ndarray, np.ndarray, list[str], bool]]):

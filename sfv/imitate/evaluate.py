@@ -35,6 +35,13 @@ class PolicyError(FileNotFoundError):
 OFF_TERRAIN = "off its terrain"
 
 
+def ended_by_text(ended_by: list[str]) -> str:
+    """`rollout`'s `ended_by` in a few words: nothing (it stood), the terrain left, or the bodies on the ground."""
+    if not ended_by:
+        return "stood to the end"
+    return OFF_TERRAIN if list(ended_by) == [OFF_TERRAIN] else f"{', '.join(ended_by)} on the ground"
+
+
 def load_policy(policy_dir: str | Path):
     """(PPO model, observation normaliser) from a training folder (see `sfv.imitate.train`)."""
     from stable_baselines3 import PPO

@@ -35,15 +35,6 @@ def parse_target(target: str) -> tuple[str, str]:
     return stage, clip
 
 
-def ended_by_text(ended_by: list[str]) -> str:
-    """What ended a fall, in words (`rollout`'s `ended_by`)."""
-    from sfv.imitate.evaluate import OFF_TERRAIN
-
-    if ended_by == [OFF_TERRAIN]:
-        return "it left its terrain (or sank below it)"
-    return f"{', '.join(ended_by)} touched the ground, not one of the clip's ground_contacts"
-
-
 def policy_rollout(
     stage: str,
     clip: str,
@@ -137,6 +128,8 @@ def main(argv: list[str]) -> int:
         f"root error at the end {f['root_error_final_m'] * 100:.1f} cm, return {f['return']}"
     )
     if out["ended_by"]:
+        from sfv.imitate.evaluate import ended_by_text
+
         print(f"fell: {ended_by_text(out['ended_by'])}")
     if out["video"]:
         print(f"video: {out['video']}")

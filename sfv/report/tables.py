@@ -249,8 +249,6 @@ LIMITS_COLUMNS = (
 
 def limits_table(root: Path = Path(".")) -> Table:
     """The end-to-end stage's reading of what limits each policy learned from video (sfv.analysis.limits)."""
-    from sfv.analysis.limits import ended_by_text, worst_bodies_text
-
     title = "What limits each policy learned from video: its evaluation, replayed and read"
     m = read_json(paths.metrics_file("limits", root))
     if m is None:
@@ -262,8 +260,8 @@ def limits_table(root: Path = Path(".")) -> Table:
             "status": "ran",
             **r,
             "survived": f"{min(r['survived_s'], r['evaluation_s']):.2f} of {r['evaluation_s']:.2f}",
-            "ended_by": ended_by_text(r["ended_by"]),
-            "worst": worst_bodies_text(r),
+            "ended_by": r["what_ended_it"],
+            "worst": ", ".join(f"{name} {cm:.0f}" for name, cm in r["worst_bodies"]),
             "peak": f"{r['peak_at_s']:.2f}: {r['peak_error_cm']:.0f}",
         }
         for r in m["clips"]
