@@ -106,27 +106,38 @@ print(json.dumps(rows, indent=1))
 # %% [markdown]
 # ## What limits each policy
 #
-# A verdict names the bar a policy missed; this reads why. Each policy learned from video is rolled out again
+# A verdict names the bar a policy missed; this reads why. Each policy learned from video, and each oracle beside
+# it (the same reading on the mocap: what the skill costs in this simulation, whatever the video), is rolled out again
 # exactly as its stage evaluated it (`sfv play imitate@<clip>`: the reference stored beside it, the same settings
 # and length, one thread, so the same figures) and read (`sfv/analysis/limits.py`): what ended it (a body on the
 # ground that may not be there: the feet and the clip's `ground_contacts` may), which bodies carry its tracking
 # error and when that error peaks, how far its root's heading lags its reference's (where both roots are upright
 # enough to have one), and its error with each pose turned to its reference's heading: a policy that makes every
-# move but turns too slowly has a small one. The figure shows every body's error over the evaluation.
+# move but turns too slowly has a small one. The figure shows every body's error over the evaluation of each
+# policy learned from video.
 
 # %%
 verdicts = {r["clip"]: r["learned"] for r in rows}
 limit_rows, panels = [], {}
-for clip in tqdm(cfg.clips, desc="policies"):
+order = list(cfg.clips) + [c for c in cfg.oracle_clips if c not in cfg.clips]  # each oracle after its video policy
+policies = sorted(
+    [(c, "imitate") for c in cfg.clips] + [(c, "imitate_oracle") for c in cfg.oracle_clips],
+    key=lambda p: order.index(p[0]),
+)
+for clip, stage_name in tqdm(policies, desc="policies"):
+    video = stage_name == "imitate"
+    kind = "video" if video else "oracle (mocap)"
+    row = {"clip": clip, "policy": kind, "learned": verdicts.get(clip) if video else None}
     try:
-        log, motion = policy_rollout("imitate", clip, params)
+        log, motion = policy_rollout(stage_name, clip, params)
     except PolicyError:
-        print(f"{clip}: no policy yet (its stage has not run)")
-        limit_rows.append({"clip": clip, "learned": verdicts.get(clip)})
+        print(f"{stage_name}@{clip}: no policy yet (its stage has not run)")
+        limit_rows.append(row)
         continue
-    control_hz = cfg.for_clip(clip).env.control_hz
-    limit_rows.append({"clip": clip, "learned": verdicts.get(clip), **limits.diagnose(log, motion, control_hz)})
-    panels[clip] = limits.panel(log, motion, control_hz)
+    control_hz = (cfg.for_clip(clip) if video else cfg).env.control_hz
+    limit_rows.append({**row, **limits.diagnose(log, motion, control_hz)})
+    if video:
+        panels[clip] = limits.panel(log, motion, control_hz)
 write_json(paths.metrics_file("limits"), {"clips": limit_rows})
 display(Markdown(limits_table().markdown()))
 display(Image(save_figure(limits.figure(panels), plot_dir / "limits.png")))

@@ -93,12 +93,16 @@ def test_the_table_reads_each_policy_and_marks_one_not_trained_yet(tmp_path, wal
     from sfv.report.tables import NOT_RUN, limits_table
 
     assert limits_table(tmp_path).missing is not None  # before the stage ran: how to fill it
-    row = {"clip": "walk", "learned": "no: fell at 5%", **limits.diagnose(pd_walk, walk, RATE)}
-    write_json(paths.metrics_file("limits", tmp_path), {"clips": [row, {"clip": "run", "learned": "not run"}]})
+    row = {"clip": "walk", "policy": "video", "learned": "no: fell at 5%", **limits.diagnose(pd_walk, walk, RATE)}
+    not_yet = {"clip": "run", "policy": "oracle (mocap)", "learned": None}
+    write_json(paths.metrics_file("limits", tmp_path), {"clips": [row, not_yet]})
     lines = limits_table(tmp_path).markdown().splitlines()
     walk_line = next(line for line in lines if line.startswith("| walk |"))
     survived = f"{row['survived_s']:.2f} of {row['evaluation_s']:.2f}"
     assert survived in walk_line and f"{', '.join(row['ended_by'])} on the ground" in walk_line
     name, cm = row["worst_bodies"][0]
     assert f"| {name} {cm:.0f}, " in walk_line
-    assert next(line for line in lines if line.startswith("| run |")).count(NOT_RUN) >= 8
+    assert walk_line.startswith("| walk | video | no: fell at 5% |")
+    run_line = next(line for line in lines if line.startswith("| run |"))
+    assert run_line.startswith("| run | oracle (mocap) |")
+    assert run_line.count(NOT_RUN) == len(limits_table(tmp_path).columns) - 2

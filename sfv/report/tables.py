@@ -51,7 +51,7 @@ class Table:
 
 
 def cell(row: dict, column: Column) -> str:
-    if row.get("status") == NOT_RUN and column.key not in ("clip", "kind", "status"):
+    if row.get("status") == NOT_RUN and column.key not in ("clip", "kind", "policy", "status"):
         return NOT_RUN
     value = row.get(column.key)
     if value is None:
@@ -236,6 +236,7 @@ def end_to_end_table(params, root: Path = Path(".")) -> Table:
 
 LIMITS_COLUMNS = (
     Column("clip", "clip"),
+    Column("policy", "policy"),
     Column("learned", "learned from video"),
     Column("survived", "stood (s)"),
     Column("ended_by", "what ended it"),
@@ -248,13 +249,14 @@ LIMITS_COLUMNS = (
 
 
 def limits_table(root: Path = Path(".")) -> Table:
-    """The end-to-end stage's reading of what limits each policy learned from video (sfv.analysis.limits)."""
-    title = "What limits each policy learned from video: its evaluation, replayed and read"
+    """The end-to-end stage's reading of what limits each policy learned from video, and each oracle beside it
+    (sfv.analysis.limits)."""
+    title = "What limits each policy learned from video (and its oracle): its evaluation, replayed and read"
     m = read_json(paths.metrics_file("limits", root))
     if m is None:
         return Table("limits", title, LIMITS_COLUMNS, missing="stage `end_to_end` has not written metrics/limits.json")
     rows = [
-        {"clip": r["clip"], "status": NOT_RUN}  # no policy yet: its stage has not run
+        {"clip": r["clip"], "policy": r.get("policy"), "status": NOT_RUN}  # no policy yet: its stage has not run
         if "survived_s" not in r
         else {
             "status": "ran",
