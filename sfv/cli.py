@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
         from sfv.imitate.play import main as play_main
 
         return play_main(argv[1:])
+    if argv[:1] == ["why"]:  # what limits a trained policy (sfv/analysis/limits.py)
+        from sfv.analysis.limits import main as why_main
+
+        return why_main(argv[1:])
     parser = argparse.ArgumentParser(prog="sfv", description="SFV kit: run pipeline stages and checks.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute a stage's notebook with params.yaml (what `dvc repro` calls)")
@@ -30,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("cluster", help="run several stages at once on a Ray cluster (sfv cluster --help)")
     sub.add_parser("store", help="the shipped store: save, restore, size (sfv store --help)")
     sub.add_parser("play", help="play and re-evaluate a trained policy, e.g. `sfv play imitate@walk` (sfv play --help)")
+    sub.add_parser("why", help="what limits a trained policy, e.g. `sfv why imitate@roll` (sfv why --help)")
     check = sub.add_parser("check-params", help="validate params.yaml against the schema")
     check.add_argument("path", nargs="?", default="params.yaml")
     args = parser.parse_args(argv)

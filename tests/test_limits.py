@@ -106,3 +106,36 @@ def test_the_table_reads_each_policy_and_marks_one_not_trained_yet(tmp_path, wal
     run_line = next(line for line in lines if line.startswith("| run |"))
     assert run_line.startswith("| run | oracle (mocap) |")
     assert run_line.count(NOT_RUN) == len(limits_table(tmp_path).columns) - 2
+
+
+def test_sfv_why_reads_a_trained_policy_and_says_how_to_get_a_missing_one(tmp_path, monkeypatch, capsys):
+    """`sfv why imitate_oracle@walk` on a (barely) trained policy prints its stand, its tracking as the replay
+    measures it, and the bodies with the most error; a policy not trained yet says how to get it."""
+    import shutil
+    from pathlib import Path
+
+    from sfv import paths
+    from sfv.cli import main
+    from sfv.config import PPOSettings, load_params
+    from sfv.imitate.play import policy_rollout
+    from sfv.imitate.train import train
+    from sfv.motion import save_npz
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)
+    shutil.copy2(root / "params.yaml", tmp_path / "params.yaml")
+    assert main(["why", "imitate_oracle@walk"]) == 2
+    assert "train the policy first" in capsys.readouterr().out
+    params = load_params(tmp_path / "params.yaml")
+    folder = paths.policy_dir("walk", "mocap")
+    save_npz(load_mocap("walk"), folder / "reference.npz")
+    ppo = PPOSettings(total_timesteps=512, n_envs=1, n_steps=256, batch_size=128, n_epochs=1, net_arch=(32, 32))
+    cfg = params.imitate
+    train(folder / "reference.npz", folder, cfg.env, cfg.reward, ppo, progress=False, run_dir=tmp_path / "runs" / "x")
+    assert main(["why", "imitate_oracle@walk"]) == 0
+    printed = capsys.readouterr().out
+    log, motion = policy_rollout("imitate_oracle", "walk", params)
+    d = limits.diagnose(log, motion, cfg.env.control_hz)
+    assert printed.strip() == limits.summary("imitate_oracle@walk", d)
+    assert f"tracking {100 * log['tracking_error_mean']:.1f} cm" in printed
+    assert d["worst_bodies"][0][0] in printed and (not log["fallen"] or d["what_ended_it"] in printed)

@@ -116,3 +116,41 @@ def figure(panels: dict[str, tuple[np.ndarray, np.ndarray, list[str], bool]]):
         fig.colorbar(image, ax=axes, shrink=0.6, label="body's tracking error (cm)")
     fig.suptitle("Where each policy's error is: every body against its reference, over its evaluation")
     return fig
+
+
+def summary(target: str, d: dict) -> str:
+    """`diagnose`'s reading in a few lines, for a person at a terminal (`sfv why`)."""
+    lag = "" if d["heading_lag_max_deg"] is None else f" (its heading lags by up to {d['heading_lag_max_deg']:.0f}°)"
+    worst = ", ".join(f"{name} {cm:.0f}" for name, cm in d["worst_bodies"])
+    return "\n".join(
+        (
+            f"{target}: stood {min(d['survived_s'], d['evaluation_s']):.2f} of {d['evaluation_s']:.2f} s"
+            + (f": {d['what_ended_it']}" if d["ended_by"] else ""),
+            f"tracking {d['tracking_cm']:.1f} cm; each pose turned to its reference's heading "
+            f"{d['heading_aligned_cm']:.1f} cm{lag}",
+            f"most error (cm): {worst}; it peaks at {d['peak_at_s']:.2f} s ({d['peak_error_cm']:.0f} cm)",
+        )
+    )
+
+
+def main(argv: list[str]) -> int:
+    """`sfv why STAGE@CLIP`: what limits a trained policy, from its evaluation replayed."""
+    import argparse
+
+    from sfv.config import load_params
+    from sfv.imitate.play import STAGE_REFERENCE, parse_target, policy_rollout
+
+    parser = argparse.ArgumentParser(prog="sfv why", description=main.__doc__.split(": ", 1)[1])
+    parser.add_argument("target", help="STAGE@CLIP: imitate@<clip>, imitate_seed2@<clip> or imitate_oracle@<clip>")
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    try:
+        stage, clip = parse_target(args.target)
+        params = load_params(args.params)
+        log, motion = policy_rollout(stage, clip, params)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"error: {e}")
+        return 2
+    cfg = params.imitate.for_clip(clip) if STAGE_REFERENCE[stage][0] == "video" else params.imitate
+    print(summary(args.target, diagnose(log, motion, cfg.env.control_hz)))
+    return 0
