@@ -139,3 +139,20 @@ def test_sfv_why_reads_a_trained_policy_and_says_how_to_get_a_missing_one(tmp_pa
     assert printed.strip() == limits.summary("imitate_oracle@walk", d)
     assert f"tracking {100 * log['tracking_error_mean']:.1f} cm" in printed
     assert d["worst_bodies"][0][0] in printed and (not log["fallen"] or d["what_ended_it"] in printed)
+
+
+def test_the_peak_is_the_middle_of_the_worst_quarter_second(walk, pd_walk):
+    """One step's error made far larger than the rest: the worst window is the one around it, and it is named at
+    its own time; a log shorter than one window peaks at its worst step."""
+    log = dict(pd_walk)
+    body_pos = np.array(log["body_pos"], copy=True)
+    k = len(body_pos) // 2
+    body_pos[k, 1:] += 3.0  # every body but the root 3 m off at one step
+    log["body_pos"] = body_pos
+    d = limits.diagnose(log, walk, RATE)
+    window = int(round(limits.PEAK_WINDOW_S * RATE))
+    assert abs(d["peak_at_s"] - round(float(log["time"][k]), 2)) <= (window // 2) / RATE + 1e-9
+    assert d["peak_error_cm"] > 100 * 3.0 / window * 0.8
+    states = ("time", "body_pos", "root_pos", "root_rot")
+    short = {**log, **{key: np.asarray(log[key])[k - 1 : k + 2] for key in states}}
+    assert limits.diagnose(short, walk, RATE)["peak_at_s"] == round(float(log["time"][k]), 2)

@@ -67,8 +67,10 @@ def diagnose(log: dict, motion: Motion, control_hz: float) -> dict:
     by_body = errors.mean(axis=0)
     worst = [(names[b], round(float(100 * by_body[b]), 1)) for b in np.argsort(-by_body)[:WORST_BODIES]]
     window = max(int(round(PEAK_WINDOW_S * control_hz)), 1)
-    smooth = np.convolve(per_step, np.ones(window) / window, mode="valid") if len(per_step) >= window else per_step
-    peak = int(np.argmax(smooth)) + (min(window, len(per_step)) - 1) // 2
+    if len(per_step) < window:  # shorter than one window: the step itself
+        window = 1
+    smooth = np.convolve(per_step, np.ones(window) / window, mode="valid")  # smooth[k]: steps k .. k + window - 1
+    peak = int(np.argmax(smooth)) + (window - 1) // 2  # the middle step of the worst window
     lag = heading_lag_deg(log, track)
     seen = ~np.isnan(lag)
     return {
