@@ -149,7 +149,7 @@ def main(argv: list[str]) -> int:
     try:
         stage, clip = parse_target(args.target)
         params = load_params(args.params)
-        log, motion = policy_rollout(stage, clip, params)
+        log, motion = policy_rollout(stage, clip, params, params_file=args.params)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}")
         return 2

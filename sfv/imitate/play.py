@@ -42,14 +42,15 @@ def policy_rollout(
     video: str | Path | None = None,
     gui: bool = False,
     seconds: float | None = None,
+    params_file: str | Path = "params.yaml",
 ) -> tuple[dict, object]:
-    """The stage's policy of `clip` rolled out as its evaluation did (`params`: the loaded params.yaml): the
+    """The stage's policy of `clip` rolled out as its evaluation did (`params`: loaded from `params_file`): the
     rollout's log and figures, and the reference it followed (the one stored beside the policy)."""
     from sfv.imitate.evaluate import load_policy, rollout
     from sfv.imitate.reference_clip import load_reference
 
     if clip not in params.clips:
-        raise ValueError(f"clip {clip!r} is not in params.yaml; clips: {', '.join(params.clips)}")
+        raise ValueError(f"clip {clip!r} is not in {params_file}; clips: {', '.join(params.clips)}")
     reference, seed_offset = STAGE_REFERENCE[stage]
     folder = paths.policy_dir(paths.run_name(clip, seed_offset), reference)
     cfg = params.imitate.for_clip(clip) if reference == "video" else params.imitate
@@ -82,10 +83,10 @@ def replay(
     whether they agree."""
     from sfv.config import load_params
 
-    result, _ = policy_rollout(stage, clip, load_params(params_file), video, gui, seconds)
-    run = paths.run_name(clip, STAGE_REFERENCE[stage][1])
+    result, _ = policy_rollout(stage, clip, load_params(params_file), video, gui, seconds, params_file)
+    reference, seed_offset = STAGE_REFERENCE[stage]
     figures = {key: round(float(result[name]), digits) for key, (name, digits) in COMPARED.items()}
-    metrics_path = paths.clip_metrics_file(paths.imitate_stage(STAGE_REFERENCE[stage][0]), run)
+    metrics_path = paths.clip_metrics_file(paths.imitate_stage(reference), paths.run_name(clip, seed_offset))
     committed = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     same = None
     if committed is not None and seconds is None:
