@@ -18,6 +18,7 @@ from sfv.imitate.physical import (
     flights,
     free_falls,
     grounded_ends,
+    held_to_arc,
     make_physical,
 )
 from sfv.imitate.reference_clip import standing_foot_height
@@ -132,6 +133,55 @@ def test_a_flight_timed_early_by_the_ankles_keeps_the_take_off_the_body_made():
     assert abs(take_off(by_speed) - take_off(jump)) < 0.2, (take_off(by_speed), take_off(jump))
     assert np.abs(_com_height(by_ankles) - truth).max() > 0.05
     assert np.abs(_com_height(by_speed) - truth).max() < 0.02
+
+
+def test_a_take_off_foot_that_slides_before_the_arc_is_held_where_it_stood():
+    """The jump's mocap timed the ankles' way (plants ending 4 frames before its take-off), its body sliding 10 cm
+    forwards over those frames (a reconstruction's foot skates while the toes push): with `plants_to_arc` the feet
+    stay planted until the ballistic arc starts, where they stood, and the arc is the same; without it they slide
+    with the body."""
+    jump = replace(load_mocap("jump"), loop="none")
+    foot = standing_foot_height(jump.skeleton)
+    planted = contact_phases(jump, foot)[:, :2]
+    ((a, b),) = flights(airborne(jump, planted))
+    early = planted.copy()
+    early[a - 4 : a] = False
+    shift = np.clip((np.arange(jump.n_frames) - (a - 4)) / 4.0, 0.0, 1.0) * 0.10  # 0 before a - 4, 10 cm from a on
+    root_pos = jump.root_pos.copy()
+    root_pos[:, 0] += shift
+    sliding = replace(jump, root_pos=root_pos)
+    settings = PhysicalReference(ballistic_from_speed=True, max_push=3.0)
+    slid, report = make_physical(sliding, foot, settings, feet_planted=early)
+    held, held_report = make_physical(
+        sliding, foot, settings.model_copy(update={"plants_to_arc": True}), feet_planted=early
+    )
+    ((first, _),) = report["ballistic_arcs"]
+    assert held_report["ballistic_arcs"] == report["ballistic_arcs"] and first >= a - 3
+    feet = jump.skeleton.settings["feet"]
+    names = [body.name for body in jump.skeleton.bodies]
+
+    def slide(motion) -> float:  # how far the feet move along the ground from their plant's end until the arc's eve
+        pos = motion.body_positions()[0][a - 5 : first - 1][:, [names.index(f) for f in feet]][..., [0, 2]]
+        return float(np.linalg.norm(pos - pos[0], axis=-1).max())
+
+    # on the arc's eve the toes leave: the one frame there is the plant's weakest held (its spread is a mean)
+    assert slide(slid) > 0.05, slide(slid)
+    assert slide(held) < 0.03, slide(held)  # within the 2 cm a held mocap foot rolls onto its toes
+    for name, runs in held_report["plants"].items():
+        assert any(start < a - 4 and end == first for start, end in runs), (name, runs, first)
+
+
+def test_only_the_feet_down_at_a_flights_ends_are_held_to_its_arc():
+    planted = np.zeros((20, 2), dtype=bool)
+    planted[:5, 0] = True  # the right foot leaves last, at frame 5
+    planted[:3, 1] = True
+    planted[15:, 1] = True  # the left lands first, at frame 15
+    planted[17:, 0] = True
+    held = held_to_arc(planted, [(5, 15)], [(7, 12)])
+    assert held[:7, 0].all() and not held[7:17, 0].any()  # the right held until the arc starts
+    assert not held[3:13, 1].any() and held[13:, 1].all()  # the left held from the frame after the arc
+    assert (held[:3] == planted[:3]).all()
+    assert held_to_arc(planted, [], []).tolist() == planted.tolist()
 
 
 def test_feet_still_in_the_image_at_a_hops_apex_are_in_the_air_while_the_body_falls():

@@ -267,6 +267,12 @@ class PhysicalReference(Section):
         "downward speed does (the toes' push-off and the knees' braking are not ballistic), not where the ankles "
         "leave and touch the ground",
     )
+    plants_to_arc: bool = Field(
+        False,
+        description="with ballistic_from_speed: the foot that leaves the ground last stays planted until the "
+        "ballistic arc starts, and the one that lands first from where it ends (the toes push and the knees brake on "
+        "a foot that stands still; the reconstruction's slides there)",
+    )
     max_push: float = Field(
         0.0,
         ge=0,
