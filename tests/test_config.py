@@ -123,6 +123,9 @@ def test_imitate_section_is_checked(tmp_path):
         "clips: {walk: {frames: [5, 3]}}": r"imitate.clips.walk.frames: .*\[5, 3\) is empty",
         "oracle_clips: [walk]": r"imitate.oracle_clips \['walk'\] are not in imitate.clips.*add them to imitate.clips",
         "second_seed: [walk]": r"imitate.second_seed \['walk'\] are not in imitate.clips.*add them to imitate.clips",
+        "clips: {walk: {physical: {plants_to_arc: true}}}": r"imitate.clips.walk.physical: plants_to_arc without "
+        r"ballistic_from_speed does nothing.*set ballistic_from_speed: true there too",
+        "physical: {plants_to_arc: true}": r"imitate.physical: plants_to_arc without ballistic_from_speed",
         "oracle_clips: []\n  env:\n    physics_hz: 200": r":6: imitate.env: physics_hz \(200.0\) must be a whole "
         r"multiple of control_hz",
         "env: {terrain: moon}": r"imitate.env.terrain: no terrain 'moon'.*known: flat",

@@ -20,6 +20,7 @@ from sfv.imitate.physical import (
     grounded_ends,
     held_to_arc,
     make_physical,
+    pushed_plants,
 )
 from sfv.imitate.reference_clip import standing_foot_height
 from sfv.mocap import load_mocap
@@ -445,3 +446,58 @@ def test_a_joint_flipped_about_its_bone_is_a_fast_joint_spin_the_walk_has_none(w
     assert quality.joint_spin(twisted(step)) > 0.9 * np.radians(179.0) * walk.fps
     ramp = np.radians(179.0) * np.clip((np.arange(walk.n_frames) - half) / 10.0, 0.0, 1.0)
     assert quality.joint_spin(twisted(ramp)) < 0.12 * np.radians(179.0) * walk.fps + quality.joint_spin(walk)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def test_a_stance_the_contact_test_missed_is_found_where_the_body_is_held_up():
+    """The mocap run with each foot's stance taken out of its plants (what a stance foot reconstructed high and
+    sliding does to the low-and-slow test): the frames where the centre of mass does not fall give the stance back
+    to that foot, and the flights either side stay in the air."""
+    run = load_mocap("run")
+    foot = standing_foot_height(run.skeleton)
+    truth = contact_phases(run, foot)
+    in_flight = np.zeros(run.n_frames, dtype=bool)
+    for a, b in flights(airborne(run, truth)):
+        in_flight[a + 1 : b - 1] = True  # its inner frames: a 30 fps take-off or landing frame is either
+    assert in_flight.any()
+    for f in range(truth.shape[1]):
+        missed = truth.copy()
+        missed[:, f] = False
+        back = pushed_plants(run, missed, foot)
+        assert _overlap(back[:-1, f], truth[:-1, f]) > 0.7, (f, np.flatnonzero(back[:, f]), np.flatnonzero(truth[:, f]))
+        assert not back[in_flight].any()
+        assert (back[:, 1 - f] | truth[:, 1 - f] == truth[:, 1 - f])[:-1].all()  # the other foot left as it was
+
+
+def test_a_jumps_flight_gets_no_plant_and_a_looped_clips_last_frame_shares_its_first_ones_plants():
+    """In a jump's flight the body falls at g: nothing holds it up, no plant is added. A looped run's last frame is
+    its first one again: it stands on the same foot, so that the flight before the seam lands there and is one."""
+    jump = load_mocap("jump")
+    foot = standing_foot_height(jump.skeleton)
+    planted = contact_phases(jump, foot)
+    assert flights(airborne(jump, planted))
+    kept = pushed_plants(jump, planted, foot)
+    assert (kept[:-1] == planted[:-1]).all() and (kept[-1] == planted[-1] | (planted[0] & (jump.loop == "wrap"))).all()
+    run = load_mocap("run")
+    planted = contact_phases(run, foot)
+    assert run.loop == "wrap" and planted[0].any() and not planted[-1].any()
+    seamed = pushed_plants(run, planted, foot)
+    assert (seamed[-1] == planted[0]).all() and (seamed[:-1] == planted[:-1]).all()
+    before, after = flights(airborne(run, planted)), flights(airborne(run, seamed))
+    assert len(after) == len(before) + 1 and after[-1][1] == run.n_frames - 1
+
+
+def test_plants_from_push_is_off_unless_asked():
+    """The physical step finds the missed stance only when `plants_from_push` asks: off by default (every shipped
+    reference as it was), the run's second foot, its plants taken out, stays unplanted and its stride has no flight."""
+    run = load_mocap("run")
+    foot = standing_foot_height(run.skeleton)
+    missed = contact_phases(run, foot)
+    missed[:, 1] = False
+    _, off = make_physical(run, foot, PhysicalReference(iterations=3), feet_planted=missed)
+    _, on = make_physical(run, foot, PhysicalReference(iterations=3, plants_from_push=True), feet_planted=missed)
+    name = run.skeleton.settings["feet"][1]
+    assert off["plants"][name] == [] and on["plants"][name] and on["flights"] and not off["flights"]

@@ -19,6 +19,9 @@ close as it can to the reconstructed bodies while
 - a one-shot clip that starts or ends with nothing planted while its body does not fall (a plant the contact
   test missed: a foot that seemed too fast in the first frames) stands on its lowest foot there
   (`grounded_ends`), so that the character does not start in the air.
+- with `plants_from_push`, inside a run with nothing planted, frames where the centre of mass is held up (it falls
+  slower than `flight_fall` of g) stand on the lowest foot (`pushed_plants`): a run's stance foot that depth put
+  high and sliding is still the one the body rests on.
 On a clip filmed on a scene of several levels (`imitate.clips.<clip>.scene`), "the floor" under each body is the
 level under it (`scene_ground`): the feet planted on a wall top are held there, and the leap off it is a flight.
 Kinematics only (the kit's torch forward kinematics), no simulator: `tests/test_physical_reference.py` and
@@ -194,6 +197,44 @@ def held_to_arc(planted: np.ndarray, flights: list[tuple[int, int]], arcs: list[
     return held
 
 
+def pushed_plants(
+    motion: Motion,
+    planted: np.ndarray,
+    foot_height: float,
+    settings: PhysicalReference = PhysicalReference(),
+    ground: np.ndarray | float = 0.0,
+) -> np.ndarray:
+    """`planted` (T, C: the feet first) with the plants the contact test missed inside runs with nothing planted: where
+    the centre of mass falls slower than `flight_fall` of g for at least `min_contact_frames` frames in a row, the
+    ground holds it up, through the foot lowest over those frames (if within twice `contact_height` of its standing
+    height). A run's stance foot reconstructed 7 to 15 cm up and sliding at 2 m/s (its truth's: on the floor, under
+    1 m/s) fails the low-and-slow test, and the whole stride, stance and both flights, would be one run that does
+    not fall: no plant, no flight. The body's fall tells the stance from the flights that the feet do not. On a looped
+    clip the last frame is the first one again (moved by the travel) and shares its plants, so that a flight that
+    ends at the seam lands there (else, touching the clip's end, it would get no arc)."""
+    sk = motion.skeleton
+    up = "xyz".index(sk.up_axis)
+    pos, rot = motion.body_positions()
+    com = centre_of_mass(sk, torch.as_tensor(pos), torch.as_tensor(rot)).numpy()[:, up]
+    lift = np.full(motion.n_frames, -np.inf)  # vertical acceleration; the ends have none
+    lift[1:-1] = np.diff(com, 2) * motion.fps**2
+    pushed = lift > -settings.flight_fall * GRAVITY
+    feet = [sk.index(n) for n in sk.settings["feet"]]
+    height = pos[:, feet, up] - _under(ground, feet) - foot_height
+    out = planted.copy()
+    if motion.loop == "wrap":
+        out[-1] |= out[0]
+    for a, b in runs_of(~out.any(axis=1)):
+        for c, d in runs_of(pushed[a:b]):
+            c, d = a + c, a + d
+            if d - c < settings.min_contact_frames:
+                continue
+            lowest = int(np.argmin(height[c:d].mean(axis=0)))
+            if height[c:d, lowest].mean() < 2 * settings.contact_height:
+                out[c:d, lowest] = True
+    return out
+
+
 #: share of g the centre of mass must fall at over a clip's first or last frames for them to be in the air: more than
 #: `flight_fall` asks between two plants, since a standing crouch there falls too (the jump's dip: about 0.3 g)
 IN_THE_AIR_SHARE = 0.75
@@ -274,6 +315,8 @@ def make_physical(
         planted[:, : feet_planted.shape[1]] = feet_planted
     if settings.free_fall_flights:
         planted[free_falls(motion, foot_height, settings, allowed, ground)] = False
+    if settings.plants_from_push:
+        planted = pushed_plants(motion, planted, foot_height, settings, ground)
     air = airborne(motion, planted, allowed=allowed, ground=ground)
     feet, rest = contact_bodies(motion, foot_height, allowed)
     if isinstance(ground, np.ndarray):  # on a scene, a foot on its level is no flight, even where depth jitter

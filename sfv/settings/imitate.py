@@ -273,6 +273,11 @@ class PhysicalReference(Section):
         "ballistic arc starts, and the one that lands first from where it ends (the toes push and the knees brake on "
         "a foot that stands still; the reconstruction's slides there)",
     )
+    plants_from_push: bool = Field(
+        False,
+        description="inside a run with nothing planted, frames where the centre of mass falls slower than flight_fall "
+        "of g stand on the lowest foot (a stance foot that the reconstruction put high and sliding: a run's)",
+    )
     max_push: float = Field(
         0.0,
         ge=0,
@@ -417,6 +422,21 @@ class ImitateParams(Section):
                 f"imitate.second_seed {alone} are not in imitate.clips: a second seed repeats a clip's training "
                 "from its video; add them to imitate.clips too"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _arcs_held_only_with_arcs_from_speed(self):
+        """`plants_to_arc` holds the feet until the arc `ballistic_from_speed` times: alone it would do nothing."""
+        own = {"imitate.physical": {}} | {
+            f"imitate.clips.{c}.physical": e.physical.model_dump(exclude_none=True) for c, e in self.clips.items()
+        }
+        for where, keys in own.items():
+            merged = self.physical.model_dump() | keys
+            if merged["plants_to_arc"] and not merged["ballistic_from_speed"]:
+                raise ValueError(
+                    f"{where}: plants_to_arc without ballistic_from_speed does nothing (the feet are held until the "
+                    "arc that ballistic_from_speed times starts); set ballistic_from_speed: true there too"
+                )
         return self
 
     def for_clip(self, clip: str) -> "ImitateParams":
