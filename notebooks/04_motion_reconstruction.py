@@ -111,6 +111,12 @@ print(f"clip {clip!r}: {len(poses['detected'])} frames at {fps:g} fps, {int(pose
 # person's torso where the scene has several, and the level camera above is built in the camera turned back by it.
 # Left level, such a clip's reference leans sideways by the whole roll, and physics then tips the character over.
 #
+# **A pitch the feet cannot tell.** A jumper on a platform rests once on it and once on the ground below: any pitch
+# puts two places on two levels, and filmed from in front the drop towards the camera reads as height. A clip whose
+# entry says `pitch_from: scene` takes the pitch from the scene's horizontal edges instead: parallel edges meet at
+# one vanishing point, whose ray is their direction, and two perpendicular sets of them (floor tiles, a box's
+# sides) give up as their cross product (`sfv/reconstruct/scene_pitch.py`).
+#
 # **Outlier poses.** The estimator sometimes flips a whole 3D pose for a few frames (seen on the rendered
 # roll and cartwheel, for a few frames at ordinary confidence). The body then turns more than
 # `outlier_turn` degrees from one frame to the next, and back within `outlier_seconds`, which no
@@ -133,13 +139,21 @@ if cfg.camera_motion:
             person_boxes(poses["keypoints_2d"], poses["detected"]),
             progress=bar.update,
         )
-scene_frames = None
-if entry.roll_from == "scene":
-    scene_frames = lambda: read_frames(paths.clip_video(clip, entry.source), first, poses["meta"]["end"])  # noqa: E731
-targets = prepare(poses, skeleton, cfg, background=background, scene_frames=scene_frames)
+scene_frames = lambda: read_frames(paths.clip_video(clip, entry.source), first, poses["meta"]["end"])  # noqa: E731
+targets = prepare(
+    poses,
+    skeleton,
+    cfg,
+    background=background,
+    scene_frames=scene_frames,
+    roll_from=entry.roll_from,
+    pitch_from=entry.pitch_from,
+)
 cam = targets.camera
 if cam.roll_deg:
     print(f"camera roll read from the scene: {cam.roll_deg:.1f} deg (positive: up leans to the image's right)")
+if cam.pitch_deg is not None:
+    print(f"camera pitch read from the scene's horizontal edges: {cam.pitch_deg:.1f} deg (positive: looking down)")
 print(
     f"estimated camera: f = {cam.camera.K[0, 0]:.0f} px ({cam.vertical_fov:.1f} deg), body "
     f"{np.nanmedian(cam.translation[:, 2]):.2f} m away (median); initial 2D error "

@@ -348,16 +348,16 @@ def test_the_sweep_is_an_angle_the_same_on_any_image_size():
     assert np.isclose(sweeps[0], sweeps[1]) and np.isclose(sweeps[0], 18.0, atol=0.01)  # 5th to 95th percentile
 
 
-def _synthetic_poses(humanoid, elevation=10.0, clip="walk", roll=0.0):
-    """BlazePose-like arrays for the walk mocap filmed by a known camera: the humanoid's joints placed at
-    the landmarks its keypoint map reads (the other body landmarks at the nearest joint)."""
+def _synthetic_poses(humanoid, elevation=10.0, clip="walk", roll=0.0, motion=None, azimuth=-60.0):
+    """BlazePose-like arrays for the clip's mocap (or `motion`) filmed by a known camera: the humanoid's joints
+    placed at the landmarks its keypoint map reads (the other body landmarks at the nearest joint)."""
     from sfv.camera import orbit_camera
     from sfv.keypoints import BLAZEPOSE33, body_map
     from sfv.mocap import load_mocap
 
-    m = load_mocap(clip)
+    m = load_mocap(clip) if motion is None else motion
     pos = m.body_positions()[0] @ np.array([[1.0, 0, 0], [0, 0, -1.0], [0, 1.0, 0]]).T  # z-up world
-    cam = orbit_camera(pos[:, 1].mean(0), 4.0, elevation, -60, 640, 480, 45, roll_deg=roll)
+    cam = orbit_camera(pos[:, 1].mean(0), 4.0, elevation, azimuth, 640, 480, 45, roll_deg=roll)
     landmark = {}
     for joint, names in body_map(humanoid).landmarks:
         if len(names) == 1:
@@ -492,7 +492,7 @@ def test_a_rolled_camera_levelled_by_the_scene(humanoid):
     angle = lambda t: np.degrees(np.arccos(np.clip(t.camera.camera.R[:, 1] @ true_up, -1, 1)))  # noqa: E731
     settings = TargetSettings(vertical_fov=45)
     level = prepare(poses, humanoid, settings)
-    rolled = prepare(poses, humanoid, settings, scene_frames=lambda: _room(cam, m.n_frames))
+    rolled = prepare(poses, humanoid, settings, scene_frames=lambda: _room(cam, m.n_frames), roll_from="scene")
     print(
         f"up error: level camera {angle(level):.1f} deg, rolled by the scene ({rolled.camera.roll_deg:.1f}) "
         f"{angle(rolled):.1f} deg"
@@ -501,7 +501,81 @@ def test_a_rolled_camera_levelled_by_the_scene(humanoid):
     assert abs(rolled.camera.roll_deg - 20.0) < 0.5 and angle(rolled) < 2.0
     blank = [np.full((480, 640, 3), 90, np.uint8)] * m.n_frames
     with pytest.raises(ReconstructionInputError, match="clip 'jump': roll_from: scene, but no direction"):
-        prepare(poses, humanoid, settings, scene_frames=lambda: blank)
+        prepare(poses, humanoid, settings, scene_frames=lambda: blank, roll_from="scene")
+
+
+def _tiled_floor(cam, frames: int, centre: np.ndarray, half: float = 3.0, tile: float = 0.5) -> list[np.ndarray]:
+    """`frames` grey images of a tiled floor (z = 0, `half` metres either side of `centre`) as `cam` sees it: two
+    perpendicular families of horizontal edges."""
+    import cv2
+
+    img = np.full((cam.height, cam.width, 3), 90, np.uint8)
+    for k in np.arange(-half, half + 1e-9, tile):
+        for a, b in (([k, -half], [k, half]), ([-half, k], [half, k])):
+            ends = np.array([[*a, 0.0], [*b, 0.0]]) + [centre[0], centre[1], 0.0]
+            uv, depth = cam.project(ends)
+            if (depth > 0.1).all():
+                cv2.line(
+                    img, tuple(int(v) for v in uv[0]), tuple(int(v) for v in uv[1]), (230, 230, 230), 2, cv2.LINE_AA
+                )
+    return [img] * frames
+
+
+def test_scene_pitch_from_the_two_families_of_a_tiled_floor():
+    """A level camera looking 25 deg down at a tiled floor: its two families of edges are perpendicular and give the
+    pitch; a room whose floor boards all run one way (and whose posts are vertical) gives none."""
+    from sfv.camera import orbit_camera
+    from sfv.reconstruct.scene_pitch import edge_families, horizon_distance, level_pitch, scene_up, up_from_families
+    from sfv.reconstruct.scene_roll import clip_segments
+
+    cam = orbit_camera(np.array([0.0, 0.0, 1.0]), 4.0, 25.0, -35, 640, 480, 45)
+    true_up = cam.R @ np.array([0.0, 0.0, 1.0])
+    assert abs(level_pitch(true_up) - 25.0) < 1e-6
+    segments, looked, height = clip_segments(_tiled_floor(cam, 3, np.zeros(3)), 3.0)
+    families = edge_families(segments, cam.K, looked, height)
+    found = up_from_families(families)
+    assert found is not None, [(f.direction, f.support) for f in families]
+    up, (a, b) = found
+    assert np.degrees(np.arccos(up @ true_up)) < 0.3 and abs(level_pitch(up) - 25.0) < 0.3
+    assert abs(a.direction @ true_up) < 0.01 and abs(b.direction @ true_up) < 0.01  # both horizontal
+    # the second pass, without the edges near the horizon, agrees; a segment between two floor points a kilometre
+    # away lies on the horizon, one on the floor at the camera's feet far below it
+    again = scene_up(segments, cam.K, looked, height)
+    assert again is not None and np.degrees(np.arccos(again[0] @ true_up)) < 0.3
+    far, _ = cam.project(np.array([[1000.0, 300.0, 0.0], [-300.0, 1000.0, 0.0]]))
+    close, _ = cam.project(np.array([[1.5, -2.5, 0.0], [2.5, -1.5, 0.0]]))
+    gaps = horizon_distance(np.array([far.ravel(), close.ravel()]), cam.K, true_up)
+    assert gaps[0] < 1.0 and gaps[1] > 100.0
+    segments, looked, height = clip_segments(_room(cam, 3), 3.0)
+    assert up_from_families(edge_families(segments, cam.K, looked, height)) is None
+
+
+def test_a_drop_filmed_from_in_front_is_pitched_by_the_scene(humanoid):
+    """The jump made to drop off a 0.8 m platform, filmed from in front: the feet rest once on each level, so the
+    pitch that makes them share one height is far off; read from the tiled floor in view it is the camera's. A
+    scene without such edges is an error that names the clip and the fix."""
+    from sfv.mocap import load_mocap
+    from sfv.reconstruct.stage import ReconstructionInputError, prepare
+    from sfv.render.platform import platform_drop
+
+    drop, _ = platform_drop(load_mocap("jump"), 0.8, 0.15)
+    m, pos, cam, poses = _synthetic_poses(humanoid, clip="jump", motion=drop, azimuth=0.0)
+    poses["meta"]["fps"] = m.fps
+    true_up = cam.R @ np.array([0.0, 0.0, 1.0])
+    angle = lambda t: np.degrees(np.arccos(np.clip(t.camera.camera.R[:, 1] @ true_up, -1, 1)))  # noqa: E731
+    settings = TargetSettings(vertical_fov=45)
+    feet = prepare(poses, humanoid, settings)
+    floor = lambda: _tiled_floor(cam, m.n_frames, pos[:, 1].mean(0))  # noqa: E731
+    scene = prepare(poses, humanoid, settings, scene_frames=floor, pitch_from="scene")
+    print(
+        f"up error: pitched by the feet {angle(feet):.1f} deg, by the scene ({scene.camera.pitch_deg:.2f}) "
+        f"{angle(scene):.2f} deg"
+    )
+    assert feet.camera.pitch_deg is None and angle(feet) > 10.0
+    assert abs(scene.camera.pitch_deg - 10.0) < 0.5 and angle(scene) < 0.5
+    blank = [np.full((480, 640, 3), 90, np.uint8)] * m.n_frames
+    with pytest.raises(ReconstructionInputError, match="clip 'jump': pitch_from: scene, but no two families"):
+        prepare(poses, humanoid, settings, scene_frames=lambda: blank, pitch_from="scene")
 
 
 def test_prepare_refuses_unusable_poses(humanoid):

@@ -67,6 +67,7 @@ class ClipCamera:
     motion: CameraMotion | None = None  # the camera's turn per frame as read from the background (None: not looked
     # for); followed where it turned more than the threshold (`motion.moving`)
     roll_deg: float = 0.0  # the roll about the optical axis the level camera was taken with (0: none)
+    pitch_deg: float | None = None  # the level camera's pitch when it was given (read from the scene), else None
 
     @property
     def rotations(self) -> np.ndarray | None:
@@ -180,12 +181,15 @@ def estimate_camera(
     ray_aligned: bool = True,
     motion: CameraMotion | None = None,
     roll_deg: float = 0.0,
+    pitch_deg: float | None = None,
 ) -> ClipCamera:
     """Camera, per-frame body translation and world-frame joints from a clip's BlazePose output. With
     `level`, the camera has no roll (up has no image-x component), as a camera on a tripod or held upright,
     and with `still_foot_speed` > 0 its pitch comes from the feet at rest (`still_feet_pitch`) where they
     tell it; `roll_deg` turns that level about the optical axis, for a camera known to be rolled by so much
-    (`sfv.reconstruct.scene_roll`; positive: the world's up leans to the image's right). `ray_aligned`: see
+    (`sfv.reconstruct.scene_roll`; positive: the world's up leans to the image's right). `pitch_deg`: that level
+    camera's pitch when it is known (`sfv.reconstruct.scene_pitch`; positive: looking down), instead of the torso's
+    re-pitched by the feet. `ray_aligned`: see
     `place_body`. `motion`: the camera's turn read from the background
     (`sfv.reconstruct.camera_motion`); where it turned, the world is built in the first frame's camera,
     and `translation` stays in each frame's own. `bodies`: the character's keypoint map (the joints placed, and its
@@ -216,7 +220,9 @@ def estimate_camera(
     if level:
         up[0] = 0.0
     up /= np.linalg.norm(up)
-    if level and still_foot_speed > 0:
+    if level and pitch_deg is not None:
+        up = np.array([0.0, -np.cos(np.radians(pitch_deg)), -np.sin(np.radians(pitch_deg))])
+    elif level and still_foot_speed > 0:
         ankles = cam_joints[:, ankle_index]
         if unroll is not None:
             ankles = ankles @ unroll.T
@@ -248,4 +254,5 @@ def estimate_camera(
         metres_per_pixel=depth / K[1, 1],
         motion=motion,
         roll_deg=roll_deg if level else 0.0,
+        pitch_deg=pitch_deg if level else None,
     )

@@ -132,6 +132,8 @@ def clip_metrics(
         "outlier_frames": np.flatnonzero(targets.outliers).tolist(),
         "fov_deg": round(targets.camera.vertical_fov, 1),
     }
+    if targets.camera.pitch_deg is not None:  # read from the scene's horizontal edges (pitch_from: scene)
+        metrics["scene_pitch_deg"] = round(targets.camera.pitch_deg, 2)
     if targets.camera.motion is not None:
         metrics.update(
             camera_moving=targets.camera.motion.moving,

@@ -19,7 +19,7 @@ the roll is read only where a clip's entry asks for it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -48,6 +48,55 @@ def roll_of(direction: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(direction[0], -direction[1])))
 
 
+def segment_normals(segments: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(N, 3) unit normals of the planes through the camera's centre and each segment (camera coordinates): the 3D
+    line a segment shows lies in its plane, so a direction shared by many edges is perpendicular to their normals."""
+    ends = [np.c_[segments[:, k : k + 2], np.ones(len(segments))] @ np.linalg.inv(K).T for k in (0, 2)]
+    normals = np.cross(*ends)
+    return normals / np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+
+
+def shared_directions(
+    normals: np.ndarray,
+    length: np.ndarray,
+    accept: Callable[[np.ndarray], np.ndarray | None],
+    count: int,
+    tolerance_deg: float,
+    iterations: int,
+    seed: int,
+) -> list[tuple[np.ndarray, float, np.ndarray]]:
+    """Up to `count` 3D directions that the most segment length agrees with (a RANSAC over pairs of segments, one
+    direction after another, each taking its segments out), strongest first: (direction, total length, which
+    segments). `accept(d)` orients a pair's direction, or refuses it (None)."""
+    rng = np.random.default_rng(seed)
+    within = np.sin(np.radians(tolerance_deg))
+    free = np.ones(len(normals), dtype=bool)
+    out = []
+    for _ in range(count):
+        idx = np.flatnonzero(free)
+        if len(idx) < 2:
+            break
+        best, best_score = None, 0.0
+        for _ in range(iterations):
+            i, j = rng.choice(idx, 2, replace=False)
+            d = np.cross(normals[i], normals[j])
+            norm = np.linalg.norm(d)
+            if norm < 1e-9:
+                continue
+            d = accept(d / norm)
+            if d is None:
+                continue
+            score = length[idx][np.abs(normals[idx] @ d) < within].sum()
+            if score > best_score:
+                best, best_score = d, score
+        if best is None:
+            break
+        agree = free & (np.abs(normals @ best) < within)
+        free &= ~agree
+        out.append((best, float(best_score), agree))
+    return out
+
+
 def vertical_candidates(
     segments: np.ndarray,
     K: np.ndarray,
@@ -63,38 +112,17 @@ def vertical_candidates(
     (segments gathered from `frames` frames of `height` pixels) points at, strongest first."""
     if len(segments) < 2:
         return []
-    ends = [np.c_[segments[:, k : k + 2], np.ones(len(segments))] @ np.linalg.inv(K).T for k in (0, 2)]
-    normals = np.cross(*ends)
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
+    normals = segment_normals(segments, K)
     dx, dy = segments[:, 2] - segments[:, 0], segments[:, 3] - segments[:, 1]
     upright = np.degrees(np.arctan2(np.abs(dx), np.abs(dy))) < max_lean_deg
     normals, length = normals[upright], np.hypot(dx, dy)[upright]
-    rng = np.random.default_rng(seed)
-    within = np.sin(np.radians(tolerance_deg))
-    free = np.ones(len(normals), dtype=bool)
-    out: list[RollCandidate] = []
-    for _ in range(count):
-        idx = np.flatnonzero(free)
-        if len(idx) < 2:
-            break
-        best, best_score = None, 0.0
-        for _ in range(iterations):
-            i, j = rng.choice(idx, 2, replace=False)
-            d = np.cross(normals[i], normals[j])
-            norm = np.linalg.norm(d)
-            if norm < 1e-9:
-                continue
-            d = d / norm * (-1.0 if d[1] > 0 else 1.0)  # pointing up the image (y down)
-            if -d[1] < np.cos(np.radians(max_lean_deg)):
-                continue
-            score = length[idx][np.abs(normals[idx] @ d) < within].sum()
-            if score > best_score:
-                best, best_score = d, score
-        if best is None:
-            break
-        free &= ~(np.abs(normals @ best) < within)
-        out.append(RollCandidate(roll_of(best), best, float(best_score) / (frames * height)))
-    return out
+
+    def pointing_up(d: np.ndarray) -> np.ndarray | None:
+        d = d * (-1.0 if d[1] > 0 else 1.0)  # pointing up the image (y down)
+        return None if -d[1] < np.cos(np.radians(max_lean_deg)) else d
+
+    found = shared_directions(normals, length, pointing_up, count, tolerance_deg, iterations, seed)
+    return [RollCandidate(roll_of(d), d, score / (frames * height)) for d, score, _ in found]
 
 
 def near_bones(segments: np.ndarray, keypoints_2d: np.ndarray, reach: float) -> np.ndarray:
@@ -113,20 +141,19 @@ def near_bones(segments: np.ndarray, keypoints_2d: np.ndarray, reach: float) -> 
     return gap.min(axis=1) <= reach
 
 
-def scene_candidates(
+def clip_segments(
     frames: Iterable[np.ndarray],
-    K: np.ndarray,
     fps: float,
     keypoints_2d: np.ndarray | None = None,
     detected: np.ndarray | None = None,
     every_seconds: float = 1 / 3,
     min_length: float = 0.05,
     limb_reach: float = 0.1,
-) -> list[RollCandidate]:
-    """The vertical-direction candidates of a clip: segments at least `min_length` image heights long from one frame
-    every `every_seconds`, leaving out the outline of the person (a standing person's legs are near-vertical edges
-    too): segments whose middle is within `limb_reach` of their height from a bone, where `keypoints_2d` (T, 33, 2)
-    found them (`detected`)."""
+) -> tuple[np.ndarray, int, int]:
+    """The scene's straight edges in a clip: (segments (N, 4), frames looked at, image height). Segments at least
+    `min_length` image heights long from one frame every `every_seconds`, leaving out the outline of the person (a
+    standing person's legs are near-vertical edges too): segments whose middle is within `limb_reach` of their
+    height from a bone, where `keypoints_2d` (T, 33, 2) found them (`detected`)."""
     step = max(1, round(every_seconds * fps))
     found, looked, height = [], 0, 1
     for i, rgb in enumerate(frames):
@@ -140,9 +167,24 @@ def scene_candidates(
             seg = seg[~near_bones(seg, kp, limb_reach * size)]
         found.append(seg)
         looked += 1
+    return (np.concatenate(found) if found else np.zeros((0, 4))), looked, height
+
+
+def scene_candidates(
+    frames: Iterable[np.ndarray],
+    K: np.ndarray,
+    fps: float,
+    keypoints_2d: np.ndarray | None = None,
+    detected: np.ndarray | None = None,
+    every_seconds: float = 1 / 3,
+    min_length: float = 0.05,
+    limb_reach: float = 0.1,
+) -> list[RollCandidate]:
+    """The vertical-direction candidates of a clip, from its edges (`clip_segments`, whose arguments these are)."""
+    segments, looked, height = clip_segments(frames, fps, keypoints_2d, detected, every_seconds, min_length, limb_reach)
     if not looked:
         return []
-    return vertical_candidates(np.concatenate(found), K, looked, height)
+    return vertical_candidates(segments, K, looked, height)
 
 
 def pick_roll(

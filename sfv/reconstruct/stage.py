@@ -57,12 +57,16 @@ def prepare(
     min_frames: int = 3,
     background: list | None = None,
     scene_frames: Callable[[], Iterable[np.ndarray]] | None = None,
+    roll_from: str | None = None,
+    pitch_from: str | None = None,
 ) -> Targets:
     """World targets and weights from a poses file (a `sfv.pose.poses_file.load_poses` dict). `background`: the
     clip's background points tracked from frame to frame (`sfv.reconstruct.camera_motion.track_background`), which
     tell a camera that turns as it films (with `settings.camera_motion`). `scene_frames`: the clip's frames (RGB,
-    those of the poses), for a camera not held level: its roll is read from the scene's vertical edges
-    (`sfv.reconstruct.scene_roll`), and the world is built level in the camera turned back by it."""
+    those of the poses), read where the clip's entry says `roll_from` or `pitch_from: scene`: for a camera not held
+    level, its roll from the scene's vertical edges (`sfv.reconstruct.scene_roll`), the world then built level in
+    the camera turned back by it; for a clip whose feet cannot tell the pitch (two levels, filmed from in front),
+    the pitch from the scene's horizontal edges (`sfv.reconstruct.scene_pitch`)."""
     detected = poses["detected"].astype(bool)
     clip = poses["meta"].get("clip", "?")
     if skeleton.up_axis != "y":
@@ -112,9 +116,12 @@ def prepare(
         motion=turning,
     )
     cam = estimate_camera(*camera_args, level=settings.level_camera, **camera_settings)
-    if scene_frames is not None:
-        roll = _scene_roll(clip, scene_frames, cam, poses, detected, bodies, turning)
-        cam = estimate_camera(*camera_args, level=True, roll_deg=roll, **camera_settings)
+    reads = [k for k, v in (("roll_from", roll_from), ("pitch_from", pitch_from)) if v == "scene"]
+    if reads:
+        segments = _scene_segments(clip, reads, scene_frames, poses, detected, turning)
+        roll = _scene_roll(clip, segments, cam, detected, bodies) if roll_from == "scene" else 0.0
+        pitch = _scene_pitch(clip, segments, cam.lens.K, roll) if pitch_from == "scene" else None
+        cam = estimate_camera(*camera_args, level=True, roll_deg=roll, pitch_deg=pitch, **camera_settings)
     conf = bodies.confidence(poses["confidence"], detected)
     weight = np.zeros(len(detected))
     weight[detected] = frame_weights(cam.reprojection_error_m[detected], settings.e_max)
@@ -134,33 +141,66 @@ def prepare(
     )
 
 
-def _scene_roll(clip, scene_frames, cam: ClipCamera, poses: dict, detected, bodies: BodyMap, turning) -> float:
+def _scene_segments(
+    clip, reads: list[str], scene_frames, poses: dict, detected, turning
+) -> tuple[np.ndarray, int, int]:
+    """The scene's straight edges in the clip (`sfv.reconstruct.scene_roll.clip_segments`), for the camera's roll or
+    pitch; an error naming the clip where they cannot tell it (no frames given, or a camera that turns)."""
+    from sfv.reconstruct.scene_roll import clip_segments
+
+    asked = " and ".join(f"{k}: scene" for k in reads)
+    if scene_frames is None:
+        raise ValueError(f"clip {clip!r}: {asked} needs the clip's frames (prepare's scene_frames)")
+    if turning is not None and turning.moving:
+        raise ReconstructionInputError(
+            f"clip {clip!r}: {asked} reads a camera that stays put, and this one turns as it films; remove "
+            f"{' and '.join(f'`{k}`' for k in reads)} from its entry in params.yaml"
+        )
+    return clip_segments(scene_frames(), float(poses["meta"].get("fps", 30.0)), poses["keypoints_2d"], detected)
+
+
+def _scene_roll(clip, segments: tuple[np.ndarray, int, int], cam: ClipCamera, detected, bodies: BodyMap) -> float:
     """Degrees: the camera's roll as the scene's vertical edges show it, the candidate nearest the person's median
     torso's (`sfv.reconstruct.scene_roll.pick_roll`); an error naming the clip where the scene cannot tell it. Only
     the roll is taken: the edges' pitch depends on the lens, which a clip rarely tells (on both real clips, with the
     assumed field of view, up from the edges alone held the reference worse under PD than the feet's pitch)."""
-    from sfv.reconstruct.scene_roll import pick_roll, roll_of, scene_candidates
+    from sfv.reconstruct.scene_roll import pick_roll, roll_of, vertical_candidates
 
-    if turning is not None and turning.moving:
-        raise ReconstructionInputError(
-            f"clip {clip!r}: roll_from: scene reads the roll of a camera that stays put, and this one turns as it "
-            "films; remove `roll_from` from its entry in params.yaml"
-        )
     torso = cam.camera_joints[detected, bodies.role(MID_SHOULDER)] - cam.camera_joints[detected, bodies.role(MID_HIP)]
     torso_roll = roll_of(np.median(torso / np.linalg.norm(torso, axis=1, keepdims=True), axis=0))
-    candidates = scene_candidates(
-        scene_frames(), cam.lens.K, float(poses["meta"].get("fps", 30.0)), poses["keypoints_2d"], detected
-    )
+    found, looked, height = segments
+    candidates = vertical_candidates(found, cam.lens.K, looked, height) if looked else []
     chosen = pick_roll(candidates, torso_roll)
     if chosen is None:
-        found = ", ".join(f"{c.roll_deg:.1f} deg ({c.support:.2f})" for c in candidates) or "none"
+        listed = ", ".join(f"{c.roll_deg:.1f} deg ({c.support:.2f})" for c in candidates) or "none"
         raise ReconstructionInputError(
             f"clip {clip!r}: roll_from: scene, but no direction of the scene's vertical edges is both well supported "
             f"(0.3 image heights of edges per frame) and within 30 deg of the person's torso ({torso_roll:.1f} deg); "
-            f"candidates (roll, support): {found}. Film walls, door frames or posts in view, or remove `roll_from` "
+            f"candidates (roll, support): {listed}. Film walls, door frames or posts in view, or remove `roll_from` "
             "from its entry in params.yaml (the camera is then taken as level)"
         )
     return chosen.roll_deg
+
+
+def _scene_pitch(clip, segments: tuple[np.ndarray, int, int], K: np.ndarray, roll_deg: float) -> float:
+    """Degrees: the level camera's pitch (looking down: positive) from the scene's horizontal edges
+    (`sfv.reconstruct.scene_pitch`), in the camera turned back by `roll_deg`; an error naming the clip where no two
+    perpendicular families of them are in view."""
+    from sfv.camera import roll_matrix
+    from sfv.reconstruct.scene_pitch import edge_families, level_pitch, scene_up
+
+    found, looked, height = segments
+    picked = scene_up(found, K, looked, height) if looked else None
+    if picked is None:
+        families = edge_families(found, K, looked, height) if looked else []
+        listed = ", ".join(f"{np.round(f.direction, 2).tolist()} ({f.support:.2f})" for f in families) or "none"
+        raise ReconstructionInputError(
+            f"clip {clip!r}: pitch_from: scene, but no two families of the scene's straight edges are perpendicular "
+            f"(within 5 deg) and each well supported (0.3 image heights of edges per frame); families (direction in "
+            f"the camera, support): {listed}. Film a tiled floor, a box, steps or a building's sides in view, or "
+            "remove `pitch_from` from its entry in params.yaml (the feet at rest then pitch the camera)"
+        )
+    return level_pitch(roll_matrix(roll_deg).T @ picked[0])
 
 
 def body_frames(joints: np.ndarray, bodies: BodyMap) -> np.ndarray:

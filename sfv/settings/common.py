@@ -161,6 +161,13 @@ class ClipParams(Section):
         "vertical edges of walls, door frames and posts in view (sfv/reconstruct/scene_roll.py), for a camera that "
         "was not held level",
     )
+    pitch_from: Optional[Literal["scene"]] = Field(
+        None,
+        description="the level camera's pitch: null = from the torso, re-pitched so that the feet at rest share one "
+        "height (reconstruct.still_foot_speed); `scene` = read from the horizontal edges in view, two perpendicular "
+        "sets of them (floor tiles, a box, steps; sfv/reconstruct/scene_pitch.py), for a clip on two levels filmed "
+        "from in front, whose feet cannot tell it",
+    )
     cycles: int = Field(
         1,
         ge=1,
