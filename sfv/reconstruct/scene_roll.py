@@ -176,12 +176,9 @@ def scene_candidates(
     fps: float,
     keypoints_2d: np.ndarray | None = None,
     detected: np.ndarray | None = None,
-    every_seconds: float = 1 / 3,
-    min_length: float = 0.05,
-    limb_reach: float = 0.1,
 ) -> list[RollCandidate]:
     """The vertical-direction candidates of a clip, from its edges (`clip_segments`, whose arguments these are)."""
-    segments, looked, height = clip_segments(frames, fps, keypoints_2d, detected, every_seconds, min_length, limb_reach)
+    segments, looked, height = clip_segments(frames, fps, keypoints_2d, detected)
     if not looked:
         return []
     return vertical_candidates(segments, K, looked, height)
